@@ -1,0 +1,261 @@
+package dev.trellis.admin;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.trellis.core.net.HostPort;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.handler.timeout.ReadTimeoutHandler;
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadInfo;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A small HTTP/1.1 server for health checks and metrics.
+ *
+ * <p>Routes: {@code GET /live} (200 while the process runs), {@code GET /ready} (200 or 503
+ * with the reason), {@code GET /metrics} (Prometheus text format of the given registry).
+ * {@code /debug/threads} (a thread dump) exists only when built with {@code debug(true)};
+ * without it every {@code /debug/...} path is a plain 404, so nothing reveals that debug
+ * pages exist at all.
+ *
+ * <p>Limits: request line 4 KiB, headers 8 KiB, body 0 (bodies are refused), 64 open
+ * connections, 10 s to send a request. Start with {@link #start}; stop with {@link #close}.
+ */
+public final class AdminServer implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(AdminServer.class);
+
+    static final int MAX_INITIAL_LINE = 4096;
+    static final int MAX_HEADER_BYTES = 8192;
+    static final int MAX_CONNECTIONS = 64;
+    static final int READ_TIMEOUT_SECONDS = 10;
+
+    private final HostPort listen;
+    private final PrometheusRegistry registry;
+    private final Readiness readiness;
+    private final boolean debug;
+    private final String component;
+    private final AtomicInteger connections = new AtomicInteger();
+    private EventLoopGroup group;
+    private Channel channel;
+
+    private AdminServer(Builder builder) {
+        this.listen = requireNonNull(builder.listen, "listen");
+        this.registry = requireNonNull(builder.registry, "registry");
+        this.readiness = requireNonNull(builder.readiness, "readiness");
+        this.debug = builder.debug;
+        this.component = requireNonNull(builder.component, "component");
+    }
+
+    public static Builder builder(String component) {
+        return new Builder(component);
+    }
+
+    /** Binds the listener. */
+    public AdminServer start() throws InterruptedException {
+        if (!listen.isLoopback()) {
+            log.warn("{}: admin listener on {} is not loopback; /metrics and /ready are reachable from the network", component, listen);
+        }
+        group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+        ServerBootstrap bootstrap = new ServerBootstrap()
+                .group(group)
+                .channel(NioServerSocketChannel.class)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        if (connections.incrementAndGet() > MAX_CONNECTIONS) {
+                            connections.decrementAndGet();
+                            ch.close();
+                            return;
+                        }
+                        ch.closeFuture().addListener(f -> connections.decrementAndGet());
+                        ch.pipeline()
+                                .addLast(new ReadTimeoutHandler(READ_TIMEOUT_SECONDS, TimeUnit.SECONDS))
+                                .addLast(new HttpServerCodec(MAX_INITIAL_LINE, MAX_HEADER_BYTES, 8192))
+                                .addLast(new HttpServerKeepAliveHandler())
+                                .addLast(new HttpObjectAggregator(0))
+                                .addLast(new Routes());
+                    }
+                });
+        try {
+            channel = bootstrap.bind(listen.toSocketAddress()).sync().channel();
+        } catch (Exception e) {
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            throw new IllegalStateException(component + ": cannot listen for admin on " + listen + ": " + e.getMessage(), e);
+        }
+        log.info("{}: admin listening on {}{}", component, address(), debug ? " (debug pages ON)" : "");
+        return this;
+    }
+
+    /** The bound address (the real port when started on port 0). */
+    public InetSocketAddress address() {
+        return (InetSocketAddress) channel.localAddress();
+    }
+
+    @Override
+    public void close() {
+        if (channel != null) {
+            channel.close().syncUninterruptibly();
+        }
+        if (group != null) {
+            group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        }
+    }
+
+    private final class Routes extends SimpleChannelInboundHandler<FullHttpRequest> {
+
+        @Override
+        protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
+            if (!request.decoderResult().isSuccess()) {
+                respond(ctx, request, HttpResponseStatus.BAD_REQUEST, "text/plain", "bad request: " + request.decoderResult().cause().getMessage() + "\n", true);
+                return;
+            }
+            String path = new QueryStringDecoder(request.uri()).path();
+            if (!request.method().equals(HttpMethod.GET) && !request.method().equals(HttpMethod.HEAD)) {
+                respond(ctx, request, HttpResponseStatus.METHOD_NOT_ALLOWED, "text/plain", "only GET is served here\n", false);
+                return;
+            }
+            switch (path) {
+                case "/live" -> respond(ctx, request, HttpResponseStatus.OK, "text/plain", "live\n", false);
+                case "/ready" -> {
+                    Optional<String> reason = readiness.notReadyReason();
+                    if (reason.isEmpty()) {
+                        respond(ctx, request, HttpResponseStatus.OK, "text/plain", "ready\n", false);
+                    } else {
+                        respond(ctx, request, HttpResponseStatus.SERVICE_UNAVAILABLE, "text/plain", "not ready: " + reason.get() + "\n", false);
+                    }
+                }
+                case "/metrics" -> respond(ctx, request, HttpResponseStatus.OK, PrometheusTextFormatWriter.CONTENT_TYPE, metrics(), false);
+                case "/debug/threads" -> {
+                    if (debug) {
+                        respond(ctx, request, HttpResponseStatus.OK, "text/plain", threadDump(), false);
+                    } else {
+                        notFound(ctx, request);
+                    }
+                }
+                default -> notFound(ctx, request);
+            }
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            log.debug("{}: admin connection from {} failed: {}", component, ctx.channel().remoteAddress(), cause.toString());
+            ctx.close();
+        }
+
+        private void notFound(ChannelHandlerContext ctx, FullHttpRequest request) {
+            respond(ctx, request, HttpResponseStatus.NOT_FOUND, "text/plain", "not found\n", false);
+        }
+    }
+
+    private String metrics() {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try {
+            PrometheusTextFormatWriter.create().write(out, registry.scrape());
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        return out.toString(StandardCharsets.UTF_8);
+    }
+
+    private static String threadDump() {
+        StringBuilder out = new StringBuilder();
+        for (ThreadInfo info : ManagementFactory.getThreadMXBean().dumpAllThreads(false, false)) {
+            out.append(info);
+        }
+        return out.toString();
+    }
+
+    private static void respond(ChannelHandlerContext ctx, FullHttpRequest request, HttpResponseStatus status,
+                                String contentType, String body, boolean close) {
+        ByteBuf content = request.method().equals(HttpMethod.HEAD)
+                ? Unpooled.EMPTY_BUFFER : Unpooled.copiedBuffer(body, StandardCharsets.UTF_8);
+        FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, content);
+        response.headers()
+                .set(HttpHeaderNames.CONTENT_TYPE, contentType)
+                .set(HttpHeaderNames.CACHE_CONTROL, "no-store")
+                .set("X-Content-Type-Options", "nosniff")
+                .setInt(HttpHeaderNames.CONTENT_LENGTH, content.readableBytes());
+        boolean keepAlive = !close && HttpUtil.isKeepAlive(request);
+        HttpUtil.setKeepAlive(response, keepAlive);
+        if (!keepAlive) {
+            response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+        } else {
+            ctx.writeAndFlush(response);
+        }
+    }
+
+    /** Builds an {@link AdminServer}. */
+    public static final class Builder {
+        private final String component;
+        private HostPort listen = new HostPort("127.0.0.1", 0);
+        private PrometheusRegistry registry = new PrometheusRegistry();
+        private Readiness readiness = Optional::empty;
+        private boolean debug;
+
+        private Builder(String component) {
+            this.component = component;
+        }
+
+        public Builder listen(HostPort listen) {
+            this.listen = listen;
+            return this;
+        }
+
+        public Builder registry(PrometheusRegistry registry) {
+            this.registry = registry;
+            return this;
+        }
+
+        public Builder readiness(Readiness readiness) {
+            this.readiness = readiness;
+            return this;
+        }
+
+        /** Serves {@code /debug/*} pages; off unless the operator asked with {@code --debug}. */
+        public Builder debug(boolean debug) {
+            this.debug = debug;
+            return this;
+        }
+
+        public AdminServer build() {
+            return new AdminServer(this);
+        }
+    }
+}

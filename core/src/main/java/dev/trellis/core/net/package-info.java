@@ -1,0 +1,2 @@
+/** Network addresses as the mesh's configuration names them. */
+package dev.trellis.core.net;

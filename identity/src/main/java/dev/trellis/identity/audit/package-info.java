@@ -1,0 +1,2 @@
+/** The identity service's audit trail: one JSON line per decision. */
+package dev.trellis.identity.audit;

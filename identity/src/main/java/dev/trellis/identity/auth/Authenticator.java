@@ -1,0 +1,27 @@
+package dev.trellis.identity.auth;
+
+import dev.trellis.core.identity.WorkloadIdentity;
+
+/**
+ * Proves who a caller of the identity service is from the token it sent.
+ *
+ * <p>Implementations are thread-safe and may block (a TokenReview is a network call); the
+ * service calls them off the event loop, after the per-peer rate limit.
+ */
+public interface Authenticator {
+
+    /** The audience every token must carry: tokens minted for other services are refused. */
+    String AUDIENCE = "identity.trellis.dev";
+
+    /**
+     * The identity, in {@code trustDomain}, that {@code token} proves.
+     *
+     * @throws AuthenticationException {@link AuthenticationException.Kind#UNAUTHENTICATED} when the
+     *         token proves nothing, {@link AuthenticationException.Kind#UNAVAILABLE} when it could
+     *         not be checked (the API server is unreachable, say)
+     */
+    WorkloadIdentity authenticate(String token, String trustDomain) throws AuthenticationException;
+
+    /** A short name for logs and the audit trail: {@code local-token}, {@code kubernetes}. */
+    String name();
+}

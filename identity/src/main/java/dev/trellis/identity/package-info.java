@@ -1,0 +1,2 @@
+/** The identity service, the mesh's certificate authority: configuration and wiring of its parts. */
+package dev.trellis.identity;

@@ -1,0 +1,2 @@
+/** The gRPC Certify service: authentication, rate limits, CSR validation, signing, audit and metrics. */
+package dev.trellis.identity.service;

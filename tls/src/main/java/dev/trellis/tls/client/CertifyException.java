@@ -1,0 +1,30 @@
+package dev.trellis.tls.client;
+
+import io.grpc.Status;
+import java.time.Duration;
+import java.util.Optional;
+
+/** A certification attempt that failed; the message carries the server's reason when there is one. */
+public final class CertifyException extends Exception {
+
+    private static final long serialVersionUID = 1L;
+
+    private final Status.Code code;
+    private final transient Duration retryAfter;
+
+    CertifyException(String message, Status.Code code, Duration retryAfter, Throwable cause) {
+        super(message, cause);
+        this.code = code;
+        this.retryAfter = retryAfter;
+    }
+
+    /** The gRPC status code of the refusal, or UNKNOWN for local failures. */
+    public Status.Code code() {
+        return code;
+    }
+
+    /** The server's retry hint, when it sent one (rate limiting). */
+    public Optional<Duration> retryAfter() {
+        return Optional.ofNullable(retryAfter);
+    }
+}

@@ -1,0 +1,267 @@
+package dev.trellis.tls.client;
+
+import static java.util.Objects.requireNonNull;
+
+import com.google.protobuf.ByteString;
+import com.google.rpc.RetryInfo;
+import dev.trellis.api.identity.v1.CertifyRequest;
+import dev.trellis.api.identity.v1.CertifyResponse;
+import dev.trellis.api.identity.v1.IdentityGrpc;
+import dev.trellis.core.identity.WorkloadIdentity;
+import dev.trellis.core.net.HostPort;
+import dev.trellis.tls.context.Credentials;
+import dev.trellis.tls.context.CredentialsStore;
+import dev.trellis.tls.context.MeshSslContexts;
+import dev.trellis.tls.pki.CertificateRequests;
+import dev.trellis.tls.pki.EcKeys;
+import dev.trellis.tls.pki.Pem;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.protobuf.StatusProto;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.cert.CertificateException;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import javax.net.ssl.SSLException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keeps a workload's certificate fresh.
+ *
+ * <p>Each renewal generates a new P-256 key, builds a CSR for the workload's identity, reads
+ * the token file anew (projected tokens rotate), and calls {@code Certify} over TLS, checking
+ * that the server is the identity service's own identity. The answer is installed only if
+ * the leaf carries our key and identity and chains to the trust anchors; otherwise the
+ * current credentials stay. Renewal is due at 70 % of the leaf's remaining life, clamped to
+ * [{@code minRefresh}, {@code maxRefresh}]; failures are retried with jittered exponential
+ * backoff (or the server's retry hint, when longer).
+ *
+ * <p>Thread-safe. {@link #start} runs renewals on one daemon thread; {@link #close} stops them.
+ */
+public final class IdentityClient implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(IdentityClient.class);
+
+    /** Largest token file read. */
+    public static final int MAX_TOKEN_BYTES = 64 * 1024;
+    private static final int MAX_RESPONSE_BYTES = 64 * 1024;
+
+    /** Settings of a client; {@link #defaults} fills in the usual values. */
+    public record Config(
+            WorkloadIdentity identity,
+            HostPort server,
+            WorkloadIdentity serverIdentity,
+            Path tokenFile,
+            Duration minRefresh,
+            Duration maxRefresh,
+            Duration initialBackoff,
+            Duration maxBackoff,
+            Duration callTimeout) {
+
+        public Config {
+            requireNonNull(identity, "identity");
+            requireNonNull(server, "server");
+            requireNonNull(serverIdentity, "serverIdentity");
+            requireNonNull(tokenFile, "tokenFile");
+            if (minRefresh.isNegative() || minRefresh.compareTo(maxRefresh) > 0) {
+                throw new IllegalArgumentException("identity client: min refresh " + minRefresh + " must be between 0 and max refresh " + maxRefresh);
+            }
+            if (initialBackoff.isZero() || initialBackoff.isNegative() || initialBackoff.compareTo(maxBackoff) > 0) {
+                throw new IllegalArgumentException("identity client: initial backoff " + initialBackoff + " must be positive and at most " + maxBackoff);
+            }
+        }
+
+        /** Refresh clamped to [1 s, 24 h], backoff 500 ms to 60 s, 10 s per call. */
+        public static Config defaults(WorkloadIdentity identity, HostPort server, WorkloadIdentity serverIdentity, Path tokenFile) {
+            return new Config(identity, server, serverIdentity, tokenFile,
+                    Duration.ofSeconds(1), Duration.ofHours(24), Duration.ofMillis(500), Duration.ofSeconds(60), Duration.ofSeconds(10));
+        }
+    }
+
+    private final Config config;
+    private final CredentialsStore store;
+    private final Clock clock;
+    private final ManagedChannel channel;
+    private final ScheduledExecutorService scheduler;
+    private final AtomicInteger failures = new AtomicInteger();
+    private volatile boolean closed;
+
+    public IdentityClient(Config config, CredentialsStore store, Clock clock) throws SSLException {
+        this.config = requireNonNull(config, "config");
+        this.store = requireNonNull(store, "store");
+        this.clock = requireNonNull(clock, "clock");
+        if (!store.identity().equals(config.identity())) {
+            throw new IllegalArgumentException("identity client: store is for " + store.identity() + ", client for " + config.identity());
+        }
+        this.channel = NettyChannelBuilder.forAddress(config.server().host(), config.server().port())
+                .sslContext(MeshSslContexts.forGrpcClient(store.trustAnchors(), Optional.empty(), clock))
+                .overrideAuthority(config.serverIdentity().dnsName())
+                .maxInboundMessageSize(MAX_RESPONSE_BYTES)
+                .build();
+        this.scheduler = Executors.newSingleThreadScheduledExecutor(runnable -> {
+            Thread thread = new Thread(runnable, "trellis-identity-client");
+            thread.setDaemon(true);
+            return thread;
+        });
+    }
+
+    /** Starts renewing: the first attempt now, the next ones as described above. */
+    public void start() {
+        scheduler.execute(this::renewAndReschedule);
+    }
+
+    /**
+     * Certifies once and installs the result.
+     *
+     * @throws CertifyException with the server's reason, or the local one (token unreadable,
+     *         answer not for our key or identity, chain not verifying)
+     */
+    public Credentials certifyOnce() throws CertifyException {
+        KeyPair keys = EcKeys.generateP256();
+        byte[] csr = CertificateRequests.create(keys, config.identity());
+        String token = readToken();
+        CertifyResponse response;
+        try {
+            response = IdentityGrpc.newBlockingStub(channel)
+                    .withDeadlineAfter(config.callTimeout().toMillis(), TimeUnit.MILLISECONDS)
+                    .certify(CertifyRequest.newBuilder()
+                            .setIdentity(config.identity().spiffeId())
+                            .setToken(token)
+                            .setCsrDer(ByteString.copyFrom(csr))
+                            .build());
+        } catch (StatusRuntimeException e) {
+            throw new CertifyException("identity client: " + config.server() + " refused " + config.identity() + ": "
+                    + e.getStatus().getCode() + (e.getStatus().getDescription() == null ? "" : ": " + e.getStatus().getDescription()),
+                    e.getStatus().getCode(), retryHint(e), e);
+        }
+        Credentials credentials = toCredentials(response, keys);
+        try {
+            store.install(credentials);
+        } catch (CertificateException e) {
+            throw new CertifyException("identity client: refusing the certificate from " + config.server() + ": " + e.getMessage(),
+                    Status.Code.UNKNOWN, null, e);
+        }
+        failures.set(0);
+        return credentials;
+    }
+
+    private Credentials toCredentials(CertifyResponse response, KeyPair keys) throws CertifyException {
+        List<X509Certificate> chain = new ArrayList<>();
+        try {
+            chain.add(Pem.fromDer(response.getLeafDer().toByteArray(), "leaf from " + config.server()));
+            for (ByteString der : response.getIntermediatesDerList()) {
+                chain.add(Pem.fromDer(der.toByteArray(), "intermediate from " + config.server()));
+            }
+        } catch (IOException e) {
+            throw new CertifyException("identity client: " + e.getMessage(), Status.Code.UNKNOWN, null, e);
+        }
+        if (!chain.getFirst().getPublicKey().equals(keys.getPublic())) {
+            throw new CertifyException("identity client: the leaf from " + config.server() + " is not for the key we sent", Status.Code.UNKNOWN, null, null);
+        }
+        try {
+            return new Credentials(config.identity(), keys.getPrivate(), chain);
+        } catch (IllegalArgumentException e) {
+            throw new CertifyException("identity client: " + e.getMessage(), Status.Code.UNKNOWN, null, e);
+        }
+    }
+
+    private String readToken() throws CertifyException {
+        try {
+            long size = Files.size(config.tokenFile());
+            if (size > MAX_TOKEN_BYTES) {
+                throw new CertifyException("identity client: token file " + config.tokenFile() + " is " + size + " bytes, over the " + MAX_TOKEN_BYTES + "-byte limit",
+                        Status.Code.UNKNOWN, null, null);
+            }
+            return Files.readString(config.tokenFile(), StandardCharsets.UTF_8).strip();
+        } catch (IOException e) {
+            throw new CertifyException("identity client: cannot read token file " + config.tokenFile() + ": " + e, Status.Code.UNKNOWN, null, e);
+        }
+    }
+
+    private void renewAndReschedule() {
+        if (closed) {
+            return;
+        }
+        Duration delay;
+        try {
+            Credentials credentials = certifyOnce();
+            delay = refreshDelay(credentials, clock.instant());
+            log.info("identity: installed certificate for {} (serial {}), valid until {}; renewing in {}",
+                    config.identity(), credentials.leaf().getSerialNumber().toString(16), credentials.notAfter(), delay);
+        } catch (CertifyException e) {
+            delay = backoff(failures.incrementAndGet(), e.retryAfter());
+            log.warn("{}; retrying in {}", e.getMessage(), delay);
+        } catch (RuntimeException e) {
+            delay = backoff(failures.incrementAndGet(), Optional.empty());
+            log.warn("identity client: renewal of {} failed: {}; retrying in {}", config.identity(), e.toString(), delay);
+        }
+        if (!closed) {
+            scheduler.schedule(this::renewAndReschedule, delay.toMillis(), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /** 70 % of the time the leaf has left, clamped to [minRefresh, maxRefresh]. */
+    Duration refreshDelay(Credentials credentials, Instant now) {
+        Duration remaining = Duration.between(now, credentials.notAfter());
+        Duration delay = Duration.ofMillis(remaining.toMillis() * 7 / 10);
+        if (delay.compareTo(config.minRefresh()) < 0) {
+            return config.minRefresh();
+        }
+        return delay.compareTo(config.maxRefresh()) > 0 ? config.maxRefresh() : delay;
+    }
+
+    private Duration backoff(int attempt, Optional<Duration> hint) {
+        long base = config.initialBackoff().toMillis() << Math.min(attempt - 1, 16);
+        long capped = Math.min(base, config.maxBackoff().toMillis());
+        long jittered = capped / 2 + ThreadLocalRandom.current().nextLong(capped / 2 + 1);
+        long withHint = Math.max(jittered, hint.map(Duration::toMillis).orElse(0L));
+        return Duration.ofMillis(Math.min(withHint, config.maxBackoff().toMillis()));
+    }
+
+    private static Duration retryHint(StatusRuntimeException e) {
+        com.google.rpc.Status details = StatusProto.fromThrowable(e);
+        if (details == null) {
+            return null;
+        }
+        for (com.google.protobuf.Any any : details.getDetailsList()) {
+            if (any.is(RetryInfo.class)) {
+                try {
+                    com.google.protobuf.Duration delay = any.unpack(RetryInfo.class).getRetryDelay();
+                    return Duration.ofSeconds(delay.getSeconds(), delay.getNanos());
+                } catch (com.google.protobuf.InvalidProtocolBufferException ignored) {
+                    return null;
+                }
+            }
+        }
+        return null;
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        scheduler.shutdownNow();
+        channel.shutdownNow();
+        try {
+            channel.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

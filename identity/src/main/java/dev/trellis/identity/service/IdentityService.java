@@ -88,18 +88,25 @@ public final class IdentityService extends IdentityGrpc.IdentityImplBase {
     public void certify(CertifyRequest request, StreamObserver<CertifyResponse> responses) {
         String peer = Optional.ofNullable(PeerAddressInterceptor.PEER.get()).orElse("unknown");
         Decision decision = new Decision(peer, request.getIdentity());
+        CertifyResponse response = null;
+        StatusRuntimeException failure = null;
         try {
-            responses.onNext(decide(request, decision));
-            responses.onCompleted();
+            response = decide(request, decision);
         } catch (StatusRuntimeException e) {
-            responses.onError(e);
+            failure = e;
         } catch (RuntimeException e) {
             log.error("identity: certify from {} failed unexpectedly", peer, e);
             decision.outcome("error", "internal error: " + e);
             metrics.refused.labelValues("internal").inc();
-            responses.onError(Status.INTERNAL.withDescription("identity: internal error").asRuntimeException());
-        } finally {
-            audit.record(decision.toEvent(clock.instant()));
+            failure = Status.INTERNAL.withDescription("identity: internal error").asRuntimeException();
+        }
+        // The decision is on record before the caller hears of it.
+        audit.record(decision.toEvent(clock.instant()));
+        if (failure != null) {
+            responses.onError(failure);
+        } else {
+            responses.onNext(response);
+            responses.onCompleted();
         }
     }
 

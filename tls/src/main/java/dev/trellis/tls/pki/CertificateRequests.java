@@ -30,7 +30,7 @@ public final class CertificateRequests {
             extensions.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(new GeneralName[] {
                     new GeneralName(GeneralName.uniformResourceIdentifier, identity.spiffeId()),
                     new GeneralName(GeneralName.dNSName, identity.dnsName())}));
-            return new JcaPKCS10CertificationRequestBuilder(new X500Name("CN=" + identity.dnsName()), keys.getPublic())
+            return new JcaPKCS10CertificationRequestBuilder(MeshCertificates.subjectFor(identity), keys.getPublic())
                     .addAttribute(PKCSObjectIdentifiers.pkcs_9_at_extensionRequest, extensions.generate())
                     .build(new JcaContentSignerBuilder(EcKeys.SIGNATURE_ALGORITHM).build(keys.getPrivate()))
                     .getEncoded();

@@ -76,7 +76,7 @@ public final class LeafIssuer {
         try {
             X509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(
                     issuerName, CaCertificates.newSerial(), Date.from(now.minus(CLOCK_SKEW)), Date.from(notAfter),
-                    new X500Name("CN=" + identity.dnsName()), csr.publicKey());
+                    MeshCertificates.subjectFor(identity), csr.publicKey());
             JcaX509ExtensionUtils utils = new JcaX509ExtensionUtils();
             builder.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
             builder.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));

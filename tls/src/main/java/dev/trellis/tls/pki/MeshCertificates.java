@@ -6,13 +6,28 @@ import java.security.cert.CertificateParsingException;
 import java.security.cert.X509Certificate;
 import java.util.Collection;
 import java.util.List;
+import org.bouncycastle.asn1.x500.RDN;
+import org.bouncycastle.asn1.x500.X500Name;
 
 /** Reads the mesh identity out of a leaf certificate. */
 public final class MeshCertificates {
 
     private static final int SAN_URI = 6;
 
+    /** RFC 5280's upper bound for a commonName. */
+    private static final int MAX_COMMON_NAME = 64;
+
     private MeshCertificates() {}
+
+    /**
+     * The subject of a leaf or CSR for {@code identity}: {@code CN=<dns name>} when that name
+     * fits a commonName (64 characters), else empty. The identity always lives in the
+     * subjectAltName, which is marked critical on leaves for exactly this case.
+     */
+    static X500Name subjectFor(WorkloadIdentity identity) {
+        String dnsName = identity.dnsName();
+        return dnsName.length() <= MAX_COMMON_NAME ? new X500Name("CN=" + dnsName) : new X500Name(new RDN[0]);
+    }
 
     /**
      * The identity named by the leaf's one SPIFFE URI SAN.

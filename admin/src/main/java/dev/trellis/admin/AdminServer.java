@@ -30,6 +30,8 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.handler.timeout.ReadTimeoutHandler;
+import dev.trellis.core.version.TrellisVersion;
+import io.prometheus.metrics.core.metrics.Info;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.ByteArrayOutputStream;
@@ -80,6 +82,11 @@ public final class AdminServer implements AutoCloseable {
         this.readiness = requireNonNull(builder.readiness, "readiness");
         this.debug = builder.debug;
         this.component = requireNonNull(builder.component, "component");
+        Info.builder().name("trellis_build_info")
+                .help("Trellis version of this component; always 1")
+                .labelNames("component", "version")
+                .register(registry)
+                .setLabelValues(component, TrellisVersion.current());
     }
 
     public static Builder builder(String component) {

@@ -1,0 +1,78 @@
+package dev.trellis.cli;
+
+import dev.trellis.core.identity.WorkloadIdentity;
+import dev.trellis.tls.pki.CaCertificates;
+import dev.trellis.tls.pki.CaCredentials;
+import dev.trellis.tls.pki.EcKeys;
+import dev.trellis.tls.pki.Pem;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code trellis identity bootstrap}: a new trust anchor, issuer and token key. */
+@Command(name = "bootstrap", description = {
+        "Create a mesh PKI: trust-anchor.pem, issuer.pem, issuer-key.pem and token-key.pem (keys mode 0600).",
+        "Keep the anchor's key offline: it is not written; make a new anchor to rotate."})
+final class IdentityBootstrapCommand implements Callable<Integer> {
+
+    static final String TRUST_ANCHOR = "trust-anchor.pem";
+    static final String ISSUER = "issuer.pem";
+    static final String ISSUER_KEY = "issuer-key.pem";
+    static final String TOKEN_KEY = "token-key.pem";
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--trust-domain", defaultValue = WorkloadIdentity.DEFAULT_TRUST_DOMAIN, description = "Trust domain (default: ${DEFAULT-VALUE}).")
+    String trustDomain;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Directory to write the files into.")
+    Path out;
+
+    @Option(names = "--force", description = "Overwrite existing files.")
+    boolean force;
+
+    @Option(names = "--anchor-lifetime", defaultValue = "3650d", description = "Trust-anchor lifetime (default: ${DEFAULT-VALUE}).")
+    Duration anchorLifetime;
+
+    @Option(names = "--issuer-lifetime", defaultValue = "365d", description = "Issuer lifetime (default: ${DEFAULT-VALUE}).")
+    Duration issuerLifetime;
+
+    @Override
+    public Integer call() throws Exception {
+        // Validates the trust domain the same way identities do.
+        new WorkloadIdentity(trustDomain, "trellis", "trellis-identity");
+        List<Path> files = List.of(out.resolve(TRUST_ANCHOR), out.resolve(ISSUER), out.resolve(ISSUER_KEY), out.resolve(TOKEN_KEY));
+        if (!force) {
+            for (Path file : files) {
+                if (Files.exists(file)) {
+                    throw new FileAlreadyExistsException("identity bootstrap: " + file + " exists; refusing to overwrite it (use --force)");
+                }
+            }
+        }
+        Instant now = Instant.now();
+        CaCredentials anchor = CaCertificates.newTrustAnchor(trustDomain, anchorLifetime, now);
+        CaCredentials issuer = CaCertificates.newIssuer(anchor, trustDomain, issuerLifetime, now);
+        Files.createDirectories(out);
+        Pem.writePublic(files.get(0), Pem.encodeCertificates(List.of(anchor.certificate())), force);
+        Pem.writePublic(files.get(1), Pem.encodeCertificates(issuer.chain()), force);
+        Pem.writeSecret(files.get(2), Pem.encodePrivateKey(issuer.key()), force);
+        Pem.writeSecret(files.get(3), Pem.encodePrivateKey(EcKeys.generateP256().getPrivate()), force);
+        var print = spec.commandLine().getOut();
+        print.println("Wrote a mesh PKI for trust domain " + trustDomain + " to " + out + ":");
+        print.println("  " + TRUST_ANCHOR + "  trust anchor (root), valid until " + anchor.certificate().getNotAfter().toInstant());
+        print.println("  " + ISSUER + "        issuer certificate, valid until " + issuer.certificate().getNotAfter().toInstant());
+        print.println("  " + ISSUER_KEY + "    issuer key (0600)");
+        print.println("  " + TOKEN_KEY + "     key that signs local-mode tokens (0600)");
+        print.println("The trust anchor's private key was not kept: to rotate the anchor, bootstrap a new one.");
+        return 0;
+    }
+}

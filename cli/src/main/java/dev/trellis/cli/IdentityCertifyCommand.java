@@ -1,0 +1,75 @@
+package dev.trellis.cli;
+
+import dev.trellis.core.identity.WorkloadIdentity;
+import dev.trellis.core.net.HostPort;
+import dev.trellis.identity.IdentityServerConfig;
+import dev.trellis.tls.client.IdentityClient;
+import dev.trellis.tls.context.Credentials;
+import dev.trellis.tls.context.CredentialsStore;
+import dev.trellis.tls.pki.Pem;
+import dev.trellis.tls.pki.TrustAnchors;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code trellis identity certify}: get one mesh certificate and write it out. */
+@Command(name = "certify", description = {
+        "Ask the identity service for a certificate once and write key.pem (0600) and chain.pem (leaf first).",
+        "For debugging, and for workloads outside the mesh that need a mesh certificate."})
+final class IdentityCertifyCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--server", required = true, paramLabel = "HOST:PORT", description = "The identity service.")
+    HostPort server;
+
+    @Option(names = "--trust-anchor", required = true, paramLabel = "FILE", description = "PEM trust anchor the service's certificate chains to.")
+    Path trustAnchor;
+
+    @Option(names = "--identity", required = true, paramLabel = "SPIFFE_ID", description = "The identity to certify, spiffe://<td>/ns/<ns>/sa/<sa>.")
+    String identity;
+
+    @Option(names = "--token-file", required = true, paramLabel = "FILE", description = "File holding the token that proves the identity.")
+    Path tokenFile;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Directory for key.pem and chain.pem.")
+    Path out;
+
+    @Option(names = "--server-identity", paramLabel = "SPIFFE_ID",
+            description = "The identity the service must present (default: spiffe://<td>/ns/trellis/sa/trellis-identity).")
+    String serverIdentity;
+
+    @Option(names = "--force", description = "Overwrite existing files.")
+    boolean force;
+
+    @Override
+    public Integer call() throws Exception {
+        WorkloadIdentity workload = WorkloadIdentity.parseSpiffeId(identity);
+        WorkloadIdentity expectedServer = serverIdentity != null ? WorkloadIdentity.parseSpiffeId(serverIdentity)
+                : new WorkloadIdentity(workload.trustDomain(), IdentityServerConfig.DEFAULT_NAMESPACE, IdentityServerConfig.DEFAULT_SERVICE_ACCOUNT);
+        Path keyFile = out.resolve("key.pem");
+        Path chainFile = out.resolve("chain.pem");
+        if (!force && (Files.exists(keyFile) || Files.exists(chainFile))) {
+            throw new FileAlreadyExistsException("identity certify: " + out + " already holds key.pem or chain.pem (use --force)");
+        }
+        Clock clock = Clock.systemUTC();
+        CredentialsStore store = new CredentialsStore(workload, TrustAnchors.read(trustAnchor), clock);
+        Credentials credentials;
+        try (IdentityClient client = new IdentityClient(IdentityClient.Config.defaults(workload, server, expectedServer, tokenFile), store, clock)) {
+            credentials = client.certifyOnce();
+        }
+        Files.createDirectories(out);
+        Pem.writeSecret(keyFile, Pem.encodePrivateKey(credentials.key()), force);
+        Pem.writePublic(chainFile, Pem.encodeCertificates(credentials.chain()), force);
+        spec.commandLine().getOut().println("Certified " + workload + " (serial " + credentials.leaf().getSerialNumber().toString(16)
+                + ", valid until " + credentials.notAfter() + "): wrote " + keyFile + " and " + chainFile);
+        return 0;
+    }
+}

@@ -1,0 +1,60 @@
+package dev.trellis.cli;
+
+import dev.trellis.core.version.TrellisVersion;
+import java.io.PrintWriter;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The entry point of the Trellis distribution: every component is a subcommand.
+ *
+ * <p>Expected failures (bad flags, unreadable files, refused requests) print one line,
+ * {@code trellis: <what failed>}, and exit 1; usage errors exit 2.
+ */
+@Command(name = "trellis",
+        mixinStandardHelpOptions = true,
+        versionProvider = Main.Version.class,
+        description = "Trellis: a service mesh for Kubernetes.",
+        subcommands = {VersionCommand.class, IdentityCommand.class, CommandLine.HelpCommand.class})
+public final class Main {
+
+    public static void main(String[] args) {
+        System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+    }
+
+    /** Runs the command line and returns the exit code; used by tests too. */
+    public static int run(String[] args, PrintWriter out, PrintWriter err) {
+        CommandLine commandLine = new CommandLine(new Main())
+                .setOut(out)
+                .setErr(err)
+                .registerConverter(java.time.Duration.class, new Converters.DurationConverter())
+                .registerConverter(dev.trellis.core.net.HostPort.class, dev.trellis.core.net.HostPort::parse)
+                .setExecutionExceptionHandler((exception, cmd, parseResult) -> {
+                    cmd.getErr().println("trellis: " + describe(exception));
+                    return 1;
+                });
+        return commandLine.execute(args);
+    }
+
+    private static String describe(Throwable exception) {
+        if (exception instanceof java.nio.file.NoSuchFileException e) {
+            return "no such file: " + e.getFile();
+        }
+        if (exception instanceof java.nio.file.AccessDeniedException e) {
+            return "permission denied: " + e.getFile();
+        }
+        String message = exception.getMessage();
+        if (message == null || message.isBlank()) {
+            return exception.toString();
+        }
+        return message;
+    }
+
+    /** Supplies {@code --version}. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {"trellis " + TrellisVersion.current()};
+        }
+    }
+}

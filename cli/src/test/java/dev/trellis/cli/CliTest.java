@@ -1,0 +1,112 @@
+package dev.trellis.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.trellis.core.net.HostPort;
+import dev.trellis.identity.IdentityServer;
+import dev.trellis.identity.IdentityServerConfig;
+import dev.trellis.identity.audit.AuditLog;
+import dev.trellis.identity.auth.LocalTokenAuthenticator;
+import dev.trellis.tls.pki.MeshCertificates;
+import dev.trellis.tls.pki.Pem;
+import dev.trellis.tls.pki.TrustAnchors;
+import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CliTest {
+
+    @TempDir
+    Path dir;
+
+    private record Run(int exit, String out, String err) {}
+
+    private Run trellis(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int exit = Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
+        return new Run(exit, out.toString(), err.toString());
+    }
+
+    @Test
+    void bootstrapWritesTheFourFilesAndRefusesToOverwriteWithoutForce() throws Exception {
+        Path pki = dir.resolve("pki");
+        Run first = trellis("identity", "bootstrap", "--trust-domain", "example.org", "--out", pki.toString());
+        assertThat(first.exit()).isZero();
+        assertThat(pki.resolve("trust-anchor.pem")).exists();
+        assertThat(pki.resolve("issuer.pem")).exists();
+        for (String key : List.of("issuer-key.pem", "token-key.pem")) {
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(pki.resolve(key)))).isEqualTo("rw-------");
+        }
+        TrustAnchors anchors = TrustAnchors.read(pki.resolve("trust-anchor.pem"));
+        anchors.verify(Pem.readCertificates(pki.resolve("issuer.pem")), Instant.now());
+
+        byte[] anchorBefore = Files.readAllBytes(pki.resolve("trust-anchor.pem"));
+        Run second = trellis("identity", "bootstrap", "--out", pki.toString());
+        assertThat(second.exit()).isEqualTo(1);
+        assertThat(second.err()).contains("exists; refusing to overwrite it (use --force)");
+        assertThat(Files.readAllBytes(pki.resolve("trust-anchor.pem"))).isEqualTo(anchorBefore);
+
+        assertThat(trellis("identity", "bootstrap", "--out", pki.toString(), "--force").exit()).isZero();
+        assertThat(Files.readAllBytes(pki.resolve("trust-anchor.pem"))).isNotEqualTo(anchorBefore);
+    }
+
+    @Test
+    void tokenAndCertifyGetACertificateFromARunningService() throws Exception {
+        Path pki = dir.resolve("pki");
+        assertThat(trellis("identity", "bootstrap", "--out", pki.toString()).exit()).isZero();
+        IdentityServerConfig config = IdentityServerConfig.defaults("cluster.local", pki.resolve("trust-anchor.pem"), pki.resolve("issuer.pem"), pki.resolve("issuer-key.pem"))
+                .withListen(new HostPort("127.0.0.1", 0), new HostPort("127.0.0.1", 0));
+        try (IdentityServer server = IdentityServer.start(config,
+                new LocalTokenAuthenticator(Pem.readPublicKey(pki.resolve("token-key.pem")), Clock.systemUTC()),
+                AuditLog.sharing(OutputStream.nullOutputStream()), Clock.systemUTC())) {
+            Run token = trellis("identity", "token", "--token-key", pki.resolve("token-key.pem").toString(),
+                    "--namespace", "emojivoto", "--service-account", "web", "--ttl", "10m");
+            assertThat(token.exit()).isZero();
+            Path tokenFile = dir.resolve("web.token");
+            Files.writeString(tokenFile, token.out());
+
+            String serverAddress = "127.0.0.1:" + server.grpcAddress().getPort();
+            Path out = dir.resolve("cert");
+            Run certify = trellis("identity", "certify", "--server", serverAddress, "--trust-anchor", pki.resolve("trust-anchor.pem").toString(),
+                    "--identity", "spiffe://cluster.local/ns/emojivoto/sa/web", "--token-file", tokenFile.toString(), "--out", out.toString());
+            assertThat(certify.exit()).as(certify.err()).isZero();
+            List<X509Certificate> chain = Pem.readCertificates(out.resolve("chain.pem"));
+            assertThat(MeshCertificates.identityOf(chain.getFirst()).spiffeId()).isEqualTo("spiffe://cluster.local/ns/emojivoto/sa/web");
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(out.resolve("key.pem")))).isEqualTo("rw-------");
+
+            Run refused = trellis("identity", "certify", "--server", serverAddress, "--trust-anchor", pki.resolve("trust-anchor.pem").toString(),
+                    "--identity", "spiffe://cluster.local/ns/emojivoto/sa/db", "--token-file", tokenFile.toString(), "--out", dir.resolve("db").toString());
+            assertThat(refused.exit()).isEqualTo(1);
+            assertThat(refused.err()).contains("PERMISSION_DENIED").contains("token for ns/emojivoto/sa/web cannot request ns/emojivoto/sa/db");
+            assertThat(dir.resolve("db")).doesNotExist();
+
+            Run version = trellis("version", "--admin", "127.0.0.1:" + server.adminAddress().getPort());
+            assertThat(version.out()).contains("Client version: 0.1.0").contains("Server version: 0.1.0 (identity at");
+        }
+    }
+
+    @Test
+    void badFlagsGetOneClearLine() {
+        Run badDuration = trellis("identity", "token", "--token-key", "k", "--namespace", "a", "--service-account", "b", "--ttl", "forever");
+        assertThat(badDuration.exit()).isEqualTo(2);
+        assertThat(badDuration.err()).contains("'forever' is not a duration");
+
+        Run missingKey = trellis("identity", "token", "--token-key", dir.resolve("missing.pem").toString(), "--namespace", "a", "--service-account", "b");
+        assertThat(missingKey.exit()).isEqualTo(1);
+        assertThat(missingKey.err()).startsWith("trellis: no such file: ").contains("missing.pem");
+
+        Run badName = trellis("identity", "token", "--token-key", "k", "--namespace", "Not_Valid", "--service-account", "b");
+        assertThat(badName.exit()).isEqualTo(1);
+        assertThat(badName.err()).contains("namespace 'Not_Valid' is not a DNS-1123 label");
+    }
+}

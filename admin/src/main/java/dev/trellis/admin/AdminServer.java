@@ -72,6 +72,7 @@ public final class AdminServer implements AutoCloseable {
     private final Readiness readiness;
     private final boolean debug;
     private final String component;
+    private final Info buildInfo;
     private final AtomicInteger connections = new AtomicInteger();
     private EventLoopGroup group;
     private Channel channel;
@@ -82,11 +83,11 @@ public final class AdminServer implements AutoCloseable {
         this.readiness = requireNonNull(builder.readiness, "readiness");
         this.debug = builder.debug;
         this.component = requireNonNull(builder.component, "component");
-        Info.builder().name("trellis_build_info")
+        this.buildInfo = Info.builder().name("trellis_build_info")
                 .help("Trellis version of this component; always 1")
                 .labelNames("component", "version")
-                .register(registry)
-                .setLabelValues(component, TrellisVersion.current());
+                .build();
+        buildInfo.setLabelValues(component, TrellisVersion.current());
     }
 
     public static Builder builder(String component) {
@@ -98,6 +99,7 @@ public final class AdminServer implements AutoCloseable {
         if (!listen.isLoopback()) {
             log.warn("{}: admin listener on {} is not loopback; /metrics and /ready are reachable from the network", component, listen);
         }
+        registry.register(buildInfo);
         group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(group)
@@ -122,6 +124,7 @@ public final class AdminServer implements AutoCloseable {
         try {
             channel = bootstrap.bind(listen.toSocketAddress()).sync().channel();
         } catch (Exception e) {
+            registry.unregister(buildInfo);
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
             throw new IllegalStateException(component + ": cannot listen for admin on " + listen + ": " + e.getMessage(), e);
         }
@@ -141,6 +144,7 @@ public final class AdminServer implements AutoCloseable {
         }
         if (group != null) {
             group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+            registry.unregister(buildInfo);
         }
     }
 

@@ -64,8 +64,9 @@ class CliTest {
     void tokenAndCertifyGetACertificateFromARunningService() throws Exception {
         Path pki = dir.resolve("pki");
         assertThat(trellis("identity", "bootstrap", "--out", pki.toString()).exit()).isZero();
-        IdentityServerConfig config = IdentityServerConfig.defaults("cluster.local", pki.resolve("trust-anchor.pem"), pki.resolve("issuer.pem"), pki.resolve("issuer-key.pem"))
-                .withListen(new HostPort("127.0.0.1", 0), new HostPort("127.0.0.1", 0));
+        IdentityServerConfig config = IdentityServerConfig.builder("cluster.local", pki.resolve("trust-anchor.pem"), pki.resolve("issuer.pem"), pki.resolve("issuer-key.pem"))
+                .listen(new HostPort("127.0.0.1", 0)).admin(new HostPort("127.0.0.1", 0))
+                .build();
         try (IdentityServer server = IdentityServer.start(config,
                 new LocalTokenAuthenticator(Pem.readPublicKey(pki.resolve("token-key.pem")), Clock.systemUTC()),
                 AuditLog.sharing(OutputStream.nullOutputStream()), Clock.systemUTC())) {

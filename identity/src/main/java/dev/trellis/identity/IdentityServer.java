@@ -49,7 +49,6 @@ public final class IdentityServer implements AutoCloseable {
     static final int MAX_METADATA_BYTES = 8 * 1024;
     static final int MAX_CALLS_PER_CONNECTION = 16;
 
-    private final IdentityServerConfig config;
     private final IssuerWatcher issuers;
     private final ServingCertificate serving;
     private final ScheduledExecutorService scheduler;
@@ -58,7 +57,6 @@ public final class IdentityServer implements AutoCloseable {
     private final AdminServer admin;
 
     private IdentityServer(IdentityServerConfig config, Authenticator authenticator, AuditLog audit, Clock clock) throws IOException, InterruptedException {
-        this.config = config;
         TrustAnchors anchors = TrustAnchors.read(config.trustAnchorFile());
         PrometheusRegistry registry = new PrometheusRegistry();
         IdentityMetrics metrics = new IdentityMetrics(registry);

@@ -67,40 +67,80 @@ public record IdentityServerConfig(
         }
     }
 
-    /** Settings with every default but the files. */
-    public static IdentityServerConfig defaults(String trustDomain, Path trustAnchorFile, Path issuerCertificateFile, Path issuerKeyFile) {
-        return new IdentityServerConfig(trustDomain, trustAnchorFile, issuerCertificateFile, issuerKeyFile, DEFAULT_LISTEN, DEFAULT_ADMIN,
-                new WorkloadIdentity(trustDomain, DEFAULT_NAMESPACE, DEFAULT_SERVICE_ACCOUNT), LeafIssuer.DEFAULT_LEAF_LIFETIME,
-                CertifyLimits.defaults(), Duration.ofSeconds(5), false);
+    /** A builder with every default but the files. */
+    public static Builder builder(String trustDomain, Path trustAnchorFile, Path issuerCertificateFile, Path issuerKeyFile) {
+        return new Builder(trustDomain, trustAnchorFile, issuerCertificateFile, issuerKeyFile);
     }
 
-    public IdentityServerConfig withListen(HostPort listen, HostPort admin) {
-        return new IdentityServerConfig(trustDomain, trustAnchorFile, issuerCertificateFile, issuerKeyFile, listen, admin,
-                serverIdentity, leafLifetime, limits, issuerReloadInterval, debug);
+    /** A builder holding these settings, to change some of them. */
+    public Builder toBuilder() {
+        return new Builder(trustDomain, trustAnchorFile, issuerCertificateFile, issuerKeyFile)
+                .listen(listen).admin(admin).serverIdentity(serverIdentity).leafLifetime(leafLifetime)
+                .limits(limits).issuerReloadInterval(issuerReloadInterval).debug(debug);
     }
 
-    public IdentityServerConfig withLeafLifetime(Duration leafLifetime) {
-        return new IdentityServerConfig(trustDomain, trustAnchorFile, issuerCertificateFile, issuerKeyFile, listen, admin,
-                serverIdentity, leafLifetime, limits, issuerReloadInterval, debug);
-    }
+    /** Builds {@link IdentityServerConfig}; unset settings keep their defaults. */
+    public static final class Builder {
+        private final String trustDomain;
+        private final Path trustAnchorFile;
+        private final Path issuerCertificateFile;
+        private final Path issuerKeyFile;
+        private HostPort listen = DEFAULT_LISTEN;
+        private HostPort admin = DEFAULT_ADMIN;
+        private WorkloadIdentity serverIdentity;
+        private Duration leafLifetime = LeafIssuer.DEFAULT_LEAF_LIFETIME;
+        private CertifyLimits limits = CertifyLimits.defaults();
+        private Duration issuerReloadInterval = Duration.ofSeconds(5);
+        private boolean debug;
 
-    public IdentityServerConfig withLimits(CertifyLimits limits) {
-        return new IdentityServerConfig(trustDomain, trustAnchorFile, issuerCertificateFile, issuerKeyFile, listen, admin,
-                serverIdentity, leafLifetime, limits, issuerReloadInterval, debug);
-    }
+        private Builder(String trustDomain, Path trustAnchorFile, Path issuerCertificateFile, Path issuerKeyFile) {
+            this.trustDomain = trustDomain;
+            this.trustAnchorFile = trustAnchorFile;
+            this.issuerCertificateFile = issuerCertificateFile;
+            this.issuerKeyFile = issuerKeyFile;
+        }
 
-    public IdentityServerConfig withIssuerReloadInterval(Duration interval) {
-        return new IdentityServerConfig(trustDomain, trustAnchorFile, issuerCertificateFile, issuerKeyFile, listen, admin,
-                serverIdentity, leafLifetime, limits, interval, debug);
-    }
+        public Builder listen(HostPort listen) {
+            this.listen = listen;
+            return this;
+        }
 
-    public IdentityServerConfig withServerIdentity(WorkloadIdentity serverIdentity) {
-        return new IdentityServerConfig(trustDomain, trustAnchorFile, issuerCertificateFile, issuerKeyFile, listen, admin,
-                serverIdentity, leafLifetime, limits, issuerReloadInterval, debug);
-    }
+        public Builder admin(HostPort admin) {
+            this.admin = admin;
+            return this;
+        }
 
-    public IdentityServerConfig withDebug(boolean debug) {
-        return new IdentityServerConfig(trustDomain, trustAnchorFile, issuerCertificateFile, issuerKeyFile, listen, admin,
-                serverIdentity, leafLifetime, limits, issuerReloadInterval, debug);
+        /** Default: {@code spiffe://<td>/ns/trellis/sa/trellis-identity}. */
+        public Builder serverIdentity(WorkloadIdentity serverIdentity) {
+            this.serverIdentity = serverIdentity;
+            return this;
+        }
+
+        public Builder leafLifetime(Duration leafLifetime) {
+            this.leafLifetime = leafLifetime;
+            return this;
+        }
+
+        public Builder limits(CertifyLimits limits) {
+            this.limits = limits;
+            return this;
+        }
+
+        public Builder issuerReloadInterval(Duration issuerReloadInterval) {
+            this.issuerReloadInterval = issuerReloadInterval;
+            return this;
+        }
+
+        public Builder debug(boolean debug) {
+            this.debug = debug;
+            return this;
+        }
+
+        public IdentityServerConfig build() {
+            WorkloadIdentity identity = serverIdentity != null ? serverIdentity
+                    : new WorkloadIdentity(trustDomain, DEFAULT_NAMESPACE, DEFAULT_SERVICE_ACCOUNT);
+            return new IdentityServerConfig(trustDomain, trustAnchorFile, issuerCertificateFile, issuerKeyFile, listen, admin,
+                    identity, leafLifetime, limits, issuerReloadInterval, debug);
+        }
     }
 }

@@ -52,9 +52,10 @@ class IdentityClientTest {
     @BeforeEach
     void startIdentityService() throws Exception {
         pki = TestPki.create(dir);
-        IdentityServerConfig config = IdentityServerConfig.defaults(TestPki.TRUST_DOMAIN, pki.trustAnchorFile(), pki.issuerCertificateFile(), pki.issuerKeyFile())
-                .withListen(new HostPort("127.0.0.1", 0), new HostPort("127.0.0.1", 0))
-                .withLeafLifetime(Duration.ofSeconds(5));
+        IdentityServerConfig config = IdentityServerConfig.builder(TestPki.TRUST_DOMAIN, pki.trustAnchorFile(), pki.issuerCertificateFile(), pki.issuerKeyFile())
+                .listen(new HostPort("127.0.0.1", 0)).admin(new HostPort("127.0.0.1", 0))
+                .leafLifetime(Duration.ofSeconds(5))
+                .build();
         server = IdentityServer.start(config, new LocalTokenAuthenticator(pki.tokenKey().getPublic(), clock),
                 AuditLog.sharing(OutputStream.nullOutputStream()), clock);
     }

@@ -158,7 +158,7 @@ class IdentityServerTest {
 
     @Test
     void oneIdentityFloodingIsLimitedWhileAnotherStillGetsItsCertificate() throws Exception {
-        start(config().withLimits(new CertifyLimits(RateLimit.parse("10000/s,10000"), RateLimit.parse("20/s,50"), 2)));
+        start(config().limits(new CertifyLimits(RateLimit.parse("10000/s,10000"), RateLimit.parse("20/s,50"), 2)));
         String webToken = token(WEB);
         byte[] webCsr = CertificateRequests.create(EcKeys.generateP256(), WEB);
 
@@ -204,7 +204,7 @@ class IdentityServerTest {
 
     @Test
     void replacingTheIssuerFilesRotatesTheIssuerWithoutARestart() throws Exception {
-        start(config().withIssuerReloadInterval(Duration.ofMillis(200)));
+        start(config().issuerReloadInterval(Duration.ofMillis(200)));
         CertifyResponse before = certify(WEB, token(WEB), CertificateRequests.create(EcKeys.generateP256(), WEB));
         assertThat(chain(before).get(1)).isEqualTo(pki.issuer().certificate());
 
@@ -222,7 +222,7 @@ class IdentityServerTest {
 
     @Test
     void anIssuerThatDoesNotChainToTheAnchorIsNotLoaded() throws Exception {
-        start(config().withIssuerReloadInterval(Duration.ofMillis(200)));
+        start(config().issuerReloadInterval(Duration.ofMillis(200)));
         CaCredentials strangerAnchor = dev.trellis.tls.pki.CaCertificates.newTrustAnchor("cluster.local", Duration.ofDays(1), Instant.now());
         CaCredentials stranger = dev.trellis.tls.pki.CaCertificates.newIssuer(strangerAnchor, "cluster.local", Duration.ofDays(1), Instant.now());
         Pem.writeSecret(pki.issuerKeyFile(), Pem.encodePrivateKey(stranger.key()), true);
@@ -238,7 +238,7 @@ class IdentityServerTest {
     void withoutAnIssuerTheServiceIsUnavailableAndNotReady() throws Exception {
         pki = TestPki.create(dir);
         java.nio.file.Files.delete(pki.issuerKeyFile());
-        server = IdentityServer.start(serverConfig(), new LocalTokenAuthenticator(pki.tokenKey().getPublic(), Clock.systemUTC()),
+        server = IdentityServer.start(serverConfig().build(), new LocalTokenAuthenticator(pki.tokenKey().getPublic(), Clock.systemUTC()),
                 AuditLog.sharing(audit), Clock.systemUTC());
         HttpResponse<String> ready = get("/ready");
         assertThat(ready.statusCode()).isEqualTo(503);
@@ -255,7 +255,7 @@ class IdentityServerTest {
         assertThat(get("/metrics").body()).contains("identity_certs_issued_total");
         server.close();
 
-        server = IdentityServer.start(serverConfig().withDebug(true), new LocalTokenAuthenticator(pki.tokenKey().getPublic(), Clock.systemUTC()),
+        server = IdentityServer.start(serverConfig().debug(true).build(), new LocalTokenAuthenticator(pki.tokenKey().getPublic(), Clock.systemUTC()),
                 AuditLog.sharing(audit), Clock.systemUTC());
         HttpResponse<String> threads = get("/debug/threads");
         assertThat(threads.statusCode()).isEqualTo(200);
@@ -275,17 +275,18 @@ class IdentityServerTest {
 
     // --- helpers ---
 
-    private IdentityServerConfig config() {
+    private IdentityServerConfig.Builder config() {
         pki = TestPki.create(dir);
         return serverConfig();
     }
 
-    private IdentityServerConfig serverConfig() {
-        return IdentityServerConfig.defaults(TestPki.TRUST_DOMAIN, pki.trustAnchorFile(), pki.issuerCertificateFile(), pki.issuerKeyFile())
-                .withListen(new HostPort("127.0.0.1", 0), new HostPort("127.0.0.1", 0));
+    private IdentityServerConfig.Builder serverConfig() {
+        return IdentityServerConfig.builder(TestPki.TRUST_DOMAIN, pki.trustAnchorFile(), pki.issuerCertificateFile(), pki.issuerKeyFile())
+                .listen(new HostPort("127.0.0.1", 0)).admin(new HostPort("127.0.0.1", 0));
     }
 
-    private void start(IdentityServerConfig config) throws Exception {
+    private void start(IdentityServerConfig.Builder builder) throws Exception {
+        IdentityServerConfig config = builder.build();
         server = IdentityServer.start(config, new LocalTokenAuthenticator(pki.tokenKey().getPublic(), Clock.systemUTC()),
                 AuditLog.sharing(audit), Clock.systemUTC());
         channel = NettyChannelBuilder.forAddress("127.0.0.1", server.grpcAddress().getPort())

@@ -12,7 +12,6 @@ import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.ssl.SslContext;
-import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
@@ -68,11 +67,6 @@ public final class TlsEchoServer implements AutoCloseable {
 
     public int failedHandshakes() {
         return failedHandshakes.get();
-    }
-
-    /** The SslHandler type, for callers that inspect sessions. */
-    public static Class<SslHandler> handlerType() {
-        return SslHandler.class;
     }
 
     @Override

@@ -1,0 +1,115 @@
+package dev.trellis.admin;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.trellis.core.net.HostPort;
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.io.InputStream;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class AdminServerTest {
+
+    private final HttpClient http = HttpClient.newHttpClient();
+    private final AtomicReference<Optional<String>> notReady = new AtomicReference<>(Optional.of("warming up"));
+    private final PrometheusRegistry registry = new PrometheusRegistry();
+    private AdminServer server;
+
+    @AfterEach
+    void stop() {
+        if (server != null) {
+            server.close();
+        }
+    }
+
+    private void start(boolean debug) throws Exception {
+        server = AdminServer.builder("test").listen(new HostPort("127.0.0.1", 0)).registry(registry)
+                .readiness(notReady::get).debug(debug).build().start();
+    }
+
+    @Test
+    void readinessFollowsTheComponentAndSaysWhy() throws Exception {
+        start(false);
+        HttpResponse<String> notYet = get("/ready");
+        assertThat(notYet.statusCode()).isEqualTo(503);
+        assertThat(notYet.body()).isEqualTo("not ready: warming up\n");
+        notReady.set(Optional.empty());
+        assertThat(get("/ready").statusCode()).isEqualTo(200);
+        assertThat(get("/live").body()).isEqualTo("live\n");
+    }
+
+    @Test
+    void metricsAreThePrometheusTextOfTheRegistryWithBuildInfo() throws Exception {
+        Counter.builder().name("things").help("things").register(registry).inc();
+        start(false);
+        String body = get("/metrics").body();
+        assertThat(body).contains("things_total 1.0").contains("trellis_build_info{component=\"test\",version=\"");
+    }
+
+    @Test
+    void debugPagesDoNotExistUnlessAsked() throws Exception {
+        start(false);
+        assertThat(get("/debug/threads").statusCode()).isEqualTo(404);
+        server.close();
+        start(true);
+        assertThat(get("/debug/threads").statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void refusesOtherMethodsAndMalformedRequests() throws Exception {
+        start(false);
+        HttpResponse<String> delete = http.send(HttpRequest.newBuilder(uri("/live")).DELETE().build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(delete.statusCode()).isEqualTo(405);
+        assertThat(raw("GET /" + "a".repeat(5000) + " HTTP/1.1\r\nHost: x\r\n\r\n")).startsWith("HTTP/1.1 4");
+    }
+
+    @Test
+    void closesConnectionsBeyondTheLimit() throws Exception {
+        start(false);
+        List<Socket> held = new ArrayList<>();
+        try {
+            for (int i = 0; i < AdminServer.MAX_CONNECTIONS; i++) {
+                held.add(new Socket("127.0.0.1", server.address().getPort()));
+            }
+            await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+                    assertThat(raw("GET /live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")).isEmpty());
+        } finally {
+            for (Socket socket : held) {
+                socket.close();
+            }
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> get("/live").statusCode() == 200);
+    }
+
+    private String raw(String request) throws Exception {
+        try (Socket socket = new Socket("127.0.0.1", server.address().getPort())) {
+            socket.setSoTimeout(5000);
+            socket.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
+            InputStream in = socket.getInputStream();
+            return new String(in.readAllBytes(), StandardCharsets.US_ASCII);
+        } catch (java.net.SocketException e) {
+            return "";
+        }
+    }
+
+    private URI uri(String path) {
+        return URI.create("http://127.0.0.1:" + server.address().getPort() + path);
+    }
+
+    private HttpResponse<String> get(String path) throws Exception {
+        return http.send(HttpRequest.newBuilder(uri(path)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+}

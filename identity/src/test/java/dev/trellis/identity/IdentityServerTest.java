@@ -273,6 +273,25 @@ class IdentityServerTest {
         assertThat(huge.statusCode()).isIn(400, 431);
     }
 
+    @Test
+    void aTakenPortIsAClearError() throws Exception {
+        start(config());
+        HostPort taken = new HostPort("127.0.0.1", server.grpcAddress().getPort());
+        assertThatThrownBy(() -> IdentityServer.start(serverConfig().listen(taken).build(),
+                new LocalTokenAuthenticator(pki.tokenKey().getPublic(), Clock.systemUTC()), AuditLog.sharing(audit), Clock.systemUTC()))
+                .isInstanceOf(java.io.IOException.class)
+                .hasMessageStartingWith("identity: cannot listen on " + taken);
+    }
+
+    @Test
+    void anOversizedIssuerFileIsRejectedAndTheIssuerKept() throws Exception {
+        start(config().issuerReloadInterval(Duration.ofMillis(200)));
+        java.nio.file.Files.write(pki.issuerCertificateFile(), new byte[Pem.MAX_FILE_BYTES + 1]);
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                assertThat(scrape()).contains("identity_issuer_reloads_total{result=\"rejected\"}"));
+        assertThat(certify(WEB, token(WEB), CertificateRequests.create(EcKeys.generateP256(), WEB)).getLeafDer()).isNotEmpty();
+    }
+
     // --- helpers ---
 
     private IdentityServerConfig.Builder config() {

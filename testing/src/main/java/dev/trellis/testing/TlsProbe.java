@@ -19,6 +19,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.cert.X509Certificate;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * A TLS client for tests: connects, handshakes with an expected peer host (the server
@@ -39,11 +40,14 @@ public final class TlsProbe implements AutoCloseable {
     /** One connection: handshake, send {@code message}, read its echo, close. */
     public Result exchange(InetSocketAddress server, String peerHost, String message) throws Exception {
         CompletableFuture<String> echo = new CompletableFuture<>();
+        // Kept here: a failed handshake may close the channel, and empty its pipeline, at once.
+        AtomicReference<SslHandler> handler = new AtomicReference<>();
         Channel channel = new Bootstrap().group(group).channel(NioSocketChannel.class)
                 .handler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        ch.pipeline().addLast(context.newHandler(ch.alloc(), peerHost, server.getPort()),
+                        handler.set(context.newHandler(ch.alloc(), peerHost, server.getPort()));
+                        ch.pipeline().addLast(handler.get(),
                                 new SimpleChannelInboundHandler<ByteBuf>() {
                                     @Override
                                     protected void channelRead0(ChannelHandlerContext ctx, ByteBuf msg) {
@@ -65,7 +69,7 @@ public final class TlsProbe implements AutoCloseable {
                 })
                 .connect(server).sync().channel();
         try {
-            SslHandler ssl = channel.pipeline().get(SslHandler.class);
+            SslHandler ssl = handler.get();
             ssl.handshakeFuture().get(5, TimeUnit.SECONDS);
             X509Certificate leaf = (X509Certificate) ssl.engine().getSession().getPeerCertificates()[0];
             channel.writeAndFlush(Unpooled.copiedBuffer(message, StandardCharsets.UTF_8));

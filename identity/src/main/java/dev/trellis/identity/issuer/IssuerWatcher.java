@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import dev.trellis.tls.pki.CaCredentials;
 import dev.trellis.tls.pki.LeafIssuer;
+import dev.trellis.tls.pki.Pem;
 import dev.trellis.tls.pki.TrustAnchors;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -82,6 +83,13 @@ public final class IssuerWatcher {
         byte[] certificateBytes;
         byte[] keyBytes;
         try {
+            for (Path file : new Path[] {certificateFile, keyFile}) {
+                long size = Files.size(file);
+                if (size > Pem.MAX_FILE_BYTES) {
+                    reject(new byte[] {3}, "issuer: " + file + " is " + size + " bytes, over the " + Pem.MAX_FILE_BYTES + "-byte limit for a PEM file");
+                    return false;
+                }
+            }
             certificateBytes = Files.readAllBytes(certificateFile);
             keyBytes = Files.readAllBytes(keyFile);
         } catch (NoSuchFileException e) {

@@ -168,15 +168,18 @@ class MeshSslContextsTest {
 
     private SslHandler connect(SslContext context, Channel listener, String peerHost) throws Exception {
         InetSocketAddress address = (InetSocketAddress) listener.localAddress();
+        // Kept here: a failed handshake may close the channel, and empty its pipeline, at once.
+        java.util.concurrent.atomic.AtomicReference<SslHandler> handler = new java.util.concurrent.atomic.AtomicReference<>();
         Channel channel = new Bootstrap().group(group).channel(NioSocketChannel.class)
                 .handler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        ch.pipeline().addLast(context.newHandler(ch.alloc(), peerHost, address.getPort()));
+                        handler.set(context.newHandler(ch.alloc(), peerHost, address.getPort()));
+                        ch.pipeline().addLast(handler.get());
                     }
                 })
                 .connect(address).sync().channel();
-        SslHandler ssl = channel.pipeline().get(SslHandler.class);
+        SslHandler ssl = handler.get();
         ssl.handshakeFuture().get(5, TimeUnit.SECONDS);
         channel.writeAndFlush(Unpooled.copiedBuffer("ping", StandardCharsets.UTF_8));
         return ssl;

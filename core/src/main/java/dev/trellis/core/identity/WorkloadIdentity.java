@@ -2,6 +2,7 @@ package dev.trellis.core.identity;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.trellis.core.text.UntrustedText;
 import java.util.regex.Pattern;
 
 /**
@@ -106,11 +107,7 @@ public record WorkloadIdentity(String trustDomain, String namespace, String serv
         }
     }
 
-    /** Keeps hostile input out of log lines: truncated, control characters replaced. */
-    static String printable(String value) {
-        String cut = value.length() > 80 ? value.substring(0, 80) + "…" : value;
-        StringBuilder out = new StringBuilder(cut.length());
-        cut.codePoints().forEach(c -> out.appendCodePoint(Character.isISOControl(c) ? '?' : c));
-        return out.toString();
+    private static String printable(String value) {
+        return UntrustedText.printable(value, 80);
     }
 }

@@ -1,5 +1,6 @@
 package dev.trellis.identity.auth;
 
+import dev.trellis.core.text.UntrustedText;
 import dev.trellis.core.identity.WorkloadIdentity;
 
 /** Reads Kubernetes service-account user names, {@code system:serviceaccount:<ns>:<sa>}. */
@@ -27,8 +28,6 @@ final class ServiceAccountNames {
     }
 
     private static String printable(String value) {
-        String cut = value.length() > 100 ? value.substring(0, 100) + "…" : value;
-        return cut.codePoints().map(c -> Character.isISOControl(c) ? '?' : c)
-                .collect(StringBuilder::new, StringBuilder::appendCodePoint, StringBuilder::append).toString();
+        return UntrustedText.printable(value, 100);
     }
 }

@@ -1,5 +1,6 @@
 package dev.trellis.tls.pki;
 
+import dev.trellis.core.text.UntrustedText;
 import dev.trellis.core.identity.WorkloadIdentity;
 import java.io.IOException;
 import java.security.GeneralSecurityException;
@@ -206,8 +207,6 @@ public final class CsrValidator {
     }
 
     private static String printable(String value) {
-        String cut = value.length() > 100 ? value.substring(0, 100) + "…" : value;
-        return cut.codePoints().map(c -> Character.isISOControl(c) ? '?' : c)
-                .collect(StringBuilder::new, StringBuilder::appendCodePoint, StringBuilder::append).toString();
+        return UntrustedText.printable(value, 100);
     }
 }

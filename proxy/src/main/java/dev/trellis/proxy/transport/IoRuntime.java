@@ -1,0 +1,58 @@
+package dev.trellis.proxy.transport;
+
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The event loops of one proxy and the channel classes that go with them: epoll where the
+ * native library loads (needed for SO_ORIGINAL_DST in transparent mode), NIO elsewhere.
+ * One per proxy, passed to every listener and connector; closed last.
+ */
+public final class IoRuntime implements AutoCloseable {
+
+    private final boolean epoll;
+    private final EventLoopGroup group;
+
+    private IoRuntime(int threads) {
+        this.epoll = Epoll.isAvailable();
+        IoHandlerFactory factory = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+        this.group = new MultiThreadIoEventLoopGroup(threads, factory);
+    }
+
+    /** Event loops with {@code threads} threads (a sidecar wants one or two). */
+    public static IoRuntime create(int threads) {
+        return new IoRuntime(threads);
+    }
+
+    public EventLoopGroup group() {
+        return group;
+    }
+
+    public boolean isEpoll() {
+        return epoll;
+    }
+
+    public Class<? extends ServerChannel> serverChannelType() {
+        return epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+    }
+
+    public Class<? extends SocketChannel> channelType() {
+        return epoll ? EpollSocketChannel.class : NioSocketChannel.class;
+    }
+
+    @Override
+    public void close() {
+        group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+}

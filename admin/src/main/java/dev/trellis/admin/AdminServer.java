@@ -71,6 +71,8 @@ public final class AdminServer implements AutoCloseable {
     private final PrometheusRegistry registry;
     private final Readiness readiness;
     private final boolean debug;
+    private final byte[] shutdownToken;
+    private final Runnable shutdownAction;
     private final String component;
     private final Info buildInfo;
     private final AtomicInteger connections = new AtomicInteger();
@@ -82,6 +84,8 @@ public final class AdminServer implements AutoCloseable {
         this.registry = requireNonNull(builder.registry, "registry");
         this.readiness = requireNonNull(builder.readiness, "readiness");
         this.debug = builder.debug;
+        this.shutdownToken = builder.shutdownToken == null ? null : builder.shutdownToken.getBytes(StandardCharsets.UTF_8);
+        this.shutdownAction = builder.shutdownAction;
         this.component = requireNonNull(builder.component, "component");
         this.buildInfo = Info.builder().name("trellis_build_info")
                 .help("Trellis version of this component; always 1")
@@ -157,6 +161,19 @@ public final class AdminServer implements AutoCloseable {
                 return;
             }
             String path = new QueryStringDecoder(request.uri()).path();
+            if (path.equals("/shutdown") && shutdownAction != null) {
+                shutdown(ctx, request);
+                return;
+            }
+            boolean known = switch (path) {
+                case "/live", "/ready", "/metrics" -> true;
+                case "/debug/threads" -> debug;
+                default -> false;
+            };
+            if (!known) {
+                notFound(ctx, request);
+                return;
+            }
             if (!request.method().equals(HttpMethod.GET) && !request.method().equals(HttpMethod.HEAD)) {
                 respond(ctx, request, HttpResponseStatus.METHOD_NOT_ALLOWED, "text/plain", "only GET is served here\n", false);
                 return;
@@ -172,13 +189,7 @@ public final class AdminServer implements AutoCloseable {
                     }
                 }
                 case "/metrics" -> respond(ctx, request, HttpResponseStatus.OK, PrometheusTextFormatWriter.CONTENT_TYPE, metrics(), false);
-                case "/debug/threads" -> {
-                    if (debug) {
-                        respond(ctx, request, HttpResponseStatus.OK, "text/plain", threadDump(), false);
-                    } else {
-                        notFound(ctx, request);
-                    }
-                }
+                case "/debug/threads" -> respond(ctx, request, HttpResponseStatus.OK, "text/plain", threadDump(), false);
                 default -> notFound(ctx, request);
             }
         }
@@ -187,6 +198,28 @@ public final class AdminServer implements AutoCloseable {
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             log.debug("{}: admin connection from {} failed: {}", component, ctx.channel().remoteAddress(), cause.toString());
             ctx.close();
+        }
+
+        private void shutdown(ChannelHandlerContext ctx, FullHttpRequest request) {
+            if (!request.method().equals(HttpMethod.POST)) {
+                respond(ctx, request, HttpResponseStatus.METHOD_NOT_ALLOWED, "text/plain", "POST only\n", false);
+                return;
+            }
+            String authorization = request.headers().get(HttpHeaderNames.AUTHORIZATION);
+            if (authorization == null || !authorization.startsWith("Bearer ")) {
+                log.warn("{}: /shutdown from {} without a bearer token refused", component, ctx.channel().remoteAddress());
+                respond(ctx, request, HttpResponseStatus.UNAUTHORIZED, "text/plain", "shutdown needs Authorization: Bearer <token>\n", false);
+                return;
+            }
+            byte[] offered = authorization.substring("Bearer ".length()).strip().getBytes(StandardCharsets.UTF_8);
+            if (!java.security.MessageDigest.isEqual(offered, shutdownToken)) {
+                log.warn("{}: /shutdown from {} with a wrong token refused", component, ctx.channel().remoteAddress());
+                respond(ctx, request, HttpResponseStatus.FORBIDDEN, "text/plain", "wrong shutdown token\n", false);
+                return;
+            }
+            log.info("{}: shutdown requested through the admin listener", component);
+            respond(ctx, request, HttpResponseStatus.ACCEPTED, "text/plain", "shutting down\n", true);
+            Thread.ofPlatform().name(component + "-admin-shutdown").start(shutdownAction);
         }
 
         private void notFound(ChannelHandlerContext ctx, FullHttpRequest request) {
@@ -239,6 +272,8 @@ public final class AdminServer implements AutoCloseable {
         private PrometheusRegistry registry = new PrometheusRegistry();
         private Readiness readiness = Optional::empty;
         private boolean debug;
+        private String shutdownToken;
+        private Runnable shutdownAction;
 
         private Builder(String component) {
             this.component = component;
@@ -262,6 +297,20 @@ public final class AdminServer implements AutoCloseable {
         /** Serves {@code /debug/*} pages; off unless the operator asked with {@code --debug}. */
         public Builder debug(boolean debug) {
             this.debug = debug;
+            return this;
+        }
+
+        /**
+         * Serves {@code POST /shutdown}, which runs {@code action} when the request carries
+         * {@code Authorization: Bearer <token>}. Without this call the path does not exist
+         * (threat-model finding 4).
+         */
+        public Builder shutdown(String token, Runnable action) {
+            if (token == null || token.length() < 16) {
+                throw new IllegalArgumentException(component + ": the shutdown token must have at least 16 characters");
+            }
+            this.shutdownToken = token;
+            this.shutdownAction = requireNonNull(action, "action");
             return this;
         }
 

@@ -18,7 +18,7 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code trellis identity bootstrap}: a new trust anchor, issuer and token key. */
-@Command(name = "bootstrap", description = {
+@Command(mixinStandardHelpOptions = true, name = "bootstrap", description = {
         "Create a mesh PKI: trust-anchor.pem, issuer.pem, issuer-key.pem and token-key.pem (keys mode 0600).",
         "Keep the anchor's key offline: it is not written; make a new anchor to rotate."})
 final class IdentityBootstrapCommand implements Callable<Integer> {

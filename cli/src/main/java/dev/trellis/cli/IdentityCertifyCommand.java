@@ -19,7 +19,7 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code trellis identity certify}: get one mesh certificate and write it out. */
-@Command(name = "certify", description = {
+@Command(mixinStandardHelpOptions = true, name = "certify", description = {
         "Ask the identity service for a certificate once and write key.pem (0600) and chain.pem (leaf first).",
         "For debugging, and for workloads outside the mesh that need a mesh certificate."})
 final class IdentityCertifyCommand implements Callable<Integer> {

@@ -4,7 +4,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** {@code trellis identity …}: the mesh CA and the tools around it. */
-@Command(name = "identity",
+@Command(mixinStandardHelpOptions = true, name = "identity",
         description = "The mesh certificate authority: create a PKI, run the CA, mint local tokens, get a certificate.",
         subcommands = {
                 IdentityBootstrapCommand.class,

@@ -23,7 +23,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code trellis identity serve}: run the mesh CA until SIGTERM. */
-@Command(name = "serve", description = {
+@Command(mixinStandardHelpOptions = true, name = "serve", description = {
         "Run the identity service: the mesh CA that signs proxies' certificates over gRPC/TLS.",
         "Exactly one of --token-key (local mode) or --kubernetes (TokenReview) authenticates callers."})
 final class IdentityServeCommand implements Callable<Integer> {

@@ -13,7 +13,7 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code trellis identity token}: mint a local-mode token for a service account. */
-@Command(name = "token", description = "Print a local-mode token proving a service account, for 'identity serve --token-key'.")
+@Command(mixinStandardHelpOptions = true, name = "token", description = "Print a local-mode token proving a service account, for 'identity serve --token-key'.")
 final class IdentityTokenCommand implements Callable<Integer> {
 
     @Spec

@@ -15,8 +15,10 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "Trellis: a service mesh for Kubernetes.",
-        subcommands = {VersionCommand.class, IdentityCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {VersionCommand.class, IdentityCommand.class, ProxyCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
+
+    private static final java.util.regex.Pattern ENV_VARIABLE = java.util.regex.Pattern.compile("TRELLIS_[A-Z_]+");
 
     public static void main(String[] args) {
         System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
@@ -29,6 +31,19 @@ public final class Main {
                 .setErr(err)
                 .registerConverter(java.time.Duration.class, new Converters.DurationConverter())
                 .registerConverter(dev.trellis.core.net.HostPort.class, dev.trellis.core.net.HostPort::parse)
+                .setParameterExceptionHandler((exception, args1) -> {
+                    CommandLine cmd = exception.getCommandLine();
+                    String message = exception.getMessage();
+                    if (exception.getArgSpec() instanceof CommandLine.Model.OptionSpec option) {
+                        java.util.regex.Matcher variable = ENV_VARIABLE.matcher(String.join(" ", option.description()));
+                        if (variable.find()) {
+                            message += " (set by " + option.longestName() + " or " + variable.group() + ")";
+                        }
+                    }
+                    cmd.getErr().println("trellis: " + message);
+                    cmd.getErr().println("trellis: see '" + cmd.getCommandSpec().qualifiedName() + " --help'");
+                    return 2;
+                })
                 .setExecutionExceptionHandler((exception, cmd, parseResult) -> {
                     cmd.getErr().println("trellis: " + describe(exception));
                     return 1;

@@ -17,7 +17,7 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code trellis version}: the client's version and, given an admin address, a server's. */
-@Command(name = "version", description = "Print the client version and, with --admin, a control-plane component's version.")
+@Command(mixinStandardHelpOptions = true, name = "version", description = "Print the client version and, with --admin, a control-plane component's version.")
 final class VersionCommand implements Callable<Integer> {
 
     private static final Pattern BUILD_INFO = Pattern.compile("trellis_build_info\\{component=\"([^\"]*)\",version=\"([^\"]*)\"}");

@@ -1,0 +1,216 @@
+package dev.trellis.proxy;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.trellis.admin.AdminServer;
+import dev.trellis.proxy.balance.Balancer;
+import dev.trellis.proxy.discovery.Discovery;
+import dev.trellis.proxy.inbound.InboundServer;
+import dev.trellis.proxy.metrics.ProxyMetrics;
+import dev.trellis.proxy.outbound.ConnectionLog;
+import dev.trellis.proxy.outbound.ForwardListener;
+import dev.trellis.proxy.outbound.MeshConnector;
+import dev.trellis.proxy.transport.IoRuntime;
+import dev.trellis.proxy.transport.MeshProtocols;
+import dev.trellis.tls.client.IdentityClient;
+import dev.trellis.tls.context.CredentialsStore;
+import dev.trellis.tls.context.MeshSslContexts;
+import dev.trellis.tls.pki.TrustAnchors;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.NettyChannelBuilder;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.attribute.PosixFilePermission;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running proxy, assembled in one place. Runtime first (event loops, metrics, the
+ * credentials store and the identity client that fills it), then the control-plane client
+ * (discovery, over mTLS with the proxy's own certificate), then the data plane (inbound
+ * listener, forward listeners) and last the admin listener, which reports ready once a
+ * certificate is held.
+ *
+ * <p>{@link #shutdown} drains: listeners stop accepting, open connections get the grace
+ * period to finish, then everything closes. Thread-safe.
+ */
+public final class Proxy implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(Proxy.class);
+
+    private final ProxyConfig config;
+    private final IoRuntime io;
+    private final CredentialsStore credentials;
+    private final IdentityClient identityClient;
+    private final ScheduledExecutorService scheduler;
+    private final Discovery discovery;
+    private final InboundServer inbound;
+    private final List<ForwardListener> forwards = new ArrayList<>();
+    private final AdminServer admin;
+    private final OutputStream connectionLogSink;
+    private final CountDownLatch terminated = new CountDownLatch(1);
+    private volatile boolean shuttingDown;
+
+    private Proxy(ProxyConfig config, Clock clock) throws Exception {
+        this.config = config;
+        PrometheusRegistry registry = new PrometheusRegistry();
+        ProxyMetrics metrics = new ProxyMetrics(registry);
+        TrustAnchors anchors = TrustAnchors.read(config.trustAnchorFile());
+
+        this.io = IoRuntime.create(1);
+        this.credentials = new CredentialsStore(config.identity(), anchors, clock);
+        credentials.onInstall(c -> metrics.certificateExpires(c.notAfter()));
+        this.identityClient = new IdentityClient(IdentityClient.Config.defaults(config.identity(), config.identityService(),
+                config.identityServiceName(), config.tokenFile()), credentials, clock);
+        identityClient.start();
+
+        this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread thread = new Thread(r, "trellis-proxy-discovery");
+            thread.setDaemon(true);
+            return thread;
+        });
+        ManagedChannel destination = NettyChannelBuilder.forAddress(config.destinationService().host(), config.destinationService().port())
+                .sslContext(MeshSslContexts.forGrpcClient(anchors, Optional.of(credentials), clock))
+                .overrideAuthority(config.destinationServiceName().dnsName())
+                .maxInboundMessageSize(4 * 1024 * 1024)
+                .build();
+        this.discovery = new Discovery(destination, scheduler, config.identity().namespace(), Duration.ofMillis(500));
+
+        this.inbound = InboundServer.start(new InboundServer.Settings(config.inbound(), config.appHost(), config.detectTimeout(),
+                config.connectTimeout(), Duration.ofSeconds(10), config.ownPorts()), io, credentials, metrics, clock);
+
+        this.connectionLogSink = config.connectionLogFile().isPresent()
+                ? new FileOutputStream(config.connectionLogFile().get().toFile(), true) : System.out;
+        ConnectionLog connectionLog = new ConnectionLog(connectionLogSink);
+        MeshConnector connector = new MeshConnector(io,
+                MeshSslContexts.forClient(anchors, Optional.of(credentials), List.of(MeshProtocols.OPAQUE_TCP), clock), config.connectTimeout());
+        Balancer balancer = Balancer.create();
+        for (ForwardListener.Forward forward : config.forwards()) {
+            forwards.add(new ForwardListener(forward, io, connector, discovery, balancer, credentials, metrics, connectionLog,
+                    Duration.ofSeconds(10)).start());
+        }
+
+        AdminServer.Builder adminBuilder = AdminServer.builder("proxy")
+                .listen(config.admin())
+                .registry(registry)
+                .readiness(() -> credentials.current().isPresent() ? Optional.empty() : Optional.of("no certificate yet from " + config.identityService()))
+                .debug(config.debug());
+        if (config.shutdownTokenFile().isPresent()) {
+            adminBuilder.shutdown(readShutdownToken(config), () -> shutdown());
+        }
+        this.admin = adminBuilder.build().start();
+        log.info("proxy: {} started (TLS {}, {} event loop, {} forwards)", config.identity(), MeshSslContexts.providerDescription(),
+                io.isEpoll() ? "epoll" : "NIO", forwards.size());
+    }
+
+    /** Starts a proxy; its identity client starts asking for a certificate at once. */
+    public static Proxy start(ProxyConfig config, Clock clock) throws Exception {
+        return new Proxy(requireNonNull(config, "config"), requireNonNull(clock, "clock"));
+    }
+
+    public InetSocketAddress inboundAddress() {
+        return inbound.address();
+    }
+
+    public InetSocketAddress adminAddress() {
+        return admin.address();
+    }
+
+    /** The bound address of the {@code index}th forward, in configuration order. */
+    public InetSocketAddress forwardAddress(int index) {
+        return forwards.get(index).address();
+    }
+
+    public CredentialsStore credentials() {
+        return credentials;
+    }
+
+    /**
+     * Drains and stops: listeners stop accepting, open connections get
+     * {@link ProxyConfig#shutdownGrace} to end, then the rest is closed. Idempotent.
+     */
+    public void shutdown() {
+        synchronized (this) {
+            if (shuttingDown) {
+                return;
+            }
+            shuttingDown = true;
+        }
+        log.info("proxy: shutting down; open connections have {} to finish", config.shutdownGrace());
+        inbound.stopAccepting();
+        forwards.forEach(ForwardListener::stopAccepting);
+        long deadline = System.nanoTime() + config.shutdownGrace().toNanos();
+        while (System.nanoTime() < deadline && openConnections() > 0) {
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        int left = openConnections();
+        if (left > 0) {
+            log.warn("proxy: closing {} connections still open after the grace period", left);
+        }
+        inbound.closeConnections();
+        forwards.forEach(ForwardListener::closeConnections);
+        admin.close();
+        discovery.close();
+        identityClient.close();
+        scheduler.shutdownNow();
+        io.close();
+        if (connectionLogSink != System.out) {
+            try {
+                connectionLogSink.close();
+            } catch (IOException ignored) {
+                // nothing left to log to
+            }
+        }
+        terminated.countDown();
+    }
+
+    private int openConnections() {
+        return inbound.openConnections() + forwards.stream().mapToInt(ForwardListener::openConnections).sum();
+    }
+
+    /** Blocks until {@link #shutdown} finished. */
+    public void awaitTermination() throws InterruptedException {
+        terminated.await();
+    }
+
+    @Override
+    public void close() {
+        shutdown();
+    }
+
+    /**
+     * Reads the {@code /shutdown} token, refusing a file others may read: the app shares the
+     * pod, and the token must stay the proxy user's (threat-model findings 4 and 11).
+     */
+    private static String readShutdownToken(ProxyConfig config) throws IOException {
+        var file = config.shutdownTokenFile().orElseThrow();
+        Set<PosixFilePermission> permissions = Files.getPosixFilePermissions(file);
+        if (permissions.stream().anyMatch(p -> p.name().startsWith("GROUP") || p.name().startsWith("OTHERS"))) {
+            throw new IOException("proxy: shutdown token file " + file + " is readable by others (" + permissions + "); make it 0600 and owned by the proxy's user");
+        }
+        if (Files.size(file) > 4096) {
+            throw new IOException("proxy: shutdown token file " + file + " is larger than 4096 bytes");
+        }
+        return Files.readString(file, StandardCharsets.UTF_8).strip();
+    }
+}

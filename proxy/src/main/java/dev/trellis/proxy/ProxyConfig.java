@@ -1,0 +1,92 @@
+package dev.trellis.proxy;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.trellis.core.identity.WorkloadIdentity;
+import dev.trellis.core.net.HostPort;
+import dev.trellis.proxy.outbound.ForwardListener;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Everything a proxy needs to start. The CLI fills it from {@code TRELLIS_PROXY_*}
+ * environment variables and equal flags; tests build it directly.
+ *
+ * @param identity              this workload's identity
+ * @param trustAnchorFile       the mesh roots
+ * @param identityService       the identity service's address
+ * @param identityServiceName   the identity the identity service must present
+ * @param tokenFile             proof of {@code identity} for the identity service
+ * @param destinationService    the destination service's address
+ * @param destinationServiceName the identity the destination service must present
+ * @param inbound               inbound listener (mesh mTLS)
+ * @param admin                 admin listener (loopback)
+ * @param appHost               where the local app listens, for inbound traffic
+ * @param forwards              local ports for opaque destinations (explicit mode)
+ * @param detectTimeout         how long protocol detection waits for a client's first bytes
+ * @param connectTimeout        connection timeout to endpoints and the app
+ * @param shutdownGrace         how long open connections may finish after SIGTERM
+ * @param shutdownTokenFile     enables {@code /shutdown} with the bearer token in this file
+ * @param connectionLogFile     where outbound connection lines go; empty: standard output
+ * @param debug                 serve {@code /debug/*} on the admin listener
+ */
+public record ProxyConfig(
+        WorkloadIdentity identity,
+        Path trustAnchorFile,
+        HostPort identityService,
+        WorkloadIdentity identityServiceName,
+        Path tokenFile,
+        HostPort destinationService,
+        WorkloadIdentity destinationServiceName,
+        HostPort inbound,
+        HostPort admin,
+        String appHost,
+        List<ForwardListener.Forward> forwards,
+        Duration detectTimeout,
+        Duration connectTimeout,
+        Duration shutdownGrace,
+        Optional<Path> shutdownTokenFile,
+        Optional<Path> connectionLogFile,
+        boolean debug) {
+
+    public static final HostPort DEFAULT_INBOUND = new HostPort("0.0.0.0", 4143);
+    public static final HostPort DEFAULT_OUTBOUND = new HostPort("127.0.0.1", 4140);
+    public static final HostPort DEFAULT_ADMIN = new HostPort("127.0.0.1", 4191);
+    public static final int DEFAULT_TAP_PORT = 4190;
+
+    public ProxyConfig {
+        requireNonNull(identity, "identity");
+        requireNonNull(trustAnchorFile, "trustAnchorFile");
+        requireNonNull(identityService, "identityService");
+        requireNonNull(identityServiceName, "identityServiceName");
+        requireNonNull(tokenFile, "tokenFile");
+        requireNonNull(destinationService, "destinationService");
+        requireNonNull(destinationServiceName, "destinationServiceName");
+        requireNonNull(inbound, "inbound");
+        requireNonNull(admin, "admin");
+        requireNonNull(appHost, "appHost");
+        forwards = List.copyOf(forwards);
+        requireNonNull(shutdownTokenFile, "shutdownTokenFile");
+        requireNonNull(connectionLogFile, "connectionLogFile");
+        positive("detect timeout", detectTimeout);
+        positive("connect timeout", connectTimeout);
+        if (shutdownGrace.isNegative()) {
+            throw new IllegalArgumentException("proxy: shutdown grace " + shutdownGrace + " is negative");
+        }
+    }
+
+    /** Ports of this proxy that inbound traffic must never be forwarded to. */
+    Set<Integer> ownPorts() {
+        return java.util.stream.IntStream.of(inbound.port(), admin.port(), DEFAULT_OUTBOUND.port(), DEFAULT_TAP_PORT, DEFAULT_ADMIN.port(), DEFAULT_INBOUND.port())
+                .filter(port -> port != 0).boxed().collect(java.util.stream.Collectors.toUnmodifiableSet());
+    }
+
+    private static void positive(String what, Duration value) {
+        if (value == null || value.isZero() || value.isNegative()) {
+            throw new IllegalArgumentException("proxy: " + what + " must be positive, got " + value);
+        }
+    }
+}

@@ -1,0 +1,131 @@
+package dev.trellis.proxy.discovery;
+
+import dev.trellis.api.destination.v1.TcpAddress;
+import dev.trellis.api.destination.v1.Update;
+import dev.trellis.api.destination.v1.WeightedAddr;
+import dev.trellis.core.identity.WorkloadIdentity;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The endpoints of one authority, kept current by its {@code Get} stream. When the stream
+ * breaks, the last known set stays in force until a new stream's first message replaces it.
+ * Thread-safe: updates come from the gRPC thread, readers are event loops.
+ */
+public final class Resolution {
+
+    private static final Logger log = LoggerFactory.getLogger(Resolution.class);
+
+    /** Most endpoints kept for one authority; updates beyond it are dropped with a warning. */
+    static final int MAX_ENDPOINTS = 10_000;
+
+    private final String authority;
+    private final CompletableFuture<EndpointSet> first = new CompletableFuture<>();
+    private final Map<InetSocketAddress, Endpoint> endpoints = new LinkedHashMap<>();
+    private volatile EndpointSet current = EndpointSet.UNKNOWN;
+    private boolean exists;
+    private boolean replaceOnNext = true;
+
+    Resolution(String authority) {
+        this.authority = authority;
+    }
+
+    public String authority() {
+        return authority;
+    }
+
+    /** The set in force now; {@link EndpointSet#UNKNOWN} before the first answer. */
+    public EndpointSet current() {
+        return current;
+    }
+
+    /** Completes with the first answer of the destination service. */
+    public CompletableFuture<EndpointSet> firstAnswer() {
+        return first.copy();
+    }
+
+    /** A new stream starts: its first message is a full set that replaces ours. */
+    synchronized void streamStarted() {
+        replaceOnNext = true;
+    }
+
+    synchronized void apply(Update update) {
+        if (replaceOnNext) {
+            endpoints.clear();
+            replaceOnNext = false;
+        }
+        switch (update.getUpdateCase()) {
+            case ADD -> {
+                exists = true;
+                for (WeightedAddr addr : update.getAdd().getAddrsList()) {
+                    toEndpoint(addr, update.getAdd().getMetricLabelsMap()).ifPresent(e -> {
+                        if (endpoints.size() < MAX_ENDPOINTS || endpoints.containsKey(e.address())) {
+                            endpoints.put(e.address(), e);
+                        } else {
+                            log.warn("discovery: {} has more than {} endpoints; ignoring {}", authority, MAX_ENDPOINTS, e.address());
+                        }
+                    });
+                }
+            }
+            case REMOVE -> {
+                for (TcpAddress addr : update.getRemove().getAddrsList()) {
+                    toAddress(addr).ifPresent(endpoints::remove);
+                }
+            }
+            case NO_ENDPOINTS -> {
+                exists = update.getNoEndpoints().getExists();
+                endpoints.clear();
+            }
+            default -> log.warn("discovery: {}: ignoring an empty update", authority);
+        }
+        current = new EndpointSet(exists, List.copyOf(endpoints.values()));
+        first.complete(current);
+    }
+
+    private Optional<Endpoint> toEndpoint(WeightedAddr addr, Map<String, String> setLabels) {
+        Optional<InetSocketAddress> address = toAddress(addr.getAddr());
+        if (address.isEmpty()) {
+            return Optional.empty();
+        }
+        Optional<WorkloadIdentity> identity = Optional.empty();
+        if (addr.hasTlsIdentity() && !addr.getTlsIdentity().getSpiffeId().isEmpty()) {
+            try {
+                identity = Optional.of(WorkloadIdentity.parseSpiffeId(addr.getTlsIdentity().getSpiffeId()));
+            } catch (IllegalArgumentException e) {
+                log.warn("discovery: {}: endpoint {} has a malformed identity; skipping it: {}", authority, address.get(), e.getMessage());
+                return Optional.empty();
+            }
+        }
+        Map<String, String> labels = new HashMap<>(setLabels);
+        labels.putAll(addr.getMetricLabelsMap());
+        try {
+            return Optional.of(new Endpoint(address.get(), Math.max(1, addr.getWeight()), identity, addr.getProxyInboundPort(),
+                    addr.getProtocolHint().getProtocol() == dev.trellis.api.destination.v1.ProtocolHint.Protocol.OPAQUE, labels));
+        } catch (IllegalArgumentException e) {
+            log.warn("discovery: {}: skipping endpoint {}: {}", authority, address.get(), e.getMessage());
+            return Optional.empty();
+        }
+    }
+
+    private Optional<InetSocketAddress> toAddress(TcpAddress addr) {
+        byte[] ip = addr.getIp().toByteArray();
+        if ((ip.length != 4 && ip.length != 16) || addr.getPort() < 1 || addr.getPort() > 65535) {
+            log.warn("discovery: {}: skipping a malformed address ({} IP bytes, port {})", authority, ip.length, addr.getPort());
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(new InetSocketAddress(InetAddress.getByAddress(ip), addr.getPort()));
+        } catch (UnknownHostException e) {
+            return Optional.empty();
+        }
+    }
+}

@@ -1,0 +1,271 @@
+package dev.trellis.proxy.inbound;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.trellis.core.identity.WorkloadIdentity;
+import dev.trellis.core.net.HostPort;
+import dev.trellis.proxy.detect.Detection;
+import dev.trellis.proxy.detect.ProtocolDetector;
+import dev.trellis.proxy.metrics.ProxyMetrics;
+import dev.trellis.proxy.tcp.Relay;
+import dev.trellis.proxy.transport.IoRuntime;
+import dev.trellis.proxy.transport.MeshProtocols;
+import dev.trellis.proxy.transport.TransportHeader;
+import dev.trellis.proxy.transport.TransportHeaderDecoder;
+import dev.trellis.tls.context.CredentialsStore;
+import dev.trellis.tls.context.MeshSslContexts;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.DecoderException;
+import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.timeout.ReadTimeoutHandler;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The inbound listener (default 0.0.0.0:4143).
+ *
+ * <p>Pipeline of an accepted connection, in order, and why:
+ * <ol>
+ *   <li>a read timeout — a peer that stalls before its transport header is cut off;</li>
+ *   <li>the {@link ProtocolDetector} — a mesh peer opens with a TLS ClientHello whose SNI is
+ *       this proxy's identity; anything else is not mesh traffic;</li>
+ *   <li>for mesh traffic: mTLS (client certificate required, verified against the trust
+ *       anchors), then ALPN picks the transport; for opaque TCP the
+ *       {@link TransportHeaderDecoder} reads which local port the client wants;</li>
+ *   <li>a connection to the app on {@code appHost:port}, joined byte for byte.</li>
+ * </ol>
+ * Traffic without mesh TLS is refused here: accepting it needs the original destination
+ * (transparent mode) and the inbound policy, which come later. The proxy's own ports are
+ * never forwarded to, so a peer cannot reach the admin listener through the mesh.
+ */
+public final class InboundServer implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(InboundServer.class);
+
+    /** How the listener behaves. */
+    public record Settings(HostPort listen, String appHost, Duration detectTimeout, Duration connectTimeout,
+                           Duration headerTimeout, Set<Integer> protectedPorts) {
+        public Settings {
+            requireNonNull(listen, "listen");
+            requireNonNull(appHost, "appHost");
+            protectedPorts = Set.copyOf(protectedPorts);
+        }
+    }
+
+    private final Settings settings;
+    private final IoRuntime io;
+    private final WorkloadIdentity self;
+    private final SslContext serverContext;
+    private final ProxyMetrics metrics;
+    private final ChannelGroup connections = new DefaultChannelGroup("inbound", GlobalEventExecutor.INSTANCE);
+    private Channel listener;
+
+    private InboundServer(Settings settings, IoRuntime io, CredentialsStore store, ProxyMetrics metrics, Clock clock) throws SSLException {
+        this.settings = settings;
+        this.io = io;
+        this.self = store.identity();
+        this.serverContext = MeshSslContexts.forServer(store, ClientAuth.REQUIRE, MeshProtocols.INBOUND, clock);
+        this.metrics = metrics;
+    }
+
+    /** Binds the listener. */
+    public static InboundServer start(Settings settings, IoRuntime io, CredentialsStore store, ProxyMetrics metrics, Clock clock)
+            throws SSLException, InterruptedException {
+        InboundServer server = new InboundServer(settings, io, store, metrics, clock);
+        server.bind();
+        return server;
+    }
+
+    private void bind() throws InterruptedException {
+        ChannelFuture bound = new ServerBootstrap()
+                .group(io.group())
+                .channel(io.serverChannelType())
+                .childOption(ChannelOption.AUTO_READ, true)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        connections.add(ch);
+                        ch.pipeline()
+                                .addLast("header-timeout", new ReadTimeoutHandler(settings.headerTimeout().toMillis(), TimeUnit.MILLISECONDS))
+                                .addLast("detect", new ProtocolDetector(settings.detectTimeout(), InboundServer.this::detected));
+                    }
+                })
+                .bind(settings.listen().toSocketAddress()).await();
+        if (!bound.isSuccess()) {
+            throw new IllegalStateException("proxy: cannot listen for inbound on " + settings.listen() + ": " + bound.cause().getMessage(), bound.cause());
+        }
+        listener = bound.channel();
+        log.info("proxy: inbound listening on {} for {}", address(), self);
+    }
+
+    public InetSocketAddress address() {
+        return (InetSocketAddress) listener.localAddress();
+    }
+
+    /** Connections accepted and not yet closed. */
+    public int openConnections() {
+        return connections.size();
+    }
+
+    private void detected(ChannelHandlerContext ctx, Detection detection) {
+        if (detection.protocol() == Detection.Protocol.TLS && detection.sni().filter(self.dnsName()::equals).isPresent()) {
+            SslHandler ssl = serverContext.newHandler(ctx.alloc());
+            ctx.pipeline().addLast("tls", ssl).addLast("alpn", new Transports(ssl));
+            return;
+        }
+        metrics.refused("inbound", "no_identity");
+        log.debug("proxy: inbound from {} refused: {} without mesh TLS for {}", ctx.channel().remoteAddress(), detection.protocol(), self);
+        ctx.close();
+    }
+
+    /** After the handshake, ALPN picks the transport. */
+    private final class Transports extends ApplicationProtocolNegotiationHandler {
+        private final SslHandler ssl;
+
+        Transports(SslHandler ssl) {
+            super("none");
+            this.ssl = ssl;
+        }
+
+        @Override
+        protected void configurePipeline(ChannelHandlerContext ctx, String protocol) {
+            Optional<WorkloadIdentity> client = MeshSslContexts.peerIdentity(ssl.engine().getSession());
+            if (client.isEmpty()) {
+                metrics.refused("inbound", "no_client_identity");
+                ctx.close();
+                return;
+            }
+            if (MeshProtocols.OPAQUE_TCP.equals(protocol)) {
+                ctx.pipeline().addLast("transport-header", new TransportHeaderDecoder())
+                        .addLast("opaque", new OpaqueForward(client.get()));
+            } else {
+                // HTTP between proxies (h2) arrives with the HTTP milestone.
+                metrics.refused("inbound", "unsupported_transport");
+                log.warn("proxy: inbound from {} ({}) asked for transport '{}', which this proxy does not serve yet",
+                        ctx.channel().remoteAddress(), client.get(), protocol);
+                ctx.close();
+            }
+        }
+
+        @Override
+        protected void handshakeFailure(ChannelHandlerContext ctx, Throwable cause) {
+            metrics.refused("inbound", "tls_handshake");
+            log.info("proxy: inbound mTLS handshake from {} failed: {}", ctx.channel().remoteAddress(), rootMessage(cause));
+            ctx.close();
+        }
+    }
+
+    /** Reads the transport header, then joins the connection to the app's port. */
+    private final class OpaqueForward extends ChannelInboundHandlerAdapter {
+        private final WorkloadIdentity client;
+
+        OpaqueForward(WorkloadIdentity client) {
+            this.client = client;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (!(msg instanceof TransportHeader header)) {
+                ReferenceCountUtil.release(msg);
+                ctx.close();
+                return;
+            }
+            if (settings.protectedPorts().contains(header.port())) {
+                metrics.refused("inbound", "protected_port");
+                log.warn("proxy: {} from {} asked for port {}, one of the proxy's own; refused", client, ctx.channel().remoteAddress(), header.port());
+                ctx.close();
+                return;
+            }
+            Channel inbound = ctx.channel();
+            log.debug("proxy: inbound {} from {}: transport header for port {} ({})", inbound.id(), client, header.port(), header.name());
+            inbound.config().setAutoRead(false);
+            inbound.pipeline().remove("header-timeout");
+            ctx.pipeline().replace(this, "pending", Relay.pending());
+            ProxyMetrics.Labels labels = new ProxyMetrics.Labels("inbound", header.name(), true, client.spiffeId());
+            new Bootstrap().group(inbound.eventLoop()).channel(io.channelType())
+                    .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) settings.connectTimeout().toMillis())
+                    .option(ChannelOption.AUTO_READ, false)
+                    .handler(new ChannelInitializer<SocketChannel>() {
+                        @Override
+                        protected void initChannel(SocketChannel ch) {
+                            ch.pipeline().addLast("pending", Relay.pending());
+                        }
+                    })
+                    .connect(new InetSocketAddress(settings.appHost(), header.port()))
+                    .addListener((ChannelFuture connected) -> {
+                        if (!connected.isSuccess()) {
+                            metrics.refused("inbound", "app_connect_failed");
+                            log.info("proxy: {} from {}: app port {}:{} refused: {}", client, inbound.remoteAddress(),
+                                    settings.appHost(), header.port(), rootMessage(connected.cause()));
+                            inbound.close();
+                            return;
+                        }
+                        if (!inbound.isActive()) {
+                            connected.channel().close();
+                            return;
+                        }
+                        metrics.opened(labels);
+                        log.debug("proxy: inbound {} joined to app port {}", inbound.id(), header.port());
+                        Relay.Counts counts = Relay.join(inbound, connected.channel());
+                        inbound.closeFuture().addListener(f -> metrics.closed(labels, counts.fromFirst(), counts.fromSecond()));
+                    });
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            if (cause instanceof DecoderException) {
+                metrics.refused("inbound", "bad_transport_header");
+                log.info("proxy: inbound from {} ({}): {}", ctx.channel().remoteAddress(), client, rootMessage(cause));
+            }
+            ctx.close();
+        }
+    }
+
+    private static String rootMessage(Throwable error) {
+        Throwable root = error;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        return root.getMessage() == null ? root.toString() : root.getMessage();
+    }
+
+    /** Stops accepting; open connections go on until they end or {@link #closeConnections}. */
+    public void stopAccepting() {
+        if (listener != null) {
+            listener.close().syncUninterruptibly();
+        }
+    }
+
+    /** Closes every open connection. */
+    public void closeConnections() {
+        connections.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
+    }
+
+    @Override
+    public void close() {
+        stopAccepting();
+        closeConnections();
+    }
+}

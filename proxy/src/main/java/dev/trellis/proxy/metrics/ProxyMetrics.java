@@ -1,0 +1,78 @@
+package dev.trellis.proxy.metrics;
+
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.Gauge;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The proxy's metrics. Label values that come from traffic (authorities) are capped at
+ * {@value #MAX_AUTHORITIES} distinct values per proxy; beyond that they read {@code other},
+ * so a client cannot blow up the scrape.
+ */
+public final class ProxyMetrics {
+
+    static final int MAX_AUTHORITIES = 200;
+    private static final String[] TCP_LABELS = {"direction", "authority", "tls", "peer_id"};
+
+    private final Counter tcpOpen;
+    private final Counter tcpClose;
+    private final Gauge tcpOpenConnections;
+    private final Counter tcpReadBytes;
+    private final Counter tcpWriteBytes;
+    private final Counter tcpRefused;
+    private final Gauge certExpiry;
+    private final Set<String> authorities = ConcurrentHashMap.newKeySet();
+
+    public ProxyMetrics(PrometheusRegistry registry) {
+        tcpOpen = Counter.builder().name("tcp_open").help("TCP connections opened").labelNames(TCP_LABELS).register(registry);
+        tcpClose = Counter.builder().name("tcp_close").help("TCP connections closed").labelNames(TCP_LABELS).register(registry);
+        tcpOpenConnections = Gauge.builder().name("tcp_open_connections").help("TCP connections open now").labelNames(TCP_LABELS).register(registry);
+        tcpReadBytes = Counter.builder().name("tcp_read_bytes").help("Bytes read from the connection's client side").labelNames(TCP_LABELS).register(registry);
+        tcpWriteBytes = Counter.builder().name("tcp_write_bytes").help("Bytes written to the connection's client side").labelNames(TCP_LABELS).register(registry);
+        tcpRefused = Counter.builder().name("tcp_refused").help("Connections refused, by reason")
+                .labelNames("direction", "reason").register(registry);
+        certExpiry = Gauge.builder().name("identity_cert_expiration_timestamp_seconds")
+                .help("notAfter of the proxy's current certificate, in Unix seconds").register(registry);
+    }
+
+    /** A connection's labels: direction, authority, tls ("true" or "no_identity"), the peer's identity. */
+    public record Labels(String direction, String authority, boolean tls, String peerId) {
+        String[] values(ProxyMetrics metrics) {
+            return new String[] {direction, metrics.bounded(authority), tls ? "true" : "no_identity", peerId == null ? "" : peerId};
+        }
+    }
+
+    public void opened(Labels labels) {
+        String[] values = labels.values(this);
+        tcpOpen.labelValues(values).inc();
+        tcpOpenConnections.labelValues(values).inc();
+    }
+
+    public void closed(Labels labels, long readBytes, long writeBytes) {
+        String[] values = labels.values(this);
+        tcpClose.labelValues(values).inc();
+        tcpOpenConnections.labelValues(values).dec();
+        tcpReadBytes.labelValues(values).inc(readBytes);
+        tcpWriteBytes.labelValues(values).inc(writeBytes);
+    }
+
+    public void refused(String direction, String reason) {
+        tcpRefused.labelValues(direction, reason).inc();
+    }
+
+    public void certificateExpires(java.time.Instant notAfter) {
+        certExpiry.set(notAfter.getEpochSecond());
+    }
+
+    private String bounded(String authority) {
+        if (authority == null || authority.isEmpty()) {
+            return "";
+        }
+        if (authorities.contains(authority) || (authorities.size() < MAX_AUTHORITIES && authorities.add(authority))) {
+            return authority;
+        }
+        return "other";
+    }
+}

@@ -1,0 +1,116 @@
+package dev.trellis.proxy.outbound;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.trellis.core.identity.WorkloadIdentity;
+import dev.trellis.proxy.discovery.Endpoint;
+import dev.trellis.proxy.tcp.Relay;
+import dev.trellis.proxy.transport.IoRuntime;
+import dev.trellis.proxy.transport.MeshProtocols;
+import dev.trellis.proxy.transport.TransportHeader;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
+import java.time.Duration;
+
+/**
+ * Opens the connection to an endpoint for opaque TCP: to a meshed endpoint, mTLS to its
+ * proxy — checking that it presents the identity discovery announced — with ALPN
+ * {@value MeshProtocols#OPAQUE_TCP} and the transport header naming the target port; to an
+ * unmeshed one, plain TCP to its address. The returned channel does not read until it is
+ * joined ({@link Relay#join}); anything it decoded before that is held. Thread-safe.
+ */
+public final class MeshConnector {
+
+    private final IoRuntime io;
+    private final SslContext clientContext;
+    private final Duration connectTimeout;
+
+    public MeshConnector(IoRuntime io, SslContext clientContext, Duration connectTimeout) {
+        this.io = requireNonNull(io, "io");
+        this.clientContext = requireNonNull(clientContext, "clientContext");
+        this.connectTimeout = requireNonNull(connectTimeout, "connectTimeout");
+    }
+
+    /** Connects on {@code loop}; the future fails with a message naming the endpoint and what went wrong. */
+    public Future<Channel> connectOpaque(Endpoint endpoint, String authority, EventLoop loop) {
+        Promise<Channel> ready = loop.newPromise();
+        SslHandler[] ssl = new SslHandler[1];
+        WorkloadIdentity identity = endpoint.identity().orElse(null);
+        new Bootstrap().group(loop).channel(io.channelType())
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectTimeout.toMillis())
+                .option(ChannelOption.AUTO_READ, false)
+                .handler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        if (identity != null) {
+                            ssl[0] = clientContext.newHandler(ch.alloc(), identity.dnsName(), endpoint.dialAddress().getPort());
+                            ch.pipeline().addLast("tls", ssl[0]);
+                        }
+                        ch.pipeline().addLast("pending", Relay.pending());
+                    }
+                })
+                .connect(endpoint.dialAddress())
+                .addListener((ChannelFuture connected) -> {
+                    if (!connected.isSuccess()) {
+                        ready.tryFailure(new ConnectException(endpoint, "connect failed: " + message(connected.cause()), connected.cause()));
+                        return;
+                    }
+                    Channel channel = connected.channel();
+                    if (identity == null) {
+                        ready.trySuccess(channel);
+                        return;
+                    }
+                    // The handshake needs reads even though auto-read is off.
+                    channel.read();
+                    ssl[0].handshakeFuture().addListener(handshake -> {
+                        if (!handshake.isSuccess()) {
+                            channel.close();
+                            ready.tryFailure(new ConnectException(endpoint, "mTLS handshake with " + identity + " failed: " + message(handshake.cause()),
+                                    handshake.cause()));
+                            return;
+                        }
+                        if (!MeshProtocols.OPAQUE_TCP.equals(ssl[0].applicationProtocol())) {
+                            channel.close();
+                            ready.tryFailure(new ConnectException(endpoint, "its proxy does not speak " + MeshProtocols.OPAQUE_TCP, null));
+                            return;
+                        }
+                        channel.writeAndFlush(new TransportHeader(endpoint.address().getPort(), authority).encode(channel.alloc()))
+                                .addListener(written -> {
+                                    if (written.isSuccess()) {
+                                        ready.trySuccess(channel);
+                                    } else {
+                                        channel.close();
+                                        ready.tryFailure(new ConnectException(endpoint, "cannot send the transport header: " + message(written.cause()), written.cause()));
+                                    }
+                                });
+                    });
+                });
+        return ready;
+    }
+
+    private static String message(Throwable error) {
+        Throwable root = error;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        return root.getMessage() == null ? root.toString() : root.getMessage();
+    }
+
+    /** A connection that could not be made; the message names the endpoint. */
+    public static final class ConnectException extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        ConnectException(Endpoint endpoint, String what, Throwable cause) {
+            super("endpoint " + endpoint.address() + (endpoint.identity().map(i -> " (" + i.shortName() + ")").orElse("")) + ": " + what, cause);
+        }
+    }
+}

@@ -1,0 +1,173 @@
+package dev.trellis.proxy.tcp;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.buffer.Unpooled;
+import io.netty.util.ReferenceCountUtil;
+import java.util.ArrayDeque;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Joins two connections: what one reads, the other writes. Reading pauses on a side whose
+ * peer cannot keep up (its outbound buffer is over the high-water mark) and resumes when
+ * it drains, so a fast sender never fills the proxy's memory. When either side closes, what
+ * is pending is flushed to the other, which then closes too.
+ *
+ * <p>Either side may have read before the other is connected (bytes the detector buffered,
+ * a server's banner that arrived with the end of the TLS handshake): {@link #pending} holds
+ * them, bounded by what that side's pipeline had already read, until {@link #join} writes
+ * them through.
+ */
+public final class Relay {
+
+    /** Bytes moved each way, for metrics and the connection log. */
+    public static final class Counts {
+        private final AtomicLong fromFirst = new AtomicLong();
+        private final AtomicLong fromSecond = new AtomicLong();
+
+        public long fromFirst() {
+            return fromFirst.get();
+        }
+
+        public long fromSecond() {
+            return fromSecond.get();
+        }
+    }
+
+    private Relay() {}
+
+    /**
+     * A handler that queues what its side reads until {@link #join}; add it last in the
+     * pipeline of a side that may read before the other is connected (bytes a detector or a
+     * TLS handshake already decoded), with auto-read off.
+     */
+    public static ChannelInboundHandlerAdapter pending() {
+        return new Pending();
+    }
+
+    /**
+     * Joins {@code first} and {@code second}, both active, either of which may hold a
+     * {@link #pending} handler; turns reading on for both.
+     */
+    public static Counts join(Channel first, Channel second) {
+        Counts counts = new Counts();
+        Forwarder toSecond = new Forwarder(second, counts.fromFirst);
+        Forwarder toFirst = new Forwarder(first, counts.fromSecond);
+        install(first, toSecond, second);
+        install(second, toFirst, first);
+        first.config().setAutoRead(true);
+        second.config().setAutoRead(true);
+        first.read();
+        second.read();
+        return counts;
+    }
+
+    private static void install(Channel side, Forwarder forwarder, Channel peer) {
+        Pending pending = side.pipeline().get(Pending.class);
+        if (pending != null) {
+            // Take what it holds before it leaves the pipeline: removal releases leftovers.
+            ArrayDeque<Object> held = pending.takeAll();
+            boolean closed = pending.closed;
+            side.pipeline().replace(pending, "relay", forwarder);
+            Object msg;
+            while ((msg = held.poll()) != null) {
+                forwarder.forward(msg);
+            }
+            peer.flush();
+            if (closed) {
+                peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+            }
+        } else {
+            side.pipeline().addLast("relay", forwarder);
+        }
+    }
+
+    private static final class Pending extends ChannelInboundHandlerAdapter {
+        private final ArrayDeque<Object> queue = new ArrayDeque<>();
+        private boolean closed;
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            queue.add(msg);
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            closed = true;
+            ctx.fireChannelInactive();
+        }
+
+        @Override
+        public void handlerRemoved(ChannelHandlerContext ctx) {
+            // Anything not drained is released.
+            Object msg;
+            while ((msg = queue.poll()) != null) {
+                ReferenceCountUtil.release(msg);
+            }
+        }
+
+        ArrayDeque<Object> takeAll() {
+            ArrayDeque<Object> all = new ArrayDeque<>(queue);
+            queue.clear();
+            return all;
+        }
+    }
+
+    private static final class Forwarder extends ChannelInboundHandlerAdapter {
+        private final Channel peer;
+        private final AtomicLong counter;
+
+        Forwarder(Channel peer, AtomicLong counter) {
+            this.peer = peer;
+            this.counter = counter;
+        }
+
+        void forward(Object msg) {
+            if (msg instanceof ByteBuf buf) {
+                counter.addAndGet(buf.readableBytes());
+            }
+            peer.write(msg);
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (!peer.isActive()) {
+                ReferenceCountUtil.release(msg);
+                return;
+            }
+            forward(msg);
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            peer.flush();
+            if (!peer.isWritable()) {
+                ctx.channel().config().setAutoRead(false);
+            }
+        }
+
+        @Override
+        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+            // Our own channel drained: let the peer read again.
+            if (ctx.channel().isWritable()) {
+                peer.config().setAutoRead(true);
+            }
+            ctx.fireChannelWritabilityChanged();
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            if (peer.isActive()) {
+                peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+            }
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            ctx.close();
+        }
+    }
+}

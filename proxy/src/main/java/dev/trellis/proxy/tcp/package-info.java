@@ -1,0 +1,2 @@
+/** Opaque TCP: joining two connections byte for byte, with backpressure and byte counts. */
+package dev.trellis.proxy.tcp;

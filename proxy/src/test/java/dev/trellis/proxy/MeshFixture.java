@@ -1,0 +1,70 @@
+package dev.trellis.proxy;
+
+import dev.trellis.core.identity.WorkloadIdentity;
+import dev.trellis.core.net.HostPort;
+import dev.trellis.identity.IdentityServer;
+import dev.trellis.identity.IdentityServerConfig;
+import dev.trellis.identity.audit.AuditLog;
+import dev.trellis.identity.auth.LocalTokenAuthenticator;
+import dev.trellis.identity.auth.LocalTokens;
+import dev.trellis.proxy.outbound.ForwardListener;
+import dev.trellis.testing.FakeDestination;
+import dev.trellis.testing.TestPki;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/** A control plane for proxy tests: a real identity service, a fake destination service, and proxies started against them. */
+final class MeshFixture implements AutoCloseable {
+
+    static final WorkloadIdentity DESTINATION = TestPki.identity("trellis", "trellis-destination");
+
+    final Path dir;
+    final TestPki pki;
+    final IdentityServer identity;
+    final FakeDestination destination;
+    private final List<Proxy> proxies = new ArrayList<>();
+
+    MeshFixture(Path dir) throws Exception {
+        this.dir = dir;
+        this.pki = TestPki.create(dir);
+        this.identity = IdentityServer.start(IdentityServerConfig.builder(TestPki.TRUST_DOMAIN, pki.trustAnchorFile(), pki.issuerCertificateFile(), pki.issuerKeyFile())
+                .listen(new HostPort("127.0.0.1", 0)).admin(new HostPort("127.0.0.1", 0)).build(),
+                new LocalTokenAuthenticator(pki.tokenKey().getPublic(), Clock.systemUTC()), AuditLog.sharing(OutputStream.nullOutputStream()), Clock.systemUTC());
+        this.destination = new FakeDestination(pki, DESTINATION);
+    }
+
+    ProxyConfig config(WorkloadIdentity workload, List<ForwardListener.Forward> forwards) throws Exception {
+        Path token = dir.resolve(workload.serviceAccount() + ".token");
+        Files.writeString(token, LocalTokens.mint(pki.tokenKey().getPrivate(), workload, Duration.ofHours(1), Instant.now()));
+        return new ProxyConfig(workload, pki.trustAnchorFile(),
+                new HostPort("127.0.0.1", identity.grpcAddress().getPort()),
+                TestPki.identity(IdentityServerConfig.DEFAULT_NAMESPACE, IdentityServerConfig.DEFAULT_SERVICE_ACCOUNT), token,
+                new HostPort("127.0.0.1", destination.port()), DESTINATION,
+                new HostPort("127.0.0.1", 0), new HostPort("127.0.0.1", 0), "127.0.0.1", forwards,
+                Duration.ofSeconds(10), Duration.ofSeconds(2), Duration.ofSeconds(5), Optional.empty(), Optional.of(dir.resolve(workload.serviceAccount() + "-connections.log")),
+                false);
+    }
+
+    Proxy start(ProxyConfig config) throws Exception {
+        Proxy proxy = Proxy.start(config, Clock.systemUTC());
+        proxies.add(proxy);
+        proxy.credentials().firstInstalled().get(10, java.util.concurrent.TimeUnit.SECONDS);
+        return proxy;
+    }
+
+    @Override
+    public void close() throws Exception {
+        for (Proxy proxy : proxies.reversed()) {
+            proxy.close();
+        }
+        destination.close();
+        identity.close();
+    }
+}

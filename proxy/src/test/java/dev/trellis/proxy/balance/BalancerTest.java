@@ -1,0 +1,91 @@
+package dev.trellis.proxy.balance;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.trellis.proxy.discovery.Endpoint;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+
+class BalancerTest {
+
+    private final AtomicLong clock = new AtomicLong(1_000_000_000L);
+    private final Balancer balancer = new Balancer(clock::get);
+    private final List<Endpoint> three = List.of(endpoint(1), endpoint(2), endpoint(3));
+
+    @Test
+    void spreadsRequestsOverEqualEndpoints() {
+        Map<Integer, Integer> counts = run(3000, e -> Duration.ofMillis(5));
+        assertThat(counts).containsOnlyKeys(1, 2, 3);
+        counts.values().forEach(c -> assertThat(c).isBetween(700, 1300));
+    }
+
+    @Test
+    void shiftsAwayFromASlowEndpoint() {
+        Map<Integer, Integer> counts = run(3000, e -> e == 3 ? Duration.ofMillis(200) : Duration.ofMillis(5));
+        assertThat(counts.getOrDefault(3, 0)).isLessThan(300);
+    }
+
+    @Test
+    void ejectsAnEndpointThatKeepsFailingAndTakesItBackAfterTheBackoff() {
+        for (int i = 0; i < 200; i++) {
+            Balancer.Lease lease = balancer.pick(three).orElseThrow();
+            if (port(lease) == 2) {
+                lease.failed();
+            } else {
+                lease.succeeded();
+            }
+        }
+        Map<Integer, Integer> whileEjected = new HashMap<>();
+        for (int i = 0; i < 300; i++) {
+            Balancer.Lease lease = balancer.pick(three).orElseThrow();
+            whileEjected.merge(port(lease), 1, Integer::sum);
+            lease.succeeded();
+        }
+        assertThat(whileEjected).doesNotContainKey(2);
+        clock.addAndGet(Duration.ofSeconds(61).toNanos());
+        boolean back = false;
+        for (int i = 0; i < 300 && !back; i++) {
+            Balancer.Lease lease = balancer.pick(three).orElseThrow();
+            back = port(lease) == 2;
+            lease.succeeded();
+        }
+        assertThat(back).isTrue();
+    }
+
+    @Test
+    void usesEveryEndpointWhenAllAreEjected() {
+        List<Endpoint> one = List.of(endpoint(1));
+        for (int i = 0; i < Balancer.FAILURES_TO_EJECT; i++) {
+            balancer.pick(one).orElseThrow().failed();
+        }
+        assertThat(balancer.pick(one)).isPresent();
+        assertThat(balancer.pick(List.of())).isEmpty();
+    }
+
+    private Map<Integer, Integer> run(int requests, java.util.function.IntFunction<Duration> latency) {
+        Map<Integer, Integer> counts = new HashMap<>();
+        for (int i = 0; i < requests; i++) {
+            Balancer.Lease lease = balancer.pick(three).orElseThrow();
+            int port = port(lease);
+            counts.merge(port, 1, Integer::sum);
+            clock.addAndGet(latency.apply(port).toNanos());
+            lease.succeeded();
+            clock.addAndGet(Duration.ofMillis(1).toNanos());
+        }
+        return counts;
+    }
+
+    private static int port(Balancer.Lease lease) {
+        return lease.endpoint().address().getPort();
+    }
+
+    private static Endpoint endpoint(int port) {
+        return new Endpoint(new InetSocketAddress("127.0.0.1", port), 1, Optional.empty(), 0, false, Map.of());
+    }
+}

@@ -202,6 +202,30 @@ class OpaqueMeshTest {
                 .hasMessageContaining("is readable by others");
     }
 
+    @Test
+    void shutdownLetsAnOpenConnectionFinishWhileRefusingNewOnes() throws Exception {
+        try (Socket socket = connect(client.forwardAddress(0))) {
+            OutputStream out = socket.getOutputStream();
+            InputStream in = socket.getInputStream();
+            out.write("first".getBytes(StandardCharsets.US_ASCII));
+            assertThat(new String(in.readNBytes(5), StandardCharsets.US_ASCII)).isEqualTo("first");
+
+            CompletableFuture<Void> shutdown = CompletableFuture.runAsync(client::shutdown);
+            await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+                    org.assertj.core.api.Assertions.assertThatThrownBy(() -> connect(client.forwardAddress(0)).close())
+                            .isInstanceOf(java.net.ConnectException.class));
+            for (int i = 0; i < 10; i++) {
+                String message = "during " + i;
+                out.write(message.getBytes(StandardCharsets.US_ASCII));
+                assertThat(new String(in.readNBytes(message.length()), StandardCharsets.US_ASCII)).isEqualTo(message);
+                Thread.sleep(50);
+            }
+            assertThat(shutdown).isNotDone();
+            socket.close();
+            shutdown.get(10, TimeUnit.SECONDS);
+        }
+    }
+
     // --- helpers ---
 
     private void announce(int appPort, WorkloadIdentity identity) {

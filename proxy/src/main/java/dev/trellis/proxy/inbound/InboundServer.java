@@ -8,6 +8,8 @@ import dev.trellis.proxy.detect.Detection;
 import dev.trellis.proxy.detect.ProtocolDetector;
 import dev.trellis.proxy.metrics.ProxyMetrics;
 import dev.trellis.proxy.tcp.Relay;
+import dev.trellis.proxy.transport.BoundListener;
+import dev.trellis.proxy.transport.Causes;
 import dev.trellis.proxy.transport.IoRuntime;
 import dev.trellis.proxy.transport.MeshProtocols;
 import dev.trellis.proxy.transport.TransportHeader;
@@ -23,7 +25,6 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.group.ChannelGroup;
-import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
@@ -32,7 +33,6 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.timeout.ReadTimeoutHandler;
 import io.netty.util.ReferenceCountUtil;
-import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Duration;
@@ -79,8 +79,8 @@ public final class InboundServer implements AutoCloseable {
     private final WorkloadIdentity self;
     private final SslContext serverContext;
     private final ProxyMetrics metrics;
-    private final ChannelGroup connections = new DefaultChannelGroup("inbound", GlobalEventExecutor.INSTANCE);
-    private Channel listener;
+    private final ChannelGroup connections = BoundListener.newConnectionGroup("inbound");
+    private BoundListener listener;
 
     private InboundServer(Settings settings, IoRuntime io, CredentialsStore store, ProxyMetrics metrics, Clock clock) throws SSLException {
         this.settings = settings;
@@ -116,17 +116,17 @@ public final class InboundServer implements AutoCloseable {
         if (!bound.isSuccess()) {
             throw new IllegalStateException("proxy: cannot listen for inbound on " + settings.listen() + ": " + bound.cause().getMessage(), bound.cause());
         }
-        listener = bound.channel();
+        listener = new BoundListener(bound.channel(), connections);
         log.info("proxy: inbound listening on {} for {}", address(), self);
     }
 
     public InetSocketAddress address() {
-        return (InetSocketAddress) listener.localAddress();
+        return listener.address();
     }
 
     /** Connections accepted and not yet closed. */
     public int openConnections() {
-        return connections.size();
+        return listener.openConnections();
     }
 
     private void detected(ChannelHandlerContext ctx, Detection detection) {
@@ -172,7 +172,7 @@ public final class InboundServer implements AutoCloseable {
         @Override
         protected void handshakeFailure(ChannelHandlerContext ctx, Throwable cause) {
             metrics.refused("inbound", "tls_handshake");
-            log.info("proxy: inbound mTLS handshake from {} failed: {}", ctx.channel().remoteAddress(), rootMessage(cause));
+            log.info("proxy: inbound mTLS handshake from {} failed: {}", ctx.channel().remoteAddress(), Causes.rootMessage(cause));
             ctx.close();
         }
     }
@@ -218,7 +218,7 @@ public final class InboundServer implements AutoCloseable {
                         if (!connected.isSuccess()) {
                             metrics.refused("inbound", "app_connect_failed");
                             log.info("proxy: {} from {}: app port {}:{} refused: {}", client, inbound.remoteAddress(),
-                                    settings.appHost(), header.port(), rootMessage(connected.cause()));
+                                    settings.appHost(), header.port(), Causes.rootMessage(connected.cause()));
                             inbound.close();
                             return;
                         }
@@ -237,30 +237,20 @@ public final class InboundServer implements AutoCloseable {
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             if (cause instanceof DecoderException) {
                 metrics.refused("inbound", "bad_transport_header");
-                log.info("proxy: inbound from {} ({}): {}", ctx.channel().remoteAddress(), client, rootMessage(cause));
+                log.info("proxy: inbound from {} ({}): {}", ctx.channel().remoteAddress(), client, Causes.rootMessage(cause));
             }
             ctx.close();
         }
     }
 
-    private static String rootMessage(Throwable error) {
-        Throwable root = error;
-        while (root.getCause() != null && root.getCause() != root) {
-            root = root.getCause();
-        }
-        return root.getMessage() == null ? root.toString() : root.getMessage();
-    }
-
     /** Stops accepting; open connections go on until they end or {@link #closeConnections}. */
     public void stopAccepting() {
-        if (listener != null) {
-            listener.close().syncUninterruptibly();
-        }
+        listener.stopAccepting();
     }
 
     /** Closes every open connection. */
     public void closeConnections() {
-        connections.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
+        listener.closeConnections();
     }
 
     @Override

@@ -10,6 +10,7 @@ import dev.trellis.proxy.discovery.EndpointSet;
 import dev.trellis.proxy.discovery.Resolution;
 import dev.trellis.proxy.metrics.ProxyMetrics;
 import dev.trellis.proxy.tcp.Relay;
+import dev.trellis.proxy.transport.BoundListener;
 import dev.trellis.proxy.transport.IoRuntime;
 import dev.trellis.tls.context.CredentialsStore;
 import io.netty.bootstrap.ServerBootstrap;
@@ -18,8 +19,6 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.group.ChannelGroup;
-import io.netty.channel.group.DefaultChannelGroup;
-import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.time.Instant;
@@ -72,8 +71,8 @@ public final class ForwardListener implements AutoCloseable {
     private final ProxyMetrics metrics;
     private final ConnectionLog connectionLog;
     private final Duration resolveTimeout;
-    private final ChannelGroup connections = new DefaultChannelGroup("forward", GlobalEventExecutor.INSTANCE);
-    private Channel listener;
+    private final ChannelGroup connections = BoundListener.newConnectionGroup("forward");
+    private BoundListener listener;
 
     public ForwardListener(Forward forward, IoRuntime io, MeshConnector connector, Discovery discovery, Balancer balancer,
                            CredentialsStore credentials, ProxyMetrics metrics, ConnectionLog connectionLog, Duration resolveTimeout) {
@@ -107,17 +106,17 @@ public final class ForwardListener implements AutoCloseable {
             throw new IllegalStateException("proxy: cannot listen on " + forward.listen() + " for " + forward.authority() + ": "
                     + bound.cause().getMessage(), bound.cause());
         }
-        listener = bound.channel();
+        listener = new BoundListener(bound.channel(), connections);
         log.info("proxy: forwarding {} to {}", address(), forward.authority());
         return this;
     }
 
     public InetSocketAddress address() {
-        return (InetSocketAddress) listener.localAddress();
+        return listener.address();
     }
 
     public int openConnections() {
-        return connections.size();
+        return listener.openConnections();
     }
 
     private void accepted(Channel client) {
@@ -198,13 +197,11 @@ public final class ForwardListener implements AutoCloseable {
     }
 
     public void stopAccepting() {
-        if (listener != null) {
-            listener.close().syncUninterruptibly();
-        }
+        listener.stopAccepting();
     }
 
     public void closeConnections() {
-        connections.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
+        listener.closeConnections();
     }
 
     @Override

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import dev.trellis.core.identity.WorkloadIdentity;
 import dev.trellis.proxy.discovery.Endpoint;
 import dev.trellis.proxy.tcp.Relay;
+import dev.trellis.proxy.transport.Causes;
 import dev.trellis.proxy.transport.IoRuntime;
 import dev.trellis.proxy.transport.MeshProtocols;
 import dev.trellis.proxy.transport.TransportHeader;
@@ -61,7 +62,7 @@ public final class MeshConnector {
                 .connect(endpoint.dialAddress())
                 .addListener((ChannelFuture connected) -> {
                     if (!connected.isSuccess()) {
-                        ready.tryFailure(new ConnectException(endpoint, "connect failed: " + message(connected.cause()), connected.cause()));
+                        ready.tryFailure(new ConnectException(endpoint, "connect failed: " + Causes.rootMessage(connected.cause()), connected.cause()));
                         return;
                     }
                     Channel channel = connected.channel();
@@ -74,7 +75,7 @@ public final class MeshConnector {
                     ssl[0].handshakeFuture().addListener(handshake -> {
                         if (!handshake.isSuccess()) {
                             channel.close();
-                            ready.tryFailure(new ConnectException(endpoint, "mTLS handshake with " + identity + " failed: " + message(handshake.cause()),
+                            ready.tryFailure(new ConnectException(endpoint, "mTLS handshake with " + identity + " failed: " + Causes.rootMessage(handshake.cause()),
                                     handshake.cause()));
                             return;
                         }
@@ -89,20 +90,12 @@ public final class MeshConnector {
                                         ready.trySuccess(channel);
                                     } else {
                                         channel.close();
-                                        ready.tryFailure(new ConnectException(endpoint, "cannot send the transport header: " + message(written.cause()), written.cause()));
+                                        ready.tryFailure(new ConnectException(endpoint, "cannot send the transport header: " + Causes.rootMessage(written.cause()), written.cause()));
                                     }
                                 });
                     });
                 });
         return ready;
-    }
-
-    private static String message(Throwable error) {
-        Throwable root = error;
-        while (root.getCause() != null && root.getCause() != root) {
-            root = root.getCause();
-        }
-        return root.getMessage() == null ? root.toString() : root.getMessage();
     }
 
     /** A connection that could not be made; the message names the endpoint. */

@@ -57,6 +57,14 @@ final class ProxyCommand implements Callable<Integer> {
             description = "Inbound listener (mesh mTLS). TRELLIS_PROXY_INBOUND. Default ${DEFAULT-VALUE}.")
     HostPort inbound;
 
+    @Option(names = "--outbound", paramLabel = "HOST:PORT|off", defaultValue = "${env:TRELLIS_PROXY_OUTBOUND:-127.0.0.1:4140}",
+            description = "Outbound listener for connections iptables redirects (transparent mode); 'off' for none. TRELLIS_PROXY_OUTBOUND. Default ${DEFAULT-VALUE}.")
+    String outbound;
+
+    @Option(names = "--require-identity-ports", paramLabel = "PORT", split = ",", defaultValue = "${env:TRELLIS_PROXY_REQUIRE_IDENTITY_PORTS}",
+            description = "Inbound ports where connections without mesh TLS are refused even when redirected. TRELLIS_PROXY_REQUIRE_IDENTITY_PORTS.")
+    List<Integer> requireIdentityPorts;
+
     @Option(names = "--admin", paramLabel = "HOST:PORT", defaultValue = "${env:TRELLIS_PROXY_ADMIN:-127.0.0.1:4191}",
             description = "Admin listener: /live /ready /metrics. TRELLIS_PROXY_ADMIN. Default ${DEFAULT-VALUE}.")
     HostPort admin;
@@ -112,7 +120,8 @@ final class ProxyCommand implements Callable<Integer> {
                 required(tokenFile, "--token-file", "TRELLIS_PROXY_TOKEN_FILE"),
                 required(destinationAddr, "--destination-addr", "TRELLIS_PROXY_DESTINATION_ADDR"),
                 destinationName != null ? WorkloadIdentity.parseSpiffeId(destinationName) : new WorkloadIdentity(td, "trellis", "trellis-destination"),
-                inbound, admin, appHost, forwardList, detectTimeout, connectTimeout, shutdownGrace,
+                inbound, outbound.equalsIgnoreCase("off") ? Optional.empty() : Optional.of(HostPort.parse(outbound)),
+                admin, appHost, forwardList, requireIdentityPorts == null ? java.util.Set.of() : java.util.Set.copyOf(requireIdentityPorts), detectTimeout, connectTimeout, shutdownGrace,
                 Optional.ofNullable(shutdownTokenFile), Optional.ofNullable(connectionLog), debug);
         Proxy proxy = Proxy.start(config, Clock.systemUTC());
         Runtime.getRuntime().addShutdownHook(new Thread(proxy::shutdown, "trellis-proxy-shutdown"));

@@ -10,6 +10,8 @@ import dev.trellis.proxy.metrics.ProxyMetrics;
 import dev.trellis.proxy.outbound.ConnectionLog;
 import dev.trellis.proxy.outbound.ForwardListener;
 import dev.trellis.proxy.outbound.MeshConnector;
+import dev.trellis.proxy.outbound.OpaqueOutbound;
+import dev.trellis.proxy.outbound.TransparentListener;
 import dev.trellis.proxy.transport.IoRuntime;
 import dev.trellis.proxy.transport.MeshProtocols;
 import dev.trellis.tls.client.IdentityClient;
@@ -61,6 +63,7 @@ public final class Proxy implements AutoCloseable {
     private final Discovery discovery;
     private final InboundServer inbound;
     private final List<ForwardListener> forwards = new ArrayList<>();
+    private final Optional<TransparentListener> transparent;
     private final AdminServer admin;
     private final OutputStream connectionLogSink;
     private final CountDownLatch terminated = new CountDownLatch(1);
@@ -92,18 +95,20 @@ public final class Proxy implements AutoCloseable {
         this.discovery = new Discovery(destination, scheduler, config.identity().namespace(), Duration.ofMillis(500));
 
         this.inbound = InboundServer.start(new InboundServer.Settings(config.inbound(), config.appHost(), config.detectTimeout(),
-                config.connectTimeout(), Duration.ofSeconds(10), config.ownPorts()), io, credentials, metrics, clock);
+                config.connectTimeout(), Duration.ofSeconds(10), config.ownPorts(), config.requireIdentityPorts()), io, credentials, metrics, clock);
 
         this.connectionLogSink = config.connectionLogFile().isPresent()
                 ? new FileOutputStream(config.connectionLogFile().get().toFile(), true) : System.out;
         ConnectionLog connectionLog = new ConnectionLog(connectionLogSink);
         MeshConnector connector = new MeshConnector(io,
                 MeshSslContexts.forClient(anchors, Optional.of(credentials), List.of(MeshProtocols.OPAQUE_TCP), clock), config.connectTimeout());
-        Balancer balancer = Balancer.create();
+        OpaqueOutbound outbound = new OpaqueOutbound(io, connector, discovery, Balancer.create(), credentials, metrics, connectionLog,
+                Duration.ofSeconds(10), config.connectTimeout());
         for (ForwardListener.Forward forward : config.forwards()) {
-            forwards.add(new ForwardListener(forward, io, connector, discovery, balancer, credentials, metrics, connectionLog,
-                    Duration.ofSeconds(10)).start());
+            forwards.add(new ForwardListener(forward, io, outbound).start());
         }
+        this.transparent = config.outbound().isPresent()
+                ? Optional.of(new TransparentListener(config.outbound().get(), io, outbound, metrics).start()) : Optional.empty();
 
         AdminServer.Builder adminBuilder = AdminServer.builder("proxy")
                 .listen(config.admin())
@@ -136,6 +141,11 @@ public final class Proxy implements AutoCloseable {
         return forwards.get(index).address();
     }
 
+    /** The transparent outbound listener's address, when there is one. */
+    public Optional<InetSocketAddress> outboundAddress() {
+        return transparent.map(TransparentListener::address);
+    }
+
     public CredentialsStore credentials() {
         return credentials;
     }
@@ -154,6 +164,7 @@ public final class Proxy implements AutoCloseable {
         log.info("proxy: shutting down; open connections have {} to finish", config.shutdownGrace());
         inbound.stopAccepting();
         forwards.forEach(ForwardListener::stopAccepting);
+        transparent.ifPresent(TransparentListener::stopAccepting);
         long deadline = System.nanoTime() + config.shutdownGrace().toNanos();
         while (System.nanoTime() < deadline && openConnections() > 0) {
             try {
@@ -169,6 +180,7 @@ public final class Proxy implements AutoCloseable {
         }
         inbound.closeConnections();
         forwards.forEach(ForwardListener::closeConnections);
+        transparent.ifPresent(TransparentListener::closeConnections);
         admin.close();
         discovery.close();
         identityClient.close();
@@ -185,7 +197,8 @@ public final class Proxy implements AutoCloseable {
     }
 
     private int openConnections() {
-        return inbound.openConnections() + forwards.stream().mapToInt(ForwardListener::openConnections).sum();
+        return inbound.openConnections() + forwards.stream().mapToInt(ForwardListener::openConnections).sum()
+                + transparent.map(TransparentListener::openConnections).orElse(0);
     }
 
     /** Blocks until {@link #shutdown} finished. */

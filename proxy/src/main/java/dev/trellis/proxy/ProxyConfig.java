@@ -22,10 +22,13 @@ import java.util.Set;
  * @param tokenFile             proof of {@code identity} for the identity service
  * @param destinationService    the destination service's address
  * @param destinationServiceName the identity the destination service must present
- * @param inbound               inbound listener (mesh mTLS)
+ * @param inbound               inbound listener (mesh mTLS; in transparent mode also redirected plaintext)
+ * @param outbound              transparent outbound listener; empty to run without one (explicit mode only)
  * @param admin                 admin listener (loopback)
  * @param appHost               where the local app listens, for inbound traffic
  * @param forwards              local ports for opaque destinations (explicit mode)
+ * @param requireIdentityPorts  inbound ports on which connections without mesh TLS are refused
+ *                              even when they were redirected with an original destination
  * @param detectTimeout         how long protocol detection waits for a client's first bytes
  * @param connectTimeout        connection timeout to endpoints and the app
  * @param shutdownGrace         how long open connections may finish after SIGTERM
@@ -42,9 +45,11 @@ public record ProxyConfig(
         HostPort destinationService,
         WorkloadIdentity destinationServiceName,
         HostPort inbound,
+        Optional<HostPort> outbound,
         HostPort admin,
         String appHost,
         List<ForwardListener.Forward> forwards,
+        Set<Integer> requireIdentityPorts,
         Duration detectTimeout,
         Duration connectTimeout,
         Duration shutdownGrace,
@@ -66,7 +71,9 @@ public record ProxyConfig(
         requireNonNull(destinationService, "destinationService");
         requireNonNull(destinationServiceName, "destinationServiceName");
         requireNonNull(inbound, "inbound");
+        requireNonNull(outbound, "outbound");
         requireNonNull(admin, "admin");
+        requireIdentityPorts = Set.copyOf(requireIdentityPorts);
         requireNonNull(appHost, "appHost");
         forwards = List.copyOf(forwards);
         requireNonNull(shutdownTokenFile, "shutdownTokenFile");
@@ -80,7 +87,8 @@ public record ProxyConfig(
 
     /** Ports of this proxy that inbound traffic must never be forwarded to. */
     Set<Integer> ownPorts() {
-        return java.util.stream.IntStream.of(inbound.port(), admin.port(), DEFAULT_OUTBOUND.port(), DEFAULT_TAP_PORT, DEFAULT_ADMIN.port(), DEFAULT_INBOUND.port())
+        return java.util.stream.IntStream.of(inbound.port(), admin.port(), outbound.map(HostPort::port).orElse(0),
+                        DEFAULT_OUTBOUND.port(), DEFAULT_TAP_PORT, DEFAULT_ADMIN.port(), DEFAULT_INBOUND.port())
                 .filter(port -> port != 0).boxed().collect(java.util.stream.Collectors.toUnmodifiableSet());
     }
 

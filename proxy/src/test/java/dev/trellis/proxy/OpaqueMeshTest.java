@@ -181,8 +181,8 @@ class OpaqueMeshTest {
         Files.setPosixFilePermissions(token, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
         ProxyConfig base = mesh.config(TestPki.identity("emojivoto", "voting"), List.of());
         ProxyConfig withShutdown = new ProxyConfig(base.identity(), base.trustAnchorFile(), base.identityService(), base.identityServiceName(),
-                base.tokenFile(), base.destinationService(), base.destinationServiceName(), base.inbound(), base.admin(), base.appHost(),
-                base.forwards(), base.detectTimeout(), base.connectTimeout(), base.shutdownGrace(), Optional.of(token), base.connectionLogFile(), false);
+                base.tokenFile(), base.destinationService(), base.destinationServiceName(), base.inbound(), base.outbound(), base.admin(), base.appHost(),
+                base.forwards(), base.requireIdentityPorts(), base.detectTimeout(), base.connectTimeout(), base.shutdownGrace(), Optional.of(token), base.connectionLogFile(), false);
         Proxy voting = mesh.start(withShutdown);
 
         assertThat(post(voting, "/shutdown", null).statusCode()).isEqualTo(401);

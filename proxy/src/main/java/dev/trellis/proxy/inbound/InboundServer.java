@@ -12,6 +12,7 @@ import dev.trellis.proxy.transport.BoundListener;
 import dev.trellis.proxy.transport.Causes;
 import dev.trellis.proxy.transport.IoRuntime;
 import dev.trellis.proxy.transport.MeshProtocols;
+import dev.trellis.proxy.transport.OriginalDestination;
 import dev.trellis.proxy.transport.TransportHeader;
 import dev.trellis.proxy.transport.TransportHeaderDecoder;
 import dev.trellis.tls.context.CredentialsStore;
@@ -56,9 +57,10 @@ import org.slf4j.LoggerFactory;
  *       {@link TransportHeaderDecoder} reads which local port the client wants;</li>
  *   <li>a connection to the app on {@code appHost:port}, joined byte for byte.</li>
  * </ol>
- * Traffic without mesh TLS is refused here: accepting it needs the original destination
- * (transparent mode) and the inbound policy, which come later. The proxy's own ports are
- * never forwarded to, so a peer cannot reach the admin listener through the mesh.
+ * Traffic without mesh TLS is accepted only when iptables redirected it here (it has an
+ * original destination) and its port is not a {@code require-identity} port; it then goes
+ * to the app's port as it is. The proxy's own ports are never forwarded to, so a peer
+ * cannot reach the admin listener through the mesh.
  */
 public final class InboundServer implements AutoCloseable {
 
@@ -66,11 +68,12 @@ public final class InboundServer implements AutoCloseable {
 
     /** How the listener behaves. */
     public record Settings(HostPort listen, String appHost, Duration detectTimeout, Duration connectTimeout,
-                           Duration headerTimeout, Set<Integer> protectedPorts) {
+                           Duration headerTimeout, Set<Integer> protectedPorts, Set<Integer> requireIdentityPorts) {
         public Settings {
             requireNonNull(listen, "listen");
             requireNonNull(appHost, "appHost");
             protectedPorts = Set.copyOf(protectedPorts);
+            requireIdentityPorts = Set.copyOf(requireIdentityPorts);
         }
     }
 
@@ -135,9 +138,55 @@ public final class InboundServer implements AutoCloseable {
             ctx.pipeline().addLast("tls", ssl).addLast("alpn", new Transports(ssl));
             return;
         }
-        metrics.refused("inbound", "no_identity");
-        log.debug("proxy: inbound from {} refused: {} without mesh TLS for {}", ctx.channel().remoteAddress(), detection.protocol(), self);
-        ctx.close();
+        // Not mesh traffic: in transparent mode it was redirected here on its way to the app.
+        Optional<InetSocketAddress> original = OriginalDestination.of(ctx.channel());
+        if (original.isEmpty() || original.get().getPort() == address().getPort()) {
+            metrics.refused("inbound", "no_identity");
+            log.debug("proxy: inbound from {} refused: {} without mesh TLS and without an original destination", ctx.channel().remoteAddress(), detection.protocol());
+            ctx.close();
+            return;
+        }
+        int port = original.get().getPort();
+        if (settings.requireIdentityPorts().contains(port) || settings.protectedPorts().contains(port)) {
+            metrics.refused("inbound", settings.protectedPorts().contains(port) ? "protected_port" : "no_identity");
+            log.info("proxy: inbound {} from {} to port {} refused: the port requires a mesh identity", detection.protocol(), ctx.channel().remoteAddress(), port);
+            ctx.close();
+            return;
+        }
+        ctx.pipeline().remove("header-timeout");
+        ctx.channel().config().setAutoRead(false);
+        ctx.pipeline().addLast("pending", Relay.pending());
+        connectToApp(ctx.channel(), port, new ProxyMetrics.Labels("inbound", "", false, null), "plaintext from " + ctx.channel().remoteAddress());
+    }
+
+    /** Joins {@code inbound} (auto-read off, a pending handler last) to the app's {@code port}. */
+    private void connectToApp(Channel inbound, int port, ProxyMetrics.Labels labels, String who) {
+        new Bootstrap().group(inbound.eventLoop()).channel(io.channelType())
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) settings.connectTimeout().toMillis())
+                .option(ChannelOption.AUTO_READ, false)
+                .handler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        ch.pipeline().addLast("pending", Relay.pending());
+                    }
+                })
+                .connect(new InetSocketAddress(settings.appHost(), port))
+                .addListener((ChannelFuture connected) -> {
+                    if (!connected.isSuccess()) {
+                        metrics.refused("inbound", "app_connect_failed");
+                        log.info("proxy: inbound {}: app port {}:{} refused: {}", who, settings.appHost(), port, Causes.rootMessage(connected.cause()));
+                        inbound.close();
+                        return;
+                    }
+                    if (!inbound.isActive()) {
+                        connected.channel().close();
+                        return;
+                    }
+                    metrics.opened(labels);
+                    log.debug("proxy: inbound {} joined to app port {}", who, port);
+                    Relay.Counts counts = Relay.join(inbound, connected.channel());
+                    inbound.closeFuture().addListener(f -> metrics.closed(labels, counts.fromFirst(), counts.fromSecond()));
+                });
     }
 
     /** After the handshake, ALPN picks the transport. */
@@ -199,38 +248,11 @@ public final class InboundServer implements AutoCloseable {
                 return;
             }
             Channel inbound = ctx.channel();
-            log.debug("proxy: inbound {} from {}: transport header for port {} ({})", inbound.id(), client, header.port(), header.name());
             inbound.config().setAutoRead(false);
             inbound.pipeline().remove("header-timeout");
             ctx.pipeline().replace(this, "pending", Relay.pending());
-            ProxyMetrics.Labels labels = new ProxyMetrics.Labels("inbound", header.name(), true, client.spiffeId());
-            new Bootstrap().group(inbound.eventLoop()).channel(io.channelType())
-                    .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) settings.connectTimeout().toMillis())
-                    .option(ChannelOption.AUTO_READ, false)
-                    .handler(new ChannelInitializer<SocketChannel>() {
-                        @Override
-                        protected void initChannel(SocketChannel ch) {
-                            ch.pipeline().addLast("pending", Relay.pending());
-                        }
-                    })
-                    .connect(new InetSocketAddress(settings.appHost(), header.port()))
-                    .addListener((ChannelFuture connected) -> {
-                        if (!connected.isSuccess()) {
-                            metrics.refused("inbound", "app_connect_failed");
-                            log.info("proxy: {} from {}: app port {}:{} refused: {}", client, inbound.remoteAddress(),
-                                    settings.appHost(), header.port(), Causes.rootMessage(connected.cause()));
-                            inbound.close();
-                            return;
-                        }
-                        if (!inbound.isActive()) {
-                            connected.channel().close();
-                            return;
-                        }
-                        metrics.opened(labels);
-                        log.debug("proxy: inbound {} joined to app port {}", inbound.id(), header.port());
-                        Relay.Counts counts = Relay.join(inbound, connected.channel());
-                        inbound.closeFuture().addListener(f -> metrics.closed(labels, counts.fromFirst(), counts.fromSecond()));
-                    });
+            connectToApp(inbound, header.port(), new ProxyMetrics.Labels("inbound", header.name(), true, client.spiffeId()),
+                    inbound.id() + " from " + client);
         }
 
         @Override

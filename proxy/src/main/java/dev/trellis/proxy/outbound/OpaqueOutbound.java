@@ -1,0 +1,186 @@
+package dev.trellis.proxy.outbound;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.trellis.core.identity.WorkloadIdentity;
+import dev.trellis.proxy.balance.Balancer;
+import dev.trellis.proxy.discovery.Discovery;
+import dev.trellis.proxy.discovery.EndpointSet;
+import dev.trellis.proxy.discovery.Resolution;
+import dev.trellis.proxy.metrics.ProxyMetrics;
+import dev.trellis.proxy.tcp.Relay;
+import dev.trellis.proxy.transport.Causes;
+import dev.trellis.proxy.transport.IoRuntime;
+import dev.trellis.tls.context.CredentialsStore;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.socket.SocketChannel;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Carries one outbound opaque connection: resolves its authority, picks an endpoint with the
+ * balancer, and joins the client to it — over mTLS when the endpoint is meshed. Nothing is
+ * read from the client until the far side is connected, and the client is never asked to
+ * speak first, so server-speaks-first protocols work. Up to {@value #ATTEMPTS} endpoints are
+ * tried when a connection fails before any byte moved. When discovery knows no endpoint and
+ * the connection had an original destination (transparent mode), it goes there directly,
+ * unmeshed ("passthrough"). Every connection writes one line to the {@link ConnectionLog}.
+ * Shared by every outbound listener; thread-safe.
+ */
+public final class OpaqueOutbound {
+
+    private static final Logger log = LoggerFactory.getLogger(OpaqueOutbound.class);
+
+    static final int ATTEMPTS = 3;
+
+    private final IoRuntime io;
+    private final MeshConnector connector;
+    private final Discovery discovery;
+    private final Balancer balancer;
+    private final CredentialsStore credentials;
+    private final ProxyMetrics metrics;
+    private final ConnectionLog connectionLog;
+    private final Duration resolveTimeout;
+    private final Duration connectTimeout;
+
+    public OpaqueOutbound(IoRuntime io, MeshConnector connector, Discovery discovery, Balancer balancer, CredentialsStore credentials,
+                          ProxyMetrics metrics, ConnectionLog connectionLog, Duration resolveTimeout, Duration connectTimeout) {
+        this.io = requireNonNull(io, "io");
+        this.connector = requireNonNull(connector, "connector");
+        this.discovery = requireNonNull(discovery, "discovery");
+        this.balancer = requireNonNull(balancer, "balancer");
+        this.credentials = requireNonNull(credentials, "credentials");
+        this.metrics = requireNonNull(metrics, "metrics");
+        this.connectionLog = requireNonNull(connectionLog, "connectionLog");
+        this.resolveTimeout = requireNonNull(resolveTimeout, "resolveTimeout");
+        this.connectTimeout = requireNonNull(connectTimeout, "connectTimeout");
+    }
+
+    /**
+     * Carries {@code client} (auto-read off, a {@link Relay#pending} handler last) to
+     * {@code authority}; {@code passthrough} is where to go when discovery has no endpoint.
+     */
+    public void carry(Channel client, String authority, Optional<InetSocketAddress> passthrough) {
+        Instant start = Instant.now();
+        log.debug("proxy: accepted {} for {}", client.remoteAddress(), authority);
+        Resolution resolution;
+        try {
+            resolution = discovery.resolve(authority);
+        } catch (IllegalStateException e) {
+            refuse(client, authority, start, "resolution_refused", e.getMessage());
+            return;
+        }
+        CompletableFuture.allOf(resolution.firstAnswer(), credentials.firstInstalled())
+                .orTimeout(resolveTimeout.toMillis(), TimeUnit.MILLISECONDS)
+                .whenComplete((ignored, error) -> client.eventLoop().execute(() -> {
+                    if (error != null) {
+                        refuse(client, authority, start, "resolve_timeout", "no answer from discovery or identity within " + resolveTimeout);
+                        return;
+                    }
+                    EndpointSet endpoints = resolution.current();
+                    if (endpoints.isEmpty() && passthrough.isPresent()) {
+                        passThrough(client, authority, passthrough.get(), start);
+                    } else {
+                        attempt(client, authority, start, endpoints, 1);
+                    }
+                }));
+    }
+
+    private void attempt(Channel client, String authority, Instant start, EndpointSet endpoints, int attempt) {
+        log.debug("proxy: {} -> {}: {} endpoints known, attempt {}", client.remoteAddress(), authority, endpoints.endpoints().size(), attempt);
+        if (!client.isActive()) {
+            return;
+        }
+        var lease = balancer.pick(endpoints.endpoints());
+        if (lease.isEmpty()) {
+            refuse(client, authority, start, "no_endpoints", authority + (endpoints.exists() ? " has no endpoints" : " is unknown to discovery"));
+            return;
+        }
+        Balancer.Lease chosen = lease.get();
+        connector.connectOpaque(chosen.endpoint(), authority, client.eventLoop()).addListener(f -> {
+            if (!f.isSuccess()) {
+                chosen.failed();
+                log.info("proxy: {} -> {}: {}{}", client.remoteAddress(), authority, f.cause().getMessage(),
+                        attempt < ATTEMPTS ? "; trying another endpoint" : "");
+                if (attempt < ATTEMPTS) {
+                    attempt(client, authority, start, endpoints, attempt + 1);
+                } else {
+                    refuse(client, authority, start, "connect_failed", f.cause().getMessage());
+                }
+                return;
+            }
+            chosen.succeeded();
+            Channel server = (Channel) f.getNow();
+            log.debug("proxy: {} -> {}: connected to {} (attempt {})", client.remoteAddress(), authority, chosen.endpoint().address(), attempt);
+            if (!client.isActive()) {
+                server.close();
+                return;
+            }
+            String serverId = chosen.endpoint().identity().map(i -> i.spiffeId()).orElse(null);
+            ProxyMetrics.Labels labels = new ProxyMetrics.Labels("outbound", authority, serverId != null, serverId);
+            metrics.opened(labels);
+            Relay.Counts counts = Relay.join(client, server);
+            client.closeFuture().addListener(closed -> {
+                metrics.closed(labels, counts.fromFirst(), counts.fromSecond());
+                connectionLog.record(new ConnectionLog.Entry(start, source(), chosen.endpoint().address().toString(), authority,
+                        "opaque", serverId != null, serverId, counts.fromFirst(), counts.fromSecond(),
+                        Duration.between(start, Instant.now()), "allowed"));
+            });
+        });
+    }
+
+    private void refuse(Channel client, String authority, Instant start, String reason, String detail) {
+        metrics.refused("outbound", reason);
+        log.info("proxy: {} -> {} refused: {}", client.remoteAddress(), authority, detail);
+        connectionLog.record(new ConnectionLog.Entry(start, source(), null, authority, "opaque", false, null, 0, 0,
+                Duration.between(start, Instant.now()), reason));
+        client.close();
+    }
+
+    private String source() {
+        WorkloadIdentity self = credentials.identity();
+        return self.spiffeId();
+    }
+
+    private void passThrough(Channel client, String authority, InetSocketAddress destination, Instant start) {
+        new Bootstrap().group(client.eventLoop()).channel(io.channelType())
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectTimeout.toMillis())
+                .option(ChannelOption.AUTO_READ, false)
+                .handler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        ch.pipeline().addLast("pending", Relay.pending());
+                    }
+                })
+                .connect(destination)
+                .addListener((ChannelFuture connected) -> {
+                    if (!connected.isSuccess()) {
+                        refuse(client, authority, start, "connect_failed", destination + ": " + Causes.rootMessage(connected.cause()));
+                        return;
+                    }
+                    if (!client.isActive()) {
+                        connected.channel().close();
+                        return;
+                    }
+                    ProxyMetrics.Labels labels = new ProxyMetrics.Labels("outbound", authority, false, null);
+                    metrics.opened(labels);
+                    Relay.Counts counts = Relay.join(client, connected.channel());
+                    client.closeFuture().addListener(closed -> {
+                        metrics.closed(labels, counts.fromFirst(), counts.fromSecond());
+                        connectionLog.record(new ConnectionLog.Entry(start, source(), destination.toString(), authority, "opaque", false, null,
+                                counts.fromFirst(), counts.fromSecond(), Duration.between(start, Instant.now()), "passthrough"));
+                    });
+                });
+    }
+
+}

@@ -44,10 +44,15 @@ public final class FakeDestination implements AutoCloseable {
 
     /** Starts on 127.0.0.1 with a port of its own, presenting {@code identity}'s certificate. */
     public FakeDestination(TestPki pki, WorkloadIdentity identity) throws IOException {
+        this(pki, identity, "127.0.0.1");
+    }
+
+    /** Starts on {@code host} ("0.0.0.0" for every interface, e.g. for network-namespace tests). */
+    public FakeDestination(TestPki pki, WorkloadIdentity identity, String host) throws IOException {
         CredentialsStore store = new CredentialsStore(identity, pki.trustAnchors(), Clock.systemUTC());
         try {
             store.install(pki.credentialsFor(identity, Duration.ofHours(1)));
-            server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+            server = NettyServerBuilder.forAddress(new InetSocketAddress(host, 0))
                     .sslContext(MeshSslContexts.forGrpcServer(store, ClientAuth.REQUIRE, Clock.systemUTC()))
                     .addService(new Service())
                     .build()

@@ -1,0 +1,134 @@
+package dev.trellis.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.trellis.core.identity.WorkloadIdentity;
+import dev.trellis.core.net.HostPort;
+import dev.trellis.identity.IdentityServer;
+import dev.trellis.identity.IdentityServerConfig;
+import dev.trellis.identity.audit.AuditLog;
+import dev.trellis.identity.auth.LocalTokenAuthenticator;
+import dev.trellis.identity.auth.LocalTokens;
+import dev.trellis.testing.FakeDestination;
+import dev.trellis.testing.NetworkNamespace;
+import dev.trellis.testing.TestPki;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Transparent mode end to end, with pods simulated by network namespaces this test makes
+ * (as root): an unmodified client in the client "pod" connects to the server pod's IP; the
+ * client pod's iptables rules redirect it to its proxy's outbound listener, which reads the
+ * original destination with SO_ORIGINAL_DST, resolves it, and carries it over mTLS to the
+ * server pod, whose rules redirect it to its proxy's inbound listener, which hands it to
+ * the app. Both proxies are real {@code trellis proxy} processes.
+ *
+ * <p>Addresses: client pod 10.N.3.1 and server pod 10.N.3.2 share a link (the pod network);
+ * each pod also has a link to the root namespace (10.N.1.0/24, 10.N.2.0/24) where this test
+ * runs the identity service and a fake destination service. N is drawn at random so that
+ * concurrent runs do not collide. Only these addresses are ever contacted.
+ */
+class TransparentModeTest {
+
+    private static final WorkloadIdentity WEB = TestPki.identity("emojivoto", "web");
+    private static final WorkloadIdentity EMOJI = TestPki.identity("emojivoto", "emoji");
+    private static final int APP_PORT = 7000;
+    /** The proxies run as this test's user (root), and the client pod's rules let that uid's traffic pass. */
+    private static final int PROXY_UID = 0;
+    /** The unmodified client runs as nobody, so its traffic is redirected. */
+    private static final int CLIENT_UID = 65534;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void anUnmodifiedClientReachesTheServerPodThroughBothProxies() throws Exception {
+        if (!NetworkNamespace.available()) {
+            Assumptions.assumeFalse("true".equals(System.getenv("CI")), "CI must run this test: it needs root, ip and iptables (see .ci/run)");
+            Assumptions.abort("needs root, ip and iptables");
+        }
+        int n = ThreadLocalRandom.current().nextInt(200, 250);
+        String tag = Long.toString(ProcessHandle.current().pid() % 10000);
+        TestPki pki = TestPki.create(dir);
+        IdentityServer identity = IdentityServer.start(IdentityServerConfig.builder(TestPki.TRUST_DOMAIN, pki.trustAnchorFile(), pki.issuerCertificateFile(), pki.issuerKeyFile())
+                        .listen(new HostPort("0.0.0.0", 0)).admin(new HostPort("127.0.0.1", 0)).build(),
+                new LocalTokenAuthenticator(pki.tokenKey().getPublic(), Clock.systemUTC()), AuditLog.sharing(OutputStream.nullOutputStream()), Clock.systemUTC());
+        FakeDestination destination = new FakeDestination(pki, TestPki.identity("trellis", "trellis-destination"), "0.0.0.0");
+        String serverPod = "10." + n + ".3.2";
+        destination.set(serverPod + ":" + APP_PORT, List.of(FakeDestination.endpoint(serverPod, APP_PORT, EMOJI, 0)));
+
+        try (NetworkNamespace client = NetworkNamespace.create("trellis-c" + tag);
+             NetworkNamespace server = NetworkNamespace.create("trellis-s" + tag)) {
+            NetworkNamespace.link(client, "tc" + tag + "p", "10." + n + ".3.1/24", server, "ts" + tag + "p", serverPod + "/24");
+            NetworkNamespace.link(client, "tc" + tag + "c", "10." + n + ".1.2/24", null, "tr" + tag + "c", "10." + n + ".1.1/24");
+            NetworkNamespace.link(server, "ts" + tag + "c", "10." + n + ".2.2/24", null, "tr" + tag + "s", "10." + n + ".2.1/24");
+
+            // What proxy-init will write: the client pod's outbound TCP goes to 4140, except the proxy's own.
+            client.run("iptables", "-t", "nat", "-A", "OUTPUT", "-p", "tcp", "-m", "owner", "--uid-owner", String.valueOf(PROXY_UID), "-j", "RETURN");
+            client.run("iptables", "-t", "nat", "-A", "OUTPUT", "-p", "tcp", "-o", "lo", "-j", "RETURN");
+            client.run("iptables", "-t", "nat", "-A", "OUTPUT", "-p", "tcp", "-j", "REDIRECT", "--to-ports", "4140");
+            // The server pod's inbound TCP from the pod network goes to 4143.
+            server.run("iptables", "-t", "nat", "-A", "PREROUTING", "-p", "tcp", "-i", "ts" + tag + "p", "-j", "REDIRECT", "--to-ports", "4143");
+
+            server.start(java(List.of("dev.trellis.testing.EchoServerMain", "0.0.0.0", String.valueOf(APP_PORT))), dir.resolve("app.log"));
+            // Port 7000 requires a mesh identity: only traffic that came through the client's proxy reaches the app.
+            List<String> serverProxy = new ArrayList<>(proxy(pki, EMOJI, "10." + n + ".2.1", identity, destination));
+            serverProxy.addAll(List.of("--require-identity-ports", String.valueOf(APP_PORT)));
+            server.start(serverProxy, dir.resolve("server-proxy.log"));
+            client.start(proxy(pki, WEB, "10." + n + ".1.1", identity, destination), dir.resolve("client-proxy.log"));
+
+            String message = "hello through the mesh";
+            String answer = "";
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (!answer.strip().equals(message) && System.nanoTime() < deadline) {
+                answer = client.runFor(Duration.ofSeconds(5), "setpriv", "--reuid=" + CLIENT_UID, "--regid=" + CLIENT_UID, "--clear-groups",
+                        "bash", "-c", "exec 3<>/dev/tcp/" + serverPod + "/" + APP_PORT + " && printf '" + message + "\\n' >&3 && head -n 1 <&3");
+                if (!answer.strip().equals(message)) {
+                    Thread.sleep(500);
+                }
+            }
+            assertThat(answer.strip()).as("echo through the mesh; proxy logs:\n%s\n%s",
+                    Files.readString(dir.resolve("client-proxy.log")), Files.readString(dir.resolve("server-proxy.log"))).isEqualTo(message);
+            // The proxy writes the line when the connection has closed.
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(Files.readString(dir.resolve("web-connections.log"))).contains("\"destination\":\"/" + serverPod + ":" + APP_PORT + "\"")
+                    .contains("\"server_identity\":\"" + EMOJI.spiffeId() + "\"")
+                    .contains("\"tls\":true")
+                    .contains("\"decision\":\"allowed\""));
+        } finally {
+            destination.close();
+            identity.close();
+        }
+    }
+
+    private List<String> proxy(TestPki pki, WorkloadIdentity workload, String controlPlane, IdentityServer identity, FakeDestination destination)
+            throws Exception {
+        Path token = dir.resolve(workload.serviceAccount() + ".token");
+        Files.writeString(token, LocalTokens.mint(pki.tokenKey().getPrivate(), workload, Duration.ofHours(1), Instant.now()));
+        return java(List.of("dev.trellis.cli.Main", "proxy",
+                "--identity", workload.spiffeId(),
+                "--trust-anchor", pki.trustAnchorFile().toString(),
+                "--identity-addr", controlPlane + ":" + identity.grpcAddress().getPort(),
+                "--token-file", token.toString(),
+                "--destination-addr", controlPlane + ":" + destination.port(),
+                "--connection-log", dir.resolve(workload.serviceAccount() + "-connections.log").toString()));
+    }
+
+    private static List<String> java(List<String> mainAndArgs) {
+        List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
+                "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
+                "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx128m",
+                "-cp", System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"))));
+        command.addAll(mainAndArgs);
+        return command;
+    }
+}

@@ -49,6 +49,24 @@ final class IdentityCertifyCommand implements Callable<Integer> {
     @Option(names = "--force", description = "Overwrite existing files.")
     boolean force;
 
+    /** Rate limiting and a busy CA are worth a few retries, as the server's hint says; refusals are not. */
+    private Credentials certifyWithRetries(IdentityClient client) throws Exception {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return client.certifyOnce();
+            } catch (dev.trellis.tls.client.CertifyException e) {
+                if (e.code() != io.grpc.Status.Code.RESOURCE_EXHAUSTED || attempt == MAX_ATTEMPTS) {
+                    throw e;
+                }
+                long wait = e.retryAfter().map(java.time.Duration::toMillis).orElse(500L);
+                spec.commandLine().getErr().println("trellis: " + e.getMessage() + "; retrying in " + wait + " ms");
+                Thread.sleep(Math.min(wait, 10_000));
+            }
+        }
+    }
+
+    private static final int MAX_ATTEMPTS = 5;
+
     @Override
     public Integer call() throws Exception {
         WorkloadIdentity workload = WorkloadIdentity.parseSpiffeId(identity);
@@ -63,7 +81,7 @@ final class IdentityCertifyCommand implements Callable<Integer> {
         CredentialsStore store = new CredentialsStore(workload, TrustAnchors.read(trustAnchor), clock);
         Credentials credentials;
         try (IdentityClient client = new IdentityClient(IdentityClient.Config.defaults(workload, server, expectedServer, tokenFile), store, clock)) {
-            credentials = client.certifyOnce();
+            credentials = certifyWithRetries(client);
         }
         Files.createDirectories(out);
         Pem.writeSecret(keyFile, Pem.encodePrivateKey(credentials.key()), force);

@@ -65,6 +65,11 @@ final class ProxyCommand implements Callable<Integer> {
             description = "Inbound ports where connections without mesh TLS are refused even when redirected. TRELLIS_PROXY_REQUIRE_IDENTITY_PORTS.")
     List<Integer> requireIdentityPorts;
 
+    @Option(names = "--opaque-ports", paramLabel = "PORT", split = ",",
+            defaultValue = "${env:TRELLIS_PROXY_OPAQUE_PORTS:-25,587,3306,4444,5432,6379,9300,11211}",
+            description = "Ports whose redirected inbound connections skip protocol detection (server-speaks-first protocols). TRELLIS_PROXY_OPAQUE_PORTS. Default ${DEFAULT-VALUE}.")
+    List<Integer> opaquePorts;
+
     @Option(names = "--admin", paramLabel = "HOST:PORT", defaultValue = "${env:TRELLIS_PROXY_ADMIN:-127.0.0.1:4191}",
             description = "Admin listener: /live /ready /metrics. TRELLIS_PROXY_ADMIN. Default ${DEFAULT-VALUE}.")
     HostPort admin;
@@ -121,7 +126,8 @@ final class ProxyCommand implements Callable<Integer> {
                 required(destinationAddr, "--destination-addr", "TRELLIS_PROXY_DESTINATION_ADDR"),
                 destinationName != null ? WorkloadIdentity.parseSpiffeId(destinationName) : new WorkloadIdentity(td, "trellis", "trellis-destination"),
                 inbound, outbound.equalsIgnoreCase("off") ? Optional.empty() : Optional.of(HostPort.parse(outbound)),
-                admin, appHost, forwardList, requireIdentityPorts == null ? java.util.Set.of() : java.util.Set.copyOf(requireIdentityPorts), detectTimeout, connectTimeout, shutdownGrace,
+                admin, appHost, forwardList, requireIdentityPorts == null ? java.util.Set.of() : java.util.Set.copyOf(requireIdentityPorts),
+                java.util.Set.copyOf(opaquePorts), detectTimeout, connectTimeout, shutdownGrace,
                 Optional.ofNullable(shutdownTokenFile), Optional.ofNullable(connectionLog), debug);
         Proxy proxy = Proxy.start(config, Clock.systemUTC());
         Runtime.getRuntime().addShutdownHook(new Thread(proxy::shutdown, "trellis-proxy-shutdown"));

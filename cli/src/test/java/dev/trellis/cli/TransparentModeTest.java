@@ -43,6 +43,8 @@ class TransparentModeTest {
     private static final WorkloadIdentity WEB = TestPki.identity("emojivoto", "web");
     private static final WorkloadIdentity EMOJI = TestPki.identity("emojivoto", "emoji");
     private static final int APP_PORT = 7000;
+    /** In the default opaque-ports list: a server-speaks-first app. */
+    private static final int BANNER_PORT = 5432;
     /** The proxies run as this test's user (root), and the client pod's rules let that uid's traffic pass. */
     private static final int PROXY_UID = 0;
     /** The unmodified client runs as nobody, so its traffic is redirected. */
@@ -77,10 +79,12 @@ class TransparentModeTest {
             client.run("iptables", "-t", "nat", "-A", "OUTPUT", "-p", "tcp", "-m", "owner", "--uid-owner", String.valueOf(PROXY_UID), "-j", "RETURN");
             client.run("iptables", "-t", "nat", "-A", "OUTPUT", "-p", "tcp", "-o", "lo", "-j", "RETURN");
             client.run("iptables", "-t", "nat", "-A", "OUTPUT", "-p", "tcp", "-j", "REDIRECT", "--to-ports", "4140");
-            // The server pod's inbound TCP from the pod network goes to 4143.
+            // The server pod's inbound TCP, from the pod network and from the root namespace, goes to 4143.
             server.run("iptables", "-t", "nat", "-A", "PREROUTING", "-p", "tcp", "-i", "ts" + tag + "p", "-j", "REDIRECT", "--to-ports", "4143");
+            server.run("iptables", "-t", "nat", "-A", "PREROUTING", "-p", "tcp", "-i", "ts" + tag + "c", "-j", "REDIRECT", "--to-ports", "4143");
 
             server.start(java(List.of("dev.trellis.testing.EchoServerMain", "0.0.0.0", String.valueOf(APP_PORT))), dir.resolve("app.log"));
+            server.start(java(List.of("dev.trellis.testing.EchoServerMain", "0.0.0.0", String.valueOf(BANNER_PORT), "banner")), dir.resolve("banner.log"));
             // Port 7000 requires a mesh identity: only traffic that came through the client's proxy reaches the app.
             List<String> serverProxy = new ArrayList<>(proxy(pki, EMOJI, "10." + n + ".2.1", identity, destination));
             serverProxy.addAll(List.of("--require-identity-ports", String.valueOf(APP_PORT)));
@@ -104,6 +108,29 @@ class TransparentModeTest {
                     .contains("\"server_identity\":\"" + EMOJI.spiffeId() + "\"")
                     .contains("\"tls\":true")
                     .contains("\"decision\":\"allowed\""));
+
+            // An unmeshed client (this test, from the root namespace) to the server pod's opaque port: its
+            // connection is redirected to the inbound listener, which must not wait for it to speak first.
+            long started = System.nanoTime();
+            try (java.net.Socket plain = new java.net.Socket("10." + n + ".2.2", BANNER_PORT)) {
+                plain.setSoTimeout(5000);
+                byte[] banner = plain.getInputStream().readNBytes("220 trellis-test ready\r\n".length());
+                assertThat(new String(banner, java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo("220 trellis-test ready\r\n");
+            }
+            assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(5));
+
+            // The app port requires identity: the same unmeshed client is refused there.
+            try (java.net.Socket plain = new java.net.Socket("10." + n + ".2.2", APP_PORT)) {
+                plain.setSoTimeout(5000);
+                plain.getOutputStream().write("sneaking in\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                int read;
+                try {
+                    read = plain.getInputStream().read();
+                } catch (java.net.SocketException reset) {
+                    read = -1;
+                }
+                assertThat(read).as("no echo around the mesh").isEqualTo(-1);
+            }
         } finally {
             destination.close();
             identity.close();

@@ -95,7 +95,7 @@ public final class Proxy implements AutoCloseable {
         this.discovery = new Discovery(destination, scheduler, config.identity().namespace(), Duration.ofMillis(500));
 
         this.inbound = InboundServer.start(new InboundServer.Settings(config.inbound(), config.appHost(), config.detectTimeout(),
-                config.connectTimeout(), Duration.ofSeconds(10), config.ownPorts(), config.requireIdentityPorts()), io, credentials, metrics, clock);
+                config.connectTimeout(), Duration.ofSeconds(10), config.ownPorts(), config.requireIdentityPorts(), config.opaquePorts()), io, credentials, metrics, clock);
 
         this.connectionLogSink = config.connectionLogFile().isPresent()
                 ? new FileOutputStream(config.connectionLogFile().get().toFile(), true) : System.out;

@@ -29,6 +29,7 @@ import java.util.Set;
  * @param forwards              local ports for opaque destinations (explicit mode)
  * @param requireIdentityPorts  inbound ports on which connections without mesh TLS are refused
  *                              even when they were redirected with an original destination
+ * @param opaquePorts           ports whose redirected inbound connections skip protocol detection
  * @param detectTimeout         how long protocol detection waits for a client's first bytes
  * @param connectTimeout        connection timeout to endpoints and the app
  * @param shutdownGrace         how long open connections may finish after SIGTERM
@@ -50,6 +51,7 @@ public record ProxyConfig(
         String appHost,
         List<ForwardListener.Forward> forwards,
         Set<Integer> requireIdentityPorts,
+        Set<Integer> opaquePorts,
         Duration detectTimeout,
         Duration connectTimeout,
         Duration shutdownGrace,
@@ -61,6 +63,8 @@ public record ProxyConfig(
     public static final HostPort DEFAULT_OUTBOUND = new HostPort("127.0.0.1", 4140);
     public static final HostPort DEFAULT_ADMIN = new HostPort("127.0.0.1", 4191);
     public static final int DEFAULT_TAP_PORT = 4190;
+    /** Server-speaks-first and otherwise undetectable protocols, as Linkerd's default list. */
+    public static final Set<Integer> DEFAULT_OPAQUE_PORTS = Set.of(25, 587, 3306, 4444, 5432, 6379, 9300, 11211);
 
     public ProxyConfig {
         requireNonNull(identity, "identity");
@@ -74,6 +78,7 @@ public record ProxyConfig(
         requireNonNull(outbound, "outbound");
         requireNonNull(admin, "admin");
         requireIdentityPorts = Set.copyOf(requireIdentityPorts);
+        opaquePorts = Set.copyOf(opaquePorts);
         requireNonNull(appHost, "appHost");
         forwards = List.copyOf(forwards);
         requireNonNull(shutdownTokenFile, "shutdownTokenFile");

@@ -47,7 +47,7 @@ final class MeshFixture implements AutoCloseable {
                 new HostPort("127.0.0.1", identity.grpcAddress().getPort()),
                 TestPki.identity(IdentityServerConfig.DEFAULT_NAMESPACE, IdentityServerConfig.DEFAULT_SERVICE_ACCOUNT), token,
                 new HostPort("127.0.0.1", destination.port()), DESTINATION,
-                new HostPort("127.0.0.1", 0), Optional.empty(), new HostPort("127.0.0.1", 0), "127.0.0.1", forwards, java.util.Set.of(),
+                new HostPort("127.0.0.1", 0), Optional.empty(), new HostPort("127.0.0.1", 0), "127.0.0.1", forwards, java.util.Set.of(), ProxyConfig.DEFAULT_OPAQUE_PORTS,
                 Duration.ofSeconds(10), Duration.ofSeconds(2), Duration.ofSeconds(5), Optional.empty(), Optional.of(dir.resolve(workload.serviceAccount() + "-connections.log")),
                 false);
     }

@@ -68,12 +68,13 @@ public final class InboundServer implements AutoCloseable {
 
     /** How the listener behaves. */
     public record Settings(HostPort listen, String appHost, Duration detectTimeout, Duration connectTimeout,
-                           Duration headerTimeout, Set<Integer> protectedPorts, Set<Integer> requireIdentityPorts) {
+                           Duration headerTimeout, Set<Integer> protectedPorts, Set<Integer> requireIdentityPorts, Set<Integer> opaquePorts) {
         public Settings {
             requireNonNull(listen, "listen");
             requireNonNull(appHost, "appHost");
             protectedPorts = Set.copyOf(protectedPorts);
             requireIdentityPorts = Set.copyOf(requireIdentityPorts);
+            opaquePorts = Set.copyOf(opaquePorts);
         }
     }
 
@@ -110,9 +111,23 @@ public final class InboundServer implements AutoCloseable {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         connections.add(ch);
-                        ch.pipeline()
-                                .addLast("header-timeout", new ReadTimeoutHandler(settings.headerTimeout().toMillis(), TimeUnit.MILLISECONDS))
-                                .addLast("detect", new ProtocolDetector(settings.detectTimeout(), InboundServer.this::detected));
+                        ch.pipeline().addLast("header-timeout", new ReadTimeoutHandler(settings.headerTimeout().toMillis(), TimeUnit.MILLISECONDS));
+                        // A redirected connection to an opaque port (a server-speaks-first protocol,
+                        // say) is app traffic: waiting for the client's first bytes would stall it.
+                        // Mesh peers dial the inbound port itself (the destination service announces
+                        // it for opaque ports), so they never arrive this way.
+                        Optional<InetSocketAddress> original = OriginalDestination.of(ch);
+                        if (original.isPresent() && settings.opaquePorts().contains(original.get().getPort())) {
+                            ch.pipeline().addLast("opaque-passthrough", new ChannelInboundHandlerAdapter() {
+                                @Override
+                                public void channelActive(ChannelHandlerContext ctx) {
+                                    ctx.pipeline().remove(this);
+                                    plaintext(ctx, Detection.of(Detection.Protocol.OPAQUE), original);
+                                }
+                            });
+                            return;
+                        }
+                        ch.pipeline().addLast("detect", new ProtocolDetector(settings.detectTimeout(), InboundServer.this::detected));
                     }
                 })
                 .bind(settings.listen().toSocketAddress()).await();
@@ -139,7 +154,10 @@ public final class InboundServer implements AutoCloseable {
             return;
         }
         // Not mesh traffic: in transparent mode it was redirected here on its way to the app.
-        Optional<InetSocketAddress> original = OriginalDestination.of(ctx.channel());
+        plaintext(ctx, detection, OriginalDestination.of(ctx.channel()));
+    }
+
+    private void plaintext(ChannelHandlerContext ctx, Detection detection, Optional<InetSocketAddress> original) {
         if (original.isEmpty() || original.get().getPort() == address().getPort()) {
             metrics.refused("inbound", "no_identity");
             log.debug("proxy: inbound from {} refused: {} without mesh TLS and without an original destination", ctx.channel().remoteAddress(), detection.protocol());

@@ -90,6 +90,10 @@ final class ProxyCommand implements Callable<Integer> {
             description = "Connection timeout to endpoints and the app. TRELLIS_PROXY_CONNECT_TIMEOUT. Default ${DEFAULT-VALUE}.")
     Duration connectTimeout;
 
+    @Option(names = "--request-timeout", defaultValue = "${env:TRELLIS_PROXY_REQUEST_TIMEOUT:-10s}",
+            description = "How long an HTTP request may wait for its response before the proxy answers 504. TRELLIS_PROXY_REQUEST_TIMEOUT. Default ${DEFAULT-VALUE}.")
+    Duration requestTimeout;
+
     @Option(names = "--shutdown-grace", defaultValue = "${env:TRELLIS_PROXY_SHUTDOWN_GRACE:-30s}",
             description = "How long open connections may finish after SIGTERM. TRELLIS_PROXY_SHUTDOWN_GRACE. Default ${DEFAULT-VALUE}.")
     Duration shutdownGrace;
@@ -127,7 +131,7 @@ final class ProxyCommand implements Callable<Integer> {
                 destinationName != null ? WorkloadIdentity.parseSpiffeId(destinationName) : new WorkloadIdentity(td, "trellis", "trellis-destination"),
                 inbound, outbound.equalsIgnoreCase("off") ? Optional.empty() : Optional.of(HostPort.parse(outbound)),
                 admin, appHost, forwardList, requireIdentityPorts == null ? java.util.Set.of() : java.util.Set.copyOf(requireIdentityPorts),
-                java.util.Set.copyOf(opaquePorts), detectTimeout, connectTimeout, shutdownGrace,
+                java.util.Set.copyOf(opaquePorts), detectTimeout, connectTimeout, requestTimeout, shutdownGrace,
                 Optional.ofNullable(shutdownTokenFile), Optional.ofNullable(connectionLog), debug);
         Proxy proxy = Proxy.start(config, Clock.systemUTC());
         Runtime.getRuntime().addShutdownHook(new Thread(proxy::shutdown, "trellis-proxy-shutdown"));

@@ -5,6 +5,10 @@ import static java.util.Objects.requireNonNull;
 import dev.trellis.admin.AdminServer;
 import dev.trellis.proxy.balance.Balancer;
 import dev.trellis.proxy.discovery.Discovery;
+import dev.trellis.proxy.http.H2Connections;
+import dev.trellis.proxy.http.HttpInbound;
+import dev.trellis.proxy.http.HttpMetrics;
+import dev.trellis.proxy.http.HttpOutbound;
 import dev.trellis.proxy.inbound.InboundServer;
 import dev.trellis.proxy.metrics.ProxyMetrics;
 import dev.trellis.proxy.outbound.ConnectionLog;
@@ -64,6 +68,7 @@ public final class Proxy implements AutoCloseable {
     private final InboundServer inbound;
     private final List<ForwardListener> forwards = new ArrayList<>();
     private final Optional<TransparentListener> transparent;
+    private final H2Connections h2;
     private final AdminServer admin;
     private final OutputStream connectionLogSink;
     private final CountDownLatch terminated = new CountDownLatch(1);
@@ -94,21 +99,28 @@ public final class Proxy implements AutoCloseable {
                 .build();
         this.discovery = new Discovery(destination, scheduler, config.identity().namespace(), Duration.ofMillis(500));
 
+        HttpMetrics httpMetrics = new HttpMetrics(registry);
+        this.h2 = new H2Connections(io, MeshSslContexts.forClient(anchors, Optional.of(credentials), List.of(MeshProtocols.HTTP2), clock),
+                config.connectTimeout());
         this.inbound = InboundServer.start(new InboundServer.Settings(config.inbound(), config.appHost(), config.detectTimeout(),
-                config.connectTimeout(), Duration.ofSeconds(10), config.ownPorts(), config.requireIdentityPorts(), config.opaquePorts()), io, credentials, metrics, clock);
+                config.connectTimeout(), Duration.ofSeconds(10), config.ownPorts(), config.requireIdentityPorts(), config.opaquePorts()), io, credentials, metrics,
+                new HttpInbound(io, config.appHost(), config.ownPorts(), config.connectTimeout(), httpMetrics), clock);
 
         this.connectionLogSink = config.connectionLogFile().isPresent()
                 ? new FileOutputStream(config.connectionLogFile().get().toFile(), true) : System.out;
         ConnectionLog connectionLog = new ConnectionLog(connectionLogSink);
         MeshConnector connector = new MeshConnector(io,
                 MeshSslContexts.forClient(anchors, Optional.of(credentials), List.of(MeshProtocols.OPAQUE_TCP), clock), config.connectTimeout());
-        OpaqueOutbound outbound = new OpaqueOutbound(io, connector, discovery, Balancer.create(), credentials, metrics, connectionLog,
+        Balancer balancer = Balancer.create();
+        OpaqueOutbound outbound = new OpaqueOutbound(io, connector, discovery, balancer, credentials, metrics, connectionLog,
                 Duration.ofSeconds(10), config.connectTimeout());
+        HttpOutbound httpOutbound = new HttpOutbound(discovery, balancer, h2, credentials, httpMetrics, config.requestTimeout(), Duration.ofSeconds(10));
         for (ForwardListener.Forward forward : config.forwards()) {
             forwards.add(new ForwardListener(forward, io, outbound).start());
         }
         this.transparent = config.outbound().isPresent()
-                ? Optional.of(new TransparentListener(config.outbound().get(), io, outbound, metrics).start()) : Optional.empty();
+                ? Optional.of(new TransparentListener(config.outbound().get(), io, outbound, httpOutbound, discovery, metrics,
+                        config.opaquePorts(), config.detectTimeout()).start()) : Optional.empty();
 
         AdminServer.Builder adminBuilder = AdminServer.builder("proxy")
                 .listen(config.admin())
@@ -182,6 +194,7 @@ public final class Proxy implements AutoCloseable {
         forwards.forEach(ForwardListener::closeConnections);
         transparent.ifPresent(TransparentListener::closeConnections);
         admin.close();
+        h2.close();
         discovery.close();
         identityClient.close();
         scheduler.shutdownNow();

@@ -32,6 +32,7 @@ import java.util.Set;
  * @param opaquePorts           ports whose redirected inbound connections skip protocol detection
  * @param detectTimeout         how long protocol detection waits for a client's first bytes
  * @param connectTimeout        connection timeout to endpoints and the app
+ * @param requestTimeout        how long an HTTP request may wait for its response (504 after)
  * @param shutdownGrace         how long open connections may finish after SIGTERM
  * @param shutdownTokenFile     enables {@code /shutdown} with the bearer token in this file
  * @param connectionLogFile     where outbound connection lines go; empty: standard output
@@ -54,6 +55,7 @@ public record ProxyConfig(
         Set<Integer> opaquePorts,
         Duration detectTimeout,
         Duration connectTimeout,
+        Duration requestTimeout,
         Duration shutdownGrace,
         Optional<Path> shutdownTokenFile,
         Optional<Path> connectionLogFile,
@@ -85,6 +87,7 @@ public record ProxyConfig(
         requireNonNull(connectionLogFile, "connectionLogFile");
         positive("detect timeout", detectTimeout);
         positive("connect timeout", connectTimeout);
+        positive("request timeout", requestTimeout);
         if (shutdownGrace.isNegative()) {
             throw new IllegalArgumentException("proxy: shutdown grace " + shutdownGrace + " is negative");
         }

@@ -41,14 +41,20 @@ final class MeshFixture implements AutoCloseable {
     }
 
     ProxyConfig config(WorkloadIdentity workload, List<ForwardListener.Forward> forwards) throws Exception {
+        return config(workload, forwards, Optional.empty(), Duration.ofSeconds(10));
+    }
+
+    /** With an outbound listener (explicit HTTP proxy) on a port of its own, and a request timeout. */
+    ProxyConfig config(WorkloadIdentity workload, List<ForwardListener.Forward> forwards, Optional<HostPort> outbound, Duration requestTimeout)
+            throws Exception {
         Path token = dir.resolve(workload.serviceAccount() + ".token");
         Files.writeString(token, LocalTokens.mint(pki.tokenKey().getPrivate(), workload, Duration.ofHours(1), Instant.now()));
         return new ProxyConfig(workload, pki.trustAnchorFile(),
                 new HostPort("127.0.0.1", identity.grpcAddress().getPort()),
                 TestPki.identity(IdentityServerConfig.DEFAULT_NAMESPACE, IdentityServerConfig.DEFAULT_SERVICE_ACCOUNT), token,
                 new HostPort("127.0.0.1", destination.port()), DESTINATION,
-                new HostPort("127.0.0.1", 0), Optional.empty(), new HostPort("127.0.0.1", 0), "127.0.0.1", forwards, java.util.Set.of(), ProxyConfig.DEFAULT_OPAQUE_PORTS,
-                Duration.ofSeconds(10), Duration.ofSeconds(2), Duration.ofSeconds(5), Optional.empty(), Optional.of(dir.resolve(workload.serviceAccount() + "-connections.log")),
+                new HostPort("127.0.0.1", 0), outbound, new HostPort("127.0.0.1", 0), "127.0.0.1", forwards, java.util.Set.of(), ProxyConfig.DEFAULT_OPAQUE_PORTS,
+                Duration.ofSeconds(10), Duration.ofSeconds(2), requestTimeout, Duration.ofSeconds(2), Optional.empty(), Optional.of(dir.resolve(workload.serviceAccount() + "-connections.log")),
                 false);
     }
 

@@ -6,6 +6,7 @@ import dev.trellis.core.identity.WorkloadIdentity;
 import dev.trellis.core.net.HostPort;
 import dev.trellis.proxy.detect.Detection;
 import dev.trellis.proxy.detect.ProtocolDetector;
+import dev.trellis.proxy.http.HttpInbound;
 import dev.trellis.proxy.metrics.ProxyMetrics;
 import dev.trellis.proxy.tcp.Relay;
 import dev.trellis.proxy.transport.BoundListener;
@@ -83,11 +84,13 @@ public final class InboundServer implements AutoCloseable {
     private final WorkloadIdentity self;
     private final SslContext serverContext;
     private final ProxyMetrics metrics;
+    private final HttpInbound http;
     private final ChannelGroup connections = BoundListener.newConnectionGroup("inbound");
     private BoundListener listener;
 
-    private InboundServer(Settings settings, IoRuntime io, CredentialsStore store, ProxyMetrics metrics, Clock clock) throws SSLException {
+    private InboundServer(Settings settings, IoRuntime io, CredentialsStore store, ProxyMetrics metrics, HttpInbound http, Clock clock) throws SSLException {
         this.settings = settings;
+        this.http = http;
         this.io = io;
         this.self = store.identity();
         this.serverContext = MeshSslContexts.forServer(store, ClientAuth.REQUIRE, MeshProtocols.INBOUND, clock);
@@ -95,9 +98,9 @@ public final class InboundServer implements AutoCloseable {
     }
 
     /** Binds the listener. */
-    public static InboundServer start(Settings settings, IoRuntime io, CredentialsStore store, ProxyMetrics metrics, Clock clock)
+    public static InboundServer start(Settings settings, IoRuntime io, CredentialsStore store, ProxyMetrics metrics, HttpInbound http, Clock clock)
             throws SSLException, InterruptedException {
-        InboundServer server = new InboundServer(settings, io, store, metrics, clock);
+        InboundServer server = new InboundServer(settings, io, store, metrics, http, clock);
         server.bind();
         return server;
     }
@@ -227,8 +230,12 @@ public final class InboundServer implements AutoCloseable {
             if (MeshProtocols.OPAQUE_TCP.equals(protocol)) {
                 ctx.pipeline().addLast("transport-header", new TransportHeaderDecoder())
                         .addLast("opaque", new OpaqueForward(client.get()));
+            } else if (MeshProtocols.HTTP2.equals(protocol)) {
+                ctx.pipeline().remove("header-timeout");
+                Optional<Integer> originalPort = OriginalDestination.of(ctx.channel()).map(InetSocketAddress::getPort)
+                        .filter(port -> port != address().getPort());
+                http.install(ctx.channel(), client.get(), originalPort);
             } else {
-                // HTTP between proxies (h2) arrives with the HTTP milestone.
                 metrics.refused("inbound", "unsupported_transport");
                 log.warn("proxy: inbound from {} ({}) asked for transport '{}', which this proxy does not serve yet",
                         ctx.channel().remoteAddress(), client.get(), protocol);

@@ -3,6 +3,11 @@ package dev.trellis.proxy.outbound;
 import static java.util.Objects.requireNonNull;
 
 import dev.trellis.core.net.HostPort;
+import dev.trellis.proxy.detect.Detection;
+import dev.trellis.proxy.detect.ProtocolDetector;
+import dev.trellis.proxy.discovery.Discovery;
+import dev.trellis.proxy.discovery.Resolution;
+import dev.trellis.proxy.http.HttpOutbound;
 import dev.trellis.proxy.metrics.ProxyMetrics;
 import dev.trellis.proxy.tcp.Relay;
 import dev.trellis.proxy.transport.BoundListener;
@@ -16,16 +21,23 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.group.ChannelGroup;
 import java.net.InetSocketAddress;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The outbound listener (default 127.0.0.1:4140) in transparent mode: iptables redirects the
- * app's outbound TCP here; the original destination, read with {@code SO_ORIGINAL_DST}, is
- * resolved as the authority {@code ip:port} (discovery maps pod and service addresses to
- * endpoints) and the connection is carried by {@link OpaqueOutbound} — to a meshed endpoint
- * over mTLS, or straight to the original destination when discovery knows none. A connection
- * that was not redirected has no original destination and is refused.
+ * The outbound listener (default 127.0.0.1:4140).
+ *
+ * <p>Transparent mode: iptables redirects the app's outbound TCP here; the original
+ * destination, read with {@code SO_ORIGINAL_DST}, is resolved as the authority
+ * {@code ip:port} (discovery maps pod and service addresses to endpoints). HTTP/1 to meshed
+ * endpoints takes the {@link HttpOutbound} path (per-request balancing over HTTP/2); anything
+ * else — other protocols, opaque ports (no detection at all), destinations discovery does
+ * not know — is carried by {@link OpaqueOutbound}, to a meshed endpoint over mTLS or straight
+ * to the original destination.
+ *
+ * <p>Explicit mode: a connection that was not redirected is an app using this listener as
+ * its HTTP proxy; it must speak HTTP/1 and name its target (absolute URI or Host).
  */
 public final class TransparentListener implements AutoCloseable {
 
@@ -35,14 +47,23 @@ public final class TransparentListener implements AutoCloseable {
     private final IoRuntime io;
     private final OpaqueOutbound outbound;
     private final ProxyMetrics metrics;
+    private final HttpOutbound http;
+    private final Discovery discovery;
+    private final java.util.Set<Integer> opaquePorts;
+    private final java.time.Duration detectTimeout;
     private final ChannelGroup connections = BoundListener.newConnectionGroup("outbound");
     private BoundListener listener;
 
-    public TransparentListener(HostPort listen, IoRuntime io, OpaqueOutbound outbound, ProxyMetrics metrics) {
+    public TransparentListener(HostPort listen, IoRuntime io, OpaqueOutbound outbound, HttpOutbound http, Discovery discovery,
+                               ProxyMetrics metrics, java.util.Set<Integer> opaquePorts, java.time.Duration detectTimeout) {
         this.listen = requireNonNull(listen, "listen");
         this.io = requireNonNull(io, "io");
         this.outbound = requireNonNull(outbound, "outbound");
+        this.http = requireNonNull(http, "http");
+        this.discovery = requireNonNull(discovery, "discovery");
         this.metrics = requireNonNull(metrics, "metrics");
+        this.opaquePorts = java.util.Set.copyOf(opaquePorts);
+        this.detectTimeout = requireNonNull(detectTimeout, "detectTimeout");
     }
 
     public TransparentListener start() throws InterruptedException {
@@ -60,14 +81,44 @@ public final class TransparentListener implements AutoCloseable {
                         ch.pipeline().addLast("pending", Relay.pending());
                         Optional<InetSocketAddress> original = OriginalDestination.of(ch);
                         if (original.isEmpty() || isThisListener(original.get())) {
-                            metrics.refused("outbound", "no_original_destination");
-                            log.info("proxy: outbound connection from {} has no original destination (not redirected); closing", ch.remoteAddress());
-                            ch.close();
+                            // Not redirected: the app uses this listener as its HTTP proxy.
+                            detectThen(ch, detection -> {
+                                if (detection.protocol() == Detection.Protocol.HTTP1) {
+                                    http.install(ch, Optional.empty());
+                                    Relay.replay(ch);
+                                    ch.config().setAutoRead(true);
+                                } else {
+                                    metrics.refused("outbound", "no_original_destination");
+                                    log.info("proxy: outbound connection from {} is neither redirected nor HTTP/1 ({}); closing", ch.remoteAddress(), detection.protocol());
+                                    ch.close();
+                                }
+                            });
                             return;
                         }
                         InetSocketAddress destination = original.get();
                         String authority = destination.getAddress().getHostAddress() + ":" + destination.getPort();
-                        outbound.carry(ch, authority, Optional.of(destination));
+                        if (opaquePorts.contains(destination.getPort())) {
+                            outbound.carry(ch, authority, Optional.of(destination));
+                            return;
+                        }
+                        detectThen(ch, detection -> {
+                            if (detection.protocol() != Detection.Protocol.HTTP1) {
+                                outbound.carry(ch, authority, Optional.of(destination));
+                                return;
+                            }
+                            // HTTP to meshed endpoints rides the HTTP path; to anything else it stays opaque.
+                            Resolution resolution = discovery.resolve(authority);
+                            resolution.firstAnswer().orTimeout(10, TimeUnit.SECONDS).whenComplete((set, error) -> ch.eventLoop().execute(() -> {
+                                boolean meshed = error == null && set.endpoints().stream().anyMatch(e -> e.identity().isPresent());
+                                if (meshed) {
+                                    http.install(ch, Optional.of(authority));
+                                    Relay.replay(ch);
+                                    ch.config().setAutoRead(true);
+                                } else {
+                                    outbound.carry(ch, authority, Optional.of(destination));
+                                }
+                            }));
+                        });
                     }
                 })
                 .bind(listen.toSocketAddress()).await();
@@ -77,6 +128,15 @@ public final class TransparentListener implements AutoCloseable {
         listener = new BoundListener(bound.channel(), connections);
         log.info("proxy: outbound (transparent) listening on {}", listener.address());
         return this;
+    }
+
+    /** Reads the first bytes, then stops reading and hands the detection on; the bytes stay pending. */
+    private void detectThen(Channel ch, java.util.function.Consumer<Detection> next) {
+        ch.pipeline().addBefore("pending", "detect", new ProtocolDetector(detectTimeout, (ctx, detection) -> {
+            ch.config().setAutoRead(false);
+            next.accept(detection);
+        }));
+        ch.config().setAutoRead(true);
     }
 
     private boolean isThisListener(InetSocketAddress destination) {

@@ -65,6 +65,24 @@ public final class Relay {
         return counts;
     }
 
+    /**
+     * Removes {@code channel}'s {@link #pending} handler and sends what it held through the
+     * pipeline from the start, to handlers installed since (an HTTP codec, say).
+     */
+    public static void replay(Channel channel) {
+        Pending pending = channel.pipeline().get(Pending.class);
+        if (pending == null) {
+            return;
+        }
+        ArrayDeque<Object> held = pending.takeAll();
+        channel.pipeline().remove(pending);
+        Object msg;
+        while ((msg = held.poll()) != null) {
+            channel.pipeline().fireChannelRead(msg);
+        }
+        channel.pipeline().fireChannelReadComplete();
+    }
+
     private static void install(Channel side, Forwarder forwarder, Channel peer) {
         Pending pending = side.pipeline().get(Pending.class);
         if (pending != null) {

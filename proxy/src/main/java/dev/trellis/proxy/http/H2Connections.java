@@ -1,0 +1,118 @@
+package dev.trellis.proxy.http;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.trellis.core.identity.WorkloadIdentity;
+import dev.trellis.proxy.discovery.Endpoint;
+import dev.trellis.proxy.transport.Causes;
+import dev.trellis.proxy.transport.IoRuntime;
+import dev.trellis.proxy.transport.MeshProtocols;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * One multiplexed HTTP/2-over-mTLS connection per meshed endpoint, opened on first use and
+ * reopened when it closes. The TLS handshake checks the endpoint presents the identity
+ * discovery announced; ALPN must settle on {@code h2}. Thread-safe.
+ */
+public final class H2Connections implements AutoCloseable {
+
+    private final IoRuntime io;
+    private final SslContext clientContext;
+    private final Duration connectTimeout;
+    private final ConcurrentHashMap<InetSocketAddress, Future<Channel>> connections = new ConcurrentHashMap<>();
+
+    public H2Connections(IoRuntime io, SslContext clientContext, Duration connectTimeout) {
+        this.io = requireNonNull(io, "io");
+        this.clientContext = requireNonNull(clientContext, "clientContext");
+        this.connectTimeout = requireNonNull(connectTimeout, "connectTimeout");
+    }
+
+    /** The connection to {@code endpoint}, connecting when there is none (or it closed). */
+    public Future<Channel> connection(Endpoint endpoint, EventLoop loop) {
+        InetSocketAddress key = endpoint.dialAddress();
+        Future<Channel> existing = connections.get(key);
+        if (existing != null && (!existing.isDone() || (existing.isSuccess() && existing.getNow().isActive()))) {
+            return existing;
+        }
+        Future<Channel> fresh = connect(endpoint, loop);
+        connections.put(key, fresh);
+        fresh.addListener(f -> {
+            if (!f.isSuccess()) {
+                connections.remove(key, fresh);
+            } else {
+                ((Channel) f.getNow()).closeFuture().addListener(c -> connections.remove(key, fresh));
+            }
+        });
+        return fresh;
+    }
+
+    private Future<Channel> connect(Endpoint endpoint, EventLoop loop) {
+        Promise<Channel> ready = loop.newPromise();
+        WorkloadIdentity identity = endpoint.identity().orElseThrow();
+        SslHandler[] ssl = new SslHandler[1];
+        new Bootstrap().group(loop).channel(io.channelType())
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectTimeout.toMillis())
+                .handler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        ssl[0] = clientContext.newHandler(ch.alloc(), identity.dnsName(), endpoint.dialAddress().getPort());
+                        ch.pipeline().addLast("tls", ssl[0])
+                                .addLast("h2", Http2FrameCodecBuilder.forClient().build())
+                                .addLast("mux", new Http2MultiplexHandler(new ChannelInboundHandlerAdapter() {
+                                    @Override
+                                    public void channelActive(ChannelHandlerContext ctx) {
+                                        // the server never opens streams towards us
+                                        ctx.close();
+                                    }
+                                }));
+                    }
+                })
+                .connect(endpoint.dialAddress())
+                .addListener((ChannelFuture connected) -> {
+                    if (!connected.isSuccess()) {
+                        ready.tryFailure(new IllegalStateException("connect refused: " + endpoint.dialAddress() + ": " + Causes.rootMessage(connected.cause())));
+                        return;
+                    }
+                    ssl[0].handshakeFuture().addListener(handshake -> {
+                        if (!handshake.isSuccess()) {
+                            connected.channel().close();
+                            ready.tryFailure(new IllegalStateException("identity mismatch or TLS failure with " + identity + ": "
+                                    + Causes.rootMessage(handshake.cause())));
+                        } else if (!MeshProtocols.HTTP2.equals(ssl[0].applicationProtocol())) {
+                            connected.channel().close();
+                            ready.tryFailure(new IllegalStateException("endpoint " + endpoint.address() + " does not speak h2"));
+                        } else {
+                            ready.trySuccess(connected.channel());
+                        }
+                    });
+                });
+        return ready;
+    }
+
+    @Override
+    public void close() {
+        for (Future<Channel> connection : connections.values()) {
+            if (connection.isSuccess()) {
+                connection.getNow().close();
+            }
+        }
+        connections.clear();
+    }
+}

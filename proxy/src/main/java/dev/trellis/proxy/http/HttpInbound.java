@@ -1,0 +1,160 @@
+package dev.trellis.proxy.http;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.trellis.core.identity.WorkloadIdentity;
+import dev.trellis.proxy.transport.Causes;
+import dev.trellis.proxy.transport.IoRuntime;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
+import io.netty.util.ReferenceCountUtil;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The inbound HTTP path: an mTLS connection that negotiated {@code h2} carries requests as
+ * HTTP/2 streams; each is handed to the app as an HTTP/1.1 request on the port named by
+ * {@value HttpOutbound#TARGET_PORT_HEADER} (or the connection's original destination), with
+ * {@value ProxyErrors#CLIENT_ID_HEADER} set to the caller's mesh identity and every other
+ * mesh-internal header removed. One app connection per request (pooling comes later).
+ */
+public final class HttpInbound {
+
+    private static final Logger log = LoggerFactory.getLogger(HttpInbound.class);
+
+    private final IoRuntime io;
+    private final String appHost;
+    private final Set<Integer> protectedPorts;
+    private final Duration connectTimeout;
+    private final HttpMetrics metrics;
+
+    public HttpInbound(IoRuntime io, String appHost, Set<Integer> protectedPorts, Duration connectTimeout, HttpMetrics metrics) {
+        this.io = requireNonNull(io, "io");
+        this.appHost = requireNonNull(appHost, "appHost");
+        this.protectedPorts = Set.copyOf(protectedPorts);
+        this.connectTimeout = requireNonNull(connectTimeout, "connectTimeout");
+        this.metrics = requireNonNull(metrics, "metrics");
+    }
+
+    /** Serves HTTP/2 on {@code connection}, whose client is {@code client}. */
+    public void install(Channel connection, WorkloadIdentity client, Optional<Integer> originalPort) {
+        connection.pipeline()
+                .addLast("h2", Http2FrameCodecBuilder.forServer().build())
+                .addLast("mux", new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
+                    @Override
+                    protected void initChannel(Http2StreamChannel stream) {
+                        stream.pipeline()
+                                .addLast(new Http2StreamFrameToHttpObjectCodec(true))
+                                .addLast(new HttpObjectAggregator(HttpOutbound.MAX_BODY_BYTES))
+                                .addLast(new ToApp(client, originalPort));
+                    }
+                }));
+    }
+
+    private final class ToApp extends SimpleChannelInboundHandler<FullHttpRequest> {
+        private final WorkloadIdentity client;
+        private final Optional<Integer> originalPort;
+
+        ToApp(WorkloadIdentity client, Optional<Integer> originalPort) {
+            super(false);
+            this.client = client;
+            this.originalPort = originalPort;
+        }
+
+        @Override
+        protected void channelRead0(ChannelHandlerContext stream, FullHttpRequest request) {
+            long started = System.nanoTime();
+            Optional<Integer> port = targetPort(request);
+            String authority = request.headers().get(HttpHeaderNames.HOST, "");
+            metrics.request("inbound", authority);
+            if (port.isEmpty() || protectedPorts.contains(port.get())) {
+                request.release();
+                reply(stream, ProxyErrors.response(HttpResponseStatus.BAD_REQUEST, "no valid target port"), authority, started);
+                return;
+            }
+            ProxyErrors.stripInternal(request.headers());
+            request.headers().remove(HttpOutbound.TARGET_PORT_HEADER);
+            for (String name : request.headers().names().stream().filter(n -> n.startsWith("x-http2-")).toList()) {
+                request.headers().remove(name);
+            }
+            request.headers().set(ProxyErrors.CLIENT_ID_HEADER, client.spiffeId());
+            request.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            new Bootstrap().group(stream.channel().eventLoop()).channel(io.channelType())
+                    .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectTimeout.toMillis())
+                    .handler(new ChannelInitializer<SocketChannel>() {
+                        @Override
+                        protected void initChannel(SocketChannel app) {
+                            app.pipeline().addLast(new HttpClientCodec(), new HttpObjectAggregator(HttpOutbound.MAX_BODY_BYTES),
+                                    new SimpleChannelInboundHandler<FullHttpResponse>(false) {
+                                        @Override
+                                        protected void channelRead0(ChannelHandlerContext ctx, FullHttpResponse response) {
+                                            response.headers().remove(HttpHeaderNames.CONNECTION);
+                                            reply(stream, response, authority, started);
+                                            ctx.close();
+                                        }
+
+                                        @Override
+                                        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                                            reply(stream, ProxyErrors.response(HttpResponseStatus.BAD_GATEWAY, "app failed: " + Causes.rootMessage(cause)), authority, started);
+                                            ctx.close();
+                                        }
+                                    });
+                        }
+                    })
+                    .connect(new InetSocketAddress(appHost, port.get()))
+                    .addListener((ChannelFuture connected) -> {
+                        if (!connected.isSuccess()) {
+                            request.release();
+                            log.info("proxy: inbound HTTP from {}: app port {}:{} refused: {}", client, appHost, port.get(), Causes.rootMessage(connected.cause()));
+                            reply(stream, ProxyErrors.response(HttpResponseStatus.BAD_GATEWAY, "app connect refused"), authority, started);
+                            return;
+                        }
+                        connected.channel().writeAndFlush(request);
+                    });
+        }
+
+        private Optional<Integer> targetPort(FullHttpRequest request) {
+            String header = request.headers().get(HttpOutbound.TARGET_PORT_HEADER);
+            if (header == null) {
+                return originalPort;
+            }
+            try {
+                int port = Integer.parseInt(header.strip());
+                return port >= 1 && port <= 65535 ? Optional.of(port) : Optional.empty();
+            } catch (NumberFormatException e) {
+                return Optional.empty();
+            }
+        }
+
+        private void reply(ChannelHandlerContext stream, FullHttpResponse response, String authority, long started) {
+            metrics.response("inbound", authority, response.status().code(), Duration.ofNanos(System.nanoTime() - started));
+            if (!stream.channel().isActive()) {
+                ReferenceCountUtil.release(response);
+                return;
+            }
+            stream.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+}

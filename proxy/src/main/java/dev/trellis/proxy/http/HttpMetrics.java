@@ -1,0 +1,50 @@
+package dev.trellis.proxy.http;
+
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Request metrics: {@code request_total}, {@code response_total} (status code and
+ * classification), {@code response_latency_ms}. Authorities are capped at 200 values per
+ * proxy ({@code other} beyond).
+ */
+public final class HttpMetrics {
+
+    private static final int MAX_AUTHORITIES = 200;
+
+    private final Counter requests;
+    private final Counter responses;
+    private final Histogram latency;
+    private final Set<String> authorities = ConcurrentHashMap.newKeySet();
+
+    public HttpMetrics(PrometheusRegistry registry) {
+        requests = Counter.builder().name("request").help("HTTP requests").labelNames("direction", "authority").register(registry);
+        responses = Counter.builder().name("response").help("HTTP responses")
+                .labelNames("direction", "authority", "status_code", "classification").register(registry);
+        latency = Histogram.builder().name("response_latency_ms").help("Time to the response, in milliseconds")
+                .labelNames("direction", "authority")
+                .classicUpperBounds(1, 2, 3, 4, 5, 10, 20, 30, 40, 50, 100, 200, 300, 400, 500, 1000, 2000, 3000, 4000, 5000, 10000, 20000, 30000, 60000)
+                .register(registry);
+    }
+
+    public void request(String direction, String authority) {
+        requests.labelValues(direction, bounded(authority)).inc();
+    }
+
+    public void response(String direction, String authority, int status, Duration elapsed) {
+        String bounded = bounded(authority);
+        responses.labelValues(direction, bounded, Integer.toString(status), status >= 500 ? "failure" : "success").inc();
+        latency.labelValues(direction, bounded).observe(elapsed.toNanos() / 1e6);
+    }
+
+    private String bounded(String authority) {
+        if (authorities.contains(authority) || (authorities.size() < MAX_AUTHORITIES && authorities.add(authority))) {
+            return authority;
+        }
+        return "other";
+    }
+}

@@ -1,0 +1,298 @@
+package dev.trellis.proxy.http;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.trellis.core.net.HostPort;
+import dev.trellis.proxy.balance.Balancer;
+import dev.trellis.proxy.discovery.Discovery;
+import dev.trellis.proxy.discovery.EndpointSet;
+import dev.trellis.proxy.discovery.Resolution;
+import dev.trellis.proxy.metrics.ProxyMetrics;
+import dev.trellis.proxy.transport.Causes;
+import dev.trellis.tls.context.CredentialsStore;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
+import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
+import io.netty.handler.codec.http2.HttpConversionUtil;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.net.URI;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The outbound HTTP/1.1 path. On a client connection: parse requests (limits below), find
+ * each request's authority (the connection's original destination in transparent mode; the
+ * absolute request target or {@code Host} when the app uses the proxy as its HTTP proxy),
+ * resolve it, pick an endpoint per request, and send the request as an HTTP/2 stream over
+ * the endpoint's mTLS connection, with {@value #TARGET_PORT_HEADER} naming the app port.
+ * The response goes back as HTTP/1.1.
+ *
+ * <p>The proxy answers itself, with a {@code trellis-proxy-error} header, when there are no
+ * endpoints (503), the endpoint cannot be reached or is not who discovery said (502), or the
+ * request times out (504). Idempotent requests that failed before any response are tried
+ * once more on another endpoint. Requests on one connection are handled one at a time.
+ *
+ * <p>Limits: request line 8 KiB, headers 16 KiB, body {@value #MAX_BODY_BYTES} bytes (413
+ * beyond). One instance serves every connection; thread-safe.
+ */
+public final class HttpOutbound {
+
+    private static final Logger log = LoggerFactory.getLogger(HttpOutbound.class);
+
+    /** Names the server-side app port on requests between proxies. */
+    public static final String TARGET_PORT_HEADER = "trellis-target-port";
+    public static final int MAX_BODY_BYTES = 8 * 1024 * 1024;
+    private static final Set<HttpMethod> IDEMPOTENT = Set.of(HttpMethod.GET, HttpMethod.HEAD, HttpMethod.OPTIONS,
+            HttpMethod.PUT, HttpMethod.DELETE, HttpMethod.TRACE);
+
+    private final Discovery discovery;
+    private final Balancer balancer;
+    private final H2Connections connections;
+    private final CredentialsStore credentials;
+    private final HttpMetrics metrics;
+    private final Duration requestTimeout;
+    private final Duration resolveTimeout;
+
+    public HttpOutbound(Discovery discovery, Balancer balancer, H2Connections connections, CredentialsStore credentials,
+                        HttpMetrics metrics, Duration requestTimeout, Duration resolveTimeout) {
+        this.discovery = requireNonNull(discovery, "discovery");
+        this.balancer = requireNonNull(balancer, "balancer");
+        this.connections = requireNonNull(connections, "connections");
+        this.credentials = requireNonNull(credentials, "credentials");
+        this.metrics = requireNonNull(metrics, "metrics");
+        this.requestTimeout = requireNonNull(requestTimeout, "requestTimeout");
+        this.resolveTimeout = requireNonNull(resolveTimeout, "resolveTimeout");
+    }
+
+    /**
+     * Makes {@code client} an HTTP/1.1 connection served by this path; {@code authority} is
+     * fixed for transparent connections and empty for the explicit HTTP proxy.
+     */
+    public void install(Channel client, Optional<String> authority) {
+        client.pipeline()
+                .addLast("http1", new HttpServerCodec(8192, 16384, 16384))
+                .addLast("aggregate", new HttpObjectAggregator(MAX_BODY_BYTES))
+                .addLast("requests", new Requests(authority));
+    }
+
+    private final class Requests extends SimpleChannelInboundHandler<FullHttpRequest> {
+        private final Optional<String> fixedAuthority;
+
+        Requests(Optional<String> fixedAuthority) {
+            super(false);
+            this.fixedAuthority = fixedAuthority;
+        }
+
+        @Override
+        protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
+            if (!request.decoderResult().isSuccess()) {
+                request.release();
+                respond(ctx, null, ProxyErrors.response(HttpResponseStatus.BAD_REQUEST, "malformed request"), false);
+                return;
+            }
+            Optional<String> authority = fixedAuthority.isPresent() ? fixedAuthority : authorityOf(request);
+            if (authority.isEmpty()) {
+                request.release();
+                respond(ctx, null, ProxyErrors.response(HttpResponseStatus.BAD_REQUEST, "no authority (absolute request target or Host)"), false);
+                return;
+            }
+            ProxyErrors.stripInternal(request.headers());
+            request.headers().remove(TARGET_PORT_HEADER);
+            ctx.channel().config().setAutoRead(false);
+            long started = System.nanoTime();
+            metrics.request("outbound", authority.get());
+            resolve(ctx, request, authority.get(), started);
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            if (cause instanceof io.netty.handler.codec.TooLongFrameException) {
+                respond(ctx, null, ProxyErrors.response(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "request too large"), false);
+                return;
+            }
+            log.debug("proxy: outbound HTTP connection {} failed: {}", ctx.channel().remoteAddress(), cause.toString());
+            ctx.close();
+        }
+    }
+
+    private void resolve(ChannelHandlerContext ctx, FullHttpRequest request, String authority, long started) {
+        Resolution resolution;
+        try {
+            resolution = discovery.resolve(authority);
+        } catch (IllegalStateException e) {
+            fail(ctx, request, authority, started, HttpResponseStatus.SERVICE_UNAVAILABLE, "no endpoints");
+            return;
+        }
+        CompletableFuture.allOf(resolution.firstAnswer(), credentials.firstInstalled())
+                .orTimeout(resolveTimeout.toMillis(), TimeUnit.MILLISECONDS)
+                .whenComplete((ignored, error) -> ctx.executor().execute(() -> {
+                    if (error != null) {
+                        fail(ctx, request, authority, started, HttpResponseStatus.SERVICE_UNAVAILABLE, "no endpoints (discovery did not answer)");
+                    } else {
+                        send(ctx, request, authority, resolution.current(), started, 1);
+                    }
+                }));
+    }
+
+    private void send(ChannelHandlerContext ctx, FullHttpRequest request, String authority, EndpointSet endpoints, long started, int attempt) {
+        Optional<Balancer.Lease> picked = balancer.pick(endpoints.endpoints().stream().filter(e -> e.identity().isPresent()).toList());
+        if (picked.isEmpty()) {
+            fail(ctx, request, authority, started, HttpResponseStatus.SERVICE_UNAVAILABLE, "no endpoints");
+            return;
+        }
+        Balancer.Lease lease = picked.get();
+        connections.connection(lease.endpoint(), ctx.channel().eventLoop()).addListener(connected -> {
+            if (!connected.isSuccess()) {
+                lease.failed();
+                if (attempt < 2 && IDEMPOTENT.contains(request.method())) {
+                    send(ctx, request, authority, endpoints, started, attempt + 1);
+                } else {
+                    String cause = Causes.rootMessage(connected.cause());
+                    fail(ctx, request, authority, started, HttpResponseStatus.BAD_GATEWAY,
+                            cause.startsWith("identity mismatch") ? "identity mismatch" : "connect refused");
+                }
+                return;
+            }
+            Channel parent = (Channel) connected.getNow();
+            CompletableFuture<FullHttpResponse> answer = new CompletableFuture<>();
+            new Http2StreamChannelBootstrap(parent).handler(new ChannelInitializer<Http2StreamChannel>() {
+                @Override
+                protected void initChannel(Http2StreamChannel stream) {
+                    stream.pipeline()
+                            .addLast(new Http2StreamFrameToHttpObjectCodec(false))
+                            .addLast(new HttpObjectAggregator(MAX_BODY_BYTES))
+                            .addLast(new SimpleChannelInboundHandler<FullHttpResponse>(false) {
+                                @Override
+                                protected void channelRead0(ChannelHandlerContext streamCtx, FullHttpResponse response) {
+                                    if (!answer.complete(response)) {
+                                        response.release();
+                                    }
+                                    streamCtx.close();
+                                }
+
+                                @Override
+                                public void channelInactive(ChannelHandlerContext streamCtx) {
+                                    answer.completeExceptionally(new IllegalStateException("stream closed before a response"));
+                                }
+
+                                @Override
+                                public void exceptionCaught(ChannelHandlerContext streamCtx, Throwable cause) {
+                                    answer.completeExceptionally(cause);
+                                    streamCtx.close();
+                                }
+                            });
+                }
+            }).open().addListener(opened -> {
+                if (!opened.isSuccess()) {
+                    answer.completeExceptionally(opened.cause());
+                    return;
+                }
+                Http2StreamChannel stream = (Http2StreamChannel) opened.getNow();
+                FullHttpRequest copy = request.retainedDuplicate();
+                copy.headers().set(HttpConversionUtil.ExtensionHeaderNames.SCHEME.text(), "http");
+                copy.headers().set(TARGET_PORT_HEADER, lease.endpoint().address().getPort());
+                if (!copy.headers().contains(HttpHeaderNames.HOST)) {
+                    copy.headers().set(HttpHeaderNames.HOST, authority);
+                }
+                stream.writeAndFlush(copy);
+                ScheduledFuture<?> timeout = ctx.executor().schedule(() -> {
+                    if (answer.completeExceptionally(new java.util.concurrent.TimeoutException())) {
+                        stream.close();
+                    }
+                }, requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
+                answer.whenComplete((r, e) -> timeout.cancel(false));
+            });
+            answer.whenComplete((response, error) -> ctx.executor().execute(() -> {
+                if (error == null) {
+                    lease.succeeded();
+                    for (String name : response.headers().names().stream().filter(n -> n.startsWith("x-http2-")).toList()) {
+                        response.headers().remove(name);
+                    }
+                    metrics.response("outbound", authority, response.status().code(), Duration.ofNanos(System.nanoTime() - started));
+                    respond(ctx, request, response, true);
+                } else if (error instanceof java.util.concurrent.TimeoutException) {
+                    lease.failed();
+                    fail(ctx, request, authority, started, HttpResponseStatus.GATEWAY_TIMEOUT, "timeout");
+                } else {
+                    lease.failed();
+                    if (attempt < 2 && IDEMPOTENT.contains(request.method())) {
+                        send(ctx, request, authority, endpoints, started, attempt + 1);
+                    } else {
+                        fail(ctx, request, authority, started, HttpResponseStatus.BAD_GATEWAY, "connect refused");
+                    }
+                }
+            }));
+        });
+    }
+
+    private void fail(ChannelHandlerContext ctx, FullHttpRequest request, String authority, long started, HttpResponseStatus status, String cause) {
+        log.info("proxy: {} {} {} -> {}: {}", request.method(), authority, request.uri(), status.code(), cause);
+        metrics.response("outbound", authority, status.code(), Duration.ofNanos(System.nanoTime() - started));
+        respond(ctx, request, ProxyErrors.response(status, cause), true);
+    }
+
+    private static void respond(ChannelHandlerContext ctx, FullHttpRequest request, FullHttpResponse response, boolean keepAliveAllowed) {
+        boolean keepAlive = keepAliveAllowed && request != null && HttpUtil.isKeepAlive(request);
+        if (request != null) {
+            ReferenceCountUtil.release(request);
+        }
+        HttpUtil.setKeepAlive(response, keepAlive);
+        if (!response.headers().contains(HttpHeaderNames.CONTENT_LENGTH)) {
+            HttpUtil.setContentLength(response, response.content().readableBytes());
+        }
+        var written = ctx.writeAndFlush(response);
+        if (keepAlive) {
+            written.addListener(f -> {
+                ctx.channel().config().setAutoRead(true);
+                ctx.channel().read();
+            });
+        } else {
+            written.addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+
+    /** The authority of an explicit-proxy request: its absolute target (rewritten to origin form) or its Host. */
+    private static Optional<String> authorityOf(FullHttpRequest request) {
+        String uri = request.uri();
+        if (uri.startsWith("http://")) {
+            try {
+                URI parsed = URI.create(uri);
+                int port = parsed.getPort() == -1 ? 80 : parsed.getPort();
+                String path = parsed.getRawPath() == null || parsed.getRawPath().isEmpty() ? "/" : parsed.getRawPath();
+                request.setUri(parsed.getRawQuery() == null ? path : path + "?" + parsed.getRawQuery());
+                request.headers().set(HttpHeaderNames.HOST, parsed.getHost() + (parsed.getPort() == -1 ? "" : ":" + parsed.getPort()));
+                return Optional.of(parsed.getHost() + ":" + port);
+            } catch (IllegalArgumentException e) {
+                return Optional.empty();
+            }
+        }
+        String host = request.headers().get(HttpHeaderNames.HOST);
+        if (host == null || host.isBlank()) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(host.contains(":") && !host.endsWith("]") ? HostPort.parse(host).toString() : host + ":80");
+        } catch (IllegalArgumentException e) {
+            return Optional.empty();
+        }
+    }
+}

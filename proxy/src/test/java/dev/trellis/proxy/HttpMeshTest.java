@@ -1,0 +1,164 @@
+package dev.trellis.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.sun.net.httpserver.HttpServer;
+import dev.trellis.core.identity.WorkloadIdentity;
+import dev.trellis.core.net.HostPort;
+import dev.trellis.testing.FakeDestination;
+import dev.trellis.testing.TestPki;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.ProxySelector;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.Random;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** HTTP/1.1 from an app, through its proxy (used as an HTTP proxy), over h2 + mTLS, to the server app. */
+class HttpMeshTest {
+
+    private static final WorkloadIdentity WEB = TestPki.identity("emojivoto", "web");
+    private static final WorkloadIdentity EMOJI = TestPki.identity("emojivoto", "emoji");
+    private static final String HOST = "emoji-http.emojivoto.svc.cluster.local";
+
+    @TempDir
+    Path dir;
+
+    private MeshFixture mesh;
+    private HttpServer app;
+    private Proxy server;
+    private Proxy client;
+    private HttpClient http;
+
+    @BeforeEach
+    void start() throws Exception {
+        mesh = new MeshFixture(dir);
+        app = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        app.createContext("/hello", exchange -> {
+            byte[] body = ("hello " + exchange.getRequestHeaders().getFirst("trellis-client-id")).getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(200, body.length);
+            exchange.getResponseBody().write(body);
+            exchange.close();
+        });
+        app.createContext("/echo", exchange -> {
+            byte[] body;
+            try (InputStream in = exchange.getRequestBody()) {
+                body = in.readAllBytes();
+            }
+            exchange.sendResponseHeaders(200, body.length);
+            try (OutputStream out = exchange.getResponseBody()) {
+                out.write(body);
+            }
+        });
+        app.createContext("/slow", exchange -> {
+            try {
+                Thread.sleep(3000);
+            } catch (InterruptedException ignored) {
+                Thread.currentThread().interrupt();
+            }
+            exchange.sendResponseHeaders(200, -1);
+            exchange.close();
+        });
+        app.setExecutor(java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor());
+        app.start();
+        server = mesh.start(mesh.config(EMOJI, List.of()));
+        client = mesh.start(mesh.config(WEB, List.of(), Optional.of(new HostPort("127.0.0.1", 0)), Duration.ofSeconds(1)));
+        mesh.destination.set(HOST + ":80", List.of(FakeDestination.endpoint("127.0.0.1", app.getAddress().getPort(), EMOJI, server.inboundAddress().getPort())));
+        http = HttpClient.newBuilder().proxy(ProxySelector.of(client.outboundAddress().orElseThrow())).version(HttpClient.Version.HTTP_1_1).build();
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        if (mesh != null) {
+            mesh.close();
+        }
+        if (app != null) {
+            app.stop(0);
+        }
+    }
+
+    @Test
+    void aRequestReachesTheServerAppWhichLearnsTheCallersIdentity() throws Exception {
+        HttpResponse<String> response = get("/hello");
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(response.body()).isEqualTo("hello " + WEB.spiffeId());
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(metrics(client))
+                .contains("response_total{authority=\"" + HOST + ":80\",classification=\"success\",direction=\"outbound\",status_code=\"200\"} 1.0"));
+        assertThat(metrics(server)).contains("response_total{authority=\"" + HOST + "\",classification=\"success\",direction=\"inbound\",status_code=\"200\"} 1.0");
+    }
+
+    @Test
+    void aClientCannotForgeTheIdentityHeader() throws Exception {
+        HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create("http://" + HOST + "/hello"))
+                .header("trellis-client-id", "spiffe://cluster.local/ns/kube-system/sa/admin").build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(response.body()).isEqualTo("hello " + WEB.spiffeId());
+    }
+
+    @Test
+    void aMegabyteBodyGoesThereAndBackIntact() throws Exception {
+        byte[] body = new byte[1 << 20];
+        new Random(7).nextBytes(body);
+        HttpResponse<byte[]> response = http.send(HttpRequest.newBuilder(URI.create("http://" + HOST + "/echo"))
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofByteArray());
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(Arrays.equals(response.body(), body)).isTrue();
+    }
+
+    @Test
+    void manyRequestsInARowShareConnections() throws Exception {
+        for (int i = 0; i < 50; i++) {
+            assertThat(get("/hello").statusCode()).isEqualTo(200);
+        }
+    }
+
+    @Test
+    void anUnknownAuthorityGets503WithTheCause() throws Exception {
+        HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create("http://nowhere.emojivoto.svc.cluster.local/hello")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(response.statusCode()).isEqualTo(503);
+        assertThat(response.headers().firstValue("trellis-proxy-error")).contains("no endpoints");
+    }
+
+    @Test
+    void aSlowAnswerGets504WithTheCause() throws Exception {
+        HttpResponse<String> response = get("/slow");
+        assertThat(response.statusCode()).isEqualTo(504);
+        assertThat(response.headers().firstValue("trellis-proxy-error")).contains("timeout");
+        assertThat(get("/hello").statusCode()).as("the proxy still serves").isEqualTo(200);
+    }
+
+    @Test
+    void anEndpointWithTheWrongIdentityGets502() throws Exception {
+        mesh.destination.set(HOST + ":80", List.of(FakeDestination.endpoint("127.0.0.1", app.getAddress().getPort(),
+                TestPki.identity("emojivoto", "voting"), server.inboundAddress().getPort())));
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+            HttpResponse<String> response = get("/hello");
+            assertThat(response.statusCode()).isEqualTo(502);
+            assertThat(response.headers().firstValue("trellis-proxy-error")).contains("identity mismatch");
+        });
+    }
+
+    private HttpResponse<String> get(String path) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create("http://" + HOST + path)).timeout(Duration.ofSeconds(10)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static String metrics(Proxy proxy) throws Exception {
+        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.adminAddress().getPort() + "/metrics")).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+    }
+}

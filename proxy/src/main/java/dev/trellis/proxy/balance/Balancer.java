@@ -28,6 +28,7 @@ public final class Balancer {
 
     static final Duration DECAY = Duration.ofSeconds(10);
     static final int FAILURES_TO_EJECT = 5;
+    static final Duration FAILURE_PENALTY = Duration.ofSeconds(1);
     static final Duration MIN_EJECTION = Duration.ofSeconds(1);
     static final Duration MAX_EJECTION = Duration.ofSeconds(60);
 
@@ -44,6 +45,20 @@ public final class Balancer {
 
     /** Picks one of {@code endpoints}; empty when there are none. The lease must be ended once. */
     public Optional<Lease> pick(List<Endpoint> endpoints) {
+        return pick(endpoints, java.util.Set.of());
+    }
+
+    /**
+     * Picks one of {@code endpoints}, avoiding {@code avoid} (addresses that just failed this
+     * request) unless nothing else is left.
+     */
+    public Optional<Lease> pick(List<Endpoint> endpoints, java.util.Set<InetSocketAddress> avoid) {
+        if (!avoid.isEmpty()) {
+            List<Endpoint> others = endpoints.stream().filter(e -> !avoid.contains(e.address())).toList();
+            if (!others.isEmpty()) {
+                endpoints = others;
+            }
+        }
         if (endpoints.isEmpty()) {
             return Optional.empty();
         }
@@ -89,7 +104,7 @@ public final class Balancer {
     public final class Lease {
         private final Endpoint endpoint;
         private final Load load;
-        private final long started;
+        private long started;
         private boolean ended;
 
         private Lease(Endpoint endpoint, Load load, long started) {
@@ -100,6 +115,14 @@ public final class Balancer {
 
         public Endpoint endpoint() {
             return endpoint;
+        }
+
+        /**
+         * Starts the latency clock now, for callers whose first step (opening a connection
+         * shared with other endpoints) should not count as this endpoint's latency.
+         */
+        public synchronized void restartClock() {
+            started = nanoTime.getAsLong();
         }
 
         /** The request (or connection attempt) succeeded; its latency feeds the EWMA. */
@@ -157,7 +180,8 @@ public final class Balancer {
 
         synchronized void finish(long now, long latencyNanos, boolean success) {
             pending = Math.max(0, pending - 1);
-            observe(now, latencyNanos);
+            // A fast failure must not make an endpoint look fast: failures count as slow.
+            observe(now, success ? latencyNanos : Math.max(latencyNanos, FAILURE_PENALTY.toNanos()));
             if (success) {
                 consecutiveFailures = 0;
                 ejections = 0;

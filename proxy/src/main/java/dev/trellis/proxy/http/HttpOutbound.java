@@ -48,8 +48,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The proxy answers itself, with a {@code trellis-proxy-error} header, when there are no
  * endpoints (503), the endpoint cannot be reached or is not who discovery said (502), or the
- * request times out (504). Idempotent requests that failed before any response are tried
- * once more on another endpoint. Requests on one connection are handled one at a time.
+ * request times out (504). A 502/503 made by the endpoint's own proxy (its app is down) counts
+ * as the endpoint failing. Idempotent requests that failed that way, or before any response,
+ * are tried once more, on the endpoint the balancer picks next (failing ones are ejected). Requests on one connection are handled one at a time.
  *
  * <p>Limits: request line 8 KiB, headers 16 KiB, body {@value #MAX_BODY_BYTES} bytes (413
  * beyond). One instance serves every connection; thread-safe.
@@ -154,7 +155,12 @@ public final class HttpOutbound {
     }
 
     private void send(ChannelHandlerContext ctx, FullHttpRequest request, String authority, EndpointSet endpoints, long started, int attempt) {
-        Optional<Balancer.Lease> picked = balancer.pick(endpoints.endpoints().stream().filter(e -> e.identity().isPresent()).toList());
+        send(ctx, request, authority, endpoints, started, attempt, java.util.Set.of());
+    }
+
+    private void send(ChannelHandlerContext ctx, FullHttpRequest request, String authority, EndpointSet endpoints, long started, int attempt,
+                      java.util.Set<java.net.InetSocketAddress> failed) {
+        Optional<Balancer.Lease> picked = balancer.pick(endpoints.endpoints().stream().filter(e -> e.identity().isPresent()).toList(), failed);
         if (picked.isEmpty()) {
             fail(ctx, request, authority, started, HttpResponseStatus.SERVICE_UNAVAILABLE, "no endpoints");
             return;
@@ -164,7 +170,7 @@ public final class HttpOutbound {
             if (!connected.isSuccess()) {
                 lease.failed();
                 if (attempt < 2 && IDEMPOTENT.contains(request.method())) {
-                    send(ctx, request, authority, endpoints, started, attempt + 1);
+                    send(ctx, request, authority, endpoints, started, attempt + 1, java.util.Set.of(lease.endpoint().address()));
                 } else {
                     String cause = Causes.rootMessage(connected.cause());
                     fail(ctx, request, authority, started, HttpResponseStatus.BAD_GATEWAY,
@@ -213,6 +219,8 @@ public final class HttpOutbound {
                 if (!copy.headers().contains(HttpHeaderNames.HOST)) {
                     copy.headers().set(HttpHeaderNames.HOST, authority);
                 }
+                // The request's latency, not the shared connection's set-up, is the endpoint's.
+                lease.restartClock();
                 stream.writeAndFlush(copy);
                 ScheduledFuture<?> timeout = ctx.executor().schedule(() -> {
                     if (answer.completeExceptionally(new java.util.concurrent.TimeoutException())) {
@@ -222,7 +230,17 @@ public final class HttpOutbound {
                 answer.whenComplete((r, e) -> timeout.cancel(false));
             });
             answer.whenComplete((response, error) -> ctx.executor().execute(() -> {
-                if (error == null) {
+                if (error == null && isEndpointFailure(response)) {
+                    // The endpoint's proxy could not reach its app: the endpoint failed, not the request.
+                    lease.failed();
+                    if (attempt < 2 && IDEMPOTENT.contains(request.method())) {
+                        response.release();
+                        send(ctx, request, authority, endpoints, started, attempt + 1, java.util.Set.of(lease.endpoint().address()));
+                        return;
+                    }
+                    metrics.response("outbound", authority, response.status().code(), Duration.ofNanos(System.nanoTime() - started));
+                    respond(ctx, request, response, true);
+                } else if (error == null) {
                     lease.succeeded();
                     for (String name : response.headers().names().stream().filter(n -> n.startsWith("x-http2-")).toList()) {
                         response.headers().remove(name);
@@ -235,13 +253,19 @@ public final class HttpOutbound {
                 } else {
                     lease.failed();
                     if (attempt < 2 && IDEMPOTENT.contains(request.method())) {
-                        send(ctx, request, authority, endpoints, started, attempt + 1);
+                        send(ctx, request, authority, endpoints, started, attempt + 1, java.util.Set.of(lease.endpoint().address()));
                     } else {
                         fail(ctx, request, authority, started, HttpResponseStatus.BAD_GATEWAY, "connect refused");
                     }
                 }
             }));
         });
+    }
+
+    /** A 502/503 that the endpoint's own proxy made (it names the cause): the endpoint is failing. */
+    private static boolean isEndpointFailure(FullHttpResponse response) {
+        int status = response.status().code();
+        return (status == 502 || status == 503) && response.headers().contains(ProxyErrors.HEADER);
     }
 
     private void fail(ChannelHandlerContext ctx, FullHttpRequest request, String authority, long started, HttpResponseStatus status, String cause) {

@@ -53,9 +53,34 @@ class BalancerTest {
         for (int i = 0; i < 300 && !back; i++) {
             Balancer.Lease lease = balancer.pick(three).orElseThrow();
             back = port(lease) == 2;
+            clock.addAndGet(Duration.ofMillis(5).toNanos());
             lease.succeeded();
         }
         assertThat(back).isTrue();
+    }
+
+    @Test
+    void fastFailuresDoNotMakeAnEndpointLookFast() {
+        for (int i = 0; i < 300; i++) {
+            Balancer.Lease lease = balancer.pick(three).orElseThrow();
+            if (port(lease) == 3 && i % 2 == 0) {
+                lease.failed();
+            } else {
+                clock.addAndGet(Duration.ofMillis(5).toNanos());
+                lease.succeeded();
+            }
+        }
+        Map<Integer, Integer> counts = run(300, e -> Duration.ofMillis(5));
+        assertThat(counts.getOrDefault(3, 0)).isLessThan(counts.get(1));
+    }
+
+    @Test
+    void aRetryAvoidsTheEndpointThatJustFailed() {
+        for (int i = 0; i < 50; i++) {
+            Balancer.Lease lease = balancer.pick(three, java.util.Set.of(endpoint(1).address(), endpoint(2).address())).orElseThrow();
+            assertThat(port(lease)).isEqualTo(3);
+            lease.succeeded();
+        }
     }
 
     @Test

@@ -6,6 +6,7 @@ import dev.trellis.admin.AdminServer;
 import dev.trellis.proxy.balance.Balancer;
 import dev.trellis.proxy.discovery.Discovery;
 import dev.trellis.proxy.http.H2Connections;
+import dev.trellis.proxy.http.H2Outbound;
 import dev.trellis.proxy.http.HttpInbound;
 import dev.trellis.proxy.http.HttpMetrics;
 import dev.trellis.proxy.http.HttpOutbound;
@@ -115,8 +116,9 @@ public final class Proxy implements AutoCloseable {
         OpaqueOutbound outbound = new OpaqueOutbound(io, connector, discovery, balancer, credentials, metrics, connectionLog,
                 Duration.ofSeconds(10), config.connectTimeout());
         HttpOutbound httpOutbound = new HttpOutbound(discovery, balancer, h2, credentials, httpMetrics, config.requestTimeout(), Duration.ofSeconds(10));
+        H2Outbound h2Outbound = new H2Outbound(discovery, balancer, h2, credentials, httpMetrics, Duration.ofSeconds(10));
         for (ForwardListener.Forward forward : config.forwards()) {
-            forwards.add(new ForwardListener(forward, io, outbound).start());
+            forwards.add(new ForwardListener(forward, io, outbound, httpOutbound, h2Outbound, config.detectTimeout()).start());
         }
         this.transparent = config.outbound().isPresent()
                 ? Optional.of(new TransparentListener(config.outbound().get(), io, outbound, httpOutbound, discovery, metrics,

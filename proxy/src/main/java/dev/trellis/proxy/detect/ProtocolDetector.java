@@ -34,6 +34,19 @@ public final class ProtocolDetector extends ByteToMessageDecoder {
     }
 
     static final int MAX_HTTP1_LINE = 8192;
+
+    /**
+     * Detects on {@code channel} (auto-read off, a handler named {@code pending} last holding
+     * what is read): reads until the protocol is known, stops reading, and calls {@code next};
+     * the bytes stay with the pending handler.
+     */
+    public static void detectThen(io.netty.channel.Channel channel, Duration timeout, java.util.function.Consumer<Detection> next) {
+        channel.pipeline().addBefore("pending", "detect", new ProtocolDetector(timeout, (ctx, detection) -> {
+            channel.config().setAutoRead(false);
+            next.accept(detection);
+        }));
+        channel.config().setAutoRead(true);
+    }
     private static final byte[] H2_PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
     private static final Pattern HTTP1_REQUEST_LINE = Pattern.compile("[A-Z]{1,20} \\S{1,8000} HTTP/1\\.[01]");
 

@@ -3,6 +3,7 @@ package dev.trellis.proxy.http;
 import static java.util.Objects.requireNonNull;
 
 import dev.trellis.core.identity.WorkloadIdentity;
+import dev.trellis.proxy.tcp.Relay;
 import dev.trellis.proxy.transport.Causes;
 import dev.trellis.proxy.transport.IoRuntime;
 import io.netty.bootstrap.Bootstrap;
@@ -49,6 +50,7 @@ public final class HttpInbound {
     private final Set<Integer> protectedPorts;
     private final Duration connectTimeout;
     private final HttpMetrics metrics;
+    private final H2cAppConnections appConnections;
 
     public HttpInbound(IoRuntime io, String appHost, Set<Integer> protectedPorts, Duration connectTimeout, HttpMetrics metrics) {
         this.io = requireNonNull(io, "io");
@@ -56,6 +58,7 @@ public final class HttpInbound {
         this.protectedPorts = Set.copyOf(protectedPorts);
         this.connectTimeout = requireNonNull(connectTimeout, "connectTimeout");
         this.metrics = requireNonNull(metrics, "metrics");
+        this.appConnections = new H2cAppConnections(io, appHost, connectTimeout);
     }
 
     /** Serves HTTP/2 on {@code connection}, whose client is {@code client}. */
@@ -65,12 +68,99 @@ public final class HttpInbound {
                 .addLast("mux", new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
                     @Override
                     protected void initChannel(Http2StreamChannel stream) {
-                        stream.pipeline()
-                                .addLast(new Http2StreamFrameToHttpObjectCodec(true))
-                                .addLast(new HttpObjectAggregator(HttpOutbound.MAX_BODY_BYTES))
-                                .addLast(new ToApp(client, originalPort));
+                        stream.pipeline().addLast("dispatch", new Dispatch(client, originalPort));
                     }
                 }));
+    }
+
+    /**
+     * Looks at a stream's first headers: an app that speaks HTTP/2 (the client proxy says so)
+     * gets the stream relayed frame by frame; otherwise the request becomes HTTP/1.1.
+     */
+    private final class Dispatch extends io.netty.channel.ChannelInboundHandlerAdapter {
+        private final WorkloadIdentity client;
+        private final Optional<Integer> originalPort;
+
+        Dispatch(WorkloadIdentity client, Optional<Integer> originalPort) {
+            this.client = client;
+            this.originalPort = originalPort;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (!(msg instanceof io.netty.handler.codec.http2.Http2HeadersFrame headers)) {
+                ReferenceCountUtil.release(msg);
+                return;
+            }
+            CharSequence appProtocol = headers.headers().get(H2Outbound.APP_PROTOCOL_HEADER);
+            log.debug("proxy: inbound stream {} from {}: {} {} (app protocol {})", ctx.channel().id(), client, headers.headers().method(), headers.headers().path(), appProtocol);
+            if (appProtocol == null || !"h2".contentEquals(appProtocol)) {
+                ctx.pipeline().addAfter(ctx.name(), "to-app", new ToApp(client, originalPort))
+                        .addAfter(ctx.name(), "aggregate", new HttpObjectAggregator(HttpOutbound.MAX_BODY_BYTES))
+                        .addAfter(ctx.name(), "h1", new Http2StreamFrameToHttpObjectCodec(true));
+                ctx.pipeline().remove(this);
+                ctx.pipeline().fireChannelRead(msg);
+                return;
+            }
+            relayToH2App(ctx, headers);
+        }
+
+        private void relayToH2App(ChannelHandlerContext ctx, io.netty.handler.codec.http2.Http2HeadersFrame headers) {
+            Channel stream = ctx.channel();
+            stream.config().setAutoRead(false);
+            ctx.pipeline().replace(this, "held", Relay.pending());
+            long started = System.nanoTime();
+            String authority = headers.headers().authority() == null ? "" : headers.headers().authority().toString();
+            metrics.request("inbound", authority);
+            io.netty.handler.codec.http2.Http2Headers forwarded = new io.netty.handler.codec.http2.DefaultHttp2Headers().add(headers.headers());
+            Optional<Integer> port = Optional.ofNullable(forwarded.get(HttpOutbound.TARGET_PORT_HEADER))
+                    .map(CharSequence::toString).flatMap(HttpInbound::parsePort).or(() -> originalPort);
+            forwarded.remove(HttpOutbound.TARGET_PORT_HEADER);
+            forwarded.remove(H2Outbound.APP_PROTOCOL_HEADER);
+            forwarded.remove(ProxyErrors.HEADER);
+            forwarded.set(ProxyErrors.CLIENT_ID_HEADER, client.spiffeId());
+            if (port.isEmpty() || protectedPorts.contains(port.get())) {
+                answerH2(stream, "400", "no valid target port", authority, started);
+                return;
+            }
+            appConnections.connection(port.get(), stream.eventLoop()).addListener(connected -> {
+                if (!connected.isSuccess()) {
+                    log.info("proxy: inbound HTTP/2 from {}: {}", client, Causes.rootMessage(connected.cause()));
+                    answerH2(stream, "502", "app connect refused", authority, started);
+                    return;
+                }
+                new io.netty.handler.codec.http2.Http2StreamChannelBootstrap((Channel) connected.getNow()).open().addListener(opened -> {
+                    if (!opened.isSuccess() || !stream.isActive()) {
+                        answerH2(stream, "502", "app connect refused", authority, started);
+                        return;
+                    }
+                    Channel appStream = (Channel) opened.getNow();
+                    log.debug("proxy: inbound stream {} joined to app stream {}", stream.id(), appStream.id());
+                    appStream.config().setAutoRead(false);
+                    appStream.writeAndFlush(new io.netty.handler.codec.http2.DefaultHttp2HeadersFrame(forwarded, headers.isEndStream()));
+                    StreamRelay.join(stream, appStream);
+                    appStream.closeFuture().addListener(f ->
+                            metrics.response("inbound", authority, 200, Duration.ofNanos(System.nanoTime() - started)));
+                });
+            });
+        }
+
+        private void answerH2(Channel stream, String status, String cause, String authority, long started) {
+            metrics.response("inbound", authority, Integer.parseInt(status), Duration.ofNanos(System.nanoTime() - started));
+            if (stream.isActive()) {
+                stream.writeAndFlush(new io.netty.handler.codec.http2.DefaultHttp2HeadersFrame(
+                        new io.netty.handler.codec.http2.DefaultHttp2Headers().status(status).set(ProxyErrors.HEADER, cause), true));
+            }
+        }
+    }
+
+    static Optional<Integer> parsePort(String text) {
+        try {
+            int port = Integer.parseInt(text.strip());
+            return port >= 1 && port <= 65535 ? Optional.of(port) : Optional.empty();
+        } catch (NumberFormatException e) {
+            return Optional.empty();
+        }
     }
 
     private final class ToApp extends SimpleChannelInboundHandler<FullHttpRequest> {

@@ -3,6 +3,9 @@ package dev.trellis.proxy.outbound;
 import static java.util.Objects.requireNonNull;
 
 import dev.trellis.core.net.HostPort;
+import dev.trellis.proxy.detect.ProtocolDetector;
+import dev.trellis.proxy.http.H2Outbound;
+import dev.trellis.proxy.http.HttpOutbound;
 import dev.trellis.proxy.tcp.Relay;
 import dev.trellis.proxy.transport.BoundListener;
 import dev.trellis.proxy.transport.IoRuntime;
@@ -25,37 +28,53 @@ public final class ForwardListener implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(ForwardListener.class);
 
-    /** {@code listen} forwards to {@code authority} ({@code host:port}). */
-    public record Forward(HostPort listen, String authority) {
+    /**
+     * {@code listen} forwards to {@code authority} ({@code host:port}); with {@code http} the
+     * connections must speak HTTP/1 or HTTP/2 (gRPC) and are proxied per request / per stream,
+     * otherwise they are opaque TCP and never asked to speak first.
+     */
+    public record Forward(HostPort listen, String authority, boolean http) {
         public Forward {
             requireNonNull(listen, "listen");
             requireNonNull(authority, "authority");
             HostPort.parse(authority);
         }
 
-        /** Parses {@code PORT=authority} (loopback) or {@code HOST:PORT=authority}. */
+        public Forward(HostPort listen, String authority) {
+            this(listen, authority, false);
+        }
+
+        /** Parses {@code PORT=authority}, {@code HOST:PORT=authority}, or either with {@code http://} before the authority. */
         public static Forward parse(String text) {
             int equals = text.indexOf('=');
             if (equals <= 0 || equals == text.length() - 1) {
-                throw new IllegalArgumentException("forward: '" + text + "' is not PORT=host:port or HOST:PORT=host:port");
+                throw new IllegalArgumentException("forward: '" + text + "' is not PORT=host:port, PORT=http://host:port or HOST:PORT=host:port");
             }
             String listen = text.substring(0, equals).strip();
             HostPort address = listen.chars().allMatch(Character::isDigit)
                     ? new HostPort("127.0.0.1", Integer.parseInt(listen)) : HostPort.parse(listen);
-            return new Forward(address, text.substring(equals + 1).strip());
+            String target = text.substring(equals + 1).strip();
+            boolean http = target.startsWith("http://");
+            return new Forward(address, http ? target.substring("http://".length()) : target, http);
         }
     }
 
     private final Forward forward;
     private final IoRuntime io;
     private final OpaqueOutbound outbound;
+    private final HttpOutbound http;
+    private final H2Outbound h2;
+    private final java.time.Duration detectTimeout;
     private final ChannelGroup connections = BoundListener.newConnectionGroup("forward");
     private BoundListener listener;
 
-    public ForwardListener(Forward forward, IoRuntime io, OpaqueOutbound outbound) {
+    public ForwardListener(Forward forward, IoRuntime io, OpaqueOutbound outbound, HttpOutbound http, H2Outbound h2, java.time.Duration detectTimeout) {
         this.forward = requireNonNull(forward, "forward");
         this.io = requireNonNull(io, "io");
         this.outbound = requireNonNull(outbound, "outbound");
+        this.http = requireNonNull(http, "http");
+        this.h2 = requireNonNull(h2, "h2");
+        this.detectTimeout = requireNonNull(detectTimeout, "detectTimeout");
     }
 
     /** Binds the local port. */
@@ -69,7 +88,24 @@ public final class ForwardListener implements AutoCloseable {
                     protected void initChannel(Channel ch) {
                         connections.add(ch);
                         ch.pipeline().addLast("pending", Relay.pending());
-                        outbound.carry(ch, forward.authority(), Optional.empty());
+                        if (!forward.http()) {
+                            outbound.carry(ch, forward.authority(), Optional.empty());
+                            return;
+                        }
+                        ProtocolDetector.detectThen(ch, detectTimeout, detection -> {
+                            switch (detection.protocol()) {
+                                case HTTP1 -> {
+                                    http.install(ch, Optional.of(forward.authority()));
+                                    Relay.replay(ch);
+                                    ch.config().setAutoRead(true);
+                                }
+                                case HTTP2 -> h2.install(ch, forward.authority());
+                                default -> {
+                                    log.info("proxy: {} on the HTTP forward to {} did not speak HTTP ({}); closing", ch.remoteAddress(), forward.authority(), detection.protocol());
+                                    ch.close();
+                                }
+                            }
+                        });
                     }
                 })
                 .bind(forward.listen().toSocketAddress()).await();

@@ -32,7 +32,7 @@ import org.slf4j.LoggerFactory;
  * destination, read with {@code SO_ORIGINAL_DST}, is resolved as the authority
  * {@code ip:port} (discovery maps pod and service addresses to endpoints). HTTP/1 to meshed
  * endpoints takes the {@link HttpOutbound} path (per-request balancing over HTTP/2); anything
- * else — other protocols, opaque ports (no detection at all), destinations discovery does
+ * else — HTTP/2 and gRPC included, for now — — other protocols, opaque ports (no detection at all), destinations discovery does
  * not know — is carried by {@link OpaqueOutbound}, to a meshed endpoint over mTLS or straight
  * to the original destination.
  *
@@ -82,12 +82,13 @@ public final class TransparentListener implements AutoCloseable {
                         Optional<InetSocketAddress> original = OriginalDestination.of(ch);
                         if (original.isEmpty() || isThisListener(original.get())) {
                             // Not redirected: the app uses this listener as its HTTP proxy.
-                            detectThen(ch, detection -> {
+                            ProtocolDetector.detectThen(ch, detectTimeout, detection -> {
                                 if (detection.protocol() == Detection.Protocol.HTTP1) {
                                     http.install(ch, Optional.empty());
                                     Relay.replay(ch);
                                     ch.config().setAutoRead(true);
                                 } else {
+                                    // HTTP/2 needs an authority the explicit proxy cannot learn before the first stream; use --forward http://.
                                     metrics.refused("outbound", "no_original_destination");
                                     log.info("proxy: outbound connection from {} is neither redirected nor HTTP/1 ({}); closing", ch.remoteAddress(), detection.protocol());
                                     ch.close();
@@ -101,7 +102,8 @@ public final class TransparentListener implements AutoCloseable {
                             outbound.carry(ch, authority, Optional.of(destination));
                             return;
                         }
-                        detectThen(ch, detection -> {
+                        ProtocolDetector.detectThen(ch, detectTimeout, detection -> {
+                            // HTTP/2 stays opaque here until per-stream relaying has backpressure (see StreamRelay).
                             if (detection.protocol() != Detection.Protocol.HTTP1) {
                                 outbound.carry(ch, authority, Optional.of(destination));
                                 return;
@@ -128,15 +130,6 @@ public final class TransparentListener implements AutoCloseable {
         listener = new BoundListener(bound.channel(), connections);
         log.info("proxy: outbound (transparent) listening on {}", listener.address());
         return this;
-    }
-
-    /** Reads the first bytes, then stops reading and hands the detection on; the bytes stay pending. */
-    private void detectThen(Channel ch, java.util.function.Consumer<Detection> next) {
-        ch.pipeline().addBefore("pending", "detect", new ProtocolDetector(detectTimeout, (ctx, detection) -> {
-            ch.config().setAutoRead(false);
-            next.accept(detection);
-        }));
-        ch.config().setAutoRead(true);
     }
 
     private boolean isThisListener(InetSocketAddress destination) {

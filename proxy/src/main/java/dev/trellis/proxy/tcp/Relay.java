@@ -83,13 +83,27 @@ public final class Relay {
         channel.pipeline().fireChannelReadComplete();
     }
 
+    /**
+     * Replaces {@code channel}'s {@link #pending} handler with {@code replacement} and returns
+     * what it held, in order (empty when there is none). Taken before it leaves the pipeline:
+     * removal releases leftovers.
+     */
+    public static ArrayDeque<Object> takePending(Channel channel, io.netty.channel.ChannelHandler replacement) {
+        Pending pending = channel.pipeline().get(Pending.class);
+        if (pending == null) {
+            channel.pipeline().addLast("relay", replacement);
+            return new ArrayDeque<>();
+        }
+        ArrayDeque<Object> held = pending.takeAll();
+        channel.pipeline().replace(pending, "relay", replacement);
+        return held;
+    }
+
     private static void install(Channel side, Forwarder forwarder, Channel peer) {
         Pending pending = side.pipeline().get(Pending.class);
         if (pending != null) {
-            // Take what it holds before it leaves the pipeline: removal releases leftovers.
-            ArrayDeque<Object> held = pending.takeAll();
             boolean closed = pending.closed;
-            side.pipeline().replace(pending, "relay", forwarder);
+            ArrayDeque<Object> held = takePending(side, forwarder);
             Object msg;
             while ((msg = held.poll()) != null) {
                 forwarder.forward(msg);

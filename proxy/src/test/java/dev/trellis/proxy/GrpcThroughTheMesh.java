@@ -32,26 +32,44 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * gRPC (HTTP/2) unary and server-streaming calls through a {@code --forward} port: carried as
- * one opaque connection over the mesh's mTLS hop. (Per-stream HTTP/2 proxying is the next step.)
+ * gRPC (HTTP/2) unary and streaming calls through a {@code --forward} port, two ways:
+ * carried as one opaque connection, or proxied stream by stream ({@code http://} forward).
  */
-class GrpcOverOpaqueMeshTest {
+abstract class GrpcThroughTheMesh {
 
-    private static final WorkloadIdentity WEB = TestPki.identity("emojivoto", "web");
+    static final WorkloadIdentity WEB = TestPki.identity("emojivoto", "web");
     private static final WorkloadIdentity EMOJI = TestPki.identity("emojivoto", "emoji");
     private static final String AUTHORITY = "grpc.emojivoto.svc.cluster.local:9090";
 
     @TempDir
     Path dir;
 
+    private final boolean perStream;
     private MeshFixture mesh;
     private Server app;
-    private ManagedChannel channel;
+    ManagedChannel channel;
+    final java.util.concurrent.CopyOnWriteArrayList<String> seenClientIds = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    GrpcThroughTheMesh(boolean perStream) {
+        this.perStream = perStream;
+    }
 
     @BeforeEach
     void start() throws Exception {
         mesh = new MeshFixture(dir);
+        io.grpc.Metadata.Key<String> clientId = io.grpc.Metadata.Key.of("trellis-client-id", io.grpc.Metadata.ASCII_STRING_MARSHALLER);
         app = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+                .intercept(new io.grpc.ServerInterceptor() {
+                    @Override
+                    public <Q, R> io.grpc.ServerCall.Listener<Q> interceptCall(io.grpc.ServerCall<Q, R> call, io.grpc.Metadata headers,
+                                                                             io.grpc.ServerCallHandler<Q, R> next) {
+                        String id = headers.get(clientId);
+                        if (id != null) {
+                            seenClientIds.add(id);
+                        }
+                        return next.startCall(call, headers);
+                    }
+                })
                 .addService(new IdentityGrpc.IdentityImplBase() {
                     @Override
                     public void certify(CertifyRequest request, StreamObserver<CertifyResponse> responses) {
@@ -70,7 +88,7 @@ class GrpcOverOpaqueMeshTest {
                 })
                 .build().start();
         Proxy server = mesh.start(mesh.config(EMOJI, List.of()));
-        Proxy client = mesh.start(mesh.config(WEB, List.of(new ForwardListener.Forward(new HostPort("127.0.0.1", 0), AUTHORITY))));
+        Proxy client = mesh.start(mesh.config(WEB, List.of(new ForwardListener.Forward(new HostPort("127.0.0.1", 0), AUTHORITY, perStream))));
         mesh.destination.set(AUTHORITY, List.of(FakeDestination.endpoint("127.0.0.1", app.getPort(), EMOJI, server.inboundAddress().getPort())));
         channel = NettyChannelBuilder.forAddress(client.forwardAddress(0)).usePlaintext().build();
     }

@@ -1,0 +1,173 @@
+package dev.trellis.proxy.http;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.trellis.proxy.balance.Balancer;
+import dev.trellis.proxy.discovery.Discovery;
+import dev.trellis.proxy.discovery.Resolution;
+import dev.trellis.proxy.tcp.Relay;
+import dev.trellis.proxy.transport.Causes;
+import dev.trellis.tls.context.CredentialsStore;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2HeadersFrame;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
+import io.netty.util.ReferenceCountUtil;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The outbound HTTP/2 path (gRPC included): the app's connection is served as HTTP/2, and each
+ * of its streams is balanced on its own and joined, frame by frame, to a new stream on the
+ * chosen endpoint's mTLS connection — bodies and gRPC streams flow through without buffering.
+ * The first headers carry {@value HttpOutbound#TARGET_PORT_HEADER} and
+ * {@value #APP_PROTOCOL_HEADER} so the server's proxy speaks HTTP/2 to its app as well.
+ * Failures before the endpoint's stream exists are answered with {@code :status} 503/502 and
+ * {@code trellis-proxy-error}. Thread-safe; one instance serves every connection.
+ */
+public final class H2Outbound {
+
+    private static final Logger log = LoggerFactory.getLogger(H2Outbound.class);
+
+    /** Tells the server's proxy which protocol the app speaks ({@code h2}). */
+    public static final String APP_PROTOCOL_HEADER = "trellis-app-protocol";
+
+    private final Discovery discovery;
+    private final Balancer balancer;
+    private final H2Connections connections;
+    private final CredentialsStore credentials;
+    private final HttpMetrics metrics;
+    private final Duration resolveTimeout;
+
+    public H2Outbound(Discovery discovery, Balancer balancer, H2Connections connections, CredentialsStore credentials,
+                      HttpMetrics metrics, Duration resolveTimeout) {
+        this.discovery = requireNonNull(discovery, "discovery");
+        this.balancer = requireNonNull(balancer, "balancer");
+        this.connections = requireNonNull(connections, "connections");
+        this.credentials = requireNonNull(credentials, "credentials");
+        this.metrics = requireNonNull(metrics, "metrics");
+        this.resolveTimeout = requireNonNull(resolveTimeout, "resolveTimeout");
+    }
+
+    /** Serves {@code client} (auto-read off, its first bytes held by a pending handler) as HTTP/2 for {@code authority}. */
+    public void install(Channel client, String authority) {
+        client.pipeline().addBefore("pending", "h2", Http2FrameCodecBuilder.forServer().build());
+        client.pipeline().addBefore("pending", "mux", new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
+            @Override
+            protected void initChannel(Http2StreamChannel stream) {
+                stream.pipeline().addLast(new FirstHeaders(authority));
+            }
+        }));
+        Relay.replay(client);
+        client.config().setAutoRead(true);
+    }
+
+    /** Waits for a stream's request headers, then opens its peer stream. */
+    private final class FirstHeaders extends ChannelInboundHandlerAdapter {
+        private final String authority;
+
+        FirstHeaders(String authority) {
+            this.authority = authority;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (!(msg instanceof Http2HeadersFrame headers)) {
+                ReferenceCountUtil.release(msg);
+                return;
+            }
+            Channel stream = ctx.channel();
+            log.debug("proxy: HTTP/2 stream {} to {}: {} {}", stream.id(), authority, headers.headers().method(), headers.headers().path());
+            stream.config().setAutoRead(false);
+            ctx.pipeline().replace(this, "held", Relay.pending());
+            metrics.request("outbound", authority);
+            long started = System.nanoTime();
+            Resolution resolution;
+            try {
+                resolution = discovery.resolve(authority);
+            } catch (IllegalStateException e) {
+                answer(stream, "503", "no endpoints", started);
+                return;
+            }
+            CompletableFuture.allOf(resolution.firstAnswer(), credentials.firstInstalled())
+                    .orTimeout(resolveTimeout.toMillis(), TimeUnit.MILLISECONDS)
+                    .whenComplete((ignored, error) -> stream.eventLoop().execute(() -> {
+                        var lease = error == null
+                                ? balancer.pick(resolution.current().endpoints().stream().filter(e -> e.identity().isPresent()).toList())
+                                : java.util.Optional.<Balancer.Lease>empty();
+                        if (lease.isEmpty()) {
+                            answer(stream, "503", "no endpoints", started);
+                            return;
+                        }
+                        open(stream, headers.headers(), headers.isEndStream(), lease.get(), started);
+                    }));
+        }
+
+        private void open(Channel stream, Http2Headers requestHeaders, boolean endStream, Balancer.Lease lease, long started) {
+            connections.connection(lease.endpoint(), stream.eventLoop()).addListener(connected -> {
+                if (!connected.isSuccess()) {
+                    lease.failed();
+                    String cause = Causes.rootMessage(connected.cause());
+                    answer(stream, "502", cause.startsWith("identity mismatch") ? "identity mismatch" : "connect refused", started);
+                    return;
+                }
+                new Http2StreamChannelBootstrap((Channel) connected.getNow()).open().addListener(opened -> {
+                    if (!opened.isSuccess() || !stream.isActive()) {
+                        lease.failed();
+                        answer(stream, "502", "connect refused", started);
+                        return;
+                    }
+                    Http2StreamChannel upstream = (Http2StreamChannel) opened.getNow();
+                    log.debug("proxy: HTTP/2 stream {} joined to {} on {}", stream.id(), upstream.id(), lease.endpoint().address());
+                    Http2Headers forwarded = new DefaultHttp2Headers().add(requestHeaders);
+                    forwarded.remove(ProxyErrors.HEADER);
+                    forwarded.remove(ProxyErrors.CLIENT_ID_HEADER);
+                    forwarded.set(HttpOutbound.TARGET_PORT_HEADER, Integer.toString(lease.endpoint().address().getPort()));
+                    forwarded.set(APP_PROTOCOL_HEADER, "h2");
+                    upstream.config().setAutoRead(false);
+                    lease.restartClock();
+                    upstream.pipeline().addLast("status", new ChannelInboundHandlerAdapter() {
+                        @Override
+                        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                            // The response's first headers settle the lease and the metrics.
+                            if (msg instanceof Http2HeadersFrame response && response.headers().status() != null) {
+                                int status = Integer.parseInt(response.headers().status().toString());
+                                if ((status == 502 || status == 503) && response.headers().contains(ProxyErrors.HEADER)) {
+                                    lease.failed();
+                                } else {
+                                    lease.succeeded();
+                                }
+                                metrics.response("outbound", authority, status, Duration.ofNanos(System.nanoTime() - started));
+                                ctx.pipeline().remove(this);
+                            }
+                            ctx.fireChannelRead(msg);
+                        }
+                    });
+                    upstream.writeAndFlush(new DefaultHttp2HeadersFrame(forwarded, endStream));
+                    StreamRelay.join(stream, upstream);
+                    upstream.closeFuture().addListener(f -> lease.failed());
+                });
+            });
+        }
+
+        private void answer(Channel stream, String status, String cause, long started) {
+            log.info("proxy: HTTP/2 stream to {}: {} {}", authority, status, cause);
+            metrics.response("outbound", authority, Integer.parseInt(status), Duration.ofNanos(System.nanoTime() - started));
+            Http2Headers headers = new DefaultHttp2Headers().status(status).set(ProxyErrors.HEADER, cause);
+            if (stream.isActive()) {
+                stream.writeAndFlush(new DefaultHttp2HeadersFrame(headers, true));
+            }
+        }
+    }
+}

@@ -1,0 +1,80 @@
+package dev.trellis.proxy.http;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.trellis.proxy.transport.Causes;
+import dev.trellis.proxy.transport.IoRuntime;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.concurrent.ConcurrentHashMap;
+
+/** One HTTP/2 (prior knowledge, plaintext on loopback) connection per local app port, reopened when it closes. Thread-safe. */
+final class H2cAppConnections implements AutoCloseable {
+
+    private final IoRuntime io;
+    private final String appHost;
+    private final Duration connectTimeout;
+    private final ConcurrentHashMap<Integer, Future<Channel>> connections = new ConcurrentHashMap<>();
+
+    H2cAppConnections(IoRuntime io, String appHost, Duration connectTimeout) {
+        this.io = requireNonNull(io, "io");
+        this.appHost = requireNonNull(appHost, "appHost");
+        this.connectTimeout = requireNonNull(connectTimeout, "connectTimeout");
+    }
+
+    Future<Channel> connection(int port, EventLoop loop) {
+        Future<Channel> existing = connections.get(port);
+        if (existing != null && (!existing.isDone() || (existing.isSuccess() && existing.getNow().isActive()))) {
+            return existing;
+        }
+        Promise<Channel> ready = loop.newPromise();
+        connections.put(port, ready);
+        new Bootstrap().group(loop).channel(io.channelType())
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectTimeout.toMillis())
+                .handler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        ch.pipeline().addLast(Http2FrameCodecBuilder.forClient().build(), new Http2MultiplexHandler(new ChannelInboundHandlerAdapter() {
+                            @Override
+                            public void channelActive(ChannelHandlerContext ctx) {
+                                ctx.close();
+                            }
+                        }));
+                    }
+                })
+                .connect(new InetSocketAddress(appHost, port))
+                .addListener((ChannelFuture connected) -> {
+                    if (connected.isSuccess()) {
+                        ready.trySuccess(connected.channel());
+                        connected.channel().closeFuture().addListener(f -> connections.remove(port, ready));
+                    } else {
+                        connections.remove(port, ready);
+                        ready.tryFailure(new IllegalStateException("app port " + appHost + ":" + port + ": " + Causes.rootMessage(connected.cause())));
+                    }
+                });
+        return ready;
+    }
+
+    @Override
+    public void close() {
+        connections.values().forEach(f -> {
+            if (f.isSuccess()) {
+                f.getNow().close();
+            }
+        });
+        connections.clear();
+    }
+}

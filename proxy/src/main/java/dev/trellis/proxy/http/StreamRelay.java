@@ -1,0 +1,115 @@
+package dev.trellis.proxy.http;
+
+import dev.trellis.proxy.tcp.Relay;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
+import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
+import io.netty.handler.codec.http2.Http2DataFrame;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2HeadersFrame;
+import io.netty.handler.codec.http2.Http2ResetFrame;
+import io.netty.util.ReferenceCountUtil;
+import java.util.ArrayDeque;
+
+/**
+ * Joins two HTTP/2 streams (child channels of two connections): headers, data and resets
+ * read on one are written, as fresh frames, on the other — bodies stream through, never
+ * buffered whole by design. A stream that ends abnormally resets its peer.
+ *
+ * <p>Known gap: there is no backpressure between the two streams yet. Pausing the reading
+ * side while its peer is not writable stalled streams (the paused child stopped returning
+ * flow-control credit and never resumed), so reading never pauses: when the receiving side
+ * is slower than the sending side, the proxy buffers the difference in the peer
+ * connection's flow controller. That is why only explicit {@code --forward PORT=http://...}
+ * ports use this relay; transparent HTTP/2 stays opaque (TCP backpressure) until it is fixed.
+ */
+final class StreamRelay {
+
+    private StreamRelay() {}
+
+    /** Joins {@code first} (which may hold frames in a {@link Relay#pending} handler) to {@code second}, both active. */
+    static void join(Channel first, Channel second) {
+        Forwarder toSecond = new Forwarder(second);
+        second.pipeline().addLast("relay", new Forwarder(first));
+        ArrayDeque<Object> frames = Relay.takePending(first, toSecond);
+        Object msg;
+        while ((msg = frames.poll()) != null) {
+            toSecond.forward(msg);
+        }
+        first.config().setAutoRead(true);
+        second.config().setAutoRead(true);
+    }
+
+    /**
+     * Flushes a stream and its connection. A stream's own flush is deferred by its connection
+     * when that connection is busy reading; writes made from another connection's read loop
+     * (the peer stream's) would then wait for this connection's next read, so the connection
+     * is flushed as well.
+     */
+    static void flushThrough(Channel stream) {
+        stream.flush();
+        if (stream.parent() != null) {
+            stream.parent().flush();
+        }
+    }
+
+    /** A copy of {@code frame} fit to be written on another stream; releases the original's claim. */
+    static Object copy(Object frame) {
+        return switch (frame) {
+            case Http2HeadersFrame headers -> new DefaultHttp2HeadersFrame(headers.headers(), headers.isEndStream());
+            case Http2DataFrame data -> new DefaultHttp2DataFrame(data.content(), data.isEndStream());
+            case Http2ResetFrame reset -> new DefaultHttp2ResetFrame(reset.errorCode());
+            default -> null;
+        };
+    }
+
+    private static final class Forwarder extends ChannelInboundHandlerAdapter {
+        private final Channel peer;
+        private boolean ended;
+
+        Forwarder(Channel peer) {
+            this.peer = peer;
+        }
+
+        void forward(Object msg) {
+            Object copy = copy(msg);
+            if (copy == null) {
+                ReferenceCountUtil.release(msg);
+                return;
+            }
+            if (msg instanceof Http2HeadersFrame h && h.isEndStream() || msg instanceof Http2DataFrame d && d.isEndStream()
+                    || msg instanceof Http2ResetFrame) {
+                ended = true;
+            }
+            peer.write(copy);
+            // Streams opened by this side do not always see channelReadComplete, so every frame is
+            // flushed as it is relayed rather than once per read burst.
+            flushThrough(peer);
+        }
+
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (!peer.isActive()) {
+                ReferenceCountUtil.release(msg);
+                return;
+            }
+            forward(msg);
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            if (!ended && peer.isActive()) {
+                peer.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.CANCEL));
+            }
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            ctx.close();
+        }
+    }
+}

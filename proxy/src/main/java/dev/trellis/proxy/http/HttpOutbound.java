@@ -50,7 +50,8 @@ import org.slf4j.LoggerFactory;
  * endpoints (503), the endpoint cannot be reached or is not who discovery said (502), or the
  * request times out (504). A 502/503 made by the endpoint's own proxy (its app is down) counts
  * as the endpoint failing. Idempotent requests that failed that way, or before any response,
- * are tried once more, on the endpoint the balancer picks next (failing ones are ejected). Requests on one connection are handled one at a time.
+ * are tried once more, on the endpoint the balancer picks next (failing ones are ejected),
+ * while the authority's {@link RetryBudget} (20 % of requests + 10/s over 10 s) allows. Requests on one connection are handled one at a time.
  *
  * <p>Limits: request line 8 KiB, headers 16 KiB, body {@value #MAX_BODY_BYTES} bytes (413
  * beyond). One instance serves every connection; thread-safe.
@@ -72,6 +73,7 @@ public final class HttpOutbound {
     private final HttpMetrics metrics;
     private final Duration requestTimeout;
     private final Duration resolveTimeout;
+    private final java.util.concurrent.ConcurrentHashMap<String, RetryBudget> budgets = new java.util.concurrent.ConcurrentHashMap<>();
 
     public HttpOutbound(Discovery discovery, Balancer balancer, H2Connections connections, CredentialsStore credentials,
                         HttpMetrics metrics, Duration requestTimeout, Duration resolveTimeout) {
@@ -121,6 +123,7 @@ public final class HttpOutbound {
             ctx.channel().config().setAutoRead(false);
             long started = System.nanoTime();
             metrics.request("outbound", authority.get());
+            budget(authority.get()).request();
             resolve(ctx, request, authority.get(), started);
         }
 
@@ -169,7 +172,7 @@ public final class HttpOutbound {
         connections.connection(lease.endpoint(), ctx.channel().eventLoop()).addListener(connected -> {
             if (!connected.isSuccess()) {
                 lease.failed();
-                if (attempt < 2 && IDEMPOTENT.contains(request.method())) {
+                if (attempt < 2 && IDEMPOTENT.contains(request.method()) && budget(authority).tryRetry()) {
                     send(ctx, request, authority, endpoints, started, attempt + 1, java.util.Set.of(lease.endpoint().address()));
                 } else {
                     String cause = Causes.rootMessage(connected.cause());
@@ -233,7 +236,7 @@ public final class HttpOutbound {
                 if (error == null && isEndpointFailure(response)) {
                     // The endpoint's proxy could not reach its app: the endpoint failed, not the request.
                     lease.failed();
-                    if (attempt < 2 && IDEMPOTENT.contains(request.method())) {
+                    if (attempt < 2 && IDEMPOTENT.contains(request.method()) && budget(authority).tryRetry()) {
                         response.release();
                         send(ctx, request, authority, endpoints, started, attempt + 1, java.util.Set.of(lease.endpoint().address()));
                         return;
@@ -252,7 +255,7 @@ public final class HttpOutbound {
                     fail(ctx, request, authority, started, HttpResponseStatus.GATEWAY_TIMEOUT, "timeout");
                 } else {
                     lease.failed();
-                    if (attempt < 2 && IDEMPOTENT.contains(request.method())) {
+                    if (attempt < 2 && IDEMPOTENT.contains(request.method()) && budget(authority).tryRetry()) {
                         send(ctx, request, authority, endpoints, started, attempt + 1, java.util.Set.of(lease.endpoint().address()));
                     } else {
                         fail(ctx, request, authority, started, HttpResponseStatus.BAD_GATEWAY, "connect refused");
@@ -260,6 +263,11 @@ public final class HttpOutbound {
                 }
             }));
         });
+    }
+
+    /** One budget per authority; discovery already bounds how many authorities there are. */
+    private RetryBudget budget(String authority) {
+        return budgets.computeIfAbsent(authority, a -> RetryBudget.defaults());
     }
 
     /** A 502/503 that the endpoint's own proxy made (it names the cause): the endpoint is failing. */

@@ -121,7 +121,7 @@ public final class Proxy implements AutoCloseable {
             forwards.add(new ForwardListener(forward, io, outbound, httpOutbound, h2Outbound, config.detectTimeout()).start());
         }
         this.transparent = config.outbound().isPresent()
-                ? Optional.of(new TransparentListener(config.outbound().get(), io, outbound, httpOutbound, discovery, metrics,
+                ? Optional.of(new TransparentListener(config.outbound().get(), io, outbound, httpOutbound, h2Outbound, discovery, metrics,
                         config.opaquePorts(), config.detectTimeout()).start()) : Optional.empty();
 
         AdminServer.Builder adminBuilder = AdminServer.builder("proxy")

@@ -80,8 +80,10 @@ abstract class GrpcThroughTheMesh {
                 .addService(new TapGrpc.TapImplBase() {
                     @Override
                     public void observe(ObserveRequest request, StreamObserver<TapEvent> events) {
+                        String padding = request.getMatch().getPathPrefix().isEmpty() ? "" : "x".repeat(32 * 1024);
                         for (int i = 0; i < request.getLimit(); i++) {
-                            events.onNext(TapEvent.newBuilder().setStreamId(i).build());
+                            events.onNext(TapEvent.newBuilder().setStreamId(i)
+                                    .setSource(dev.trellis.api.tap.v1.Peer.newBuilder().setAddress(padding)).build());
                         }
                         events.onCompleted();
                     }
@@ -108,6 +110,21 @@ abstract class GrpcThroughTheMesh {
                 .withMaxInboundMessageSize(8 * 1024 * 1024)
                 .certify(CertifyRequest.newBuilder().setCsrDer(ByteString.copyFrom(payload)).build());
         assertThat(response.getLeafDer().toByteArray()).isEqualTo(payload);
+    }
+
+    @Test
+    void thirtyTwoMegabytesStreamThroughFlowControlWithoutStalling() {
+        Iterator<TapEvent> events = TapGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS)
+                .observe(ObserveRequest.newBuilder().setLimit(1000)
+                        .setMatch(dev.trellis.api.tap.v1.Match.newBuilder().setPathPrefix("pad")).build());
+        long bytes = 0;
+        int count = 0;
+        while (events.hasNext()) {
+            bytes += events.next().getSource().getAddress().length();
+            count++;
+        }
+        assertThat(count).isEqualTo(1000);
+        assertThat(bytes).isEqualTo(1000L * 32 * 1024);
     }
 
     @Test

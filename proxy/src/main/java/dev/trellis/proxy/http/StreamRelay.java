@@ -19,12 +19,9 @@ import java.util.ArrayDeque;
  * read on one are written, as fresh frames, on the other — bodies stream through, never
  * buffered whole by design. A stream that ends abnormally resets its peer.
  *
- * <p>Known gap: there is no backpressure between the two streams yet. Pausing the reading
- * side while its peer is not writable stalled streams (the paused child stopped returning
- * flow-control credit and never resumed), so reading never pauses: when the receiving side
- * is slower than the sending side, the proxy buffers the difference in the peer
- * connection's flow controller. That is why only explicit {@code --forward PORT=http://...}
- * ports use this relay; transparent HTTP/2 stays opaque (TCP backpressure) until it is fixed.
+ * <p>Backpressure follows HTTP/2 flow control end to end: a side whose peer stream is not
+ * writable stops reading, which withholds flow-control credit from its sender; when the
+ * peer drains, reading resumes and the withheld credit goes out as a WINDOW_UPDATE.
  */
 final class StreamRelay {
 
@@ -98,6 +95,22 @@ final class StreamRelay {
                 return;
             }
             forward(msg);
+            if (!peer.isWritable()) {
+                // Backpressure: stop reading (and so stop granting flow-control credit) until the peer drains.
+                ctx.channel().config().setAutoRead(false);
+            }
+        }
+
+        @Override
+        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+            if (ctx.channel().isWritable() && !peer.config().isAutoRead()) {
+                // Resuming the peer's reads returns its withheld flow-control credit as a
+                // WINDOW_UPDATE; Netty writes that to the connection without flushing it, so
+                // flush the connection too, or the sender never learns it may go on.
+                peer.config().setAutoRead(true);
+                flushThrough(peer);
+            }
+            ctx.fireChannelWritabilityChanged();
         }
 
         @Override

@@ -7,6 +7,7 @@ import dev.trellis.proxy.detect.Detection;
 import dev.trellis.proxy.detect.ProtocolDetector;
 import dev.trellis.proxy.discovery.Discovery;
 import dev.trellis.proxy.discovery.Resolution;
+import dev.trellis.proxy.http.H2Outbound;
 import dev.trellis.proxy.http.HttpOutbound;
 import dev.trellis.proxy.metrics.ProxyMetrics;
 import dev.trellis.proxy.tcp.Relay;
@@ -31,8 +32,8 @@ import org.slf4j.LoggerFactory;
  * <p>Transparent mode: iptables redirects the app's outbound TCP here; the original
  * destination, read with {@code SO_ORIGINAL_DST}, is resolved as the authority
  * {@code ip:port} (discovery maps pod and service addresses to endpoints). HTTP/1 to meshed
- * endpoints takes the {@link HttpOutbound} path (per-request balancing over HTTP/2); anything
- * else — HTTP/2 and gRPC included, for now — — other protocols, opaque ports (no detection at all), destinations discovery does
+ * endpoints takes the {@link HttpOutbound} path (per-request balancing over HTTP/2), HTTP/2
+ * and gRPC the {@link H2Outbound} path (per stream); anything else — other protocols, opaque ports (no detection at all), destinations discovery does
  * not know — is carried by {@link OpaqueOutbound}, to a meshed endpoint over mTLS or straight
  * to the original destination.
  *
@@ -48,18 +49,20 @@ public final class TransparentListener implements AutoCloseable {
     private final OpaqueOutbound outbound;
     private final ProxyMetrics metrics;
     private final HttpOutbound http;
+    private final H2Outbound h2;
     private final Discovery discovery;
     private final java.util.Set<Integer> opaquePorts;
     private final java.time.Duration detectTimeout;
     private final ChannelGroup connections = BoundListener.newConnectionGroup("outbound");
     private BoundListener listener;
 
-    public TransparentListener(HostPort listen, IoRuntime io, OpaqueOutbound outbound, HttpOutbound http, Discovery discovery,
+    public TransparentListener(HostPort listen, IoRuntime io, OpaqueOutbound outbound, HttpOutbound http, H2Outbound h2, Discovery discovery,
                                ProxyMetrics metrics, java.util.Set<Integer> opaquePorts, java.time.Duration detectTimeout) {
         this.listen = requireNonNull(listen, "listen");
         this.io = requireNonNull(io, "io");
         this.outbound = requireNonNull(outbound, "outbound");
         this.http = requireNonNull(http, "http");
+        this.h2 = requireNonNull(h2, "h2");
         this.discovery = requireNonNull(discovery, "discovery");
         this.metrics = requireNonNull(metrics, "metrics");
         this.opaquePorts = java.util.Set.copyOf(opaquePorts);
@@ -103,8 +106,7 @@ public final class TransparentListener implements AutoCloseable {
                             return;
                         }
                         ProtocolDetector.detectThen(ch, detectTimeout, detection -> {
-                            // HTTP/2 stays opaque here until per-stream relaying has backpressure (see StreamRelay).
-                            if (detection.protocol() != Detection.Protocol.HTTP1) {
+                            if (detection.protocol() != Detection.Protocol.HTTP1 && detection.protocol() != Detection.Protocol.HTTP2) {
                                 outbound.carry(ch, authority, Optional.of(destination));
                                 return;
                             }
@@ -112,7 +114,9 @@ public final class TransparentListener implements AutoCloseable {
                             Resolution resolution = discovery.resolve(authority);
                             resolution.firstAnswer().orTimeout(10, TimeUnit.SECONDS).whenComplete((set, error) -> ch.eventLoop().execute(() -> {
                                 boolean meshed = error == null && set.endpoints().stream().anyMatch(e -> e.identity().isPresent());
-                                if (meshed) {
+                                if (meshed && detection.protocol() == Detection.Protocol.HTTP2) {
+                                    h2.install(ch, authority);
+                                } else if (meshed) {
                                     http.install(ch, Optional.of(authority));
                                     Relay.replay(ch);
                                     ch.config().setAutoRead(true);

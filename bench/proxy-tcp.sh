@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Measures the proxy's data path against a fast local backend, three ways, in one go:
 #   direct        load tool -> nginx
-#   trellis       load tool -> trellis proxy (client, --forward) -> mTLS -> trellis proxy (server) -> nginx
+#   trellis-tcp   load tool -> trellis proxy (client, --forward, opaque) -> mTLS -> trellis proxy (server) -> nginx
+#   trellis-http  the same with --forward PORT=http://...: balanced per request / per HTTP/2 stream
 #   haproxy       load tool -> haproxy (client) -> mTLS -> haproxy (server) -> nginx
 # Both meshes carry the connection as opaque TCP over TLS 1.3 with client certificates from
 # the same mesh CA. Loads: HTTP/1.1 at a fixed moderate rate (hey) and at saturation (wrk),
@@ -31,6 +32,7 @@ done
 # cannot do both on one plaintext port); each path has one entry port per protocol.
 NGINX_PORT=28080; NGINX_H2_PORT=28090
 TRELLIS_FWD=28081; TRELLIS_H2_FWD=28091; TRELLIS_IN=28143
+TRELLIS_HTTP_FWD=28083; TRELLIS_HTTP_H2_FWD=28093   # per-request / per-stream HTTP mode
 HAPROXY_CLIENT=28082; HAPROXY_H2_CLIENT=28092; HAPROXY_SERVER=28443; HAPROXY_H2_SERVER=28444
 ADMIN_CLIENT=28191; ADMIN_SERVER=28192
 "$ROOT/trellis" version --client >/dev/null   # builds the distribution when needed
@@ -71,6 +73,7 @@ SERVER_PROXY=$!
   --identity-addr "$IDENTITY_ADDR" --token-file "$WORK/pki/web.token" --destination-addr "$DESTINATION_ADDR" \
   --inbound 127.0.0.1:0 --outbound off --admin 127.0.0.1:$ADMIN_CLIENT --connection-log /dev/null \
   --forward "$TRELLIS_FWD=bench-h1.bench.svc.cluster.local:80,$TRELLIS_H2_FWD=bench-h2.bench.svc.cluster.local:80" \
+  --forward "$TRELLIS_HTTP_FWD=http://bench-h1.bench.svc.cluster.local:80,$TRELLIS_HTTP_H2_FWD=http://bench-h2.bench.svc.cluster.local:80" \
   >"$WORK/client-proxy.log" 2>&1 & PIDS+=($!)
 CLIENT_PROXY=$!
 
@@ -119,7 +122,7 @@ haproxy -f "$WORK/haproxy-server.cfg" -db >"$WORK/haproxy-server.log" 2>&1 & PID
 haproxy -f "$WORK/haproxy-client.cfg" -db >"$WORK/haproxy-client.log" 2>&1 & PIDS+=($!); HAPROXY_CLIENT_PID=$!
 
 # --- wait until every path answers ---
-for port in $NGINX_PORT $TRELLIS_FWD $HAPROXY_CLIENT; do
+for port in $NGINX_PORT $TRELLIS_FWD $TRELLIS_HTTP_FWD $HAPROXY_CLIENT; do
   for _ in $(seq 1 150); do curl -sf "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.2; done
   curl -sf "http://127.0.0.1:$port/" >/dev/null || { echo "bench: port $port does not answer; logs in $WORK" >&2; exit 1; }
 done
@@ -152,16 +155,17 @@ echo "| path | load | requests/s | p50 | p99 |"
 echo "|---|---|---|---|---|"
 run direct $NGINX_PORT $NGINX_H2_PORT
 T0C=$(cpu_seconds "$(java_pid $CLIENT_PROXY)"); T0S=$(cpu_seconds "$(java_pid $SERVER_PROXY)")
-run trellis $TRELLIS_FWD $TRELLIS_H2_FWD
+run trellis-tcp $TRELLIS_FWD $TRELLIS_H2_FWD
+run trellis-http $TRELLIS_HTTP_FWD $TRELLIS_HTTP_H2_FWD
 T1C=$(cpu_seconds "$(java_pid $CLIENT_PROXY)"); T1S=$(cpu_seconds "$(java_pid $SERVER_PROXY)")
 H0C=$(cpu_seconds $HAPROXY_CLIENT_PID); H0S=$(cpu_seconds $HAPROXY_SERVER_PID)
 run haproxy $HAPROXY_CLIENT $HAPROXY_H2_CLIENT
 H1C=$(cpu_seconds $HAPROXY_CLIENT_PID); H1S=$(cpu_seconds $HAPROXY_SERVER_PID)
 echo
-echo "| proxy | peak RSS | CPU seconds over its three runs |"
+echo "| proxy | peak RSS | CPU seconds over its runs |"
 echo "|---|---|---|"
-echo "| trellis client-side | $(peak_rss_mb "$(java_pid $CLIENT_PROXY)") MiB | $(echo "$T1C - $T0C" | bc) |"
-echo "| trellis server-side | $(peak_rss_mb "$(java_pid $SERVER_PROXY)") MiB | $(echo "$T1S - $T0S" | bc) |"
+echo "| trellis client-side (tcp + http runs) | $(peak_rss_mb "$(java_pid $CLIENT_PROXY)") MiB | $(echo "$T1C - $T0C" | bc) |"
+echo "| trellis server-side (tcp + http runs) | $(peak_rss_mb "$(java_pid $SERVER_PROXY)") MiB | $(echo "$T1S - $T0S" | bc) |"
 echo "| haproxy client-side | $(peak_rss_mb $HAPROXY_CLIENT_PID) MiB | $(echo "$H1C - $H0C" | bc) |"
 echo "| haproxy server-side | $(peak_rss_mb $HAPROXY_SERVER_PID) MiB | $(echo "$H1S - $H0S" | bc) |"
 echo

@@ -53,6 +53,23 @@ public final class Resolution {
         return first.copy();
     }
 
+    /**
+     * Runs {@code then} once this resolution has its first answer and {@code alsoWaitFor} is
+     * done — at once, on the caller's thread, when both already are (the hot path: no timer,
+     * no thread hop); otherwise on {@code executor}, with the error when {@code timeout}
+     * passes first.
+     */
+    public void whenAnswered(CompletableFuture<?> alsoWaitFor, java.time.Duration timeout, java.util.concurrent.Executor executor,
+                             java.util.function.Consumer<java.util.Optional<Throwable>> then) {
+        if (first.isDone() && alsoWaitFor.isDone()) {
+            then.accept(java.util.Optional.empty());
+            return;
+        }
+        CompletableFuture.allOf(first, alsoWaitFor)
+                .orTimeout(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)
+                .whenComplete((ignored, error) -> executor.execute(() -> then.accept(java.util.Optional.ofNullable(error))));
+    }
+
     /** A new stream starts: its first message is a full set that replaces ours. */
     synchronized void streamStarted() {
         replaceOnNext = true;

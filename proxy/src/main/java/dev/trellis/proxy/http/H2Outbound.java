@@ -100,18 +100,16 @@ public final class H2Outbound {
                 answer(stream, "503", "no endpoints", started);
                 return;
             }
-            CompletableFuture.allOf(resolution.firstAnswer(), credentials.firstInstalled())
-                    .orTimeout(resolveTimeout.toMillis(), TimeUnit.MILLISECONDS)
-                    .whenComplete((ignored, error) -> stream.eventLoop().execute(() -> {
-                        var lease = error == null
-                                ? balancer.pick(resolution.current().endpoints().stream().filter(e -> e.identity().isPresent()).toList())
-                                : java.util.Optional.<Balancer.Lease>empty();
-                        if (lease.isEmpty()) {
-                            answer(stream, "503", "no endpoints", started);
-                            return;
-                        }
-                        open(stream, headers.headers(), headers.isEndStream(), lease.get(), started);
-                    }));
+            resolution.whenAnswered(credentials.firstInstalled(), resolveTimeout, stream.eventLoop(), error -> {
+                var lease = error.isEmpty()
+                        ? balancer.pick(resolution.current().endpoints().stream().filter(e -> e.identity().isPresent()).toList())
+                        : java.util.Optional.<Balancer.Lease>empty();
+                if (lease.isEmpty()) {
+                    answer(stream, "503", "no endpoints", started);
+                    return;
+                }
+                open(stream, headers.headers(), headers.isEndStream(), lease.get(), started);
+            });
         }
 
         private void open(Channel stream, Http2Headers requestHeaders, boolean endStream, Balancer.Lease lease, long started) {

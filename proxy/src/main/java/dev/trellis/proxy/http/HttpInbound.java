@@ -6,20 +6,14 @@ import dev.trellis.core.identity.WorkloadIdentity;
 import dev.trellis.proxy.tcp.Relay;
 import dev.trellis.proxy.transport.Causes;
 import dev.trellis.proxy.transport.IoRuntime;
-import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.SimpleChannelInboundHandler;
-import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
-import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
@@ -27,7 +21,6 @@ import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import io.netty.util.ReferenceCountUtil;
-import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.Set;
@@ -39,7 +32,7 @@ import org.slf4j.LoggerFactory;
  * HTTP/2 streams; each is handed to the app as an HTTP/1.1 request on the port named by
  * {@value HttpOutbound#TARGET_PORT_HEADER} (or the connection's original destination), with
  * {@value ProxyErrors#CLIENT_ID_HEADER} set to the caller's mesh identity and every other
- * mesh-internal header removed. One app connection per request (pooling comes later).
+ * mesh-internal header removed. HTTP/1.1 app connections are kept alive and pooled per port.
  */
 public final class HttpInbound {
 
@@ -51,6 +44,7 @@ public final class HttpInbound {
     private final Duration connectTimeout;
     private final HttpMetrics metrics;
     private final H2cAppConnections appConnections;
+    private final AppHttp1Pool appPool;
 
     public HttpInbound(IoRuntime io, String appHost, Set<Integer> protectedPorts, Duration connectTimeout, HttpMetrics metrics) {
         this.io = requireNonNull(io, "io");
@@ -59,6 +53,7 @@ public final class HttpInbound {
         this.connectTimeout = requireNonNull(connectTimeout, "connectTimeout");
         this.metrics = requireNonNull(metrics, "metrics");
         this.appConnections = new H2cAppConnections(io, appHost, connectTimeout);
+        this.appPool = new AppHttp1Pool(io, appHost, connectTimeout);
     }
 
     /** Serves HTTP/2 on {@code connection}, whose client is {@code client}. */
@@ -190,39 +185,17 @@ public final class HttpInbound {
                 request.headers().remove(name);
             }
             request.headers().set(ProxyErrors.CLIENT_ID_HEADER, client.spiffeId());
-            request.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-            new Bootstrap().group(stream.channel().eventLoop()).channel(io.channelType())
-                    .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectTimeout.toMillis())
-                    .handler(new ChannelInitializer<SocketChannel>() {
-                        @Override
-                        protected void initChannel(SocketChannel app) {
-                            app.pipeline().addLast(new HttpClientCodec(), new HttpObjectAggregator(HttpOutbound.MAX_BODY_BYTES),
-                                    new SimpleChannelInboundHandler<FullHttpResponse>(false) {
-                                        @Override
-                                        protected void channelRead0(ChannelHandlerContext ctx, FullHttpResponse response) {
-                                            response.headers().remove(HttpHeaderNames.CONNECTION);
-                                            reply(stream, response, authority, started);
-                                            ctx.close();
-                                        }
-
-                                        @Override
-                                        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-                                            reply(stream, ProxyErrors.response(HttpResponseStatus.BAD_GATEWAY, "app failed: " + Causes.rootMessage(cause)), authority, started);
-                                            ctx.close();
-                                        }
-                                    });
-                        }
-                    })
-                    .connect(new InetSocketAddress(appHost, port.get()))
-                    .addListener((ChannelFuture connected) -> {
-                        if (!connected.isSuccess()) {
-                            request.release();
-                            log.info("proxy: inbound HTTP from {}: app port {}:{} refused: {}", client, appHost, port.get(), Causes.rootMessage(connected.cause()));
-                            reply(stream, ProxyErrors.response(HttpResponseStatus.BAD_GATEWAY, "app connect refused"), authority, started);
-                            return;
-                        }
-                        connected.channel().writeAndFlush(request);
-                    });
+            appPool.exchange(port.get(), request, stream.channel().eventLoop()).addListener(done -> {
+                if (done.isSuccess()) {
+                    FullHttpResponse response = (FullHttpResponse) done.getNow();
+                    response.headers().remove(HttpHeaderNames.CONNECTION);
+                    response.headers().remove("keep-alive");
+                    reply(stream, response, authority, started);
+                } else {
+                    log.info("proxy: inbound HTTP from {} to app port {}:{} failed: {}", client, appHost, port.get(), Causes.rootMessage(done.cause()));
+                    reply(stream, ProxyErrors.response(HttpResponseStatus.BAD_GATEWAY, "app connect refused"), authority, started);
+                }
+            });
         }
 
         private Optional<Integer> targetPort(FullHttpRequest request) {

@@ -146,15 +146,13 @@ public final class HttpOutbound {
             fail(ctx, request, authority, started, HttpResponseStatus.SERVICE_UNAVAILABLE, "no endpoints");
             return;
         }
-        CompletableFuture.allOf(resolution.firstAnswer(), credentials.firstInstalled())
-                .orTimeout(resolveTimeout.toMillis(), TimeUnit.MILLISECONDS)
-                .whenComplete((ignored, error) -> ctx.executor().execute(() -> {
-                    if (error != null) {
-                        fail(ctx, request, authority, started, HttpResponseStatus.SERVICE_UNAVAILABLE, "no endpoints (discovery did not answer)");
-                    } else {
-                        send(ctx, request, authority, resolution.current(), started, 1);
-                    }
-                }));
+        resolution.whenAnswered(credentials.firstInstalled(), resolveTimeout, ctx.executor(), error -> {
+            if (error.isPresent()) {
+                fail(ctx, request, authority, started, HttpResponseStatus.SERVICE_UNAVAILABLE, "no endpoints (discovery did not answer)");
+            } else {
+                send(ctx, request, authority, resolution.current(), started, 1);
+            }
+        });
     }
 
     private void send(ChannelHandlerContext ctx, FullHttpRequest request, String authority, EndpointSet endpoints, long started, int attempt) {

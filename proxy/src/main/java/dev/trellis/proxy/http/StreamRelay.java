@@ -66,6 +66,7 @@ final class StreamRelay {
     private static final class Forwarder extends ChannelInboundHandlerAdapter {
         private final Channel peer;
         private boolean ended;
+        private boolean flushScheduled;
 
         Forwarder(Channel peer) {
             this.peer = peer;
@@ -82,9 +83,15 @@ final class StreamRelay {
                 ended = true;
             }
             peer.write(copy);
-            // Streams opened by this side do not always see channelReadComplete, so every frame is
-            // flushed as it is relayed rather than once per read burst.
-            flushThrough(peer);
+            // Streams opened by this side do not always see channelReadComplete, so the flush is
+            // scheduled on the event loop instead: it runs after the frames of this read burst, once.
+            if (!flushScheduled) {
+                flushScheduled = true;
+                peer.eventLoop().execute(() -> {
+                    flushScheduled = false;
+                    flushThrough(peer);
+                });
+            }
         }
 
 

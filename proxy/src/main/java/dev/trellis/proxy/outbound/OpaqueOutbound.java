@@ -22,8 +22,6 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -80,20 +78,18 @@ public final class OpaqueOutbound {
             refuse(client, authority, start, "resolution_refused", e.getMessage());
             return;
         }
-        CompletableFuture.allOf(resolution.firstAnswer(), credentials.firstInstalled())
-                .orTimeout(resolveTimeout.toMillis(), TimeUnit.MILLISECONDS)
-                .whenComplete((ignored, error) -> client.eventLoop().execute(() -> {
-                    if (error != null) {
-                        refuse(client, authority, start, "resolve_timeout", "no answer from discovery or identity within " + resolveTimeout);
-                        return;
-                    }
-                    EndpointSet endpoints = resolution.current();
-                    if (endpoints.isEmpty() && passthrough.isPresent()) {
-                        passThrough(client, authority, passthrough.get(), start);
-                    } else {
-                        attempt(client, authority, start, endpoints, 1);
-                    }
-                }));
+        resolution.whenAnswered(credentials.firstInstalled(), resolveTimeout, client.eventLoop(), error -> {
+            if (error.isPresent()) {
+                refuse(client, authority, start, "resolve_timeout", "no answer from discovery or identity within " + resolveTimeout);
+                return;
+            }
+            EndpointSet endpoints = resolution.current();
+            if (endpoints.isEmpty() && passthrough.isPresent()) {
+                passThrough(client, authority, passthrough.get(), start);
+            } else {
+                attempt(client, authority, start, endpoints, 1);
+            }
+        });
     }
 
     private void attempt(Channel client, String authority, Instant start, EndpointSet endpoints, int attempt) {

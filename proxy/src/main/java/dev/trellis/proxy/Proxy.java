@@ -70,6 +70,7 @@ public final class Proxy implements AutoCloseable {
     private final List<ForwardListener> forwards = new ArrayList<>();
     private final Optional<TransparentListener> transparent;
     private final H2Connections h2;
+    private final HttpOutbound httpOutbound;
     private final AdminServer admin;
     private final OutputStream connectionLogSink;
     private final CountDownLatch terminated = new CountDownLatch(1);
@@ -115,7 +116,7 @@ public final class Proxy implements AutoCloseable {
         Balancer balancer = Balancer.create();
         OpaqueOutbound outbound = new OpaqueOutbound(io, connector, discovery, balancer, credentials, metrics, connectionLog,
                 Duration.ofSeconds(10), config.connectTimeout());
-        HttpOutbound httpOutbound = new HttpOutbound(discovery, balancer, h2, credentials, httpMetrics, config.requestTimeout(), Duration.ofSeconds(10));
+        this.httpOutbound = new HttpOutbound(discovery, balancer, h2, credentials, httpMetrics, config.requestTimeout(), Duration.ofSeconds(10));
         H2Outbound h2Outbound = new H2Outbound(discovery, balancer, h2, credentials, httpMetrics, Duration.ofSeconds(10));
         for (ForwardListener.Forward forward : config.forwards()) {
             forwards.add(new ForwardListener(forward, io, outbound, httpOutbound, h2Outbound, config.detectTimeout()).start());
@@ -176,6 +177,7 @@ public final class Proxy implements AutoCloseable {
             shuttingDown = true;
         }
         log.info("proxy: shutting down; open connections have {} to finish", config.shutdownGrace());
+        httpOutbound.drain();
         inbound.stopAccepting();
         forwards.forEach(ForwardListener::stopAccepting);
         transparent.ifPresent(TransparentListener::stopAccepting);

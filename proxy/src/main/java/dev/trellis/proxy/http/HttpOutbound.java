@@ -74,6 +74,7 @@ public final class HttpOutbound {
     private final Duration requestTimeout;
     private final Duration resolveTimeout;
     private final java.util.concurrent.ConcurrentHashMap<String, RetryBudget> budgets = new java.util.concurrent.ConcurrentHashMap<>();
+    private volatile boolean draining;
 
     public HttpOutbound(Discovery discovery, Balancer balancer, H2Connections connections, CredentialsStore credentials,
                         HttpMetrics metrics, Duration requestTimeout, Duration resolveTimeout) {
@@ -84,6 +85,15 @@ public final class HttpOutbound {
         this.metrics = requireNonNull(metrics, "metrics");
         this.requestTimeout = requireNonNull(requestTimeout, "requestTimeout");
         this.resolveTimeout = requireNonNull(resolveTimeout, "resolveTimeout");
+    }
+
+    /**
+     * From now on every response closes its connection ({@code Connection: close}), so that
+     * clients take their next requests elsewhere while the proxy drains; requests already
+     * sent are answered.
+     */
+    public void drain() {
+        draining = true;
     }
 
     /**
@@ -280,8 +290,8 @@ public final class HttpOutbound {
         respond(ctx, request, ProxyErrors.response(status, cause), true);
     }
 
-    private static void respond(ChannelHandlerContext ctx, FullHttpRequest request, FullHttpResponse response, boolean keepAliveAllowed) {
-        boolean keepAlive = keepAliveAllowed && request != null && HttpUtil.isKeepAlive(request);
+    private void respond(ChannelHandlerContext ctx, FullHttpRequest request, FullHttpResponse response, boolean keepAliveAllowed) {
+        boolean keepAlive = keepAliveAllowed && !draining && request != null && HttpUtil.isKeepAlive(request);
         if (request != null) {
             ReferenceCountUtil.release(request);
         }

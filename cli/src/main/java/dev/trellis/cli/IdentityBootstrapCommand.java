@@ -19,7 +19,7 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code trellis identity bootstrap}: a new trust anchor, issuer and token key. */
 @Command(mixinStandardHelpOptions = true, name = "bootstrap", description = {
-        "Create a mesh PKI: trust-anchor.pem, issuer.pem, issuer-key.pem and token-key.pem (keys mode 0600).",
+        "Create a mesh PKI: trust-anchor.pem, issuer.pem, issuer-key.pem, token-key.pem (keys mode 0600) and token-key.pub.pem.",
         "Keep the anchor's key offline: it is not written; make a new anchor to rotate."})
 final class IdentityBootstrapCommand implements Callable<Integer> {
 
@@ -27,6 +27,7 @@ final class IdentityBootstrapCommand implements Callable<Integer> {
     static final String ISSUER = "issuer.pem";
     static final String ISSUER_KEY = "issuer-key.pem";
     static final String TOKEN_KEY = "token-key.pem";
+    static final String TOKEN_PUBLIC_KEY = "token-key.pub.pem";
 
     @Spec
     CommandSpec spec;
@@ -50,7 +51,8 @@ final class IdentityBootstrapCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         // Validates the trust domain the same way identities do.
         new WorkloadIdentity(trustDomain, "trellis", "trellis-identity");
-        List<Path> files = List.of(out.resolve(TRUST_ANCHOR), out.resolve(ISSUER), out.resolve(ISSUER_KEY), out.resolve(TOKEN_KEY));
+        List<Path> files = List.of(out.resolve(TRUST_ANCHOR), out.resolve(ISSUER), out.resolve(ISSUER_KEY), out.resolve(TOKEN_KEY),
+                out.resolve(TOKEN_PUBLIC_KEY));
         if (!force) {
             for (Path file : files) {
                 if (Files.exists(file)) {
@@ -65,13 +67,16 @@ final class IdentityBootstrapCommand implements Callable<Integer> {
         Pem.writePublic(files.get(0), Pem.encodeCertificates(List.of(anchor.certificate())), force);
         Pem.writePublic(files.get(1), Pem.encodeCertificates(issuer.chain()), force);
         Pem.writeSecret(files.get(2), Pem.encodePrivateKey(issuer.key()), force);
-        Pem.writeSecret(files.get(3), Pem.encodePrivateKey(EcKeys.generateP256().getPrivate()), force);
+        java.security.KeyPair tokenKey = EcKeys.generateP256();
+        Pem.writeSecret(files.get(3), Pem.encodePrivateKey(tokenKey.getPrivate()), force);
+        Pem.writePublic(files.get(4), Pem.encodePublicKey(tokenKey.getPublic()), force);
         var print = spec.commandLine().getOut();
         print.println("Wrote a mesh PKI for trust domain " + trustDomain + " to " + out + ":");
         print.println("  " + TRUST_ANCHOR + "  trust anchor (root), valid until " + anchor.certificate().getNotAfter().toInstant());
         print.println("  " + ISSUER + "        issuer certificate, valid until " + issuer.certificate().getNotAfter().toInstant());
         print.println("  " + ISSUER_KEY + "    issuer key (0600)");
         print.println("  " + TOKEN_KEY + "     key that signs local-mode tokens (0600)");
+        print.println("  " + TOKEN_PUBLIC_KEY + " its public half: give this to 'identity serve --token-key'");
         print.println("The trust anchor's private key was not kept: to rotate the anchor, bootstrap a new one.");
         return 0;
     }

@@ -50,7 +50,7 @@ final class IdentityServeCommand implements Callable<Integer> {
     AuthenticatorChoice authenticator;
 
     static final class AuthenticatorChoice {
-        @Option(names = "--token-key", paramLabel = "FILE", description = "Verify local-mode tokens signed with this key (token-key.pem).")
+        @Option(names = "--token-key", paramLabel = "FILE", description = "Verify local-mode tokens with this key: token-key.pub.pem (preferred: the CA then never holds the minting key) or token-key.pem.")
         Path tokenKey;
 
         @Option(names = "--kubernetes", description = "Verify Kubernetes service-account tokens with TokenReview (audience identity.trellis.dev).")

@@ -44,6 +44,7 @@ class CliTest {
         assertThat(first.exit()).isZero();
         assertThat(pki.resolve("trust-anchor.pem")).exists();
         assertThat(pki.resolve("issuer.pem")).exists();
+        assertThat(Pem.readPublicKey(pki.resolve("token-key.pub.pem"))).isEqualTo(Pem.readPublicKey(pki.resolve("token-key.pem")));
         for (String key : List.of("issuer-key.pem", "token-key.pem")) {
             assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(pki.resolve(key)))).isEqualTo("rw-------");
         }
@@ -68,7 +69,7 @@ class CliTest {
                 .listen(new HostPort("127.0.0.1", 0)).admin(new HostPort("127.0.0.1", 0))
                 .build();
         try (IdentityServer server = IdentityServer.start(config,
-                new LocalTokenAuthenticator(Pem.readPublicKey(pki.resolve("token-key.pem")), Clock.systemUTC()),
+                new LocalTokenAuthenticator(Pem.readPublicKey(pki.resolve("token-key.pub.pem")), Clock.systemUTC()),
                 AuditLog.sharing(OutputStream.nullOutputStream()), Clock.systemUTC())) {
             Run token = trellis("identity", "token", "--token-key", pki.resolve("token-key.pem").toString(),
                     "--namespace", "emojivoto", "--service-account", "web", "--ttl", "10m");

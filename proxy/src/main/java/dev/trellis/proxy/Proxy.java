@@ -17,6 +17,7 @@ import dev.trellis.proxy.outbound.ForwardListener;
 import dev.trellis.proxy.outbound.MeshConnector;
 import dev.trellis.proxy.outbound.OpaqueOutbound;
 import dev.trellis.proxy.outbound.TransparentListener;
+import dev.trellis.proxy.transport.BoundListener;
 import dev.trellis.proxy.transport.IoRuntime;
 import dev.trellis.proxy.transport.MeshProtocols;
 import dev.trellis.tls.client.IdentityClient;
@@ -42,7 +43,6 @@ import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -178,11 +178,10 @@ public final class Proxy implements AutoCloseable {
         }
         log.info("proxy: shutting down; open connections have {} to finish", config.shutdownGrace());
         httpOutbound.drain();
-        inbound.stopAccepting();
-        forwards.forEach(ForwardListener::stopAccepting);
-        transparent.ifPresent(TransparentListener::stopAccepting);
+        List<BoundListener> listeners = listeners();
+        listeners.forEach(BoundListener::stopAccepting);
         long deadline = System.nanoTime() + config.shutdownGrace().toNanos();
-        while (System.nanoTime() < deadline && openConnections() > 0) {
+        while (System.nanoTime() < deadline && openConnections(listeners) > 0) {
             try {
                 Thread.sleep(50);
             } catch (InterruptedException e) {
@@ -190,13 +189,11 @@ public final class Proxy implements AutoCloseable {
                 break;
             }
         }
-        int left = openConnections();
+        int left = openConnections(listeners);
         if (left > 0) {
             log.warn("proxy: closing {} connections still open after the grace period", left);
         }
-        inbound.closeConnections();
-        forwards.forEach(ForwardListener::closeConnections);
-        transparent.ifPresent(TransparentListener::closeConnections);
+        listeners.forEach(BoundListener::closeConnections);
         admin.close();
         h2.close();
         discovery.close();
@@ -213,9 +210,16 @@ public final class Proxy implements AutoCloseable {
         terminated.countDown();
     }
 
-    private int openConnections() {
-        return inbound.openConnections() + forwards.stream().mapToInt(ForwardListener::openConnections).sum()
-                + transparent.map(TransparentListener::openConnections).orElse(0);
+    private List<BoundListener> listeners() {
+        List<BoundListener> all = new ArrayList<>();
+        all.add(inbound.listener());
+        forwards.forEach(forward -> all.add(forward.listener()));
+        transparent.ifPresent(outbound -> all.add(outbound.listener()));
+        return all;
+    }
+
+    private static int openConnections(List<BoundListener> listeners) {
+        return listeners.stream().mapToInt(BoundListener::openConnections).sum();
     }
 
     /** Blocks until {@link #shutdown} finished. */

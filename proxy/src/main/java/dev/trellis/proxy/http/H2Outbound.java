@@ -31,8 +31,8 @@ import org.slf4j.LoggerFactory;
  * The outbound HTTP/2 path (gRPC included): the app's connection is served as HTTP/2, and each
  * of its streams is balanced on its own and joined, frame by frame, to a new stream on the
  * chosen endpoint's mTLS connection — bodies and gRPC streams flow through without buffering.
- * The first headers carry {@value HttpOutbound#TARGET_PORT_HEADER} and
- * {@value #APP_PROTOCOL_HEADER} so the server's proxy speaks HTTP/2 to its app as well.
+ * The first headers carry {@value MeshHeaders#TARGET_PORT} and
+ * {@value MeshHeaders#APP_PROTOCOL} so the server's proxy speaks HTTP/2 to its app as well.
  * Failures before the endpoint's stream exists are answered with {@code :status} 503/502 and
  * {@code trellis-proxy-error}. Thread-safe; one instance serves every connection.
  */
@@ -40,8 +40,6 @@ public final class H2Outbound {
 
     private static final Logger log = LoggerFactory.getLogger(H2Outbound.class);
 
-    /** Tells the server's proxy which protocol the app speaks ({@code h2}). */
-    public static final String APP_PROTOCOL_HEADER = "trellis-app-protocol";
 
     private final Discovery discovery;
     private final Balancer balancer;
@@ -129,10 +127,9 @@ public final class H2Outbound {
                     Http2StreamChannel upstream = (Http2StreamChannel) opened.getNow();
                     log.debug("proxy: HTTP/2 stream {} joined to {} on {}", stream.id(), upstream.id(), lease.endpoint().address());
                     Http2Headers forwarded = new DefaultHttp2Headers().add(requestHeaders);
-                    forwarded.remove(ProxyErrors.HEADER);
-                    forwarded.remove(ProxyErrors.CLIENT_ID_HEADER);
-                    forwarded.set(HttpOutbound.TARGET_PORT_HEADER, Integer.toString(lease.endpoint().address().getPort()));
-                    forwarded.set(APP_PROTOCOL_HEADER, "h2");
+                    MeshHeaders.strip(forwarded);
+                    forwarded.set(MeshHeaders.TARGET_PORT, Integer.toString(lease.endpoint().address().getPort()));
+                    forwarded.set(MeshHeaders.APP_PROTOCOL, "h2");
                     upstream.config().setAutoRead(false);
                     lease.restartClock();
                     upstream.pipeline().addLast("status", new ChannelInboundHandlerAdapter() {
@@ -141,7 +138,7 @@ public final class H2Outbound {
                             // The response's first headers settle the lease and the metrics.
                             if (msg instanceof Http2HeadersFrame response && response.headers().status() != null) {
                                 int status = Integer.parseInt(response.headers().status().toString());
-                                if ((status == 502 || status == 503) && response.headers().contains(ProxyErrors.HEADER)) {
+                                if ((status == 502 || status == 503) && response.headers().contains(MeshHeaders.PROXY_ERROR)) {
                                     lease.failed();
                                 } else {
                                     lease.succeeded();
@@ -162,7 +159,7 @@ public final class H2Outbound {
         private void answer(Channel stream, String status, String cause, long started) {
             log.info("proxy: HTTP/2 stream to {}: {} {}", authority, status, cause);
             metrics.response("outbound", authority, Integer.parseInt(status), Duration.ofNanos(System.nanoTime() - started));
-            Http2Headers headers = new DefaultHttp2Headers().status(status).set(ProxyErrors.HEADER, cause);
+            Http2Headers headers = new DefaultHttp2Headers().status(status).set(MeshHeaders.PROXY_ERROR, cause);
             if (stream.isActive()) {
                 stream.writeAndFlush(new DefaultHttp2HeadersFrame(headers, true));
             }

@@ -30,8 +30,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The inbound HTTP path: an mTLS connection that negotiated {@code h2} carries requests as
  * HTTP/2 streams; each is handed to the app as an HTTP/1.1 request on the port named by
- * {@value HttpOutbound#TARGET_PORT_HEADER} (or the connection's original destination), with
- * {@value ProxyErrors#CLIENT_ID_HEADER} set to the caller's mesh identity and every other
+ * {@value MeshHeaders#TARGET_PORT} (or the connection's original destination), with
+ * {@value MeshHeaders#CLIENT_ID} set to the caller's mesh identity and every other
  * mesh-internal header removed. HTTP/1.1 app connections are kept alive and pooled per port.
  */
 public final class HttpInbound {
@@ -87,7 +87,7 @@ public final class HttpInbound {
                 ReferenceCountUtil.release(msg);
                 return;
             }
-            CharSequence appProtocol = headers.headers().get(H2Outbound.APP_PROTOCOL_HEADER);
+            CharSequence appProtocol = headers.headers().get(MeshHeaders.APP_PROTOCOL);
             log.debug("proxy: inbound stream {} from {}: {} {} (app protocol {})", ctx.channel().id(), client, headers.headers().method(), headers.headers().path(), appProtocol);
             if (appProtocol == null || !"h2".contentEquals(appProtocol)) {
                 ctx.pipeline().addAfter(ctx.name(), "to-app", new ToApp(client, originalPort))
@@ -108,12 +108,10 @@ public final class HttpInbound {
             String authority = headers.headers().authority() == null ? "" : headers.headers().authority().toString();
             metrics.request("inbound", authority);
             io.netty.handler.codec.http2.Http2Headers forwarded = new io.netty.handler.codec.http2.DefaultHttp2Headers().add(headers.headers());
-            Optional<Integer> port = Optional.ofNullable(forwarded.get(HttpOutbound.TARGET_PORT_HEADER))
+            Optional<Integer> port = Optional.ofNullable(forwarded.get(MeshHeaders.TARGET_PORT))
                     .map(CharSequence::toString).flatMap(HttpInbound::parsePort).or(() -> originalPort);
-            forwarded.remove(HttpOutbound.TARGET_PORT_HEADER);
-            forwarded.remove(H2Outbound.APP_PROTOCOL_HEADER);
-            forwarded.remove(ProxyErrors.HEADER);
-            forwarded.set(ProxyErrors.CLIENT_ID_HEADER, client.spiffeId());
+            MeshHeaders.strip(forwarded);
+            forwarded.set(MeshHeaders.CLIENT_ID, client.spiffeId());
             if (port.isEmpty() || protectedPorts.contains(port.get())) {
                 answerH2(stream, "400", "no valid target port", authority, started);
                 return;
@@ -144,7 +142,7 @@ public final class HttpInbound {
             metrics.response("inbound", authority, Integer.parseInt(status), Duration.ofNanos(System.nanoTime() - started));
             if (stream.isActive()) {
                 stream.writeAndFlush(new io.netty.handler.codec.http2.DefaultHttp2HeadersFrame(
-                        new io.netty.handler.codec.http2.DefaultHttp2Headers().status(status).set(ProxyErrors.HEADER, cause), true));
+                        new io.netty.handler.codec.http2.DefaultHttp2Headers().status(status).set(MeshHeaders.PROXY_ERROR, cause), true));
             }
         }
     }
@@ -179,12 +177,11 @@ public final class HttpInbound {
                 reply(stream, ProxyErrors.response(HttpResponseStatus.BAD_REQUEST, "no valid target port"), authority, started);
                 return;
             }
-            ProxyErrors.stripInternal(request.headers());
-            request.headers().remove(HttpOutbound.TARGET_PORT_HEADER);
+            MeshHeaders.strip(request.headers());
             for (String name : request.headers().names().stream().filter(n -> n.startsWith("x-http2-")).toList()) {
                 request.headers().remove(name);
             }
-            request.headers().set(ProxyErrors.CLIENT_ID_HEADER, client.spiffeId());
+            request.headers().set(MeshHeaders.CLIENT_ID, client.spiffeId());
             appPool.exchange(port.get(), request, stream.channel().eventLoop()).addListener(done -> {
                 if (done.isSuccess()) {
                     FullHttpResponse response = (FullHttpResponse) done.getNow();
@@ -199,7 +196,7 @@ public final class HttpInbound {
         }
 
         private Optional<Integer> targetPort(FullHttpRequest request) {
-            String header = request.headers().get(HttpOutbound.TARGET_PORT_HEADER);
+            String header = request.headers().get(MeshHeaders.TARGET_PORT);
             if (header == null) {
                 return originalPort;
             }

@@ -7,7 +7,7 @@ import dev.trellis.proxy.balance.Balancer;
 import dev.trellis.proxy.discovery.Discovery;
 import dev.trellis.proxy.discovery.EndpointSet;
 import dev.trellis.proxy.discovery.Resolution;
-import dev.trellis.proxy.metrics.ProxyMetrics;
+import dev.trellis.proxy.tcp.Relay;
 import dev.trellis.proxy.transport.Causes;
 import dev.trellis.tls.context.CredentialsStore;
 import io.netty.channel.Channel;
@@ -43,7 +43,7 @@ import org.slf4j.LoggerFactory;
  * each request's authority (the connection's original destination in transparent mode; the
  * absolute request target or {@code Host} when the app uses the proxy as its HTTP proxy),
  * resolve it, pick an endpoint per request, and send the request as an HTTP/2 stream over
- * the endpoint's mTLS connection, with {@value #TARGET_PORT_HEADER} naming the app port.
+ * the endpoint's mTLS connection, with {@value MeshHeaders#TARGET_PORT} naming the app port.
  * The response goes back as HTTP/1.1.
  *
  * <p>The proxy answers itself, with a {@code trellis-proxy-error} header, when there are no
@@ -51,7 +51,8 @@ import org.slf4j.LoggerFactory;
  * request times out (504). A 502/503 made by the endpoint's own proxy (its app is down) counts
  * as the endpoint failing. Idempotent requests that failed that way, or before any response,
  * are tried once more, on the endpoint the balancer picks next (failing ones are ejected),
- * while the authority's {@link RetryBudget} (20 % of requests + 10/s over 10 s) allows. Requests on one connection are handled one at a time.
+ * while the authority's {@link RetryBudget} (20 % of requests + 10/s over 10 s) allows.
+ * Requests on one connection are handled one at a time.
  *
  * <p>Limits: request line 8 KiB, headers 16 KiB, body {@value #MAX_BODY_BYTES} bytes (413
  * beyond). One instance serves every connection; thread-safe.
@@ -60,8 +61,6 @@ public final class HttpOutbound {
 
     private static final Logger log = LoggerFactory.getLogger(HttpOutbound.class);
 
-    /** Names the server-side app port on requests between proxies. */
-    public static final String TARGET_PORT_HEADER = "trellis-target-port";
     public static final int MAX_BODY_BYTES = 8 * 1024 * 1024;
     private static final Set<HttpMethod> IDEMPOTENT = Set.of(HttpMethod.GET, HttpMethod.HEAD, HttpMethod.OPTIONS,
             HttpMethod.PUT, HttpMethod.DELETE, HttpMethod.TRACE);
@@ -97,14 +96,17 @@ public final class HttpOutbound {
     }
 
     /**
-     * Makes {@code client} an HTTP/1.1 connection served by this path; {@code authority} is
-     * fixed for transparent connections and empty for the explicit HTTP proxy.
+     * Makes {@code client} (auto-read off, its first bytes held by a pending handler) an
+     * HTTP/1.1 connection served by this path; {@code authority} is fixed for transparent
+     * connections and forwards, and empty for the explicit HTTP proxy.
      */
     public void install(Channel client, Optional<String> authority) {
         client.pipeline()
                 .addLast("http1", new HttpServerCodec(8192, 16384, 16384))
                 .addLast("aggregate", new HttpObjectAggregator(MAX_BODY_BYTES))
                 .addLast("requests", new Requests(authority));
+        Relay.replay(client);
+        client.config().setAutoRead(true);
     }
 
     private final class Requests extends SimpleChannelInboundHandler<FullHttpRequest> {
@@ -128,8 +130,7 @@ public final class HttpOutbound {
                 respond(ctx, null, ProxyErrors.response(HttpResponseStatus.BAD_REQUEST, "no authority (absolute request target or Host)"), false);
                 return;
             }
-            ProxyErrors.stripInternal(request.headers());
-            request.headers().remove(TARGET_PORT_HEADER);
+            MeshHeaders.strip(request.headers());
             ctx.channel().config().setAutoRead(false);
             long started = System.nanoTime();
             metrics.request("outbound", authority.get());
@@ -226,7 +227,7 @@ public final class HttpOutbound {
                 Http2StreamChannel stream = (Http2StreamChannel) opened.getNow();
                 FullHttpRequest copy = request.retainedDuplicate();
                 copy.headers().set(HttpConversionUtil.ExtensionHeaderNames.SCHEME.text(), "http");
-                copy.headers().set(TARGET_PORT_HEADER, lease.endpoint().address().getPort());
+                copy.headers().set(MeshHeaders.TARGET_PORT, lease.endpoint().address().getPort());
                 if (!copy.headers().contains(HttpHeaderNames.HOST)) {
                     copy.headers().set(HttpHeaderNames.HOST, authority);
                 }
@@ -281,7 +282,7 @@ public final class HttpOutbound {
     /** A 502/503 that the endpoint's own proxy made (it names the cause): the endpoint is failing. */
     private static boolean isEndpointFailure(FullHttpResponse response) {
         int status = response.status().code();
-        return (status == 502 || status == 503) && response.headers().contains(ProxyErrors.HEADER);
+        return (status == 502 || status == 503) && response.headers().contains(MeshHeaders.PROXY_ERROR);
     }
 
     private void fail(ChannelHandlerContext ctx, FullHttpRequest request, String authority, long started, HttpResponseStatus status, String cause) {

@@ -19,14 +19,12 @@ import dev.trellis.proxy.transport.TransportHeaderDecoder;
 import dev.trellis.tls.context.CredentialsStore;
 import dev.trellis.tls.context.MeshSslContexts;
 import io.netty.bootstrap.Bootstrap;
-import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
@@ -63,7 +61,7 @@ import org.slf4j.LoggerFactory;
  * to the app's port as it is. The proxy's own ports are never forwarded to, so a peer
  * cannot reach the admin listener through the mesh.
  */
-public final class InboundServer implements AutoCloseable {
+public final class InboundServer {
 
     private static final Logger log = LoggerFactory.getLogger(InboundServer.class);
 
@@ -85,7 +83,6 @@ public final class InboundServer implements AutoCloseable {
     private final SslContext serverContext;
     private final ProxyMetrics metrics;
     private final HttpInbound http;
-    private final ChannelGroup connections = BoundListener.newConnectionGroup("inbound");
     private BoundListener listener;
 
     private InboundServer(Settings settings, IoRuntime io, CredentialsStore store, ProxyMetrics metrics, HttpInbound http, Clock clock) throws SSLException {
@@ -106,38 +103,25 @@ public final class InboundServer implements AutoCloseable {
     }
 
     private void bind() throws InterruptedException {
-        ChannelFuture bound = new ServerBootstrap()
-                .group(io.group())
-                .channel(io.serverChannelType())
-                .childOption(ChannelOption.AUTO_READ, true)
-                .childHandler(new ChannelInitializer<SocketChannel>() {
-                    @Override
-                    protected void initChannel(SocketChannel ch) {
-                        connections.add(ch);
-                        ch.pipeline().addLast("header-timeout", new ReadTimeoutHandler(settings.headerTimeout().toMillis(), TimeUnit.MILLISECONDS));
-                        // A redirected connection to an opaque port (a server-speaks-first protocol,
-                        // say) is app traffic: waiting for the client's first bytes would stall it.
-                        // Mesh peers dial the inbound port itself (the destination service announces
-                        // it for opaque ports), so they never arrive this way.
-                        Optional<InetSocketAddress> original = OriginalDestination.of(ch);
-                        if (original.isPresent() && settings.opaquePorts().contains(original.get().getPort())) {
-                            ch.pipeline().addLast("opaque-passthrough", new ChannelInboundHandlerAdapter() {
-                                @Override
-                                public void channelActive(ChannelHandlerContext ctx) {
-                                    ctx.pipeline().remove(this);
-                                    plaintext(ctx, Detection.of(Detection.Protocol.OPAQUE), original);
-                                }
-                            });
-                            return;
+        listener = BoundListener.bind(io, settings.listen(), "inbound", true, ch -> {
+                ch.pipeline().addLast("header-timeout", new ReadTimeoutHandler(settings.headerTimeout().toMillis(), TimeUnit.MILLISECONDS));
+                // A redirected connection to an opaque port (a server-speaks-first protocol,
+                // say) is app traffic: waiting for the client's first bytes would stall it.
+                // Mesh peers dial the inbound port itself (the destination service announces
+                // it for opaque ports), so they never arrive this way.
+                Optional<InetSocketAddress> original = OriginalDestination.of(ch);
+                if (original.isPresent() && settings.opaquePorts().contains(original.get().getPort())) {
+                    ch.pipeline().addLast("opaque-passthrough", new ChannelInboundHandlerAdapter() {
+                        @Override
+                        public void channelActive(ChannelHandlerContext ctx) {
+                            ctx.pipeline().remove(this);
+                            plaintext(ctx, Detection.of(Detection.Protocol.OPAQUE), original);
                         }
-                        ch.pipeline().addLast("detect", new ProtocolDetector(settings.detectTimeout(), InboundServer.this::detected));
-                    }
-                })
-                .bind(settings.listen().toSocketAddress()).await();
-        if (!bound.isSuccess()) {
-            throw new IllegalStateException("proxy: cannot listen for inbound on " + settings.listen() + ": " + bound.cause().getMessage(), bound.cause());
-        }
-        listener = new BoundListener(bound.channel(), connections);
+                    });
+                    return;
+                }
+                ch.pipeline().addLast("detect", new ProtocolDetector(settings.detectTimeout(), InboundServer.this::detected));
+        });
         log.info("proxy: inbound listening on {} for {}", address(), self);
     }
 
@@ -145,10 +129,11 @@ public final class InboundServer implements AutoCloseable {
         return listener.address();
     }
 
-    /** Connections accepted and not yet closed. */
-    public int openConnections() {
-        return listener.openConnections();
+    /** The bound listener and its connections, for draining. */
+    public BoundListener listener() {
+        return listener;
     }
+
 
     private void detected(ChannelHandlerContext ctx, Detection detection) {
         if (detection.protocol() == Detection.Protocol.TLS && detection.sni().filter(self.dnsName()::equals).isPresent()) {
@@ -290,19 +275,6 @@ public final class InboundServer implements AutoCloseable {
         }
     }
 
-    /** Stops accepting; open connections go on until they end or {@link #closeConnections}. */
-    public void stopAccepting() {
-        listener.stopAccepting();
-    }
 
-    /** Closes every open connection. */
-    public void closeConnections() {
-        listener.closeConnections();
-    }
 
-    @Override
-    public void close() {
-        stopAccepting();
-        closeConnections();
-    }
 }

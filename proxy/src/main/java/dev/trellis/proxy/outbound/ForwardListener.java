@@ -9,12 +9,6 @@ import dev.trellis.proxy.http.HttpOutbound;
 import dev.trellis.proxy.tcp.Relay;
 import dev.trellis.proxy.transport.BoundListener;
 import dev.trellis.proxy.transport.IoRuntime;
-import io.netty.bootstrap.ServerBootstrap;
-import io.netty.channel.Channel;
-import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
-import io.netty.channel.group.ChannelGroup;
 import java.net.InetSocketAddress;
 import java.util.Optional;
 import org.slf4j.Logger;
@@ -24,7 +18,7 @@ import org.slf4j.LoggerFactory;
  * A local port for one opaque destination ({@code --forward PORT=authority}): every
  * connection to it is carried by {@link OpaqueOutbound} to an endpoint of {@code authority}.
  */
-public final class ForwardListener implements AutoCloseable {
+public final class ForwardListener {
 
     private static final Logger log = LoggerFactory.getLogger(ForwardListener.class);
 
@@ -65,7 +59,6 @@ public final class ForwardListener implements AutoCloseable {
     private final HttpOutbound http;
     private final H2Outbound h2;
     private final java.time.Duration detectTimeout;
-    private final ChannelGroup connections = BoundListener.newConnectionGroup("forward");
     private BoundListener listener;
 
     public ForwardListener(Forward forward, IoRuntime io, OpaqueOutbound outbound, HttpOutbound http, H2Outbound h2, java.time.Duration detectTimeout) {
@@ -79,41 +72,27 @@ public final class ForwardListener implements AutoCloseable {
 
     /** Binds the local port. */
     public ForwardListener start() throws InterruptedException {
-        ChannelFuture bound = new ServerBootstrap()
-                .group(io.group())
-                .channel(io.serverChannelType())
-                .childOption(ChannelOption.AUTO_READ, false)
-                .childHandler(new ChannelInitializer<Channel>() {
-                    @Override
-                    protected void initChannel(Channel ch) {
-                        connections.add(ch);
-                        ch.pipeline().addLast("pending", Relay.pending());
-                        if (!forward.http()) {
-                            outbound.carry(ch, forward.authority(), Optional.empty());
-                            return;
+        listener = BoundListener.bind(io, forward.listen(), "forward to " + forward.authority(), false, ch -> {
+                ch.pipeline().addLast("pending", Relay.pending());
+                if (!forward.http()) {
+                    outbound.carry(ch, forward.authority(), Optional.empty());
+                    return;
+                }
+                ProtocolDetector.detectThen(ch, detectTimeout, detection -> {
+                    switch (detection.protocol()) {
+                        case HTTP1 -> {
+                            http.install(ch, Optional.of(forward.authority()));
+                            Relay.replay(ch);
+                            ch.config().setAutoRead(true);
                         }
-                        ProtocolDetector.detectThen(ch, detectTimeout, detection -> {
-                            switch (detection.protocol()) {
-                                case HTTP1 -> {
-                                    http.install(ch, Optional.of(forward.authority()));
-                                    Relay.replay(ch);
-                                    ch.config().setAutoRead(true);
-                                }
-                                case HTTP2 -> h2.install(ch, forward.authority());
-                                default -> {
-                                    log.info("proxy: {} on the HTTP forward to {} did not speak HTTP ({}); closing", ch.remoteAddress(), forward.authority(), detection.protocol());
-                                    ch.close();
-                                }
-                            }
-                        });
+                        case HTTP2 -> h2.install(ch, forward.authority());
+                        default -> {
+                            log.info("proxy: {} on the HTTP forward to {} did not speak HTTP ({}); closing", ch.remoteAddress(), forward.authority(), detection.protocol());
+                            ch.close();
+                        }
                     }
-                })
-                .bind(forward.listen().toSocketAddress()).await();
-        if (!bound.isSuccess()) {
-            throw new IllegalStateException("proxy: cannot listen on " + forward.listen() + " for " + forward.authority() + ": "
-                    + bound.cause().getMessage(), bound.cause());
-        }
-        listener = new BoundListener(bound.channel(), connections);
+                });
+        });
         log.info("proxy: forwarding {} to {}", address(), forward.authority());
         return this;
     }
@@ -122,21 +101,12 @@ public final class ForwardListener implements AutoCloseable {
         return listener.address();
     }
 
-    public int openConnections() {
-        return listener.openConnections();
+    /** The bound listener and its connections, for draining. */
+    public BoundListener listener() {
+        return listener;
     }
 
-    public void stopAccepting() {
-        listener.stopAccepting();
-    }
 
-    public void closeConnections() {
-        listener.closeConnections();
-    }
 
-    @Override
-    public void close() {
-        stopAccepting();
-        closeConnections();
-    }
+
 }

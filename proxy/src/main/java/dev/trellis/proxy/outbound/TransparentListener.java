@@ -14,12 +14,6 @@ import dev.trellis.proxy.tcp.Relay;
 import dev.trellis.proxy.transport.BoundListener;
 import dev.trellis.proxy.transport.IoRuntime;
 import dev.trellis.proxy.transport.OriginalDestination;
-import io.netty.bootstrap.ServerBootstrap;
-import io.netty.channel.Channel;
-import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
-import io.netty.channel.group.ChannelGroup;
 import java.net.InetSocketAddress;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -40,7 +34,7 @@ import org.slf4j.LoggerFactory;
  * <p>Explicit mode: a connection that was not redirected is an app using this listener as
  * its HTTP proxy; it must speak HTTP/1 and name its target (absolute URI or Host).
  */
-public final class TransparentListener implements AutoCloseable {
+public final class TransparentListener {
 
     private static final Logger log = LoggerFactory.getLogger(TransparentListener.class);
 
@@ -53,7 +47,6 @@ public final class TransparentListener implements AutoCloseable {
     private final Discovery discovery;
     private final java.util.Set<Integer> opaquePorts;
     private final java.time.Duration detectTimeout;
-    private final ChannelGroup connections = BoundListener.newConnectionGroup("outbound");
     private BoundListener listener;
 
     public TransparentListener(HostPort listen, IoRuntime io, OpaqueOutbound outbound, HttpOutbound http, H2Outbound h2, Discovery discovery,
@@ -73,65 +66,52 @@ public final class TransparentListener implements AutoCloseable {
         if (!io.isEpoll()) {
             log.warn("proxy: epoll is not available; the outbound listener on {} cannot read original destinations and will refuse connections", listen);
         }
-        ChannelFuture bound = new ServerBootstrap()
-                .group(io.group())
-                .channel(io.serverChannelType())
-                .childOption(ChannelOption.AUTO_READ, false)
-                .childHandler(new ChannelInitializer<Channel>() {
-                    @Override
-                    protected void initChannel(Channel ch) {
-                        connections.add(ch);
-                        ch.pipeline().addLast("pending", Relay.pending());
-                        Optional<InetSocketAddress> original = OriginalDestination.of(ch);
-                        if (original.isEmpty() || isThisListener(original.get())) {
-                            // Not redirected: the app uses this listener as its HTTP proxy.
-                            ProtocolDetector.detectThen(ch, detectTimeout, detection -> {
-                                if (detection.protocol() == Detection.Protocol.HTTP1) {
-                                    http.install(ch, Optional.empty());
-                                    Relay.replay(ch);
-                                    ch.config().setAutoRead(true);
-                                } else {
-                                    // HTTP/2 needs an authority the explicit proxy cannot learn before the first stream; use --forward http://.
-                                    metrics.refused("outbound", "no_original_destination");
-                                    log.info("proxy: outbound connection from {} is neither redirected nor HTTP/1 ({}); closing", ch.remoteAddress(), detection.protocol());
-                                    ch.close();
-                                }
-                            });
-                            return;
+        listener = BoundListener.bind(io, listen, "outbound", false, ch -> {
+                ch.pipeline().addLast("pending", Relay.pending());
+                Optional<InetSocketAddress> original = OriginalDestination.of(ch);
+                if (original.isEmpty() || isThisListener(original.get())) {
+                    // Not redirected: the app uses this listener as its HTTP proxy.
+                    ProtocolDetector.detectThen(ch, detectTimeout, detection -> {
+                        if (detection.protocol() == Detection.Protocol.HTTP1) {
+                            http.install(ch, Optional.empty());
+                            Relay.replay(ch);
+                            ch.config().setAutoRead(true);
+                        } else {
+                            // HTTP/2 needs an authority the explicit proxy cannot learn before the first stream; use --forward http://.
+                            metrics.refused("outbound", "no_original_destination");
+                            log.info("proxy: outbound connection from {} is neither redirected nor HTTP/1 ({}); closing", ch.remoteAddress(), detection.protocol());
+                            ch.close();
                         }
-                        InetSocketAddress destination = original.get();
-                        String authority = destination.getAddress().getHostAddress() + ":" + destination.getPort();
-                        if (opaquePorts.contains(destination.getPort())) {
-                            outbound.carry(ch, authority, Optional.of(destination));
-                            return;
-                        }
-                        ProtocolDetector.detectThen(ch, detectTimeout, detection -> {
-                            if (detection.protocol() != Detection.Protocol.HTTP1 && detection.protocol() != Detection.Protocol.HTTP2) {
-                                outbound.carry(ch, authority, Optional.of(destination));
-                                return;
-                            }
-                            // HTTP to meshed endpoints rides the HTTP path; to anything else it stays opaque.
-                            Resolution resolution = discovery.resolve(authority);
-                            resolution.firstAnswer().orTimeout(10, TimeUnit.SECONDS).whenComplete((set, error) -> ch.eventLoop().execute(() -> {
-                                boolean meshed = error == null && set.endpoints().stream().anyMatch(e -> e.identity().isPresent());
-                                if (meshed && detection.protocol() == Detection.Protocol.HTTP2) {
-                                    h2.install(ch, authority);
-                                } else if (meshed) {
-                                    http.install(ch, Optional.of(authority));
-                                    Relay.replay(ch);
-                                    ch.config().setAutoRead(true);
-                                } else {
-                                    outbound.carry(ch, authority, Optional.of(destination));
-                                }
-                            }));
-                        });
+                    });
+                    return;
+                }
+                InetSocketAddress destination = original.get();
+                String authority = destination.getAddress().getHostAddress() + ":" + destination.getPort();
+                if (opaquePorts.contains(destination.getPort())) {
+                    outbound.carry(ch, authority, Optional.of(destination));
+                    return;
+                }
+                ProtocolDetector.detectThen(ch, detectTimeout, detection -> {
+                    if (detection.protocol() != Detection.Protocol.HTTP1 && detection.protocol() != Detection.Protocol.HTTP2) {
+                        outbound.carry(ch, authority, Optional.of(destination));
+                        return;
                     }
-                })
-                .bind(listen.toSocketAddress()).await();
-        if (!bound.isSuccess()) {
-            throw new IllegalStateException("proxy: cannot listen for outbound on " + listen + ": " + bound.cause().getMessage(), bound.cause());
-        }
-        listener = new BoundListener(bound.channel(), connections);
+                    // HTTP to meshed endpoints rides the HTTP path; to anything else it stays opaque.
+                    Resolution resolution = discovery.resolve(authority);
+                    resolution.firstAnswer().orTimeout(10, TimeUnit.SECONDS).whenComplete((set, error) -> ch.eventLoop().execute(() -> {
+                        boolean meshed = error == null && set.endpoints().stream().anyMatch(e -> e.identity().isPresent());
+                        if (meshed && detection.protocol() == Detection.Protocol.HTTP2) {
+                            h2.install(ch, authority);
+                        } else if (meshed) {
+                            http.install(ch, Optional.of(authority));
+                            Relay.replay(ch);
+                            ch.config().setAutoRead(true);
+                        } else {
+                            outbound.carry(ch, authority, Optional.of(destination));
+                        }
+                    }));
+                });
+        });
         log.info("proxy: outbound (transparent) listening on {}", listener.address());
         return this;
     }
@@ -146,21 +126,12 @@ public final class TransparentListener implements AutoCloseable {
         return listener.address();
     }
 
-    public int openConnections() {
-        return listener.openConnections();
+    /** The bound listener and its connections, for draining. */
+    public BoundListener listener() {
+        return listener;
     }
 
-    public void stopAccepting() {
-        listener.stopAccepting();
-    }
 
-    public void closeConnections() {
-        listener.closeConnections();
-    }
 
-    @Override
-    public void close() {
-        stopAccepting();
-        closeConnections();
-    }
+
 }

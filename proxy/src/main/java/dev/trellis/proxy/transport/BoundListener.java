@@ -1,11 +1,17 @@
 package dev.trellis.proxy.transport;
 
+import dev.trellis.core.net.HostPort;
+import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * A bound listening channel and the connections it accepted: what every listener of the
@@ -17,14 +23,37 @@ public final class BoundListener {
     private final Channel channel;
     private final ChannelGroup connections;
 
-    public BoundListener(Channel channel, ChannelGroup connections) {
+    private BoundListener(Channel channel, ChannelGroup connections) {
         this.channel = channel;
         this.connections = connections;
     }
 
-    /** A group to add accepted connections to, before the listener is bound. */
-    public static ChannelGroup newConnectionGroup(String name) {
-        return new DefaultChannelGroup(name, GlobalEventExecutor.INSTANCE);
+    /**
+     * Binds {@code listen} and hands every accepted connection to {@code accepted}, on its event
+     * loop, after recording it for draining. With {@code autoRead} false nothing is read until
+     * the handler asks.
+     *
+     * @throws IllegalStateException naming {@code what} and the address when the bind fails
+     */
+    public static BoundListener bind(IoRuntime io, HostPort listen, String what, boolean autoRead, Consumer<Channel> accepted)
+            throws InterruptedException {
+        ChannelGroup connections = new DefaultChannelGroup(what, GlobalEventExecutor.INSTANCE);
+        ChannelFuture bound = new ServerBootstrap()
+                .group(io.group())
+                .channel(io.serverChannelType())
+                .childOption(ChannelOption.AUTO_READ, autoRead)
+                .childHandler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        connections.add(ch);
+                        accepted.accept(ch);
+                    }
+                })
+                .bind(listen.toSocketAddress()).await();
+        if (!bound.isSuccess()) {
+            throw new IllegalStateException("proxy: cannot listen for " + what + " on " + listen + ": " + bound.cause().getMessage(), bound.cause());
+        }
+        return new BoundListener(bound.channel(), connections);
     }
 
     public InetSocketAddress address() {

@@ -8,7 +8,6 @@ import dev.trellis.identity.IdentityServer;
 import dev.trellis.identity.IdentityServerConfig;
 import dev.trellis.identity.audit.AuditLog;
 import dev.trellis.identity.auth.LocalTokenAuthenticator;
-import dev.trellis.identity.auth.LocalTokens;
 import dev.trellis.testing.FakeDestination;
 import dev.trellis.testing.NetworkNamespace;
 import dev.trellis.testing.TestPki;
@@ -17,7 +16,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
@@ -83,8 +81,8 @@ class TransparentModeTest {
             server.run("iptables", "-t", "nat", "-A", "PREROUTING", "-p", "tcp", "-i", "ts" + tag + "p", "-j", "REDIRECT", "--to-ports", "4143");
             server.run("iptables", "-t", "nat", "-A", "PREROUTING", "-p", "tcp", "-i", "ts" + tag + "c", "-j", "REDIRECT", "--to-ports", "4143");
 
-            server.start(java(List.of("dev.trellis.testing.EchoServerMain", "0.0.0.0", String.valueOf(APP_PORT))), dir.resolve("app.log"));
-            server.start(java(List.of("dev.trellis.testing.EchoServerMain", "0.0.0.0", String.valueOf(BANNER_PORT), "banner")), dir.resolve("banner.log"));
+            server.start(TrellisProcesses.java(List.of("dev.trellis.testing.EchoServerMain", "0.0.0.0", String.valueOf(APP_PORT))), dir.resolve("app.log"));
+            server.start(TrellisProcesses.java(List.of("dev.trellis.testing.EchoServerMain", "0.0.0.0", String.valueOf(BANNER_PORT), "banner")), dir.resolve("banner.log"));
             // Port 7000 requires a mesh identity: only traffic that came through the client's proxy reaches the app.
             List<String> serverProxy = new ArrayList<>(proxy(pki, EMOJI, "10." + n + ".2.1", identity, destination));
             serverProxy.addAll(List.of("--require-identity-ports", String.valueOf(APP_PORT)));
@@ -139,23 +137,7 @@ class TransparentModeTest {
 
     private List<String> proxy(TestPki pki, WorkloadIdentity workload, String controlPlane, IdentityServer identity, FakeDestination destination)
             throws Exception {
-        Path token = dir.resolve(workload.serviceAccount() + ".token");
-        Files.writeString(token, LocalTokens.mint(pki.tokenKey().getPrivate(), workload, Duration.ofHours(1), Instant.now()));
-        return java(List.of("dev.trellis.cli.Main", "proxy",
-                "--identity", workload.spiffeId(),
-                "--trust-anchor", pki.trustAnchorFile().toString(),
-                "--identity-addr", controlPlane + ":" + identity.grpcAddress().getPort(),
-                "--token-file", token.toString(),
-                "--destination-addr", controlPlane + ":" + destination.port(),
-                "--connection-log", dir.resolve(workload.serviceAccount() + "-connections.log").toString()));
-    }
-
-    private static List<String> java(List<String> mainAndArgs) {
-        List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
-                "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
-                "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx128m",
-                "-cp", System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"))));
-        command.addAll(mainAndArgs);
-        return command;
+        return TrellisProcesses.proxy(dir, pki, workload, controlPlane + ":" + identity.grpcAddress().getPort(),
+                controlPlane + ":" + destination.port(), List.of());
     }
 }

@@ -179,7 +179,7 @@ public final class Proxy implements AutoCloseable {
         log.info("proxy: shutting down; open connections have {} to finish", config.shutdownGrace());
         httpOutbound.drain();
         List<BoundListener> listeners = listeners();
-        listeners.forEach(BoundListener::stopAccepting);
+        listeners.forEach(BoundListener::drain);
         long deadline = System.nanoTime() + config.shutdownGrace().toNanos();
         while (System.nanoTime() < deadline && openConnections(listeners) > 0) {
             try {

@@ -17,9 +17,11 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2GoAwayFrame;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
+import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import java.net.InetSocketAddress;
@@ -29,9 +31,12 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * One multiplexed HTTP/2-over-mTLS connection per meshed endpoint, opened on first use and
  * reopened when it closes. The TLS handshake checks the endpoint presents the identity
- * discovery announced; ALPN must settle on {@code h2}. Thread-safe.
+ * discovery announced; ALPN must settle on {@code h2}. A connection whose server sent GOAWAY
+ * (it is draining) takes no new streams: the next one opens a fresh connection. Thread-safe.
  */
 public final class H2Connections implements AutoCloseable {
+
+    private static final AttributeKey<Boolean> GOING_AWAY = AttributeKey.valueOf(H2Connections.class, "goingAway");
 
     private final IoRuntime io;
     private final SslContext clientContext;
@@ -48,7 +53,7 @@ public final class H2Connections implements AutoCloseable {
     public Future<Channel> connection(Endpoint endpoint, EventLoop loop) {
         InetSocketAddress key = endpoint.dialAddress();
         Future<Channel> existing = connections.get(key);
-        if (existing != null && (!existing.isDone() || (existing.isSuccess() && existing.getNow().isActive()))) {
+        if (existing != null && (!existing.isDone() || (existing.isSuccess() && isUsable(existing.getNow())))) {
             return existing;
         }
         Future<Channel> fresh = connect(endpoint, loop);
@@ -61,6 +66,27 @@ public final class H2Connections implements AutoCloseable {
             }
         });
         return fresh;
+    }
+
+    /** Open, and the server has not said GOAWAY: new streams may go on it. */
+    private static boolean isUsable(Channel connection) {
+        return connection.isActive() && !connection.hasAttr(GOING_AWAY);
+    }
+
+    /**
+     * Whether {@code cause}, the failure of a stream on one of these connections, means the
+     * server never processed it: the connection was going away (GOAWAY named an earlier last
+     * stream), so the request may be sent again whatever its method.
+     */
+    public static boolean unprocessed(Throwable cause) {
+        return cause instanceof StreamRefusedException;
+    }
+
+    /** A stream the server refused unprocessed, by GOAWAY. */
+    public static final class StreamRefusedException extends IllegalStateException {
+        public StreamRefusedException(String message) {
+            super(message);
+        }
     }
 
     private Future<Channel> connect(Endpoint endpoint, EventLoop loop) {
@@ -81,7 +107,19 @@ public final class H2Connections implements AutoCloseable {
                                         // the server never opens streams towards us
                                         ctx.close();
                                     }
-                                }));
+                                }))
+                                .addLast("goaway", new ChannelInboundHandlerAdapter() {
+                                    @Override
+                                    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                                        if (msg instanceof Http2GoAwayFrame goAway) {
+                                            // The server is draining: streams it accepted finish, new ones go elsewhere.
+                                            ctx.channel().attr(GOING_AWAY).set(Boolean.TRUE);
+                                            goAway.release();
+                                            return;
+                                        }
+                                        ctx.fireChannelRead(msg);
+                                    }
+                                });
                     }
                 })
                 .connect(endpoint.dialAddress())

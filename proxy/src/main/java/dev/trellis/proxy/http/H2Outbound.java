@@ -60,13 +60,15 @@ public final class H2Outbound {
 
     /** Serves {@code client} (auto-read off, its first bytes held by a pending handler) as HTTP/2 for {@code authority}. */
     public void install(Channel client, String authority) {
-        client.pipeline().addBefore("pending", "h2", Http2FrameCodecBuilder.forServer().build());
+        client.pipeline().addBefore("pending", "h2", Http2FrameCodecBuilder.forServer()
+                        .gracefulShutdownTimeoutMillis(DrainHandlers.GRACEFUL_CLOSE_WAITS_FOR_STREAMS).build());
         client.pipeline().addBefore("pending", "mux", new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
             @Override
             protected void initChannel(Http2StreamChannel stream) {
                 stream.pipeline().addLast(new FirstHeaders(authority));
             }
         }));
+        client.pipeline().addBefore("pending", "drain", DrainHandlers.http2());
         Relay.replay(client);
         client.config().setAutoRead(true);
     }

@@ -59,13 +59,15 @@ public final class HttpInbound {
     /** Serves HTTP/2 on {@code connection}, whose client is {@code client}. */
     public void install(Channel connection, WorkloadIdentity client, Optional<Integer> originalPort) {
         connection.pipeline()
-                .addLast("h2", Http2FrameCodecBuilder.forServer().build())
+                .addLast("h2", Http2FrameCodecBuilder.forServer()
+                        .gracefulShutdownTimeoutMillis(DrainHandlers.GRACEFUL_CLOSE_WAITS_FOR_STREAMS).build())
                 .addLast("mux", new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
                     @Override
                     protected void initChannel(Http2StreamChannel stream) {
                         stream.pipeline().addLast("dispatch", new Dispatch(client, originalPort));
                     }
-                }));
+                }))
+                .addLast("drain", DrainHandlers.http2());
     }
 
     /**

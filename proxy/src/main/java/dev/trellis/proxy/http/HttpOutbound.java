@@ -51,7 +51,9 @@ import org.slf4j.LoggerFactory;
  * request times out (504). A 502/503 made by the endpoint's own proxy (its app is down) counts
  * as the endpoint failing. Idempotent requests that failed that way, or before any response,
  * are tried once more, on the endpoint the balancer picks next (failing ones are ejected),
- * while the authority's {@link RetryBudget} (20 % of requests + 10/s over 10 s) allows.
+ * while the authority's {@link RetryBudget} (20 % of requests + 10/s over 10 s) allows. A
+ * request a draining endpoint refused unprocessed (HTTP/2 GOAWAY) goes elsewhere whatever its
+ * method, outside the budget: it was never processed.
  * Requests on one connection are handled one at a time.
  *
  * <p>Limits: request line 8 KiB, headers 16 KiB, body {@value #MAX_BODY_BYTES} bytes (413
@@ -64,6 +66,9 @@ public final class HttpOutbound {
     public static final int MAX_BODY_BYTES = 8 * 1024 * 1024;
     private static final Set<HttpMethod> IDEMPOTENT = Set.of(HttpMethod.GET, HttpMethod.HEAD, HttpMethod.OPTIONS,
             HttpMethod.PUT, HttpMethod.DELETE, HttpMethod.TRACE);
+
+    /** Attempts for a request refused unprocessed by draining endpoints (each excluded in turn). */
+    private static final int MAX_ATTEMPTS_UNPROCESSED = 4;
 
     private final Discovery discovery;
     private final Balancer balancer;
@@ -103,6 +108,7 @@ public final class HttpOutbound {
     public void install(Channel client, Optional<String> authority) {
         client.pipeline()
                 .addLast("http1", new HttpServerCodec(8192, 16384, 16384))
+                .addLast("drain", DrainHandlers.http1())
                 .addLast("aggregate", new HttpObjectAggregator(MAX_BODY_BYTES))
                 .addLast("requests", new Requests(authority));
         Relay.replay(client);
@@ -213,6 +219,17 @@ public final class HttpOutbound {
                                 }
 
                                 @Override
+                                public void userEventTriggered(ChannelHandlerContext streamCtx, Object evt) {
+                                    if (evt instanceof io.netty.handler.codec.http2.Http2GoAwayFrame goAway) {
+                                        // Our stream came after the last one the draining server accepted.
+                                        goAway.release();
+                                        answer.completeExceptionally(new H2Connections.StreamRefusedException("stream refused by GOAWAY"));
+                                        return;
+                                    }
+                                    streamCtx.fireUserEventTriggered(evt);
+                                }
+
+                                @Override
                                 public void exceptionCaught(ChannelHandlerContext streamCtx, Throwable cause) {
                                     answer.completeExceptionally(cause);
                                     streamCtx.close();
@@ -221,7 +238,7 @@ public final class HttpOutbound {
                 }
             }).open().addListener(opened -> {
                 if (!opened.isSuccess()) {
-                    answer.completeExceptionally(opened.cause());
+                    answer.completeExceptionally(new H2Connections.StreamRefusedException("stream not opened: " + Causes.rootMessage(opened.cause())));
                     return;
                 }
                 Http2StreamChannel stream = (Http2StreamChannel) opened.getNow();
@@ -233,7 +250,12 @@ public final class HttpOutbound {
                 }
                 // The request's latency, not the shared connection's set-up, is the endpoint's.
                 lease.restartClock();
-                stream.writeAndFlush(copy);
+                stream.writeAndFlush(copy).addListener(written -> {
+                    if (!written.isSuccess()) {
+                        // Not sent whole (e.g. the connection went away first): the server cannot have processed it.
+                        answer.completeExceptionally(new H2Connections.StreamRefusedException("request not sent: " + Causes.rootMessage(written.cause())));
+                    }
+                });
                 ScheduledFuture<?> timeout = ctx.executor().schedule(() -> {
                     if (answer.completeExceptionally(new java.util.concurrent.TimeoutException())) {
                         stream.close();
@@ -242,6 +264,10 @@ public final class HttpOutbound {
                 answer.whenComplete((r, e) -> timeout.cancel(false));
             });
             answer.whenComplete((response, error) -> ctx.executor().execute(() -> {
+                if (error != null) {
+                    log.debug("proxy: {} {}{} attempt {} on {} failed: {}", request.method(), authority, request.uri(), attempt,
+                            lease.endpoint().address(), error.toString());
+                }
                 if (error == null && isEndpointFailure(response)) {
                     // The endpoint's proxy could not reach its app: the endpoint failed, not the request.
                     lease.failed();
@@ -262,6 +288,10 @@ public final class HttpOutbound {
                 } else if (error instanceof java.util.concurrent.TimeoutException) {
                     lease.failed();
                     fail(ctx, request, authority, started, HttpResponseStatus.GATEWAY_TIMEOUT, "timeout");
+                } else if (H2Connections.unprocessed(error) && attempt < MAX_ATTEMPTS_UNPROCESSED) {
+                    // The endpoint is draining, not failing; the request never reached it, so any method may go again.
+                    lease.succeeded();
+                    send(ctx, request, authority, endpoints, started, attempt + 1, java.util.Set.of(lease.endpoint().address()));
                 } else {
                     lease.failed();
                     if (attempt < 2 && IDEMPOTENT.contains(request.method()) && budget(authority).tryRetry()) {

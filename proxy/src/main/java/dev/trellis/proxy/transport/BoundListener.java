@@ -65,8 +65,16 @@ public final class BoundListener {
         return connections.size();
     }
 
-    public void stopAccepting() {
+    private void stopAccepting() {
         channel.close().syncUninterruptibly();
+    }
+
+    /** Stops accepting and tells every open connection the proxy is draining ({@link DrainSignal}). */
+    public void drain() {
+        stopAccepting();
+        for (Channel connection : connections) {
+            connection.pipeline().fireUserEventTriggered(DrainSignal.INSTANCE);
+        }
     }
 
     public void closeConnections() {

@@ -11,7 +11,7 @@ import dev.trellis.identity.IdentityServerConfig;
 import dev.trellis.identity.audit.AuditLog;
 import dev.trellis.identity.auth.LocalTokenAuthenticator;
 import dev.trellis.identity.auth.LocalTokens;
-import dev.trellis.identity.ratelimit.RateLimit;
+import dev.trellis.ratelimit.RateLimit;
 import dev.trellis.identity.service.CertifyLimits;
 import dev.trellis.testing.TestPki;
 import dev.trellis.tls.context.MeshSslContexts;

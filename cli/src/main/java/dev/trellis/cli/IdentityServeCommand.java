@@ -8,7 +8,7 @@ import dev.trellis.identity.audit.AuditLog;
 import dev.trellis.identity.auth.Authenticator;
 import dev.trellis.identity.auth.KubernetesAuthenticator;
 import dev.trellis.identity.auth.LocalTokenAuthenticator;
-import dev.trellis.identity.ratelimit.RateLimit;
+import dev.trellis.ratelimit.RateLimit;
 import dev.trellis.identity.service.CertifyLimits;
 import dev.trellis.tls.pki.Pem;
 import io.fabric8.kubernetes.client.Config;

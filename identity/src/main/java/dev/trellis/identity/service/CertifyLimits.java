@@ -2,7 +2,7 @@ package dev.trellis.identity.service;
 
 import static java.util.Objects.requireNonNull;
 
-import dev.trellis.identity.ratelimit.RateLimit;
+import dev.trellis.ratelimit.RateLimit;
 
 /**
  * The identity service's limits (threat-model finding 1).

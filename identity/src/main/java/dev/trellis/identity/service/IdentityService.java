@@ -16,7 +16,7 @@ import dev.trellis.identity.audit.AuditLog;
 import dev.trellis.identity.auth.AuthenticationException;
 import dev.trellis.identity.auth.Authenticator;
 import dev.trellis.identity.issuer.IssuerWatcher;
-import dev.trellis.identity.ratelimit.KeyedRateLimiter;
+import dev.trellis.ratelimit.KeyedRateLimiter;
 import dev.trellis.tls.pki.CsrRejectedException;
 import dev.trellis.tls.pki.CsrValidator;
 import dev.trellis.tls.pki.IssuedLeaf;

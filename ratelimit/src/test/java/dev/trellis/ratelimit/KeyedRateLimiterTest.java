@@ -1,4 +1,4 @@
-package dev.trellis.identity.ratelimit;
+package dev.trellis.ratelimit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,4 +1,4 @@
-package dev.trellis.identity.ratelimit;
+package dev.trellis.ratelimit;
 
 import static java.util.Objects.requireNonNull;
 

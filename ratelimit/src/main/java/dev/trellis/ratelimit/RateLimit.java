@@ -1,4 +1,4 @@
-package dev.trellis.identity.ratelimit;
+package dev.trellis.ratelimit;
 
 /** A token-bucket limit: sustained calls per second and the burst allowed above it. */
 public record RateLimit(double perSecond, int burst) {

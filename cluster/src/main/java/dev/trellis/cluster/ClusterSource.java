@@ -1,0 +1,32 @@
+package dev.trellis.cluster;
+
+import java.util.Optional;
+import java.util.function.Consumer;
+
+/**
+ * Where cluster state comes from: Kubernetes informers or a local directory of manifests.
+ * Thread-safe.
+ */
+public interface ClusterSource extends AutoCloseable {
+
+    /** The latest snapshot; {@link ClusterSnapshot#EMPTY} before the first. */
+    ClusterSnapshot current();
+
+    /**
+     * Calls {@code listener} with every later snapshot, on the source's own thread, in order.
+     * Closing the returned handle stops the calls.
+     */
+    AutoCloseable subscribe(Consumer<ClusterSnapshot> listener);
+
+    /** Whether the source has its first full view (for {@code /ready}). */
+    boolean synced();
+
+    /** Empty when healthy; otherwise what is wrong (a lost watch, a broken file), for {@code /ready} and logs. */
+    Optional<String> problem();
+
+    /** A short description for logs: {@code kubernetes} or {@code local /path}. */
+    String describe();
+
+    @Override
+    void close();
+}

@@ -1,0 +1,171 @@
+package dev.trellis.cluster.kubernetes;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.trellis.cluster.ClusterSnapshot;
+import dev.trellis.cluster.ClusterSource;
+import dev.trellis.cluster.SnapshotListeners;
+import dev.trellis.cluster.policy.PolicyResources;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Cluster state from the Kubernetes API through fabric8 informers: Services, EndpointSlices,
+ * Pods, Namespaces, ServiceAccounts and Trellis's policy resources, in every namespace. The
+ * informers list, then watch, and list again after a lost watch; each change schedules one
+ * rebuild of the snapshot from their caches after {@code coalesce}, so a burst of events makes
+ * one snapshot. Not synced until every informer has listed once; {@link #problem()} names
+ * informers that are not watching. Thread-safe.
+ */
+public final class KubernetesClusterSource implements ClusterSource {
+
+    private static final Logger log = LoggerFactory.getLogger(KubernetesClusterSource.class);
+
+    private final KubernetesClient client;
+    private final Duration coalesce;
+    private final Map<String, SharedIndexInformer<? extends HasMetadata>> informers = new LinkedHashMap<>();
+    private final SnapshotListeners snapshots = new SnapshotListeners();
+    private final ScheduledExecutorService rebuilder;
+    private final AtomicBoolean rebuildScheduled = new AtomicBoolean();
+    private long generation;
+
+    private KubernetesClusterSource(KubernetesClient client, Duration coalesce) {
+        this.client = client;
+        this.coalesce = coalesce;
+        this.rebuilder = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("trellis-k8s-cluster").daemon().factory());
+    }
+
+    /** Starts the informers on {@code client} (which the caller keeps and closes). */
+    public static KubernetesClusterSource start(KubernetesClient client, Duration coalesce) {
+        KubernetesClusterSource source = new KubernetesClusterSource(requireNonNull(client, "client"), requireNonNull(coalesce, "coalesce"));
+        source.startInformers();
+        return source;
+    }
+
+    private void startInformers() {
+        ResourceEventHandler<HasMetadata> onChange = new ResourceEventHandler<>() {
+            @Override
+            public void onAdd(HasMetadata obj) {
+                scheduleRebuild();
+            }
+
+            @Override
+            public void onUpdate(HasMetadata oldObj, HasMetadata newObj) {
+                scheduleRebuild();
+            }
+
+            @Override
+            public void onDelete(HasMetadata obj, boolean deletedFinalStateUnknown) {
+                scheduleRebuild();
+            }
+        };
+        long resync = 0; // informers relist on a lost watch; no periodic resync needed for a level-triggered rebuild
+        add("services", client.services().inAnyNamespace().inform(cast(onChange), resync));
+        add("endpointslices", client.discovery().v1().endpointSlices().inAnyNamespace().inform(cast(onChange), resync));
+        add("pods", client.pods().inAnyNamespace().inform(cast(onChange), resync));
+        add("namespaces", client.namespaces().inform(cast(onChange), resync));
+        add("serviceaccounts", client.serviceAccounts().inAnyNamespace().inform(cast(onChange), resync));
+        for (String kind : PolicyResources.KINDS) {
+            ResourceDefinitionContext context = new ResourceDefinitionContext.Builder()
+                    .withGroup(PolicyResources.GROUP).withVersion(PolicyResources.VERSION).withKind(kind)
+                    .withPlural(plural(kind)).withNamespaced(true).build();
+            add(plural(kind), client.genericKubernetesResources(context).inAnyNamespace().inform(cast(onChange), resync));
+        }
+        scheduleRebuild();
+    }
+
+    /** The plural resource name of a Trellis kind, as its CRD declares it. */
+    public static String plural(String kind) {
+        String lower = kind.toLowerCase(Locale.ROOT);
+        return lower.endsWith("y") ? lower.substring(0, lower.length() - 1) + "ies" : lower + "s";
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <T extends HasMetadata> ResourceEventHandler<T> cast(ResourceEventHandler<HasMetadata> handler) {
+        return (ResourceEventHandler<T>) (ResourceEventHandler<?>) handler;
+    }
+
+    private void add(String name, SharedIndexInformer<? extends HasMetadata> informer) {
+        informers.put(name, informer);
+    }
+
+    private void scheduleRebuild() {
+        if (rebuildScheduled.compareAndSet(false, true)) {
+            rebuilder.schedule(this::rebuild, coalesce.toMillis(), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private void rebuild() {
+        rebuildScheduled.set(false);
+        try {
+            ClusterSnapshot.Builder builder = new ClusterSnapshot.Builder();
+            for (SharedIndexInformer<? extends HasMetadata> informer : informers.values()) {
+                for (HasMetadata object : informer.getStore().list()) {
+                    builder.add(object);
+                }
+            }
+            ClusterSnapshot snapshot = builder.build(++generation);
+            for (String problem : snapshot.problems()) {
+                log.warn("cluster: ignoring {}", problem);
+            }
+            log.debug("cluster: snapshot {}: {}", snapshot.generation(), snapshot.sizes());
+            snapshots.publish(snapshot);
+        } catch (RuntimeException e) {
+            log.error("cluster: rebuilding the snapshot failed; keeping the last one", e);
+        }
+    }
+
+    @Override
+    public ClusterSnapshot current() {
+        return snapshots.current();
+    }
+
+    @Override
+    public AutoCloseable subscribe(Consumer<ClusterSnapshot> listener) {
+        return snapshots.subscribe(listener);
+    }
+
+    @Override
+    public boolean synced() {
+        return informers.values().stream().allMatch(SharedIndexInformer::hasSynced) && snapshots.current().generation() > 0;
+    }
+
+    @Override
+    public Optional<String> problem() {
+        List<String> down = new ArrayList<>();
+        informers.forEach((name, informer) -> {
+            if (!informer.isWatching()) {
+                down.add(name);
+            }
+        });
+        return down.isEmpty() ? Optional.empty() : Optional.of("cluster: not watching " + String.join(", ", down) + " (resyncing)");
+    }
+
+    @Override
+    public String describe() {
+        return "kubernetes " + client.getMasterUrl();
+    }
+
+    @Override
+    public void close() {
+        informers.values().forEach(SharedIndexInformer::close);
+        rebuilder.shutdownNow();
+    }
+}

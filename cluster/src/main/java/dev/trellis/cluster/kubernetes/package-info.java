@@ -1,0 +1,2 @@
+/** The Kubernetes cluster-state source: fabric8 informers on the API server. */
+package dev.trellis.cluster.kubernetes;

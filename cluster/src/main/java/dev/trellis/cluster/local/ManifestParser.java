@@ -1,0 +1,106 @@
+package dev.trellis.cluster.local;
+
+import dev.trellis.cluster.policy.InvalidResourceException;
+import dev.trellis.cluster.policy.PolicyParser;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.KubernetesResource;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.snakeyaml.engine.v2.api.LoadSettings;
+import org.snakeyaml.engine.v2.api.lowlevel.Compose;
+import org.snakeyaml.engine.v2.constructor.StandardConstructor;
+import org.snakeyaml.engine.v2.exceptions.Mark;
+import org.snakeyaml.engine.v2.exceptions.MarkedYamlEngineException;
+import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
+import org.snakeyaml.engine.v2.nodes.Node;
+
+/**
+ * Reads the Kubernetes objects of one manifest file (YAML, several documents allowed). Any
+ * error fails the whole file, naming the file, the line and what is wrong. Limits: file size
+ * and document count below, 50 aliases per document (no alias bombs). Thread-safe.
+ */
+final class ManifestParser {
+
+    static final int MAX_FILE_BYTES = 4 * 1024 * 1024;
+    static final int MAX_DOCUMENTS = 1000;
+
+    private final KubernetesSerialization serialization = new KubernetesSerialization();
+    private final LoadSettings settings = LoadSettings.builder()
+            .setMaxAliasesForCollections(50)
+            .setCodePointLimit(MAX_FILE_BYTES)
+            .setAllowDuplicateKeys(false)
+            .build();
+
+    /** A manifest that cannot be used; the message names {@code file:line}. */
+    static final class ManifestException extends Exception {
+        ManifestException(String message) {
+            super(message);
+        }
+    }
+
+    List<HasMetadata> parse(String file, String text) throws ManifestException {
+        List<HasMetadata> objects = new ArrayList<>();
+        Iterable<Node> documents;
+        try {
+            int count = 0;
+            for (Node node : new Compose(settings).composeAllFromString(text)) {
+                if (++count > MAX_DOCUMENTS) {
+                    throw new ManifestException(file + ": more than " + MAX_DOCUMENTS + " documents");
+                }
+                int line = node.getStartMark().map(m -> m.getLine() + 1).orElse(0);
+                Object tree = new StandardConstructor(settings).constructSingleDocument(Optional.of(node));
+                if (tree == null) {
+                    continue;
+                }
+                objects.add(toObject(file + ":" + line, tree));
+            }
+        } catch (MarkedYamlEngineException e) {
+            Optional<Mark> mark = e.getProblemMark();
+            throw new ManifestException(file + ":" + mark.map(m -> (m.getLine() + 1) + ":" + (m.getColumn() + 1)).orElse("?")
+                    + ": not valid YAML: " + e.getProblem());
+        } catch (YamlEngineException e) {
+            throw new ManifestException(file + ": not valid YAML: " + e.getMessage());
+        }
+        return objects;
+    }
+
+    private HasMetadata toObject(String where, Object tree) throws ManifestException {
+        if (!(tree instanceof Map<?, ?> map) || !(map.get("kind") instanceof String kind) || !(map.get("apiVersion") instanceof String)) {
+            throw new ManifestException(where + ": a document must be an object with apiVersion and kind");
+        }
+        Object converted;
+        try {
+            converted = serialization.convertValue(tree, KubernetesResource.class);
+        } catch (RuntimeException e) {
+            throw new ManifestException(where + ": " + kind + ": " + rootMessage(e));
+        }
+        if (!(converted instanceof HasMetadata object) || object.getMetadata() == null || object.getMetadata().getName() == null) {
+            throw new ManifestException(where + ": " + kind + " without metadata.name");
+        }
+        if (object.getMetadata().getNamespace() == null && !kind.equals("Namespace")) {
+            object.getMetadata().setNamespace("default");
+        }
+        if (object instanceof GenericKubernetesResource generic && PolicyParser.isPolicy(generic)) {
+            try {
+                PolicyParser.parse(generic);
+            } catch (InvalidResourceException e) {
+                throw new ManifestException(where + ": " + e.getMessage());
+            }
+        }
+        return object;
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        String message = root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
+        int newline = message.indexOf('\n');
+        return newline > 0 ? message.substring(0, newline) : message;
+    }
+}

@@ -1,0 +1,127 @@
+package dev.trellis.cluster.local;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.trellis.cluster.ClusterSnapshot;
+import dev.trellis.cluster.ObjectKey;
+import dev.trellis.cluster.policy.PolicyResources;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class LocalDirectorySourceTest {
+
+    static final String APP = """
+            apiVersion: v1
+            kind: Namespace
+            metadata: {name: emojivoto}
+            ---
+            apiVersion: v1
+            kind: ServiceAccount
+            metadata: {namespace: emojivoto, name: web}
+            ---
+            apiVersion: v1
+            kind: Service
+            metadata: {namespace: emojivoto, name: web-svc}
+            spec:
+              selector: {app: web}
+              ports: [{name: http, port: 80, targetPort: 8080}]
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata:
+              namespace: emojivoto
+              name: web-0
+              labels: {app: web}
+            spec:
+              serviceAccountName: web
+              containers: [{name: app, image: web, ports: [{name: http, containerPort: 8080}]}]
+            status: {podIP: 127.0.0.1}
+            """;
+
+    static final String SERVER = """
+            apiVersion: policy.trellis.dev/v1alpha1
+            kind: Server
+            metadata: {namespace: emojivoto, name: web-http}
+            spec:
+              podSelector: {matchLabels: {app: web}}
+              port: http
+              protocol: http1
+            """;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void readsManifestsAndPolicyResources() throws Exception {
+        Files.writeString(dir.resolve("app.yaml"), APP);
+        Files.writeString(dir.resolve("policy.yml"), SERVER);
+        try (LocalDirectorySource source = LocalDirectorySource.start(dir, Duration.ofMillis(50))) {
+            ClusterSnapshot snapshot = source.current();
+            assertThat(source.synced()).isTrue();
+            assertThat(source.problem()).isEmpty();
+            assertThat(snapshot.service(new ObjectKey("emojivoto", "web-svc"))).isPresent();
+            assertThat(snapshot.pod(new ObjectKey("emojivoto", "web-0")).orElseThrow().getSpec().getServiceAccountName()).isEqualTo("web");
+            assertThat(snapshot.podByIp("127.0.0.1")).isPresent();
+            assertThat(snapshot.servers()).singleElement().satisfies(server -> {
+                assertThat(server.port().name()).hasValue("http");
+                assertThat(server.protocol()).isEqualTo(PolicyResources.Protocol.HTTP1);
+            });
+        }
+    }
+
+    @Test
+    void anEditReachesSubscribers() throws Exception {
+        Files.writeString(dir.resolve("app.yaml"), APP);
+        try (LocalDirectorySource source = LocalDirectorySource.start(dir, Duration.ofMillis(50))) {
+            LinkedBlockingQueue<ClusterSnapshot> seen = new LinkedBlockingQueue<>();
+            source.subscribe(seen::add);
+            Files.writeString(dir.resolve("policy.yaml"), SERVER);
+            ClusterSnapshot next = seen.poll(5, TimeUnit.SECONDS);
+            assertThat(next).isNotNull();
+            assertThat(next.servers()).hasSize(1);
+            assertThat(next.generation()).isGreaterThan(1);
+        }
+    }
+
+    @Test
+    void aBrokenFileKeepsTheLastGoodStateAndIsReportedWithItsLine() throws Exception {
+        Files.writeString(dir.resolve("app.yaml"), APP);
+        try (LocalDirectorySource source = LocalDirectorySource.start(dir, Duration.ofMillis(50))) {
+            long good = source.current().generation();
+            Files.writeString(dir.resolve("app.yaml"), APP + "---\napiVersion: v1\nkind: Service\nmetadata: {name: x\n  spec: [\n");
+            Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> source.problem().isPresent());
+            assertThat(source.problem().orElseThrow()).contains(dir.resolve("app.yaml").toString() + ":").contains("not valid YAML");
+            assertThat(source.current().generation()).isEqualTo(good);
+            assertThat(source.current().service(new ObjectKey("emojivoto", "web-svc"))).isPresent();
+
+            Files.writeString(dir.resolve("app.yaml"), APP);
+            Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> source.problem().isEmpty());
+            assertThat(source.current().generation()).isGreaterThan(good);
+        }
+    }
+
+    @Test
+    void anInvalidPolicyNamesFileLineAndField() throws Exception {
+        Files.writeString(dir.resolve("app.yaml"), APP);
+        Files.writeString(dir.resolve("policy.yaml"), "# policies\n" + SERVER + "---\n" + SERVER.replace("web-http", "bad").replace("port: http", "port: 70000"));
+        try (LocalDirectorySource source = LocalDirectorySource.start(dir, Duration.ofMillis(50))) {
+            assertThat(source.synced()).isFalse();
+            assertThat(source.problem().orElseThrow())
+                    .contains(dir.resolve("policy.yaml") + ":10:")
+                    .contains("Server emojivoto/bad: spec.port");
+        }
+    }
+
+    @Test
+    void aMissingDirectoryIsRefusedByName() {
+        assertThatThrownBy(() -> LocalDirectorySource.start(dir.resolve("nope"), Duration.ofSeconds(1)))
+                .hasMessageContaining("nope").hasMessageContaining("does not exist");
+    }
+}

@@ -1,0 +1,2 @@
+/** Time values as people write them. */
+package dev.trellis.core.time;

@@ -1,0 +1,136 @@
+package dev.trellis.cli;
+
+import dev.trellis.cluster.ClusterSource;
+import dev.trellis.cluster.kubernetes.KubernetesClusterSource;
+import dev.trellis.cluster.local.LocalDirectorySource;
+import dev.trellis.core.identity.WorkloadIdentity;
+import dev.trellis.core.net.HostPort;
+import dev.trellis.destination.DestinationServer;
+import dev.trellis.destination.DestinationServerConfig;
+import dev.trellis.destination.translate.DefaultInboundPolicy;
+import dev.trellis.identity.IdentityServerConfig;
+import dev.trellis.ratelimit.RateLimit;
+import dev.trellis.tls.client.IdentityClient;
+import dev.trellis.tls.context.CredentialsStore;
+import dev.trellis.tls.pki.TrustAnchors;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code trellis destination}: discovery, profiles and policy for proxies, until SIGTERM. */
+@Command(mixinStandardHelpOptions = true, name = "destination", description = {
+        "Run the destination service: endpoints, route profiles, inbound and egress policy, streamed to proxies over mTLS.",
+        "Cluster state comes from exactly one of --kubernetes (informers) or --local DIR (a directory of manifests).",
+        "Its own certificate (identity trellis/trellis-destination) comes from the identity service, like a proxy's."})
+final class DestinationCommand implements Callable<Integer> {
+
+    @Option(names = "--trust-domain", defaultValue = WorkloadIdentity.DEFAULT_TRUST_DOMAIN, description = "Trust domain (default: ${DEFAULT-VALUE}).")
+    String trustDomain;
+
+    @Option(names = "--cluster-domain", defaultValue = "cluster.local", description = "DNS suffix of Services (default: ${DEFAULT-VALUE}).")
+    String clusterDomain;
+
+    @Option(names = "--trust-anchor", required = true, paramLabel = "FILE", description = "PEM trust anchor(s).")
+    Path trustAnchor;
+
+    @Option(names = "--identity-addr", required = true, paramLabel = "HOST:PORT", description = "The identity service.")
+    HostPort identityAddress;
+
+    @Option(names = "--identity-name", paramLabel = "SPIFFE_ID", description = "The identity service's identity (default: spiffe://<trust-domain>/ns/trellis/sa/trellis-identity).")
+    String identityName;
+
+    @Option(names = "--token-file", required = true, paramLabel = "FILE", description = "Token proving this service's identity to the identity service.")
+    Path tokenFile;
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    SourceChoice source;
+
+    static final class SourceChoice {
+        @Option(names = "--kubernetes", description = "Read cluster state from the Kubernetes API (in-cluster config or kubeconfig).")
+        boolean kubernetes;
+
+        @Option(names = "--local", paramLabel = "DIR", description = "Read cluster state from the manifests in DIR, reloaded when they change.")
+        Path local;
+    }
+
+    @Option(names = "--listen", defaultValue = "0.0.0.0:8086", paramLabel = "HOST:PORT", description = "gRPC listener (default: ${DEFAULT-VALUE}).")
+    HostPort listen;
+
+    @Option(names = "--admin", defaultValue = "127.0.0.1:9996", paramLabel = "HOST:PORT", description = "Admin listener: /live /ready /metrics (default: ${DEFAULT-VALUE}).")
+    HostPort admin;
+
+    @Option(names = "--strict-visibility", description = "Callers resolve only their own namespace and what others export to it (annotation trellis.dev/visible-to). Default: cluster-wide.")
+    boolean strictVisibility;
+
+    @Option(names = "--default-inbound-policy", defaultValue = "all-unauthenticated",
+            description = "For ports no Server covers: all-unauthenticated, all-authenticated, cluster-authenticated, deny or audit (default: ${DEFAULT-VALUE}).")
+    String defaultInboundPolicy;
+
+    @Option(names = "--cluster-networks", split = ",", defaultValue = "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fd00::/8",
+            description = "Networks of cluster-authenticated callers (default: ${DEFAULT-VALUE}).")
+    List<String> clusterNetworks;
+
+    @Option(names = "--streams-per-identity", defaultValue = "100", description = "Open streams one caller identity may hold (default: ${DEFAULT-VALUE}).")
+    int streamsPerIdentity;
+
+    @Option(names = "--streams-per-peer", defaultValue = "1000", description = "Open streams one peer address may hold (default: ${DEFAULT-VALUE}).")
+    int streamsPerPeer;
+
+    @Option(names = "--call-rate", defaultValue = "20/s,200", paramLabel = "RATE/s,BURST", description = "New calls per caller identity (default: ${DEFAULT-VALUE}).")
+    String callRate;
+
+    @Option(names = "--update-window", defaultValue = "100ms", description = "At most one update per stream per window (default: ${DEFAULT-VALUE}).")
+    Duration updateWindow;
+
+    @Option(names = "--debug", description = "Serve /debug/* pages on the admin listener. Off by default (threat-model finding 5).")
+    boolean debug;
+
+    @Override
+    public Integer call() throws Exception {
+        DestinationServerConfig defaults = DestinationServerConfig.defaults(trustDomain);
+        DestinationServerConfig config = new DestinationServerConfig(trustDomain, clusterDomain, listen, admin, strictVisibility,
+                DefaultInboundPolicy.parse(defaultInboundPolicy), clusterNetworks, streamsPerIdentity, streamsPerPeer, RateLimit.parse(callRate),
+                updateWindow, defaults.slowSubscriberTimeout(), debug);
+        Clock clock = Clock.systemUTC();
+        WorkloadIdentity identityService = identityName == null
+                ? new WorkloadIdentity(trustDomain, IdentityServerConfig.DEFAULT_NAMESPACE, IdentityServerConfig.DEFAULT_SERVICE_ACCOUNT)
+                : WorkloadIdentity.parseSpiffeId(identityName);
+        CredentialsStore credentials = new CredentialsStore(config.identity(), TrustAnchors.read(trustAnchor), clock);
+        IdentityClient identityClient = new IdentityClient(IdentityClient.Config.defaults(config.identity(), identityAddress, identityService, tokenFile),
+                credentials, clock);
+        identityClient.start();
+        KubernetesClient kubernetes = null;
+        ClusterSource cluster;
+        if (source.kubernetes) {
+            Config kubeConfig = Config.autoConfigure(null);
+            kubeConfig.setConnectionTimeout(5_000);
+            kubernetes = new KubernetesClientBuilder().withConfig(kubeConfig).build();
+            cluster = KubernetesClusterSource.start(kubernetes, Duration.ofMillis(50));
+        } else {
+            cluster = LocalDirectorySource.start(source.local, Duration.ofMillis(500));
+        }
+        DestinationServer server = DestinationServer.start(config, cluster, credentials, clock);
+        CountDownLatch stopped = new CountDownLatch(1);
+        KubernetesClient client = kubernetes;
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            server.close();
+            cluster.close();
+            identityClient.close();
+            if (client != null) {
+                client.close();
+            }
+            stopped.countDown();
+        }, "trellis-destination-shutdown"));
+        stopped.await();
+        return 0;
+    }
+}

@@ -1,0 +1,207 @@
+package dev.trellis.destination;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.trellis.api.destination.v1.GetDestination;
+import dev.trellis.api.policy.v1.InboundPort;
+import dev.trellis.api.policy.v1.InboundServer;
+import dev.trellis.api.policy.v1.Workload;
+import dev.trellis.cluster.local.LocalDirectorySource;
+import dev.trellis.core.identity.WorkloadIdentity;
+import dev.trellis.ratelimit.RateLimit;
+import dev.trellis.testing.TestPki;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class DestinationServiceTest {
+
+    private static final WorkloadIdentity CLIENT = TestPki.identity("emojivoto", "client");
+    private static final WorkloadIdentity WEB = TestPki.identity("emojivoto", "web");
+    private static final String WEB_SVC = "web-svc.emojivoto.svc.cluster.local:80";
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void getSendsTheFullSetThenFollowsAnEditedManifest() throws Exception {
+        Path state = Files.createDirectories(dir.resolve("state"));
+        Files.writeString(state.resolve("app.yaml"), Manifests.app("emojivoto", "web-svc", "web", 1, 2, ""));
+        try (LocalDirectorySource source = LocalDirectorySource.start(state, Duration.ofMillis(50));
+             DestinationFixture fixture = new DestinationFixture(dir.resolve("pki"), source, c -> c)) {
+            UpdateRecorder stream = new UpdateRecorder();
+            fixture.destination(CLIENT).get(GetDestination.newBuilder().setAuthority(WEB_SVC).build(), stream);
+            Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> stream.endpoints().equals(Set.of("10.0.1.1:8080", "10.0.1.2:8080")));
+            var first = stream.updates.getFirst().getAdd();
+            assertThat(first.getMetricLabelsMap()).containsEntry("namespace", "emojivoto").containsEntry("service", "web-svc");
+            assertThat(first.getAddrs(0).getTlsIdentity().getSpiffeId()).isEqualTo(WEB.spiffeId());
+            assertThat(first.getAddrs(0).getProxyInboundPort()).isEqualTo(4143);
+            assertThat(first.getAddrs(0).getMetricLabelsMap()).containsEntry("owner_kind", "replicaset").containsKey("pod");
+
+            // Scale to three, then take one out of readiness.
+            Files.writeString(state.resolve("app.yaml"), Manifests.app("emojivoto", "web-svc", "web", 1, 3, ""));
+            Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> stream.endpoints().size() == 3);
+            Files.writeString(state.resolve("app.yaml"), Manifests.app("emojivoto", "web-svc", "web", 1, 3, "").replace(
+                    Manifests.slice("emojivoto", "web-svc", 1, true, true, true), Manifests.slice("emojivoto", "web-svc", 1, true, false, true)));
+            Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> stream.endpoints().equals(Set.of("10.0.1.1:8080", "10.0.1.3:8080")));
+
+            // A broken edit changes nothing the stream sees, and /ready says which file.
+            int before = stream.updates.size();
+            Files.writeString(state.resolve("app.yaml"), "kind: [broken\n");
+            Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> source.problem().isPresent());
+            assertThat(source.problem().orElseThrow()).contains("app.yaml:");
+            Thread.sleep(300);
+            assertThat(stream.updates).hasSize(before);
+            assertThat(stream.error.get()).isNull();
+        }
+    }
+
+    @Test
+    void unknownAuthoritiesAndBadInputAreAnswered() throws Exception {
+        MutableClusterSource source = new MutableClusterSource();
+        source.set(Manifests.app("emojivoto", "web-svc", "web", 1, 1, ""));
+        try (DestinationFixture fixture = new DestinationFixture(dir, source, c -> c)) {
+            UpdateRecorder external = new UpdateRecorder();
+            fixture.destination(CLIENT).get(GetDestination.newBuilder().setAuthority("example.com:443").build(), external);
+            Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> !external.updates.isEmpty());
+            assertThat(external.updates.getFirst().getNoEndpoints().getExists()).isFalse();
+
+            UpdateRecorder bad = new UpdateRecorder();
+            fixture.destination(CLIENT).get(GetDestination.newBuilder().setAuthority("no-port").build(), bad);
+            Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> bad.error.get() != null);
+            assertThat(Status.fromThrowable(bad.error.get()).getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+
+            UpdateRecorder byPodIp = new UpdateRecorder();
+            fixture.destination(CLIENT).get(GetDestination.newBuilder().setAuthority("10.0.1.1:8080").build(), byPodIp);
+            Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> byPodIp.endpoints().equals(Set.of("10.0.1.1:8080")));
+            assertThat(byPodIp.identities()).containsExactly(WEB.spiffeId());
+        }
+    }
+
+    @Test
+    void strictVisibilityHidesOtherNamespacesUntilTheyExport() throws Exception {
+        MutableClusterSource source = new MutableClusterSource();
+        String other = Manifests.app("billing", "ledger-svc", "ledger", 2, 1, "");
+        source.set(Manifests.app("emojivoto", "web-svc", "web", 1, 1, "") + other);
+        try (DestinationFixture fixture = new DestinationFixture(dir, source, c -> c.withStrictVisibility(true))) {
+            UpdateRecorder denied = new UpdateRecorder();
+            fixture.destination(CLIENT).get(GetDestination.newBuilder().setAuthority("ledger-svc.billing.svc.cluster.local:80").build(), denied);
+            Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> denied.error.get() != null);
+            assertThat(Status.fromThrowable(denied.error.get()).getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+            assertThat(denied.error.get()).hasMessageContaining("billing").hasMessageContaining("emojivoto");
+
+            UpdateRecorder own = new UpdateRecorder();
+            fixture.destination(CLIENT).get(GetDestination.newBuilder().setAuthority(WEB_SVC).build(), own);
+            Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> own.endpoints().size() == 1);
+
+            source.set(Manifests.app("emojivoto", "web-svc", "web", 1, 1, "")
+                    + Manifests.app("billing", "ledger-svc", "ledger", 2, 1, "trellis.dev/visible-to: \"emojivoto,shop\""));
+            UpdateRecorder exported = new UpdateRecorder();
+            fixture.destination(CLIENT).get(GetDestination.newBuilder().setAuthority("ledger-svc.billing.svc.cluster.local:80").build(), exported);
+            Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> exported.endpoints().size() == 1);
+            assertThat(exported.error.get()).isNull();
+        }
+    }
+
+    @Test
+    void oneCallerOpeningAThousandStreamsIsLimitedWhileAnotherKeepsItsUpdates() throws Exception {
+        MutableClusterSource source = new MutableClusterSource();
+        source.set(Manifests.app("emojivoto", "web-svc", "web", 1, 1, ""));
+        try (DestinationFixture fixture = new DestinationFixture(dir, source,
+                c -> c.withLimits(50, 1000, RateLimit.parse("100/s,200"), Duration.ofMillis(100)))) {
+            var flood = fixture.destination(TestPki.identity("rogue", "flood"));
+            List<UpdateRecorder> floods = new ArrayList<>();
+            for (int i = 0; i < 1000; i++) {
+                UpdateRecorder stream = new UpdateRecorder();
+                floods.add(stream);
+                flood.get(GetDestination.newBuilder().setAuthority(WEB_SVC).build(), stream);
+            }
+            Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> floods.stream().filter(s -> s.error.get() != null || !s.updates.isEmpty()).count() == 1000);
+            long refused = floods.stream().filter(s -> s.error.get() != null).count();
+            assertThat(refused).isGreaterThanOrEqualTo(950);
+            assertThat(floods.stream().filter(s -> s.error.get() != null)
+                    .map(s -> Status.fromThrowable(s.error.get()).getCode()).distinct().toList()).containsExactly(Status.Code.RESOURCE_EXHAUSTED);
+
+            UpdateRecorder other = new UpdateRecorder();
+            long started = System.nanoTime();
+            fixture.destination(CLIENT).get(GetDestination.newBuilder().setAuthority(WEB_SVC).build(), other);
+            Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> other.endpoints().size() == 1);
+            source.set(Manifests.app("emojivoto", "web-svc", "web", 1, 2, ""));
+            Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> other.endpoints().size() == 2);
+            assertThat(Duration.ofNanos(System.nanoTime() - started)).as("the other caller is not slowed").isLessThan(Duration.ofSeconds(3));
+        }
+    }
+
+    @Test
+    void aFlappingPodYieldsABoundedNumberOfUpdates() throws Exception {
+        MutableClusterSource source = new MutableClusterSource();
+        String up = Manifests.app("emojivoto", "web-svc", "web", 1, 2, "");
+        String down = up.replace(Manifests.slice("emojivoto", "web-svc", 1, true, true), Manifests.slice("emojivoto", "web-svc", 1, true, false));
+        source.set(up);
+        try (DestinationFixture fixture = new DestinationFixture(dir, source, c -> c)) {
+            UpdateRecorder stream = new UpdateRecorder();
+            fixture.destination(CLIENT).get(GetDestination.newBuilder().setAuthority(WEB_SVC).build(), stream);
+            Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> stream.endpoints().size() == 2);
+            // 200 readiness flips over two seconds: 100 per second.
+            for (int i = 0; i < 200; i++) {
+                source.set(i % 2 == 0 ? down : up);
+                Thread.sleep(10);
+            }
+            source.set(up);
+            Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> stream.endpoints().size() == 2);
+            Thread.sleep(300);
+            // One update (an add or a remove) per 100 ms window at most: ~2.5 s of churn, not 200 flips.
+            assertThat(stream.updates.size()).isLessThan(2 + 2 * 30);
+            assertThat(stream.endpoints()).hasSize(2);
+        }
+    }
+
+    @Test
+    void aWorkloadWatchesOnlyItsOwnInboundPolicy() throws Exception {
+        MutableClusterSource source = new MutableClusterSource();
+        source.set(Manifests.app("emojivoto", "web-svc", "web", 1, 1, "") + """
+                apiVersion: policy.trellis.dev/v1alpha1
+                kind: Server
+                metadata: {namespace: emojivoto, name: web-http}
+                spec: {podSelector: {matchLabels: {app: web}}, port: http, protocol: http1}
+                ---
+                apiVersion: policy.trellis.dev/v1alpha1
+                kind: MeshTLSAuthentication
+                metadata: {namespace: emojivoto, name: clients}
+                spec: {identityRefs: [{kind: ServiceAccount, name: client}]}
+                ---
+                apiVersion: policy.trellis.dev/v1alpha1
+                kind: AuthorizationPolicy
+                metadata: {namespace: emojivoto, name: web-from-clients}
+                spec:
+                  targetRef: {kind: Server, name: web-http}
+                  requiredAuthenticationRefs: [{kind: MeshTLSAuthentication, name: clients}]
+                """);
+        try (DestinationFixture fixture = new DestinationFixture(dir, source, c -> c)) {
+            InboundPort request = InboundPort.newBuilder().setWorkload(Workload.newBuilder().setNamespace("emojivoto").setName("web-svc-0")).setPort(8080).build();
+            InboundServer policy = fixture.policy(WEB).withDeadlineAfter(5, java.util.concurrent.TimeUnit.SECONDS).watchInbound(request).next();
+            assertThat(policy.getProtocol()).isEqualTo(InboundServer.Protocol.HTTP1);
+            assertThat(policy.getLabelsMap()).containsEntry("name", "web-http");
+            assertThat(policy.getAuthorizationsList()).singleElement().satisfies(a ->
+                    assertThat(a.getMeshTls().getIdentitiesList()).containsExactly(CLIENT.spiffeId()));
+            assertThat(policy.getRoutesList()).anySatisfy(route -> {
+                assertThat(route.getName()).isEqualTo("probe");
+                assertThat(route.getMatches(0).getPathExact()).isEqualTo("/ready");
+            });
+
+            assertThatThrownBy(() -> fixture.policy(CLIENT).withDeadlineAfter(5, java.util.concurrent.TimeUnit.SECONDS).watchInbound(request).next())
+                    .isInstanceOf(StatusRuntimeException.class)
+                    .satisfies(e -> assertThat(Status.fromThrowable(e).getCode()).isEqualTo(Status.Code.PERMISSION_DENIED))
+                    .hasMessageContaining("sa/web");
+        }
+    }
+}

@@ -106,6 +106,10 @@ final class ProxyCommand implements Callable<Integer> {
             description = "Append outbound connection JSON lines here (default: standard output). TRELLIS_PROXY_CONNECTION_LOG.")
     Path connectionLog;
 
+    @Option(names = "--workload", paramLabel = "POD", defaultValue = "${env:TRELLIS_PROXY_WORKLOAD}",
+            description = "This pod's name (its namespace is the identity's): the proxy then watches its inbound and egress policy. TRELLIS_PROXY_WORKLOAD.")
+    String workload;
+
     @Option(names = "--debug", defaultValue = "${env:TRELLIS_PROXY_DEBUG:-false}",
             description = "Serve /debug/* on the admin listener. TRELLIS_PROXY_DEBUG. Off by default.")
     boolean debug;
@@ -132,7 +136,8 @@ final class ProxyCommand implements Callable<Integer> {
                 inbound, outbound.equalsIgnoreCase("off") ? Optional.empty() : Optional.of(HostPort.parse(outbound)),
                 admin, appHost, forwardList, requireIdentityPorts == null ? java.util.Set.of() : java.util.Set.copyOf(requireIdentityPorts),
                 java.util.Set.copyOf(opaquePorts), detectTimeout, connectTimeout, requestTimeout, shutdownGrace,
-                Optional.ofNullable(shutdownTokenFile), Optional.ofNullable(connectionLog), debug);
+                Optional.ofNullable(shutdownTokenFile), Optional.ofNullable(connectionLog), debug,
+                workload == null || workload.isBlank() ? Optional.empty() : Optional.of(workload.strip()));
         Proxy proxy = Proxy.start(config, Clock.systemUTC());
         Runtime.getRuntime().addShutdownHook(new Thread(proxy::shutdown, "trellis-proxy-shutdown"));
         proxy.awaitTermination();

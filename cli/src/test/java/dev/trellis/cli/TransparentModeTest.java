@@ -2,6 +2,8 @@ package dev.trellis.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.trellis.api.policy.v1.EgressPolicy;
+import dev.trellis.api.policy.v1.EgressRule;
 import dev.trellis.core.identity.WorkloadIdentity;
 import dev.trellis.core.net.HostPort;
 import dev.trellis.identity.IdentityServer;
@@ -87,7 +89,12 @@ class TransparentModeTest {
             List<String> serverProxy = new ArrayList<>(proxy(pki, EMOJI, "10." + n + ".2.1", identity, destination));
             serverProxy.addAll(List.of("--require-identity-ports", String.valueOf(APP_PORT)));
             server.start(serverProxy, dir.resolve("server-proxy.log"));
-            client.start(proxy(pki, WEB, "10." + n + ".1.1", identity, destination), dir.resolve("client-proxy.log"));
+            // The client pod may not reach the server pod's database port outside the mesh (egress policy).
+            destination.setEgress(EgressPolicy.newBuilder().setMode(EgressPolicy.Mode.DENY)
+                    .addDeny(EgressRule.newBuilder().setCidr(serverPod + "/32").addPorts(BANNER_PORT)).build());
+            List<String> clientProxy = new ArrayList<>(proxy(pki, WEB, "10." + n + ".1.1", identity, destination));
+            clientProxy.addAll(List.of("--workload", "web-0"));
+            client.start(clientProxy, dir.resolve("client-proxy.log"));
 
             String message = "hello through the mesh";
             String answer = "";
@@ -106,6 +113,15 @@ class TransparentModeTest {
                     .contains("\"server_identity\":\"" + EMOJI.spiffeId() + "\"")
                     .contains("\"tls\":true")
                     .contains("\"decision\":\"allowed\""));
+
+            // Egress: the client pod's connection to the server pod's port 5432 is not mesh traffic
+            // (discovery does not know it), and the egress policy denies it: closed, and logged.
+            String egress = client.runFor(Duration.ofSeconds(5), "setpriv", "--reuid=" + CLIENT_UID, "--regid=" + CLIENT_UID, "--clear-groups",
+                    "bash", "-c", "exec 3<>/dev/tcp/" + serverPod + "/" + BANNER_PORT + " && timeout 3 head -c 5 <&3; echo end");
+            assertThat(egress.strip()).isEqualTo("end");
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(Files.readString(dir.resolve("web-connections.log")))
+                    .contains("\"destination\":\"/" + serverPod + ":" + BANNER_PORT + "\"")
+                    .contains("\"decision\":\"egress_denied\""));
 
             // An unmeshed client (this test, from the root namespace) to the server pod's opaque port: its
             // connection is redirected to the inbound listener, which must not wait for it to speak first.

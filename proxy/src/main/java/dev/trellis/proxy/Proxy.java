@@ -12,6 +12,11 @@ import dev.trellis.proxy.http.HttpMetrics;
 import dev.trellis.proxy.http.HttpOutbound;
 import dev.trellis.proxy.inbound.InboundServer;
 import dev.trellis.proxy.metrics.ProxyMetrics;
+import dev.trellis.proxy.policy.EgressGate;
+import dev.trellis.proxy.policy.InboundPolicy;
+import dev.trellis.proxy.policy.InboundRateLimiter;
+import dev.trellis.proxy.policy.PolicyMetrics;
+import dev.trellis.proxy.policy.PolicyWatches;
 import dev.trellis.proxy.outbound.ConnectionLog;
 import dev.trellis.proxy.outbound.ForwardListener;
 import dev.trellis.proxy.outbound.MeshConnector;
@@ -64,6 +69,9 @@ public final class Proxy implements AutoCloseable {
     private final IoRuntime io;
     private final CredentialsStore credentials;
     private final IdentityClient identityClient;
+    private final Optional<PolicyWatches> policyWatches;
+    /** How long a first request to a port waits for its policy before the fallback applies. */
+    private static final Duration POLICY_WAIT = Duration.ofSeconds(5);
     private final ScheduledExecutorService scheduler;
     private final Discovery discovery;
     private final InboundServer inbound;
@@ -100,13 +108,17 @@ public final class Proxy implements AutoCloseable {
                 .maxInboundMessageSize(4 * 1024 * 1024)
                 .build();
         this.discovery = new Discovery(destination, scheduler, config.identity().namespace(), Duration.ofMillis(500));
+        PolicyMetrics policyMetrics = new PolicyMetrics(registry);
+        this.policyWatches = config.workload().map(pod -> new PolicyWatches(destination, scheduler, config.identity().namespace(), pod, Duration.ofMillis(500)));
+        InboundPolicy inboundPolicy = new InboundPolicy(policyWatches, POLICY_WAIT, config.requireIdentityPorts(), policyMetrics,
+                new InboundRateLimiter(System::nanoTime));
 
         HttpMetrics httpMetrics = new HttpMetrics(registry);
         this.h2 = new H2Connections(io, MeshSslContexts.forClient(anchors, Optional.of(credentials), List.of(MeshProtocols.HTTP2), clock),
                 config.connectTimeout());
         this.inbound = InboundServer.start(new InboundServer.Settings(config.inbound(), config.appHost(), config.detectTimeout(),
                 config.connectTimeout(), Duration.ofSeconds(10), config.ownPorts(), config.requireIdentityPorts(), config.opaquePorts()), io, credentials, metrics,
-                new HttpInbound(io, config.appHost(), config.ownPorts(), config.connectTimeout(), httpMetrics), clock);
+                new HttpInbound(io, config.appHost(), config.ownPorts(), config.connectTimeout(), httpMetrics, inboundPolicy), inboundPolicy, clock);
 
         this.connectionLogSink = config.connectionLogFile().isPresent()
                 ? new FileOutputStream(config.connectionLogFile().get().toFile(), true) : System.out;
@@ -115,7 +127,7 @@ public final class Proxy implements AutoCloseable {
                 MeshSslContexts.forClient(anchors, Optional.of(credentials), List.of(MeshProtocols.OPAQUE_TCP), clock), config.connectTimeout());
         Balancer balancer = Balancer.create();
         OpaqueOutbound outbound = new OpaqueOutbound(io, connector, discovery, balancer, credentials, metrics, connectionLog,
-                Duration.ofSeconds(10), config.connectTimeout());
+                Duration.ofSeconds(10), config.connectTimeout(), new EgressGate(policyWatches, policyMetrics));
         this.httpOutbound = new HttpOutbound(discovery, balancer, h2, credentials, httpMetrics, config.requestTimeout(), Duration.ofSeconds(10));
         H2Outbound h2Outbound = new H2Outbound(discovery, balancer, h2, credentials, httpMetrics, Duration.ofSeconds(10));
         for (ForwardListener.Forward forward : config.forwards()) {
@@ -196,6 +208,7 @@ public final class Proxy implements AutoCloseable {
         listeners.forEach(BoundListener::closeConnections);
         admin.close();
         h2.close();
+        policyWatches.ifPresent(PolicyWatches::close);
         discovery.close();
         identityClient.close();
         scheduler.shutdownNow();

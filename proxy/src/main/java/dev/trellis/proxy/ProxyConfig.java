@@ -37,6 +37,8 @@ import java.util.Set;
  * @param shutdownTokenFile     enables {@code /shutdown} with the bearer token in this file
  * @param connectionLogFile     where outbound connection lines go; empty: standard output
  * @param debug                 serve {@code /debug/*} on the admin listener
+ * @param workload              this pod's name (namespace from the identity): with it the proxy
+ *                              watches its inbound and egress policy; empty: no policy watches
  */
 public record ProxyConfig(
         WorkloadIdentity identity,
@@ -59,7 +61,8 @@ public record ProxyConfig(
         Duration shutdownGrace,
         Optional<Path> shutdownTokenFile,
         Optional<Path> connectionLogFile,
-        boolean debug) {
+        boolean debug,
+        Optional<String> workload) {
 
     public static final HostPort DEFAULT_INBOUND = new HostPort("0.0.0.0", 4143);
     public static final HostPort DEFAULT_OUTBOUND = new HostPort("127.0.0.1", 4140);
@@ -85,6 +88,10 @@ public record ProxyConfig(
         forwards = List.copyOf(forwards);
         requireNonNull(shutdownTokenFile, "shutdownTokenFile");
         requireNonNull(connectionLogFile, "connectionLogFile");
+        requireNonNull(workload, "workload");
+        if (workload.isPresent() && !workload.get().matches("[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")) {
+            throw new IllegalArgumentException("proxy: workload '" + workload.get() + "' is not a Kubernetes object name");
+        }
         positive("detect timeout", detectTimeout);
         positive("connect timeout", connectTimeout);
         positive("request timeout", requestTimeout);

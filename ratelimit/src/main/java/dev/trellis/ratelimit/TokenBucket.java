@@ -7,14 +7,14 @@ import java.time.Duration;
  * allowed call takes one token. Thread-safe; time comes from {@link System#nanoTime} passed in
  * by the caller, so tests can drive it.
  */
-final class TokenBucket {
+public final class TokenBucket {
 
     private final double ratePerNano;
     private final double burst;
     private double tokens;
     private long lastRefillNanos;
 
-    TokenBucket(double ratePerSecond, int burst, long nowNanos) {
+    public TokenBucket(double ratePerSecond, int burst, long nowNanos) {
         if (ratePerSecond <= 0 || burst < 1) {
             throw new IllegalArgumentException("rate limit: rate " + ratePerSecond + "/s and burst " + burst + " must be positive");
         }
@@ -25,7 +25,7 @@ final class TokenBucket {
     }
 
     /** Takes a token and returns zero, or returns how long until one is available. */
-    synchronized Duration tryTake(long nowNanos) {
+    public synchronized Duration tryTake(long nowNanos) {
         long elapsed = Math.max(0, nowNanos - lastRefillNanos);
         tokens = Math.min(burst, tokens + elapsed * ratePerNano);
         lastRefillNanos = nowNanos;

@@ -10,6 +10,9 @@ import dev.trellis.api.destination.v1.TlsIdentity;
 import dev.trellis.api.destination.v1.Update;
 import dev.trellis.api.destination.v1.WeightedAddr;
 import dev.trellis.api.destination.v1.WeightedAddrSet;
+import dev.trellis.api.policy.v1.EgressPolicy;
+import dev.trellis.api.policy.v1.PolicyGrpc;
+import dev.trellis.api.policy.v1.Workload;
 import dev.trellis.core.identity.WorkloadIdentity;
 import dev.trellis.tls.context.CredentialsStore;
 import dev.trellis.tls.context.MeshSslContexts;
@@ -41,6 +44,8 @@ public final class FakeDestination implements AutoCloseable {
     private final Map<String, List<WeightedAddr>> endpoints = new HashMap<>();
     private final Map<String, List<StreamObserver<Update>>> streams = new HashMap<>();
     private final CopyOnWriteArrayList<String> requested = new CopyOnWriteArrayList<>();
+    private final List<StreamObserver<EgressPolicy>> egressStreams = new ArrayList<>();
+    private EgressPolicy egress;
 
     /** Starts on 127.0.0.1 with a port of its own, presenting {@code identity}'s certificate. */
     public FakeDestination(TestPki pki, WorkloadIdentity identity) throws IOException {
@@ -55,6 +60,7 @@ public final class FakeDestination implements AutoCloseable {
             server = NettyServerBuilder.forAddress(new InetSocketAddress(host, 0))
                     .sslContext(MeshSslContexts.forGrpcServer(store, ClientAuth.REQUIRE, Clock.systemUTC()))
                     .addService(new Service())
+                    .addService(new Policies())
                     .build()
                     .start();
         } catch (java.security.cert.CertificateException e) {
@@ -89,6 +95,12 @@ public final class FakeDestination implements AutoCloseable {
                     ? Update.newBuilder().setNoEndpoints(NoEndpoints.newBuilder().setExists(true)).build()
                     : Update.newBuilder().setAdd(WeightedAddrSet.newBuilder().addAllAddrs(next)).build());
         }
+    }
+
+    /** Serves {@code policy} to every {@code WatchEgress} stream, open and future. */
+    public synchronized void setEgress(EgressPolicy policy) {
+        egress = policy;
+        egressStreams.forEach(stream -> stream.onNext(policy));
     }
 
     /** An endpoint on {@code ip:port}, meshed with {@code identity} and its proxy's inbound port (0: not meshed). */
@@ -131,6 +143,24 @@ public final class FakeDestination implements AutoCloseable {
             ((ServerCallStreamObserver<Update>) responses).setOnCancelHandler(() -> {
                 synchronized (FakeDestination.this) {
                     streams.getOrDefault(authority, new ArrayList<>()).remove(responses);
+                }
+            });
+        }
+    }
+
+    /** Egress policy as the test sets it; inbound policy is not served (proxies fall back to their flags). */
+    private final class Policies extends PolicyGrpc.PolicyImplBase {
+        @Override
+        public void watchEgress(Workload request, StreamObserver<EgressPolicy> responses) {
+            synchronized (FakeDestination.this) {
+                if (egress != null) {
+                    responses.onNext(egress);
+                }
+                egressStreams.add(responses);
+            }
+            ((ServerCallStreamObserver<EgressPolicy>) responses).setOnCancelHandler(() -> {
+                synchronized (FakeDestination.this) {
+                    egressStreams.remove(responses);
                 }
             });
         }

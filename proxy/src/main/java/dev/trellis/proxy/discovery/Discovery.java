@@ -10,7 +10,6 @@ import io.grpc.stub.StreamObserver;
 import java.time.Duration;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,7 +28,6 @@ public final class Discovery implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Discovery.class);
 
     static final int MAX_AUTHORITIES = 1000;
-    private static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
 
     private final DestinationGrpc.DestinationStub stub;
     private final ManagedChannel channel;
@@ -99,9 +97,7 @@ public final class Discovery implements AutoCloseable {
         if (closed) {
             return;
         }
-        long base = initialBackoff.toMillis() << Math.min(attempt, 10);
-        long capped = Math.min(base, MAX_BACKOFF.toMillis());
-        long delay = capped / 2 + ThreadLocalRandom.current().nextLong(capped / 2 + 1);
+        long delay = ReconnectBackoff.millis(initialBackoff, attempt);
         log.warn("discovery: stream for {} broke ({}); keeping {} known endpoints, reconnecting in {} ms",
                 resolution.authority(), why, resolution.current().endpoints().size(), delay);
         scheduler.schedule(() -> open(resolution, attempt), delay, TimeUnit.MILLISECONDS);

@@ -3,6 +3,8 @@ package dev.trellis.proxy.http;
 import static java.util.Objects.requireNonNull;
 
 import dev.trellis.core.identity.WorkloadIdentity;
+import dev.trellis.proxy.policy.InboundAuthorizer;
+import dev.trellis.proxy.policy.InboundPolicy;
 import dev.trellis.proxy.tcp.Relay;
 import dev.trellis.proxy.transport.Causes;
 import dev.trellis.proxy.transport.IoRuntime;
@@ -45,8 +47,10 @@ public final class HttpInbound {
     private final HttpMetrics metrics;
     private final H2cAppConnections appConnections;
     private final AppHttp1Pool appPool;
+    private final InboundPolicy policy;
 
-    public HttpInbound(IoRuntime io, String appHost, Set<Integer> protectedPorts, Duration connectTimeout, HttpMetrics metrics) {
+    public HttpInbound(IoRuntime io, String appHost, Set<Integer> protectedPorts, Duration connectTimeout, HttpMetrics metrics, InboundPolicy policy) {
+        this.policy = requireNonNull(policy, "policy");
         this.io = requireNonNull(io, "io");
         this.appHost = requireNonNull(appHost, "appHost");
         this.protectedPorts = Set.copyOf(protectedPorts);
@@ -118,7 +122,19 @@ public final class HttpInbound {
                 answerH2(stream, "400", "no valid target port", authority, started);
                 return;
             }
-            appConnections.connection(port.get(), stream.eventLoop()).addListener(connected -> {
+            InboundAuthorizer.Request request = new InboundAuthorizer.Request(String.valueOf(headers.headers().method()), String.valueOf(headers.headers().path()));
+            policy.request(port.get(), Optional.of(client), sourceOf(stream), request, stream.eventLoop(), verdict -> {
+                switch (verdict) {
+                    case DENY -> answerH2(stream, "403", "policy denied", authority, started);
+                    case RATE_LIMITED -> answerH2(stream, "429", "rate limited", authority, started);
+                    case ALLOW -> toH2App(stream, headers, forwarded, port.get(), authority, started);
+                }
+            });
+        }
+
+        private void toH2App(Channel stream, io.netty.handler.codec.http2.Http2HeadersFrame headers, io.netty.handler.codec.http2.Http2Headers forwarded,
+                             int port, String authority, long started) {
+            appConnections.connection(port, stream.eventLoop()).addListener(connected -> {
                 if (!connected.isSuccess()) {
                     log.info("proxy: inbound HTTP/2 from {}: {}", client, Causes.rootMessage(connected.cause()));
                     answerH2(stream, "502", "app connect refused", authority, started);
@@ -147,6 +163,12 @@ public final class HttpInbound {
                         new io.netty.handler.codec.http2.DefaultHttp2Headers().status(status).set(MeshHeaders.PROXY_ERROR, cause), true));
             }
         }
+    }
+
+    /** The caller's address: the mesh connection's peer (a stream's parent). */
+    private static java.net.InetAddress sourceOf(Channel channel) {
+        Channel connection = channel.parent() != null ? channel.parent() : channel;
+        return ((java.net.InetSocketAddress) connection.remoteAddress()).getAddress();
     }
 
     static Optional<Integer> parsePort(String text) {
@@ -184,14 +206,31 @@ public final class HttpInbound {
                 request.headers().remove(name);
             }
             request.headers().set(MeshHeaders.CLIENT_ID, client.spiffeId());
-            appPool.exchange(port.get(), request, stream.channel().eventLoop()).addListener(done -> {
+            InboundAuthorizer.Request asked = new InboundAuthorizer.Request(request.method().name(), request.uri());
+            policy.request(port.get(), Optional.of(client), sourceOf(stream.channel()), asked, stream.channel().eventLoop(), verdict -> {
+                switch (verdict) {
+                    case DENY -> {
+                        request.release();
+                        reply(stream, ProxyErrors.response(HttpResponseStatus.FORBIDDEN, "policy denied"), authority, started);
+                    }
+                    case RATE_LIMITED -> {
+                        request.release();
+                        reply(stream, ProxyErrors.response(HttpResponseStatus.TOO_MANY_REQUESTS, "rate limited"), authority, started);
+                    }
+                    case ALLOW -> toApp(stream, request, port.get(), authority, started);
+                }
+            });
+        }
+
+        private void toApp(ChannelHandlerContext stream, FullHttpRequest request, int port, String authority, long started) {
+            appPool.exchange(port, request, stream.channel().eventLoop()).addListener(done -> {
                 if (done.isSuccess()) {
                     FullHttpResponse response = (FullHttpResponse) done.getNow();
                     response.headers().remove(HttpHeaderNames.CONNECTION);
                     response.headers().remove("keep-alive");
                     reply(stream, response, authority, started);
                 } else {
-                    log.info("proxy: inbound HTTP from {} to app port {}:{} failed: {}", client, appHost, port.get(), Causes.rootMessage(done.cause()));
+                    log.info("proxy: inbound HTTP from {} to app port {}:{} failed: {}", client, appHost, port, Causes.rootMessage(done.cause()));
                     reply(stream, ProxyErrors.response(HttpResponseStatus.BAD_GATEWAY, "app connect refused"), authority, started);
                 }
             });

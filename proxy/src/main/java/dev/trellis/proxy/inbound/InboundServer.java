@@ -8,6 +8,7 @@ import dev.trellis.proxy.detect.Detection;
 import dev.trellis.proxy.detect.ProtocolDetector;
 import dev.trellis.proxy.http.HttpInbound;
 import dev.trellis.proxy.metrics.ProxyMetrics;
+import dev.trellis.proxy.policy.InboundPolicy;
 import dev.trellis.proxy.tcp.Relay;
 import dev.trellis.proxy.transport.BoundListener;
 import dev.trellis.proxy.transport.Causes;
@@ -46,6 +47,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The inbound listener (default 0.0.0.0:4143).
  *
+ * <p>Every connection to an app port (opaque mesh TCP, redirected plaintext) and every HTTP
+ * request is authorized by the {@link InboundPolicy} first.
+ *
  * <p>Pipeline of an accepted connection, in order, and why:
  * <ol>
  *   <li>a read timeout — a peer that stalls before its transport header is cut off;</li>
@@ -83,11 +87,14 @@ public final class InboundServer {
     private final SslContext serverContext;
     private final ProxyMetrics metrics;
     private final HttpInbound http;
+    private final InboundPolicy policy;
     private BoundListener listener;
 
-    private InboundServer(Settings settings, IoRuntime io, CredentialsStore store, ProxyMetrics metrics, HttpInbound http, Clock clock) throws SSLException {
+    private InboundServer(Settings settings, IoRuntime io, CredentialsStore store, ProxyMetrics metrics, HttpInbound http, InboundPolicy policy,
+                          Clock clock) throws SSLException {
         this.settings = settings;
         this.http = http;
+        this.policy = policy;
         this.io = io;
         this.self = store.identity();
         this.serverContext = MeshSslContexts.forServer(store, ClientAuth.REQUIRE, MeshProtocols.INBOUND, clock);
@@ -95,9 +102,9 @@ public final class InboundServer {
     }
 
     /** Binds the listener. */
-    public static InboundServer start(Settings settings, IoRuntime io, CredentialsStore store, ProxyMetrics metrics, HttpInbound http, Clock clock)
-            throws SSLException, InterruptedException {
-        InboundServer server = new InboundServer(settings, io, store, metrics, http, clock);
+    public static InboundServer start(Settings settings, IoRuntime io, CredentialsStore store, ProxyMetrics metrics, HttpInbound http,
+                                      InboundPolicy policy, Clock clock) throws SSLException, InterruptedException {
+        InboundServer server = new InboundServer(settings, io, store, metrics, http, policy, clock);
         server.bind();
         return server;
     }
@@ -162,7 +169,19 @@ public final class InboundServer {
         ctx.pipeline().remove("header-timeout");
         ctx.channel().config().setAutoRead(false);
         ctx.pipeline().addLast("pending", Relay.pending());
-        connectToApp(ctx.channel(), port, new ProxyMetrics.Labels("inbound", "", false, null), "plaintext from " + ctx.channel().remoteAddress());
+        Channel inbound = ctx.channel();
+        policy.connection(port, Optional.empty(), sourceOf(inbound), inbound.eventLoop(), allowed -> {
+            if (!allowed) {
+                metrics.refused("inbound", "policy_denied");
+                inbound.close();
+                return;
+            }
+            connectToApp(inbound, port, new ProxyMetrics.Labels("inbound", "", false, null), "plaintext from " + inbound.remoteAddress());
+        });
+    }
+
+    private static java.net.InetAddress sourceOf(Channel channel) {
+        return ((InetSocketAddress) channel.remoteAddress()).getAddress();
     }
 
     /** Joins {@code inbound} (auto-read off, a pending handler last) to the app's {@code port}. */
@@ -261,8 +280,15 @@ public final class InboundServer {
             inbound.config().setAutoRead(false);
             inbound.pipeline().remove("header-timeout");
             ctx.pipeline().replace(this, "pending", Relay.pending());
-            connectToApp(inbound, header.port(), new ProxyMetrics.Labels("inbound", header.name(), true, client.spiffeId()),
-                    inbound.id() + " from " + client);
+            policy.connection(header.port(), Optional.of(client), sourceOf(inbound), inbound.eventLoop(), allowed -> {
+                if (!allowed) {
+                    metrics.refused("inbound", "policy_denied");
+                    inbound.close();
+                    return;
+                }
+                connectToApp(inbound, header.port(), new ProxyMetrics.Labels("inbound", header.name(), true, client.spiffeId()),
+                        inbound.id() + " from " + client);
+            });
         }
 
         @Override

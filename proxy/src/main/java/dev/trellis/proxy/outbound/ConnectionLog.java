@@ -12,7 +12,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One JSON line per outbound connection when it ends (threat-model finding 14): who
- * connected, where to, under which name, over what, how many bytes each way, for how long,
+ * connected, where to, under which name (the authority, and the host the app named: TLS SNI
+ * or HTTP Host, when the proxy saw one), over what, how many bytes each way, for how long,
  * and what the proxy decided. Thread-safe; a failing sink is logged, never fatal.
  */
 public final class ConnectionLog {
@@ -20,7 +21,7 @@ public final class ConnectionLog {
     private static final Logger log = LoggerFactory.getLogger(ConnectionLog.class);
 
     /** One outbound connection's record. */
-    public record Entry(Instant start, String sourceIdentity, String destination, String authority, String protocol,
+    public record Entry(Instant start, String sourceIdentity, String destination, String authority, String host, String protocol,
                         boolean tls, String serverIdentity, long bytesSent, long bytesReceived, Duration duration, String decision) {}
 
     private final OutputStream out;
@@ -36,6 +37,7 @@ public final class ConnectionLog {
         field(line, "source_identity", entry.sourceIdentity()).append(',');
         field(line, "destination", entry.destination()).append(',');
         field(line, "authority", entry.authority()).append(',');
+        field(line, "host", entry.host()).append(',');
         field(line, "protocol", entry.protocol()).append(',');
         line.append("\"tls\":").append(entry.tls()).append(',');
         field(line, "server_identity", entry.serverIdentity()).append(',');

@@ -7,13 +7,18 @@ import dev.trellis.proxy.balance.Balancer;
 import dev.trellis.proxy.discovery.Discovery;
 import dev.trellis.proxy.discovery.EndpointSet;
 import dev.trellis.proxy.discovery.Resolution;
+import dev.trellis.proxy.http.ProxyErrors;
 import dev.trellis.proxy.metrics.ProxyMetrics;
+import dev.trellis.proxy.policy.EgressGate;
 import dev.trellis.proxy.tcp.Relay;
 import dev.trellis.proxy.transport.Causes;
 import dev.trellis.proxy.transport.IoRuntime;
 import dev.trellis.tls.context.CredentialsStore;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.handler.codec.http.HttpResponseEncoder;
+import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
@@ -50,9 +55,11 @@ public final class OpaqueOutbound {
     private final ConnectionLog connectionLog;
     private final Duration resolveTimeout;
     private final Duration connectTimeout;
+    private final EgressGate egress;
 
     public OpaqueOutbound(IoRuntime io, MeshConnector connector, Discovery discovery, Balancer balancer, CredentialsStore credentials,
-                          ProxyMetrics metrics, ConnectionLog connectionLog, Duration resolveTimeout, Duration connectTimeout) {
+                          ProxyMetrics metrics, ConnectionLog connectionLog, Duration resolveTimeout, Duration connectTimeout, EgressGate egress) {
+        this.egress = requireNonNull(egress, "egress");
         this.io = requireNonNull(io, "io");
         this.connector = requireNonNull(connector, "connector");
         this.discovery = requireNonNull(discovery, "discovery");
@@ -64,11 +71,21 @@ public final class OpaqueOutbound {
         this.connectTimeout = requireNonNull(connectTimeout, "connectTimeout");
     }
 
+    /** What the proxy learnt of a connection before carrying it: its protocol and the host the app named. */
+    public record Seen(String protocol, Optional<String> host) {
+        public static final Seen OPAQUE = new Seen("opaque", Optional.empty());
+    }
+
     /**
      * Carries {@code client} (auto-read off, a {@link Relay#pending} handler last) to
-     * {@code authority}; {@code passthrough} is where to go when discovery has no endpoint.
+     * {@code authority}; {@code passthrough} is where to go when discovery has no endpoint,
+     * subject to the egress policy.
      */
     public void carry(Channel client, String authority, Optional<InetSocketAddress> passthrough) {
+        carry(client, authority, passthrough, Seen.OPAQUE);
+    }
+
+    public void carry(Channel client, String authority, Optional<InetSocketAddress> passthrough, Seen seen) {
         Instant start = Instant.now();
         log.debug("proxy: accepted {} for {}", client.remoteAddress(), authority);
         Resolution resolution;
@@ -85,14 +102,14 @@ public final class OpaqueOutbound {
             }
             EndpointSet endpoints = resolution.current();
             if (endpoints.isEmpty() && passthrough.isPresent()) {
-                passThrough(client, authority, passthrough.get(), start);
+                passThrough(client, authority, passthrough.get(), start, seen);
             } else {
-                attempt(client, authority, start, endpoints, 1);
+                attempt(client, authority, start, endpoints, 1, seen);
             }
         });
     }
 
-    private void attempt(Channel client, String authority, Instant start, EndpointSet endpoints, int attempt) {
+    private void attempt(Channel client, String authority, Instant start, EndpointSet endpoints, int attempt, Seen seen) {
         log.debug("proxy: {} -> {}: {} endpoints known, attempt {}", client.remoteAddress(), authority, endpoints.endpoints().size(), attempt);
         if (!client.isActive()) {
             return;
@@ -109,7 +126,7 @@ public final class OpaqueOutbound {
                 log.info("proxy: {} -> {}: {}{}", client.remoteAddress(), authority, f.cause().getMessage(),
                         attempt < ATTEMPTS ? "; trying another endpoint" : "");
                 if (attempt < ATTEMPTS) {
-                    attempt(client, authority, start, endpoints, attempt + 1);
+                    attempt(client, authority, start, endpoints, attempt + 1, seen);
                 } else {
                     refuse(client, authority, start, "connect_failed", f.cause().getMessage());
                 }
@@ -129,7 +146,7 @@ public final class OpaqueOutbound {
             client.closeFuture().addListener(closed -> {
                 metrics.closed(labels, counts.fromFirst(), counts.fromSecond());
                 connectionLog.record(new ConnectionLog.Entry(start, source(), chosen.endpoint().address().toString(), authority,
-                        "opaque", serverId != null, serverId, counts.fromFirst(), counts.fromSecond(),
+                        seen.host().orElse(null), seen.protocol(), serverId != null, serverId, counts.fromFirst(), counts.fromSecond(),
                         Duration.between(start, Instant.now()), "allowed"));
             });
         });
@@ -138,7 +155,7 @@ public final class OpaqueOutbound {
     private void refuse(Channel client, String authority, Instant start, String reason, String detail) {
         metrics.refused("outbound", reason);
         log.info("proxy: {} -> {} refused: {}", client.remoteAddress(), authority, detail);
-        connectionLog.record(new ConnectionLog.Entry(start, source(), null, authority, "opaque", false, null, 0, 0,
+        connectionLog.record(new ConnectionLog.Entry(start, source(), null, authority, null, "opaque", false, null, 0, 0,
                 Duration.between(start, Instant.now()), reason));
         client.close();
     }
@@ -148,7 +165,22 @@ public final class OpaqueOutbound {
         return self.spiffeId();
     }
 
-    private void passThrough(Channel client, String authority, InetSocketAddress destination, Instant start) {
+    private void passThrough(Channel client, String authority, InetSocketAddress destination, Instant start, Seen seen) {
+        EgressGate.Verdict verdict = egress.decide(destination, seen.host());
+        if (verdict.blocked()) {
+            metrics.refused("outbound", "egress_denied");
+            log.info("proxy: {} -> {} ({}) denied by the egress policy", client.remoteAddress(), destination, seen.host().orElse("no host"));
+            connectionLog.record(new ConnectionLog.Entry(start, source(), destination.toString(), authority, seen.host().orElse(null), seen.protocol(),
+                    false, null, 0, 0, Duration.between(start, Instant.now()), verdict.logValue()));
+            if (seen.protocol().equals("http1")) {
+                // An HTTP client gets a reason, as for any request the proxy refuses.
+                client.pipeline().addFirst(new HttpResponseEncoder());
+                client.writeAndFlush(ProxyErrors.response(HttpResponseStatus.FORBIDDEN, "egress denied")).addListener(ChannelFutureListener.CLOSE);
+            } else {
+                client.close();
+            }
+            return;
+        }
         new Bootstrap().group(client.eventLoop()).channel(io.channelType())
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectTimeout.toMillis())
                 .option(ChannelOption.AUTO_READ, false)
@@ -173,8 +205,9 @@ public final class OpaqueOutbound {
                     Relay.Counts counts = Relay.join(client, connected.channel());
                     client.closeFuture().addListener(closed -> {
                         metrics.closed(labels, counts.fromFirst(), counts.fromSecond());
-                        connectionLog.record(new ConnectionLog.Entry(start, source(), destination.toString(), authority, "opaque", false, null,
-                                counts.fromFirst(), counts.fromSecond(), Duration.between(start, Instant.now()), "passthrough"));
+                        connectionLog.record(new ConnectionLog.Entry(start, source(), destination.toString(), authority, seen.host().orElse(null),
+                                seen.protocol(), false, null, counts.fromFirst(), counts.fromSecond(), Duration.between(start, Instant.now()),
+                                verdict.logValue()));
                     });
                 });
     }

@@ -10,6 +10,7 @@ import dev.trellis.proxy.discovery.Resolution;
 import dev.trellis.proxy.http.H2Outbound;
 import dev.trellis.proxy.http.HttpOutbound;
 import dev.trellis.proxy.metrics.ProxyMetrics;
+import dev.trellis.proxy.policy.EgressGate;
 import dev.trellis.proxy.tcp.Relay;
 import dev.trellis.proxy.transport.BoundListener;
 import dev.trellis.proxy.transport.IoRuntime;
@@ -92,8 +93,9 @@ public final class TransparentListener {
                     return;
                 }
                 ProtocolDetector.detectThen(ch, detectTimeout, detection -> {
+                    OpaqueOutbound.Seen seen = seen(ch, detection);
                     if (detection.protocol() != Detection.Protocol.HTTP1 && detection.protocol() != Detection.Protocol.HTTP2) {
-                        outbound.carry(ch, authority, Optional.of(destination));
+                        outbound.carry(ch, authority, Optional.of(destination), seen);
                         return;
                     }
                     // HTTP to meshed endpoints rides the HTTP path; to anything else it stays opaque.
@@ -107,13 +109,23 @@ public final class TransparentListener {
                             Relay.replay(ch);
                             ch.config().setAutoRead(true);
                         } else {
-                            outbound.carry(ch, authority, Optional.of(destination));
+                            outbound.carry(ch, authority, Optional.of(destination), seen);
                         }
                     }));
                 });
         });
         log.info("proxy: outbound (transparent) listening on {}", listener.address());
         return this;
+    }
+
+    /** The protocol and the host the app named (TLS SNI, HTTP/1 Host), for egress policy and the connection log. */
+    private static OpaqueOutbound.Seen seen(io.netty.channel.Channel ch, Detection detection) {
+        return switch (detection.protocol()) {
+            case TLS -> new OpaqueOutbound.Seen("tls", detection.sni());
+            case HTTP1 -> new OpaqueOutbound.Seen("http1", EgressGate.httpHost(Relay.peekPending(ch, 8192)));
+            case HTTP2 -> new OpaqueOutbound.Seen("http2", Optional.empty());
+            default -> OpaqueOutbound.Seen.OPAQUE;
+        };
     }
 
     private boolean isThisListener(InetSocketAddress destination) {

@@ -99,6 +99,28 @@ public final class Relay {
         return held;
     }
 
+    /**
+     * The first {@code max} bytes {@code channel}'s {@link #pending} handler holds, as
+     * ISO-8859-1 text, without taking them (empty when nothing is held). Event loop only.
+     */
+    public static String peekPending(Channel channel, int max) {
+        Pending pending = channel.pipeline().get(Pending.class);
+        if (pending == null) {
+            return "";
+        }
+        StringBuilder out = new StringBuilder();
+        for (Object msg : pending.queue) {
+            if (msg instanceof io.netty.buffer.ByteBuf buf) {
+                int take = Math.min(buf.readableBytes(), max - out.length());
+                out.append(buf.toString(buf.readerIndex(), take, java.nio.charset.StandardCharsets.ISO_8859_1));
+                if (out.length() >= max) {
+                    break;
+                }
+            }
+        }
+        return out.toString();
+    }
+
     private static void install(Channel side, Forwarder forwarder, Channel peer) {
         Pending pending = side.pipeline().get(Pending.class);
         if (pending != null) {

@@ -1,0 +1,74 @@
+package dev.trellis.proxy.policy;
+
+import dev.trellis.api.policy.v1.EgressPolicy;
+import dev.trellis.api.policy.v1.EgressRule;
+import java.net.InetAddress;
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * Decides whether a workload may reach a destination that leaves the mesh, by its
+ * {@link EgressPolicy}: by host name when known (HTTP Host, TLS SNI), by address and port
+ * always. Pure.
+ */
+public final class EgressAuthorizer {
+
+    private EgressAuthorizer() {
+    }
+
+    /** What to do with the connection or request. */
+    public enum Decision {
+        ALLOWED, DENIED, AUDIT_DENIED;
+
+        /** As written in the connection log's {@code decision} field. */
+        public String logValue() {
+            return switch (this) {
+                case ALLOWED -> "allowed";
+                case DENIED -> "egress_denied";
+                case AUDIT_DENIED -> "audit_would_deny";
+            };
+        }
+    }
+
+    public static Decision decide(EgressPolicy policy, Optional<String> host, InetAddress address, int port) {
+        boolean denied = policy.getDenyList().stream().anyMatch(r -> matches(r, host, address, port));
+        boolean allowed = policy.getAllowList().stream().anyMatch(r -> matches(r, host, address, port));
+        boolean blocked = switch (policy.getMode()) {
+            case ALLOW -> denied || !allowed;
+            case DENY -> denied;
+            case AUDIT -> denied || (policy.getAllowCount() > 0 && !allowed);
+            case UNRECOGNIZED -> true;
+        };
+        if (!blocked) {
+            return Decision.ALLOWED;
+        }
+        return policy.getMode() == EgressPolicy.Mode.AUDIT ? Decision.AUDIT_DENIED : Decision.DENIED;
+    }
+
+    static boolean matches(EgressRule rule, Optional<String> host, InetAddress address, int port) {
+        if (rule.getPortsCount() > 0 && !rule.getPortsList().contains(port)) {
+            return false;
+        }
+        return switch (rule.getDestinationCase()) {
+            case HOST -> host.map(h -> hostMatches(rule.getHost(), h)).orElse(false);
+            case CIDR -> Cidr.parse(rule.getCidr()).map(c -> c.contains(address)).orElse(false);
+            case DESTINATION_NOT_SET -> false;
+        };
+    }
+
+    static boolean hostMatches(String pattern, String host) {
+        String h = host.toLowerCase(Locale.ROOT);
+        if (h.endsWith(".")) {
+            h = h.substring(0, h.length() - 1);
+        }
+        int colon = h.lastIndexOf(':');
+        if (colon > 0 && h.indexOf(':') == colon) {
+            h = h.substring(0, colon);
+        }
+        String p = pattern.toLowerCase(Locale.ROOT);
+        if (p.startsWith("*.")) {
+            return h.endsWith(p.substring(1)) && h.length() > p.length() - 1;
+        }
+        return h.equals(p);
+    }
+}

@@ -1,0 +1,100 @@
+package dev.trellis.proxy.policy;
+
+import dev.trellis.api.policy.v1.Authorization;
+import dev.trellis.api.policy.v1.HttpRoute;
+import dev.trellis.api.policy.v1.HttpRouteMatch;
+import dev.trellis.api.policy.v1.InboundServer;
+import dev.trellis.api.policy.v1.Network;
+import dev.trellis.core.identity.WorkloadIdentity;
+import java.net.InetAddress;
+import java.util.Optional;
+
+/**
+ * Decides whether a caller may use an inbound port, by the port's {@link InboundServer}
+ * policy. A connection (TCP) needs one of the server's authorizations; an HTTP request needs
+ * one of the server's, or one of the first route its method and path match. Pure.
+ */
+public final class InboundAuthorizer {
+
+    private InboundAuthorizer() {
+    }
+
+    /** The outcome: allowed or not, the server's name and, when allowed, the authorization's. */
+    public record Decision(boolean allowed, String server, String authorization, boolean audit) {
+        static Decision allow(InboundServer policy, Authorization by) {
+            return new Decision(true, name(policy), by.getLabelsOrDefault("name", ""), isAudit(policy));
+        }
+
+        static Decision deny(InboundServer policy) {
+            return new Decision(false, name(policy), "", isAudit(policy));
+        }
+    }
+
+    /** A request's method and path, for route matching. */
+    public record Request(String method, String path) {}
+
+    public static Decision connection(InboundServer policy, Optional<WorkloadIdentity> client, InetAddress source) {
+        return first(policy, policy.getAuthorizationsList(), client, source).map(a -> Decision.allow(policy, a)).orElseGet(() -> Decision.deny(policy));
+    }
+
+    public static Decision request(InboundServer policy, Optional<WorkloadIdentity> client, InetAddress source, Request request) {
+        Optional<Authorization> byServer = first(policy, policy.getAuthorizationsList(), client, source);
+        if (byServer.isPresent()) {
+            return Decision.allow(policy, byServer.get());
+        }
+        for (HttpRoute route : policy.getRoutesList()) {
+            if (route.getMatchesList().stream().anyMatch(m -> matches(m, request))) {
+                return first(policy, route.getAuthorizationsList(), client, source).map(a -> Decision.allow(policy, a))
+                        .orElseGet(() -> Decision.deny(policy));
+            }
+        }
+        return Decision.deny(policy);
+    }
+
+    private static Optional<Authorization> first(InboundServer policy, java.util.List<Authorization> authorizations,
+                                                 Optional<WorkloadIdentity> client, InetAddress source) {
+        return authorizations.stream().filter(a -> permits(a, client, source)).findFirst();
+    }
+
+    static boolean permits(Authorization authorization, Optional<WorkloadIdentity> client, InetAddress source) {
+        if (authorization.getNetworksCount() > 0 && authorization.getNetworksList().stream().noneMatch(n -> inNetwork(n, source))) {
+            return false;
+        }
+        return switch (authorization.getAuthenticationCase()) {
+            case UNAUTHENTICATED -> true;
+            case MESH_TLS -> client.isPresent() && (authorization.getMeshTls().getAny()
+                    || authorization.getMeshTls().getIdentitiesList().contains(client.get().spiffeId())
+                    || authorization.getMeshTls().getSuffixesList().stream().anyMatch(s -> s.equals("*") || client.get().spiffeId().contains(s)));
+            case AUTHENTICATION_NOT_SET -> false;
+        };
+    }
+
+    private static boolean inNetwork(Network network, InetAddress source) {
+        boolean inside = Cidr.parse(network.getCidr()).map(c -> c.contains(source)).orElse(false);
+        return inside && network.getExceptList().stream().map(Cidr::parse).flatMap(Optional::stream).noneMatch(c -> c.contains(source));
+    }
+
+    private static boolean matches(HttpRouteMatch match, Request request) {
+        if (!match.getMethod().isEmpty() && !match.getMethod().equalsIgnoreCase(request.method())) {
+            return false;
+        }
+        String path = pathOnly(request.path());
+        if (!match.getPathExact().isEmpty()) {
+            return path.equals(match.getPathExact());
+        }
+        return match.getPathPrefix().isEmpty() || path.startsWith(match.getPathPrefix());
+    }
+
+    static String pathOnly(String uri) {
+        int query = uri.indexOf('?');
+        return query < 0 ? uri : uri.substring(0, query);
+    }
+
+    private static String name(InboundServer policy) {
+        return policy.getLabelsOrDefault("name", "");
+    }
+
+    private static boolean isAudit(InboundServer policy) {
+        return "audit".equals(policy.getLabelsOrDefault("mode", ""));
+    }
+}

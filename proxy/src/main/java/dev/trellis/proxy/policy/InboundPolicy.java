@@ -1,0 +1,99 @@
+package dev.trellis.proxy.policy;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.trellis.api.policy.v1.InboundServer;
+import dev.trellis.core.identity.WorkloadIdentity;
+import java.net.InetAddress;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.Executor;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The inbound side's policy decisions, per connection (TCP) or request (HTTP): the port's
+ * policy from the destination service when the proxy knows its workload, else (no workload
+ * configured, or no answer within the wait) the {@code require-identity} ports: callers
+ * without a mesh identity are refused there and everyone else is allowed. In audit mode a
+ * denial is logged and let through. Thread-safe.
+ */
+public final class InboundPolicy {
+
+    private static final Logger log = LoggerFactory.getLogger(InboundPolicy.class);
+
+    /** What happens to an HTTP request. */
+    public enum Verdict { ALLOW, DENY, RATE_LIMITED }
+
+    private final Optional<PolicyWatches> watches;
+    private final Duration wait;
+    private final Set<Integer> requireIdentityPorts;
+    private final PolicyMetrics metrics;
+    private final InboundRateLimiter rateLimiter;
+
+    public InboundPolicy(Optional<PolicyWatches> watches, Duration wait, Set<Integer> requireIdentityPorts, PolicyMetrics metrics,
+                         InboundRateLimiter rateLimiter) {
+        this.watches = requireNonNull(watches, "watches");
+        this.wait = requireNonNull(wait, "wait");
+        this.requireIdentityPorts = Set.copyOf(requireIdentityPorts);
+        this.metrics = requireNonNull(metrics, "metrics");
+        this.rateLimiter = requireNonNull(rateLimiter, "rateLimiter");
+    }
+
+    /** Decides a connection to app {@code port}; {@code then} runs on {@code executor}. */
+    public void connection(int port, Optional<WorkloadIdentity> client, InetAddress source, Executor executor, Consumer<Boolean> then) {
+        withPolicy(port, executor, policy -> {
+            if (policy.isEmpty()) {
+                then.accept(client.isPresent() || !requireIdentityPorts.contains(port));
+                return;
+            }
+            InboundAuthorizer.Decision decision = InboundAuthorizer.connection(policy.get(), client, source);
+            metrics.tcp(decision);
+            then.accept(allowed(decision, "connection", port, client, source));
+        });
+    }
+
+    /** Decides an HTTP request to app {@code port}; {@code then} runs on {@code executor}. */
+    public void request(int port, Optional<WorkloadIdentity> client, InetAddress source, InboundAuthorizer.Request request, Executor executor,
+                        Consumer<Verdict> then) {
+        withPolicy(port, executor, policy -> {
+            if (policy.isEmpty()) {
+                then.accept(client.isPresent() || !requireIdentityPorts.contains(port) ? Verdict.ALLOW : Verdict.DENY);
+                return;
+            }
+            InboundAuthorizer.Decision decision = InboundAuthorizer.request(policy.get(), client, source, request);
+            metrics.http(decision);
+            if (!allowed(decision, request.method() + " " + InboundAuthorizer.pathOnly(request.path()), port, client, source)) {
+                then.accept(Verdict.DENY);
+            } else if (!rateLimiter.tryAcquire(policy.get(), client)) {
+                metrics.rateLimited(decision.server());
+                then.accept(Verdict.RATE_LIMITED);
+            } else {
+                then.accept(Verdict.ALLOW);
+            }
+        });
+    }
+
+    private void withPolicy(int port, Executor executor, Consumer<Optional<InboundServer>> then) {
+        if (watches.isEmpty()) {
+            then.accept(Optional.empty());
+            return;
+        }
+        watches.get().inbound(port, wait, executor, then);
+    }
+
+    private static boolean allowed(InboundAuthorizer.Decision decision, String what, int port, Optional<WorkloadIdentity> client, InetAddress source) {
+        if (decision.allowed()) {
+            return true;
+        }
+        String caller = client.map(WorkloadIdentity::toString).orElse("unauthenticated " + source.getHostAddress());
+        if (decision.audit()) {
+            log.info("policy: audit: would deny {} to port {} from {} (server {})", what, port, caller, decision.server());
+            return true;
+        }
+        log.info("policy: denied {} to port {} from {} (server {})", what, port, caller, decision.server());
+        return false;
+    }
+}

@@ -1,0 +1,63 @@
+package dev.trellis.proxy.policy;
+
+import dev.trellis.api.policy.v1.InboundServer;
+import dev.trellis.api.policy.v1.RateLimitOverride;
+import dev.trellis.core.identity.WorkloadIdentity;
+import dev.trellis.ratelimit.TokenBucket;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.LongSupplier;
+
+/**
+ * The per-Server request rate limits of the inbound policy: a total for the Server and one
+ * per client identity (unauthenticated callers share one), with per-identity overrides.
+ * Buckets are rebuilt when a Server's limit changes. Bounded: at most
+ * {@value #MAX_BUCKETS} identity buckets, after which the oldest map is dropped. Thread-safe.
+ */
+public final class InboundRateLimiter {
+
+    static final int MAX_BUCKETS = 10_000;
+
+    private final LongSupplier nanoTime;
+    private final ConcurrentHashMap<String, ServerBuckets> servers = new ConcurrentHashMap<>();
+
+    public InboundRateLimiter(LongSupplier nanoTime) {
+        this.nanoTime = nanoTime;
+    }
+
+    /** Whether one more request to {@code policy}'s Server from {@code client} is within its limits. */
+    public boolean tryAcquire(InboundServer policy, Optional<WorkloadIdentity> client) {
+        if (!policy.hasRateLimit()) {
+            return true;
+        }
+        var limit = policy.getRateLimit();
+        String server = policy.getLabelsOrDefault("name", "");
+        ServerBuckets buckets = servers.compute(server, (k, existing) ->
+                existing != null && existing.limit.equals(limit) ? existing : new ServerBuckets(limit, nanoTime.getAsLong()));
+        long now = nanoTime.getAsLong();
+        String caller = client.map(WorkloadIdentity::spiffeId).orElse("unauthenticated");
+        int perIdentity = limit.getOverridesList().stream().filter(o -> o.getIdentitiesList().contains(caller))
+                .mapToInt(RateLimitOverride::getRps).findFirst().orElse(limit.getIdentityRps());
+        if (perIdentity > 0) {
+            if (buckets.byIdentity.size() >= MAX_BUCKETS) {
+                buckets.byIdentity.clear();
+            }
+            TokenBucket bucket = buckets.byIdentity.computeIfAbsent(caller, c -> new TokenBucket(perIdentity, Math.max(1, perIdentity), now));
+            if (!bucket.tryTake(now).isZero()) {
+                return false;
+            }
+        }
+        return buckets.total == null || buckets.total.tryTake(now).isZero();
+    }
+
+    private static final class ServerBuckets {
+        final dev.trellis.api.policy.v1.RateLimit limit;
+        final TokenBucket total;
+        final ConcurrentHashMap<String, TokenBucket> byIdentity = new ConcurrentHashMap<>();
+
+        ServerBuckets(dev.trellis.api.policy.v1.RateLimit limit, long now) {
+            this.limit = limit;
+            this.total = limit.getTotalRps() > 0 ? new TokenBucket(limit.getTotalRps(), Math.max(1, limit.getTotalRps()), now) : null;
+        }
+    }
+}

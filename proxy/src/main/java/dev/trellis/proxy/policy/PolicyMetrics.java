@@ -1,0 +1,64 @@
+package dev.trellis.proxy.policy;
+
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Authorization, rate-limit and egress counters. Egress is counted by destination host with
+ * at most {@value #MAX_EGRESS_HOSTS} distinct hosts; later ones are counted as {@code other},
+ * so an app cannot blow up the proxy's metrics. Thread-safe.
+ */
+public final class PolicyMetrics {
+
+    static final int MAX_EGRESS_HOSTS = 100;
+
+    private final Counter httpAllow;
+    private final Counter httpDeny;
+    private final Counter tcpAllow;
+    private final Counter tcpDeny;
+    private final Counter httpRateLimited;
+    private final Counter egress;
+    private final Set<String> egressHosts = ConcurrentHashMap.newKeySet();
+
+    public PolicyMetrics(PrometheusRegistry registry) {
+        httpAllow = Counter.builder().name("inbound_http_authz_allow").help("Inbound HTTP requests authorized")
+                .labelNames("srv_name", "authz_name").register(registry);
+        httpDeny = Counter.builder().name("inbound_http_authz_deny").help("Inbound HTTP requests denied by policy")
+                .labelNames("srv_name").register(registry);
+        tcpAllow = Counter.builder().name("inbound_tcp_authz_allow").help("Inbound TCP connections authorized")
+                .labelNames("srv_name", "authz_name").register(registry);
+        tcpDeny = Counter.builder().name("inbound_tcp_authz_deny").help("Inbound TCP connections denied by policy")
+                .labelNames("srv_name").register(registry);
+        httpRateLimited = Counter.builder().name("inbound_http_ratelimit").help("Inbound HTTP requests refused by a rate limit (429)")
+                .labelNames("srv_name").register(registry);
+        egress = Counter.builder().name("outbound_egress").help("Connections and requests leaving the mesh, by host and decision")
+                .labelNames("host", "decision").register(registry);
+    }
+
+    public void http(InboundAuthorizer.Decision decision) {
+        if (decision.allowed()) {
+            httpAllow.labelValues(decision.server(), decision.authorization()).inc();
+        } else {
+            httpDeny.labelValues(decision.server()).inc();
+        }
+    }
+
+    public void tcp(InboundAuthorizer.Decision decision) {
+        if (decision.allowed()) {
+            tcpAllow.labelValues(decision.server(), decision.authorization()).inc();
+        } else {
+            tcpDeny.labelValues(decision.server()).inc();
+        }
+    }
+
+    public void rateLimited(String server) {
+        httpRateLimited.labelValues(server).inc();
+    }
+
+    public void egress(String host, EgressAuthorizer.Decision decision) {
+        String label = egressHosts.contains(host) || (egressHosts.size() < MAX_EGRESS_HOSTS && egressHosts.add(host)) ? host : "other";
+        egress.labelValues(label, decision.logValue()).inc();
+    }
+}

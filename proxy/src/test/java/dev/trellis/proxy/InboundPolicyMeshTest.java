@@ -1,0 +1,187 @@
+package dev.trellis.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.sun.net.httpserver.HttpServer;
+import dev.trellis.cluster.local.LocalDirectorySource;
+import dev.trellis.core.identity.WorkloadIdentity;
+import dev.trellis.core.net.HostPort;
+import dev.trellis.destination.DestinationServer;
+import dev.trellis.destination.DestinationServerConfig;
+import dev.trellis.testing.TestPki;
+import dev.trellis.tls.context.CredentialsStore;
+import java.net.InetSocketAddress;
+import java.net.ProxySelector;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Inbound policy end to end: the real destination service reads policy manifests from a
+ * directory; the server-side proxy watches its workload's policy and authorizes each request;
+ * editing the manifests changes the decisions live.
+ */
+class InboundPolicyMeshTest {
+
+    private static final WorkloadIdentity WEB = TestPki.identity("emojivoto", "web");
+    private static final WorkloadIdentity VOTING = TestPki.identity("emojivoto", "voting");
+    private static final String HOST = "voting-svc.emojivoto.svc.cluster.local";
+
+    @TempDir
+    Path dir;
+
+    private MeshFixture mesh;
+    private LocalDirectorySource cluster;
+    private DestinationServer destination;
+    private HttpServer app;
+    private Proxy server;
+    private Proxy client;
+    private HttpClient http;
+    private Path state;
+
+    @BeforeEach
+    void start() throws Exception {
+        mesh = new MeshFixture(dir);
+        app = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        app.createContext("/", exchange -> {
+            byte[] body = ("voted by " + exchange.getRequestHeaders().getFirst("trellis-client-id")).getBytes();
+            exchange.sendResponseHeaders(200, body.length);
+            exchange.getResponseBody().write(body);
+            exchange.close();
+        });
+        app.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
+        app.start();
+        state = Files.createDirectories(dir.resolve("state"));
+        cluster = LocalDirectorySource.start(state, Duration.ofMillis(50));
+        DestinationServerConfig config = DestinationServerConfig.defaults(TestPki.TRUST_DOMAIN)
+                .withListen(new HostPort("127.0.0.1", 0), new HostPort("127.0.0.1", 0));
+        CredentialsStore credentials = new CredentialsStore(config.identity(), mesh.pki.trustAnchors(), Clock.systemUTC());
+        credentials.install(mesh.pki.credentialsFor(config.identity(), Duration.ofHours(1)));
+        destination = DestinationServer.start(config, cluster, credentials, Clock.systemUTC());
+        int port = destination.grpcAddress().getPort();
+        server = mesh.start(MeshFixture.withDestination(mesh.config(VOTING, List.of()), port, "voting-0"));
+        client = mesh.start(MeshFixture.withDestination(
+                mesh.config(WEB, List.of(), Optional.of(new HostPort("127.0.0.1", 0)), Duration.ofSeconds(5)), port, "web-0"));
+        writeApp("");
+        http = HttpClient.newBuilder().proxy(ProxySelector.of(client.outboundAddress().orElseThrow())).version(HttpClient.Version.HTTP_1_1).build();
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        mesh.close();
+        destination.close();
+        cluster.close();
+        app.stop(0);
+    }
+
+    /** The app's Service, its two pods (local mode: 127.0.0.1 and a proxy inbound port each), and {@code policy}. */
+    private void writeApp(String policy) throws Exception {
+        int appPort = app.getAddress().getPort();
+        String manifests = """
+                apiVersion: v1
+                kind: Service
+                metadata: {namespace: emojivoto, name: voting-svc}
+                spec: {ports: [{name: http, port: 80}]}
+                ---
+                apiVersion: v1
+                kind: Pod
+                metadata: {namespace: emojivoto, name: voting-0, labels: {app: voting}, annotations: {config.trellis.dev/proxy-inbound-port: "%d"}}
+                spec: {serviceAccountName: voting, containers: [{name: app, image: voting, ports: [{name: http, containerPort: %d}]}]}
+                status: {podIP: 127.0.0.1}
+                ---
+                apiVersion: v1
+                kind: Pod
+                metadata: {namespace: emojivoto, name: web-0, labels: {app: web}, annotations: {config.trellis.dev/proxy-inbound-port: "%d"}}
+                spec: {serviceAccountName: web, containers: [{name: app, image: web}]}
+                status: {podIP: 127.0.0.2}
+                ---
+                apiVersion: discovery.k8s.io/v1
+                kind: EndpointSlice
+                metadata: {namespace: emojivoto, name: voting-svc-1, labels: {kubernetes.io/service-name: voting-svc}}
+                addressType: IPv4
+                ports: [{name: http, port: %d}]
+                endpoints: [{addresses: [127.0.0.1], targetRef: {kind: Pod, namespace: emojivoto, name: voting-0}}]
+                """.formatted(server.inboundAddress().getPort(), appPort, client.inboundAddress().getPort(), appPort);
+        // Write whole files through a rename, as an editor does, so the watcher never reads half a file.
+        Path temp = state.resolve(".app.yaml.tmp");
+        Files.writeString(temp, manifests + (policy.isEmpty() ? "" : "---\n" + policy));
+        Files.move(temp, state.resolve("app.yaml"), java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    private static String policy(String allowedAccount, String rateLimit) {
+        return """
+                apiVersion: policy.trellis.dev/v1alpha1
+                kind: Server
+                metadata: {namespace: emojivoto, name: voting-http}
+                spec: {podSelector: {matchLabels: {app: voting}}, port: http, protocol: http1}
+                ---
+                apiVersion: policy.trellis.dev/v1alpha1
+                kind: MeshTLSAuthentication
+                metadata: {namespace: emojivoto, name: voters}
+                spec: {identityRefs: [{kind: ServiceAccount, name: %s}]}
+                ---
+                apiVersion: policy.trellis.dev/v1alpha1
+                kind: AuthorizationPolicy
+                metadata: {namespace: emojivoto, name: voting-from-voters}
+                spec:
+                  targetRef: {kind: Server, name: voting-http}
+                  requiredAuthenticationRefs: [{kind: MeshTLSAuthentication, name: voters}]
+                """.formatted(allowedAccount) + rateLimit;
+    }
+
+    private HttpResponse<String> vote() throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create("http://" + HOST + "/vote")).timeout(Duration.ofSeconds(10)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    void policyEditsAllowAndDenyLive() throws Exception {
+        // No Server covers the port: the default policy (all-unauthenticated) allows.
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> vote().statusCode() == 200);
+        assertThat(vote().body()).isEqualTo("voted by " + WEB.spiffeId());
+
+        writeApp(policy("someone-else", ""));
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> vote().statusCode() == 403);
+        HttpResponse<String> denied = vote();
+        assertThat(denied.headers().firstValue("trellis-proxy-error")).hasValue("policy denied");
+        assertThat(metrics(server)).contains("inbound_http_authz_deny_total{srv_name=\"voting-http\"}");
+
+        writeApp(policy("web", ""));
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> vote().statusCode() == 200);
+        assertThat(metrics(server)).contains("inbound_http_authz_allow_total{authz_name=\"voting-from-voters\",srv_name=\"voting-http\"}");
+    }
+
+    @Test
+    void aRateLimitPolicyAnswers429() throws Exception {
+        writeApp(policy("web", """
+                ---
+                apiVersion: policy.trellis.dev/v1alpha1
+                kind: RateLimitPolicy
+                metadata: {namespace: emojivoto, name: voting-limit}
+                spec: {targetRef: {kind: Server, name: voting-http}, identityRequestsPerSecond: 2}
+                """));
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> vote().statusCode() == 429);
+        HttpResponse<String> limited = vote();
+        assertThat(limited.statusCode()).isEqualTo(429);
+        assertThat(limited.headers().firstValue("trellis-proxy-error")).hasValue("rate limited");
+        assertThat(metrics(server)).contains("inbound_http_ratelimit_total{srv_name=\"voting-http\"}");
+    }
+
+    private static String metrics(Proxy proxy) throws Exception {
+        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.adminAddress().getPort() + "/metrics")).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+    }
+}

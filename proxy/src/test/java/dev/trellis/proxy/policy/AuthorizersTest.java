@@ -1,0 +1,90 @@
+package dev.trellis.proxy.policy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.trellis.api.policy.v1.Authorization;
+import dev.trellis.api.policy.v1.EgressPolicy;
+import dev.trellis.api.policy.v1.EgressRule;
+import dev.trellis.api.policy.v1.HttpRoute;
+import dev.trellis.api.policy.v1.HttpRouteMatch;
+import dev.trellis.api.policy.v1.InboundServer;
+import dev.trellis.api.policy.v1.MeshTls;
+import dev.trellis.api.policy.v1.Network;
+import dev.trellis.api.policy.v1.Unauthenticated;
+import dev.trellis.core.identity.WorkloadIdentity;
+import java.net.InetAddress;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+class AuthorizersTest {
+
+    private static final WorkloadIdentity WEB = new WorkloadIdentity("cluster.local", "emojivoto", "web");
+    private static final WorkloadIdentity ROGUE = new WorkloadIdentity("cluster.local", "rogue", "x");
+
+    private static InetAddress ip(String text) throws Exception {
+        return InetAddress.getByName(text);
+    }
+
+    @Test
+    void meshTlsAuthorizationsNeedTheRightIdentity() throws Exception {
+        InboundServer policy = InboundServer.newBuilder().putLabels("name", "voting-http")
+                .addAuthorizations(Authorization.newBuilder().setMeshTls(MeshTls.newBuilder().addIdentities(WEB.spiffeId())).putLabels("name", "web-only"))
+                .build();
+        assertThat(InboundAuthorizer.connection(policy, Optional.of(WEB), ip("10.0.0.1")).allowed()).isTrue();
+        assertThat(InboundAuthorizer.connection(policy, Optional.of(ROGUE), ip("10.0.0.1")).allowed()).isFalse();
+        assertThat(InboundAuthorizer.connection(policy, Optional.empty(), ip("10.0.0.1")).allowed()).isFalse();
+    }
+
+    @Test
+    void networksAndExceptionsBound() throws Exception {
+        InboundServer policy = InboundServer.newBuilder()
+                .addAuthorizations(Authorization.newBuilder().setUnauthenticated(Unauthenticated.getDefaultInstance())
+                        .addNetworks(Network.newBuilder().setCidr("10.0.0.0/8").addExcept("10.9.0.0/16")))
+                .build();
+        assertThat(InboundAuthorizer.connection(policy, Optional.empty(), ip("10.1.2.3")).allowed()).isTrue();
+        assertThat(InboundAuthorizer.connection(policy, Optional.empty(), ip("10.9.2.3")).allowed()).isFalse();
+        assertThat(InboundAuthorizer.connection(policy, Optional.empty(), ip("192.168.0.1")).allowed()).isFalse();
+        assertThat(InboundAuthorizer.connection(policy, Optional.empty(), ip("::1")).allowed()).isFalse();
+    }
+
+    @Test
+    void aRouteAuthorizesItsOwnPathsOnly() throws Exception {
+        InboundServer policy = InboundServer.newBuilder()
+                .addRoutes(HttpRoute.newBuilder().setName("probe")
+                        .addMatches(HttpRouteMatch.newBuilder().setPathExact("/ready").setMethod("GET"))
+                        .addAuthorizations(Authorization.newBuilder().setUnauthenticated(Unauthenticated.getDefaultInstance())))
+                .build();
+        assertThat(InboundAuthorizer.request(policy, Optional.empty(), ip("10.0.0.1"), new InboundAuthorizer.Request("GET", "/ready?x=1")).allowed()).isTrue();
+        assertThat(InboundAuthorizer.request(policy, Optional.empty(), ip("10.0.0.1"), new InboundAuthorizer.Request("POST", "/ready")).allowed()).isFalse();
+        assertThat(InboundAuthorizer.request(policy, Optional.of(WEB), ip("10.0.0.1"), new InboundAuthorizer.Request("GET", "/api")).allowed()).isFalse();
+    }
+
+    @Test
+    void egressAllowListDeniesTheRest() throws Exception {
+        EgressPolicy policy = EgressPolicy.newBuilder().setMode(EgressPolicy.Mode.ALLOW)
+                .addAllow(EgressRule.newBuilder().setHost("*.example.com").addPorts(443))
+                .addAllow(EgressRule.newBuilder().setCidr("10.0.0.0/8"))
+                .build();
+        assertThat(EgressAuthorizer.decide(policy, Optional.of("api.example.com"), ip("93.184.216.34"), 443)).isEqualTo(EgressAuthorizer.Decision.ALLOWED);
+        assertThat(EgressAuthorizer.decide(policy, Optional.of("example.com"), ip("93.184.216.34"), 443)).isEqualTo(EgressAuthorizer.Decision.DENIED);
+        assertThat(EgressAuthorizer.decide(policy, Optional.of("api.example.com"), ip("93.184.216.34"), 80)).isEqualTo(EgressAuthorizer.Decision.DENIED);
+        assertThat(EgressAuthorizer.decide(policy, Optional.empty(), ip("10.3.3.3"), 5432)).isEqualTo(EgressAuthorizer.Decision.ALLOWED);
+        assertThat(EgressAuthorizer.decide(policy, Optional.of("evil.example.com.attacker.net"), ip("1.2.3.4"), 443)).isEqualTo(EgressAuthorizer.Decision.DENIED);
+    }
+
+    @Test
+    void egressDenyAndAuditModes() throws Exception {
+        EgressRule metadata = EgressRule.newBuilder().setCidr("169.254.169.254/32").build();
+        EgressPolicy deny = EgressPolicy.newBuilder().setMode(EgressPolicy.Mode.DENY).addDeny(metadata).build();
+        assertThat(EgressAuthorizer.decide(deny, Optional.empty(), ip("169.254.169.254"), 80)).isEqualTo(EgressAuthorizer.Decision.DENIED);
+        assertThat(EgressAuthorizer.decide(deny, Optional.empty(), ip("8.8.8.8"), 53)).isEqualTo(EgressAuthorizer.Decision.ALLOWED);
+        EgressPolicy audit = deny.toBuilder().setMode(EgressPolicy.Mode.AUDIT).build();
+        assertThat(EgressAuthorizer.decide(audit, Optional.empty(), ip("169.254.169.254"), 80)).isEqualTo(EgressAuthorizer.Decision.AUDIT_DENIED);
+    }
+
+    @Test
+    void httpHostIsReadFromTheRequestHead() {
+        assertThat(EgressGate.httpHost("GET / HTTP/1.1\r\nUser-Agent: x\r\nHOST: Api.Example.com:8080\r\n\r\n")).hasValue("api.example.com");
+        assertThat(EgressGate.httpHost("GET / HTTP/1.1\r\nUser-Agent: x\r\n\r\nHost: smuggled\r\n")).isEmpty();
+    }
+}

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import dev.trellis.admin.AdminServer;
 import dev.trellis.proxy.balance.Balancer;
 import dev.trellis.proxy.discovery.Discovery;
+import dev.trellis.proxy.discovery.RouteProfiles;
 import dev.trellis.proxy.http.H2Connections;
 import dev.trellis.proxy.http.H2Outbound;
 import dev.trellis.proxy.http.HttpInbound;
@@ -128,7 +129,8 @@ public final class Proxy implements AutoCloseable {
         Balancer balancer = Balancer.create();
         OpaqueOutbound outbound = new OpaqueOutbound(io, connector, discovery, balancer, credentials, metrics, connectionLog,
                 Duration.ofSeconds(10), config.connectTimeout(), new EgressGate(policyWatches, policyMetrics));
-        this.httpOutbound = new HttpOutbound(discovery, balancer, h2, credentials, httpMetrics, config.requestTimeout(), Duration.ofSeconds(10));
+        this.httpOutbound = new HttpOutbound(discovery, balancer, h2, credentials, httpMetrics, config.requestTimeout(), Duration.ofSeconds(10),
+                new RouteProfiles(destination, scheduler, config.identity().namespace()));
         H2Outbound h2Outbound = new H2Outbound(discovery, balancer, h2, credentials, httpMetrics, Duration.ofSeconds(10));
         for (ForwardListener.Forward forward : config.forwards()) {
             forwards.add(new ForwardListener(forward, io, outbound, httpOutbound, h2Outbound, config.detectTimeout()).start());

@@ -19,6 +19,8 @@ public final class HttpMetrics {
     private final Counter requests;
     private final Counter responses;
     private final Histogram latency;
+    private final Counter routeResponses;
+    private final Histogram routeLatency;
     private final Set<String> authorities = ConcurrentHashMap.newKeySet();
 
     public HttpMetrics(PrometheusRegistry registry) {
@@ -29,6 +31,19 @@ public final class HttpMetrics {
                 .labelNames("direction", "authority")
                 .classicUpperBounds(1, 2, 3, 4, 5, 10, 20, 30, 40, 50, 100, 200, 300, 400, 500, 1000, 2000, 3000, 4000, 5000, 10000, 20000, 30000, 60000)
                 .register(registry);
+        routeResponses = Counter.builder().name("route_response").help("HTTP responses by route of the destination's profile")
+                .labelNames("direction", "authority", "rt_route", "status_code", "classification").register(registry);
+        routeLatency = Histogram.builder().name("route_response_latency_ms").help("Time to the response by route, in milliseconds")
+                .labelNames("direction", "authority", "rt_route")
+                .classicUpperBounds(1, 2, 3, 4, 5, 10, 20, 30, 40, 50, 100, 200, 300, 400, 500, 1000, 2000, 3000, 4000, 5000, 10000, 20000, 30000, 60000)
+                .register(registry);
+    }
+
+    /** A response on an outbound route; route names come from profiles (bounded by the control plane). */
+    public void routeResponse(String authority, String route, int status, Duration elapsed) {
+        String bounded = bounded(authority);
+        routeResponses.labelValues("outbound", bounded, route, Integer.toString(status), status >= 500 ? "failure" : "success").inc();
+        routeLatency.labelValues("outbound", bounded, route).observe(elapsed.toNanos() / 1e6);
     }
 
     public void request(String direction, String authority) {

@@ -7,6 +7,7 @@ import dev.trellis.proxy.balance.Balancer;
 import dev.trellis.proxy.discovery.Discovery;
 import dev.trellis.proxy.discovery.EndpointSet;
 import dev.trellis.proxy.discovery.Resolution;
+import dev.trellis.proxy.discovery.RouteProfiles;
 import dev.trellis.proxy.tcp.Relay;
 import dev.trellis.proxy.transport.Causes;
 import dev.trellis.tls.context.CredentialsStore;
@@ -64,6 +65,7 @@ public final class HttpOutbound {
     private static final Logger log = LoggerFactory.getLogger(HttpOutbound.class);
 
     public static final int MAX_BODY_BYTES = 8 * 1024 * 1024;
+    static final int MAX_RETRYABLE_BODY_BYTES = 64 * 1024;
     private static final Set<HttpMethod> IDEMPOTENT = Set.of(HttpMethod.GET, HttpMethod.HEAD, HttpMethod.OPTIONS,
             HttpMethod.PUT, HttpMethod.DELETE, HttpMethod.TRACE);
 
@@ -77,11 +79,13 @@ public final class HttpOutbound {
     private final HttpMetrics metrics;
     private final Duration requestTimeout;
     private final Duration resolveTimeout;
+    private final RouteProfiles profiles;
     private final java.util.concurrent.ConcurrentHashMap<String, RetryBudget> budgets = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile boolean draining;
 
     public HttpOutbound(Discovery discovery, Balancer balancer, H2Connections connections, CredentialsStore credentials,
-                        HttpMetrics metrics, Duration requestTimeout, Duration resolveTimeout) {
+                        HttpMetrics metrics, Duration requestTimeout, Duration resolveTimeout, RouteProfiles profiles) {
+        this.profiles = requireNonNull(profiles, "profiles");
         this.discovery = requireNonNull(discovery, "discovery");
         this.balancer = requireNonNull(balancer, "balancer");
         this.connections = requireNonNull(connections, "connections");
@@ -141,7 +145,7 @@ public final class HttpOutbound {
             long started = System.nanoTime();
             metrics.request("outbound", authority.get());
             budget(authority.get()).request();
-            resolve(ctx, request, authority.get(), started);
+            resolve(new Exchange(ctx, request, authority.get(), started, profiles.match(authority.get(), request.method().name(), request.uri())));
         }
 
         @Override
@@ -155,43 +159,46 @@ public final class HttpOutbound {
         }
     }
 
-    private void resolve(ChannelHandlerContext ctx, FullHttpRequest request, String authority, long started) {
+    /** One request on its way: where it came from, where it goes, since when, and its route. */
+    private record Exchange(ChannelHandlerContext ctx, FullHttpRequest request, String authority, long started, RouteProfiles.MatchedRoute route) {}
+
+    private void resolve(Exchange x) {
+        ChannelHandlerContext ctx = x.ctx();
+        String authority = x.authority();
         Resolution resolution;
         try {
             resolution = discovery.resolve(authority);
         } catch (IllegalStateException e) {
-            fail(ctx, request, authority, started, HttpResponseStatus.SERVICE_UNAVAILABLE, "no endpoints");
+            fail(x, HttpResponseStatus.SERVICE_UNAVAILABLE, "no endpoints");
             return;
         }
         resolution.whenAnswered(credentials.firstInstalled(), resolveTimeout, ctx.executor(), error -> {
             if (error.isPresent()) {
-                fail(ctx, request, authority, started, HttpResponseStatus.SERVICE_UNAVAILABLE, "no endpoints (discovery did not answer)");
+                fail(x, HttpResponseStatus.SERVICE_UNAVAILABLE, "no endpoints (discovery did not answer)");
             } else {
-                send(ctx, request, authority, resolution.current(), started, 1);
+                send(x, resolution.current(), 1, java.util.Set.of());
             }
         });
     }
 
-    private void send(ChannelHandlerContext ctx, FullHttpRequest request, String authority, EndpointSet endpoints, long started, int attempt) {
-        send(ctx, request, authority, endpoints, started, attempt, java.util.Set.of());
-    }
-
-    private void send(ChannelHandlerContext ctx, FullHttpRequest request, String authority, EndpointSet endpoints, long started, int attempt,
-                      java.util.Set<java.net.InetSocketAddress> failed) {
+    private void send(Exchange x, EndpointSet endpoints, int attempt, java.util.Set<java.net.InetSocketAddress> failed) {
+        ChannelHandlerContext ctx = x.ctx();
+        FullHttpRequest request = x.request();
+        String authority = x.authority();
         Optional<Balancer.Lease> picked = balancer.pick(endpoints.endpoints().stream().filter(e -> e.identity().isPresent()).toList(), failed);
         if (picked.isEmpty()) {
-            fail(ctx, request, authority, started, HttpResponseStatus.SERVICE_UNAVAILABLE, "no endpoints");
+            fail(x, HttpResponseStatus.SERVICE_UNAVAILABLE, "no endpoints");
             return;
         }
         Balancer.Lease lease = picked.get();
         connections.connection(lease.endpoint(), ctx.channel().eventLoop()).addListener(connected -> {
             if (!connected.isSuccess()) {
                 lease.failed();
-                if (attempt < 2 && IDEMPOTENT.contains(request.method()) && budget(authority).tryRetry()) {
-                    send(ctx, request, authority, endpoints, started, attempt + 1, java.util.Set.of(lease.endpoint().address()));
+                if (attempt < 2 && retryable(x) && budget(authority).tryRetry()) {
+                    send(x, endpoints, attempt + 1, java.util.Set.of(lease.endpoint().address()));
                 } else {
                     String cause = Causes.rootMessage(connected.cause());
-                    fail(ctx, request, authority, started, HttpResponseStatus.BAD_GATEWAY,
+                    fail(x, HttpResponseStatus.BAD_GATEWAY,
                             cause.startsWith("identity mismatch") ? "identity mismatch" : "connect refused");
                 }
                 return;
@@ -260,7 +267,7 @@ public final class HttpOutbound {
                     if (answer.completeExceptionally(new java.util.concurrent.TimeoutException())) {
                         stream.close();
                     }
-                }, requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
+                }, x.route().timeout().orElse(requestTimeout).toMillis(), TimeUnit.MILLISECONDS);
                 answer.whenComplete((r, e) -> timeout.cancel(false));
             });
             answer.whenComplete((response, error) -> ctx.executor().execute(() -> {
@@ -271,37 +278,53 @@ public final class HttpOutbound {
                 if (error == null && isEndpointFailure(response)) {
                     // The endpoint's proxy could not reach its app: the endpoint failed, not the request.
                     lease.failed();
-                    if (attempt < 2 && IDEMPOTENT.contains(request.method()) && budget(authority).tryRetry()) {
+                    if (attempt < 2 && retryable(x) && budget(authority).tryRetry()) {
                         response.release();
-                        send(ctx, request, authority, endpoints, started, attempt + 1, java.util.Set.of(lease.endpoint().address()));
+                        send(x, endpoints, attempt + 1, java.util.Set.of(lease.endpoint().address()));
                         return;
                     }
-                    metrics.response("outbound", authority, response.status().code(), Duration.ofNanos(System.nanoTime() - started));
+                    record(x, response.status().code());
                     respond(ctx, request, response, true);
                 } else if (error == null) {
                     lease.succeeded();
                     for (String name : response.headers().names().stream().filter(n -> n.startsWith("x-http2-")).toList()) {
                         response.headers().remove(name);
                     }
-                    metrics.response("outbound", authority, response.status().code(), Duration.ofNanos(System.nanoTime() - started));
+                    record(x, response.status().code());
                     respond(ctx, request, response, true);
                 } else if (error instanceof java.util.concurrent.TimeoutException) {
                     lease.failed();
-                    fail(ctx, request, authority, started, HttpResponseStatus.GATEWAY_TIMEOUT, "timeout");
+                    fail(x, HttpResponseStatus.GATEWAY_TIMEOUT, "timeout");
                 } else if (H2Connections.unprocessed(error) && attempt < MAX_ATTEMPTS_UNPROCESSED) {
                     // The endpoint is draining, not failing; the request never reached it, so any method may go again.
                     lease.succeeded();
-                    send(ctx, request, authority, endpoints, started, attempt + 1, java.util.Set.of(lease.endpoint().address()));
+                    send(x, endpoints, attempt + 1, java.util.Set.of(lease.endpoint().address()));
                 } else {
                     lease.failed();
-                    if (attempt < 2 && IDEMPOTENT.contains(request.method()) && budget(authority).tryRetry()) {
-                        send(ctx, request, authority, endpoints, started, attempt + 1, java.util.Set.of(lease.endpoint().address()));
+                    if (attempt < 2 && retryable(x) && budget(authority).tryRetry()) {
+                        send(x, endpoints, attempt + 1, java.util.Set.of(lease.endpoint().address()));
                     } else {
-                        fail(ctx, request, authority, started, HttpResponseStatus.BAD_GATEWAY, "connect refused");
+                        fail(x, HttpResponseStatus.BAD_GATEWAY, "connect refused");
                     }
                 }
             }));
         });
+    }
+
+    /** Response metrics for the authority and for the request's route. */
+    private void record(Exchange x, int status) {
+        Duration elapsed = Duration.ofNanos(System.nanoTime() - x.started());
+        metrics.response("outbound", x.authority(), status, elapsed);
+        metrics.routeResponse(x.authority(), x.route().name(), status, elapsed);
+    }
+
+    /**
+     * Whether a failed request may be tried again: idempotent methods, or a route the profile
+     * declares retryable, with a body of at most {@value #MAX_RETRYABLE_BODY_BYTES} bytes.
+     */
+    private static boolean retryable(Exchange x) {
+        return (IDEMPOTENT.contains(x.request().method()) || x.route().retryable())
+                && x.request().content().readableBytes() <= MAX_RETRYABLE_BODY_BYTES;
     }
 
     /** One budget per authority; discovery already bounds how many authorities there are. */
@@ -315,10 +338,10 @@ public final class HttpOutbound {
         return (status == 502 || status == 503) && response.headers().contains(MeshHeaders.PROXY_ERROR);
     }
 
-    private void fail(ChannelHandlerContext ctx, FullHttpRequest request, String authority, long started, HttpResponseStatus status, String cause) {
-        log.info("proxy: {} {} {} -> {}: {}", request.method(), authority, request.uri(), status.code(), cause);
-        metrics.response("outbound", authority, status.code(), Duration.ofNanos(System.nanoTime() - started));
-        respond(ctx, request, ProxyErrors.response(status, cause), true);
+    private void fail(Exchange x, HttpResponseStatus status, String cause) {
+        log.info("proxy: {} {} {} -> {}: {}", x.request().method(), x.authority(), x.request().uri(), status.code(), cause);
+        record(x, status.code());
+        respond(x.ctx(), x.request(), ProxyErrors.response(status, cause), true);
     }
 
     private void respond(ChannelHandlerContext ctx, FullHttpRequest request, FullHttpResponse response, boolean keepAliveAllowed) {

@@ -30,11 +30,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Inbound policy end to end: the real destination service reads policy manifests from a
- * directory; the server-side proxy watches its workload's policy and authorizes each request;
- * editing the manifests changes the decisions live.
+ * Policy and profiles end to end: the real destination service reads manifests from a
+ * directory; the server-side proxy watches its workload's inbound policy and authorizes each
+ * request, the client-side proxy applies the route profile; editing the manifests changes
+ * both live.
  */
-class InboundPolicyMeshTest {
+class ControlPlanePolicyMeshTest {
 
     private static final WorkloadIdentity WEB = TestPki.identity("emojivoto", "web");
     private static final WorkloadIdentity VOTING = TestPki.identity("emojivoto", "voting");
@@ -57,6 +58,13 @@ class InboundPolicyMeshTest {
         mesh = new MeshFixture(dir);
         app = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         app.createContext("/", exchange -> {
+            if (exchange.getRequestURI().getPath().equals("/slow")) {
+                try {
+                    Thread.sleep(1500);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
             byte[] body = ("voted by " + exchange.getRequestHeaders().getFirst("trellis-client-id")).getBytes();
             exchange.sendResponseHeaders(200, body.length);
             exchange.getResponseBody().write(body);
@@ -178,6 +186,34 @@ class InboundPolicyMeshTest {
         assertThat(limited.statusCode()).isEqualTo(429);
         assertThat(limited.headers().firstValue("trellis-proxy-error")).hasValue("rate limited");
         assertThat(metrics(server)).contains("inbound_http_ratelimit_total{srv_name=\"voting-http\"}");
+    }
+
+    @Test
+    void routeTimeoutsComeFromTheServiceProfile() throws Exception {
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> vote().statusCode() == 200);
+        writeApp("""
+                apiVersion: policy.trellis.dev/v1alpha1
+                kind: HTTPRoute
+                metadata: {namespace: emojivoto, name: voting-routes}
+                spec:
+                  parentRefs: [{kind: Service, name: voting-svc, port: 80}]
+                  rules:
+                    - name: slow
+                      matches: [{path: {type: Exact, value: /slow}, method: GET}]
+                      timeout: 300ms
+                    - name: vote
+                      matches: [{path: {type: PathPrefix, value: /vote}}]
+                """);
+        Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            long started = System.nanoTime();
+            HttpResponse<String> slow = http.send(HttpRequest.newBuilder(URI.create("http://" + HOST + "/slow")).timeout(Duration.ofSeconds(10)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(slow.statusCode()).isEqualTo(504);
+            assertThat(slow.headers().firstValue("trellis-proxy-error")).hasValue("timeout");
+            assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofMillis(1400));
+        });
+        assertThat(vote().statusCode()).isEqualTo(200);
+        assertThat(metrics(client)).contains("rt_route=\"vote\"").contains("rt_route=\"slow\"");
     }
 
     private static String metrics(Proxy proxy) throws Exception {

@@ -1,0 +1,134 @@
+package dev.trellis.proxy.discovery;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.trellis.api.destination.v1.DestinationGrpc;
+import dev.trellis.api.destination.v1.GetDestination;
+import dev.trellis.api.destination.v1.Profile;
+import dev.trellis.api.destination.v1.Route;
+import io.grpc.ManagedChannel;
+import io.grpc.stub.StreamObserver;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Route profiles from the destination service's {@code GetProfile} streams, one per authority
+ * (opened on first use, at most {@value #MAX_AUTHORITIES}), reopened with backoff while the last
+ * profile stays in force. Until a profile arrives, no route matches. Thread-safe.
+ */
+public final class RouteProfiles implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(RouteProfiles.class);
+    static final int MAX_AUTHORITIES = 1000;
+
+    /** A matched route: its metrics name, whether it may be retried, and its timeout if it sets one. */
+    public record MatchedRoute(String name, boolean retryable, Optional<Duration> timeout) {
+        public static final MatchedRoute DEFAULT = new MatchedRoute("[default]", false, Optional.empty());
+    }
+
+    private record CompiledRoute(Route route, Optional<Pattern> regex) {}
+
+    private final DestinationGrpc.DestinationStub stub;
+    private final ScheduledExecutorService scheduler;
+    private final String contextNamespace;
+    private final ConcurrentHashMap<String, List<CompiledRoute>> tables = new ConcurrentHashMap<>();
+    private volatile boolean closed;
+
+    public RouteProfiles(ManagedChannel channel, ScheduledExecutorService scheduler, String contextNamespace) {
+        this.stub = DestinationGrpc.newStub(requireNonNull(channel, "channel"));
+        this.scheduler = requireNonNull(scheduler, "scheduler");
+        this.contextNamespace = requireNonNull(contextNamespace, "contextNamespace");
+    }
+
+    /** The first route of {@code authority}'s profile that {@code method} and {@code path} match. */
+    public MatchedRoute match(String authority, String method, String path) {
+        List<CompiledRoute> table = tables.get(authority);
+        if (table == null) {
+            if (tables.size() < MAX_AUTHORITIES && tables.putIfAbsent(authority, List.of()) == null) {
+                open(authority, 0);
+            }
+            return MatchedRoute.DEFAULT;
+        }
+        int query = path.indexOf('?');
+        String bare = query < 0 ? path : path.substring(0, query);
+        for (CompiledRoute compiled : table) {
+            Route route = compiled.route();
+            String wanted = route.getCondition().getMethod();
+            if (!wanted.isEmpty() && !wanted.equalsIgnoreCase(method)) {
+                continue;
+            }
+            boolean matches = compiled.regex().map(p -> p.matcher(bare).matches()).orElse(bare.equals(route.getCondition().getPath()));
+            if (matches) {
+                Optional<Duration> timeout = route.hasTimeout() && (route.getTimeout().getSeconds() > 0 || route.getTimeout().getNanos() > 0)
+                        ? Optional.of(Duration.ofSeconds(route.getTimeout().getSeconds(), route.getTimeout().getNanos())) : Optional.empty();
+                return new MatchedRoute(route.getName(), route.getIsRetryable(), timeout);
+            }
+        }
+        return MatchedRoute.DEFAULT;
+    }
+
+    private void open(String authority, int attempt) {
+        if (closed) {
+            return;
+        }
+        stub.getProfile(GetDestination.newBuilder().setAuthority(authority).setContextNamespace(contextNamespace).build(), new StreamObserver<>() {
+            private boolean answered;
+
+            @Override
+            public void onNext(Profile profile) {
+                answered = true;
+                tables.put(authority, compile(profile));
+            }
+
+            @Override
+            public void onError(Throwable error) {
+                retry(authority, answered ? 0 : attempt + 1, error.toString());
+            }
+
+            @Override
+            public void onCompleted() {
+                retry(authority, answered ? 0 : attempt + 1, "stream ended");
+            }
+        });
+    }
+
+    private void retry(String authority, int attempt, String why) {
+        if (closed) {
+            return;
+        }
+        long delay = ReconnectBackoff.millis(Duration.ofMillis(500), attempt);
+        log.debug("profiles: stream for {} broke ({}); reconnecting in {} ms", authority, why, delay);
+        scheduler.schedule(() -> open(authority, attempt), delay, TimeUnit.MILLISECONDS);
+    }
+
+    private static List<CompiledRoute> compile(Profile profile) {
+        List<CompiledRoute> out = new ArrayList<>();
+        for (Route route : profile.getRoutesList()) {
+            String regex = route.getCondition().getPathRegex();
+            if (regex.isEmpty()) {
+                out.add(new CompiledRoute(route, Optional.empty()));
+                continue;
+            }
+            try {
+                out.add(new CompiledRoute(route, Optional.of(Pattern.compile(regex))));
+            } catch (PatternSyntaxException e) {
+                log.warn("profiles: route {} has a bad path pattern; skipped: {}", route.getName(), e.getDescription());
+            }
+        }
+        return List.copyOf(out);
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+    }
+}

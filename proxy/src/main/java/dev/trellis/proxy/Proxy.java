@@ -110,7 +110,8 @@ public final class Proxy implements AutoCloseable {
                 .build();
         this.discovery = new Discovery(destination, scheduler, config.identity().namespace(), Duration.ofMillis(500));
         PolicyMetrics policyMetrics = new PolicyMetrics(registry);
-        this.policyWatches = config.workload().map(pod -> new PolicyWatches(destination, scheduler, config.identity().namespace(), pod, Duration.ofMillis(500)));
+        this.policyWatches = config.workload().map(pod -> new PolicyWatches(destination, scheduler, config.identity().namespace(), pod, Duration.ofMillis(500),
+                credentials.firstInstalled()));
         InboundPolicy inboundPolicy = new InboundPolicy(policyWatches, POLICY_WAIT, config.requireIdentityPorts(), policyMetrics,
                 new InboundRateLimiter(System::nanoTime));
 
@@ -128,7 +129,7 @@ public final class Proxy implements AutoCloseable {
                 MeshSslContexts.forClient(anchors, Optional.of(credentials), List.of(MeshProtocols.OPAQUE_TCP), clock), config.connectTimeout());
         Balancer balancer = Balancer.create();
         OpaqueOutbound outbound = new OpaqueOutbound(io, connector, discovery, balancer, credentials, metrics, connectionLog,
-                Duration.ofSeconds(10), config.connectTimeout(), new EgressGate(policyWatches, policyMetrics));
+                Duration.ofSeconds(10), config.connectTimeout(), new EgressGate(policyWatches, policyMetrics, POLICY_WAIT));
         this.httpOutbound = new HttpOutbound(discovery, balancer, h2, credentials, httpMetrics, config.requestTimeout(), Duration.ofSeconds(10),
                 new RouteProfiles(destination, scheduler, config.identity().namespace()));
         H2Outbound h2Outbound = new H2Outbound(discovery, balancer, h2, credentials, httpMetrics, Duration.ofSeconds(10));

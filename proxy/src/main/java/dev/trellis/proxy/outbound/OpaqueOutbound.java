@@ -166,21 +166,30 @@ public final class OpaqueOutbound {
     }
 
     private void passThrough(Channel client, String authority, InetSocketAddress destination, Instant start, Seen seen) {
-        EgressGate.Verdict verdict = egress.decide(destination, seen.host());
-        if (verdict.blocked()) {
-            metrics.refused("outbound", "egress_denied");
-            log.info("proxy: {} -> {} ({}) denied by the egress policy", client.remoteAddress(), destination, seen.host().orElse("no host"));
-            connectionLog.record(new ConnectionLog.Entry(start, source(), destination.toString(), authority, seen.host().orElse(null), seen.protocol(),
-                    false, null, 0, 0, Duration.between(start, Instant.now()), verdict.logValue()));
-            if (seen.protocol().equals("http1")) {
-                // An HTTP client gets a reason, as for any request the proxy refuses.
-                client.pipeline().addFirst(new HttpResponseEncoder());
-                client.writeAndFlush(ProxyErrors.response(HttpResponseStatus.FORBIDDEN, "egress denied")).addListener(ChannelFutureListener.CLOSE);
+        egress.decide(destination, seen.host(), client.eventLoop(), verdict -> {
+            if (verdict.blocked()) {
+                deny(client, authority, destination, start, seen, verdict);
             } else {
-                client.close();
+                connectDirect(client, authority, destination, start, seen, verdict);
             }
-            return;
+        });
+    }
+
+    private void deny(Channel client, String authority, InetSocketAddress destination, Instant start, Seen seen, EgressGate.Verdict verdict) {
+        metrics.refused("outbound", "egress_denied");
+        log.info("proxy: {} -> {} ({}) denied by the egress policy", client.remoteAddress(), destination, seen.host().orElse("no host"));
+        connectionLog.record(new ConnectionLog.Entry(start, source(), destination.toString(), authority, seen.host().orElse(null), seen.protocol(),
+                false, null, 0, 0, Duration.between(start, Instant.now()), verdict.logValue()));
+        if (seen.protocol().equals("http1")) {
+            // An HTTP client gets a reason, as for any request the proxy refuses.
+            client.pipeline().addFirst(new HttpResponseEncoder());
+            client.writeAndFlush(ProxyErrors.response(HttpResponseStatus.FORBIDDEN, "egress denied")).addListener(ChannelFutureListener.CLOSE);
+        } else {
+            client.close();
         }
+    }
+
+    private void connectDirect(Channel client, String authority, InetSocketAddress destination, Instant start, Seen seen, EgressGate.Verdict verdict) {
         new Bootstrap().group(client.eventLoop()).channel(io.channelType())
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectTimeout.toMillis())
                 .option(ChannelOption.AUTO_READ, false)

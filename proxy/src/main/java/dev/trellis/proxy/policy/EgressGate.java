@@ -3,36 +3,52 @@ package dev.trellis.proxy.policy;
 import static java.util.Objects.requireNonNull;
 
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.Optional;
+import java.util.concurrent.Executor;
+import java.util.function.Consumer;
 
 /**
  * Egress control (threat-model finding 8) for connections that leave the mesh: decides by
  * the workload's egress policy, counts the decision by host, and says what to log. Without a
  * policy (no workload configured, or none received yet) everything passes and is logged as
- * {@code passthrough}. Thread-safe.
+ * {@code passthrough}. A connection made before the first policy arrived (a starting pod)
+ * waits for it, up to a bound. Thread-safe.
  */
 public final class EgressGate {
 
     private final Optional<PolicyWatches> watches;
     private final PolicyMetrics metrics;
+    private final Duration wait;
 
-    public EgressGate(Optional<PolicyWatches> watches, PolicyMetrics metrics) {
+    /** {@code wait}: how long a connection may wait for the first policy (a starting pod), after which it passes. */
+    public EgressGate(Optional<PolicyWatches> watches, PolicyMetrics metrics, Duration wait) {
         this.watches = requireNonNull(watches, "watches");
         this.metrics = requireNonNull(metrics, "metrics");
+        this.wait = requireNonNull(wait, "wait");
     }
 
     /** A decision and the connection-log value that records it. */
     public record Verdict(boolean blocked, String logValue) {}
 
-    /** Decides a connection to {@code destination}; {@code host} is the SNI or HTTP Host when the proxy saw one. */
-    public Verdict decide(InetSocketAddress destination, Optional<String> host) {
-        var policy = watches.flatMap(PolicyWatches::egress);
-        if (policy.isEmpty()) {
-            return new Verdict(false, "passthrough");
+    /**
+     * Decides a connection to {@code destination}; {@code host} is the SNI or HTTP Host when
+     * the proxy saw one. {@code then} runs on {@code executor}.
+     */
+    public void decide(InetSocketAddress destination, Optional<String> host, Executor executor, Consumer<Verdict> then) {
+        if (watches.isEmpty()) {
+            then.accept(new Verdict(false, "passthrough"));
+            return;
         }
-        EgressAuthorizer.Decision decision = EgressAuthorizer.decide(policy.get(), host, destination.getAddress(), destination.getPort());
-        metrics.egress(host.orElse(destination.getAddress().getHostAddress()), decision);
-        return new Verdict(decision == EgressAuthorizer.Decision.DENIED, decision.logValue());
+        watches.get().egress(wait, executor, policy -> {
+            if (policy.isEmpty()) {
+                then.accept(new Verdict(false, "passthrough"));
+                return;
+            }
+            EgressAuthorizer.Decision decision = EgressAuthorizer.decide(policy.get(), host, destination.getAddress(), destination.getPort());
+            metrics.egress(host.orElse(destination.getAddress().getHostAddress()), decision);
+            then.accept(new Verdict(decision == EgressAuthorizer.Decision.DENIED, decision.logValue()));
+        });
     }
 
     /** The {@code Host} of an HTTP/1 request head (port removed), if the bytes hold one. */

@@ -40,12 +40,17 @@ public final class PolicyWatches implements AutoCloseable {
     private final Watch<EgressPolicy> egress = new Watch<>("egress");
     private volatile boolean closed;
 
-    public PolicyWatches(Channel channel, ScheduledExecutorService scheduler, String namespace, String workloadName, Duration initialBackoff) {
+    /**
+     * Opens the egress watch once {@code ready} completes (the proxy holds its certificate:
+     * before that, the destination service would refuse the handshake).
+     */
+    public PolicyWatches(Channel channel, ScheduledExecutorService scheduler, String namespace, String workloadName, Duration initialBackoff,
+                         CompletableFuture<?> ready) {
         this.stub = PolicyGrpc.newStub(requireNonNull(channel, "channel"));
         this.scheduler = requireNonNull(scheduler, "scheduler");
         this.workload = Workload.newBuilder().setNamespace(namespace).setName(workloadName).build();
         this.initialBackoff = requireNonNull(initialBackoff, "initialBackoff");
-        openEgress(0);
+        ready.whenComplete((ok, error) -> openEgress(0));
     }
 
     /**
@@ -75,9 +80,18 @@ public final class PolicyWatches implements AutoCloseable {
                 .whenComplete((policy, error) -> executor.execute(() -> then.accept(Optional.ofNullable(error == null ? policy : null))));
     }
 
-    /** The egress policy, once the destination service has answered. */
-    public Optional<EgressPolicy> egress() {
-        return Optional.ofNullable(egress.current);
+    /**
+     * Calls {@code then} on {@code executor} with the egress policy: at once when known, else
+     * at the first answer, or with empty after {@code wait}.
+     */
+    public void egress(Duration wait, Executor executor, Consumer<Optional<EgressPolicy>> then) {
+        EgressPolicy known = egress.current;
+        if (known != null) {
+            then.accept(Optional.of(known));
+            return;
+        }
+        egress.first.copy().orTimeout(wait.toMillis(), TimeUnit.MILLISECONDS)
+                .whenComplete((policy, error) -> executor.execute(() -> then.accept(Optional.ofNullable(error == null ? policy : null))));
     }
 
     private void openInbound(int port, Watch<InboundServer> watch, int attempt) {

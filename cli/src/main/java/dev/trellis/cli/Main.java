@@ -15,7 +15,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "Trellis: a service mesh for Kubernetes.",
-        subcommands = {VersionCommand.class, IdentityCommand.class, ProxyCommand.class, DestinationCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {VersionCommand.class, IdentityCommand.class, ProxyCommand.class, DestinationCommand.class, DemoCommand.class, VizCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
 
     private static final java.util.regex.Pattern ENV_VARIABLE = java.util.regex.Pattern.compile("TRELLIS_[A-Z_]+");

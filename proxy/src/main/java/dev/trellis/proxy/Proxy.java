@@ -32,6 +32,7 @@ import dev.trellis.tls.context.MeshSslContexts;
 import dev.trellis.tls.pki.TrustAnchors;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.FileOutputStream;
 import java.io.IOException;
@@ -71,6 +72,7 @@ public final class Proxy implements AutoCloseable {
     private final CredentialsStore credentials;
     private final IdentityClient identityClient;
     private final Optional<PolicyWatches> policyWatches;
+    private final RouteProfiles routeProfiles;
     /** How long a first request to a port waits for its policy before the fallback applies. */
     private static final Duration POLICY_WAIT = Duration.ofSeconds(5);
     private final ScheduledExecutorService scheduler;
@@ -116,11 +118,13 @@ public final class Proxy implements AutoCloseable {
                 new InboundRateLimiter(System::nanoTime));
 
         HttpMetrics httpMetrics = new HttpMetrics(registry);
+        this.routeProfiles = new RouteProfiles(destination, scheduler, config.identity().namespace());
         this.h2 = new H2Connections(io, MeshSslContexts.forClient(anchors, Optional.of(credentials), List.of(MeshProtocols.HTTP2), clock),
                 config.connectTimeout());
         this.inbound = InboundServer.start(new InboundServer.Settings(config.inbound(), config.appHost(), config.detectTimeout(),
                 config.connectTimeout(), Duration.ofSeconds(10), config.ownPorts(), config.requireIdentityPorts(), config.opaquePorts()), io, credentials, metrics,
-                new HttpInbound(io, config.appHost(), config.ownPorts(), config.connectTimeout(), httpMetrics, inboundPolicy), inboundPolicy, clock);
+                new HttpInbound(io, config.appHost(), config.ownPorts(), config.connectTimeout(), httpMetrics, inboundPolicy,
+                        new HttpInbound.ScrapeEndpoint(config.vizIdentity(), () -> metricsText(registry))), inboundPolicy, clock);
 
         this.connectionLogSink = config.connectionLogFile().isPresent()
                 ? new FileOutputStream(config.connectionLogFile().get().toFile(), true) : System.out;
@@ -131,7 +135,7 @@ public final class Proxy implements AutoCloseable {
         OpaqueOutbound outbound = new OpaqueOutbound(io, connector, discovery, balancer, credentials, metrics, connectionLog,
                 Duration.ofSeconds(10), config.connectTimeout(), new EgressGate(policyWatches, policyMetrics, POLICY_WAIT));
         this.httpOutbound = new HttpOutbound(discovery, balancer, h2, credentials, httpMetrics, config.requestTimeout(), Duration.ofSeconds(10),
-                new RouteProfiles(destination, scheduler, config.identity().namespace()));
+                routeProfiles);
         H2Outbound h2Outbound = new H2Outbound(discovery, balancer, h2, credentials, httpMetrics, Duration.ofSeconds(10));
         for (ForwardListener.Forward forward : config.forwards()) {
             forwards.add(new ForwardListener(forward, io, outbound, httpOutbound, h2Outbound, config.detectTimeout()).start());
@@ -212,6 +216,7 @@ public final class Proxy implements AutoCloseable {
         admin.close();
         h2.close();
         policyWatches.ifPresent(PolicyWatches::close);
+        routeProfiles.close();
         discovery.close();
         identityClient.close();
         scheduler.shutdownNow();
@@ -236,6 +241,16 @@ public final class Proxy implements AutoCloseable {
 
     private static int openConnections(List<BoundListener> listeners) {
         return listeners.stream().mapToInt(BoundListener::openConnections).sum();
+    }
+
+    private static String metricsText(PrometheusRegistry registry) {
+        var out = new java.io.ByteArrayOutputStream();
+        try {
+            PrometheusTextFormatWriter.create().write(out, registry.scrape());
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return out.toString(java.nio.charset.StandardCharsets.UTF_8);
     }
 
     /** Blocks until {@link #shutdown} finished. */

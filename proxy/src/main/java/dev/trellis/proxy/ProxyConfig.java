@@ -100,6 +100,11 @@ public record ProxyConfig(
         }
     }
 
+    /** The identity allowed to scrape this proxy's metrics over the inbound mTLS listener. */
+    public WorkloadIdentity vizIdentity() {
+        return new WorkloadIdentity(identity.trustDomain(), "trellis", "trellis-viz");
+    }
+
     /** Ports of this proxy that inbound traffic must never be forwarded to. */
     Set<Integer> ownPorts() {
         return java.util.stream.IntStream.of(inbound.port(), admin.port(), outbound.map(HostPort::port).orElse(0),

@@ -7,8 +7,8 @@ import dev.trellis.api.destination.v1.TlsIdentity;
 import dev.trellis.api.destination.v1.WeightedAddr;
 import dev.trellis.cluster.ClusterSnapshot;
 import dev.trellis.cluster.ObjectKey;
+import dev.trellis.cluster.Workloads;
 import dev.trellis.core.identity.WorkloadIdentity;
-import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServicePort;
@@ -30,12 +30,8 @@ import java.util.stream.Collectors;
  */
 public final class Endpoints {
 
-    /** A pod whose proxy listens on this port of the pod's address (local mode: every workload on 127.0.0.1). */
-    public static final String PROXY_INBOUND_PORT = "config.trellis.dev/proxy-inbound-port";
     /** Ports (comma-separated) on which the pod or Service speaks a protocol the proxy must not detect. */
     public static final String OPAQUE_PORTS = "config.trellis.dev/opaque-ports";
-    /** The name of the proxy container the injector adds: its presence makes a pod meshed. */
-    public static final String PROXY_CONTAINER = "trellis-proxy";
 
     private Endpoints() {
     }
@@ -116,35 +112,19 @@ public final class Endpoints {
         }
         WeightedAddr.Builder builder = plain.get().toBuilder()
                 .putMetricLabels("pod", pod.getMetadata().getName());
-        owner(pod).ifPresent(owner -> builder.putMetricLabels("owner_kind", owner.getKind().toLowerCase(java.util.Locale.ROOT))
+        Workloads.owner(pod).ifPresent(owner -> builder.putMetricLabels("owner_kind", owner.getKind().toLowerCase(java.util.Locale.ROOT))
                 .putMetricLabels("owner_name", owner.getName()));
         Map<String, String> annotations = pod.getMetadata().getAnnotations() == null ? Map.of() : pod.getMetadata().getAnnotations();
-        if (isMeshed(pod)) {
-            String account = pod.getSpec() == null || pod.getSpec().getServiceAccountName() == null ? "default" : pod.getSpec().getServiceAccountName();
+        if (Workloads.isMeshed(pod)) {
+            String account = Workloads.serviceAccount(pod);
             WorkloadIdentity identity = new WorkloadIdentity(trustDomain, pod.getMetadata().getNamespace(), account);
             builder.setTlsIdentity(TlsIdentity.newBuilder().setSpiffeId(identity.spiffeId()).setDnsName(identity.dnsName()))
                     .putMetricLabels("serviceaccount", account)
                     .setProtocolHint(ProtocolHint.newBuilder().setProtocol(opaquePorts(annotations).contains(port)
                             ? ProtocolHint.Protocol.OPAQUE : ProtocolHint.Protocol.H2));
-            Optional.ofNullable(annotations.get(PROXY_INBOUND_PORT)).flatMap(Endpoints::port).ifPresent(builder::setProxyInboundPort);
+            Workloads.proxyInboundPort(pod).ifPresent(builder::setProxyInboundPort);
         }
         return Optional.of(builder.build());
-    }
-
-    /** Meshed: the injector added the proxy container, or (local mode) the pod names its proxy's inbound port. */
-    public static boolean isMeshed(Pod pod) {
-        boolean container = pod.getSpec() != null && pod.getSpec().getContainers() != null
-                && pod.getSpec().getContainers().stream().anyMatch(c -> PROXY_CONTAINER.equals(c.getName()));
-        Map<String, String> annotations = pod.getMetadata().getAnnotations();
-        return container || (annotations != null && annotations.containsKey(PROXY_INBOUND_PORT));
-    }
-
-    private static Optional<OwnerReference> owner(Pod pod) {
-        if (pod.getMetadata().getOwnerReferences() == null) {
-            return Optional.empty();
-        }
-        return pod.getMetadata().getOwnerReferences().stream().filter(o -> Boolean.TRUE.equals(o.getController())).findFirst()
-                .or(() -> pod.getMetadata().getOwnerReferences().stream().findFirst());
     }
 
     private static Optional<WeightedAddr> plain(String ip, int port) {

@@ -97,7 +97,7 @@ public final class H2Outbound {
             try {
                 resolution = discovery.resolve(authority);
             } catch (IllegalStateException e) {
-                answer(stream, "503", "no endpoints", started);
+                answer(stream, headers.headers(), "503", "no endpoints", started);
                 return;
             }
             resolution.whenAnswered(credentials.firstInstalled(), resolveTimeout, stream.eventLoop(), error -> {
@@ -105,7 +105,7 @@ public final class H2Outbound {
                         ? balancer.pick(resolution.current().endpoints().stream().filter(e -> e.identity().isPresent()).toList())
                         : java.util.Optional.<Balancer.Lease>empty();
                 if (lease.isEmpty()) {
-                    answer(stream, "503", "no endpoints", started);
+                    answer(stream, headers.headers(), "503", "no endpoints", started);
                     return;
                 }
                 open(stream, headers.headers(), headers.isEndStream(), lease.get(), started);
@@ -117,13 +117,13 @@ public final class H2Outbound {
                 if (!connected.isSuccess()) {
                     lease.failed();
                     String cause = Causes.rootMessage(connected.cause());
-                    answer(stream, "502", cause.startsWith("identity mismatch") ? "identity mismatch" : "connect refused", started);
+                    answer(stream, requestHeaders, "502", cause.startsWith("identity mismatch") ? "identity mismatch" : "connect refused", started);
                     return;
                 }
                 new Http2StreamChannelBootstrap((Channel) connected.getNow()).open().addListener(opened -> {
                     if (!opened.isSuccess() || !stream.isActive()) {
                         lease.failed();
-                        answer(stream, "502", "connect refused", started);
+                        answer(stream, requestHeaders, "502", "connect refused", started);
                         return;
                     }
                     Http2StreamChannel upstream = (Http2StreamChannel) opened.getNow();
@@ -158,12 +158,14 @@ public final class H2Outbound {
             });
         }
 
-        private void answer(Channel stream, String status, String cause, long started) {
+        private void answer(Channel stream, Http2Headers request, String status, String cause, long started) {
             log.info("proxy: HTTP/2 stream to {}: {} {}", authority, status, cause);
-            metrics.response("outbound", authority, Integer.parseInt(status), Duration.ofNanos(System.nanoTime() - started));
-            Http2Headers headers = new DefaultHttp2Headers().status(status).set(MeshHeaders.PROXY_ERROR, cause);
+            boolean grpc = ProxyErrors.isGrpc(request);
+            int code = Integer.parseInt(status);
+            metrics.response("outbound", authority, grpc ? 200 : code, grpc ? java.util.Optional.of(ProxyErrors.grpcCode(code)) : java.util.Optional.empty(),
+                    Duration.ofNanos(System.nanoTime() - started));
             if (stream.isActive()) {
-                stream.writeAndFlush(new DefaultHttp2HeadersFrame(headers, true));
+                stream.writeAndFlush(new DefaultHttp2HeadersFrame(ProxyErrors.h2(code, cause, grpc), true));
             }
         }
     }

@@ -8,12 +8,16 @@ import dev.trellis.proxy.policy.InboundPolicy;
 import dev.trellis.proxy.tcp.Relay;
 import dev.trellis.proxy.transport.Causes;
 import dev.trellis.proxy.transport.IoRuntime;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpObjectAggregator;
@@ -48,9 +52,19 @@ public final class HttpInbound {
     private final H2cAppConnections appConnections;
     private final AppHttp1Pool appPool;
     private final InboundPolicy policy;
+    private final ScrapeEndpoint scrape;
 
-    public HttpInbound(IoRuntime io, String appHost, Set<Integer> protectedPorts, Duration connectTimeout, HttpMetrics metrics, InboundPolicy policy) {
+    /**
+     * The proxy's own metrics over the inbound mTLS listener (threat-model findings 7 and 9):
+     * a request with {@value MeshHeaders#TARGET_PORT} {@code proxy} and path {@code /metrics}
+     * from the {@code scraper} identity gets them; anyone else gets 403.
+     */
+    public record ScrapeEndpoint(WorkloadIdentity scraper, java.util.function.Supplier<String> text) {}
+
+    public HttpInbound(IoRuntime io, String appHost, Set<Integer> protectedPorts, Duration connectTimeout, HttpMetrics metrics, InboundPolicy policy,
+                       ScrapeEndpoint scrape) {
         this.policy = requireNonNull(policy, "policy");
+        this.scrape = requireNonNull(scrape, "scrape");
         this.io = requireNonNull(io, "io");
         this.appHost = requireNonNull(appHost, "appHost");
         this.protectedPorts = Set.copyOf(protectedPorts);
@@ -119,14 +133,14 @@ public final class HttpInbound {
             MeshHeaders.strip(forwarded);
             forwarded.set(MeshHeaders.CLIENT_ID, client.spiffeId());
             if (port.isEmpty() || protectedPorts.contains(port.get())) {
-                answerH2(stream, "400", "no valid target port", authority, started);
+                answerH2(stream, headers.headers(), 400, "no valid target port", authority, started);
                 return;
             }
             InboundAuthorizer.Request request = new InboundAuthorizer.Request(String.valueOf(headers.headers().method()), String.valueOf(headers.headers().path()));
             policy.request(port.get(), Optional.of(client), sourceOf(stream), request, stream.eventLoop(), verdict -> {
                 switch (verdict) {
-                    case DENY -> answerH2(stream, "403", "policy denied", authority, started);
-                    case RATE_LIMITED -> answerH2(stream, "429", "rate limited", authority, started);
+                    case DENY -> answerH2(stream, headers.headers(), 403, "policy denied", authority, started);
+                    case RATE_LIMITED -> answerH2(stream, headers.headers(), 429, "rate limited", authority, started);
                     case ALLOW -> toH2App(stream, headers, forwarded, port.get(), authority, started);
                 }
             });
@@ -137,31 +151,60 @@ public final class HttpInbound {
             appConnections.connection(port, stream.eventLoop()).addListener(connected -> {
                 if (!connected.isSuccess()) {
                     log.info("proxy: inbound HTTP/2 from {}: {}", client, Causes.rootMessage(connected.cause()));
-                    answerH2(stream, "502", "app connect refused", authority, started);
+                    answerH2(stream, headers.headers(), 502, "app connect refused", authority, started);
                     return;
                 }
                 new io.netty.handler.codec.http2.Http2StreamChannelBootstrap((Channel) connected.getNow()).open().addListener(opened -> {
                     if (!opened.isSuccess() || !stream.isActive()) {
-                        answerH2(stream, "502", "app connect refused", authority, started);
+                        answerH2(stream, headers.headers(), 502, "app connect refused", authority, started);
                         return;
                     }
                     Channel appStream = (Channel) opened.getNow();
                     log.debug("proxy: inbound stream {} joined to app stream {}", stream.id(), appStream.id());
                     appStream.config().setAutoRead(false);
                     appStream.writeAndFlush(new io.netty.handler.codec.http2.DefaultHttp2HeadersFrame(forwarded, headers.isEndStream()));
+                    ResponseStatus seen = new ResponseStatus();
+                    appStream.pipeline().addFirst("status", seen);
                     StreamRelay.join(stream, appStream);
                     appStream.closeFuture().addListener(f ->
-                            metrics.response("inbound", authority, 200, Duration.ofNanos(System.nanoTime() - started)));
+                            metrics.response("inbound", authority, seen.status, seen.grpcStatus, Duration.ofNanos(System.nanoTime() - started)));
                 });
             });
         }
 
-        private void answerH2(Channel stream, String status, String cause, String authority, long started) {
-            metrics.response("inbound", authority, Integer.parseInt(status), Duration.ofNanos(System.nanoTime() - started));
+        private void answerH2(Channel stream, io.netty.handler.codec.http2.Http2Headers request, int status, String cause, String authority, long started) {
+            boolean grpc = ProxyErrors.isGrpc(request);
+            metrics.response("inbound", authority, grpc ? 200 : status, grpc ? Optional.of(ProxyErrors.grpcCode(status)) : Optional.empty(),
+                    Duration.ofNanos(System.nanoTime() - started));
             if (stream.isActive()) {
-                stream.writeAndFlush(new io.netty.handler.codec.http2.DefaultHttp2HeadersFrame(
-                        new io.netty.handler.codec.http2.DefaultHttp2Headers().status(status).set(MeshHeaders.PROXY_ERROR, cause), true));
+                stream.writeAndFlush(new io.netty.handler.codec.http2.DefaultHttp2HeadersFrame(ProxyErrors.h2(status, cause, grpc), true));
             }
+        }
+    }
+
+    /** Notes an HTTP/2 response's status and, for gRPC, its grpc-status (in trailers or trailers-only headers). One per stream. */
+    private static final class ResponseStatus extends io.netty.channel.ChannelInboundHandlerAdapter {
+        int status = 200;
+        Optional<Integer> grpcStatus = Optional.empty();
+        private boolean first = true;
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (msg instanceof io.netty.handler.codec.http2.Http2HeadersFrame frame) {
+                if (first && frame.headers().status() != null) {
+                    status = parsePort(frame.headers().status().toString()).orElse(200);
+                    first = false;
+                }
+                CharSequence grpc = frame.headers().get("grpc-status");
+                if (grpc != null) {
+                    try {
+                        grpcStatus = Optional.of(Integer.parseInt(grpc.toString().strip()));
+                    } catch (NumberFormatException e) {
+                        grpcStatus = Optional.of(2); // UNKNOWN
+                    }
+                }
+            }
+            ctx.fireChannelRead(msg);
         }
     }
 
@@ -193,6 +236,11 @@ public final class HttpInbound {
         @Override
         protected void channelRead0(ChannelHandlerContext stream, FullHttpRequest request) {
             long started = System.nanoTime();
+            if (MeshHeaders.TARGET_PROXY.equals(request.headers().get(MeshHeaders.TARGET_PORT))) {
+                request.release();
+                serveSelf(stream, request);
+                return;
+            }
             Optional<Integer> port = targetPort(request);
             String authority = request.headers().get(HttpHeaderNames.HOST, "");
             metrics.request("inbound", authority);
@@ -234,6 +282,27 @@ public final class HttpInbound {
                     reply(stream, ProxyErrors.response(HttpResponseStatus.BAD_GATEWAY, "app connect refused"), authority, started);
                 }
             });
+        }
+
+        /** The proxy's own metrics, to the scraper identity only. */
+        private void serveSelf(ChannelHandlerContext stream, FullHttpRequest request) {
+            FullHttpResponse response;
+            if (!client.equals(scrape.scraper())) {
+                log.info("proxy: {} asked for the proxy's metrics; only {} may", client, scrape.scraper());
+                response = ProxyErrors.response(HttpResponseStatus.FORBIDDEN, "metrics are for the viz identity only");
+            } else if (!request.method().equals(HttpMethod.GET) || !request.uri().equals("/metrics")) {
+                response = ProxyErrors.response(HttpResponseStatus.NOT_FOUND, "the proxy serves GET /metrics only");
+            } else {
+                byte[] body = scrape.text().get().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, Unpooled.wrappedBuffer(body));
+                response.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")
+                        .setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
+            }
+            if (stream.channel().isActive()) {
+                stream.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+            } else {
+                response.release();
+            }
         }
 
         private Optional<Integer> targetPort(FullHttpRequest request) {

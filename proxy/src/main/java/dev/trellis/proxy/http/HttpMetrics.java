@@ -9,7 +9,7 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Request metrics: {@code request_total}, {@code response_total} (status code and
- * classification), {@code response_latency_ms}. Authorities are capped at 200 values per
+ * classification: a 5xx, or a non-zero gRPC status, is a failure), {@code response_latency_ms}. Authorities are capped at 200 values per
  * proxy ({@code other} beyond).
  */
 public final class HttpMetrics {
@@ -51,8 +51,14 @@ public final class HttpMetrics {
     }
 
     public void response(String direction, String authority, int status, Duration elapsed) {
+        response(direction, authority, status, java.util.Optional.empty(), elapsed);
+    }
+
+    /** A response whose gRPC status (from trailers, or trailers-only headers) is known: non-zero is a failure. */
+    public void response(String direction, String authority, int status, java.util.Optional<Integer> grpcStatus, Duration elapsed) {
         String bounded = bounded(authority);
-        responses.labelValues(direction, bounded, Integer.toString(status), status >= 500 ? "failure" : "success").inc();
+        boolean failed = status >= 500 || grpcStatus.map(code -> code != 0).orElse(false);
+        responses.labelValues(direction, bounded, Integer.toString(status), failed ? "failure" : "success").inc();
         latency.labelValues(direction, bounded).observe(elapsed.toNanos() / 1e6);
     }
 

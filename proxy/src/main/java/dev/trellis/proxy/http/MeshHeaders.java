@@ -16,6 +16,8 @@ public final class MeshHeaders {
     public static final String CLIENT_ID = "trellis-client-id";
     /** The server-side app port, on requests between proxies. */
     public static final String TARGET_PORT = "trellis-target-port";
+    /** The {@link #TARGET_PORT} value that addresses the proxy itself (its metrics, for the viz identity only). */
+    public static final String TARGET_PROXY = "proxy";
     /** The protocol the server-side app speaks ({@code h2}), on requests between proxies. */
     public static final String APP_PROTOCOL = "trellis-app-protocol";
 

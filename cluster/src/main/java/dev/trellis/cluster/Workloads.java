@@ -1,0 +1,66 @@
+package dev.trellis.cluster;
+
+import io.fabric8.kubernetes.api.model.OwnerReference;
+import io.fabric8.kubernetes.api.model.Pod;
+import java.util.Map;
+import java.util.Optional;
+
+/** What Trellis reads off a Pod: whether it is meshed, its service account, where its proxy listens, its deployment. */
+public final class Workloads {
+
+    /** A pod whose proxy listens on this port of the pod's address (local mode: every workload on 127.0.0.1). */
+    public static final String PROXY_INBOUND_PORT = "config.trellis.dev/proxy-inbound-port";
+    /** The name of the proxy container the injector adds: its presence makes a pod meshed. */
+    public static final String PROXY_CONTAINER = "trellis-proxy";
+    /** The proxy's inbound port when the pod does not name one. */
+    public static final int DEFAULT_PROXY_INBOUND_PORT = 4143;
+
+    private Workloads() {
+    }
+
+    /** Meshed: the injector added the proxy container, or (local mode) the pod names its proxy's inbound port. */
+    public static boolean isMeshed(Pod pod) {
+        boolean container = pod.getSpec() != null && pod.getSpec().getContainers() != null
+                && pod.getSpec().getContainers().stream().anyMatch(c -> PROXY_CONTAINER.equals(c.getName()));
+        return container || annotation(pod, PROXY_INBOUND_PORT).isPresent();
+    }
+
+    public static String serviceAccount(Pod pod) {
+        return pod.getSpec() == null || pod.getSpec().getServiceAccountName() == null ? "default" : pod.getSpec().getServiceAccountName();
+    }
+
+    /** The port the pod's proxy listens on for mesh traffic, if the pod names one. */
+    public static Optional<Integer> proxyInboundPort(Pod pod) {
+        return annotation(pod, PROXY_INBOUND_PORT).flatMap(text -> {
+            try {
+                int port = Integer.parseInt(text.strip());
+                return port >= 1 && port <= 65535 ? Optional.of(port) : Optional.empty();
+            } catch (NumberFormatException e) {
+                return Optional.empty();
+            }
+        });
+    }
+
+    /** The controller that owns the pod (or the first owner). */
+    public static Optional<OwnerReference> owner(Pod pod) {
+        if (pod.getMetadata().getOwnerReferences() == null) {
+            return Optional.empty();
+        }
+        return pod.getMetadata().getOwnerReferences().stream().filter(o -> Boolean.TRUE.equals(o.getController())).findFirst()
+                .or(() -> pod.getMetadata().getOwnerReferences().stream().findFirst());
+    }
+
+    /** The deployment a pod belongs to, as {@code viz stat deploy} groups: label {@code app}, else its owner, else itself. */
+    public static String deployment(Pod pod) {
+        Map<String, String> labels = pod.getMetadata().getLabels();
+        if (labels != null && labels.get("app") != null) {
+            return labels.get("app");
+        }
+        return owner(pod).map(OwnerReference::getName).orElse(pod.getMetadata().getName());
+    }
+
+    private static Optional<String> annotation(Pod pod, String key) {
+        Map<String, String> annotations = pod.getMetadata().getAnnotations();
+        return Optional.ofNullable(annotations == null ? null : annotations.get(key));
+    }
+}

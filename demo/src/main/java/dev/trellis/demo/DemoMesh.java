@@ -1,0 +1,331 @@
+package dev.trellis.demo;
+
+import dev.trellis.cluster.local.LocalDirectorySource;
+import dev.trellis.core.identity.WorkloadIdentity;
+import dev.trellis.core.net.HostPort;
+import dev.trellis.demo.app.EmojiApp;
+import dev.trellis.demo.app.VoteBot;
+import dev.trellis.demo.app.VotingApp;
+import dev.trellis.demo.app.WebApp;
+import dev.trellis.destination.DestinationServer;
+import dev.trellis.destination.DestinationServerConfig;
+import dev.trellis.identity.IdentityServer;
+import dev.trellis.identity.IdentityServerConfig;
+import dev.trellis.identity.audit.AuditLog;
+import dev.trellis.identity.auth.LocalTokenAuthenticator;
+import dev.trellis.identity.auth.LocalTokens;
+import dev.trellis.proxy.Proxy;
+import dev.trellis.proxy.ProxyConfig;
+import dev.trellis.proxy.outbound.ForwardListener;
+import dev.trellis.tls.client.IdentityClient;
+import dev.trellis.tls.context.CredentialsStore;
+import dev.trellis.tls.context.MeshSslContexts;
+import dev.trellis.tls.pki.CaCertificates;
+import dev.trellis.tls.pki.CaCredentials;
+import dev.trellis.tls.pki.EcKeys;
+import dev.trellis.tls.pki.Pem;
+import dev.trellis.tls.pki.TrustAnchors;
+import dev.trellis.viz.MeshScraper;
+import dev.trellis.viz.StatRow;
+import dev.trellis.viz.Viz;
+import dev.trellis.viz.VizApi;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.KeyPair;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The whole mesh on one machine, in this JVM, on loopback: the identity service (a fresh PKI),
+ * the destination service reading a manifest directory, the viz metrics API, and the sample
+ * app — web, emoji (two replicas), voting (fails a share), a vote bot — each workload with its
+ * own proxy, service account and certificate. Workloads run as threads here rather than as
+ * processes: one JVM starts in about a second and shares its runtime, where eight would take
+ * eight times the memory; every hop still crosses real sockets with real mTLS.
+ *
+ * <p>Files: {@code DIR/state} (the cluster state a user may edit), {@code DIR/pki},
+ * {@code DIR/tokens}, {@code DIR/logs} (audit and connection logs), {@code DIR/viz-api}
+ * (URL and token of the metrics API, 0600), {@code DIR/demo.lock}.
+ */
+public final class DemoMesh implements AutoCloseable {
+
+    public static final String TRUST_DOMAIN = WorkloadIdentity.DEFAULT_TRUST_DOMAIN;
+    private static final double VOTING_FAILURE_SHARE = 0.15;
+
+    private final Path dir;
+    private final Deque<AutoCloseable> open = new ArrayDeque<>();
+    private final List<Proxy> proxies = new ArrayList<>();
+    private Viz viz;
+    private VoteBot bot;
+    private VizApi api;
+    private final Instant started = Instant.now();
+
+    private DemoMesh(Path dir) {
+        this.dir = dir;
+    }
+
+    /**
+     * Starts everything; on failure stops what started and throws with what failed.
+     *
+     * @throws IllegalStateException when another demo uses {@code dir}
+     */
+    public static DemoMesh start(Path dir) throws Exception {
+        DemoMesh demo = new DemoMesh(dir.toAbsolutePath().normalize());
+        try {
+            demo.startAll();
+            return demo;
+        } catch (Exception | Error e) {
+            demo.close();
+            throw e;
+        }
+    }
+
+    private void startAll() throws Exception {
+        Files.createDirectories(dir);
+        lock();
+        Clock clock = Clock.systemUTC();
+        Path pki = fresh(dir.resolve("pki"));
+        Path tokens = fresh(dir.resolve("tokens"));
+        Path state = fresh(dir.resolve("state"));
+        Path logs = fresh(dir.resolve("logs"));
+
+        // A PKI of its own, as `trellis identity bootstrap` makes.
+        Instant now = Instant.now();
+        CaCredentials anchor = CaCertificates.newTrustAnchor(TRUST_DOMAIN, CaCertificates.DEFAULT_ANCHOR_LIFETIME, now);
+        CaCredentials issuer = CaCertificates.newIssuer(anchor, TRUST_DOMAIN, CaCertificates.DEFAULT_ISSUER_LIFETIME, now);
+        Path anchorFile = pki.resolve("trust-anchor.pem");
+        Pem.writePublic(anchorFile, Pem.encodeCertificates(List.of(anchor.certificate())), true);
+        Pem.writePublic(pki.resolve("issuer.pem"), Pem.encodeCertificates(issuer.chain()), true);
+        Pem.writeSecret(pki.resolve("issuer-key.pem"), Pem.encodePrivateKey(issuer.key()), true);
+        KeyPair tokenKey = EcKeys.generateP256();
+        TrustAnchors anchors = TrustAnchors.read(anchorFile);
+
+        IdentityServer identity = IdentityServer.start(IdentityServerConfig.builder(TRUST_DOMAIN, anchorFile, pki.resolve("issuer.pem"), pki.resolve("issuer-key.pem"))
+                        .listen(new HostPort("127.0.0.1", 0)).admin(new HostPort("127.0.0.1", 0)).build(),
+                new LocalTokenAuthenticator(tokenKey.getPublic(), clock),
+                AuditLog.to(new FileOutputStream(logs.resolve("identity-audit.log").toFile(), true)), clock);
+        open.push(identity);
+        HostPort identityAddress = new HostPort("127.0.0.1", identity.grpcAddress().getPort());
+        WorkloadIdentity identityName = new WorkloadIdentity(TRUST_DOMAIN, IdentityServerConfig.DEFAULT_NAMESPACE, IdentityServerConfig.DEFAULT_SERVICE_ACCOUNT);
+
+        // The destination service, on the state directory, with a certificate from the identity service.
+        LocalDirectorySource cluster = LocalDirectorySource.start(state, Duration.ofMillis(300));
+        open.push(cluster);
+        DestinationServerConfig destinationConfig = DestinationServerConfig.defaults(TRUST_DOMAIN)
+                .withListen(new HostPort("127.0.0.1", 0), new HostPort("127.0.0.1", 0));
+        CredentialsStore destinationCredentials = certified(destinationConfig.identity(), anchors, identityAddress, identityName, tokens, tokenKey, clock);
+        DestinationServer destination = DestinationServer.start(destinationConfig, cluster, destinationCredentials, clock);
+        open.push(destination);
+        HostPort destinationAddress = new HostPort("127.0.0.1", destination.grpcAddress().getPort());
+
+        // The sample app.
+        EmojiApp emoji0 = EmojiApp.start("emoji-0");
+        open.push(emoji0);
+        EmojiApp emoji1 = EmojiApp.start("emoji-1");
+        open.push(emoji1);
+        VotingApp voting = VotingApp.start(VOTING_FAILURE_SHARE);
+        open.push(voting);
+
+        ProxyFactory factory = new ProxyFactory(anchorFile, identityAddress, identityName, destinationAddress, destinationConfig.identity(), tokens, tokenKey, logs);
+        Proxy emoji0Proxy = factory.start("emoji", "emoji-0", List.of());
+        Proxy emoji1Proxy = factory.start("emoji", "emoji-1", List.of());
+        Proxy votingProxy = factory.start("voting", "voting-0", List.of());
+        Proxy webProxy = factory.start("web", "web-0", List.of(
+                ForwardListener.Forward.parse("0=http://emoji-svc.emojivoto.svc.cluster.local:8080"),
+                ForwardListener.Forward.parse("0=http://voting-svc.emojivoto.svc.cluster.local:8080")));
+        WebApp web = WebApp.start(webProxy.forwardAddress(0).getPort(), webProxy.forwardAddress(1).getPort());
+        open.push(web);
+        Proxy botProxy = factory.start("vote-bot", "vote-bot-0", List.of(ForwardListener.Forward.parse("0=http://web-svc.emojivoto.svc.cluster.local:80")));
+
+        List<DemoManifests.PodSpec> pods = List.of(
+                new DemoManifests.PodSpec("web", "web-0", "web", "http", web.port(), webProxy.inboundAddress().getPort()),
+                new DemoManifests.PodSpec("emoji", "emoji-0", "emoji", "grpc", emoji0.port(), emoji0Proxy.inboundAddress().getPort()),
+                new DemoManifests.PodSpec("emoji", "emoji-1", "emoji", "grpc", emoji1.port(), emoji1Proxy.inboundAddress().getPort()),
+                new DemoManifests.PodSpec("voting", "voting-0", "voting", "grpc", voting.port(), votingProxy.inboundAddress().getPort()),
+                new DemoManifests.PodSpec("vote-bot", "vote-bot-0", "vote-bot", "http", 8080, botProxy.inboundAddress().getPort()));
+        Files.writeString(state.resolve("emojivoto.yaml"), DemoManifests.app(pods));
+        Files.writeString(state.resolve("policy.yaml"), DemoManifests.policy());
+
+        // The metrics API: scrapes every proxy over mTLS as the viz identity.
+        WorkloadIdentity vizIdentity = new WorkloadIdentity(TRUST_DOMAIN, "trellis", "trellis-viz");
+        CredentialsStore vizCredentials = certified(vizIdentity, anchors, identityAddress, identityName, tokens, tokenKey, clock);
+        MeshScraper scraper = new MeshScraper(MeshSslContexts.forClient(anchors, Optional.of(vizCredentials), List.of("h2"), clock), Duration.ofSeconds(3));
+        open.push(scraper);
+        viz = Viz.start(cluster, scraper, TRUST_DOMAIN, Duration.ofSeconds(2), clock);
+        open.push(viz);
+        api = VizApi.start(viz, 0);
+        open.push(api);
+        Path apiFile = dir.resolve("viz-api");
+        Files.deleteIfExists(apiFile);
+        Files.createFile(apiFile, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        Files.writeString(apiFile, "url=http://127.0.0.1:" + api.address().getPort() + "\ntoken=" + api.token() + "\n");
+
+        // Traffic starts once the destination service has read the manifests, so the first votes find their endpoints.
+        long until = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (cluster.current().pods().size() < pods.size() && System.nanoTime() < until) {
+            Thread.sleep(50);
+        }
+        bot = VoteBot.start(botProxy.forwardAddress(0).getPort(), 4, Duration.ofMillis(40));
+        open.push(bot);
+    }
+
+    /** Starts proxies with the demo's control plane, each as its own pod. */
+    private final class ProxyFactory {
+        private final Path anchorFile;
+        private final HostPort identityAddress;
+        private final WorkloadIdentity identityName;
+        private final HostPort destinationAddress;
+        private final WorkloadIdentity destinationName;
+        private final Path tokens;
+        private final KeyPair tokenKey;
+        private final Path logs;
+
+        ProxyFactory(Path anchorFile, HostPort identityAddress, WorkloadIdentity identityName, HostPort destinationAddress,
+                     WorkloadIdentity destinationName, Path tokens, KeyPair tokenKey, Path logs) {
+            this.anchorFile = anchorFile;
+            this.identityAddress = identityAddress;
+            this.identityName = identityName;
+            this.destinationAddress = destinationAddress;
+            this.destinationName = destinationName;
+            this.tokens = tokens;
+            this.tokenKey = tokenKey;
+            this.logs = logs;
+        }
+
+        Proxy start(String serviceAccount, String pod, List<ForwardListener.Forward> forwards) throws Exception {
+            WorkloadIdentity identity = new WorkloadIdentity(TRUST_DOMAIN, DemoManifests.NAMESPACE, serviceAccount);
+            Path token = token(identity, tokens, tokenKey);
+            ProxyConfig config = new ProxyConfig(identity, anchorFile, identityAddress, identityName, token, destinationAddress, destinationName,
+                    new HostPort("127.0.0.1", 0), Optional.empty(), new HostPort("127.0.0.1", 0), "127.0.0.1", forwards, Set.of(),
+                    ProxyConfig.DEFAULT_OPAQUE_PORTS, Duration.ofSeconds(10), Duration.ofSeconds(2), Duration.ofSeconds(10), Duration.ofSeconds(2),
+                    Optional.empty(), Optional.of(logs.resolve(pod + "-connections.log")), false, Optional.of(pod));
+            Proxy proxy = Proxy.start(config, Clock.systemUTC());
+            proxies.add(proxy);
+            return proxy;
+        }
+    }
+
+    private CredentialsStore certified(WorkloadIdentity self, TrustAnchors anchors, HostPort identityAddress, WorkloadIdentity identityName, Path tokens,
+                                       KeyPair tokenKey, Clock clock) throws Exception {
+        CredentialsStore store = new CredentialsStore(self, anchors, clock);
+        IdentityClient client = new IdentityClient(IdentityClient.Config.defaults(self, identityAddress, identityName, token(self, tokens, tokenKey)), store, clock);
+        client.start();
+        open.push(client);
+        store.firstInstalled().get(20, TimeUnit.SECONDS);
+        return store;
+    }
+
+    private static Path token(WorkloadIdentity identity, Path tokens, KeyPair tokenKey) throws IOException {
+        Path file = tokens.resolve(identity.namespace() + "-" + identity.serviceAccount() + ".token");
+        Files.writeString(file, LocalTokens.mint(tokenKey.getPrivate(), identity, Duration.ofDays(1), Instant.now()));
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+        return file;
+    }
+
+    /** Empties (or makes) a directory the demo owns. */
+    private static Path fresh(Path path) throws IOException {
+        if (Files.exists(path)) {
+            try (var walk = Files.walk(path)) {
+                for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    if (!p.equals(path)) {
+                        Files.delete(p);
+                    }
+                }
+            }
+        }
+        return Files.createDirectories(path);
+    }
+
+    private void lock() throws IOException {
+        Path lockFile = dir.resolve("demo.lock");
+        FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.READ);
+        FileLock lock;
+        try {
+            lock = channel.tryLock();
+        } catch (java.nio.channels.OverlappingFileLockException e) {
+            lock = null;
+        }
+        if (lock == null) {
+            String holder = Files.readString(lockFile).strip();
+            channel.close();
+            throw new IllegalStateException("demo: another demo is running with its files in " + dir
+                    + (holder.isEmpty() ? "" : " (pid " + holder + ")") + "; stop it first, or give this one another --dir");
+        }
+        channel.truncate(0);
+        channel.write(java.nio.ByteBuffer.wrap(Long.toString(ProcessHandle.current().pid()).getBytes()));
+        FileLock held = lock;
+        open.push(() -> {
+            held.release();
+            channel.close();
+            Files.deleteIfExists(lockFile);
+        });
+    }
+
+    public Path directory() {
+        return dir;
+    }
+
+    public Path stateDirectory() {
+        return dir.resolve("state");
+    }
+
+    /** When the first vote succeeded end to end (vote bot -> web -> emoji and voting, every hop over mTLS). */
+    public CompletableFuture<Instant> firstSuccessfulRequest() {
+        return bot.firstSuccess();
+    }
+
+    public Duration uptime() {
+        return Duration.between(started, Instant.now());
+    }
+
+    /** Golden metrics of the demo's deployments, from the proxies' metrics. */
+    public List<StatRow> stat() {
+        return viz.stat(Viz.Resource.DEPLOY, Optional.of(DemoManifests.NAMESPACE), Optional.empty());
+    }
+
+    /** Golden metrics by {@code resource} over {@code window}, for tests and scripts that cannot wait a minute. */
+    public List<StatRow> stat(Viz.Resource resource, Duration window) {
+        return viz.stat(resource, Optional.of(DemoManifests.NAMESPACE), Optional.empty(), window);
+    }
+
+    /** Stops everything: traffic first, then the proxies (draining in parallel), then the apps and the control plane. */
+    @Override
+    public void close() {
+        // Traffic and the API go first, so that no new request starts while the proxies drain.
+        List<AutoCloseable> rest = new ArrayList<>();
+        while (!open.isEmpty()) {
+            AutoCloseable next = open.pop();
+            if (next instanceof VoteBot || next instanceof VizApi || next instanceof Viz) {
+                closeQuietly(next);
+            } else {
+                rest.add(next);
+            }
+        }
+        List<CompletableFuture<Void>> draining = proxies.stream().map(p -> CompletableFuture.runAsync(p::shutdown)).toList();
+        CompletableFuture.allOf(draining.toArray(CompletableFuture[]::new)).orTimeout(10, TimeUnit.SECONDS).exceptionally(e -> null).join();
+        rest.forEach(DemoMesh::closeQuietly);
+    }
+
+    private static void closeQuietly(AutoCloseable closeable) {
+        try {
+            closeable.close();
+        } catch (Exception e) {
+            // stopping anyway
+        }
+    }
+}

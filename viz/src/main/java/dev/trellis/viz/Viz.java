@@ -1,0 +1,140 @@
+package dev.trellis.viz;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.trellis.cluster.ClusterSnapshot;
+import dev.trellis.cluster.ClusterSource;
+import dev.trellis.cluster.ObjectKey;
+import dev.trellis.cluster.Workloads;
+import dev.trellis.core.identity.WorkloadIdentity;
+import io.fabric8.kubernetes.api.model.Pod;
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The metrics API's engine: every {@code interval} it scrapes each meshed pod's proxy (over
+ * mTLS, as the viz identity), keeps a window, and answers golden metrics by deployment, pod
+ * or namespace. Which pods exist, and where their proxies listen, comes from the cluster
+ * state. Thread-safe.
+ */
+public final class Viz implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(Viz.class);
+    /** The window rates and quantiles are computed over. */
+    public static final Duration WINDOW = Duration.ofMinutes(1);
+
+    /** What {@code viz stat} groups by. */
+    public enum Resource { DEPLOY, POD, NS }
+
+    private final ClusterSource cluster;
+    private final MeshScraper scraper;
+    private final String trustDomain;
+    private final Clock clock;
+    private final MetricsWindow window = new MetricsWindow(WINDOW.plusSeconds(30));
+    private final ConcurrentHashMap<String, String> scrapeErrors = new ConcurrentHashMap<>();
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("trellis-viz-scrape").daemon().factory());
+
+    private Viz(ClusterSource cluster, MeshScraper scraper, String trustDomain, Clock clock) {
+        this.cluster = cluster;
+        this.scraper = scraper;
+        this.trustDomain = trustDomain;
+        this.clock = clock;
+    }
+
+    public static Viz start(ClusterSource cluster, MeshScraper scraper, String trustDomain, Duration interval, Clock clock) {
+        Viz viz = new Viz(requireNonNull(cluster, "cluster"), requireNonNull(scraper, "scraper"), requireNonNull(trustDomain, "trustDomain"), clock);
+        viz.timer.scheduleWithFixedDelay(viz::scrapeAll, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
+        return viz;
+    }
+
+    private void scrapeAll() {
+        ClusterSnapshot snapshot = cluster.current();
+        List<java.util.concurrent.CompletableFuture<?>> pending = new ArrayList<>();
+        for (Pod pod : snapshot.pods()) {
+            Optional<InetSocketAddress> proxy = proxyAddress(pod);
+            if (proxy.isEmpty()) {
+                continue;
+            }
+            String key = ObjectKey.of(pod).toString();
+            WorkloadIdentity identity = new WorkloadIdentity(trustDomain, pod.getMetadata().getNamespace(), Workloads.serviceAccount(pod));
+            pending.add(scraper.scrape(proxy.get(), identity).whenComplete((text, error) -> {
+                if (error != null) {
+                    if (!String.valueOf(error.getMessage()).equals(scrapeErrors.put(key, String.valueOf(error.getMessage())))) {
+                        log.warn("viz: scraping {}: {}", key, error.getMessage());
+                    }
+                    return;
+                }
+                scrapeErrors.remove(key);
+                window.record(key, clock.instant(), text);
+            }));
+        }
+        try {
+            java.util.concurrent.CompletableFuture.allOf(pending.toArray(java.util.concurrent.CompletableFuture[]::new)).get(10, TimeUnit.SECONDS);
+        } catch (Exception ignored) {
+            // errors are recorded per pod above
+        }
+        window.expire(clock.instant());
+    }
+
+    private static Optional<InetSocketAddress> proxyAddress(Pod pod) {
+        if (!Workloads.isMeshed(pod) || pod.getStatus() == null || pod.getStatus().getPodIP() == null) {
+            return Optional.empty();
+        }
+        return Optional.of(new InetSocketAddress(pod.getStatus().getPodIP(), Workloads.proxyInboundPort(pod).orElse(Workloads.DEFAULT_PROXY_INBOUND_PORT)));
+    }
+
+    /** Golden metrics per {@code resource}, optionally only in {@code namespace} and for {@code name}, sorted by namespace and name. */
+    public List<StatRow> stat(Resource resource, Optional<String> namespace, Optional<String> name) {
+        return stat(resource, namespace, name, WINDOW);
+    }
+
+    /** As {@link #stat(Resource, Optional, Optional)}, over a window of one's choosing (at most the retention, 90 s). */
+    public List<StatRow> stat(Resource resource, Optional<String> namespace, Optional<String> name, Duration over) {
+        Instant now = clock.instant();
+        Map<String, List<Pod>> groups = new TreeMap<>();
+        for (Pod pod : cluster.current().pods()) {
+            String ns = pod.getMetadata().getNamespace();
+            if (namespace.isPresent() && !namespace.get().equals(ns)) {
+                continue;
+            }
+            String group = switch (resource) {
+                case DEPLOY -> ns + "/" + Workloads.deployment(pod);
+                case POD -> ns + "/" + pod.getMetadata().getName();
+                case NS -> ns + "/" + ns;
+            };
+            groups.computeIfAbsent(group, g -> new ArrayList<>()).add(pod);
+        }
+        List<StatRow> rows = new ArrayList<>();
+        groups.forEach((group, pods) -> {
+            String ns = group.substring(0, group.indexOf('/'));
+            String groupName = group.substring(group.indexOf('/') + 1);
+            if (name.isPresent() && !name.get().equals(groupName)) {
+                return;
+            }
+            List<String> keys = pods.stream().map(p -> ObjectKey.of(p).toString()).toList();
+            int meshed = (int) pods.stream().filter(Workloads::isMeshed).count();
+            rows.add(window.stat(ns, groupName, keys, meshed, over, now));
+        });
+        rows.sort(Comparator.comparing(StatRow::namespace).thenComparing(StatRow::name));
+        return rows;
+    }
+
+    @Override
+    public void close() {
+        timer.shutdownNow();
+    }
+}

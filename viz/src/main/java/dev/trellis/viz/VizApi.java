@@ -1,0 +1,122 @@
+package dev.trellis.viz;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The metrics API for the CLI: loopback HTTP, every request with {@code Authorization: Bearer
+ * <token>} (a random token the API writes to a 0600 file), JSON answers.
+ * {@code GET /api/stat?resource=deploy|pod|ns&namespace=NS&name=NAME}. Query strings above 2 KiB
+ * are refused.
+ */
+public final class VizApi implements AutoCloseable {
+
+    private static final int MAX_QUERY = 2048;
+
+    private final HttpServer server;
+    private final String token;
+    private final Viz viz;
+    private final JsonMapper json = JsonMapper.builder().build();
+
+    private VizApi(HttpServer server, String token, Viz viz) {
+        this.server = server;
+        this.token = token;
+        this.viz = viz;
+    }
+
+    /** Binds 127.0.0.1:{@code port} (0: any free port). */
+    public static VizApi start(Viz viz, int port) throws IOException {
+        byte[] secret = new byte[24];
+        new SecureRandom().nextBytes(secret);
+        String token = HexFormat.of().formatHex(secret);
+        HttpServer server;
+        try {
+            server = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 16);
+        } catch (java.net.BindException e) {
+            throw new IOException("viz: cannot listen on 127.0.0.1:" + port + ": " + e.getMessage(), e);
+        }
+        VizApi api = new VizApi(server, token, viz);
+        server.createContext("/api/", api::handle);
+        server.setExecutor(Executors.newSingleThreadExecutor(Thread.ofPlatform().name("trellis-viz-api").daemon().factory()));
+        server.start();
+        return api;
+    }
+
+    public InetSocketAddress address() {
+        return server.getAddress();
+    }
+
+    public String token() {
+        return token;
+    }
+
+    private void handle(HttpExchange exchange) throws IOException {
+        try (exchange) {
+            String auth = exchange.getRequestHeaders().getFirst("Authorization");
+            if (auth == null || !MessageDigest.isEqual(auth.getBytes(StandardCharsets.UTF_8), ("Bearer " + token).getBytes(StandardCharsets.UTF_8))) {
+                send(exchange, 401, Map.of("error", "viz: a bearer token from the API file is required"));
+                return;
+            }
+            if (!exchange.getRequestMethod().equals("GET")) {
+                send(exchange, 405, Map.of("error", "viz: GET only"));
+                return;
+            }
+            String query = Optional.ofNullable(exchange.getRequestURI().getRawQuery()).orElse("");
+            if (query.length() > MAX_QUERY) {
+                send(exchange, 414, Map.of("error", "viz: query longer than " + MAX_QUERY + " characters"));
+                return;
+            }
+            Map<String, String> params = params(query);
+            if (exchange.getRequestURI().getPath().equals("/api/stat")) {
+                Viz.Resource resource;
+                try {
+                    resource = Viz.Resource.valueOf(params.getOrDefault("resource", "deploy").toUpperCase(Locale.ROOT));
+                } catch (IllegalArgumentException e) {
+                    send(exchange, 400, Map.of("error", "viz: resource must be deploy, pod or ns"));
+                    return;
+                }
+                List<StatRow> rows = viz.stat(resource, Optional.ofNullable(params.get("namespace")), Optional.ofNullable(params.get("name")));
+                send(exchange, 200, rows);
+                return;
+            }
+            send(exchange, 404, Map.of("error", "viz: no such API; try /api/stat"));
+        }
+    }
+
+    private void send(HttpExchange exchange, int status, Object body) throws IOException {
+        byte[] bytes = json.writeValueAsBytes(body);
+        exchange.getResponseHeaders().set("Content-Type", "application/json");
+        exchange.sendResponseHeaders(status, bytes.length);
+        exchange.getResponseBody().write(bytes);
+    }
+
+    private static Map<String, String> params(String query) {
+        Map<String, String> out = new HashMap<>();
+        for (String pair : query.split("&")) {
+            int eq = pair.indexOf('=');
+            if (eq > 0) {
+                out.put(URLDecoder.decode(pair.substring(0, eq), StandardCharsets.UTF_8), URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8));
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public void close() {
+        server.stop(0);
+    }
+}

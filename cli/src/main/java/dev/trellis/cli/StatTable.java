@@ -12,11 +12,11 @@ final class StatTable {
 
     static String render(List<StatRow> rows, boolean wide) {
         StringBuilder out = new StringBuilder();
-        String header = "%-11s %-10s %-6s %8s %8s %12s %12s %12s %8s".formatted(
+        String header = "%-11s %-12s %-6s %8s %8s %12s %12s %12s %8s".formatted(
                 "NAMESPACE", "NAME", "MESHED", "SUCCESS", "RPS", "LATENCY_P50", "LATENCY_P95", "LATENCY_P99", "TCP_CONN");
         out.append(header).append(wide ? "%12s %12s %8s".formatted("READ_B/S", "WRITE_B/S", "SECURED") : "").append('\n');
         for (StatRow row : rows) {
-            out.append("%-11s %-10s %-6s %8s %8s %12s %12s %12s %8d".formatted(row.namespace(), row.name(), row.meshed(),
+            out.append("%-11s %-12s %-6s %8s %8s %12s %12s %12s %8d".formatted(row.namespace(), row.name(), row.meshed(),
                     row.successRate() == null ? "-" : String.format(Locale.ROOT, "%.2f%%", row.successRate() * 100),
                     String.format(Locale.ROOT, "%.1f", row.rps()),
                     ms(row.latencyP50Ms()), ms(row.latencyP95Ms()), ms(row.latencyP99Ms()), row.tcpConnections()));

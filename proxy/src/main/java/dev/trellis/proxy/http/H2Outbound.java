@@ -9,6 +9,7 @@ import dev.trellis.proxy.tcp.Relay;
 import dev.trellis.proxy.transport.Causes;
 import dev.trellis.tls.context.CredentialsStore;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
@@ -165,7 +166,9 @@ public final class H2Outbound {
             metrics.response("outbound", authority, grpc ? 200 : code, grpc ? java.util.Optional.of(ProxyErrors.grpcCode(code)) : java.util.Optional.empty(),
                     Duration.ofNanos(System.nanoTime() - started));
             if (stream.isActive()) {
-                stream.writeAndFlush(new DefaultHttp2HeadersFrame(ProxyErrors.h2(code, cause, grpc), true));
+                stream.writeAndFlush(new DefaultHttp2HeadersFrame(ProxyErrors.h2(code, cause, grpc), true))
+                        // Done with this stream: closing it releases whatever of the request is still held or queued.
+                        .addListener(ChannelFutureListener.CLOSE);
             }
         }
     }

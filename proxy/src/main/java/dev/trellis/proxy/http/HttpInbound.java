@@ -177,7 +177,9 @@ public final class HttpInbound {
             metrics.response("inbound", authority, grpc ? 200 : status, grpc ? Optional.of(ProxyErrors.grpcCode(status)) : Optional.empty(),
                     Duration.ofNanos(System.nanoTime() - started));
             if (stream.isActive()) {
-                stream.writeAndFlush(new io.netty.handler.codec.http2.DefaultHttp2HeadersFrame(ProxyErrors.h2(status, cause, grpc), true));
+                stream.writeAndFlush(new io.netty.handler.codec.http2.DefaultHttp2HeadersFrame(ProxyErrors.h2(status, cause, grpc), true))
+                        // Done with this stream: closing it releases whatever of the request is still held or queued.
+                        .addListener(ChannelFutureListener.CLOSE);
             }
         }
     }

@@ -147,6 +147,12 @@ public final class PolicyWatches implements AutoCloseable {
                 return;
             }
             long delay = ReconnectBackoff.millis(initialBackoff, attempt);
+            if (current == null && why.contains("NOT_FOUND")) {
+                // A starting pod the cluster state does not list yet: expected for a moment, not worth a warning.
+                log.debug("policy: {} for {}/{} not known yet; asking again in {} ms", what, workload.getNamespace(), workload.getName(), delay);
+                scheduler.schedule(() -> reopen.accept(attempt), delay, TimeUnit.MILLISECONDS);
+                return;
+            }
             log.warn("policy: {} stream for {}/{} broke ({}); {}, reconnecting in {} ms", what, workload.getNamespace(), workload.getName(), why,
                     current == null ? "no policy yet" : "keeping the last policy", delay);
             scheduler.schedule(() -> reopen.accept(attempt), delay, TimeUnit.MILLISECONDS);

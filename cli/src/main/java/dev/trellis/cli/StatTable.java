@@ -29,7 +29,7 @@ final class StatTable {
         return out.toString();
     }
 
-    private static String ms(Double value) {
+    static String ms(Double value) {
         return value == null ? "-" : String.format(Locale.ROOT, "%.0fms", Math.ceil(value));
     }
 }

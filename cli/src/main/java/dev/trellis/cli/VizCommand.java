@@ -1,6 +1,8 @@
 package dev.trellis.cli;
 
+import dev.trellis.viz.MetricsWindow;
 import dev.trellis.viz.StatRow;
+import dev.trellis.viz.Viz;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -11,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -18,28 +21,19 @@ import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import tools.jackson.databind.json.JsonMapper;
 
 /** {@code trellis viz …}: observability commands against the metrics API. */
-@Command(name = "viz", mixinStandardHelpOptions = true, description = "Golden metrics of meshed workloads, from the viz metrics API.",
-        subcommands = {VizCommand.Stat.class})
+@Command(name = "viz", mixinStandardHelpOptions = true, description = "Golden metrics, edges and routes of meshed workloads, from the viz metrics API.",
+        subcommands = {VizCommand.Stat.class, VizCommand.Edges.class, VizCommand.Routes.class})
 final class VizCommand {
 
-    /** {@code trellis viz stat [deploy|pod|ns] [name]}. */
-    @Command(name = "stat", mixinStandardHelpOptions = true, description = {
-            "Success rate, requests per second and latency quantiles over the last minute, from the proxies' metrics.",
-            "Works against a running `trellis demo` without flags."})
-    static final class Stat implements Callable<Integer> {
-
-        @Parameters(index = "0", defaultValue = "deploy", paramLabel = "RESOURCE", description = "deploy (default), pod or ns.")
-        String resource;
-
-        @Parameters(index = "1", arity = "0..1", paramLabel = "NAME", description = "Only this one.")
-        String name;
-
-        @Option(names = {"-n", "--namespace"}, description = "Only this namespace.")
+    /** Where the metrics API is and how the answer is printed: shared by every viz command. */
+    static final class ApiOptions {
+        @Option(names = {"-n", "--namespace"}, description = "Only this namespace (routes: the service's namespace, default emojivoto).")
         String namespace;
 
         @Option(names = {"-o", "--output"}, defaultValue = "table", description = "table (default), wide or json.")
@@ -48,16 +42,10 @@ final class VizCommand {
         @Option(names = "--api-file", paramLabel = "FILE", description = "The metrics API's URL and token (default: ~/.trellis/demo/viz-api, written by trellis demo).")
         Path apiFile;
 
-        @Override
-        public Integer call() throws Exception {
-            String kind = switch (resource.toLowerCase(Locale.ROOT)) {
-                case "deploy", "deployment", "deployments" -> "deploy";
-                case "pod", "pods", "po" -> "pod";
-                case "ns", "namespace", "namespaces" -> "ns";
-                default -> throw new CommandLine.ParameterException(new CommandLine(this), "viz stat: resource '" + resource + "' is not deploy, pod or ns");
-            };
+        /** GETs {@code path} with {@code params} from the metrics API and returns the JSON body. */
+        String get(CommandLine.Model.CommandSpec spec, String path, Map<String, String> params) throws Exception {
             if (!List.of("table", "wide", "json").contains(output)) {
-                throw new CommandLine.ParameterException(new CommandLine(this), "viz stat: output '" + output + "' is not table, wide or json");
+                throw new CommandLine.ParameterException(spec.commandLine(), "viz: output '" + output + "' is not table, wide or json");
             }
             Path file = apiFile != null ? apiFile : Path.of(System.getProperty("user.home"), ".trellis", "demo", "viz-api");
             Map<String, String> api;
@@ -67,17 +55,12 @@ final class VizCommand {
             } catch (NoSuchFileException e) {
                 throw new IllegalStateException("viz: no metrics API file at " + file + "; is `trellis demo` running? (or pass --api-file)");
             }
-            StringBuilder query = new StringBuilder("resource=").append(kind);
-            if (namespace != null) {
-                query.append("&namespace=").append(URLEncoder.encode(namespace, StandardCharsets.UTF_8));
-            }
-            if (name != null) {
-                query.append("&name=").append(URLEncoder.encode(name, StandardCharsets.UTF_8));
-            }
+            String query = params.entrySet().stream().filter(e -> e.getValue() != null)
+                    .map(e -> e.getKey() + "=" + URLEncoder.encode(e.getValue(), StandardCharsets.UTF_8)).collect(Collectors.joining("&"));
             HttpResponse<String> response;
             try {
                 response = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build().send(
-                        HttpRequest.newBuilder(URI.create(api.get("url") + "/api/stat?" + query)).header("Authorization", "Bearer " + api.get("token"))
+                        HttpRequest.newBuilder(URI.create(api.get("url") + path + "?" + query)).header("Authorization", "Bearer " + api.get("token"))
                                 .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
             } catch (java.net.ConnectException e) {
                 throw new IllegalStateException("viz: the metrics API at " + api.get("url") + " does not answer; is `trellis demo` still running?");
@@ -85,12 +68,115 @@ final class VizCommand {
             if (response.statusCode() != 200) {
                 throw new IllegalStateException("viz: the metrics API answered " + response.statusCode() + ": " + response.body());
             }
-            if (output.equals("json")) {
-                System.out.println(response.body());
+            return response.body();
+        }
+
+        boolean json() {
+            return output.equals("json");
+        }
+
+        boolean wide() {
+            return output.equals("wide");
+        }
+    }
+
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
+    /** {@code trellis viz stat [deploy|pod|ns] [name]}. */
+    @Command(name = "stat", mixinStandardHelpOptions = true, description = {
+            "Success rate, requests per second and latency quantiles over the last minute, from the proxies' metrics.",
+            "Works against a running `trellis demo` without flags."})
+    static final class Stat implements Callable<Integer> {
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Parameters(index = "0", defaultValue = "deploy", paramLabel = "RESOURCE", description = "deploy (default), pod or ns.")
+        String resource;
+
+        @Parameters(index = "1", arity = "0..1", paramLabel = "NAME", description = "Only this one.")
+        String name;
+
+        @Mixin
+        ApiOptions api = new ApiOptions();
+
+        @Override
+        public Integer call() throws Exception {
+            String kind = switch (resource.toLowerCase(Locale.ROOT)) {
+                case "deploy", "deployment", "deployments" -> "deploy";
+                case "pod", "pods", "po" -> "pod";
+                case "ns", "namespace", "namespaces" -> "ns";
+                default -> throw new CommandLine.ParameterException(spec.commandLine(), "viz stat: resource '" + resource + "' is not deploy, pod or ns");
+            };
+            Map<String, String> params = new LinkedHashMap<>();
+            params.put("resource", kind);
+            params.put("namespace", api.namespace);
+            params.put("name", name);
+            String body = api.get(spec, "/api/stat", params);
+            System.out.print(api.json() ? body + "\n" : StatTable.render(List.of(JSON.readValue(body, StatRow[].class)), api.wide()));
+            return 0;
+        }
+    }
+
+    /** {@code trellis viz edges}. */
+    @Command(name = "edges", mixinStandardHelpOptions = true, description = "Who called whom in the last minute, with the mesh identity each side presented.")
+    static final class Edges implements Callable<Integer> {
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Mixin
+        ApiOptions api = new ApiOptions();
+
+        @Override
+        public Integer call() throws Exception {
+            Map<String, String> params = new LinkedHashMap<>();
+            params.put("namespace", api.namespace);
+            String body = api.get(spec, "/api/edges", params);
+            if (api.json()) {
+                System.out.println(body);
                 return 0;
             }
-            List<StatRow> rows = List.of(JsonMapper.builder().build().readValue(response.body(), StatRow[].class));
-            System.out.print(StatTable.render(rows, output.equals("wide")));
+            StringBuilder out = new StringBuilder("%-12s %-12s %-11s %-11s %-48s %-48s %s%n".formatted("SRC", "DST", "SRC_NS", "DST_NS", "CLIENT_ID", "SERVER_ID", "SECURED"));
+            for (Viz.EdgeRow row : JSON.readValue(body, Viz.EdgeRow[].class)) {
+                out.append("%-12s %-12s %-11s %-11s %-48s %-48s %s%n".formatted(row.src(), row.dst(), row.srcNamespace(), row.dstNamespace(),
+                        row.clientId(), row.serverId(), row.secured() ? "√" : "×"));
+            }
+            System.out.print(out);
+            return 0;
+        }
+    }
+
+    /** {@code trellis viz routes SERVICE}. */
+    @Command(name = "routes", mixinStandardHelpOptions = true, description = {
+            "Per-route success, requests per second and latency of calls to a service, from the callers' proxies.",
+            "Routes come from the service's HTTPRoutes; unmatched requests are [default]."})
+    static final class Routes implements Callable<Integer> {
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Parameters(index = "0", paramLabel = "SERVICE", description = "The Service's name, e.g. web-svc.")
+        String service;
+
+        @Mixin
+        ApiOptions api = new ApiOptions();
+
+        @Override
+        public Integer call() throws Exception {
+            Map<String, String> params = new LinkedHashMap<>();
+            params.put("service", service);
+            params.put("namespace", api.namespace == null ? "emojivoto" : api.namespace);
+            String body = api.get(spec, "/api/routes", params);
+            if (api.json()) {
+                System.out.println(body);
+                return 0;
+            }
+            StringBuilder out = new StringBuilder("%-14s %-44s %8s %8s %12s %12s %12s%n".formatted("ROUTE", "AUTHORITY", "SUCCESS", "RPS", "LATENCY_P50", "LATENCY_P95", "LATENCY_P99"));
+            for (MetricsWindow.RouteRow row : JSON.readValue(body, MetricsWindow.RouteRow[].class)) {
+                out.append("%-14s %-44s %8s %8s %12s %12s %12s%n".formatted(row.route(), row.authority(),
+                        row.successRate() == null ? "-" : String.format(Locale.ROOT, "%.2f%%", row.successRate() * 100),
+                        String.format(Locale.ROOT, "%.1f", row.rps()), StatTable.ms(row.latencyP50Ms()), StatTable.ms(row.latencyP95Ms()),
+                        StatTable.ms(row.latencyP99Ms())));
+            }
+            System.out.print(out);
             return 0;
         }
     }

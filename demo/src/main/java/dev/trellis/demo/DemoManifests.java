@@ -76,6 +76,23 @@ final class DemoManifests {
         return out.toString();
     }
 
+    /** Routes of web-svc: what `trellis viz routes web-svc` reports per route (anything else is [default]). */
+    static String routes() {
+        return """
+                # Routes of web-svc: timeouts, retries and per-route metrics for web's callers.
+                apiVersion: policy.trellis.dev/v1alpha1
+                kind: HTTPRoute
+                metadata: {namespace: emojivoto, name: web-routes}
+                spec:
+                  parentRefs: [{kind: Service, name: web-svc, port: 80}]
+                  rules:
+                    - name: vote
+                      matches: [{path: {type: PathPrefix, value: /api/vote}, method: GET}]
+                      timeout: 5s
+                      retryable: true
+                """;
+    }
+
     static String policy() {
         return """
                 # Who may call voting. Try it: change `name: web` under identityRefs to `name: nobody`

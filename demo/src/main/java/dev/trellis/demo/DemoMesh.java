@@ -160,6 +160,7 @@ public final class DemoMesh implements AutoCloseable {
                 new DemoManifests.PodSpec("vote-bot", "vote-bot-0", "vote-bot", "http", 8080, botProxy.inboundAddress().getPort()));
         Files.writeString(state.resolve("emojivoto.yaml"), DemoManifests.app(pods));
         Files.writeString(state.resolve("policy.yaml"), DemoManifests.policy());
+        Files.writeString(state.resolve("routes.yaml"), DemoManifests.routes());
 
         // The metrics API: scrapes every proxy over mTLS as the viz identity.
         WorkloadIdentity vizIdentity = new WorkloadIdentity(TRUST_DOMAIN, "trellis", "trellis-viz");
@@ -296,6 +297,16 @@ public final class DemoMesh implements AutoCloseable {
     /** Golden metrics of the demo's deployments, from the proxies' metrics. */
     public List<StatRow> stat() {
         return viz.stat(Viz.Resource.DEPLOY, Optional.of(DemoManifests.NAMESPACE), Optional.empty());
+    }
+
+    /** Who called whom in the last minute. */
+    public List<Viz.EdgeRow> edges() {
+        return viz.edges(Optional.of(DemoManifests.NAMESPACE));
+    }
+
+    /** Per-route metrics of calls to {@code service} of the demo's namespace. */
+    public List<dev.trellis.viz.MetricsWindow.RouteRow> routes(String service) {
+        return viz.routes(service, DemoManifests.NAMESPACE);
     }
 
     /** Golden metrics by {@code resource} over {@code window}, for tests and scripts that cannot wait a minute. */

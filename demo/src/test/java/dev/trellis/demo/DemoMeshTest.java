@@ -45,6 +45,19 @@ class DemoMeshTest {
             assertThat(pods.get("emoji-0").rps()).isGreaterThan(0);
             assertThat(pods.get("emoji-1").rps()).isGreaterThan(0);
 
+            // Edges: every call between workloads, with the identities on both ends.
+            Awaitility.await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(demo.edges())
+                    .extracting(e -> e.src() + "->" + e.dst() + " " + e.clientId() + " " + e.serverId() + " " + e.secured())
+                    .contains("vote-bot->web spiffe://cluster.local/ns/emojivoto/sa/vote-bot spiffe://cluster.local/ns/emojivoto/sa/web true",
+                            "web->emoji spiffe://cluster.local/ns/emojivoto/sa/web spiffe://cluster.local/ns/emojivoto/sa/emoji true",
+                            "web->voting spiffe://cluster.local/ns/emojivoto/sa/web spiffe://cluster.local/ns/emojivoto/sa/voting true"));
+            // Routes: the vote bot's calls to web match web-svc's HTTPRoute.
+            Awaitility.await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(demo.routes("web-svc"))
+                    .anySatisfy(route -> {
+                        assertThat(route.route()).isEqualTo("vote");
+                        assertThat(route.rps()).isGreaterThan(0);
+                    }));
+
             // The metrics API answers the CLI with its token, and nobody without it.
             Map<String, String> api = Files.readAllLines(dir.resolve("viz-api")).stream()
                     .collect(Collectors.toMap(l -> l.substring(0, l.indexOf('=')), l -> l.substring(l.indexOf('=') + 1)));

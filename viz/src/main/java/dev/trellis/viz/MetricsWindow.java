@@ -18,7 +18,19 @@ public final class MetricsWindow {
 
     /** What one scrape of one proxy says, summed over authorities (inbound side). */
     record Point(Instant at, double requests, double successes, TreeMap<Double, Double> latencyBuckets, double tcpOpen,
-                 double readBytes, double writeBytes, double plaintextConnections) {}
+                 double readBytes, double writeBytes, double plaintextConnections, Map<String, Double> byClient, Map<RouteKey, RoutePoint> routes) {}
+
+    /** An outbound route: the authority called and the profile's route name. */
+    public record RouteKey(String authority, String route) {}
+
+    /** What one scrape says of one outbound route. */
+    record RoutePoint(double requests, double successes, TreeMap<Double, Double> latencyBuckets) {}
+
+    /** Traffic from one client identity to one pod in the window. */
+    public record Edge(String pod, String clientId, double requests) {}
+
+    /** Golden metrics of one outbound route, summed over the calling pods. */
+    public record RouteRow(String authority, String route, Double successRate, double rps, Double latencyP50Ms, Double latencyP95Ms, Double latencyP99Ms) {}
 
     private final Duration retention;
     private final ConcurrentHashMap<String, Deque<Point>> byPod = new ConcurrentHashMap<>();
@@ -36,7 +48,29 @@ public final class MetricsWindow {
         double write = 0;
         double plaintext = 0;
         TreeMap<Double, Double> buckets = new TreeMap<>();
+        Map<String, Double> byClient = new java.util.HashMap<>();
+        Map<RouteKey, double[]> routeCounts = new java.util.HashMap<>();
+        Map<RouteKey, TreeMap<Double, Double>> routeBuckets = new java.util.HashMap<>();
         for (PromText.Sample sample : PromText.parse(prometheusText)) {
+            if (sample.name().equals("inbound_requests_by_client_total")) {
+                byClient.merge(sample.label("client_id"), sample.value(), Double::sum);
+                continue;
+            }
+            if ("outbound".equals(sample.label("direction")) && sample.name().startsWith("route_response")) {
+                RouteKey key = new RouteKey(sample.label("authority"), sample.label("rt_route"));
+                if (sample.name().equals("route_response_total")) {
+                    double[] counts = routeCounts.computeIfAbsent(key, k -> new double[2]);
+                    counts[0] += sample.value();
+                    if ("success".equals(sample.label("classification"))) {
+                        counts[1] += sample.value();
+                    }
+                } else if (sample.name().equals("route_response_latency_ms_bucket")) {
+                    String le = sample.label("le");
+                    routeBuckets.computeIfAbsent(key, k -> new TreeMap<>())
+                            .merge(le.equals("+Inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(le), sample.value(), Double::sum);
+                }
+                continue;
+            }
             if (!"inbound".equals(sample.label("direction"))) {
                 continue;
             }
@@ -65,7 +99,9 @@ public final class MetricsWindow {
         }
         Deque<Point> points = byPod.computeIfAbsent(podKey, k -> new ArrayDeque<>());
         synchronized (points) {
-            points.addLast(new Point(at, requests, successes, buckets, tcpOpen, read, write, plaintext));
+            Map<RouteKey, RoutePoint> routes = new java.util.HashMap<>();
+        routeCounts.forEach((key, counts) -> routes.put(key, new RoutePoint(counts[0], counts[1], routeBuckets.getOrDefault(key, new TreeMap<>()))));
+        points.addLast(new Point(at, requests, successes, buckets, tcpOpen, read, write, plaintext, Map.copyOf(byClient), Map.copyOf(routes)));
             while (!points.isEmpty() && points.peekFirst().at().isBefore(at.minus(retention))) {
                 points.removeFirst();
             }
@@ -130,6 +166,74 @@ public final class MetricsWindow {
                 any ? quantile(buckets, 0.50) : null, any ? quantile(buckets, 0.95) : null, any ? quantile(buckets, 0.99) : null,
                 Math.round(tcpOpen), seconds > 0 ? read / seconds : 0, seconds > 0 ? write / seconds : 0,
                 any ? plaintext == 0 : null);
+    }
+
+    /** Which client identities called each of {@code pods} in the window, and how often. */
+    public java.util.List<Edge> edges(Collection<String> pods, Duration window, Instant now) {
+        java.util.List<Edge> edges = new java.util.ArrayList<>();
+        for (String pod : pods) {
+            Point[] span = span(pod, window, now);
+            if (span == null || span[0] == span[1]) {
+                continue;
+            }
+            for (var client : span[1].byClient().entrySet()) {
+                double calls = delta(client.getValue(), span[0].byClient().getOrDefault(client.getKey(), 0.0));
+                if (calls > 0) {
+                    edges.add(new Edge(pod, client.getKey(), calls));
+                }
+            }
+        }
+        return edges;
+    }
+
+    /** Golden metrics per outbound route whose authority {@code authorityMatches}, summed over every pod's proxy. */
+    public java.util.List<RouteRow> routes(java.util.function.Predicate<String> authorityMatches, Duration window, Instant now) {
+        Map<RouteKey, double[]> counts = new TreeMap<>(java.util.Comparator.comparing(RouteKey::authority).thenComparing(RouteKey::route));
+        Map<RouteKey, TreeMap<Double, Double>> buckets = new java.util.HashMap<>();
+        double seconds = 0;
+        for (String pod : byPod.keySet()) {
+            Point[] span = span(pod, window, now);
+            if (span == null || span[0] == span[1]) {
+                continue;
+            }
+            seconds = Math.max(seconds, Duration.between(span[0].at(), span[1].at()).toMillis() / 1000.0);
+            for (var route : span[1].routes().entrySet()) {
+                if (!authorityMatches.test(route.getKey().authority())) {
+                    continue;
+                }
+                RoutePoint before = span[0].routes().getOrDefault(route.getKey(), new RoutePoint(0, 0, new TreeMap<>()));
+                double[] c = counts.computeIfAbsent(route.getKey(), k -> new double[2]);
+                c[0] += delta(route.getValue().requests(), before.requests());
+                c[1] += delta(route.getValue().successes(), before.successes());
+                TreeMap<Double, Double> b = buckets.computeIfAbsent(route.getKey(), k -> new TreeMap<>());
+                route.getValue().latencyBuckets().forEach((le, v) -> b.merge(le, delta(v, before.latencyBuckets().getOrDefault(le, 0.0)), Double::sum));
+            }
+        }
+        double over = seconds;
+        java.util.List<RouteRow> rows = new java.util.ArrayList<>();
+        counts.forEach((key, c) -> {
+            boolean any = c[0] > 0;
+            TreeMap<Double, Double> b = buckets.getOrDefault(key, new TreeMap<>());
+            rows.add(new RouteRow(key.authority(), key.route(), any ? c[1] / c[0] : null, over > 0 ? c[0] / over : 0,
+                    any ? quantile(b, 0.5) : null, any ? quantile(b, 0.95) : null, any ? quantile(b, 0.99) : null));
+        });
+        return rows;
+    }
+
+    /** The oldest point of {@code pod} within the window and its newest, or null. */
+    private Point[] span(String pod, Duration window, Instant now) {
+        Deque<Point> points = byPod.get(pod);
+        if (points == null) {
+            return null;
+        }
+        synchronized (points) {
+            if (points.isEmpty()) {
+                return null;
+            }
+            Point last = points.peekLast();
+            Point first = points.stream().filter(p -> !p.at().isBefore(now.minus(window))).findFirst().orElse(last);
+            return new Point[] {first, last};
+        }
     }
 
     private static double delta(double last, double first) {

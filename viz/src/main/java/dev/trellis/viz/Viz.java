@@ -133,6 +133,49 @@ public final class Viz implements AutoCloseable {
         return rows;
     }
 
+    /** A caller and a callee that talked in the window, with the identities each presented. */
+    public record EdgeRow(String src, String dst, String srcNamespace, String dstNamespace, String clientId, String serverId, boolean secured) {}
+
+    /**
+     * Who called whom in the last minute, from each pod's proxy: its inbound requests by the
+     * caller's mesh identity; the caller's deployment is the one whose pods run as that
+     * identity's service account.
+     */
+    public List<EdgeRow> edges(Optional<String> namespace) {
+        Instant now = clock.instant();
+        ClusterSnapshot snapshot = cluster.current();
+        Map<String, Pod> podsByKey = new TreeMap<>();
+        snapshot.pods().forEach(p -> podsByKey.put(ObjectKey.of(p).toString(), p));
+        java.util.Set<EdgeRow> rows = new java.util.TreeSet<>(Comparator.comparing(EdgeRow::src).thenComparing(EdgeRow::dst).thenComparing(EdgeRow::clientId));
+        for (MetricsWindow.Edge edge : window.edges(podsByKey.keySet(), WINDOW, now)) {
+            Pod dst = podsByKey.get(edge.pod());
+            String dstNs = dst.getMetadata().getNamespace();
+            if (namespace.isPresent() && !namespace.get().equals(dstNs)) {
+                continue;
+            }
+            String serverId = new WorkloadIdentity(trustDomain, dstNs, Workloads.serviceAccount(dst)).spiffeId();
+            String src = "unknown";
+            String srcNs = "";
+            try {
+                WorkloadIdentity client = WorkloadIdentity.parseSpiffeId(edge.clientId());
+                srcNs = client.namespace();
+                src = snapshot.pods().stream()
+                        .filter(p -> p.getMetadata().getNamespace().equals(client.namespace()) && Workloads.serviceAccount(p).equals(client.serviceAccount()))
+                        .map(Workloads::deployment).distinct().sorted().reduce((a, b) -> a + "," + b).orElse("sa/" + client.serviceAccount());
+            } catch (IllegalArgumentException e) {
+                // not a SPIFFE ID ("other" when the proxy capped its label values)
+            }
+            rows.add(new EdgeRow(src, Workloads.deployment(dst), srcNs, dstNs, edge.clientId(), serverId, true));
+        }
+        return List.copyOf(rows);
+    }
+
+    /** Per-route golden metrics of calls to {@code service} in {@code namespace}, from the callers' proxies (route profiles). */
+    public List<MetricsWindow.RouteRow> routes(String service, String namespace) {
+        String prefix = service + "." + namespace + ".";
+        return window.routes(authority -> authority.startsWith(prefix), WINDOW, clock.instant());
+    }
+
     @Override
     public void close() {
         timer.shutdownNow();

@@ -20,7 +20,8 @@ import tools.jackson.databind.json.JsonMapper;
 /**
  * The metrics API for the CLI: loopback HTTP, every request with {@code Authorization: Bearer
  * <token>} (a random token the API writes to a 0600 file), JSON answers.
- * {@code GET /api/stat?resource=deploy|pod|ns&namespace=NS&name=NAME}. Query strings above 2 KiB
+ * {@code GET /api/stat?resource=deploy|pod|ns&namespace=NS&name=NAME}, {@code GET /api/edges?namespace=NS},
+ * {@code GET /api/routes?service=NAME&namespace=NS}. Query strings above 2 KiB
  * are refused.
  */
 public final class VizApi implements AutoCloseable {
@@ -93,7 +94,20 @@ public final class VizApi implements AutoCloseable {
                 send(exchange, 200, rows);
                 return;
             }
-            send(exchange, 404, Map.of("error", "viz: no such API; try /api/stat"));
+            if (exchange.getRequestURI().getPath().equals("/api/edges")) {
+                send(exchange, 200, viz.edges(Optional.ofNullable(params.get("namespace"))));
+                return;
+            }
+            if (exchange.getRequestURI().getPath().equals("/api/routes")) {
+                String service = params.get("service");
+                if (service == null || service.isBlank()) {
+                    send(exchange, 400, Map.of("error", "viz: routes needs ?service=NAME (and namespace=NS)"));
+                    return;
+                }
+                send(exchange, 200, viz.routes(service, params.getOrDefault("namespace", "default")));
+                return;
+            }
+            send(exchange, 404, Map.of("error", "viz: no such API; try /api/stat, /api/edges, /api/routes"));
         }
     }
 

@@ -127,6 +127,7 @@ public final class HttpInbound {
             long started = System.nanoTime();
             String authority = headers.headers().authority() == null ? "" : headers.headers().authority().toString();
             metrics.request("inbound", authority);
+            metrics.inboundFrom(client.spiffeId());
             io.netty.handler.codec.http2.Http2Headers forwarded = new io.netty.handler.codec.http2.DefaultHttp2Headers().add(headers.headers());
             Optional<Integer> port = Optional.ofNullable(forwarded.get(MeshHeaders.TARGET_PORT))
                     .map(CharSequence::toString).flatMap(HttpInbound::parsePort).or(() -> originalPort);
@@ -246,6 +247,7 @@ public final class HttpInbound {
             Optional<Integer> port = targetPort(request);
             String authority = request.headers().get(HttpHeaderNames.HOST, "");
             metrics.request("inbound", authority);
+            metrics.inboundFrom(client.spiffeId());
             if (port.isEmpty() || protectedPorts.contains(port.get())) {
                 request.release();
                 reply(stream, ProxyErrors.response(HttpResponseStatus.BAD_REQUEST, "no valid target port"), authority, started);

@@ -20,6 +20,8 @@ public final class HttpMetrics {
     private final Counter responses;
     private final Histogram latency;
     private final Counter routeResponses;
+    private final Counter inboundByClient;
+    private final Set<String> clients = ConcurrentHashMap.newKeySet();
     private final Histogram routeLatency;
     private final Set<String> authorities = ConcurrentHashMap.newKeySet();
 
@@ -31,12 +33,20 @@ public final class HttpMetrics {
                 .labelNames("direction", "authority")
                 .classicUpperBounds(1, 2, 3, 4, 5, 10, 20, 30, 40, 50, 100, 200, 300, 400, 500, 1000, 2000, 3000, 4000, 5000, 10000, 20000, 30000, 60000)
                 .register(registry);
+        inboundByClient = Counter.builder().name("inbound_requests_by_client").help("Inbound HTTP requests by the caller's mesh identity")
+                .labelNames("client_id").register(registry);
         routeResponses = Counter.builder().name("route_response").help("HTTP responses by route of the destination's profile")
                 .labelNames("direction", "authority", "rt_route", "status_code", "classification").register(registry);
         routeLatency = Histogram.builder().name("route_response_latency_ms").help("Time to the response by route, in milliseconds")
                 .labelNames("direction", "authority", "rt_route")
                 .classicUpperBounds(1, 2, 3, 4, 5, 10, 20, 30, 40, 50, 100, 200, 300, 400, 500, 1000, 2000, 3000, 4000, 5000, 10000, 20000, 30000, 60000)
                 .register(registry);
+    }
+
+    /** An inbound request from mesh identity {@code clientId} (at most 200 identities per proxy; {@code other} beyond). */
+    public void inboundFrom(String clientId) {
+        String bounded = clients.contains(clientId) || (clients.size() < MAX_AUTHORITIES && clients.add(clientId)) ? clientId : "other";
+        inboundByClient.labelValues(bounded).inc();
     }
 
     /** A response on an outbound route; route names come from profiles (bounded by the control plane). */

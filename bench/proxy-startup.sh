@@ -34,7 +34,7 @@ start_once() {
   TRELLIS_JAVA_OPTS="$opts" "$ROOT/trellis" proxy --identity spiffe://cluster.local/ns/bench/sa/web \
     --trust-anchor "$WORK/pki/trust-anchor.pem" --identity-addr "$IDENTITY_ADDR" --token-file "$WORK/pki/web.token" \
     --destination-addr "$DESTINATION_ADDR" --inbound 127.0.0.1:28144 --outbound 127.0.0.1:28140 --admin 127.0.0.1:28191 \
-    --connection-log /dev/null >"$WORK/proxy.log" 2>&1 &
+    --connection-log /dev/null --tap off >"$WORK/proxy.log" 2>&1 &
   pid=$!
   for _ in $(seq 1 600); do
     curl -fs -o /dev/null "http://127.0.0.1:28191/ready" && break

@@ -67,11 +67,11 @@ source "$WORK/pki/env"
 # --- trellis proxies ---
 "$ROOT/trellis" proxy --identity spiffe://cluster.local/ns/bench/sa/emoji --trust-anchor "$WORK/pki/trust-anchor.pem" \
   --identity-addr "$IDENTITY_ADDR" --token-file "$WORK/pki/emoji.token" --destination-addr "$DESTINATION_ADDR" \
-  --inbound 127.0.0.1:$TRELLIS_IN --outbound off --admin 127.0.0.1:$ADMIN_SERVER --connection-log /dev/null >"$WORK/server-proxy.log" 2>&1 & PIDS+=($!)
+  --inbound 127.0.0.1:$TRELLIS_IN --outbound off --admin 127.0.0.1:$ADMIN_SERVER --connection-log /dev/null --tap off >"$WORK/server-proxy.log" 2>&1 & PIDS+=($!)
 SERVER_PROXY=$!
 "$ROOT/trellis" proxy --identity spiffe://cluster.local/ns/bench/sa/web --trust-anchor "$WORK/pki/trust-anchor.pem" \
   --identity-addr "$IDENTITY_ADDR" --token-file "$WORK/pki/web.token" --destination-addr "$DESTINATION_ADDR" \
-  --inbound 127.0.0.1:0 --outbound off --admin 127.0.0.1:$ADMIN_CLIENT --connection-log /dev/null \
+  --inbound 127.0.0.1:0 --outbound off --admin 127.0.0.1:$ADMIN_CLIENT --connection-log /dev/null --tap off \
   --forward "$TRELLIS_FWD=bench-h1.bench.svc.cluster.local:80,$TRELLIS_H2_FWD=bench-h2.bench.svc.cluster.local:80" \
   --forward "$TRELLIS_HTTP_FWD=http://bench-h1.bench.svc.cluster.local:80,$TRELLIS_HTTP_H2_FWD=http://bench-h2.bench.svc.cluster.local:80" \
   >"$WORK/client-proxy.log" 2>&1 & PIDS+=($!)

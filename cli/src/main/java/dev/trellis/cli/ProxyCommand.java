@@ -106,6 +106,10 @@ final class ProxyCommand implements Callable<Integer> {
             description = "Append outbound connection JSON lines here (default: standard output). TRELLIS_PROXY_CONNECTION_LOG.")
     Path connectionLog;
 
+    @Option(names = "--tap", paramLabel = "HOST:PORT|off", defaultValue = "${env:TRELLIS_PROXY_TAP:-0.0.0.0:4190}",
+            description = "Tap listener: live request events over mTLS, for the viz identity only (default 0.0.0.0:4190). TRELLIS_PROXY_TAP.")
+    String tap;
+
     @Option(names = "--workload", paramLabel = "POD", defaultValue = "${env:TRELLIS_PROXY_WORKLOAD}",
             description = "This pod's name (its namespace is the identity's): the proxy then watches its inbound and egress policy. TRELLIS_PROXY_WORKLOAD.")
     String workload;
@@ -137,7 +141,8 @@ final class ProxyCommand implements Callable<Integer> {
                 admin, appHost, forwardList, requireIdentityPorts == null ? java.util.Set.of() : java.util.Set.copyOf(requireIdentityPorts),
                 java.util.Set.copyOf(opaquePorts), detectTimeout, connectTimeout, requestTimeout, shutdownGrace,
                 Optional.ofNullable(shutdownTokenFile), Optional.ofNullable(connectionLog), debug,
-                workload == null || workload.isBlank() ? Optional.empty() : Optional.of(workload.strip()));
+                workload == null || workload.isBlank() ? Optional.empty() : Optional.of(workload.strip()),
+                tap.equalsIgnoreCase("off") ? Optional.empty() : Optional.of(HostPort.parse(tap)));
         Proxy proxy = Proxy.start(config, Clock.systemUTC());
         Runtime.getRuntime().addShutdownHook(new Thread(proxy::shutdown, "trellis-proxy-shutdown"));
         proxy.awaitTermination();

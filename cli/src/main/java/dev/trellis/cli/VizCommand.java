@@ -28,7 +28,7 @@ import tools.jackson.databind.json.JsonMapper;
 
 /** {@code trellis viz …}: observability commands against the metrics API. */
 @Command(name = "viz", mixinStandardHelpOptions = true, description = "Golden metrics, edges and routes of meshed workloads, from the viz metrics API.",
-        subcommands = {VizCommand.Stat.class, VizCommand.Edges.class, VizCommand.Routes.class})
+        subcommands = {VizCommand.Stat.class, VizCommand.Edges.class, VizCommand.Routes.class, VizCommand.Tap.class, VizCommand.Top.class})
 final class VizCommand {
 
     /** Where the metrics API is and how the answer is printed: shared by every viz command. */
@@ -44,6 +44,20 @@ final class VizCommand {
 
         /** GETs {@code path} with {@code params} from the metrics API and returns the JSON body. */
         String get(CommandLine.Model.CommandSpec spec, String path, Map<String, String> params) throws Exception {
+            return send(spec, path, params, HttpResponse.BodyHandlers.ofString(), Duration.ofSeconds(10)).body();
+        }
+
+        /** GETs {@code path}, handing each line of the answer to {@code line} as it arrives. */
+        void stream(CommandLine.Model.CommandSpec spec, String path, Map<String, String> params, java.util.function.Consumer<String> line, Duration timeout)
+                throws Exception {
+            HttpResponse<java.util.stream.Stream<String>> response = send(spec, path, params, HttpResponse.BodyHandlers.ofLines(), timeout);
+            try (java.util.stream.Stream<String> lines = response.body()) {
+                lines.forEach(line);
+            }
+        }
+
+        private <T> HttpResponse<T> send(CommandLine.Model.CommandSpec spec, String path, Map<String, String> params, HttpResponse.BodyHandler<T> handler,
+                                         Duration timeout) throws Exception {
             if (!List.of("table", "wide", "json").contains(output)) {
                 throw new CommandLine.ParameterException(spec.commandLine(), "viz: output '" + output + "' is not table, wide or json");
             }
@@ -57,18 +71,18 @@ final class VizCommand {
             }
             String query = params.entrySet().stream().filter(e -> e.getValue() != null)
                     .map(e -> e.getKey() + "=" + URLEncoder.encode(e.getValue(), StandardCharsets.UTF_8)).collect(Collectors.joining("&"));
-            HttpResponse<String> response;
+            HttpResponse<T> response;
             try {
                 response = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build().send(
                         HttpRequest.newBuilder(URI.create(api.get("url") + path + "?" + query)).header("Authorization", "Bearer " + api.get("token"))
-                                .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+                                .timeout(timeout).build(), handler);
             } catch (java.net.ConnectException e) {
                 throw new IllegalStateException("viz: the metrics API at " + api.get("url") + " does not answer; is `trellis demo` still running?");
             }
             if (response.statusCode() != 200) {
-                throw new IllegalStateException("viz: the metrics API answered " + response.statusCode() + ": " + response.body());
+                throw new IllegalStateException("viz: the metrics API answered " + response.statusCode());
             }
-            return response.body();
+            return response;
         }
 
         boolean json() {
@@ -178,6 +192,153 @@ final class VizCommand {
             }
             System.out.print(out);
             return 0;
+        }
+    }
+
+    /** The deployment a tap or top target names: {@code deploy/web} or {@code web}. */
+    static String deployment(CommandLine.Model.CommandSpec spec, String target) {
+        String name = target.startsWith("deploy/") ? target.substring("deploy/".length()) : target;
+        if (name.isBlank() || name.contains("/")) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "viz: target '" + target + "' is not deploy/NAME or NAME");
+        }
+        return name;
+    }
+
+    /** {@code trellis viz tap TARGET}. */
+    @Command(name = "tap", mixinStandardHelpOptions = true, description = {
+            "Live requests to a deployment's pods, from their proxies' tap (mTLS, viz identity only): method, authority, path,",
+            "status, latency, source and destination identity."})
+    static final class Tap implements Callable<Integer> {
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Parameters(index = "0", paramLabel = "TARGET", description = "deploy/NAME or NAME.")
+        String target;
+
+        @Option(names = "--max", defaultValue = "100", description = "Stop after this many requests (default: ${DEFAULT-VALUE}).")
+        int max;
+
+        @Option(names = "--path", description = "Only paths starting with this.")
+        String path;
+
+        @Option(names = "--method", description = "Only this method.")
+        String method;
+
+        @Option(names = "--seconds", defaultValue = "30", description = "Stop after this long (default: ${DEFAULT-VALUE}).")
+        int seconds;
+
+        @Mixin
+        ApiOptions api = new ApiOptions();
+
+        @Override
+        public Integer call() throws Exception {
+            Map<String, String> params = new LinkedHashMap<>();
+            params.put("namespace", api.namespace == null ? "emojivoto" : api.namespace);
+            params.put("deploy", deployment(spec, target));
+            params.put("max", Integer.toString(max));
+            params.put("seconds", Integer.toString(seconds));
+            params.put("path", path);
+            params.put("method", method);
+            api.stream(spec, "/api/tap", params, line -> {
+                if (api.json()) {
+                    System.out.println(line);
+                    return;
+                }
+                dev.trellis.viz.TapLine event = JSON.readValue(line, dev.trellis.viz.TapLine.class);
+                String head = "%s id=%d proxy=%s src=%s dst=%s src_id=%s dst_id=%s".formatted(event.kind(), event.id(), event.direction(), event.src(),
+                        event.dst(), event.srcIdentity(), event.dstIdentity());
+                System.out.println(switch (event.kind()) {
+                    case "req" -> head + " :method=" + event.method() + " :authority=" + event.authority() + " :path=" + event.path();
+                    case "rsp" -> head + " :status=" + event.status() + String.format(Locale.ROOT, " latency=%.1fms", event.latencyMs());
+                    default -> head + " grpc-status=" + event.grpcStatus() + String.format(Locale.ROOT, " duration=%.1fms", event.latencyMs())
+                            + (event.error() == null ? "" : " error=" + event.error());
+                });
+            }, Duration.ofSeconds(seconds + 10L));
+            return 0;
+        }
+    }
+
+    /** {@code trellis viz top TARGET}. */
+    @Command(name = "top", mixinStandardHelpOptions = true, description = {
+            "The busiest request paths of a deployment, from tap: count, best/worst/last latency and success rate,",
+            "redrawn every 2 s while it taps (for --seconds)."})
+    static final class Top implements Callable<Integer> {
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Parameters(index = "0", paramLabel = "TARGET", description = "deploy/NAME or NAME.")
+        String target;
+
+        @Option(names = "--seconds", defaultValue = "10", description = "How long to watch (default: ${DEFAULT-VALUE}).")
+        int seconds;
+
+        @Mixin
+        ApiOptions api = new ApiOptions();
+
+        /** One row: requests of one source identity for one method and path. */
+        static final class Row {
+            long count;
+            long successes;
+            double best = Double.MAX_VALUE;
+            double worst;
+            double last;
+        }
+
+        @Override
+        public Integer call() throws Exception {
+            Map<String, String> params = new LinkedHashMap<>();
+            params.put("namespace", api.namespace == null ? "emojivoto" : api.namespace);
+            params.put("deploy", deployment(spec, target));
+            params.put("max", "10000");
+            params.put("seconds", Integer.toString(seconds));
+            Map<Long, String> open = new java.util.HashMap<>();
+            Map<Long, Integer> statuses = new java.util.HashMap<>();
+            Map<String, Row> rows = new java.util.TreeMap<>();
+            long[] lastPrint = {System.nanoTime()};
+            api.stream(spec, "/api/tap", params, line -> {
+                dev.trellis.viz.TapLine event = JSON.readValue(line, dev.trellis.viz.TapLine.class);
+                switch (event.kind()) {
+                    case "req" -> {
+                        String bare = event.path() == null ? "" : event.path().split("\\?", 2)[0];
+                        open.put(event.id(), "%-48s %-7s %s".formatted(event.srcIdentity(), event.method(), bare));
+                    }
+                    case "rsp" -> statuses.put(event.id(), event.status());
+                    default -> {
+                        String key = open.remove(event.id());
+                        int status = statuses.getOrDefault(event.id(), 0);
+                        statuses.remove(event.id());
+                        if (key == null) {
+                            return;
+                        }
+                        Row row = rows.computeIfAbsent(key, k -> new Row());
+                        row.count++;
+                        if (status < 500 && (event.grpcStatus() == null || event.grpcStatus() == 0)) {
+                            row.successes++;
+                        }
+                        row.best = Math.min(row.best, event.latencyMs());
+                        row.worst = Math.max(row.worst, event.latencyMs());
+                        row.last = event.latencyMs();
+                    }
+                }
+                if (System.nanoTime() - lastPrint[0] > 2_000_000_000L) {
+                    lastPrint[0] = System.nanoTime();
+                    print(rows);
+                }
+            }, Duration.ofSeconds(seconds + 10L));
+            print(rows);
+            return 0;
+        }
+
+        private static void print(Map<String, Row> rows) {
+            StringBuilder out = new StringBuilder("%-48s %-7s %-24s %7s %8s %8s %8s %8s%n".formatted("SOURCE", "METHOD", "PATH", "COUNT", "BEST", "WORST", "LAST", "SUCCESS"));
+            rows.entrySet().stream().sorted((a, b) -> Long.compare(b.getValue().count, a.getValue().count)).forEach(entry -> {
+                Row row = entry.getValue();
+                String[] key = entry.getKey().split("\\s+", 3);
+                out.append("%-48s %-7s %-24s %7d %7.0fms %7.0fms %7.0fms %7.1f%%%n".formatted(key[0], key[1], key.length > 2 ? key[2] : "", row.count,
+                        row.best, row.worst, row.last, 100.0 * row.successes / row.count));
+            });
+            System.out.print(out);
+            System.out.println();
         }
     }
 }

@@ -14,6 +14,9 @@ public final class Workloads {
     public static final String PROXY_CONTAINER = "trellis-proxy";
     /** The proxy's inbound port when the pod does not name one. */
     public static final int DEFAULT_PROXY_INBOUND_PORT = 4143;
+    /** Where the pod's proxy serves tap (local mode); 4190 otherwise. */
+    public static final String PROXY_TAP_PORT = "config.trellis.dev/proxy-tap-port";
+    public static final int DEFAULT_PROXY_TAP_PORT = 4190;
 
     private Workloads() {
     }
@@ -31,7 +34,16 @@ public final class Workloads {
 
     /** The port the pod's proxy listens on for mesh traffic, if the pod names one. */
     public static Optional<Integer> proxyInboundPort(Pod pod) {
-        return annotation(pod, PROXY_INBOUND_PORT).flatMap(text -> {
+        return port(pod, PROXY_INBOUND_PORT);
+    }
+
+    /** The port the pod's proxy serves tap on. */
+    public static int proxyTapPort(Pod pod) {
+        return port(pod, PROXY_TAP_PORT).orElse(DEFAULT_PROXY_TAP_PORT);
+    }
+
+    private static Optional<Integer> port(Pod pod, String annotation) {
+        return annotation(pod, annotation).flatMap(text -> {
             try {
                 int port = Integer.parseInt(text.strip());
                 return port >= 1 && port <= 65535 ? Optional.of(port) : Optional.empty();

@@ -8,7 +8,7 @@ final class DemoManifests {
     static final String NAMESPACE = "emojivoto";
 
     /** One pod of the sample app: its deployment, service account, app port and proxy inbound port. */
-    record PodSpec(String deployment, String pod, String serviceAccount, String portName, int appPort, int proxyInboundPort) {}
+    record PodSpec(String deployment, String pod, String serviceAccount, String portName, int appPort, int proxyInboundPort, int proxyTapPort) {}
 
     private DemoManifests() {
     }
@@ -49,13 +49,13 @@ final class DemoManifests {
                       namespace: emojivoto
                       name: %s
                       labels: {app: %s}
-                      annotations: {config.trellis.dev/proxy-inbound-port: "%d"}
+                      annotations: {config.trellis.dev/proxy-inbound-port: "%d", config.trellis.dev/proxy-tap-port: "%d"}
                       ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: %s-rs, uid: demo-%s, controller: true}]
                     spec:
                       serviceAccountName: %s
                       containers: [{name: app, image: trellis-demo/%s, ports: [{name: %s, containerPort: %d}]}]
                     status: {podIP: 127.0.0.1, phase: Running}
-                    """.formatted(pod.pod(), pod.deployment(), pod.proxyInboundPort(), pod.deployment(), pod.deployment(),
+                    """.formatted(pod.pod(), pod.deployment(), pod.proxyInboundPort(), pod.proxyTapPort(), pod.deployment(), pod.deployment(),
                     pod.serviceAccount(), pod.deployment(), pod.portName(), pod.appPort()));
             if (!pod.deployment().equals("vote-bot")) {
                 // One slice per pod: in local mode each pod's app has a port of its own.

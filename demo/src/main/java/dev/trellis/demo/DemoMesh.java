@@ -27,6 +27,7 @@ import dev.trellis.tls.pki.Pem;
 import dev.trellis.tls.pki.TrustAnchors;
 import dev.trellis.viz.MeshScraper;
 import dev.trellis.viz.StatRow;
+import dev.trellis.viz.TapClient;
 import dev.trellis.viz.Viz;
 import dev.trellis.viz.VizApi;
 import java.io.FileOutputStream;
@@ -153,11 +154,11 @@ public final class DemoMesh implements AutoCloseable {
         Proxy botProxy = factory.start("vote-bot", "vote-bot-0", List.of(ForwardListener.Forward.parse("0=http://web-svc.emojivoto.svc.cluster.local:80")));
 
         List<DemoManifests.PodSpec> pods = List.of(
-                new DemoManifests.PodSpec("web", "web-0", "web", "http", web.port(), webProxy.inboundAddress().getPort()),
-                new DemoManifests.PodSpec("emoji", "emoji-0", "emoji", "grpc", emoji0.port(), emoji0Proxy.inboundAddress().getPort()),
-                new DemoManifests.PodSpec("emoji", "emoji-1", "emoji", "grpc", emoji1.port(), emoji1Proxy.inboundAddress().getPort()),
-                new DemoManifests.PodSpec("voting", "voting-0", "voting", "grpc", voting.port(), votingProxy.inboundAddress().getPort()),
-                new DemoManifests.PodSpec("vote-bot", "vote-bot-0", "vote-bot", "http", 8080, botProxy.inboundAddress().getPort()));
+                new DemoManifests.PodSpec("web", "web-0", "web", "http", web.port(), webProxy.inboundAddress().getPort(), webProxy.tapAddress().orElseThrow().getPort()),
+                new DemoManifests.PodSpec("emoji", "emoji-0", "emoji", "grpc", emoji0.port(), emoji0Proxy.inboundAddress().getPort(), emoji0Proxy.tapAddress().orElseThrow().getPort()),
+                new DemoManifests.PodSpec("emoji", "emoji-1", "emoji", "grpc", emoji1.port(), emoji1Proxy.inboundAddress().getPort(), emoji1Proxy.tapAddress().orElseThrow().getPort()),
+                new DemoManifests.PodSpec("voting", "voting-0", "voting", "grpc", voting.port(), votingProxy.inboundAddress().getPort(), votingProxy.tapAddress().orElseThrow().getPort()),
+                new DemoManifests.PodSpec("vote-bot", "vote-bot-0", "vote-bot", "http", 8080, botProxy.inboundAddress().getPort(), botProxy.tapAddress().orElseThrow().getPort()));
         Files.writeString(state.resolve("emojivoto.yaml"), DemoManifests.app(pods));
         Files.writeString(state.resolve("policy.yaml"), DemoManifests.policy());
         Files.writeString(state.resolve("routes.yaml"), DemoManifests.routes());
@@ -167,7 +168,8 @@ public final class DemoMesh implements AutoCloseable {
         CredentialsStore vizCredentials = certified(vizIdentity, anchors, identityAddress, identityName, tokens, tokenKey, clock);
         MeshScraper scraper = new MeshScraper(MeshSslContexts.forClient(anchors, Optional.of(vizCredentials), List.of("h2"), clock), Duration.ofSeconds(3));
         open.push(scraper);
-        viz = Viz.start(cluster, scraper, TRUST_DOMAIN, Duration.ofSeconds(2), clock);
+        TapClient tapClient = new TapClient(MeshSslContexts.forGrpcClient(anchors, Optional.of(vizCredentials), clock));
+        viz = Viz.start(cluster, scraper, tapClient, TRUST_DOMAIN, Duration.ofSeconds(2), clock);
         open.push(viz);
         api = VizApi.start(viz, 0);
         open.push(api);
@@ -214,7 +216,8 @@ public final class DemoMesh implements AutoCloseable {
             ProxyConfig config = new ProxyConfig(identity, anchorFile, identityAddress, identityName, token, destinationAddress, destinationName,
                     new HostPort("127.0.0.1", 0), Optional.empty(), new HostPort("127.0.0.1", 0), "127.0.0.1", forwards, Set.of(),
                     ProxyConfig.DEFAULT_OPAQUE_PORTS, Duration.ofSeconds(10), Duration.ofSeconds(2), Duration.ofSeconds(10), Duration.ofSeconds(2),
-                    Optional.empty(), Optional.of(logs.resolve(pod + "-connections.log")), false, Optional.of(pod));
+                    Optional.empty(), Optional.of(logs.resolve(pod + "-connections.log")), false, Optional.of(pod),
+                    Optional.of(new HostPort("127.0.0.1", 0)));
             Proxy proxy = Proxy.start(config, Clock.systemUTC());
             proxies.add(proxy);
             return proxy;

@@ -69,6 +69,15 @@ class DemoMeshTest {
             assertThat(http.send(HttpRequest.newBuilder(URI.create(api.get("url") + "/api/stat")).build(), HttpResponse.BodyHandlers.ofString())
                     .statusCode()).isEqualTo(401);
 
+            // Tap: five live requests to voting, with both identities, from the voting proxy's tap (mTLS, viz identity).
+            List<String> tapped = http.send(HttpRequest.newBuilder(URI.create(api.get("url") + "/api/tap?namespace=emojivoto&deploy=voting&max=5&seconds=20"))
+                    .header("Authorization", "Bearer " + api.get("token")).build(), HttpResponse.BodyHandlers.ofLines()).body().toList();
+            assertThat(tapped.stream().filter(l -> l.contains("\"kind\":\"end\"")).count()).isEqualTo(5);
+            assertThat(tapped).allSatisfy(line -> assertThat(line)
+                    .contains("\"srcIdentity\":\"spiffe://cluster.local/ns/emojivoto/sa/web\"")
+                    .contains("\"dstIdentity\":\"spiffe://cluster.local/ns/emojivoto/sa/voting\""));
+            assertThat(tapped).anySatisfy(line -> assertThat(line).contains("\"path\":\"/trellis.demo.v1.VotingService/Vote\""));
+
             // Deny web -> voting by editing the policy file, then restore it.
             Path policy = demo.stateDirectory().resolve("policy.yaml");
             String allowed = Files.readString(policy);

@@ -14,6 +14,8 @@ import dev.trellis.proxy.http.HttpOutbound;
 import dev.trellis.proxy.inbound.InboundServer;
 import dev.trellis.proxy.metrics.ProxyMetrics;
 import dev.trellis.proxy.policy.EgressGate;
+import dev.trellis.proxy.tap.TapHub;
+import dev.trellis.proxy.tap.TapServer;
 import dev.trellis.proxy.policy.InboundPolicy;
 import dev.trellis.proxy.policy.InboundRateLimiter;
 import dev.trellis.proxy.policy.PolicyMetrics;
@@ -73,6 +75,7 @@ public final class Proxy implements AutoCloseable {
     private final IdentityClient identityClient;
     private final Optional<PolicyWatches> policyWatches;
     private final RouteProfiles routeProfiles;
+    private final Optional<TapServer> tapServer;
     /** How long a first request to a port waits for its policy before the fallback applies. */
     private static final Duration POLICY_WAIT = Duration.ofSeconds(5);
     private final ScheduledExecutorService scheduler;
@@ -118,13 +121,16 @@ public final class Proxy implements AutoCloseable {
                 new InboundRateLimiter(System::nanoTime));
 
         HttpMetrics httpMetrics = new HttpMetrics(registry);
+        TapHub tapHub = new TapHub();
         this.routeProfiles = new RouteProfiles(destination, scheduler, config.identity().namespace());
         this.h2 = new H2Connections(io, MeshSslContexts.forClient(anchors, Optional.of(credentials), List.of(MeshProtocols.HTTP2), clock),
                 config.connectTimeout());
         this.inbound = InboundServer.start(new InboundServer.Settings(config.inbound(), config.appHost(), config.detectTimeout(),
                 config.connectTimeout(), Duration.ofSeconds(10), config.ownPorts(), config.requireIdentityPorts(), config.opaquePorts()), io, credentials, metrics,
                 new HttpInbound(io, config.appHost(), config.ownPorts(), config.connectTimeout(), httpMetrics, inboundPolicy,
-                        new HttpInbound.ScrapeEndpoint(config.vizIdentity(), () -> metricsText(registry))), inboundPolicy, clock);
+                        new HttpInbound.ScrapeEndpoint(config.vizIdentity(), () -> metricsText(registry)), tapHub, config.identity()), inboundPolicy, clock);
+        this.tapServer = config.tap().isPresent()
+                ? Optional.of(TapServer.start(config.tap().get(), credentials, config.vizIdentity(), tapHub, clock)) : Optional.empty();
 
         this.connectionLogSink = config.connectionLogFile().isPresent()
                 ? new FileOutputStream(config.connectionLogFile().get().toFile(), true) : System.out;
@@ -175,6 +181,11 @@ public final class Proxy implements AutoCloseable {
         return forwards.get(index).address();
     }
 
+    /** The tap listener's address, when there is one. */
+    public Optional<InetSocketAddress> tapAddress() {
+        return tapServer.map(TapServer::address);
+    }
+
     /** The transparent outbound listener's address, when there is one. */
     public Optional<InetSocketAddress> outboundAddress() {
         return transparent.map(TransparentListener::address);
@@ -214,6 +225,7 @@ public final class Proxy implements AutoCloseable {
         }
         listeners.forEach(BoundListener::closeConnections);
         admin.close();
+        tapServer.ifPresent(TapServer::close);
         h2.close();
         policyWatches.ifPresent(PolicyWatches::close);
         routeProfiles.close();

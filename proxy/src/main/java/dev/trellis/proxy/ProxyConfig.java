@@ -39,6 +39,7 @@ import java.util.Set;
  * @param debug                 serve {@code /debug/*} on the admin listener
  * @param workload              this pod's name (namespace from the identity): with it the proxy
  *                              watches its inbound and egress policy; empty: no policy watches
+ * @param tap                   the tap listener (mTLS, viz identity only); empty: none
  */
 public record ProxyConfig(
         WorkloadIdentity identity,
@@ -62,7 +63,8 @@ public record ProxyConfig(
         Optional<Path> shutdownTokenFile,
         Optional<Path> connectionLogFile,
         boolean debug,
-        Optional<String> workload) {
+        Optional<String> workload,
+        Optional<HostPort> tap) {
 
     public static final HostPort DEFAULT_INBOUND = new HostPort("0.0.0.0", 4143);
     public static final HostPort DEFAULT_OUTBOUND = new HostPort("127.0.0.1", 4140);
@@ -89,6 +91,7 @@ public record ProxyConfig(
         requireNonNull(shutdownTokenFile, "shutdownTokenFile");
         requireNonNull(connectionLogFile, "connectionLogFile");
         requireNonNull(workload, "workload");
+        requireNonNull(tap, "tap");
         if (workload.isPresent() && !workload.get().matches("[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")) {
             throw new IllegalArgumentException("proxy: workload '" + workload.get() + "' is not a Kubernetes object name");
         }
@@ -107,7 +110,7 @@ public record ProxyConfig(
 
     /** Ports of this proxy that inbound traffic must never be forwarded to. */
     Set<Integer> ownPorts() {
-        return java.util.stream.IntStream.of(inbound.port(), admin.port(), outbound.map(HostPort::port).orElse(0),
+        return java.util.stream.IntStream.of(inbound.port(), admin.port(), outbound.map(HostPort::port).orElse(0), tap.map(HostPort::port).orElse(0),
                         DEFAULT_OUTBOUND.port(), DEFAULT_TAP_PORT, DEFAULT_ADMIN.port(), DEFAULT_INBOUND.port())
                 .filter(port -> port != 0).boxed().collect(java.util.stream.Collectors.toUnmodifiableSet());
     }

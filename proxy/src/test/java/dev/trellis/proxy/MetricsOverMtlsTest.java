@@ -18,7 +18,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Threat-model findings 7 and 9: a proxy's metrics leave it only over its inbound mTLS listener, and only to the viz identity. */
+/** Threat-model findings 7 and 9: a proxy's metrics and tap leave it only over mTLS, and only to the viz identity. */
 class MetricsOverMtlsTest {
 
     private static final WorkloadIdentity VOTING = TestPki.identity("emojivoto", "voting");
@@ -43,6 +43,20 @@ class MetricsOverMtlsTest {
                 assertThatThrownBy(() -> web.scrape(inbound, VOTING).get(10, TimeUnit.SECONDS))
                         .hasMessageContaining("403").hasMessageContaining("viz identity only");
             }
+        }
+    }
+
+    @Test
+    void onlyTheVizIdentityMayTap() throws Exception {
+        try (MeshFixture mesh = new MeshFixture(dir)) {
+            Proxy proxy = mesh.start(mesh.config(VOTING, List.of()));
+            WorkloadIdentity web = TestPki.identity("emojivoto", "web");
+            CredentialsStore store = new CredentialsStore(web, mesh.pki.trustAnchors(), Clock.systemUTC());
+            store.install(mesh.pki.credentialsFor(web, Duration.ofHours(1)));
+            var ended = new java.util.concurrent.CompletableFuture<String>();
+            new dev.trellis.viz.TapClient(MeshSslContexts.forGrpcClient(mesh.pki.trustAnchors(), Optional.of(store), Clock.systemUTC()))
+                    .observe(proxy.tapAddress().orElseThrow(), VOTING, dev.trellis.api.tap.v1.Match.getDefaultInstance(), 5, event -> { }, ended::complete);
+            assertThat(ended.get(10, TimeUnit.SECONDS)).contains("PERMISSION_DENIED").contains("trellis-viz");
         }
     }
 

@@ -42,21 +42,24 @@ public final class Viz implements AutoCloseable {
 
     private final ClusterSource cluster;
     private final MeshScraper scraper;
+    private final TapClient tapClient;
     private final String trustDomain;
     private final Clock clock;
     private final MetricsWindow window = new MetricsWindow(WINDOW.plusSeconds(30));
     private final ConcurrentHashMap<String, String> scrapeErrors = new ConcurrentHashMap<>();
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("trellis-viz-scrape").daemon().factory());
 
-    private Viz(ClusterSource cluster, MeshScraper scraper, String trustDomain, Clock clock) {
+    private Viz(ClusterSource cluster, MeshScraper scraper, TapClient tapClient, String trustDomain, Clock clock) {
         this.cluster = cluster;
         this.scraper = scraper;
+        this.tapClient = tapClient;
         this.trustDomain = trustDomain;
         this.clock = clock;
     }
 
-    public static Viz start(ClusterSource cluster, MeshScraper scraper, String trustDomain, Duration interval, Clock clock) {
-        Viz viz = new Viz(requireNonNull(cluster, "cluster"), requireNonNull(scraper, "scraper"), requireNonNull(trustDomain, "trustDomain"), clock);
+    public static Viz start(ClusterSource cluster, MeshScraper scraper, TapClient tapClient, String trustDomain, Duration interval, Clock clock) {
+        Viz viz = new Viz(requireNonNull(cluster, "cluster"), requireNonNull(scraper, "scraper"), requireNonNull(tapClient, "tapClient"),
+                requireNonNull(trustDomain, "trustDomain"), clock);
         viz.timer.scheduleWithFixedDelay(viz::scrapeAll, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
         return viz;
     }
@@ -174,6 +177,41 @@ public final class Viz implements AutoCloseable {
     public List<MetricsWindow.RouteRow> routes(String service, String namespace) {
         String prefix = service + "." + namespace + ".";
         return window.routes(authority -> authority.startsWith(prefix), WINDOW, clock.instant());
+    }
+
+    /**
+     * Taps every meshed pod of {@code namespace} (of deployment {@code deployment} when given):
+     * events matching {@code match} go to {@code sink} (from several threads: the sink must be
+     * thread-safe) until {@code limit} requests per pod were seen. Close the handle to stop.
+     */
+    public AutoCloseable tap(String namespace, Optional<String> deployment, dev.trellis.api.tap.v1.Match match, int limit,
+                             java.util.function.Consumer<dev.trellis.api.tap.v1.TapEvent> sink, Runnable allEnded) {
+        List<AutoCloseable> taps = new ArrayList<>();
+        List<Pod> pods = cluster.current().pods().stream()
+                .filter(p -> p.getMetadata().getNamespace().equals(namespace))
+                .filter(p -> deployment.map(d -> d.equals(Workloads.deployment(p))).orElse(true))
+                .filter(p -> Workloads.isMeshed(p) && p.getStatus() != null && p.getStatus().getPodIP() != null)
+                .toList();
+        java.util.concurrent.atomic.AtomicInteger open = new java.util.concurrent.atomic.AtomicInteger(pods.size());
+        if (pods.isEmpty()) {
+            allEnded.run();
+        }
+        for (Pod pod : pods) {
+            WorkloadIdentity identity = new WorkloadIdentity(trustDomain, namespace, Workloads.serviceAccount(pod));
+            taps.add(tapClient.observe(new InetSocketAddress(pod.getStatus().getPodIP(), Workloads.proxyTapPort(pod)), identity, match, limit, sink, why -> {
+                if (!why.equals("done")) {
+                    log.info("viz: tap of {}/{} ended: {}", namespace, pod.getMetadata().getName(), why);
+                }
+                if (open.decrementAndGet() == 0) {
+                    allEnded.run();
+                }
+            }));
+        }
+        return () -> {
+            for (AutoCloseable tap : taps) {
+                tap.close();
+            }
+        };
     }
 
     @Override

@@ -52,7 +52,7 @@ public final class VizApi implements AutoCloseable {
         }
         VizApi api = new VizApi(server, token, viz);
         server.createContext("/api/", api::handle);
-        server.setExecutor(Executors.newSingleThreadExecutor(Thread.ofPlatform().name("trellis-viz-api").daemon().factory()));
+        server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
         server.start();
         return api;
     }
@@ -107,7 +107,57 @@ public final class VizApi implements AutoCloseable {
                 send(exchange, 200, viz.routes(service, params.getOrDefault("namespace", "default")));
                 return;
             }
-            send(exchange, 404, Map.of("error", "viz: no such API; try /api/stat, /api/edges, /api/routes"));
+            if (exchange.getRequestURI().getPath().equals("/api/tap")) {
+                tap(exchange, params);
+                return;
+            }
+            send(exchange, 404, Map.of("error", "viz: no such API; try /api/stat, /api/edges, /api/routes, /api/tap"));
+        }
+    }
+
+    /**
+     * Streams tap events as JSON lines until {@code max} requests completed (default 100, at
+     * most 10,000), {@code seconds} passed (default 30, at most 600), or the client went away.
+     */
+    private void tap(HttpExchange exchange, Map<String, String> params) throws IOException {
+        int max;
+        int seconds;
+        try {
+            max = Math.min(10_000, Math.max(1, Integer.parseInt(params.getOrDefault("max", "100"))));
+            seconds = Math.min(600, Math.max(1, Integer.parseInt(params.getOrDefault("seconds", "30"))));
+        } catch (NumberFormatException e) {
+            send(exchange, 400, Map.of("error", "viz: max and seconds must be whole numbers"));
+            return;
+        }
+        dev.trellis.api.tap.v1.Match match = dev.trellis.api.tap.v1.Match.newBuilder()
+                .setPathPrefix(params.getOrDefault("path", "")).setMethod(params.getOrDefault("method", "")).build();
+        java.util.concurrent.LinkedBlockingQueue<Object> events = new java.util.concurrent.LinkedBlockingQueue<>(10_000);
+        Object end = new Object();
+        exchange.getResponseHeaders().set("Content-Type", "application/x-ndjson");
+        exchange.sendResponseHeaders(200, 0);
+        try (AutoCloseable tap = viz.tap(params.getOrDefault("namespace", "default"), Optional.ofNullable(params.get("deploy")), match, max,
+                events::offer, () -> events.offer(end))) {
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(seconds);
+            int completed = 0;
+            var out = exchange.getResponseBody();
+            while (completed < max) {
+                long left = deadline - System.nanoTime();
+                Object next = left <= 0 ? null : events.poll(left, java.util.concurrent.TimeUnit.NANOSECONDS);
+                if (next == null || next == end) {
+                    break;
+                }
+                dev.trellis.api.tap.v1.TapEvent event = (dev.trellis.api.tap.v1.TapEvent) next;
+                if (event.hasResponseEnd()) {
+                    completed++;
+                }
+                out.write(json.writeValueAsBytes(TapLine.of(event)));
+                out.write('\n');
+                out.flush();
+            }
+        } catch (IOException e) {
+            // the client went away
+        } catch (Exception e) {
+            Thread.currentThread().interrupt();
         }
     }
 

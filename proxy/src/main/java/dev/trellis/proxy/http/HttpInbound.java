@@ -3,8 +3,12 @@ package dev.trellis.proxy.http;
 import static java.util.Objects.requireNonNull;
 
 import dev.trellis.core.identity.WorkloadIdentity;
+import dev.trellis.api.tap.v1.Peer;
+import dev.trellis.api.tap.v1.RequestInit;
+import dev.trellis.api.tap.v1.TapEvent;
 import dev.trellis.proxy.policy.InboundAuthorizer;
 import dev.trellis.proxy.policy.InboundPolicy;
+import dev.trellis.proxy.tap.TapHub;
 import dev.trellis.proxy.tcp.Relay;
 import dev.trellis.proxy.transport.Causes;
 import dev.trellis.proxy.transport.IoRuntime;
@@ -53,6 +57,8 @@ public final class HttpInbound {
     private final AppHttp1Pool appPool;
     private final InboundPolicy policy;
     private final ScrapeEndpoint scrape;
+    private final TapHub tap;
+    private final WorkloadIdentity self;
 
     /**
      * The proxy's own metrics over the inbound mTLS listener (threat-model findings 7 and 9):
@@ -62,7 +68,9 @@ public final class HttpInbound {
     public record ScrapeEndpoint(WorkloadIdentity scraper, java.util.function.Supplier<String> text) {}
 
     public HttpInbound(IoRuntime io, String appHost, Set<Integer> protectedPorts, Duration connectTimeout, HttpMetrics metrics, InboundPolicy policy,
-                       ScrapeEndpoint scrape) {
+                       ScrapeEndpoint scrape, TapHub tap, WorkloadIdentity self) {
+        this.tap = requireNonNull(tap, "tap");
+        this.self = requireNonNull(self, "self");
         this.policy = requireNonNull(policy, "policy");
         this.scrape = requireNonNull(scrape, "scrape");
         this.io = requireNonNull(io, "io");
@@ -142,13 +150,14 @@ public final class HttpInbound {
                 switch (verdict) {
                     case DENY -> answerH2(stream, headers.headers(), 403, "policy denied", authority, started);
                     case RATE_LIMITED -> answerH2(stream, headers.headers(), 429, "rate limited", authority, started);
-                    case ALLOW -> toH2App(stream, headers, forwarded, port.get(), authority, started);
+                    case ALLOW -> toH2App(stream, headers, forwarded, port.get(), authority, started,
+                            tapStart(stream, client, request.method(), authority, request.path(), port.get()));
                 }
             });
         }
 
         private void toH2App(Channel stream, io.netty.handler.codec.http2.Http2HeadersFrame headers, io.netty.handler.codec.http2.Http2Headers forwarded,
-                             int port, String authority, long started) {
+                             int port, String authority, long started, TapHub.Tap tapped) {
             appConnections.connection(port, stream.eventLoop()).addListener(connected -> {
                 if (!connected.isSuccess()) {
                     log.info("proxy: inbound HTTP/2 from {}: {}", client, Causes.rootMessage(connected.cause()));
@@ -167,8 +176,10 @@ public final class HttpInbound {
                     ResponseStatus seen = new ResponseStatus();
                     appStream.pipeline().addFirst("status", seen);
                     StreamRelay.join(stream, appStream);
-                    appStream.closeFuture().addListener(f ->
-                            metrics.response("inbound", authority, seen.status, seen.grpcStatus, Duration.ofNanos(System.nanoTime() - started)));
+                    appStream.closeFuture().addListener(f -> {
+                        metrics.response("inbound", authority, seen.status, seen.grpcStatus, Duration.ofNanos(System.nanoTime() - started));
+                        tapped.end(seen.status, seen.grpcStatus, Optional.empty());
+                    });
                 });
             });
         }
@@ -209,6 +220,14 @@ public final class HttpInbound {
             }
             ctx.fireChannelRead(msg);
         }
+    }
+
+    /** Starts tapping an inbound request (a no-op unless the viz identity is tapping this proxy). */
+    private TapHub.Tap tapStart(Channel stream, WorkloadIdentity client, String method, String authority, String path, int port) {
+        return tap.start(TapEvent.Direction.INBOUND,
+                Peer.newBuilder().setAddress(sourceOf(stream).getHostAddress()).setIdentity(client.spiffeId()).build(),
+                Peer.newBuilder().setAddress(appHost + ":" + port).setIdentity(self.spiffeId()).build(),
+                RequestInit.newBuilder().setMethod(method).setScheme("http").setAuthority(authority).setPath(path).build(), port);
     }
 
     /** The caller's address: the mesh connection's peer (a stream's parent). */
@@ -269,20 +288,23 @@ public final class HttpInbound {
                         request.release();
                         reply(stream, ProxyErrors.response(HttpResponseStatus.TOO_MANY_REQUESTS, "rate limited"), authority, started);
                     }
-                    case ALLOW -> toApp(stream, request, port.get(), authority, started);
+                    case ALLOW -> toApp(stream, request, port.get(), authority, started,
+                            tapStart(stream.channel(), client, request.method().name(), authority, request.uri(), port.get()));
                 }
             });
         }
 
-        private void toApp(ChannelHandlerContext stream, FullHttpRequest request, int port, String authority, long started) {
+        private void toApp(ChannelHandlerContext stream, FullHttpRequest request, int port, String authority, long started, TapHub.Tap tapped) {
             appPool.exchange(port, request, stream.channel().eventLoop()).addListener(done -> {
                 if (done.isSuccess()) {
                     FullHttpResponse response = (FullHttpResponse) done.getNow();
                     response.headers().remove(HttpHeaderNames.CONNECTION);
                     response.headers().remove("keep-alive");
+                    tapped.end(response.status().code(), Optional.empty(), Optional.empty());
                     reply(stream, response, authority, started);
                 } else {
                     log.info("proxy: inbound HTTP from {} to app port {}:{} failed: {}", client, appHost, port, Causes.rootMessage(done.cause()));
+                    tapped.end(502, Optional.empty(), Optional.of("app connect refused"));
                     reply(stream, ProxyErrors.response(HttpResponseStatus.BAD_GATEWAY, "app connect refused"), authority, started);
                 }
             });

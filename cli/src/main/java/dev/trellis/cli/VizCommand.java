@@ -126,7 +126,7 @@ final class VizCommand {
             params.put("namespace", api.namespace);
             params.put("name", name);
             String body = api.get(spec, "/api/stat", params);
-            System.out.print(api.json() ? body + "\n" : StatTable.render(List.of(JSON.readValue(body, StatRow[].class)), api.wide()));
+            spec.commandLine().getOut().print(api.json() ? body + "\n" : StatTable.render(List.of(JSON.readValue(body, StatRow[].class)), api.wide()));
             return 0;
         }
     }
@@ -146,7 +146,7 @@ final class VizCommand {
             params.put("namespace", api.namespace);
             String body = api.get(spec, "/api/edges", params);
             if (api.json()) {
-                System.out.println(body);
+                spec.commandLine().getOut().println(body);
                 return 0;
             }
             StringBuilder out = new StringBuilder("%-12s %-12s %-11s %-11s %-48s %-48s %s%n".formatted("SRC", "DST", "SRC_NS", "DST_NS", "CLIENT_ID", "SERVER_ID", "SECURED"));
@@ -154,7 +154,7 @@ final class VizCommand {
                 out.append("%-12s %-12s %-11s %-11s %-48s %-48s %s%n".formatted(row.src(), row.dst(), row.srcNamespace(), row.dstNamespace(),
                         row.clientId(), row.serverId(), row.secured() ? "√" : "×"));
             }
-            System.out.print(out);
+            spec.commandLine().getOut().print(out);
             return 0;
         }
     }
@@ -180,7 +180,7 @@ final class VizCommand {
             params.put("namespace", api.namespace == null ? "emojivoto" : api.namespace);
             String body = api.get(spec, "/api/routes", params);
             if (api.json()) {
-                System.out.println(body);
+                spec.commandLine().getOut().println(body);
                 return 0;
             }
             StringBuilder out = new StringBuilder("%-14s %-44s %8s %8s %12s %12s %12s%n".formatted("ROUTE", "AUTHORITY", "SUCCESS", "RPS", "LATENCY_P50", "LATENCY_P95", "LATENCY_P99"));
@@ -190,7 +190,7 @@ final class VizCommand {
                         String.format(Locale.ROOT, "%.1f", row.rps()), StatTable.ms(row.latencyP50Ms()), StatTable.ms(row.latencyP95Ms()),
                         StatTable.ms(row.latencyP99Ms())));
             }
-            System.out.print(out);
+            spec.commandLine().getOut().print(out);
             return 0;
         }
     }
@@ -241,13 +241,13 @@ final class VizCommand {
             params.put("method", method);
             api.stream(spec, "/api/tap", params, line -> {
                 if (api.json()) {
-                    System.out.println(line);
+                    spec.commandLine().getOut().println(line);
                     return;
                 }
                 dev.trellis.viz.TapLine event = JSON.readValue(line, dev.trellis.viz.TapLine.class);
                 String head = "%s id=%d proxy=%s src=%s dst=%s src_id=%s dst_id=%s".formatted(event.kind(), event.id(), event.direction(), event.src(),
                         event.dst(), event.srcIdentity(), event.dstIdentity());
-                System.out.println(switch (event.kind()) {
+                spec.commandLine().getOut().println(switch (event.kind()) {
                     case "req" -> head + " :method=" + event.method() + " :authority=" + event.authority() + " :path=" + event.path();
                     case "rsp" -> head + " :status=" + event.status() + String.format(Locale.ROOT, " latency=%.1fms", event.latencyMs());
                     default -> head + " grpc-status=" + event.grpcStatus() + String.format(Locale.ROOT, " duration=%.1fms", event.latencyMs())
@@ -329,7 +329,7 @@ final class VizCommand {
             return 0;
         }
 
-        private static void print(Map<String, Row> rows) {
+        private void print(Map<String, Row> rows) {
             StringBuilder out = new StringBuilder("%-48s %-7s %-24s %7s %8s %8s %8s %8s%n".formatted("SOURCE", "METHOD", "PATH", "COUNT", "BEST", "WORST", "LAST", "SUCCESS"));
             rows.entrySet().stream().sorted((a, b) -> Long.compare(b.getValue().count, a.getValue().count)).forEach(entry -> {
                 Row row = entry.getValue();
@@ -337,8 +337,9 @@ final class VizCommand {
                 out.append("%-48s %-7s %-24s %7d %7.0fms %7.0fms %7.0fms %7.1f%%%n".formatted(key[0], key[1], key.length > 2 ? key[2] : "", row.count,
                         row.best, row.worst, row.last, 100.0 * row.successes / row.count));
             });
-            System.out.print(out);
-            System.out.println();
+            spec.commandLine().getOut().print(out);
+            spec.commandLine().getOut().println();
+            spec.commandLine().getOut().flush();
         }
     }
 }

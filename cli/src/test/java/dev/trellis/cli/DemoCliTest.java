@@ -1,0 +1,62 @@
+package dev.trellis.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.Socket;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** `trellis demo` as a user runs it, in its own process, and the viz commands against it. */
+class DemoCliTest {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void theDemoRunsForItsDurationAndTheVizCommandsSeeIt() throws Exception {
+        Path home = dir.resolve("demo");
+        Process demo = new ProcessBuilder(TrellisProcesses.java(List.of("dev.trellis.cli.Main", "demo", "--dir", home.toString(),
+                "--duration", "30s", "--refresh", "60s")))
+                .redirectErrorStream(true).redirectOutput(dir.resolve("demo.log").toFile()).start();
+        try {
+            Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> Files.readString(dir.resolve("demo.log")).contains("first successful request"));
+            String api = home.resolve("viz-api").toString();
+
+            Awaitility.await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofSeconds(1)).untilAsserted(() -> {
+                String stat = run("viz", "stat", "-o", "json", "--api-file", api);
+                assertThat(stat).contains("\"name\":\"web\"", "\"name\":\"emoji\"", "\"name\":\"voting\"");
+                assertThat(run("viz", "stat", "deploy", "voting", "--api-file", api)).containsPattern("voting\\s+1/1\\s+[0-9]{2}\\.[0-9]{2}%");
+            });
+            assertThat(run("viz", "edges", "--api-file", api)).contains("web          voting");
+            String tap = run("viz", "tap", "deploy/emoji", "--max", "5", "--api-file", api);
+            assertThat(tap.lines().filter(l -> l.startsWith("end ")).count()).isEqualTo(5);
+            assertThat(tap).contains("src_id=spiffe://cluster.local/ns/emojivoto/sa/web dst_id=spiffe://cluster.local/ns/emojivoto/sa/emoji");
+
+            assertThat(demo.waitFor(60, TimeUnit.SECONDS)).as("the demo ends by itself after --duration").isTrue();
+            assertThat(demo.exitValue()).isZero();
+            assertThat(Files.readString(dir.resolve("demo.log"))).contains("trellis demo: stopped.");
+            int port = URI.create(Files.readAllLines(home.resolve("viz-api")).getFirst().substring("url=".length())).getPort();
+            assertThatThrownBy(() -> new Socket("127.0.0.1", port).close()).isInstanceOf(java.net.ConnectException.class);
+            assertThat(run("viz", "stat", "--api-file", api)).contains("does not answer; is `trellis demo` still running?");
+        } finally {
+            demo.destroyForcibly();
+        }
+    }
+
+    private static String run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
+        return out + err.toString();
+    }
+}

@@ -47,6 +47,15 @@ class DemoCliTest {
             assertThat(Files.readString(dir.resolve("demo.log"))).contains("trellis demo: stopped.");
             int port = URI.create(Files.readAllLines(home.resolve("viz-api")).getFirst().substring("url=".length())).getPort();
             assertThatThrownBy(() -> new Socket("127.0.0.1", port).close()).isInstanceOf(java.net.ConnectException.class);
+            // Every proxy's listeners are gone too.
+            var ports = java.util.regex.Pattern.compile("proxy-(?:inbound|tap)-port: \"(\\d+)\"").matcher(Files.readString(home.resolve("state/emojivoto.yaml")));
+            int checked = 0;
+            while (ports.find()) {
+                int proxyPort = Integer.parseInt(ports.group(1));
+                assertThatThrownBy(() -> new Socket("127.0.0.1", proxyPort).close()).as("port %d", proxyPort).isInstanceOf(java.net.ConnectException.class);
+                checked++;
+            }
+            assertThat(checked).isEqualTo(10);
             assertThat(run("viz", "stat", "--api-file", api)).contains("does not answer; is `trellis demo` still running?");
         } finally {
             demo.destroyForcibly();

@@ -71,6 +71,7 @@ public final class DemoMesh implements AutoCloseable {
     private final Path dir;
     private final Deque<AutoCloseable> open = new ArrayDeque<>();
     private final List<Proxy> proxies = new ArrayList<>();
+    private final java.util.Map<String, Proxy> proxiesByPod = new java.util.concurrent.ConcurrentHashMap<>();
     private Viz viz;
     private VoteBot bot;
     private VizApi api;
@@ -220,6 +221,7 @@ public final class DemoMesh implements AutoCloseable {
                     Optional.of(new HostPort("127.0.0.1", 0)));
             Proxy proxy = Proxy.start(config, Clock.systemUTC());
             proxies.add(proxy);
+            proxiesByPod.put(pod, proxy);
             return proxy;
         }
     }
@@ -300,6 +302,11 @@ public final class DemoMesh implements AutoCloseable {
     /** Golden metrics of the demo's deployments, from the proxies' metrics. */
     public List<StatRow> stat() {
         return viz.stat(Viz.Resource.DEPLOY, Optional.of(DemoManifests.NAMESPACE), Optional.empty());
+    }
+
+    /** The admin listener (loopback: /metrics, /ready) of {@code pod}'s proxy. */
+    public java.net.InetSocketAddress proxyAdmin(String pod) {
+        return proxiesByPod.get(pod).adminAddress();
     }
 
     /** Who called whom in the last minute. */

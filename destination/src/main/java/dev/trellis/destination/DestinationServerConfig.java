@@ -75,9 +75,4 @@ public record DestinationServerConfig(
         return new DestinationServerConfig(trustDomain, clusterDomain, listen, admin, strictVisibility, defaultInboundPolicy, clusterNetworks,
                 perIdentity, perPeer, rate, window, slowSubscriberTimeout, debug);
     }
-
-    public DestinationServerConfig withDefaultInboundPolicy(DefaultInboundPolicy policy, boolean debug) {
-        return new DestinationServerConfig(trustDomain, clusterDomain, listen, admin, strictVisibility, policy, clusterNetworks,
-                streamsPerIdentity, streamsPerPeer, callRate, updateWindow, slowSubscriberTimeout, debug);
-    }
 }

@@ -88,7 +88,7 @@ final class PolicyService extends PolicyGrpc.PolicyImplBase {
             return Optional.of(Status.NOT_FOUND.withDescription("destination: no workload " + workload.getNamespace() + "/"
                     + dev.trellis.core.text.UntrustedText.printable(workload.getName(), 80)));
         }
-        String account = pod.get().getSpec() == null || pod.get().getSpec().getServiceAccountName() == null ? "default" : pod.get().getSpec().getServiceAccountName();
+        String account = dev.trellis.cluster.Workloads.serviceAccount(pod.get());
         if (!caller.namespace().equals(workload.getNamespace()) || !caller.serviceAccount().equals(account)) {
             metrics.limited.labelValues("not_own_workload").inc();
             return Optional.of(Status.PERMISSION_DENIED.withDescription("destination: " + caller + " cannot watch the policy of "

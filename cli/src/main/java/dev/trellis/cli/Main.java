@@ -48,7 +48,13 @@ public final class Main {
                     cmd.getErr().println("trellis: " + describe(exception));
                     return 1;
                 });
-        return commandLine.execute(args);
+        try {
+            return commandLine.execute(args);
+        } finally {
+            // Commands print with print(), not only println(): nothing may stay in the buffer.
+            out.flush();
+            err.flush();
+        }
     }
 
     private static String describe(Throwable exception) {

@@ -111,4 +111,13 @@ class CliTest {
         assertThat(badName.exit()).isEqualTo(1);
         assertThat(badName.err()).contains("namespace 'Not_Valid' is not a DNS-1123 label");
     }
+
+    @Test
+    void outputReachesWritersThatDoNotFlushThemselves() {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        Main.run(new String[] {"viz", "stat", "--api-file", "/nonexistent/viz-api"},
+                new PrintWriter(new java.io.OutputStreamWriter(out)), new PrintWriter(new java.io.OutputStreamWriter(err)));
+        assertThat(err.toString()).contains("no metrics API file at /nonexistent/viz-api").contains("trellis demo");
+    }
 }

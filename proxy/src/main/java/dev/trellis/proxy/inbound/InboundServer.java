@@ -11,6 +11,7 @@ import dev.trellis.proxy.metrics.ProxyMetrics;
 import dev.trellis.proxy.policy.InboundPolicy;
 import dev.trellis.proxy.tcp.Relay;
 import dev.trellis.proxy.transport.BoundListener;
+import dev.trellis.proxy.transport.ByteCounter;
 import dev.trellis.proxy.transport.Causes;
 import dev.trellis.proxy.transport.IoRuntime;
 import dev.trellis.proxy.transport.MeshProtocols;
@@ -238,6 +239,12 @@ public final class InboundServer {
                 ctx.pipeline().remove("header-timeout");
                 Optional<Integer> originalPort = OriginalDestination.of(ctx.channel()).map(InetSocketAddress::getPort)
                         .filter(port -> port != address().getPort());
+                // Requests are counted per stream; the connection itself feeds the tcp_* metrics.
+                ProxyMetrics.Labels labels = new ProxyMetrics.Labels("inbound", "", true, client.get().spiffeId());
+                ProxyMetrics.Bytes counters = metrics.bytes(labels);
+                ctx.pipeline().addAfter("tls", "bytes", new ByteCounter(counters.read()::inc, counters.written()::inc));
+                metrics.opened(labels);
+                ctx.channel().closeFuture().addListener(f -> metrics.closed(labels, 0, 0));
                 http.install(ctx.channel(), client.get(), originalPort);
             } else {
                 metrics.refused("inbound", "unsupported_transport");

@@ -58,6 +58,14 @@ public final class ProxyMetrics {
         tcpWriteBytes.labelValues(values).inc(writeBytes);
     }
 
+    /** The byte counters of a connection's labels, for counting as bytes flow rather than at close. */
+    public record Bytes(io.prometheus.metrics.core.datapoints.CounterDataPoint read, io.prometheus.metrics.core.datapoints.CounterDataPoint written) {}
+
+    public Bytes bytes(Labels labels) {
+        String[] values = labels.values(this);
+        return new Bytes(tcpReadBytes.labelValues(values), tcpWriteBytes.labelValues(values));
+    }
+
     public void refused(String direction, String reason) {
         tcpRefused.labelValues(direction, reason).inc();
     }

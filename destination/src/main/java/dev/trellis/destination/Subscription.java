@@ -68,7 +68,7 @@ abstract class Subscription<T> {
         metrics.updatesSent.labelValues(rpc).inc();
     }
 
-    final void fail(Status status) {
+    final synchronized void fail(Status status) {
         if (!ended) {
             release();
             observer.onError(status.asRuntimeException());
@@ -76,7 +76,7 @@ abstract class Subscription<T> {
     }
 
     /** The stream is over (cancelled by the caller, failed, or the server is closing): give back its slot. */
-    final void release() {
+    final synchronized void release() {
         if (!ended) {
             ended = true;
             slot.close();
@@ -84,7 +84,7 @@ abstract class Subscription<T> {
         }
     }
 
-    final void complete() {
+    final synchronized void complete() {
         if (!ended) {
             release();
             observer.onCompleted();

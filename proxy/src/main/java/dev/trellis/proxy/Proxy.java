@@ -142,7 +142,7 @@ public final class Proxy implements AutoCloseable {
                 Duration.ofSeconds(10), config.connectTimeout(), new EgressGate(policyWatches, policyMetrics, POLICY_WAIT));
         this.httpOutbound = new HttpOutbound(discovery, balancer, h2, credentials, httpMetrics, config.requestTimeout(), Duration.ofSeconds(10),
                 routeProfiles);
-        H2Outbound h2Outbound = new H2Outbound(discovery, balancer, h2, credentials, httpMetrics, Duration.ofSeconds(10));
+        H2Outbound h2Outbound = new H2Outbound(discovery, balancer, h2, credentials, httpMetrics, Duration.ofSeconds(10), routeProfiles);
         for (ForwardListener.Forward forward : config.forwards()) {
             forwards.add(new ForwardListener(forward, io, outbound, httpOutbound, h2Outbound, config.detectTimeout()).start());
         }

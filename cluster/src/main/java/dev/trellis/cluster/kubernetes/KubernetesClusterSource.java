@@ -86,7 +86,13 @@ public final class KubernetesClusterSource implements ClusterSource {
             ResourceDefinitionContext context = new ResourceDefinitionContext.Builder()
                     .withGroup(PolicyResources.GROUP).withVersion(PolicyResources.VERSION).withKind(kind)
                     .withPlural(plural(kind)).withNamespaced(true).build();
-            add(plural(kind), client.genericKubernetesResources(context).inAnyNamespace().inform(cast(onChange), resync));
+            try {
+                add(plural(kind), client.genericKubernetesResources(context).inAnyNamespace().inform(cast(onChange), resync));
+            } catch (RuntimeException e) {
+                close();
+                throw new IllegalStateException("cluster: cannot watch " + plural(kind) + "." + PolicyResources.GROUP
+                        + " (are Trellis's CRDs installed? kubectl apply -f crds.yaml, see docs/crds.md): " + e.getMessage(), e);
+            }
         }
         scheduleRebuild();
     }

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import dev.trellis.proxy.balance.Balancer;
 import dev.trellis.proxy.discovery.Discovery;
 import dev.trellis.proxy.discovery.Resolution;
+import dev.trellis.proxy.discovery.RouteProfiles;
 import dev.trellis.proxy.tcp.Relay;
 import dev.trellis.proxy.transport.Causes;
 import dev.trellis.tls.context.CredentialsStore;
@@ -48,9 +49,11 @@ public final class H2Outbound {
     private final CredentialsStore credentials;
     private final HttpMetrics metrics;
     private final Duration resolveTimeout;
+    private final RouteProfiles profiles;
 
     public H2Outbound(Discovery discovery, Balancer balancer, H2Connections connections, CredentialsStore credentials,
-                      HttpMetrics metrics, Duration resolveTimeout) {
+                      HttpMetrics metrics, Duration resolveTimeout, RouteProfiles profiles) {
+        this.profiles = requireNonNull(profiles, "profiles");
         this.discovery = requireNonNull(discovery, "discovery");
         this.balancer = requireNonNull(balancer, "balancer");
         this.connections = requireNonNull(connections, "connections");
@@ -109,11 +112,12 @@ public final class H2Outbound {
                     answer(stream, headers.headers(), "503", "no endpoints", started);
                     return;
                 }
-                open(stream, headers.headers(), headers.isEndStream(), lease.get(), started);
+                RouteProfiles.MatchedRoute route = profiles.match(authority, String.valueOf(headers.headers().method()), String.valueOf(headers.headers().path()));
+                open(stream, headers.headers(), headers.isEndStream(), lease.get(), started, route);
             });
         }
 
-        private void open(Channel stream, Http2Headers requestHeaders, boolean endStream, Balancer.Lease lease, long started) {
+        private void open(Channel stream, Http2Headers requestHeaders, boolean endStream, Balancer.Lease lease, long started, RouteProfiles.MatchedRoute route) {
             connections.connection(lease.endpoint(), stream.eventLoop()).addListener(connected -> {
                 if (!connected.isSuccess()) {
                     lease.failed();
@@ -128,6 +132,7 @@ public final class H2Outbound {
                         return;
                     }
                     Http2StreamChannel upstream = (Http2StreamChannel) opened.getNow();
+                    java.util.concurrent.atomic.AtomicBoolean timedOut = new java.util.concurrent.atomic.AtomicBoolean();
                     log.debug("proxy: HTTP/2 stream {} joined to {} on {}", stream.id(), upstream.id(), lease.endpoint().address());
                     Http2Headers forwarded = new DefaultHttp2Headers().add(requestHeaders);
                     MeshHeaders.strip(forwarded);
@@ -135,10 +140,10 @@ public final class H2Outbound {
                     forwarded.set(MeshHeaders.APP_PROTOCOL, "h2");
                     upstream.config().setAutoRead(false);
                     lease.restartClock();
-                    upstream.pipeline().addLast("status", new ChannelInboundHandlerAdapter() {
+                    upstream.pipeline().addLast("lease", new ChannelInboundHandlerAdapter() {
                         @Override
                         public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                            // The response's first headers settle the lease and the metrics.
+                            // The response's first headers settle the lease.
                             if (msg instanceof Http2HeadersFrame response && response.headers().status() != null) {
                                 int status = Integer.parseInt(response.headers().status().toString());
                                 if ((status == 502 || status == 503) && response.headers().contains(MeshHeaders.PROXY_ERROR)) {
@@ -146,15 +151,37 @@ public final class H2Outbound {
                                 } else {
                                     lease.succeeded();
                                 }
-                                metrics.response("outbound", authority, status, Duration.ofNanos(System.nanoTime() - started));
                                 ctx.pipeline().remove(this);
                             }
                             ctx.fireChannelRead(msg);
                         }
                     });
+                    ResponseStatus seen = new ResponseStatus();
+                    upstream.pipeline().addFirst("status", seen);
                     upstream.writeAndFlush(new DefaultHttp2HeadersFrame(forwarded, endStream));
                     StreamRelay.join(stream, upstream);
-                    upstream.closeFuture().addListener(f -> lease.failed());
+                    // The route's timeout: before a response began the caller gets 504 (DEADLINE_EXCEEDED for gRPC); after, the stream is reset.
+                    var timeout = route.timeout().map(t -> stream.eventLoop().schedule(() -> {
+                        if (!upstream.isActive()) {
+                            return;
+                        }
+                        timedOut.set(true);
+                        if (!seen.headersSeen) {
+                            answer(stream, requestHeaders, "504", "timeout", started);
+                        } else {
+                            stream.close();
+                        }
+                        upstream.close();
+                    }, t.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS));
+                    upstream.closeFuture().addListener(f -> {
+                        timeout.ifPresent(task -> task.cancel(false));
+                        lease.failed();
+                        if (!timedOut.get()) {
+                            Duration elapsed = Duration.ofNanos(System.nanoTime() - started);
+                            metrics.response("outbound", authority, seen.status, seen.grpcStatus, elapsed);
+                            metrics.routeResponse(authority, route.name(), seen.grpcStatus.map(code -> code == 0 ? seen.status : 500).orElse(seen.status), elapsed);
+                        }
+                    });
                 });
             });
         }

@@ -196,32 +196,6 @@ public final class HttpInbound {
         }
     }
 
-    /** Notes an HTTP/2 response's status and, for gRPC, its grpc-status (in trailers or trailers-only headers). One per stream. */
-    private static final class ResponseStatus extends io.netty.channel.ChannelInboundHandlerAdapter {
-        int status = 200;
-        Optional<Integer> grpcStatus = Optional.empty();
-        private boolean first = true;
-
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            if (msg instanceof io.netty.handler.codec.http2.Http2HeadersFrame frame) {
-                if (first && frame.headers().status() != null) {
-                    status = parsePort(frame.headers().status().toString()).orElse(200);
-                    first = false;
-                }
-                CharSequence grpc = frame.headers().get("grpc-status");
-                if (grpc != null) {
-                    try {
-                        grpcStatus = Optional.of(Integer.parseInt(grpc.toString().strip()));
-                    } catch (NumberFormatException e) {
-                        grpcStatus = Optional.of(2); // UNKNOWN
-                    }
-                }
-            }
-            ctx.fireChannelRead(msg);
-        }
-    }
-
     /** Starts tapping an inbound request (a no-op unless the viz identity is tapping this proxy). */
     private TapHub.Tap tapStart(Channel stream, WorkloadIdentity client, String method, String authority, String path, int port) {
         return tap.start(TapEvent.Direction.INBOUND,

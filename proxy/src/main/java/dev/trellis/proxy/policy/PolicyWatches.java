@@ -71,13 +71,7 @@ public final class PolicyWatches implements AutoCloseable {
                 openInbound(port, watch, 0);
             }
         }
-        InboundServer known = watch.current;
-        if (known != null) {
-            then.accept(Optional.of(known));
-            return;
-        }
-        watch.first.copy().orTimeout(wait.toMillis(), TimeUnit.MILLISECONDS)
-                .whenComplete((policy, error) -> executor.execute(() -> then.accept(Optional.ofNullable(error == null ? policy : null))));
+        watch.whenKnown(wait, executor, then);
     }
 
     /**
@@ -85,13 +79,7 @@ public final class PolicyWatches implements AutoCloseable {
      * at the first answer, or with empty after {@code wait}.
      */
     public void egress(Duration wait, Executor executor, Consumer<Optional<EgressPolicy>> then) {
-        EgressPolicy known = egress.current;
-        if (known != null) {
-            then.accept(Optional.of(known));
-            return;
-        }
-        egress.first.copy().orTimeout(wait.toMillis(), TimeUnit.MILLISECONDS)
-                .whenComplete((policy, error) -> executor.execute(() -> then.accept(Optional.ofNullable(error == null ? policy : null))));
+        egress.whenKnown(wait, executor, then);
     }
 
     private void openInbound(int port, Watch<InboundServer> watch, int attempt) {
@@ -114,9 +102,25 @@ public final class PolicyWatches implements AutoCloseable {
         private final String what;
         private final CompletableFuture<T> first = new CompletableFuture<>();
         private volatile T current;
+        /** A wait for the first answer ran out: later callers take the fallback at once instead of each waiting again. */
+        private volatile boolean waitedOut;
 
         Watch(String what) {
             this.what = what;
+        }
+
+        void whenKnown(Duration wait, Executor executor, Consumer<Optional<T>> then) {
+            T known = current;
+            if (known != null || waitedOut) {
+                then.accept(Optional.ofNullable(known));
+                return;
+            }
+            first.copy().orTimeout(wait.toMillis(), TimeUnit.MILLISECONDS).whenComplete((policy, error) -> {
+                if (error != null) {
+                    waitedOut = true;
+                }
+                executor.execute(() -> then.accept(Optional.ofNullable(error == null ? policy : null)));
+            });
         }
 
         StreamObserver<T> observer(int attempt, java.util.function.IntConsumer reopen) {

@@ -22,6 +22,7 @@ import dev.trellis.proxy.policy.PolicyMetrics;
 import dev.trellis.proxy.policy.PolicyWatches;
 import dev.trellis.proxy.outbound.ConnectionLog;
 import dev.trellis.proxy.outbound.ForwardListener;
+import dev.trellis.proxy.outbound.HttpConnectionLog;
 import dev.trellis.proxy.outbound.MeshConnector;
 import dev.trellis.proxy.outbound.OpaqueOutbound;
 import dev.trellis.proxy.outbound.TransparentListener;
@@ -135,6 +136,7 @@ public final class Proxy implements AutoCloseable {
         this.connectionLogSink = config.connectionLogFile().isPresent()
                 ? new FileOutputStream(config.connectionLogFile().get().toFile(), true) : System.out;
         ConnectionLog connectionLog = new ConnectionLog(connectionLogSink);
+        HttpConnectionLog httpLog = new HttpConnectionLog(connectionLog, config.identity());
         MeshConnector connector = new MeshConnector(io,
                 MeshSslContexts.forClient(anchors, Optional.of(credentials), List.of(MeshProtocols.OPAQUE_TCP), clock), config.connectTimeout());
         Balancer balancer = Balancer.create();
@@ -144,10 +146,10 @@ public final class Proxy implements AutoCloseable {
                 routeProfiles);
         H2Outbound h2Outbound = new H2Outbound(discovery, balancer, h2, credentials, httpMetrics, Duration.ofSeconds(10), routeProfiles);
         for (ForwardListener.Forward forward : config.forwards()) {
-            forwards.add(new ForwardListener(forward, io, outbound, httpOutbound, h2Outbound, config.detectTimeout()).start());
+            forwards.add(new ForwardListener(forward, io, outbound, httpOutbound, h2Outbound, httpLog, config.detectTimeout()).start());
         }
         this.transparent = config.outbound().isPresent()
-                ? Optional.of(new TransparentListener(config.outbound().get(), io, outbound, httpOutbound, h2Outbound, discovery, metrics,
+                ? Optional.of(new TransparentListener(config.outbound().get(), io, outbound, httpOutbound, h2Outbound, httpLog, discovery, metrics,
                         config.opaquePorts(), config.detectTimeout()).start()) : Optional.empty();
 
         AdminServer.Builder adminBuilder = AdminServer.builder("proxy")

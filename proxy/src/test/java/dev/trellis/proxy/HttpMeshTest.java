@@ -17,6 +17,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
@@ -99,6 +100,23 @@ class HttpMeshTest {
         await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(metrics(client))
                 .contains("response_total{authority=\"" + HOST + ":80\",classification=\"success\",direction=\"outbound\",status_code=\"200\"} 1.0"));
         assertThat(metrics(server)).contains("response_total{authority=\"" + HOST + "\",classification=\"success\",direction=\"inbound\",status_code=\"200\"} 1.0");
+    }
+
+    @Test
+    void anHttpConnectionIsLoggedWhenItCloses() throws Exception {
+        // One request on a connection of its own that closes after it, so the connection ends.
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", client.outboundAddress().orElseThrow().getPort())) {
+            socket.setSoTimeout(10_000);
+            socket.getOutputStream().write(("GET http://" + HOST + "/hello HTTP/1.1\r\nHost: " + HOST + "\r\nConnection: close\r\n\r\n")
+                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            assertThat(new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII)).startsWith("HTTP/1.1 200");
+        }
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(Files.readString(dir.resolve("web-connections.log")))
+                .contains("\"protocol\":\"http1\"")
+                .contains("\"tls\":true")
+                .containsPattern("\"bytes_sent\":[1-9]")
+                .containsPattern("\"bytes_received\":[1-9]")
+                .contains("\"decision\":\"allowed\""));
     }
 
     @Test

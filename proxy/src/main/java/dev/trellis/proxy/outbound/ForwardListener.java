@@ -58,10 +58,13 @@ public final class ForwardListener {
     private final OpaqueOutbound outbound;
     private final HttpOutbound http;
     private final H2Outbound h2;
+    private final HttpConnectionLog httpLog;
     private final java.time.Duration detectTimeout;
     private BoundListener listener;
 
-    public ForwardListener(Forward forward, IoRuntime io, OpaqueOutbound outbound, HttpOutbound http, H2Outbound h2, java.time.Duration detectTimeout) {
+    public ForwardListener(Forward forward, IoRuntime io, OpaqueOutbound outbound, HttpOutbound http, H2Outbound h2, HttpConnectionLog httpLog,
+                           java.time.Duration detectTimeout) {
+        this.httpLog = requireNonNull(httpLog, "httpLog");
         this.forward = requireNonNull(forward, "forward");
         this.io = requireNonNull(io, "io");
         this.outbound = requireNonNull(outbound, "outbound");
@@ -81,11 +84,15 @@ public final class ForwardListener {
                 ProtocolDetector.detectThen(ch, detectTimeout, detection -> {
                     switch (detection.protocol()) {
                         case HTTP1 -> {
+                            httpLog.attach(ch, Optional.of(forward.authority()), "http1");
                             http.install(ch, Optional.of(forward.authority()));
                             Relay.replay(ch);
                             ch.config().setAutoRead(true);
                         }
-                        case HTTP2 -> h2.install(ch, forward.authority());
+                        case HTTP2 -> {
+                            httpLog.attach(ch, Optional.of(forward.authority()), "http2");
+                            h2.install(ch, forward.authority());
+                        }
                         default -> {
                             log.info("proxy: {} on the HTTP forward to {} did not speak HTTP ({}); closing", ch.remoteAddress(), forward.authority(), detection.protocol());
                             ch.close();

@@ -45,18 +45,21 @@ public final class TransparentListener {
     private final ProxyMetrics metrics;
     private final HttpOutbound http;
     private final H2Outbound h2;
+    private final HttpConnectionLog httpLog;
     private final Discovery discovery;
     private final java.util.Set<Integer> opaquePorts;
     private final java.time.Duration detectTimeout;
     private BoundListener listener;
 
-    public TransparentListener(HostPort listen, IoRuntime io, OpaqueOutbound outbound, HttpOutbound http, H2Outbound h2, Discovery discovery,
+    public TransparentListener(HostPort listen, IoRuntime io, OpaqueOutbound outbound, HttpOutbound http, H2Outbound h2, HttpConnectionLog httpLog,
+                               Discovery discovery,
                                ProxyMetrics metrics, java.util.Set<Integer> opaquePorts, java.time.Duration detectTimeout) {
         this.listen = requireNonNull(listen, "listen");
         this.io = requireNonNull(io, "io");
         this.outbound = requireNonNull(outbound, "outbound");
         this.http = requireNonNull(http, "http");
         this.h2 = requireNonNull(h2, "h2");
+        this.httpLog = requireNonNull(httpLog, "httpLog");
         this.discovery = requireNonNull(discovery, "discovery");
         this.metrics = requireNonNull(metrics, "metrics");
         this.opaquePorts = java.util.Set.copyOf(opaquePorts);
@@ -74,6 +77,7 @@ public final class TransparentListener {
                     // Not redirected: the app uses this listener as its HTTP proxy.
                     ProtocolDetector.detectThen(ch, detectTimeout, detection -> {
                         if (detection.protocol() == Detection.Protocol.HTTP1) {
+                            httpLog.attach(ch, Optional.empty(), "http1");
                             http.install(ch, Optional.empty());
                             Relay.replay(ch);
                             ch.config().setAutoRead(true);
@@ -103,8 +107,10 @@ public final class TransparentListener {
                     resolution.firstAnswer().orTimeout(10, TimeUnit.SECONDS).whenComplete((set, error) -> ch.eventLoop().execute(() -> {
                         boolean meshed = error == null && set.endpoints().stream().anyMatch(e -> e.identity().isPresent());
                         if (meshed && detection.protocol() == Detection.Protocol.HTTP2) {
+                            httpLog.attach(ch, Optional.of(authority), "http2");
                             h2.install(ch, authority);
                         } else if (meshed) {
+                            httpLog.attach(ch, Optional.of(authority), "http1");
                             http.install(ch, Optional.of(authority));
                             Relay.replay(ch);
                             ch.config().setAutoRead(true);

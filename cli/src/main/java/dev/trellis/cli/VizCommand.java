@@ -28,7 +28,7 @@ import tools.jackson.databind.json.JsonMapper;
 
 /** {@code trellis viz …}: observability commands against the metrics API. */
 @Command(name = "viz", mixinStandardHelpOptions = true, description = "Golden metrics, edges and routes of meshed workloads, from the viz metrics API.",
-        subcommands = {VizCommand.Stat.class, VizCommand.Edges.class, VizCommand.Routes.class, VizCommand.Tap.class, VizCommand.Top.class})
+        subcommands = {VizCommand.Stat.class, VizCommand.Edges.class, VizCommand.Routes.class, VizCommand.Tap.class, VizCommand.Top.class, VizServeCommand.class})
 final class VizCommand {
 
     /** Where the metrics API is and how the answer is printed: shared by every viz command. */

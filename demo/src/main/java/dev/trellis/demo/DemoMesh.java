@@ -30,6 +30,7 @@ import dev.trellis.viz.StatRow;
 import dev.trellis.viz.TapClient;
 import dev.trellis.viz.Viz;
 import dev.trellis.viz.VizApi;
+import dev.trellis.viz.VizApiFile;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -61,7 +62,8 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Files: {@code DIR/state} (the cluster state a user may edit), {@code DIR/pki},
  * {@code DIR/tokens}, {@code DIR/logs} (audit and connection logs), {@code DIR/viz-api}
- * (URL and token of the metrics API, 0600), {@code DIR/demo.lock}.
+ * (URL and token of the metrics API, 0600), {@code DIR/control-plane.env} (addresses of the
+ * identity and destination services), {@code DIR/demo.lock}.
  */
 public final class DemoMesh implements AutoCloseable {
 
@@ -174,10 +176,15 @@ public final class DemoMesh implements AutoCloseable {
         open.push(viz);
         api = VizApi.start(viz, 0);
         open.push(api);
-        Path apiFile = dir.resolve("viz-api");
-        Files.deleteIfExists(apiFile);
-        Files.createFile(apiFile, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-        Files.writeString(apiFile, "url=http://127.0.0.1:" + api.address().getPort() + "\ntoken=" + api.token() + "\n");
+        VizApiFile.write(dir.resolve("viz-api"), api);
+
+        // Where the control plane listens, for anyone who wants to add a proxy or a viz of their own.
+        Files.writeString(dir.resolve("control-plane.env"), "# trellis demo's control plane (this run)\n"
+                + "TRELLIS_IDENTITY_ADDR=" + identityAddress + "\n"
+                + "TRELLIS_DESTINATION_ADDR=" + destinationAddress + "\n"
+                + "TRELLIS_TRUST_ANCHOR=" + anchorFile + "\n"
+                + "TRELLIS_TOKENS=" + tokens + "\n"
+                + "TRELLIS_STATE=" + state + "\n");
 
         // Traffic starts once the destination service has read the manifests, so the first votes find their endpoints.
         long until = System.nanoTime() + Duration.ofSeconds(10).toNanos();

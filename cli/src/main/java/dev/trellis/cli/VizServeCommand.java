@@ -1,0 +1,119 @@
+package dev.trellis.cli;
+
+import dev.trellis.cluster.ClusterSource;
+import dev.trellis.cluster.kubernetes.KubernetesClusterSource;
+import dev.trellis.cluster.local.LocalDirectorySource;
+import dev.trellis.core.identity.WorkloadIdentity;
+import dev.trellis.core.net.HostPort;
+import dev.trellis.identity.IdentityServerConfig;
+import dev.trellis.tls.client.IdentityClient;
+import dev.trellis.tls.context.CredentialsStore;
+import dev.trellis.tls.context.MeshSslContexts;
+import dev.trellis.tls.pki.TrustAnchors;
+import dev.trellis.viz.MeshScraper;
+import dev.trellis.viz.TapClient;
+import dev.trellis.viz.Viz;
+import dev.trellis.viz.VizApi;
+import dev.trellis.viz.VizApiFile;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code trellis viz serve}: the metrics API on its own, for a mesh that is not the demo. */
+@Command(name = "serve", mixinStandardHelpOptions = true, description = {
+        "Run the metrics API: scrape every meshed pod's proxy over mTLS as the viz identity (trellis/trellis-viz), keep a",
+        "one-minute window, and answer `trellis viz stat/edges/routes/tap/top` on a loopback port with a token."})
+final class VizServeCommand implements Callable<Integer> {
+
+    @Option(names = "--trust-domain", defaultValue = WorkloadIdentity.DEFAULT_TRUST_DOMAIN, description = "Trust domain (default: ${DEFAULT-VALUE}).")
+    String trustDomain;
+
+    @Option(names = "--trust-anchor", required = true, paramLabel = "FILE", description = "PEM trust anchor(s).")
+    Path trustAnchor;
+
+    @Option(names = "--identity-addr", required = true, paramLabel = "HOST:PORT", description = "The identity service, for the viz identity's certificate.")
+    HostPort identityAddress;
+
+    @Option(names = "--token-file", required = true, paramLabel = "FILE", description = "Token proving trellis/trellis-viz.")
+    Path tokenFile;
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    SourceChoice source;
+
+    static final class SourceChoice {
+        @Option(names = "--kubernetes", description = "Find pods through the Kubernetes API.")
+        boolean kubernetes;
+
+        @Option(names = "--local", paramLabel = "DIR", description = "Find pods in the manifests in DIR (local mode).")
+        Path local;
+    }
+
+    @Option(names = "--port", defaultValue = "0", description = "Loopback port of the API (default: any free port).")
+    int port;
+
+    @Option(names = "--api-file", required = true, paramLabel = "FILE", description = "Where to write the API's URL and token (0600), for --api-file of the viz commands.")
+    Path apiFile;
+
+    @Option(names = "--scrape-interval", defaultValue = "5s", description = "How often every proxy is scraped (default: ${DEFAULT-VALUE}).")
+    Duration interval;
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        Clock clock = Clock.systemUTC();
+        WorkloadIdentity self = new WorkloadIdentity(trustDomain, "trellis", "trellis-viz");
+        TrustAnchors anchors = TrustAnchors.read(trustAnchor);
+        CredentialsStore credentials = new CredentialsStore(self, anchors, clock);
+        IdentityClient identity = new IdentityClient(IdentityClient.Config.defaults(self, identityAddress,
+                new WorkloadIdentity(trustDomain, IdentityServerConfig.DEFAULT_NAMESPACE, IdentityServerConfig.DEFAULT_SERVICE_ACCOUNT), tokenFile),
+                credentials, clock);
+        identity.start();
+        credentials.firstInstalled().get(30, TimeUnit.SECONDS);
+        KubernetesClient kubernetes = null;
+        ClusterSource cluster;
+        if (source.kubernetes) {
+            Config config = Config.autoConfigure(null);
+            config.setConnectionTimeout(5_000);
+            kubernetes = new KubernetesClientBuilder().withConfig(config).build();
+            cluster = KubernetesClusterSource.start(kubernetes, Duration.ofMillis(200));
+        } else {
+            cluster = LocalDirectorySource.start(source.local, Duration.ofMillis(500));
+        }
+        MeshScraper scraper = new MeshScraper(MeshSslContexts.forClient(anchors, Optional.of(credentials), List.of("h2"), clock), Duration.ofSeconds(3));
+        Viz viz = Viz.start(cluster, scraper, new TapClient(MeshSslContexts.forGrpcClient(anchors, Optional.of(credentials), clock)),
+                trustDomain, interval, clock);
+        VizApi api = VizApi.start(viz, port);
+        VizApiFile.write(apiFile, api);
+        spec.commandLine().getOut().println("viz: metrics API on http://127.0.0.1:" + api.address().getPort() + " for " + cluster.describe()
+                + "; URL and token in " + apiFile);
+        spec.commandLine().getOut().flush();
+        CountDownLatch stopped = new CountDownLatch(1);
+        KubernetesClient client = kubernetes;
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            api.close();
+            viz.close();
+            scraper.close();
+            cluster.close();
+            identity.close();
+            if (client != null) {
+                client.close();
+            }
+            stopped.countDown();
+        }, "trellis-viz-shutdown"));
+        stopped.await();
+        return 0;
+    }
+}

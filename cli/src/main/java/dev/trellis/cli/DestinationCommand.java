@@ -1,8 +1,6 @@
 package dev.trellis.cli;
 
 import dev.trellis.cluster.ClusterSource;
-import dev.trellis.cluster.kubernetes.KubernetesClusterSource;
-import dev.trellis.cluster.local.LocalDirectorySource;
 import dev.trellis.core.identity.WorkloadIdentity;
 import dev.trellis.core.net.HostPort;
 import dev.trellis.destination.DestinationServer;
@@ -13,9 +11,6 @@ import dev.trellis.ratelimit.RateLimit;
 import dev.trellis.tls.client.IdentityClient;
 import dev.trellis.tls.context.CredentialsStore;
 import dev.trellis.tls.pki.TrustAnchors;
-import io.fabric8.kubernetes.client.Config;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -52,15 +47,7 @@ final class DestinationCommand implements Callable<Integer> {
     Path tokenFile;
 
     @ArgGroup(exclusive = true, multiplicity = "1")
-    SourceChoice source;
-
-    static final class SourceChoice {
-        @Option(names = "--kubernetes", description = "Read cluster state from the Kubernetes API (in-cluster config or kubeconfig).")
-        boolean kubernetes;
-
-        @Option(names = "--local", paramLabel = "DIR", description = "Read cluster state from the manifests in DIR, reloaded when they change.")
-        Path local;
-    }
+    ClusterSourceOptions source;
 
     @Option(names = "--listen", defaultValue = "0.0.0.0:8086", paramLabel = "HOST:PORT", description = "gRPC listener (default: ${DEFAULT-VALUE}).")
     HostPort listen;
@@ -108,26 +95,13 @@ final class DestinationCommand implements Callable<Integer> {
         IdentityClient identityClient = new IdentityClient(IdentityClient.Config.defaults(config.identity(), identityAddress, identityService, tokenFile),
                 credentials, clock);
         identityClient.start();
-        KubernetesClient kubernetes = null;
-        ClusterSource cluster;
-        if (source.kubernetes) {
-            Config kubeConfig = Config.autoConfigure(null);
-            kubeConfig.setConnectionTimeout(5_000);
-            kubernetes = new KubernetesClientBuilder().withConfig(kubeConfig).build();
-            cluster = KubernetesClusterSource.start(kubernetes, Duration.ofMillis(50));
-        } else {
-            cluster = LocalDirectorySource.start(source.local, Duration.ofMillis(500));
-        }
+        ClusterSource cluster = source.open();
         DestinationServer server = DestinationServer.start(config, cluster, credentials, clock);
         CountDownLatch stopped = new CountDownLatch(1);
-        KubernetesClient client = kubernetes;
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             server.close();
             cluster.close();
             identityClient.close();
-            if (client != null) {
-                client.close();
-            }
             stopped.countDown();
         }, "trellis-destination-shutdown"));
         stopped.await();

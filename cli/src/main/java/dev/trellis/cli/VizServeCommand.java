@@ -1,8 +1,6 @@
 package dev.trellis.cli;
 
 import dev.trellis.cluster.ClusterSource;
-import dev.trellis.cluster.kubernetes.KubernetesClusterSource;
-import dev.trellis.cluster.local.LocalDirectorySource;
 import dev.trellis.core.identity.WorkloadIdentity;
 import dev.trellis.core.net.HostPort;
 import dev.trellis.identity.IdentityServerConfig;
@@ -15,9 +13,6 @@ import dev.trellis.viz.TapClient;
 import dev.trellis.viz.Viz;
 import dev.trellis.viz.VizApi;
 import dev.trellis.viz.VizApiFile;
-import io.fabric8.kubernetes.client.Config;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -49,15 +44,7 @@ final class VizServeCommand implements Callable<Integer> {
     Path tokenFile;
 
     @ArgGroup(exclusive = true, multiplicity = "1")
-    SourceChoice source;
-
-    static final class SourceChoice {
-        @Option(names = "--kubernetes", description = "Find pods through the Kubernetes API.")
-        boolean kubernetes;
-
-        @Option(names = "--local", paramLabel = "DIR", description = "Find pods in the manifests in DIR (local mode).")
-        Path local;
-    }
+    ClusterSourceOptions source;
 
     @Option(names = "--port", defaultValue = "0", description = "Loopback port of the API (default: any free port).")
     int port;
@@ -82,16 +69,7 @@ final class VizServeCommand implements Callable<Integer> {
                 credentials, clock);
         identity.start();
         credentials.firstInstalled().get(30, TimeUnit.SECONDS);
-        KubernetesClient kubernetes = null;
-        ClusterSource cluster;
-        if (source.kubernetes) {
-            Config config = Config.autoConfigure(null);
-            config.setConnectionTimeout(5_000);
-            kubernetes = new KubernetesClientBuilder().withConfig(config).build();
-            cluster = KubernetesClusterSource.start(kubernetes, Duration.ofMillis(200));
-        } else {
-            cluster = LocalDirectorySource.start(source.local, Duration.ofMillis(500));
-        }
+        ClusterSource cluster = source.open();
         MeshScraper scraper = new MeshScraper(MeshSslContexts.forClient(anchors, Optional.of(credentials), List.of("h2"), clock), Duration.ofSeconds(3));
         Viz viz = Viz.start(cluster, scraper, new TapClient(MeshSslContexts.forGrpcClient(anchors, Optional.of(credentials), clock)),
                 trustDomain, interval, clock);
@@ -101,16 +79,12 @@ final class VizServeCommand implements Callable<Integer> {
                 + "; URL and token in " + apiFile);
         spec.commandLine().getOut().flush();
         CountDownLatch stopped = new CountDownLatch(1);
-        KubernetesClient client = kubernetes;
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             api.close();
             viz.close();
             scraper.close();
             cluster.close();
             identity.close();
-            if (client != null) {
-                client.close();
-            }
             stopped.countDown();
         }, "trellis-viz-shutdown"));
         stopped.await();

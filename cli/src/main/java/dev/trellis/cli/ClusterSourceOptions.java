@@ -1,16 +1,12 @@
 package dev.trellis.cli;
 
-import dev.trellis.cluster.ClusterSnapshot;
 import dev.trellis.cluster.ClusterSource;
 import dev.trellis.cluster.kubernetes.KubernetesClusterSource;
 import dev.trellis.cluster.local.LocalDirectorySource;
 import io.fabric8.kubernetes.client.Config;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Optional;
-import java.util.function.Consumer;
 import picocli.CommandLine.Option;
 
 /** {@code --kubernetes} or {@code --local DIR}: where a control-plane command reads cluster state. Exactly one. */
@@ -22,46 +18,13 @@ final class ClusterSourceOptions {
     @Option(names = "--local", paramLabel = "DIR", description = "Read cluster state from the manifests in DIR, reloaded when they change.")
     Path local;
 
-    /** Starts the chosen source; closing it also closes its Kubernetes client. */
+    /** Starts the chosen source (closing it also closes its Kubernetes client). */
     ClusterSource open() {
         if (!kubernetes) {
             return LocalDirectorySource.start(local, Duration.ofMillis(500));
         }
         Config config = Config.autoConfigure(null);
         config.setConnectionTimeout(5_000);
-        KubernetesClient client = new KubernetesClientBuilder().withConfig(config).build();
-        KubernetesClusterSource source = KubernetesClusterSource.start(client, Duration.ofMillis(50));
-        return new ClusterSource() {
-            @Override
-            public ClusterSnapshot current() {
-                return source.current();
-            }
-
-            @Override
-            public AutoCloseable subscribe(Consumer<ClusterSnapshot> listener) {
-                return source.subscribe(listener);
-            }
-
-            @Override
-            public boolean synced() {
-                return source.synced();
-            }
-
-            @Override
-            public Optional<String> problem() {
-                return source.problem();
-            }
-
-            @Override
-            public String describe() {
-                return source.describe();
-            }
-
-            @Override
-            public void close() {
-                source.close();
-                client.close();
-            }
-        };
+        return KubernetesClusterSource.startOwning(new KubernetesClientBuilder().withConfig(config).build(), Duration.ofMillis(50));
     }
 }

@@ -44,12 +44,20 @@ public final class KubernetesClusterSource implements ClusterSource {
     private final SnapshotListeners snapshots = new SnapshotListeners();
     private final ScheduledExecutorService rebuilder;
     private final AtomicBoolean rebuildScheduled = new AtomicBoolean();
+    private volatile boolean ownsClient;
     private long generation;
 
     private KubernetesClusterSource(KubernetesClient client, Duration coalesce) {
         this.client = client;
         this.coalesce = coalesce;
         this.rebuilder = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("trellis-k8s-cluster").daemon().factory());
+    }
+
+    /** Starts the informers on {@code client}, which the source closes when it closes. */
+    public static KubernetesClusterSource startOwning(KubernetesClient client, Duration coalesce) {
+        KubernetesClusterSource source = start(client, coalesce);
+        source.ownsClient = true;
+        return source;
     }
 
     /** Starts the informers on {@code client} (which the caller keeps and closes). */
@@ -173,5 +181,8 @@ public final class KubernetesClusterSource implements ClusterSource {
     public void close() {
         informers.values().forEach(SharedIndexInformer::close);
         rebuilder.shutdownNow();
+        if (ownsClient) {
+            client.close();
+        }
     }
 }

@@ -110,6 +110,24 @@ final class ProxyCommand implements Callable<Integer> {
             description = "Tap listener: live request events over mTLS, for the viz identity only (default 0.0.0.0:4190). TRELLIS_PROXY_TAP.")
     String tap;
 
+    @Option(names = "--default-inbound-policy", paramLabel = "POLICY", defaultValue = "${env:TRELLIS_PROXY_DEFAULT_INBOUND_POLICY:-all-unauthenticated}",
+            converter = InboundFallbackConverter.class,
+            description = "While a port's policy is unknown (no --workload, or no answer yet): all-unauthenticated (default; "
+                    + "--require-identity-ports still apply), all-authenticated or deny. TRELLIS_PROXY_DEFAULT_INBOUND_POLICY.")
+    dev.trellis.proxy.policy.InboundPolicy.Fallback defaultInboundPolicy;
+
+    /** Parses --default-inbound-policy, naming the accepted values when it cannot. */
+    static final class InboundFallbackConverter implements picocli.CommandLine.ITypeConverter<dev.trellis.proxy.policy.InboundPolicy.Fallback> {
+        @Override
+        public dev.trellis.proxy.policy.InboundPolicy.Fallback convert(String value) {
+            try {
+                return dev.trellis.proxy.policy.InboundPolicy.Fallback.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new picocli.CommandLine.TypeConversionException(e.getMessage());
+            }
+        }
+    }
+
     @Option(names = "--workload", paramLabel = "POD", defaultValue = "${env:TRELLIS_PROXY_WORKLOAD}",
             description = "This pod's name (its namespace is the identity's): the proxy then watches its inbound and egress policy. TRELLIS_PROXY_WORKLOAD.")
     String workload;
@@ -142,7 +160,7 @@ final class ProxyCommand implements Callable<Integer> {
                 java.util.Set.copyOf(opaquePorts), detectTimeout, connectTimeout, requestTimeout, shutdownGrace,
                 Optional.ofNullable(shutdownTokenFile), Optional.ofNullable(connectionLog), debug,
                 workload == null || workload.isBlank() ? Optional.empty() : Optional.of(workload.strip()),
-                tap.equalsIgnoreCase("off") ? Optional.empty() : Optional.of(HostPort.parse(tap)));
+                tap.equalsIgnoreCase("off") ? Optional.empty() : Optional.of(HostPort.parse(tap)), defaultInboundPolicy);
         Proxy proxy = Proxy.start(config, Clock.systemUTC());
         Runtime.getRuntime().addShutdownHook(new Thread(proxy::shutdown, "trellis-proxy-shutdown"));
         proxy.awaitTermination();

@@ -225,7 +225,7 @@ public final class DemoMesh implements AutoCloseable {
                     new HostPort("127.0.0.1", 0), Optional.empty(), new HostPort("127.0.0.1", 0), "127.0.0.1", forwards, Set.of(),
                     ProxyConfig.DEFAULT_OPAQUE_PORTS, Duration.ofSeconds(10), Duration.ofSeconds(2), Duration.ofSeconds(10), Duration.ofSeconds(2),
                     Optional.empty(), Optional.of(logs.resolve(pod + "-connections.log")), false, Optional.of(pod),
-                    Optional.of(new HostPort("127.0.0.1", 0)));
+                    Optional.of(new HostPort("127.0.0.1", 0)), dev.trellis.proxy.policy.InboundPolicy.Fallback.ALL_UNAUTHENTICATED);
             Proxy proxy = Proxy.start(config, Clock.systemUTC());
             proxies.add(proxy);
             proxiesByPod.put(pod, proxy);

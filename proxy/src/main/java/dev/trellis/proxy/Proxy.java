@@ -118,7 +118,7 @@ public final class Proxy implements AutoCloseable {
         PolicyMetrics policyMetrics = new PolicyMetrics(registry);
         this.policyWatches = config.workload().map(pod -> new PolicyWatches(destination, scheduler, config.identity().namespace(), pod, Duration.ofMillis(500),
                 credentials.firstInstalled()));
-        InboundPolicy inboundPolicy = new InboundPolicy(policyWatches, POLICY_WAIT, config.requireIdentityPorts(), policyMetrics,
+        InboundPolicy inboundPolicy = new InboundPolicy(policyWatches, POLICY_WAIT, config.requireIdentityPorts(), config.defaultInboundPolicy(), policyMetrics,
                 new InboundRateLimiter(System::nanoTime));
 
         HttpMetrics httpMetrics = new HttpMetrics(registry);

@@ -40,6 +40,7 @@ import java.util.Set;
  * @param workload              this pod's name (namespace from the identity): with it the proxy
  *                              watches its inbound and egress policy; empty: no policy watches
  * @param tap                   the tap listener (mTLS, viz identity only); empty: none
+ * @param defaultInboundPolicy  what applies to an inbound port while its policy is unknown
  */
 public record ProxyConfig(
         WorkloadIdentity identity,
@@ -64,7 +65,8 @@ public record ProxyConfig(
         Optional<Path> connectionLogFile,
         boolean debug,
         Optional<String> workload,
-        Optional<HostPort> tap) {
+        Optional<HostPort> tap,
+        dev.trellis.proxy.policy.InboundPolicy.Fallback defaultInboundPolicy) {
 
     public static final HostPort DEFAULT_INBOUND = new HostPort("0.0.0.0", 4143);
     public static final HostPort DEFAULT_OUTBOUND = new HostPort("127.0.0.1", 4140);
@@ -92,6 +94,7 @@ public record ProxyConfig(
         requireNonNull(connectionLogFile, "connectionLogFile");
         requireNonNull(workload, "workload");
         requireNonNull(tap, "tap");
+        requireNonNull(defaultInboundPolicy, "defaultInboundPolicy");
         if (workload.isPresent() && !workload.get().matches("[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")) {
             throw new IllegalArgumentException("proxy: workload '" + workload.get() + "' is not a Kubernetes object name");
         }

@@ -55,7 +55,7 @@ final class MeshFixture implements AutoCloseable {
                 new HostPort("127.0.0.1", destination.port()), DESTINATION,
                 new HostPort("127.0.0.1", 0), outbound, new HostPort("127.0.0.1", 0), "127.0.0.1", forwards, java.util.Set.of(), ProxyConfig.DEFAULT_OPAQUE_PORTS,
                 Duration.ofSeconds(10), Duration.ofSeconds(2), requestTimeout, Duration.ofSeconds(2), Optional.empty(), Optional.of(dir.resolve(workload.serviceAccount() + "-connections.log")),
-                false, Optional.empty(), Optional.of(new HostPort("127.0.0.1", 0)));
+                false, Optional.empty(), Optional.of(new HostPort("127.0.0.1", 0)), dev.trellis.proxy.policy.InboundPolicy.Fallback.ALL_UNAUTHENTICATED);
     }
 
     /** {@code base} pointed at another destination service (a real one), as workload {@code pod}. */
@@ -63,7 +63,7 @@ final class MeshFixture implements AutoCloseable {
         return new ProxyConfig(base.identity(), base.trustAnchorFile(), base.identityService(), base.identityServiceName(), base.tokenFile(),
                 new HostPort("127.0.0.1", destinationPort), base.destinationServiceName(), base.inbound(), base.outbound(), base.admin(), base.appHost(),
                 base.forwards(), base.requireIdentityPorts(), base.opaquePorts(), base.detectTimeout(), base.connectTimeout(), base.requestTimeout(),
-                base.shutdownGrace(), base.shutdownTokenFile(), base.connectionLogFile(), base.debug(), Optional.of(pod), base.tap());
+                base.shutdownGrace(), base.shutdownTokenFile(), base.connectionLogFile(), base.debug(), Optional.of(pod), base.tap(), base.defaultInboundPolicy());
     }
 
     Proxy start(ProxyConfig config) throws Exception {

@@ -182,7 +182,7 @@ class OpaqueMeshTest {
         ProxyConfig base = mesh.config(TestPki.identity("emojivoto", "voting"), List.of());
         ProxyConfig withShutdown = new ProxyConfig(base.identity(), base.trustAnchorFile(), base.identityService(), base.identityServiceName(),
                 base.tokenFile(), base.destinationService(), base.destinationServiceName(), base.inbound(), base.outbound(), base.admin(), base.appHost(),
-                base.forwards(), base.requireIdentityPorts(), base.opaquePorts(), base.detectTimeout(), base.connectTimeout(), base.requestTimeout(), base.shutdownGrace(), Optional.of(token), base.connectionLogFile(), false, Optional.empty(), Optional.empty());
+                base.forwards(), base.requireIdentityPorts(), base.opaquePorts(), base.detectTimeout(), base.connectTimeout(), base.requestTimeout(), base.shutdownGrace(), Optional.of(token), base.connectionLogFile(), false, Optional.empty(), Optional.empty(), base.defaultInboundPolicy());
         Proxy voting = mesh.start(withShutdown);
 
         assertThat(post(voting, "/shutdown", null).statusCode()).isEqualTo(401);

@@ -16,8 +16,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The inbound side's policy decisions, per connection (TCP) or request (HTTP): the port's
  * policy from the destination service when the proxy knows its workload, else (no workload
- * configured, or no answer within the wait) the {@code require-identity} ports: callers
- * without a mesh identity are refused there and everyone else is allowed. In audit mode a
+ * configured, or no answer within the wait) the {@link Fallback}: by default callers without
+ * a mesh identity are refused on the {@code require-identity} ports and everyone else is
+ * allowed. In audit mode a
  * denial is logged and let through. Thread-safe.
  */
 public final class InboundPolicy {
@@ -27,14 +28,43 @@ public final class InboundPolicy {
     /** What happens to an HTTP request. */
     public enum Verdict { ALLOW, DENY, RATE_LIMITED }
 
+    /**
+     * What applies while no policy is known for a port (no workload configured, or no answer
+     * from the destination service yet): everyone but identity-less callers on the
+     * require-identity ports, mesh identities only, or nobody.
+     */
+    public enum Fallback {
+        ALL_UNAUTHENTICATED, ALL_AUTHENTICATED, DENY;
+
+        /** @throws IllegalArgumentException naming the accepted values */
+        public static Fallback parse(String text) {
+            return switch (text.strip().toLowerCase(java.util.Locale.ROOT)) {
+                case "all-unauthenticated" -> ALL_UNAUTHENTICATED;
+                case "all-authenticated" -> ALL_AUTHENTICATED;
+                case "deny" -> DENY;
+                default -> throw new IllegalArgumentException("'" + text + "' is not one of all-unauthenticated, all-authenticated, deny");
+            };
+        }
+
+        boolean allows(int port, Optional<WorkloadIdentity> client, Set<Integer> requireIdentityPorts) {
+            return switch (this) {
+                case ALL_UNAUTHENTICATED -> client.isPresent() || !requireIdentityPorts.contains(port);
+                case ALL_AUTHENTICATED -> client.isPresent();
+                case DENY -> false;
+            };
+        }
+    }
+
     private final Optional<PolicyWatches> watches;
     private final Duration wait;
     private final Set<Integer> requireIdentityPorts;
     private final PolicyMetrics metrics;
     private final InboundRateLimiter rateLimiter;
+    private final Fallback fallback;
 
-    public InboundPolicy(Optional<PolicyWatches> watches, Duration wait, Set<Integer> requireIdentityPorts, PolicyMetrics metrics,
+    public InboundPolicy(Optional<PolicyWatches> watches, Duration wait, Set<Integer> requireIdentityPorts, Fallback fallback, PolicyMetrics metrics,
                          InboundRateLimiter rateLimiter) {
+        this.fallback = requireNonNull(fallback, "fallback");
         this.watches = requireNonNull(watches, "watches");
         this.wait = requireNonNull(wait, "wait");
         this.requireIdentityPorts = Set.copyOf(requireIdentityPorts);
@@ -46,7 +76,7 @@ public final class InboundPolicy {
     public void connection(int port, Optional<WorkloadIdentity> client, InetAddress source, Executor executor, Consumer<Boolean> then) {
         withPolicy(port, executor, policy -> {
             if (policy.isEmpty()) {
-                then.accept(client.isPresent() || !requireIdentityPorts.contains(port));
+                then.accept(fallback.allows(port, client, requireIdentityPorts));
                 return;
             }
             InboundAuthorizer.Decision decision = InboundAuthorizer.connection(policy.get(), client, source);
@@ -60,7 +90,7 @@ public final class InboundPolicy {
                         Consumer<Verdict> then) {
         withPolicy(port, executor, policy -> {
             if (policy.isEmpty()) {
-                then.accept(client.isPresent() || !requireIdentityPorts.contains(port) ? Verdict.ALLOW : Verdict.DENY);
+                then.accept(fallback.allows(port, client, requireIdentityPorts) ? Verdict.ALLOW : Verdict.DENY);
                 return;
             }
             InboundAuthorizer.Decision decision = InboundAuthorizer.request(policy.get(), client, source, request);

@@ -18,8 +18,8 @@ import java.util.function.Consumer;
 
 /**
  * Hands request events to tap subscribers. Costs one volatile read per request when nobody
- * taps. Each subscriber sees requests matching its {@link Match}, up to its limit; then it is
- * told it is done. Thread-safe.
+ * taps. Each subscriber sees requests matching its {@link Match}, up to its limit; once the
+ * last of those has ended it is told it is done. Thread-safe.
  */
 public final class TapHub {
 
@@ -31,13 +31,13 @@ public final class TapHub {
     }
 
     /** A subscriber: where its events go, and what to run when it has had its fill. */
-    record Subscriber(Match match, AtomicInteger remaining, Consumer<TapEvent> sink, Runnable done) {}
+    record Subscriber(Match match, AtomicInteger remaining, AtomicInteger inFlight, Consumer<TapEvent> sink, Runnable done) {}
 
     private final CopyOnWriteArrayList<Subscriber> subscribers = new CopyOnWriteArrayList<>();
     private final AtomicLong ids = new AtomicLong();
 
     Subscriber subscribe(Match match, int limit, Consumer<TapEvent> sink, Runnable done) {
-        Subscriber subscriber = new Subscriber(match, new AtomicInteger(limit), sink, done);
+        Subscriber subscriber = new Subscriber(match, new AtomicInteger(limit), new AtomicInteger(), sink, done);
         subscribers.add(subscriber);
         return subscriber;
     }
@@ -63,7 +63,13 @@ public final class TapHub {
         Instant started = Instant.now();
         long startedNanos = System.nanoTime();
         TapEvent.Builder base = TapEvent.newBuilder().setDirection(direction).setSource(source).setDestination(destination).setStreamId(id);
-        List<Subscriber> taking = interested.stream().filter(s -> s.remaining().getAndDecrement() > 0).toList();
+        List<Subscriber> taking = interested.stream().filter(s -> {
+            if (s.remaining().getAndDecrement() > 0) {
+                s.inFlight().incrementAndGet();
+                return true;
+            }
+            return false;
+        }).toList();
         TapEvent init = base.clone().setTime(timestamp(started)).setRequestInit(request).build();
         taking.forEach(s -> s.sink().accept(init));
         return (status, grpcStatus, error) -> {
@@ -78,7 +84,8 @@ public final class TapHub {
             for (Subscriber s : taking) {
                 s.sink().accept(response);
                 s.sink().accept(ended);
-                if (s.remaining().get() <= 0 && subscribers.remove(s)) {
+                // Done once its last request has ended, not when its last one started.
+                if (s.inFlight().decrementAndGet() == 0 && s.remaining().get() <= 0 && subscribers.remove(s)) {
                     s.done().run();
                 }
             }

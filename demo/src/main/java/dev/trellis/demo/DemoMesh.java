@@ -72,7 +72,6 @@ public final class DemoMesh implements AutoCloseable {
 
     private final Path dir;
     private final Deque<AutoCloseable> open = new ArrayDeque<>();
-    private final List<Proxy> proxies = new ArrayList<>();
     private final java.util.Map<String, Proxy> proxiesByPod = new java.util.concurrent.ConcurrentHashMap<>();
     private Viz viz;
     private VoteBot bot;
@@ -227,7 +226,6 @@ public final class DemoMesh implements AutoCloseable {
                     Optional.empty(), Optional.of(logs.resolve(pod + "-connections.log")), false, Optional.of(pod),
                     Optional.of(new HostPort("127.0.0.1", 0)), dev.trellis.proxy.policy.InboundPolicy.Fallback.ALL_UNAUTHENTICATED);
             Proxy proxy = Proxy.start(config, Clock.systemUTC());
-            proxies.add(proxy);
             proxiesByPod.put(pod, proxy);
             return proxy;
         }
@@ -344,7 +342,7 @@ public final class DemoMesh implements AutoCloseable {
                 rest.add(next);
             }
         }
-        List<CompletableFuture<Void>> draining = proxies.stream().map(p -> CompletableFuture.runAsync(p::shutdown)).toList();
+        List<CompletableFuture<Void>> draining = proxiesByPod.values().stream().map(p -> CompletableFuture.runAsync(p::shutdown)).toList();
         CompletableFuture.allOf(draining.toArray(CompletableFuture[]::new)).orTimeout(10, TimeUnit.SECONDS).exceptionally(e -> null).join();
         rest.forEach(DemoMesh::closeQuietly);
     }

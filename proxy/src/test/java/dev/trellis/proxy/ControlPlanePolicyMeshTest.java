@@ -7,9 +7,7 @@ import dev.trellis.cluster.local.LocalDirectorySource;
 import dev.trellis.core.identity.WorkloadIdentity;
 import dev.trellis.core.net.HostPort;
 import dev.trellis.destination.DestinationServer;
-import dev.trellis.destination.DestinationServerConfig;
 import dev.trellis.testing.TestPki;
-import dev.trellis.tls.context.CredentialsStore;
 import java.net.InetSocketAddress;
 import java.net.ProxySelector;
 import java.net.URI;
@@ -18,7 +16,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -74,11 +71,7 @@ class ControlPlanePolicyMeshTest {
         app.start();
         state = Files.createDirectories(dir.resolve("state"));
         cluster = LocalDirectorySource.start(state, Duration.ofMillis(50));
-        DestinationServerConfig config = DestinationServerConfig.defaults(TestPki.TRUST_DOMAIN)
-                .withListen(new HostPort("127.0.0.1", 0), new HostPort("127.0.0.1", 0));
-        CredentialsStore credentials = new CredentialsStore(config.identity(), mesh.pki.trustAnchors(), Clock.systemUTC());
-        credentials.install(mesh.pki.credentialsFor(config.identity(), Duration.ofHours(1)));
-        destination = DestinationServer.start(config, cluster, credentials, Clock.systemUTC());
+        destination = mesh.startDestination(cluster);
         int port = destination.grpcAddress().getPort();
         server = mesh.start(MeshFixture.withDestination(mesh.config(VOTING, List.of()), port, "voting-0"));
         client = mesh.start(MeshFixture.withDestination(

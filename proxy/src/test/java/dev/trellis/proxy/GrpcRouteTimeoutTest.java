@@ -8,12 +8,9 @@ import dev.trellis.api.identity.v1.CertifyResponse;
 import dev.trellis.api.identity.v1.IdentityGrpc;
 import dev.trellis.cluster.local.LocalDirectorySource;
 import dev.trellis.core.identity.WorkloadIdentity;
-import dev.trellis.core.net.HostPort;
 import dev.trellis.destination.DestinationServer;
-import dev.trellis.destination.DestinationServerConfig;
 import dev.trellis.proxy.outbound.ForwardListener;
 import dev.trellis.testing.TestPki;
-import dev.trellis.tls.context.CredentialsStore;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.Status;
@@ -24,7 +21,6 @@ import io.grpc.stub.StreamObserver;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -58,11 +54,7 @@ class GrpcRouteTimeoutTest {
         Path state = Files.createDirectories(dir.resolve("state"));
         try (MeshFixture mesh = new MeshFixture(dir);
              LocalDirectorySource cluster = LocalDirectorySource.start(state, Duration.ofMillis(50))) {
-            DestinationServerConfig config = DestinationServerConfig.defaults(TestPki.TRUST_DOMAIN)
-                    .withListen(new HostPort("127.0.0.1", 0), new HostPort("127.0.0.1", 0));
-            CredentialsStore credentials = new CredentialsStore(config.identity(), mesh.pki.trustAnchors(), Clock.systemUTC());
-            credentials.install(mesh.pki.credentialsFor(config.identity(), Duration.ofHours(1)));
-            try (DestinationServer destination = DestinationServer.start(config, cluster, credentials, Clock.systemUTC())) {
+            try (DestinationServer destination = mesh.startDestination(cluster)) {
                 int port = destination.grpcAddress().getPort();
                 Proxy server = mesh.start(MeshFixture.withDestination(mesh.config(SLOW, List.of()), port, "slow-0"));
                 Proxy client = mesh.start(MeshFixture.withDestination(mesh.config(WEB, List.of(

@@ -66,6 +66,15 @@ final class MeshFixture implements AutoCloseable {
                 base.shutdownGrace(), base.shutdownTokenFile(), base.connectionLogFile(), base.debug(), Optional.of(pod), base.tap(), base.defaultInboundPolicy());
     }
 
+    /** The real destination service on loopback over {@code cluster}, with a certificate from this fixture's PKI; the caller closes it. */
+    dev.trellis.destination.DestinationServer startDestination(dev.trellis.cluster.ClusterSource cluster) throws Exception {
+        var config = dev.trellis.destination.DestinationServerConfig.defaults(TestPki.TRUST_DOMAIN)
+                .withListen(new HostPort("127.0.0.1", 0), new HostPort("127.0.0.1", 0));
+        var credentials = new dev.trellis.tls.context.CredentialsStore(config.identity(), pki.trustAnchors(), Clock.systemUTC());
+        credentials.install(pki.credentialsFor(config.identity(), Duration.ofHours(1)));
+        return dev.trellis.destination.DestinationServer.start(config, cluster, credentials, Clock.systemUTC());
+    }
+
     Proxy start(ProxyConfig config) throws Exception {
         Proxy proxy = Proxy.start(config, Clock.systemUTC());
         proxies.add(proxy);

@@ -30,9 +30,9 @@ public final class EgressAuthorizer {
         }
     }
 
-    public static Decision decide(EgressPolicy policy, Optional<String> host, InetAddress address, int port) {
-        boolean denied = policy.getDenyList().stream().anyMatch(r -> matches(r, host, address, port));
-        boolean allowed = policy.getAllowList().stream().anyMatch(r -> matches(r, host, address, port));
+    static Decision decide(EgressPolicy policy, Optional<String> host, InetAddress address, int port, CidrCache cidrs) {
+        boolean denied = policy.getDenyList().stream().anyMatch(r -> matches(r, host, address, port, cidrs));
+        boolean allowed = policy.getAllowList().stream().anyMatch(r -> matches(r, host, address, port, cidrs));
         boolean blocked = switch (policy.getMode()) {
             case ALLOW -> denied || !allowed;
             case DENY -> denied;
@@ -45,13 +45,13 @@ public final class EgressAuthorizer {
         return policy.getMode() == EgressPolicy.Mode.AUDIT ? Decision.AUDIT_DENIED : Decision.DENIED;
     }
 
-    static boolean matches(EgressRule rule, Optional<String> host, InetAddress address, int port) {
+    static boolean matches(EgressRule rule, Optional<String> host, InetAddress address, int port, CidrCache cidrs) {
         if (rule.getPortsCount() > 0 && !rule.getPortsList().contains(port)) {
             return false;
         }
         return switch (rule.getDestinationCase()) {
             case HOST -> host.map(h -> hostMatches(rule.getHost(), h)).orElse(false);
-            case CIDR -> Cidr.parse(rule.getCidr()).map(c -> c.contains(address)).orElse(false);
+            case CIDR -> cidrs.get(rule.getCidr()).map(c -> c.contains(address)).orElse(false);
             case DESTINATION_NOT_SET -> false;
         };
     }

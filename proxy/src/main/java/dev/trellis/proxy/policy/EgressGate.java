@@ -20,6 +20,7 @@ public final class EgressGate {
     private final Optional<PolicyWatches> watches;
     private final PolicyMetrics metrics;
     private final Duration wait;
+    private final CidrCache cidrs = new CidrCache();
 
     /** {@code wait}: how long a connection may wait for the first policy (a starting pod), after which it passes. */
     public EgressGate(Optional<PolicyWatches> watches, PolicyMetrics metrics, Duration wait) {
@@ -45,7 +46,7 @@ public final class EgressGate {
                 then.accept(new Verdict(false, "passthrough"));
                 return;
             }
-            EgressAuthorizer.Decision decision = EgressAuthorizer.decide(policy.get(), host, destination.getAddress(), destination.getPort());
+            EgressAuthorizer.Decision decision = EgressAuthorizer.decide(policy.get(), host, destination.getAddress(), destination.getPort(), cidrs);
             metrics.egress(host.orElse(destination.getAddress().getHostAddress()), decision);
             then.accept(new Verdict(decision == EgressAuthorizer.Decision.DENIED, decision.logValue()));
         });

@@ -33,31 +33,31 @@ public final class InboundAuthorizer {
     /** A request's method and path, for route matching. */
     public record Request(String method, String path) {}
 
-    public static Decision connection(InboundServer policy, Optional<WorkloadIdentity> client, InetAddress source) {
-        return first(policy, policy.getAuthorizationsList(), client, source).map(a -> Decision.allow(policy, a)).orElseGet(() -> Decision.deny(policy));
+    static Decision connection(InboundServer policy, Optional<WorkloadIdentity> client, InetAddress source, CidrCache cidrs) {
+        return first(policy.getAuthorizationsList(), client, source, cidrs).map(a -> Decision.allow(policy, a)).orElseGet(() -> Decision.deny(policy));
     }
 
-    public static Decision request(InboundServer policy, Optional<WorkloadIdentity> client, InetAddress source, Request request) {
-        Optional<Authorization> byServer = first(policy, policy.getAuthorizationsList(), client, source);
+    static Decision request(InboundServer policy, Optional<WorkloadIdentity> client, InetAddress source, Request request, CidrCache cidrs) {
+        Optional<Authorization> byServer = first(policy.getAuthorizationsList(), client, source, cidrs);
         if (byServer.isPresent()) {
             return Decision.allow(policy, byServer.get());
         }
         for (HttpRoute route : policy.getRoutesList()) {
             if (route.getMatchesList().stream().anyMatch(m -> matches(m, request))) {
-                return first(policy, route.getAuthorizationsList(), client, source).map(a -> Decision.allow(policy, a))
+                return first(route.getAuthorizationsList(), client, source, cidrs).map(a -> Decision.allow(policy, a))
                         .orElseGet(() -> Decision.deny(policy));
             }
         }
         return Decision.deny(policy);
     }
 
-    private static Optional<Authorization> first(InboundServer policy, java.util.List<Authorization> authorizations,
-                                                 Optional<WorkloadIdentity> client, InetAddress source) {
-        return authorizations.stream().filter(a -> permits(a, client, source)).findFirst();
+    private static Optional<Authorization> first(java.util.List<Authorization> authorizations, Optional<WorkloadIdentity> client, InetAddress source,
+                                                 CidrCache cidrs) {
+        return authorizations.stream().filter(a -> permits(a, client, source, cidrs)).findFirst();
     }
 
-    static boolean permits(Authorization authorization, Optional<WorkloadIdentity> client, InetAddress source) {
-        if (authorization.getNetworksCount() > 0 && authorization.getNetworksList().stream().noneMatch(n -> inNetwork(n, source))) {
+    static boolean permits(Authorization authorization, Optional<WorkloadIdentity> client, InetAddress source, CidrCache cidrs) {
+        if (authorization.getNetworksCount() > 0 && authorization.getNetworksList().stream().noneMatch(n -> inNetwork(n, source, cidrs))) {
             return false;
         }
         return switch (authorization.getAuthenticationCase()) {
@@ -69,9 +69,9 @@ public final class InboundAuthorizer {
         };
     }
 
-    private static boolean inNetwork(Network network, InetAddress source) {
-        boolean inside = Cidr.parse(network.getCidr()).map(c -> c.contains(source)).orElse(false);
-        return inside && network.getExceptList().stream().map(Cidr::parse).flatMap(Optional::stream).noneMatch(c -> c.contains(source));
+    private static boolean inNetwork(Network network, InetAddress source, CidrCache cidrs) {
+        boolean inside = cidrs.get(network.getCidr()).map(c -> c.contains(source)).orElse(false);
+        return inside && network.getExceptList().stream().map(cidrs::get).flatMap(Optional::stream).noneMatch(c -> c.contains(source));
     }
 
     private static boolean matches(HttpRouteMatch match, Request request) {

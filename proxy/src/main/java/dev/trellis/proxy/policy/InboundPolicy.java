@@ -61,6 +61,7 @@ public final class InboundPolicy {
     private final PolicyMetrics metrics;
     private final InboundRateLimiter rateLimiter;
     private final Fallback fallback;
+    private final CidrCache cidrs = new CidrCache();
 
     public InboundPolicy(Optional<PolicyWatches> watches, Duration wait, Set<Integer> requireIdentityPorts, Fallback fallback, PolicyMetrics metrics,
                          InboundRateLimiter rateLimiter) {
@@ -79,7 +80,7 @@ public final class InboundPolicy {
                 then.accept(fallback.allows(port, client, requireIdentityPorts));
                 return;
             }
-            InboundAuthorizer.Decision decision = InboundAuthorizer.connection(policy.get(), client, source);
+            InboundAuthorizer.Decision decision = InboundAuthorizer.connection(policy.get(), client, source, cidrs);
             metrics.tcp(decision);
             then.accept(allowed(decision, "connection", port, client, source));
         });
@@ -93,7 +94,7 @@ public final class InboundPolicy {
                 then.accept(fallback.allows(port, client, requireIdentityPorts) ? Verdict.ALLOW : Verdict.DENY);
                 return;
             }
-            InboundAuthorizer.Decision decision = InboundAuthorizer.request(policy.get(), client, source, request);
+            InboundAuthorizer.Decision decision = InboundAuthorizer.request(policy.get(), client, source, request, cidrs);
             metrics.http(decision);
             if (!allowed(decision, request.method() + " " + InboundAuthorizer.pathOnly(request.path()), port, client, source)) {
                 then.accept(Verdict.DENY);

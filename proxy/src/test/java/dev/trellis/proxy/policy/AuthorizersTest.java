@@ -21,6 +21,8 @@ class AuthorizersTest {
     private static final WorkloadIdentity WEB = new WorkloadIdentity("cluster.local", "emojivoto", "web");
     private static final WorkloadIdentity ROGUE = new WorkloadIdentity("cluster.local", "rogue", "x");
 
+    private final CidrCache cidrs = new CidrCache();
+
     private static InetAddress ip(String text) throws Exception {
         return InetAddress.getByName(text);
     }
@@ -30,9 +32,9 @@ class AuthorizersTest {
         InboundServer policy = InboundServer.newBuilder().putLabels("name", "voting-http")
                 .addAuthorizations(Authorization.newBuilder().setMeshTls(MeshTls.newBuilder().addIdentities(WEB.spiffeId())).putLabels("name", "web-only"))
                 .build();
-        assertThat(InboundAuthorizer.connection(policy, Optional.of(WEB), ip("10.0.0.1")).allowed()).isTrue();
-        assertThat(InboundAuthorizer.connection(policy, Optional.of(ROGUE), ip("10.0.0.1")).allowed()).isFalse();
-        assertThat(InboundAuthorizer.connection(policy, Optional.empty(), ip("10.0.0.1")).allowed()).isFalse();
+        assertThat(InboundAuthorizer.connection(policy, Optional.of(WEB), ip("10.0.0.1"), cidrs).allowed()).isTrue();
+        assertThat(InboundAuthorizer.connection(policy, Optional.of(ROGUE), ip("10.0.0.1"), cidrs).allowed()).isFalse();
+        assertThat(InboundAuthorizer.connection(policy, Optional.empty(), ip("10.0.0.1"), cidrs).allowed()).isFalse();
     }
 
     @Test
@@ -41,10 +43,10 @@ class AuthorizersTest {
                 .addAuthorizations(Authorization.newBuilder().setUnauthenticated(Unauthenticated.getDefaultInstance())
                         .addNetworks(Network.newBuilder().setCidr("10.0.0.0/8").addExcept("10.9.0.0/16")))
                 .build();
-        assertThat(InboundAuthorizer.connection(policy, Optional.empty(), ip("10.1.2.3")).allowed()).isTrue();
-        assertThat(InboundAuthorizer.connection(policy, Optional.empty(), ip("10.9.2.3")).allowed()).isFalse();
-        assertThat(InboundAuthorizer.connection(policy, Optional.empty(), ip("192.168.0.1")).allowed()).isFalse();
-        assertThat(InboundAuthorizer.connection(policy, Optional.empty(), ip("::1")).allowed()).isFalse();
+        assertThat(InboundAuthorizer.connection(policy, Optional.empty(), ip("10.1.2.3"), cidrs).allowed()).isTrue();
+        assertThat(InboundAuthorizer.connection(policy, Optional.empty(), ip("10.9.2.3"), cidrs).allowed()).isFalse();
+        assertThat(InboundAuthorizer.connection(policy, Optional.empty(), ip("192.168.0.1"), cidrs).allowed()).isFalse();
+        assertThat(InboundAuthorizer.connection(policy, Optional.empty(), ip("::1"), cidrs).allowed()).isFalse();
     }
 
     @Test
@@ -54,9 +56,9 @@ class AuthorizersTest {
                         .addMatches(HttpRouteMatch.newBuilder().setPathExact("/ready").setMethod("GET"))
                         .addAuthorizations(Authorization.newBuilder().setUnauthenticated(Unauthenticated.getDefaultInstance())))
                 .build();
-        assertThat(InboundAuthorizer.request(policy, Optional.empty(), ip("10.0.0.1"), new InboundAuthorizer.Request("GET", "/ready?x=1")).allowed()).isTrue();
-        assertThat(InboundAuthorizer.request(policy, Optional.empty(), ip("10.0.0.1"), new InboundAuthorizer.Request("POST", "/ready")).allowed()).isFalse();
-        assertThat(InboundAuthorizer.request(policy, Optional.of(WEB), ip("10.0.0.1"), new InboundAuthorizer.Request("GET", "/api")).allowed()).isFalse();
+        assertThat(InboundAuthorizer.request(policy, Optional.empty(), ip("10.0.0.1"), new InboundAuthorizer.Request("GET", "/ready?x=1"), cidrs).allowed()).isTrue();
+        assertThat(InboundAuthorizer.request(policy, Optional.empty(), ip("10.0.0.1"), new InboundAuthorizer.Request("POST", "/ready"), cidrs).allowed()).isFalse();
+        assertThat(InboundAuthorizer.request(policy, Optional.of(WEB), ip("10.0.0.1"), new InboundAuthorizer.Request("GET", "/api"), cidrs).allowed()).isFalse();
     }
 
     @Test
@@ -65,21 +67,21 @@ class AuthorizersTest {
                 .addAllow(EgressRule.newBuilder().setHost("*.example.com").addPorts(443))
                 .addAllow(EgressRule.newBuilder().setCidr("10.0.0.0/8"))
                 .build();
-        assertThat(EgressAuthorizer.decide(policy, Optional.of("api.example.com"), ip("93.184.216.34"), 443)).isEqualTo(EgressAuthorizer.Decision.ALLOWED);
-        assertThat(EgressAuthorizer.decide(policy, Optional.of("example.com"), ip("93.184.216.34"), 443)).isEqualTo(EgressAuthorizer.Decision.DENIED);
-        assertThat(EgressAuthorizer.decide(policy, Optional.of("api.example.com"), ip("93.184.216.34"), 80)).isEqualTo(EgressAuthorizer.Decision.DENIED);
-        assertThat(EgressAuthorizer.decide(policy, Optional.empty(), ip("10.3.3.3"), 5432)).isEqualTo(EgressAuthorizer.Decision.ALLOWED);
-        assertThat(EgressAuthorizer.decide(policy, Optional.of("evil.example.com.attacker.net"), ip("1.2.3.4"), 443)).isEqualTo(EgressAuthorizer.Decision.DENIED);
+        assertThat(EgressAuthorizer.decide(policy, Optional.of("api.example.com"), ip("93.184.216.34"), 443, cidrs)).isEqualTo(EgressAuthorizer.Decision.ALLOWED);
+        assertThat(EgressAuthorizer.decide(policy, Optional.of("example.com"), ip("93.184.216.34"), 443, cidrs)).isEqualTo(EgressAuthorizer.Decision.DENIED);
+        assertThat(EgressAuthorizer.decide(policy, Optional.of("api.example.com"), ip("93.184.216.34"), 80, cidrs)).isEqualTo(EgressAuthorizer.Decision.DENIED);
+        assertThat(EgressAuthorizer.decide(policy, Optional.empty(), ip("10.3.3.3"), 5432, cidrs)).isEqualTo(EgressAuthorizer.Decision.ALLOWED);
+        assertThat(EgressAuthorizer.decide(policy, Optional.of("evil.example.com.attacker.net"), ip("1.2.3.4"), 443, cidrs)).isEqualTo(EgressAuthorizer.Decision.DENIED);
     }
 
     @Test
     void egressDenyAndAuditModes() throws Exception {
         EgressRule metadata = EgressRule.newBuilder().setCidr("169.254.169.254/32").build();
         EgressPolicy deny = EgressPolicy.newBuilder().setMode(EgressPolicy.Mode.DENY).addDeny(metadata).build();
-        assertThat(EgressAuthorizer.decide(deny, Optional.empty(), ip("169.254.169.254"), 80)).isEqualTo(EgressAuthorizer.Decision.DENIED);
-        assertThat(EgressAuthorizer.decide(deny, Optional.empty(), ip("8.8.8.8"), 53)).isEqualTo(EgressAuthorizer.Decision.ALLOWED);
+        assertThat(EgressAuthorizer.decide(deny, Optional.empty(), ip("169.254.169.254"), 80, cidrs)).isEqualTo(EgressAuthorizer.Decision.DENIED);
+        assertThat(EgressAuthorizer.decide(deny, Optional.empty(), ip("8.8.8.8"), 53, cidrs)).isEqualTo(EgressAuthorizer.Decision.ALLOWED);
         EgressPolicy audit = deny.toBuilder().setMode(EgressPolicy.Mode.AUDIT).build();
-        assertThat(EgressAuthorizer.decide(audit, Optional.empty(), ip("169.254.169.254"), 80)).isEqualTo(EgressAuthorizer.Decision.AUDIT_DENIED);
+        assertThat(EgressAuthorizer.decide(audit, Optional.empty(), ip("169.254.169.254"), 80, cidrs)).isEqualTo(EgressAuthorizer.Decision.AUDIT_DENIED);
     }
 
     @Test

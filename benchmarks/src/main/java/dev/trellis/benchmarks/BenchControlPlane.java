@@ -42,7 +42,7 @@ public final class BenchControlPlane {
                         .listen(new HostPort("127.0.0.1", 0)).admin(new HostPort("127.0.0.1", 0)).build(),
                 new LocalTokenAuthenticator(pki.tokenKey().getPublic(), Clock.systemUTC()), AuditLog.sharing(OutputStream.nullOutputStream()),
                 Clock.systemUTC());
-        FakeDestination destination = new FakeDestination(pki, TestPki.identity("trellis", "trellis-destination"));
+        FakeDestination destination = new FakeDestination(pki, dev.trellis.core.identity.ControlPlaneComponent.DESTINATION.identity(TestPki.TRUST_DOMAIN));
         for (int i = 2; i < args.length; i++) {
             String[] pair = args[i].split("=", 2);
             destination.set(pair[0], List.of(FakeDestination.endpoint("127.0.0.1", Integer.parseInt(pair[1]), emoji, serverInboundPort)));

@@ -1,12 +1,12 @@
 package dev.trellis.cli;
 
+import dev.trellis.core.identity.ControlPlaneComponent;
 import dev.trellis.cluster.ClusterSource;
 import dev.trellis.core.identity.WorkloadIdentity;
 import dev.trellis.core.net.HostPort;
 import dev.trellis.destination.DestinationServer;
 import dev.trellis.destination.DestinationServerConfig;
 import dev.trellis.destination.translate.DefaultInboundPolicy;
-import dev.trellis.identity.IdentityServerConfig;
 import dev.trellis.ratelimit.RateLimit;
 import dev.trellis.tls.client.IdentityClient;
 import dev.trellis.tls.context.CredentialsStore;
@@ -89,7 +89,7 @@ final class DestinationCommand implements Callable<Integer> {
                 updateWindow, defaults.slowSubscriberTimeout(), debug);
         Clock clock = Clock.systemUTC();
         WorkloadIdentity identityService = identityName == null
-                ? new WorkloadIdentity(trustDomain, IdentityServerConfig.DEFAULT_NAMESPACE, IdentityServerConfig.DEFAULT_SERVICE_ACCOUNT)
+                ? ControlPlaneComponent.IDENTITY.identity(trustDomain)
                 : WorkloadIdentity.parseSpiffeId(identityName);
         CredentialsStore credentials = new CredentialsStore(config.identity(), TrustAnchors.read(trustAnchor), clock);
         IdentityClient identityClient = new IdentityClient(IdentityClient.Config.defaults(config.identity(), identityAddress, identityService, tokenFile),

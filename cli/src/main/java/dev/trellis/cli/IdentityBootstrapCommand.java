@@ -1,5 +1,6 @@
 package dev.trellis.cli;
 
+import dev.trellis.core.identity.ControlPlaneComponent;
 import dev.trellis.core.identity.WorkloadIdentity;
 import dev.trellis.tls.pki.CaCertificates;
 import dev.trellis.tls.pki.CaCredentials;
@@ -50,7 +51,7 @@ final class IdentityBootstrapCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         // Validates the trust domain the same way identities do.
-        new WorkloadIdentity(trustDomain, "trellis", "trellis-identity");
+        ControlPlaneComponent.IDENTITY.identity(trustDomain);
         List<Path> files = List.of(out.resolve(TRUST_ANCHOR), out.resolve(ISSUER), out.resolve(ISSUER_KEY), out.resolve(TOKEN_KEY),
                 out.resolve(TOKEN_PUBLIC_KEY));
         if (!force) {

@@ -1,8 +1,8 @@
 package dev.trellis.cli;
 
+import dev.trellis.core.identity.ControlPlaneComponent;
 import dev.trellis.core.identity.WorkloadIdentity;
 import dev.trellis.core.net.HostPort;
-import dev.trellis.identity.IdentityServerConfig;
 import dev.trellis.tls.client.IdentityClient;
 import dev.trellis.tls.context.Credentials;
 import dev.trellis.tls.context.CredentialsStore;
@@ -71,7 +71,7 @@ final class IdentityCertifyCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         WorkloadIdentity workload = WorkloadIdentity.parseSpiffeId(identity);
         WorkloadIdentity expectedServer = serverIdentity != null ? WorkloadIdentity.parseSpiffeId(serverIdentity)
-                : new WorkloadIdentity(workload.trustDomain(), IdentityServerConfig.DEFAULT_NAMESPACE, IdentityServerConfig.DEFAULT_SERVICE_ACCOUNT);
+                : ControlPlaneComponent.IDENTITY.identity(workload.trustDomain());
         Path keyFile = out.resolve("key.pem");
         Path chainFile = out.resolve("chain.pem");
         if (!force && (Files.exists(keyFile) || Files.exists(chainFile))) {

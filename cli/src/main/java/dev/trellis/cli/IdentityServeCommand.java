@@ -1,5 +1,6 @@
 package dev.trellis.cli;
 
+import dev.trellis.core.identity.ControlPlaneComponent;
 import dev.trellis.core.identity.WorkloadIdentity;
 import dev.trellis.core.net.HostPort;
 import dev.trellis.identity.IdentityServer;
@@ -77,12 +78,12 @@ final class IdentityServeCommand implements Callable<Integer> {
     @Option(names = "--audit-log", defaultValue = "-", paramLabel = "FILE", description = "Where audit JSON lines go; '-' is standard output (default).")
     String auditLog;
 
-    @Option(names = "--namespace", defaultValue = IdentityServerConfig.DEFAULT_NAMESPACE,
+    @Option(names = "--namespace", defaultValue = ControlPlaneComponent.DEFAULT_NAMESPACE,
             description = "Namespace of the service's own identity (default: ${DEFAULT-VALUE}).")
     String namespace;
 
-    @Option(names = "--service-account", defaultValue = IdentityServerConfig.DEFAULT_SERVICE_ACCOUNT,
-            description = "Service account of the service's own identity (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--service-account",
+            description = "Service account of the service's own identity (default: trellis-identity).")
     String serviceAccount;
 
     @Option(names = "--debug", description = "Serve /debug/* pages on the admin listener. Off by default (threat-model finding 5).")
@@ -94,7 +95,7 @@ final class IdentityServeCommand implements Callable<Integer> {
         CertifyLimits limits = new CertifyLimits(RateLimit.parse(ratePerPeer), RateLimit.parse(ratePerIdentity),
                 maxConcurrentSigning == null ? defaults.maxConcurrentSigning() : maxConcurrentSigning);
         IdentityServerConfig config = new IdentityServerConfig(trustDomain, trustAnchor, issuerCert, issuerKey, listen, admin,
-                new WorkloadIdentity(trustDomain, namespace, serviceAccount), leafLifetime, limits, issuerReloadInterval, debug);
+                new WorkloadIdentity(trustDomain, namespace, serviceAccount != null ? serviceAccount : ControlPlaneComponent.IDENTITY.serviceAccount()), leafLifetime, limits, issuerReloadInterval, debug);
         Clock clock = Clock.systemUTC();
         Authenticator callers = authenticator.kubernetes
                 ? new KubernetesAuthenticator(new KubernetesClientBuilder().withConfig(kubernetesConfig()).build())

@@ -5,11 +5,12 @@ import dev.trellis.core.net.HostPort;
 import dev.trellis.proxy.Proxy;
 import dev.trellis.proxy.ProxyConfig;
 import dev.trellis.proxy.outbound.ForwardListener;
+import dev.trellis.proxy.policy.InboundPolicy;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -53,49 +54,51 @@ final class ProxyCommand implements Callable<Integer> {
             description = "Identity the destination service presents (default spiffe://<td>/ns/trellis/sa/trellis-destination). TRELLIS_PROXY_DESTINATION_NAME.")
     String destinationName;
 
-    @Option(names = "--inbound", paramLabel = "HOST:PORT", defaultValue = "${env:TRELLIS_PROXY_INBOUND:-0.0.0.0:4143}",
-            description = "Inbound listener (mesh mTLS). TRELLIS_PROXY_INBOUND. Default ${DEFAULT-VALUE}.")
+    @Option(names = "--inbound", paramLabel = "HOST:PORT", defaultValue = "${env:TRELLIS_PROXY_INBOUND}",
+            description = "Inbound listener (mesh mTLS). TRELLIS_PROXY_INBOUND. Default " + ProxyConfig.Defaults.INBOUND + ".")
     HostPort inbound;
 
-    @Option(names = "--outbound", paramLabel = "HOST:PORT|off", defaultValue = "${env:TRELLIS_PROXY_OUTBOUND:-127.0.0.1:4140}",
-            description = "Outbound listener for connections iptables redirects (transparent mode); 'off' for none. TRELLIS_PROXY_OUTBOUND. Default ${DEFAULT-VALUE}.")
+    @Option(names = "--outbound", paramLabel = "HOST:PORT|off", defaultValue = "${env:TRELLIS_PROXY_OUTBOUND}",
+            description = "Outbound listener for connections iptables redirects (transparent mode); 'off' for none. TRELLIS_PROXY_OUTBOUND. Default "
+                    + ProxyConfig.Defaults.OUTBOUND + ".")
     String outbound;
 
     @Option(names = "--require-identity-ports", paramLabel = "PORT", split = ",", defaultValue = "${env:TRELLIS_PROXY_REQUIRE_IDENTITY_PORTS}",
             description = "Inbound ports where connections without mesh TLS are refused even when redirected. TRELLIS_PROXY_REQUIRE_IDENTITY_PORTS.")
     List<Integer> requireIdentityPorts;
 
-    @Option(names = "--opaque-ports", paramLabel = "PORT", split = ",",
-            defaultValue = "${env:TRELLIS_PROXY_OPAQUE_PORTS:-25,587,3306,4444,5432,6379,9300,11211}",
-            description = "Ports whose redirected inbound connections skip protocol detection (server-speaks-first protocols). TRELLIS_PROXY_OPAQUE_PORTS. Default ${DEFAULT-VALUE}.")
+    @Option(names = "--opaque-ports", paramLabel = "PORT", split = ",", defaultValue = "${env:TRELLIS_PROXY_OPAQUE_PORTS}",
+            description = "Ports whose redirected inbound connections skip protocol detection (server-speaks-first protocols). TRELLIS_PROXY_OPAQUE_PORTS. Default "
+                    + ProxyConfig.Defaults.OPAQUE_PORTS + ".")
     List<Integer> opaquePorts;
 
-    @Option(names = "--admin", paramLabel = "HOST:PORT", defaultValue = "${env:TRELLIS_PROXY_ADMIN:-127.0.0.1:4191}",
-            description = "Admin listener: /live /ready /metrics. TRELLIS_PROXY_ADMIN. Default ${DEFAULT-VALUE}.")
+    @Option(names = "--admin", paramLabel = "HOST:PORT", defaultValue = "${env:TRELLIS_PROXY_ADMIN}",
+            description = "Admin listener: /live /ready /metrics. TRELLIS_PROXY_ADMIN. Default " + ProxyConfig.Defaults.ADMIN + ".")
     HostPort admin;
 
-    @Option(names = "--app-host", defaultValue = "${env:TRELLIS_PROXY_APP_HOST:-127.0.0.1}",
-            description = "Where the app listens, for inbound traffic. TRELLIS_PROXY_APP_HOST. Default ${DEFAULT-VALUE}.")
+    @Option(names = "--app-host", defaultValue = "${env:TRELLIS_PROXY_APP_HOST}",
+            description = "Where the app listens, for inbound traffic. TRELLIS_PROXY_APP_HOST. Default: 127.0.0.1.")
     String appHost;
 
     @Option(names = "--forward", paramLabel = "PORT=HOST:PORT", split = ",", defaultValue = "${env:TRELLIS_PROXY_FORWARDS}",
             description = "Open a local port for an opaque destination, e.g. 6379=redis.cache.svc.cluster.local:6379 (repeat, or comma-separate). TRELLIS_PROXY_FORWARDS.")
     List<String> forwards;
 
-    @Option(names = "--detect-timeout", defaultValue = "${env:TRELLIS_PROXY_DETECT_TIMEOUT:-10s}",
-            description = "How long protocol detection waits for a client's first bytes. TRELLIS_PROXY_DETECT_TIMEOUT. Default ${DEFAULT-VALUE}.")
+    @Option(names = "--detect-timeout", defaultValue = "${env:TRELLIS_PROXY_DETECT_TIMEOUT}",
+            description = "How long protocol detection waits for a client's first bytes. TRELLIS_PROXY_DETECT_TIMEOUT. Default " + ProxyConfig.Defaults.DETECT_TIMEOUT + ".")
     Duration detectTimeout;
 
-    @Option(names = "--connect-timeout", defaultValue = "${env:TRELLIS_PROXY_CONNECT_TIMEOUT:-5s}",
-            description = "Connection timeout to endpoints and the app. TRELLIS_PROXY_CONNECT_TIMEOUT. Default ${DEFAULT-VALUE}.")
+    @Option(names = "--connect-timeout", defaultValue = "${env:TRELLIS_PROXY_CONNECT_TIMEOUT}",
+            description = "Connection timeout to endpoints and the app. TRELLIS_PROXY_CONNECT_TIMEOUT. Default " + ProxyConfig.Defaults.CONNECT_TIMEOUT + ".")
     Duration connectTimeout;
 
-    @Option(names = "--request-timeout", defaultValue = "${env:TRELLIS_PROXY_REQUEST_TIMEOUT:-10s}",
-            description = "How long an HTTP request may wait for its response before the proxy answers 504. TRELLIS_PROXY_REQUEST_TIMEOUT. Default ${DEFAULT-VALUE}.")
+    @Option(names = "--request-timeout", defaultValue = "${env:TRELLIS_PROXY_REQUEST_TIMEOUT}",
+            description = "How long an HTTP request may wait for its response before the proxy answers 504. TRELLIS_PROXY_REQUEST_TIMEOUT. Default "
+                    + ProxyConfig.Defaults.REQUEST_TIMEOUT + ".")
     Duration requestTimeout;
 
-    @Option(names = "--shutdown-grace", defaultValue = "${env:TRELLIS_PROXY_SHUTDOWN_GRACE:-30s}",
-            description = "How long open connections may finish after SIGTERM. TRELLIS_PROXY_SHUTDOWN_GRACE. Default ${DEFAULT-VALUE}.")
+    @Option(names = "--shutdown-grace", defaultValue = "${env:TRELLIS_PROXY_SHUTDOWN_GRACE}",
+            description = "How long open connections may finish after SIGTERM. TRELLIS_PROXY_SHUTDOWN_GRACE. Default " + ProxyConfig.Defaults.SHUTDOWN_GRACE + ".")
     Duration shutdownGrace;
 
     @Option(names = "--shutdown-token-file", paramLabel = "FILE", defaultValue = "${env:TRELLIS_PROXY_SHUTDOWN_TOKEN_FILE}",
@@ -103,25 +106,25 @@ final class ProxyCommand implements Callable<Integer> {
     Path shutdownTokenFile;
 
     @Option(names = "--connection-log", paramLabel = "FILE", defaultValue = "${env:TRELLIS_PROXY_CONNECTION_LOG}",
-            description = "Append outbound connection JSON lines here (default: standard output). TRELLIS_PROXY_CONNECTION_LOG.")
+            description = "Append connection-log JSON lines here (default: standard output). TRELLIS_PROXY_CONNECTION_LOG.")
     Path connectionLog;
 
-    @Option(names = "--tap", paramLabel = "HOST:PORT|off", defaultValue = "${env:TRELLIS_PROXY_TAP:-0.0.0.0:4190}",
-            description = "Tap listener: live request events over mTLS, for the viz identity only (default 0.0.0.0:4190). TRELLIS_PROXY_TAP.")
+    @Option(names = "--tap", paramLabel = "HOST:PORT|off", defaultValue = "${env:TRELLIS_PROXY_TAP}",
+            description = "Tap listener: live request events over mTLS, for the viz identity only. TRELLIS_PROXY_TAP. Default " + ProxyConfig.Defaults.TAP + ".")
     String tap;
 
-    @Option(names = "--default-inbound-policy", paramLabel = "POLICY", defaultValue = "${env:TRELLIS_PROXY_DEFAULT_INBOUND_POLICY:-all-unauthenticated}",
+    @Option(names = "--default-inbound-policy", paramLabel = "POLICY", defaultValue = "${env:TRELLIS_PROXY_DEFAULT_INBOUND_POLICY}",
             converter = InboundFallbackConverter.class,
-            description = "While a port's policy is unknown (no --workload, or no answer yet): all-unauthenticated (default; "
-                    + "--require-identity-ports still apply), all-authenticated or deny. TRELLIS_PROXY_DEFAULT_INBOUND_POLICY.")
-    dev.trellis.proxy.policy.InboundPolicy.Fallback defaultInboundPolicy;
+            description = "While a port's policy is unknown (no --workload, or no answer yet): all-unauthenticated (--require-identity-ports still apply), "
+                    + "all-authenticated or deny. TRELLIS_PROXY_DEFAULT_INBOUND_POLICY. Default " + ProxyConfig.Defaults.DEFAULT_INBOUND_POLICY + ".")
+    InboundPolicy.Fallback defaultInboundPolicy;
 
     /** Parses --default-inbound-policy, naming the accepted values when it cannot. */
-    static final class InboundFallbackConverter implements picocli.CommandLine.ITypeConverter<dev.trellis.proxy.policy.InboundPolicy.Fallback> {
+    static final class InboundFallbackConverter implements picocli.CommandLine.ITypeConverter<InboundPolicy.Fallback> {
         @Override
-        public dev.trellis.proxy.policy.InboundPolicy.Fallback convert(String value) {
+        public InboundPolicy.Fallback convert(String value) {
             try {
-                return dev.trellis.proxy.policy.InboundPolicy.Fallback.parse(value);
+                return InboundPolicy.Fallback.parse(value);
             } catch (IllegalArgumentException e) {
                 throw new picocli.CommandLine.TypeConversionException(e.getMessage());
             }
@@ -139,32 +142,69 @@ final class ProxyCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         WorkloadIdentity self = WorkloadIdentity.parseSpiffeId(required(identity, "--identity", "TRELLIS_PROXY_IDENTITY"));
-        String td = self.trustDomain();
-        List<ForwardListener.Forward> forwardList = new ArrayList<>();
-        if (forwards != null) {
-            for (String forward : forwards) {
-                if (!forward.isBlank()) {
-                    forwardList.add(ForwardListener.Forward.parse(forward));
-                }
-            }
+        ProxyConfig.Builder config = ProxyConfig.builder(self)
+                .trustAnchorFile(required(trustAnchor, "--trust-anchor", "TRELLIS_PROXY_TRUST_ANCHOR"))
+                .identityService(required(identityAddr, "--identity-addr", "TRELLIS_PROXY_IDENTITY_ADDR"))
+                .tokenFile(required(tokenFile, "--token-file", "TRELLIS_PROXY_TOKEN_FILE"))
+                .destinationService(required(destinationAddr, "--destination-addr", "TRELLIS_PROXY_DESTINATION_ADDR"))
+                .debug(debug);
+        // Only what was given overrides the builder's defaults (ProxyConfig.Defaults).
+        if (identityName != null) {
+            config.identityServiceName(WorkloadIdentity.parseSpiffeId(identityName));
         }
-        ProxyConfig config = new ProxyConfig(self,
-                required(trustAnchor, "--trust-anchor", "TRELLIS_PROXY_TRUST_ANCHOR"),
-                required(identityAddr, "--identity-addr", "TRELLIS_PROXY_IDENTITY_ADDR"),
-                identityName != null ? WorkloadIdentity.parseSpiffeId(identityName) : new WorkloadIdentity(td, "trellis", "trellis-identity"),
-                required(tokenFile, "--token-file", "TRELLIS_PROXY_TOKEN_FILE"),
-                required(destinationAddr, "--destination-addr", "TRELLIS_PROXY_DESTINATION_ADDR"),
-                destinationName != null ? WorkloadIdentity.parseSpiffeId(destinationName) : new WorkloadIdentity(td, "trellis", "trellis-destination"),
-                inbound, outbound.equalsIgnoreCase("off") ? Optional.empty() : Optional.of(HostPort.parse(outbound)),
-                admin, appHost, forwardList, requireIdentityPorts == null ? java.util.Set.of() : java.util.Set.copyOf(requireIdentityPorts),
-                java.util.Set.copyOf(opaquePorts), detectTimeout, connectTimeout, requestTimeout, shutdownGrace,
-                Optional.ofNullable(shutdownTokenFile), Optional.ofNullable(connectionLog), debug,
-                workload == null || workload.isBlank() ? Optional.empty() : Optional.of(workload.strip()),
-                tap.equalsIgnoreCase("off") ? Optional.empty() : Optional.of(HostPort.parse(tap)), defaultInboundPolicy);
-        Proxy proxy = Proxy.start(config, Clock.systemUTC());
+        if (destinationName != null) {
+            config.destinationServiceName(WorkloadIdentity.parseSpiffeId(destinationName));
+        }
+        if (inbound != null) {
+            config.inbound(inbound);
+        }
+        if (outbound != null) {
+            config.outbound(listenerOrOff(outbound));
+        }
+        if (admin != null) {
+            config.admin(admin);
+        }
+        if (tap != null) {
+            config.tap(listenerOrOff(tap));
+        }
+        if (forwards != null) {
+            config.forwards(forwards.stream().filter(f -> !f.isBlank()).map(ForwardListener.Forward::parse).toList());
+        }
+        if (appHost != null && !appHost.isBlank()) {
+            config.appHost(Optional.of(appHost.strip()));
+        }
+        if (requireIdentityPorts != null) {
+            config.requireIdentityPorts(Set.copyOf(requireIdentityPorts));
+        }
+        if (opaquePorts != null) {
+            config.opaquePorts(Set.copyOf(opaquePorts));
+        }
+        if (defaultInboundPolicy != null) {
+            config.defaultInboundPolicy(defaultInboundPolicy);
+        }
+        if (detectTimeout != null) {
+            config.detectTimeout(detectTimeout);
+        }
+        if (connectTimeout != null) {
+            config.connectTimeout(connectTimeout);
+        }
+        if (requestTimeout != null) {
+            config.requestTimeout(requestTimeout);
+        }
+        if (shutdownGrace != null) {
+            config.shutdownGrace(shutdownGrace);
+        }
+        config.shutdownTokenFile(Optional.ofNullable(shutdownTokenFile))
+                .connectionLogFile(Optional.ofNullable(connectionLog))
+                .workload(workload == null || workload.isBlank() ? Optional.empty() : Optional.of(workload.strip()));
+        Proxy proxy = Proxy.start(config.build(), Clock.systemUTC());
         Runtime.getRuntime().addShutdownHook(new Thread(proxy::shutdown, "trellis-proxy-shutdown"));
         proxy.awaitTermination();
         return 0;
+    }
+
+    private static Optional<HostPort> listenerOrOff(String value) {
+        return value.strip().equalsIgnoreCase("off") ? Optional.empty() : Optional.of(HostPort.parse(value.strip()));
     }
 
     private static <T> T required(T value, String flag, String variable) {

@@ -1,9 +1,9 @@
 package dev.trellis.cli;
 
+import dev.trellis.core.identity.ControlPlaneComponent;
 import dev.trellis.cluster.ClusterSource;
 import dev.trellis.core.identity.WorkloadIdentity;
 import dev.trellis.core.net.HostPort;
-import dev.trellis.identity.IdentityServerConfig;
 import dev.trellis.tls.client.IdentityClient;
 import dev.trellis.tls.context.CredentialsStore;
 import dev.trellis.tls.context.MeshSslContexts;
@@ -61,11 +61,11 @@ final class VizServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Clock clock = Clock.systemUTC();
-        WorkloadIdentity self = new WorkloadIdentity(trustDomain, "trellis", "trellis-viz");
+        WorkloadIdentity self = ControlPlaneComponent.VIZ.identity(trustDomain);
         TrustAnchors anchors = TrustAnchors.read(trustAnchor);
         CredentialsStore credentials = new CredentialsStore(self, anchors, clock);
         IdentityClient identity = new IdentityClient(IdentityClient.Config.defaults(self, identityAddress,
-                new WorkloadIdentity(trustDomain, IdentityServerConfig.DEFAULT_NAMESPACE, IdentityServerConfig.DEFAULT_SERVICE_ACCOUNT), tokenFile),
+                ControlPlaneComponent.IDENTITY.identity(trustDomain), tokenFile),
                 credentials, clock);
         identity.start();
         credentials.firstInstalled().get(30, TimeUnit.SECONDS);

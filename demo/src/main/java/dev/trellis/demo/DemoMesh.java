@@ -1,5 +1,6 @@
 package dev.trellis.demo;
 
+import dev.trellis.core.identity.ControlPlaneComponent;
 import dev.trellis.cluster.local.LocalDirectorySource;
 import dev.trellis.core.identity.WorkloadIdentity;
 import dev.trellis.core.net.HostPort;
@@ -48,7 +49,6 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -124,7 +124,7 @@ public final class DemoMesh implements AutoCloseable {
                 AuditLog.to(new FileOutputStream(logs.resolve("identity-audit.log").toFile(), true)), clock);
         open.push(identity);
         HostPort identityAddress = new HostPort("127.0.0.1", identity.grpcAddress().getPort());
-        WorkloadIdentity identityName = new WorkloadIdentity(TRUST_DOMAIN, IdentityServerConfig.DEFAULT_NAMESPACE, IdentityServerConfig.DEFAULT_SERVICE_ACCOUNT);
+        WorkloadIdentity identityName = ControlPlaneComponent.IDENTITY.identity(TRUST_DOMAIN);
 
         // The destination service, on the state directory, with a certificate from the identity service.
         LocalDirectorySource cluster = LocalDirectorySource.start(state, Duration.ofMillis(300));
@@ -166,7 +166,7 @@ public final class DemoMesh implements AutoCloseable {
         Files.writeString(state.resolve("routes.yaml"), DemoManifests.routes());
 
         // The metrics API: scrapes every proxy over mTLS as the viz identity.
-        WorkloadIdentity vizIdentity = new WorkloadIdentity(TRUST_DOMAIN, "trellis", "trellis-viz");
+        WorkloadIdentity vizIdentity = ControlPlaneComponent.VIZ.identity(TRUST_DOMAIN);
         CredentialsStore vizCredentials = certified(vizIdentity, anchors, identityAddress, identityName, tokens, tokenKey, clock);
         MeshScraper scraper = new MeshScraper(MeshSslContexts.forClient(anchors, Optional.of(vizCredentials), List.of("h2"), clock), Duration.ofSeconds(3));
         open.push(scraper);
@@ -220,11 +220,17 @@ public final class DemoMesh implements AutoCloseable {
         Proxy start(String serviceAccount, String pod, List<ForwardListener.Forward> forwards) throws Exception {
             WorkloadIdentity identity = new WorkloadIdentity(TRUST_DOMAIN, DemoManifests.NAMESPACE, serviceAccount);
             Path token = token(identity, tokens, tokenKey);
-            ProxyConfig config = new ProxyConfig(identity, anchorFile, identityAddress, identityName, token, destinationAddress, destinationName,
-                    new HostPort("127.0.0.1", 0), Optional.empty(), new HostPort("127.0.0.1", 0), "127.0.0.1", forwards, Set.of(),
-                    ProxyConfig.DEFAULT_OPAQUE_PORTS, Duration.ofSeconds(10), Duration.ofSeconds(2), Duration.ofSeconds(10), Duration.ofSeconds(2),
-                    Optional.empty(), Optional.of(logs.resolve(pod + "-connections.log")), false, Optional.of(pod),
-                    Optional.of(new HostPort("127.0.0.1", 0)), dev.trellis.proxy.policy.InboundPolicy.Fallback.ALL_UNAUTHENTICATED);
+            ProxyConfig config = ProxyConfig.builder(identity)
+                    .trustAnchorFile(anchorFile).tokenFile(token)
+                    .identityService(identityAddress).identityServiceName(identityName)
+                    .destinationService(destinationAddress).destinationServiceName(destinationName)
+                    .inbound(new HostPort("127.0.0.1", 0)).outbound(Optional.empty()).admin(new HostPort("127.0.0.1", 0))
+                    .tap(Optional.of(new HostPort("127.0.0.1", 0))).forwards(forwards)
+                    .appHost(Optional.of("127.0.0.1"))
+                    .connectTimeout(Duration.ofSeconds(2)).shutdownGrace(Duration.ofSeconds(2))
+                    .connectionLogFile(Optional.of(logs.resolve(pod + "-connections.log")))
+                    .workload(Optional.of(pod))
+                    .build();
             Proxy proxy = Proxy.start(config, Clock.systemUTC());
             proxiesByPod.put(pod, proxy);
             return proxy;

@@ -2,6 +2,7 @@ package dev.trellis.destination;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.trellis.core.identity.ControlPlaneComponent;
 import dev.trellis.core.identity.WorkloadIdentity;
 import dev.trellis.core.net.HostPort;
 import dev.trellis.destination.translate.DefaultInboundPolicy;
@@ -31,10 +32,6 @@ public record DestinationServerConfig(
         Duration slowSubscriberTimeout,
         boolean debug) {
 
-    /** The destination service's own identity, which proxies expect it to present. */
-    public static final String DEFAULT_NAMESPACE = "trellis";
-    public static final String DEFAULT_SERVICE_ACCOUNT = "trellis-destination";
-
     public DestinationServerConfig {
         requireNonNull(trustDomain, "trustDomain");
         requireNonNull(clusterDomain, "clusterDomain");
@@ -58,7 +55,7 @@ public record DestinationServerConfig(
     }
 
     public WorkloadIdentity identity() {
-        return new WorkloadIdentity(trustDomain, DEFAULT_NAMESPACE, DEFAULT_SERVICE_ACCOUNT);
+        return ControlPlaneComponent.DESTINATION.identity(trustDomain);
     }
 
     public DestinationServerConfig withListen(HostPort listen, HostPort admin) {

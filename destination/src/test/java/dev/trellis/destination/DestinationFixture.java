@@ -39,7 +39,7 @@ final class DestinationFixture implements AutoCloseable {
         store.install(pki.credentialsFor(caller, Duration.ofHours(1)));
         ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", server.grpcAddress().getPort())
                 .sslContext(MeshSslContexts.forGrpcClient(pki.trustAnchors(), Optional.of(store), Clock.systemUTC()))
-                .overrideAuthority(TestPki.identity(DestinationServerConfig.DEFAULT_NAMESPACE, DestinationServerConfig.DEFAULT_SERVICE_ACCOUNT).dnsName())
+                .overrideAuthority(dev.trellis.core.identity.ControlPlaneComponent.DESTINATION.identity(TestPki.TRUST_DOMAIN).dnsName())
                 .build();
         channels.add(channel);
         return channel;

@@ -2,6 +2,7 @@ package dev.trellis.identity;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.trellis.core.identity.ControlPlaneComponent;
 import dev.trellis.core.identity.WorkloadIdentity;
 import dev.trellis.core.net.HostPort;
 import dev.trellis.identity.service.CertifyLimits;
@@ -41,9 +42,6 @@ public record IdentityServerConfig(
     public static final HostPort DEFAULT_LISTEN = new HostPort("0.0.0.0", 8080);
     /** Default admin listener. */
     public static final HostPort DEFAULT_ADMIN = new HostPort("127.0.0.1", 9990);
-    /** Namespace and service account the service's own certificate names by default. */
-    public static final String DEFAULT_NAMESPACE = "trellis";
-    public static final String DEFAULT_SERVICE_ACCOUNT = "trellis-identity";
     /** Shortest leaf lifetime accepted (tests and demos rotate quickly). */
     public static final Duration MIN_LEAF_LIFETIME = Duration.ofSeconds(2);
 
@@ -138,7 +136,7 @@ public record IdentityServerConfig(
 
         public IdentityServerConfig build() {
             WorkloadIdentity identity = serverIdentity != null ? serverIdentity
-                    : new WorkloadIdentity(trustDomain, DEFAULT_NAMESPACE, DEFAULT_SERVICE_ACCOUNT);
+                    : ControlPlaneComponent.IDENTITY.identity(trustDomain);
             return new IdentityServerConfig(trustDomain, trustAnchorFile, issuerCertificateFile, issuerKeyFile, listen, admin,
                     identity, leafLifetime, limits, issuerReloadInterval, debug);
         }

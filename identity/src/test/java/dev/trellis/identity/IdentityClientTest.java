@@ -150,7 +150,7 @@ class IdentityClientTest {
 
     private IdentityClient client(WorkloadIdentity identity, Path tokenFile, CredentialsStore store) throws Exception {
         IdentityClient.Config config = new IdentityClient.Config(identity, new HostPort("127.0.0.1", server.grpcAddress().getPort()),
-                TestPki.identity(IdentityServerConfig.DEFAULT_NAMESPACE, IdentityServerConfig.DEFAULT_SERVICE_ACCOUNT), tokenFile,
+                dev.trellis.core.identity.ControlPlaneComponent.IDENTITY.identity(TestPki.TRUST_DOMAIN), tokenFile,
                 Duration.ofSeconds(1), Duration.ofHours(1), Duration.ofMillis(100), Duration.ofSeconds(1), Duration.ofSeconds(5));
         return closing(new IdentityClient(config, store, clock));
     }

@@ -77,8 +77,6 @@ public final class Proxy implements AutoCloseable {
     private final Optional<PolicyWatches> policyWatches;
     private final RouteProfiles routeProfiles;
     private final Optional<TapServer> tapServer;
-    /** How long a first request to a port waits for its policy before the fallback applies. */
-    private static final Duration POLICY_WAIT = Duration.ofSeconds(5);
     private final ScheduledExecutorService scheduler;
     private final Discovery discovery;
     private final InboundServer inbound;
@@ -95,13 +93,17 @@ public final class Proxy implements AutoCloseable {
         this.config = config;
         PrometheusRegistry registry = new PrometheusRegistry();
         ProxyMetrics metrics = new ProxyMetrics(registry);
-        TrustAnchors anchors = TrustAnchors.read(config.trustAnchorFile());
+        ProxyConfig.ControlPlane controlPlane = config.controlPlane();
+        ProxyConfig.Timeouts timeouts = config.timeouts();
+        ProxyConfig.Listeners listen = config.listeners();
+        ProxyConfig.InboundPorts ports = config.inboundPorts();
+        TrustAnchors anchors = TrustAnchors.read(controlPlane.trustAnchorFile());
 
         this.io = IoRuntime.create(1);
         this.credentials = new CredentialsStore(config.identity(), anchors, clock);
         credentials.onInstall(c -> metrics.certificateExpires(c.notAfter()));
-        this.identityClient = new IdentityClient(IdentityClient.Config.defaults(config.identity(), config.identityService(),
-                config.identityServiceName(), config.tokenFile()), credentials, clock);
+        this.identityClient = new IdentityClient(IdentityClient.Config.defaults(config.identity(), controlPlane.identityAddress(),
+                controlPlane.identityName(), controlPlane.tokenFile()), credentials, clock);
         identityClient.start();
 
         this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -109,53 +111,54 @@ public final class Proxy implements AutoCloseable {
             thread.setDaemon(true);
             return thread;
         });
-        ManagedChannel destination = NettyChannelBuilder.forAddress(config.destinationService().host(), config.destinationService().port())
+        ManagedChannel destination = NettyChannelBuilder.forAddress(controlPlane.destinationAddress().host(), controlPlane.destinationAddress().port())
                 .sslContext(MeshSslContexts.forGrpcClient(anchors, Optional.of(credentials), clock))
-                .overrideAuthority(config.destinationServiceName().dnsName())
+                .overrideAuthority(controlPlane.destinationName().dnsName())
                 .maxInboundMessageSize(4 * 1024 * 1024)
                 .build();
         this.discovery = new Discovery(destination, scheduler, config.identity().namespace(), Duration.ofMillis(500));
         PolicyMetrics policyMetrics = new PolicyMetrics(registry);
         this.policyWatches = config.workload().map(pod -> new PolicyWatches(destination, scheduler, config.identity().namespace(), pod, Duration.ofMillis(500),
                 credentials.firstInstalled()));
-        InboundPolicy inboundPolicy = new InboundPolicy(policyWatches, POLICY_WAIT, config.requireIdentityPorts(), config.defaultInboundPolicy(), policyMetrics,
+        InboundPolicy inboundPolicy = new InboundPolicy(policyWatches, timeouts.policyWait(), ports.requireIdentity(), ports.defaultPolicy(), policyMetrics,
                 new InboundRateLimiter(System::nanoTime));
 
         HttpMetrics httpMetrics = new HttpMetrics(registry);
         TapHub tapHub = new TapHub();
         this.routeProfiles = new RouteProfiles(destination, scheduler, config.identity().namespace());
         this.h2 = new H2Connections(io, MeshSslContexts.forClient(anchors, Optional.of(credentials), List.of(MeshProtocols.HTTP2), clock),
-                config.connectTimeout());
-        this.inbound = InboundServer.start(new InboundServer.Settings(config.inbound(), config.appHost(), config.detectTimeout(),
-                config.connectTimeout(), Duration.ofSeconds(10), config.ownPorts(), config.requireIdentityPorts(), config.opaquePorts()), io, credentials, metrics,
-                new HttpInbound(io, config.appHost(), config.ownPorts(), config.connectTimeout(), httpMetrics, inboundPolicy,
-                        new HttpInbound.ScrapeEndpoint(config.vizIdentity(), () -> metricsText(registry)), tapHub, config.identity()), inboundPolicy, clock);
-        this.tapServer = config.tap().isPresent()
-                ? Optional.of(TapServer.start(config.tap().get(), credentials, config.vizIdentity(), tapHub, clock)) : Optional.empty();
+                timeouts.connect());
+        String appHost = ports.appHost().orElse("127.0.0.1");
+        this.inbound = InboundServer.start(new InboundServer.Settings(listen.inbound(), appHost, timeouts.detect(),
+                timeouts.connect(), timeouts.header(), config.ownPorts(), ports.requireIdentity(), ports.opaque()), io, credentials, metrics,
+                new HttpInbound(io, appHost, config.ownPorts(), timeouts.connect(), httpMetrics, inboundPolicy,
+                        new HttpInbound.ScrapeEndpoint(controlPlane.vizName(), () -> metricsText(registry)), tapHub, config.identity()), inboundPolicy, clock);
+        this.tapServer = listen.tap().isPresent()
+                ? Optional.of(TapServer.start(listen.tap().get(), credentials, controlPlane.vizName(), tapHub, clock)) : Optional.empty();
 
         this.connectionLogSink = config.connectionLogFile().isPresent()
                 ? new FileOutputStream(config.connectionLogFile().get().toFile(), true) : System.out;
         ConnectionLog connectionLog = new ConnectionLog(connectionLogSink);
         HttpConnectionLog httpLog = new HttpConnectionLog(connectionLog, config.identity());
         MeshConnector connector = new MeshConnector(io,
-                MeshSslContexts.forClient(anchors, Optional.of(credentials), List.of(MeshProtocols.OPAQUE_TCP), clock), config.connectTimeout());
+                MeshSslContexts.forClient(anchors, Optional.of(credentials), List.of(MeshProtocols.OPAQUE_TCP), clock), timeouts.connect());
         Balancer balancer = Balancer.create();
         OpaqueOutbound outbound = new OpaqueOutbound(io, connector, discovery, balancer, credentials, metrics, connectionLog,
-                Duration.ofSeconds(10), config.connectTimeout(), new EgressGate(policyWatches, policyMetrics, POLICY_WAIT));
-        this.httpOutbound = new HttpOutbound(discovery, balancer, h2, credentials, httpMetrics, config.requestTimeout(), Duration.ofSeconds(10),
+                timeouts.resolve(), timeouts.connect(), new EgressGate(policyWatches, policyMetrics, timeouts.policyWait()));
+        this.httpOutbound = new HttpOutbound(discovery, balancer, h2, credentials, httpMetrics, timeouts.request(), timeouts.resolve(),
                 routeProfiles);
-        H2Outbound h2Outbound = new H2Outbound(discovery, balancer, h2, credentials, httpMetrics, Duration.ofSeconds(10), routeProfiles);
-        for (ForwardListener.Forward forward : config.forwards()) {
-            forwards.add(new ForwardListener(forward, io, outbound, httpOutbound, h2Outbound, httpLog, config.detectTimeout()).start());
+        H2Outbound h2Outbound = new H2Outbound(discovery, balancer, h2, credentials, httpMetrics, timeouts.resolve(), routeProfiles);
+        for (ForwardListener.Forward forward : listen.forwards()) {
+            forwards.add(new ForwardListener(forward, io, outbound, httpOutbound, h2Outbound, httpLog, timeouts.detect()).start());
         }
-        this.transparent = config.outbound().isPresent()
-                ? Optional.of(new TransparentListener(config.outbound().get(), io, outbound, httpOutbound, h2Outbound, httpLog, discovery, metrics,
-                        config.opaquePorts(), config.detectTimeout()).start()) : Optional.empty();
+        this.transparent = listen.outbound().isPresent()
+                ? Optional.of(new TransparentListener(listen.outbound().get(), io, outbound, httpOutbound, h2Outbound, httpLog, discovery, metrics,
+                        ports.opaque(), timeouts.detect()).start()) : Optional.empty();
 
         AdminServer.Builder adminBuilder = AdminServer.builder("proxy")
-                .listen(config.admin())
+                .listen(listen.admin())
                 .registry(registry)
-                .readiness(() -> credentials.current().isPresent() ? Optional.empty() : Optional.of("no certificate yet from " + config.identityService()))
+                .readiness(() -> credentials.current().isPresent() ? Optional.empty() : Optional.of("no certificate yet from " + controlPlane.identityAddress()))
                 .debug(config.debug());
         if (config.shutdownTokenFile().isPresent()) {
             adminBuilder.shutdown(readShutdownToken(config), () -> shutdown());
@@ -199,7 +202,7 @@ public final class Proxy implements AutoCloseable {
 
     /**
      * Drains and stops: listeners stop accepting, open connections get
-     * {@link ProxyConfig#shutdownGrace} to end, then the rest is closed. Idempotent.
+     * {@link ProxyConfig.Timeouts#shutdownGrace} to end, then the rest is closed. Idempotent.
      */
     public void shutdown() {
         synchronized (this) {
@@ -208,11 +211,11 @@ public final class Proxy implements AutoCloseable {
             }
             shuttingDown = true;
         }
-        log.info("proxy: shutting down; open connections have {} to finish", config.shutdownGrace());
+        log.info("proxy: shutting down; open connections have {} to finish", config.timeouts().shutdownGrace());
         httpOutbound.drain();
         List<BoundListener> listeners = listeners();
         listeners.forEach(BoundListener::drain);
-        long deadline = System.nanoTime() + config.shutdownGrace().toNanos();
+        long deadline = System.nanoTime() + config.timeouts().shutdownGrace().toNanos();
         while (System.nanoTime() < deadline && openConnections(listeners) > 0) {
             try {
                 Thread.sleep(50);

@@ -49,21 +49,21 @@ final class MeshFixture implements AutoCloseable {
             throws Exception {
         Path token = dir.resolve(workload.serviceAccount() + ".token");
         Files.writeString(token, LocalTokens.mint(pki.tokenKey().getPrivate(), workload, Duration.ofHours(1), Instant.now()));
-        return new ProxyConfig(workload, pki.trustAnchorFile(),
-                new HostPort("127.0.0.1", identity.grpcAddress().getPort()),
-                TestPki.identity(IdentityServerConfig.DEFAULT_NAMESPACE, IdentityServerConfig.DEFAULT_SERVICE_ACCOUNT), token,
-                new HostPort("127.0.0.1", destination.port()), DESTINATION,
-                new HostPort("127.0.0.1", 0), outbound, new HostPort("127.0.0.1", 0), "127.0.0.1", forwards, java.util.Set.of(), ProxyConfig.DEFAULT_OPAQUE_PORTS,
-                Duration.ofSeconds(10), Duration.ofSeconds(2), requestTimeout, Duration.ofSeconds(2), Optional.empty(), Optional.of(dir.resolve(workload.serviceAccount() + "-connections.log")),
-                false, Optional.empty(), Optional.of(new HostPort("127.0.0.1", 0)), dev.trellis.proxy.policy.InboundPolicy.Fallback.ALL_UNAUTHENTICATED);
+        return ProxyConfig.builder(workload)
+                .trustAnchorFile(pki.trustAnchorFile()).tokenFile(token)
+                .identityService(new HostPort("127.0.0.1", identity.grpcAddress().getPort()))
+                .destinationService(new HostPort("127.0.0.1", destination.port())).destinationServiceName(DESTINATION)
+                .inbound(new HostPort("127.0.0.1", 0)).outbound(outbound).admin(new HostPort("127.0.0.1", 0))
+                .tap(Optional.of(new HostPort("127.0.0.1", 0))).forwards(forwards)
+                .appHost(Optional.of("127.0.0.1"))
+                .connectTimeout(Duration.ofSeconds(2)).requestTimeout(requestTimeout).shutdownGrace(Duration.ofSeconds(2))
+                .connectionLogFile(Optional.of(dir.resolve(workload.serviceAccount() + "-connections.log")))
+                .build();
     }
 
     /** {@code base} pointed at another destination service (a real one), as workload {@code pod}. */
     static ProxyConfig withDestination(ProxyConfig base, int destinationPort, String pod) {
-        return new ProxyConfig(base.identity(), base.trustAnchorFile(), base.identityService(), base.identityServiceName(), base.tokenFile(),
-                new HostPort("127.0.0.1", destinationPort), base.destinationServiceName(), base.inbound(), base.outbound(), base.admin(), base.appHost(),
-                base.forwards(), base.requireIdentityPorts(), base.opaquePorts(), base.detectTimeout(), base.connectTimeout(), base.requestTimeout(),
-                base.shutdownGrace(), base.shutdownTokenFile(), base.connectionLogFile(), base.debug(), Optional.of(pod), base.tap(), base.defaultInboundPolicy());
+        return base.toBuilder().destinationService(new HostPort("127.0.0.1", destinationPort)).workload(Optional.of(pod)).build();
     }
 
     /** The real destination service on loopback over {@code cluster}, with a certificate from this fixture's PKI; the caller closes it. */

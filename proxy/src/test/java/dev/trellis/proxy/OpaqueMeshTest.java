@@ -180,9 +180,7 @@ class OpaqueMeshTest {
         Files.writeString(token, "s3cret-token-of-32-characters-ok");
         Files.setPosixFilePermissions(token, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
         ProxyConfig base = mesh.config(TestPki.identity("emojivoto", "voting"), List.of());
-        ProxyConfig withShutdown = new ProxyConfig(base.identity(), base.trustAnchorFile(), base.identityService(), base.identityServiceName(),
-                base.tokenFile(), base.destinationService(), base.destinationServiceName(), base.inbound(), base.outbound(), base.admin(), base.appHost(),
-                base.forwards(), base.requireIdentityPorts(), base.opaquePorts(), base.detectTimeout(), base.connectTimeout(), base.requestTimeout(), base.shutdownGrace(), Optional.of(token), base.connectionLogFile(), false, Optional.empty(), Optional.empty(), base.defaultInboundPolicy());
+        ProxyConfig withShutdown = base.toBuilder().shutdownTokenFile(Optional.of(token)).tap(Optional.empty()).build();
         Proxy voting = mesh.start(withShutdown);
 
         assertThat(post(voting, "/shutdown", null).statusCode()).isEqualTo(401);

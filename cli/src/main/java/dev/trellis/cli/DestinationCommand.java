@@ -78,6 +78,10 @@ final class DestinationCommand implements Callable<Integer> {
     @Option(names = "--update-window", defaultValue = "100ms", description = "At most one update per stream per window (default: ${DEFAULT-VALUE}).")
     Duration updateWindow;
 
+    @Option(names = "--accept-trust-domain", paramLabel = "DOMAIN", split = ",",
+            description = "Also serve callers of this trust domain (repeat for several). Default: only the own trust domain's.")
+    java.util.List<String> acceptTrustDomains;
+
     @Option(names = "--debug", description = "Serve /debug/* pages on the admin listener. Off by default (threat-model finding 5).")
     boolean debug;
 
@@ -86,7 +90,8 @@ final class DestinationCommand implements Callable<Integer> {
         DestinationServerConfig defaults = DestinationServerConfig.defaults(trustDomain);
         DestinationServerConfig config = new DestinationServerConfig(trustDomain, clusterDomain, listen, admin, strictVisibility,
                 DefaultInboundPolicy.parse(defaultInboundPolicy), clusterNetworks, streamsPerIdentity, streamsPerPeer, RateLimit.parse(callRate),
-                updateWindow, defaults.slowSubscriberTimeout(), debug);
+                updateWindow, defaults.slowSubscriberTimeout(), debug,
+                acceptTrustDomains == null ? java.util.Set.of() : java.util.Set.copyOf(acceptTrustDomains));
         Clock clock = Clock.systemUTC();
         WorkloadIdentity identityService = identityName == null
                 ? ControlPlaneComponent.IDENTITY.identity(trustDomain)

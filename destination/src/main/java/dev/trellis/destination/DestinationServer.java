@@ -59,8 +59,10 @@ public final class DestinationServer implements AutoCloseable {
                 .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
                 .maxConcurrentCallsPerConnection(MAX_CONCURRENT_CALLS_PER_CONNECTION)
                 .permitKeepAliveTime(30, TimeUnit.SECONDS)
-                .addService(ServerInterceptors.intercept(new DestinationService(config, source, streams, metrics), new Caller.Interceptor()))
-                .addService(ServerInterceptors.intercept(new PolicyService(config, source, streams, metrics), new Caller.Interceptor()))
+                .addService(ServerInterceptors.intercept(new DestinationService(config, source, streams, metrics),
+                        new Caller.Interceptor(config.acceptedTrustDomains(), metrics)))
+                .addService(ServerInterceptors.intercept(new PolicyService(config, source, streams, metrics),
+                        new Caller.Interceptor(config.acceptedTrustDomains(), metrics)))
                 .build();
         try {
             grpc.start();

@@ -8,6 +8,7 @@ import dev.trellis.api.policy.v1.Workload;
 import dev.trellis.cluster.ClusterSnapshot;
 import dev.trellis.cluster.ClusterSource;
 import dev.trellis.cluster.ObjectKey;
+import dev.trellis.core.identity.IdentityPattern;
 import dev.trellis.core.identity.WorkloadIdentity;
 import dev.trellis.destination.translate.EgressPolicies;
 import dev.trellis.destination.translate.InboundPolicies;
@@ -89,10 +90,11 @@ final class PolicyService extends PolicyGrpc.PolicyImplBase {
                     + dev.trellis.core.text.UntrustedText.printable(workload.getName(), 80)));
         }
         String account = dev.trellis.cluster.Workloads.serviceAccount(pod.get());
-        if (!caller.namespace().equals(workload.getNamespace()) || !caller.serviceAccount().equals(account)) {
+        WorkloadIdentity owner = new WorkloadIdentity(config.trustDomain(), workload.getNamespace(), account);
+        if (!IdentityPattern.exactly(owner).matches(caller)) {
             metrics.limited.labelValues("not_own_workload").inc();
             return Optional.of(Status.PERMISSION_DENIED.withDescription("destination: " + caller + " cannot watch the policy of "
-                    + workload.getNamespace() + "/" + workload.getName() + ", which runs as sa/" + account));
+                    + workload.getNamespace() + "/" + workload.getName() + ", which runs as " + owner));
         }
         return Optional.empty();
     }

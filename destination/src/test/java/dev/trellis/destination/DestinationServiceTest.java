@@ -204,4 +204,53 @@ class DestinationServiceTest {
                     .hasMessageContaining("sa/web");
         }
     }
+
+    @Test
+    void anIdentityOfAnotherTrustDomainSignedByATrustedCaIsServedNothing() throws Exception {
+        MutableClusterSource source = new MutableClusterSource();
+        source.set(Manifests.app("emojivoto", "web-svc", "web", 1, 1, ""));
+        WorkloadIdentity evilWeb = new WorkloadIdentity("evil.example", "emojivoto", "web");
+        try (DestinationFixture fixture = new DestinationFixture(dir, source, c -> c)) {
+            Workload workload = Workload.newBuilder().setNamespace("emojivoto").setName("web-svc-0").build();
+            InboundPort port = InboundPort.newBuilder().setWorkload(workload).setPort(8080).build();
+            // The real owner is served, so the refusals below are about the trust domain alone.
+            assertThat(fixture.policy(WEB).withDeadlineAfter(5, java.util.concurrent.TimeUnit.SECONDS).watchInbound(port).next()).isNotNull();
+
+            for (java.util.function.Supplier<Object> call : List.<java.util.function.Supplier<Object>>of(
+                    () -> policyOf(fixture, evilWeb).watchInbound(port).next(),
+                    () -> policyOf(fixture, evilWeb).watchEgress(workload).next(),
+                    () -> destinationOf(fixture, evilWeb).get(GetDestination.newBuilder().setAuthority(WEB_SVC).build()).next())) {
+                assertThatThrownBy(call::get).isInstanceOf(StatusRuntimeException.class)
+                        .satisfies(e -> assertThat(Status.fromThrowable(e).getCode()).isEqualTo(Status.Code.PERMISSION_DENIED))
+                        .hasMessageContaining("spiffe://evil.example/ns/emojivoto/sa/web is outside the trust domains served here ([cluster.local])");
+            }
+        }
+        // Unless the operator accepts that trust domain, and even then it owns no local workload.
+        try (DestinationFixture fixture = new DestinationFixture(dir.resolve("accepting"), source,
+                c -> new DestinationServerConfig(c.trustDomain(), c.clusterDomain(), c.listen(), c.admin(), c.strictVisibility(), c.defaultInboundPolicy(),
+                        c.clusterNetworks(), c.streamsPerIdentity(), c.streamsPerPeer(), c.callRate(), c.updateWindow(), c.slowSubscriberTimeout(), c.debug(),
+                        Set.of("cluster.local", "evil.example")))) {
+            assertThat(destinationOf(fixture, evilWeb).get(GetDestination.newBuilder().setAuthority(WEB_SVC).build()).next().hasAdd()).isTrue();
+            InboundPort port = InboundPort.newBuilder().setWorkload(Workload.newBuilder().setNamespace("emojivoto").setName("web-svc-0")).setPort(8080).build();
+            assertThatThrownBy(() -> policyOf(fixture, evilWeb).watchInbound(port).next())
+                    .satisfies(e -> assertThat(Status.fromThrowable(e).getCode()).isEqualTo(Status.Code.PERMISSION_DENIED))
+                    .hasMessageContaining("which runs as spiffe://cluster.local/ns/emojivoto/sa/web");
+        }
+    }
+
+    private static dev.trellis.api.policy.v1.PolicyGrpc.PolicyBlockingStub policyOf(DestinationFixture fixture, WorkloadIdentity caller) {
+        try {
+            return fixture.policy(caller).withDeadlineAfter(5, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static dev.trellis.api.destination.v1.DestinationGrpc.DestinationBlockingStub destinationOf(DestinationFixture fixture, WorkloadIdentity caller) {
+        try {
+            return dev.trellis.api.destination.v1.DestinationGrpc.newBlockingStub(fixture.channel(caller)).withDeadlineAfter(5, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
 }

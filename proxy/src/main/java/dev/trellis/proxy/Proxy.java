@@ -121,7 +121,7 @@ public final class Proxy implements AutoCloseable {
         this.policyWatches = config.workload().map(pod -> new PolicyWatches(destination, scheduler, config.identity().namespace(), pod, Duration.ofMillis(500),
                 credentials.firstInstalled()));
         InboundPolicy inboundPolicy = new InboundPolicy(policyWatches, timeouts.policyWait(), ports.requireIdentity(), ports.defaultPolicy(), policyMetrics,
-                new InboundRateLimiter(System::nanoTime));
+                new InboundRateLimiter(System::nanoTime), config.identity().trustDomain());
 
         HttpMetrics httpMetrics = new HttpMetrics(registry);
         TapHub tapHub = new TapHub();

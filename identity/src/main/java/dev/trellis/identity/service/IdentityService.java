@@ -10,6 +10,7 @@ import com.google.rpc.RetryInfo;
 import dev.trellis.api.identity.v1.CertifyRequest;
 import dev.trellis.api.identity.v1.CertifyResponse;
 import dev.trellis.api.identity.v1.IdentityGrpc;
+import dev.trellis.core.identity.IdentityPattern;
 import dev.trellis.core.identity.WorkloadIdentity;
 import dev.trellis.identity.audit.AuditEvent;
 import dev.trellis.identity.audit.AuditLog;
@@ -136,7 +137,7 @@ public final class IdentityService extends IdentityGrpc.IdentityImplBase {
             throw refuse(decision, Status.Code.UNAUTHENTICATED, "unauthenticated", "identity: " + e.getMessage());
         }
         decision.authenticated = authenticated.spiffeId();
-        if (!authenticated.equals(requested)) {
+        if (!IdentityPattern.exactly(requested).matches(authenticated)) {
             throw refuse(decision, Status.Code.PERMISSION_DENIED, "permission_denied",
                     "identity: token for " + authenticated.shortName() + " cannot request " + requested.shortName());
         }

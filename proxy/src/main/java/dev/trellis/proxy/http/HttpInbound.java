@@ -2,6 +2,7 @@ package dev.trellis.proxy.http;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.trellis.core.identity.IdentityPattern;
 import dev.trellis.core.identity.WorkloadIdentity;
 import dev.trellis.api.tap.v1.Peer;
 import dev.trellis.api.tap.v1.RequestInit;
@@ -287,7 +288,7 @@ public final class HttpInbound {
         /** The proxy's own metrics, to the scraper identity only. */
         private void serveSelf(ChannelHandlerContext stream, FullHttpRequest request) {
             FullHttpResponse response;
-            if (!client.equals(scrape.scraper())) {
+            if (!IdentityPattern.exactly(scrape.scraper()).matches(client)) {
                 log.info("proxy: {} asked for the proxy's metrics; only {} may", client, scrape.scraper());
                 response = ProxyErrors.response(HttpResponseStatus.FORBIDDEN, "metrics are for the viz identity only");
             } else if (!request.method().equals(HttpMethod.GET) || !request.uri().equals("/metrics")) {

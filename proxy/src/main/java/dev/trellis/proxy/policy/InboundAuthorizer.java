@@ -4,7 +4,9 @@ import dev.trellis.api.policy.v1.Authorization;
 import dev.trellis.api.policy.v1.HttpRoute;
 import dev.trellis.api.policy.v1.HttpRouteMatch;
 import dev.trellis.api.policy.v1.InboundServer;
+import dev.trellis.api.policy.v1.MeshTls;
 import dev.trellis.api.policy.v1.Network;
+import dev.trellis.core.identity.IdentityPattern;
 import dev.trellis.core.identity.WorkloadIdentity;
 import java.net.InetAddress;
 import java.util.Optional;
@@ -33,40 +35,62 @@ public final class InboundAuthorizer {
     /** A request's method and path, for route matching. */
     public record Request(String method, String path) {}
 
-    static Decision connection(InboundServer policy, Optional<WorkloadIdentity> client, InetAddress source, CidrCache cidrs) {
-        return first(policy.getAuthorizationsList(), client, source, cidrs).map(a -> Decision.allow(policy, a)).orElseGet(() -> Decision.deny(policy));
+    /** Who is asking: the verified mesh identity (if any), the address, and the trust domain "any identity" means. */
+    record Caller(Optional<WorkloadIdentity> identity, InetAddress source, String localTrustDomain) {}
+
+    static Decision connection(InboundServer policy, Caller caller, CidrCache cidrs) {
+        return first(policy.getAuthorizationsList(), caller, cidrs).map(a -> Decision.allow(policy, a)).orElseGet(() -> Decision.deny(policy));
     }
 
-    static Decision request(InboundServer policy, Optional<WorkloadIdentity> client, InetAddress source, Request request, CidrCache cidrs) {
-        Optional<Authorization> byServer = first(policy.getAuthorizationsList(), client, source, cidrs);
+    static Decision request(InboundServer policy, Caller caller, Request request, CidrCache cidrs) {
+        Optional<Authorization> byServer = first(policy.getAuthorizationsList(), caller, cidrs);
         if (byServer.isPresent()) {
             return Decision.allow(policy, byServer.get());
         }
         for (HttpRoute route : policy.getRoutesList()) {
             if (route.getMatchesList().stream().anyMatch(m -> matches(m, request))) {
-                return first(route.getAuthorizationsList(), client, source, cidrs).map(a -> Decision.allow(policy, a))
+                return first(route.getAuthorizationsList(), caller, cidrs).map(a -> Decision.allow(policy, a))
                         .orElseGet(() -> Decision.deny(policy));
             }
         }
         return Decision.deny(policy);
     }
 
-    private static Optional<Authorization> first(java.util.List<Authorization> authorizations, Optional<WorkloadIdentity> client, InetAddress source,
-                                                 CidrCache cidrs) {
-        return authorizations.stream().filter(a -> permits(a, client, source, cidrs)).findFirst();
+    private static Optional<Authorization> first(java.util.List<Authorization> authorizations, Caller caller, CidrCache cidrs) {
+        return authorizations.stream().filter(a -> permits(a, caller, cidrs)).findFirst();
     }
 
-    static boolean permits(Authorization authorization, Optional<WorkloadIdentity> client, InetAddress source, CidrCache cidrs) {
-        if (authorization.getNetworksCount() > 0 && authorization.getNetworksList().stream().noneMatch(n -> inNetwork(n, source, cidrs))) {
+    static boolean permits(Authorization authorization, Caller caller, CidrCache cidrs) {
+        if (authorization.getNetworksCount() > 0 && authorization.getNetworksList().stream().noneMatch(n -> inNetwork(n, caller.source(), cidrs))) {
             return false;
         }
         return switch (authorization.getAuthenticationCase()) {
             case UNAUTHENTICATED -> true;
-            case MESH_TLS -> client.isPresent() && (authorization.getMeshTls().getAny()
-                    || authorization.getMeshTls().getIdentitiesList().contains(client.get().spiffeId())
-                    || authorization.getMeshTls().getSuffixesList().stream().anyMatch(s -> s.equals("*") || client.get().spiffeId().contains(s)));
+            case MESH_TLS -> caller.identity().isPresent() && meshTlsAdmits(authorization.getMeshTls(), caller.identity().get(), caller.localTrustDomain());
             case AUTHENTICATION_NOT_SET -> false;
         };
+    }
+
+    /** Whole identities only, trust domain included; "any" means anyone of the local trust domain. */
+    private static boolean meshTlsAdmits(MeshTls meshTls, WorkloadIdentity client, String localTrustDomain) {
+        if (meshTls.getAny() && IdentityPattern.anyIn(localTrustDomain).matches(client)) {
+            return true;
+        }
+        for (String identity : meshTls.getIdentitiesList()) {
+            if (parsed(identity, localTrustDomain).filter(p -> p instanceof IdentityPattern.Exactly).map(p -> p.matches(client)).orElse(false)) {
+                return true;
+            }
+        }
+        return meshTls.getPatternsList().stream().anyMatch(pattern -> parsed(pattern, localTrustDomain).map(p -> p.matches(client)).orElse(false));
+    }
+
+    /** A pattern from the destination service; one that does not parse admits nobody (fail closed). */
+    private static Optional<IdentityPattern> parsed(String text, String localTrustDomain) {
+        try {
+            return Optional.of(IdentityPattern.parse(text, localTrustDomain));
+        } catch (IllegalArgumentException e) {
+            return Optional.empty();
+        }
     }
 
     private static boolean inNetwork(Network network, InetAddress source, CidrCache cidrs) {

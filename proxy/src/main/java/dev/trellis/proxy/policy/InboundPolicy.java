@@ -3,6 +3,7 @@ package dev.trellis.proxy.policy;
 import static java.util.Objects.requireNonNull;
 
 import dev.trellis.api.policy.v1.InboundServer;
+import dev.trellis.core.identity.IdentityPattern;
 import dev.trellis.core.identity.WorkloadIdentity;
 import java.net.InetAddress;
 import java.time.Duration;
@@ -46,10 +47,12 @@ public final class InboundPolicy {
             };
         }
 
-        boolean allows(int port, Optional<WorkloadIdentity> client, Set<Integer> requireIdentityPorts) {
+        /** "Authenticated" means an identity of the proxy's own trust domain, as for {@code any} in a policy. */
+        boolean allows(int port, Optional<WorkloadIdentity> client, Set<Integer> requireIdentityPorts, String localTrustDomain) {
+            boolean authenticated = client.filter(IdentityPattern.anyIn(localTrustDomain)::matches).isPresent();
             return switch (this) {
-                case ALL_UNAUTHENTICATED -> client.isPresent() || !requireIdentityPorts.contains(port);
-                case ALL_AUTHENTICATED -> client.isPresent();
+                case ALL_UNAUTHENTICATED -> authenticated || !requireIdentityPorts.contains(port);
+                case ALL_AUTHENTICATED -> authenticated;
                 case DENY -> false;
             };
         }
@@ -62,9 +65,12 @@ public final class InboundPolicy {
     private final InboundRateLimiter rateLimiter;
     private final Fallback fallback;
     private final CidrCache cidrs = new CidrCache();
+    private final String localTrustDomain;
 
+    /** {@code localTrustDomain}: the proxy's own; "any authenticated identity" means any of it. */
     public InboundPolicy(Optional<PolicyWatches> watches, Duration wait, Set<Integer> requireIdentityPorts, Fallback fallback, PolicyMetrics metrics,
-                         InboundRateLimiter rateLimiter) {
+                         InboundRateLimiter rateLimiter, String localTrustDomain) {
+        this.localTrustDomain = requireNonNull(localTrustDomain, "localTrustDomain");
         this.fallback = requireNonNull(fallback, "fallback");
         this.watches = requireNonNull(watches, "watches");
         this.wait = requireNonNull(wait, "wait");
@@ -77,10 +83,10 @@ public final class InboundPolicy {
     public void connection(int port, Optional<WorkloadIdentity> client, InetAddress source, Executor executor, Consumer<Boolean> then) {
         withPolicy(port, executor, policy -> {
             if (policy.isEmpty()) {
-                then.accept(fallback.allows(port, client, requireIdentityPorts));
+                then.accept(fallback.allows(port, client, requireIdentityPorts, localTrustDomain));
                 return;
             }
-            InboundAuthorizer.Decision decision = InboundAuthorizer.connection(policy.get(), client, source, cidrs);
+            InboundAuthorizer.Decision decision = InboundAuthorizer.connection(policy.get(), new InboundAuthorizer.Caller(client, source, localTrustDomain), cidrs);
             metrics.tcp(decision);
             then.accept(allowed(decision, "connection", port, client, source));
         });
@@ -91,10 +97,10 @@ public final class InboundPolicy {
                         Consumer<Verdict> then) {
         withPolicy(port, executor, policy -> {
             if (policy.isEmpty()) {
-                then.accept(fallback.allows(port, client, requireIdentityPorts) ? Verdict.ALLOW : Verdict.DENY);
+                then.accept(fallback.allows(port, client, requireIdentityPorts, localTrustDomain) ? Verdict.ALLOW : Verdict.DENY);
                 return;
             }
-            InboundAuthorizer.Decision decision = InboundAuthorizer.request(policy.get(), client, source, request, cidrs);
+            InboundAuthorizer.Decision decision = InboundAuthorizer.request(policy.get(), new InboundAuthorizer.Caller(client, source, localTrustDomain), request, cidrs);
             metrics.http(decision);
             if (!allowed(decision, request.method() + " " + InboundAuthorizer.pathOnly(request.path()), port, client, source)) {
                 then.accept(Verdict.DENY);

@@ -3,6 +3,7 @@ package dev.trellis.proxy.tap;
 import dev.trellis.api.tap.v1.ObserveRequest;
 import dev.trellis.api.tap.v1.TapEvent;
 import dev.trellis.api.tap.v1.TapGrpc;
+import dev.trellis.core.identity.IdentityPattern;
 import dev.trellis.core.identity.WorkloadIdentity;
 import dev.trellis.core.net.HostPort;
 import dev.trellis.tls.context.CredentialsStore;
@@ -47,7 +48,7 @@ public final class TapServer implements AutoCloseable {
                     public void observe(ObserveRequest request, StreamObserver<TapEvent> responses) {
                         SSLSession session = CALLER_SESSION.get();
                         Optional<WorkloadIdentity> caller = session == null ? Optional.empty() : MeshSslContexts.peerIdentity(session);
-                        if (caller.isEmpty() || !caller.get().equals(viz)) {
+                        if (caller.isEmpty() || !IdentityPattern.exactly(viz).matches(caller.get())) {
                             responses.onError(Status.PERMISSION_DENIED.withDescription("tap: only " + viz + " may tap this proxy").asRuntimeException());
                             return;
                         }

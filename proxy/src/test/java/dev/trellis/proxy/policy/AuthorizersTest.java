@@ -27,14 +27,37 @@ class AuthorizersTest {
         return InetAddress.getByName(text);
     }
 
+    private static InboundAuthorizer.Caller caller(Optional<WorkloadIdentity> identity, InetAddress source) {
+        return new InboundAuthorizer.Caller(identity, source, "cluster.local");
+    }
+
+    @Test
+    void anIdentityFromAnotherTrustDomainIsNotTheSameWorkload() throws Exception {
+        WorkloadIdentity evilWeb = new WorkloadIdentity("evil.example", "emojivoto", "web");
+        InboundServer exact = InboundServer.newBuilder()
+                .addAuthorizations(Authorization.newBuilder().setMeshTls(MeshTls.newBuilder().addIdentities(WEB.spiffeId()))).build();
+        InboundServer any = InboundServer.newBuilder()
+                .addAuthorizations(Authorization.newBuilder().setMeshTls(MeshTls.newBuilder().setAny(true))).build();
+        InboundServer namespace = InboundServer.newBuilder()
+                .addAuthorizations(Authorization.newBuilder().setMeshTls(MeshTls.newBuilder().addPatterns("spiffe://cluster.local/ns/emojivoto/sa/*"))).build();
+        for (InboundServer policy : java.util.List.of(exact, any, namespace)) {
+            assertThat(InboundAuthorizer.connection(policy, caller(Optional.of(WEB), ip("10.0.0.1")), cidrs).allowed()).isTrue();
+            assertThat(InboundAuthorizer.connection(policy, caller(Optional.of(evilWeb), ip("10.0.0.1")), cidrs).allowed()).as("%s", policy).isFalse();
+        }
+        // A pattern the proxy cannot parse admits nobody, and a pattern is never matched as a substring.
+        InboundServer garbled = InboundServer.newBuilder()
+                .addAuthorizations(Authorization.newBuilder().setMeshTls(MeshTls.newBuilder().addPatterns("ns/emojivoto/sa/"))).build();
+        assertThat(InboundAuthorizer.connection(garbled, caller(Optional.of(WEB), ip("10.0.0.1")), cidrs).allowed()).isFalse();
+    }
+
     @Test
     void meshTlsAuthorizationsNeedTheRightIdentity() throws Exception {
         InboundServer policy = InboundServer.newBuilder().putLabels("name", "voting-http")
                 .addAuthorizations(Authorization.newBuilder().setMeshTls(MeshTls.newBuilder().addIdentities(WEB.spiffeId())).putLabels("name", "web-only"))
                 .build();
-        assertThat(InboundAuthorizer.connection(policy, Optional.of(WEB), ip("10.0.0.1"), cidrs).allowed()).isTrue();
-        assertThat(InboundAuthorizer.connection(policy, Optional.of(ROGUE), ip("10.0.0.1"), cidrs).allowed()).isFalse();
-        assertThat(InboundAuthorizer.connection(policy, Optional.empty(), ip("10.0.0.1"), cidrs).allowed()).isFalse();
+        assertThat(InboundAuthorizer.connection(policy, caller(Optional.of(WEB), ip("10.0.0.1")), cidrs).allowed()).isTrue();
+        assertThat(InboundAuthorizer.connection(policy, caller(Optional.of(ROGUE), ip("10.0.0.1")), cidrs).allowed()).isFalse();
+        assertThat(InboundAuthorizer.connection(policy, caller(Optional.empty(), ip("10.0.0.1")), cidrs).allowed()).isFalse();
     }
 
     @Test
@@ -43,10 +66,10 @@ class AuthorizersTest {
                 .addAuthorizations(Authorization.newBuilder().setUnauthenticated(Unauthenticated.getDefaultInstance())
                         .addNetworks(Network.newBuilder().setCidr("10.0.0.0/8").addExcept("10.9.0.0/16")))
                 .build();
-        assertThat(InboundAuthorizer.connection(policy, Optional.empty(), ip("10.1.2.3"), cidrs).allowed()).isTrue();
-        assertThat(InboundAuthorizer.connection(policy, Optional.empty(), ip("10.9.2.3"), cidrs).allowed()).isFalse();
-        assertThat(InboundAuthorizer.connection(policy, Optional.empty(), ip("192.168.0.1"), cidrs).allowed()).isFalse();
-        assertThat(InboundAuthorizer.connection(policy, Optional.empty(), ip("::1"), cidrs).allowed()).isFalse();
+        assertThat(InboundAuthorizer.connection(policy, caller(Optional.empty(), ip("10.1.2.3")), cidrs).allowed()).isTrue();
+        assertThat(InboundAuthorizer.connection(policy, caller(Optional.empty(), ip("10.9.2.3")), cidrs).allowed()).isFalse();
+        assertThat(InboundAuthorizer.connection(policy, caller(Optional.empty(), ip("192.168.0.1")), cidrs).allowed()).isFalse();
+        assertThat(InboundAuthorizer.connection(policy, caller(Optional.empty(), ip("::1")), cidrs).allowed()).isFalse();
     }
 
     @Test
@@ -56,9 +79,9 @@ class AuthorizersTest {
                         .addMatches(HttpRouteMatch.newBuilder().setPathExact("/ready").setMethod("GET"))
                         .addAuthorizations(Authorization.newBuilder().setUnauthenticated(Unauthenticated.getDefaultInstance())))
                 .build();
-        assertThat(InboundAuthorizer.request(policy, Optional.empty(), ip("10.0.0.1"), new InboundAuthorizer.Request("GET", "/ready?x=1"), cidrs).allowed()).isTrue();
-        assertThat(InboundAuthorizer.request(policy, Optional.empty(), ip("10.0.0.1"), new InboundAuthorizer.Request("POST", "/ready"), cidrs).allowed()).isFalse();
-        assertThat(InboundAuthorizer.request(policy, Optional.of(WEB), ip("10.0.0.1"), new InboundAuthorizer.Request("GET", "/api"), cidrs).allowed()).isFalse();
+        assertThat(InboundAuthorizer.request(policy, caller(Optional.empty(), ip("10.0.0.1")), new InboundAuthorizer.Request("GET", "/ready?x=1"), cidrs).allowed()).isTrue();
+        assertThat(InboundAuthorizer.request(policy, caller(Optional.empty(), ip("10.0.0.1")), new InboundAuthorizer.Request("POST", "/ready"), cidrs).allowed()).isFalse();
+        assertThat(InboundAuthorizer.request(policy, caller(Optional.of(WEB), ip("10.0.0.1")), new InboundAuthorizer.Request("GET", "/api"), cidrs).allowed()).isFalse();
     }
 
     @Test

@@ -19,7 +19,7 @@ class InboundPolicyFallbackTest {
 
     private static boolean connection(InboundPolicy.Fallback fallback, int port, Optional<WorkloadIdentity> client) throws Exception {
         InboundPolicy policy = new InboundPolicy(Optional.empty(), Duration.ofSeconds(1), Set.of(5432), fallback,
-                new PolicyMetrics(new PrometheusRegistry()), new InboundRateLimiter(System::nanoTime));
+                new PolicyMetrics(new PrometheusRegistry()), new InboundRateLimiter(System::nanoTime), "cluster.local");
         AtomicReference<Boolean> allowed = new AtomicReference<>();
         policy.connection(port, client, InetAddress.getLoopbackAddress(), Runnable::run, allowed::set);
         return allowed.get();
@@ -37,6 +37,13 @@ class InboundPolicyFallbackTest {
         assertThat(connection(InboundPolicy.Fallback.ALL_AUTHENTICATED, 8080, Optional.empty())).isFalse();
         assertThat(connection(InboundPolicy.Fallback.ALL_AUTHENTICATED, 8080, WEB)).isTrue();
         assertThat(connection(InboundPolicy.Fallback.DENY, 8080, WEB)).isFalse();
+    }
+
+    @Test
+    void anIdentityOfAnotherTrustDomainIsNotAuthenticatedHere() throws Exception {
+        Optional<WorkloadIdentity> evil = Optional.of(new WorkloadIdentity("evil.example", "emojivoto", "web"));
+        assertThat(connection(InboundPolicy.Fallback.ALL_AUTHENTICATED, 8080, evil)).isFalse();
+        assertThat(connection(InboundPolicy.Fallback.ALL_UNAUTHENTICATED, 5432, evil)).isFalse();
     }
 
     @Test

@@ -87,8 +87,73 @@ class MeshSslContextsTest {
         Channel listener = serve(MeshSslContexts.forServer(store(EMOJI), ClientAuth.REQUIRE, List.of(), clock), new CompletableFuture<>());
         SslContext client = MeshSslContexts.forClient(anchors, Optional.of(store(WEB)), List.of(), clock);
         assertThatThrownBy(() -> connect(client, listener, "voting.emojivoto.serviceaccount.identity.trellis.cluster.local"))
-                .isInstanceOf(ExecutionException.class);
+                .isInstanceOf(ExecutionException.class)
+                .satisfies(e -> assertThat(IdentityMismatchException.in(e)).get()
+                        .satisfies(mismatch -> assertThat(mismatch.presented()).isEqualTo(EMOJI))
+                        .hasToString(IdentityMismatchException.class.getName()
+                                + ": tls: expected spiffe://cluster.local/ns/emojivoto/sa/voting, the server presented spiffe://cluster.local/ns/emojivoto/sa/emoji"));
         listener.close().sync();
+    }
+
+    @Test
+    void aClientCertificateFromAnotherCaGetsTheUnknownCaAlert() throws Exception {
+        Channel listener = serve(MeshSslContexts.forServer(store(EMOJI), ClientAuth.REQUIRE, List.of(), clock), new CompletableFuture<>());
+        CaCredentials foreignAnchor = CaCertificates.newTrustAnchor("cluster.local", Duration.ofDays(1), Instant.now());
+        CaCredentials foreignIssuer = CaCertificates.newIssuer(foreignAnchor, "cluster.local", Duration.ofDays(1), Instant.now());
+        Credentials foreign = credentials(WEB, foreignIssuer);
+        assertThat(alertReceivedBy(foreign.key(), foreign.chain(), listener)).contains("unknown_ca");
+        listener.close().sync();
+    }
+
+    @Test
+    void aClientCertificateWithoutAMeshIdentityGetsTheBadCertificateAlert() throws Exception {
+        Channel listener = serve(MeshSslContexts.forServer(store(EMOJI), ClientAuth.REQUIRE, List.of(), clock), new CompletableFuture<>());
+        KeyPair keys = EcKeys.generateP256();
+        Instant now = Instant.now();
+        // Signed by the mesh's own issuer, but naming no SPIFFE identity: a certificate, not a mesh identity.
+        X509Certificate plain = new org.bouncycastle.cert.jcajce.JcaX509CertificateConverter().getCertificate(
+                new org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder(issuer.certificate(), java.math.BigInteger.valueOf(now.toEpochMilli()),
+                        java.util.Date.from(now.minusSeconds(60)), java.util.Date.from(now.plusSeconds(3600)),
+                        new javax.security.auth.x500.X500Principal("CN=not-a-workload"), keys.getPublic())
+                        .build(new org.bouncycastle.operator.jcajce.JcaContentSignerBuilder("SHA256withECDSA").build(issuer.key())));
+        assertThat(alertReceivedBy(keys.getPrivate(), List.of(plain, issuer.certificate()), listener)).contains("bad_certificate");
+        listener.close().sync();
+    }
+
+    /** Connects with the JDK's own TLS client presenting {@code chain}, and returns the message of the alert the server sent. */
+    private static String alertReceivedBy(java.security.PrivateKey key, List<X509Certificate> chain, Channel listener) throws Exception {
+        java.security.KeyStore keyStore = java.security.KeyStore.getInstance("PKCS12");
+        keyStore.load(null, null);
+        keyStore.setKeyEntry("client", key, new char[0], chain.toArray(X509Certificate[]::new));
+        javax.net.ssl.KeyManagerFactory keys = javax.net.ssl.KeyManagerFactory.getInstance("PKIX");
+        keys.init(keyStore, new char[0]);
+        javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLSv1.3");
+        context.init(keys.getKeyManagers(), new javax.net.ssl.TrustManager[] {new javax.net.ssl.X509TrustManager() {
+            @Override
+            public void checkClientTrusted(X509Certificate[] c, String a) {
+            }
+
+            @Override
+            public void checkServerTrusted(X509Certificate[] c, String a) {
+                // this test is about what the server says of the client
+            }
+
+            @Override
+            public X509Certificate[] getAcceptedIssuers() {
+                return new X509Certificate[0];
+            }
+        }}, null);
+        InetSocketAddress address = (InetSocketAddress) listener.localAddress();
+        try (javax.net.ssl.SSLSocket socket = (javax.net.ssl.SSLSocket) context.getSocketFactory().createSocket(address.getAddress(), address.getPort())) {
+            socket.setSoTimeout(5000);
+            socket.startHandshake();
+            // TLS 1.3: the client's side completes first; the server's verdict arrives as an alert on the next read.
+            socket.getOutputStream().write(1);
+            socket.getInputStream().read();
+            return "no alert";
+        } catch (javax.net.ssl.SSLException alert) {
+            return alert.getMessage();
+        }
     }
 
     @Test
@@ -135,6 +200,10 @@ class MeshSslContextsTest {
     }
 
     private Credentials credentials(WorkloadIdentity identity) throws Exception {
+        return credentials(identity, issuer);
+    }
+
+    private static Credentials credentials(WorkloadIdentity identity, CaCredentials issuer) throws Exception {
         KeyPair keys = EcKeys.generateP256();
         IssuedLeaf leaf = new LeafIssuer(issuer).issue(new CsrValidator().validate(CertificateRequests.create(keys, identity), identity),
                 Duration.ofHours(1), Instant.now());

@@ -67,7 +67,8 @@ source "$WORK/pki/env"
 # --- trellis proxies ---
 "$ROOT/trellis" proxy --identity spiffe://cluster.local/ns/bench/sa/emoji --trust-anchor "$WORK/pki/trust-anchor.pem" \
   --identity-addr "$IDENTITY_ADDR" --token-file "$WORK/pki/emoji.token" --destination-addr "$DESTINATION_ADDR" \
-  --inbound 127.0.0.1:$TRELLIS_IN --outbound off --admin 127.0.0.1:$ADMIN_SERVER --connection-log /dev/null --tap off >"$WORK/server-proxy.log" 2>&1 & PIDS+=($!)
+  --inbound 127.0.0.1:$TRELLIS_IN --outbound off --admin 127.0.0.1:$ADMIN_SERVER --connection-log /dev/null --tap off \
+  --inbound-ports "$NGINX_PORT,$NGINX_H2_PORT" >"$WORK/server-proxy.log" 2>&1 & PIDS+=($!)
 SERVER_PROXY=$!
 "$ROOT/trellis" proxy --identity spiffe://cluster.local/ns/bench/sa/web --trust-anchor "$WORK/pki/trust-anchor.pem" \
   --identity-addr "$IDENTITY_ADDR" --token-file "$WORK/pki/web.token" --destination-addr "$DESTINATION_ADDR" \

@@ -63,6 +63,11 @@ final class ProxyCommand implements Callable<Integer> {
                     + ProxyConfig.Defaults.OUTBOUND + ".")
     String outbound;
 
+    @Option(names = "--inbound-ports", paramLabel = "PORT", split = ",", defaultValue = "${env:TRELLIS_PROXY_INBOUND_PORTS}",
+            description = "The app's ports (the pod's container ports): the only ones inbound traffic is forwarded to, besides those the "
+                    + "destination service declares for --workload. TRELLIS_PROXY_INBOUND_PORTS.")
+    List<Integer> inboundPorts;
+
     @Option(names = "--require-identity-ports", paramLabel = "PORT", split = ",", defaultValue = "${env:TRELLIS_PROXY_REQUIRE_IDENTITY_PORTS}",
             description = "Inbound ports where connections without mesh TLS are refused even when redirected. TRELLIS_PROXY_REQUIRE_IDENTITY_PORTS.")
     List<Integer> requireIdentityPorts;
@@ -77,7 +82,8 @@ final class ProxyCommand implements Callable<Integer> {
     HostPort admin;
 
     @Option(names = "--app-host", defaultValue = "${env:TRELLIS_PROXY_APP_HOST}",
-            description = "Where the app listens, for inbound traffic. TRELLIS_PROXY_APP_HOST. Default: 127.0.0.1.")
+            description = "Where the app listens, for inbound traffic. TRELLIS_PROXY_APP_HOST. Default: the address each connection arrived on "
+                    + "(the pod's), or 127.0.0.1 for ports the pod declares loopback-only.")
     String appHost;
 
     @Option(names = "--forward", paramLabel = "PORT=HOST:PORT", split = ",", defaultValue = "${env:TRELLIS_PROXY_FORWARDS}",
@@ -172,6 +178,9 @@ final class ProxyCommand implements Callable<Integer> {
         }
         if (appHost != null && !appHost.isBlank()) {
             config.appHost(Optional.of(appHost.strip()));
+        }
+        if (inboundPorts != null) {
+            config.declaredPorts(Set.copyOf(inboundPorts));
         }
         if (requireIdentityPorts != null) {
             config.requireIdentityPorts(Set.copyOf(requireIdentityPorts));

@@ -79,7 +79,7 @@ class ProxySigtermTest {
             int clientAdmin = TrellisProcesses.freePort();
             Process server = start(TrellisProcesses.proxy(dir, pki, EMOJI, identityAddress, destinationAddress, List.of(
                     "--inbound", "127.0.0.1:" + serverInbound, "--outbound", "off", "--admin", "127.0.0.1:" + serverAdmin,
-                    "--shutdown-grace", "20s", "--tap", "off")), "server-proxy.log", processes);
+                    "--shutdown-grace", "20s", "--tap", "off", "--inbound-ports", String.valueOf(app.getAddress().getPort()))), "server-proxy.log", processes);
             Process client = start(TrellisProcesses.proxy(dir, pki, WEB, identityAddress, destinationAddress, List.of(
                     "--inbound", "127.0.0.1:" + TrellisProcesses.freePort(), "--outbound", "127.0.0.1:" + clientOutbound,
                     "--admin", "127.0.0.1:" + clientAdmin, "--shutdown-grace", "20s", "--tap", "off")), "client-proxy.log", processes);

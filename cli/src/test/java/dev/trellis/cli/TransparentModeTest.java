@@ -87,7 +87,7 @@ class TransparentModeTest {
             server.start(TrellisProcesses.java(List.of("dev.trellis.testing.EchoServerMain", "0.0.0.0", String.valueOf(BANNER_PORT), "banner")), dir.resolve("banner.log"));
             // Port 7000 requires a mesh identity: only traffic that came through the client's proxy reaches the app.
             List<String> serverProxy = new ArrayList<>(proxy(pki, EMOJI, "10." + n + ".2.1", identity, destination));
-            serverProxy.addAll(List.of("--require-identity-ports", String.valueOf(APP_PORT)));
+            serverProxy.addAll(List.of("--require-identity-ports", String.valueOf(APP_PORT), "--inbound-ports", APP_PORT + "," + BANNER_PORT));
             server.start(serverProxy, dir.resolve("server-proxy.log"));
             // The client pod may not reach the server pod's database port outside the mesh (egress policy).
             destination.setEgress(EgressPolicy.newBuilder().setMode(EgressPolicy.Mode.DENY)

@@ -17,6 +17,10 @@ public final class Workloads {
     /** Where the pod's proxy serves tap (local mode); 4190 otherwise. */
     public static final String PROXY_TAP_PORT = "config.trellis.dev/proxy-tap-port";
     public static final int DEFAULT_PROXY_TAP_PORT = 4190;
+    /** Ports (comma-separated) whose traffic is opaque TCP: no protocol detection, on either side. */
+    public static final String OPAQUE_PORTS = "config.trellis.dev/opaque-ports";
+    /** Ports (comma-separated) on which the app listens on loopback only. */
+    public static final String LOOPBACK_PORTS = "config.trellis.dev/loopback-ports";
 
     private Workloads() {
     }
@@ -43,14 +47,33 @@ public final class Workloads {
     }
 
     private static Optional<Integer> port(Pod pod, String annotation) {
-        return annotation(pod, annotation).flatMap(text -> {
-            try {
-                int port = Integer.parseInt(text.strip());
-                return port >= 1 && port <= 65535 ? Optional.of(port) : Optional.empty();
-            } catch (NumberFormatException e) {
-                return Optional.empty();
-            }
-        });
+        return annotation(pod, annotation).flatMap(Workloads::parsePort);
+    }
+
+    private static Optional<Integer> parsePort(String text) {
+        try {
+            int port = Integer.parseInt(text.strip());
+            return port >= 1 && port <= 65535 ? Optional.of(port) : Optional.empty();
+        } catch (NumberFormatException e) {
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * The ports a comma-separated port-list annotation of {@code object} names; entries that
+     * are not ports 1-65535 are left out.
+     */
+    public static java.util.Set<Integer> portList(io.fabric8.kubernetes.api.model.HasMetadata object, String annotation) {
+        Map<String, String> annotations = object.getMetadata() == null ? null : object.getMetadata().getAnnotations();
+        String value = annotations == null ? null : annotations.get(annotation);
+        if (value == null) {
+            return java.util.Set.of();
+        }
+        java.util.Set<Integer> ports = new java.util.TreeSet<>();
+        for (String entry : value.split(",", 1024)) {
+            parsePort(entry).ifPresent(ports::add);
+        }
+        return java.util.Collections.unmodifiableSet(ports);
     }
 
     /** The controller that owns the pod (or the first owner). */

@@ -5,11 +5,13 @@ import dev.trellis.api.policy.v1.InboundPort;
 import dev.trellis.api.policy.v1.InboundServer;
 import dev.trellis.api.policy.v1.PolicyGrpc;
 import dev.trellis.api.policy.v1.Workload;
+import dev.trellis.api.policy.v1.WorkloadPorts;
 import dev.trellis.cluster.ClusterSnapshot;
 import dev.trellis.cluster.ClusterSource;
 import dev.trellis.cluster.ObjectKey;
 import dev.trellis.core.identity.IdentityPattern;
 import dev.trellis.core.identity.WorkloadIdentity;
+import dev.trellis.destination.translate.DeclaredPorts;
 import dev.trellis.destination.translate.EgressPolicies;
 import dev.trellis.destination.translate.InboundPolicies;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -17,11 +19,11 @@ import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.util.Optional;
-import java.util.function.Function;
+import java.util.function.BiFunction;
 
 /**
- * {@code WatchInbound} and {@code WatchEgress}: a workload's policies, a full message on every
- * change. A caller may watch only its own workload: the pod must run as the caller's service
+ * {@code WatchInbound}, {@code WatchEgress} and {@code WatchWorkload}: a workload's policies
+ * and declared ports, a full message on every change. A caller may watch only its own workload: the pod must run as the caller's service
  * account in the caller's namespace (finding 10).
  */
 final class PolicyService extends PolicyGrpc.PolicyImplBase {
@@ -46,15 +48,20 @@ final class PolicyService extends PolicyGrpc.PolicyImplBase {
         }
         int port = request.getPort();
         watch(request.getWorkload(), responses, "WatchInbound",
-                (pod) -> InboundPolicies.of(source.current(), pod, port, config.defaultInboundPolicy(), config.clusterNetworks(), config.trustDomain()));
+                (snapshot, pod) -> InboundPolicies.of(snapshot, pod, port, config.defaultInboundPolicy(), config.clusterNetworks(), config.trustDomain()));
     }
 
     @Override
     public void watchEgress(Workload request, StreamObserver<EgressPolicy> responses) {
-        watch(request, responses, "WatchEgress", pod -> EgressPolicies.of(source.current(), pod));
+        watch(request, responses, "WatchEgress", EgressPolicies::of);
     }
 
-    private <T> void watch(Workload workload, StreamObserver<T> responses, String rpc, Function<Pod, T> translate) {
+    @Override
+    public void watchWorkload(Workload request, StreamObserver<WorkloadPorts> responses) {
+        watch(request, responses, "WatchWorkload", DeclaredPorts::of);
+    }
+
+    private <T> void watch(Workload workload, StreamObserver<T> responses, String rpc, BiFunction<ClusterSnapshot, Pod, T> translate) {
         Caller caller = Caller.current();
         Optional<Status> refused = ownership(source.current(), workload, caller.identity());
         if (refused.isPresent()) {
@@ -73,7 +80,7 @@ final class PolicyService extends PolicyGrpc.PolicyImplBase {
                     fail(now.get());
                     return;
                 }
-                T message = translate.apply(snapshot.pod(key).orElseThrow());
+                T message = translate.apply(snapshot, snapshot.pod(key).orElseThrow());
                 if (!message.equals(last)) {
                     last = message;
                     send(message);

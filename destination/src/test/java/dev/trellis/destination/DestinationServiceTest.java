@@ -253,4 +253,51 @@ class DestinationServiceTest {
             throw new IllegalStateException(e);
         }
     }
+
+    @Test
+    void aWorkloadsDeclaredPortsAreItsContainerPortsAndItsServersPortsAndFollowEdits() throws Exception {
+        MutableClusterSource source = new MutableClusterSource();
+        String pod = """
+                apiVersion: v1
+                kind: Pod
+                metadata:
+                  namespace: emojivoto
+                  name: web-0
+                  labels: {app: web}
+                  annotations: {config.trellis.dev/loopback-ports: "9901,9902"}
+                spec:
+                  serviceAccountName: web
+                  containers:
+                    - {name: app, image: web, ports: [{name: http, containerPort: 8080}, {containerPort: 5353, protocol: UDP}, {containerPort: 9902}]}
+                    - {name: trellis-proxy, image: proxy, ports: [{name: admin, containerPort: 4191}]}
+                status: {podIP: 10.0.0.9, phase: Running}
+                ---
+                """;
+        String servers = """
+                apiVersion: policy.trellis.dev/v1alpha1
+                kind: Server
+                metadata: {namespace: emojivoto, name: web-metrics}
+                spec: {podSelector: {matchLabels: {app: web}}, port: 9100, protocol: http1}
+                ---
+                apiVersion: policy.trellis.dev/v1alpha1
+                kind: Server
+                metadata: {namespace: emojivoto, name: web-debug}
+                spec: {podSelector: {matchLabels: {app: web}}, port: 9901, protocol: http1}
+                ---
+                """;
+        source.set(pod + servers);
+        try (DestinationFixture fixture = new DestinationFixture(dir, source, c -> c)) {
+            var stream = fixture.policy(WEB).withDeadlineAfter(10, java.util.concurrent.TimeUnit.SECONDS)
+                    .watchWorkload(Workload.newBuilder().setNamespace("emojivoto").setName("web-0").build());
+            // 8080 (container), 9100 (a Server), 9901 (loopback, with a Server); not UDP 5353, not the proxy's 4191,
+            // not 9902 (loopback without a Server).
+            assertThat(stream.next().getPortsList()).extracting(p -> p.getPort() + (p.getLoopback() ? " loopback" : ""))
+                    .containsExactly("8080", "9100", "9901 loopback");
+            source.set(pod);
+            assertThat(stream.next().getPortsList()).extracting(p -> p.getPort()).containsExactly(8080);
+            assertThatThrownBy(() -> fixture.policy(CLIENT).withDeadlineAfter(5, java.util.concurrent.TimeUnit.SECONDS)
+                    .watchWorkload(Workload.newBuilder().setNamespace("emojivoto").setName("web-0").build()).next())
+                    .satisfies(e -> assertThat(Status.fromThrowable(e).getCode()).isEqualTo(Status.Code.PERMISSION_DENIED));
+        }
+    }
 }

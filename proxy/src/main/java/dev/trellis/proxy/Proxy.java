@@ -18,9 +18,10 @@ import dev.trellis.proxy.tap.TapHub;
 import dev.trellis.proxy.tap.TapServer;
 import dev.trellis.proxy.policy.InboundPolicy;
 import dev.trellis.proxy.policy.InboundRateLimiter;
+import dev.trellis.proxy.policy.InboundTargets;
 import dev.trellis.proxy.policy.PolicyMetrics;
 import dev.trellis.proxy.policy.PolicyWatches;
-import dev.trellis.proxy.outbound.ConnectionLog;
+import dev.trellis.proxy.connlog.ConnectionLog;
 import dev.trellis.proxy.outbound.ForwardListener;
 import dev.trellis.proxy.outbound.HttpConnectionLog;
 import dev.trellis.proxy.outbound.MeshConnector;
@@ -120,25 +121,33 @@ public final class Proxy implements AutoCloseable {
         PolicyMetrics policyMetrics = new PolicyMetrics(registry);
         this.policyWatches = config.workload().map(pod -> new PolicyWatches(destination, scheduler, config.identity().namespace(), pod, Duration.ofMillis(500),
                 credentials.firstInstalled()));
-        InboundPolicy inboundPolicy = new InboundPolicy(policyWatches, timeouts.policyWait(), ports.requireIdentity(), ports.defaultPolicy(), policyMetrics,
-                new InboundRateLimiter(System::nanoTime), config.identity().trustDomain());
+        InboundPolicy inboundPolicy = new InboundPolicy(policyWatches, timeouts.policyWait(), ports.requireIdentity(), ports.opaque(), ports.defaultPolicy(),
+                policyMetrics, new InboundRateLimiter(System::nanoTime), config.identity().trustDomain());
+        InboundTargets targets = new InboundTargets(config.ownPorts(), ports.declared(), ports.appHost(),
+                policyWatches.map(watches -> (executor, then) -> watches.declaredPorts(timeouts.policyWait(), executor, then)),
+                config.identity().namespace() + "/" + config.workload().orElse(config.identity().serviceAccount()));
+        if (ports.declared().isEmpty() && config.workload().isEmpty()) {
+            log.warn("proxy: no inbound ports declared (--inbound-ports) and no --workload to learn them from: the inbound side forwards to nothing");
+        }
+        this.connectionLogSink = config.connectionLogFile().isPresent()
+                ? new FileOutputStream(config.connectionLogFile().get().toFile(), true) : System.out;
+        ConnectionLog connectionLog = new ConnectionLog(connectionLogSink);
 
         HttpMetrics httpMetrics = new HttpMetrics(registry);
         TapHub tapHub = new TapHub();
         this.routeProfiles = new RouteProfiles(destination, scheduler, config.identity().namespace());
         this.h2 = new H2Connections(io, MeshSslContexts.forClient(anchors, Optional.of(credentials), List.of(MeshProtocols.HTTP2), clock),
                 timeouts.connect());
-        String appHost = ports.appHost().orElse("127.0.0.1");
-        this.inbound = InboundServer.start(new InboundServer.Settings(listen.inbound(), appHost, timeouts.detect(),
-                timeouts.connect(), timeouts.header(), config.ownPorts(), ports.requireIdentity(), ports.opaque()), io, credentials, metrics,
-                new HttpInbound(io, appHost, config.ownPorts(), timeouts.connect(), httpMetrics, inboundPolicy,
-                        new HttpInbound.ScrapeEndpoint(controlPlane.vizName(), () -> metricsText(registry)), tapHub, config.identity()), inboundPolicy, clock);
+        this.inbound = InboundServer.start(new InboundServer.Settings(listen.inbound(), timeouts.detect(), timeouts.connect(), timeouts.header(),
+                        ports.requireIdentity()), io, credentials, metrics,
+                new HttpInbound(io, targets, timeouts.connect(), httpMetrics, inboundPolicy,
+                        new HttpInbound.ScrapeEndpoint(controlPlane.vizName(), () -> metricsText(registry)), tapHub, config.identity(), connectionLog),
+                targets, inboundPolicy, connectionLog, clock);
+        targets.protect(inbound.address().getPort());
         this.tapServer = listen.tap().isPresent()
                 ? Optional.of(TapServer.start(listen.tap().get(), credentials, controlPlane.vizName(), tapHub, clock)) : Optional.empty();
+        tapServer.ifPresent(tap -> targets.protect(tap.address().getPort()));
 
-        this.connectionLogSink = config.connectionLogFile().isPresent()
-                ? new FileOutputStream(config.connectionLogFile().get().toFile(), true) : System.out;
-        ConnectionLog connectionLog = new ConnectionLog(connectionLogSink);
         HttpConnectionLog httpLog = new HttpConnectionLog(connectionLog, config.identity());
         MeshConnector connector = new MeshConnector(io,
                 MeshSslContexts.forClient(anchors, Optional.of(credentials), List.of(MeshProtocols.OPAQUE_TCP), clock), timeouts.connect());
@@ -149,11 +158,16 @@ public final class Proxy implements AutoCloseable {
                 routeProfiles);
         H2Outbound h2Outbound = new H2Outbound(discovery, balancer, h2, credentials, httpMetrics, timeouts.resolve(), routeProfiles);
         for (ForwardListener.Forward forward : listen.forwards()) {
-            forwards.add(new ForwardListener(forward, io, outbound, httpOutbound, h2Outbound, httpLog, timeouts.detect()).start());
+            ForwardListener started = new ForwardListener(forward, io, outbound, httpOutbound, h2Outbound, httpLog, timeouts.detect()).start();
+            // A forward calls onward as this workload: reaching it from the inbound side would launder the caller's identity.
+            targets.protect(started.address().getPort());
+            forwards.add(started);
         }
         this.transparent = listen.outbound().isPresent()
-                ? Optional.of(new TransparentListener(listen.outbound().get(), io, outbound, httpOutbound, h2Outbound, httpLog, discovery, metrics,
+                ? Optional.of(new TransparentListener(listen.outbound().get(), io, outbound, httpOutbound, h2Outbound, httpLog, connectionLog,
+                        config.identity().spiffeId(), discovery, metrics,
                         ports.opaque(), timeouts.detect()).start()) : Optional.empty();
+        transparent.ifPresent(listener -> targets.protect(listener.address().getPort()));
 
         AdminServer.Builder adminBuilder = AdminServer.builder("proxy")
                 .listen(listen.admin())
@@ -164,6 +178,7 @@ public final class Proxy implements AutoCloseable {
             adminBuilder.shutdown(readShutdownToken(config), () -> shutdown());
         }
         this.admin = adminBuilder.build().start();
+        targets.protect(admin.address().getPort());
         log.info("proxy: {} started (TLS {}, {} event loop, {} forwards)", config.identity(), MeshSslContexts.providerDescription(),
                 io.isEpoll() ? "epoll" : "NIO", forwards.size());
     }

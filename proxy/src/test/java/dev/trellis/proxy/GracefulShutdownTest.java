@@ -71,8 +71,6 @@ class GracefulShutdownTest {
 
     /** An app behind its own server-side proxy; {@code /slow} takes 800 ms. */
     private WeightedAddr endpoint(String name) throws Exception {
-        Proxy server = mesh.start(mesh.config(EMOJI, List.of()));
-        servers.add(server);
         Set<String> ids = ConcurrentHashMap.newKeySet();
         seen.put(name, ids);
         HttpServer app = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
@@ -92,6 +90,8 @@ class GracefulShutdownTest {
         app.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
         app.start();
         apps.add(app);
+        Proxy server = mesh.start(MeshFixture.declaring(mesh.config(EMOJI, List.of()), app.getAddress().getPort()));
+        servers.add(server);
         return FakeDestination.endpoint("127.0.0.1", app.getAddress().getPort(), EMOJI, server.inboundAddress().getPort());
     }
 

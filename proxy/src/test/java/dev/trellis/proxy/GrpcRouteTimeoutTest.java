@@ -69,7 +69,7 @@ class GrpcRouteTimeoutTest {
                         apiVersion: v1
                         kind: Pod
                         metadata: {namespace: emojivoto, name: slow-0, labels: {app: slow}, annotations: {config.trellis.dev/proxy-inbound-port: "%d"}}
-                        spec: {serviceAccountName: slow, containers: [{name: app, image: slow}]}
+                        spec: {serviceAccountName: slow, containers: [{name: app, image: slow, ports: [{name: grpc, containerPort: %d}]}]}
                         status: {podIP: 127.0.0.1}
                         ---
                         apiVersion: discovery.k8s.io/v1
@@ -88,7 +88,7 @@ class GrpcRouteTimeoutTest {
                             - name: certify
                               matches: [{path: {type: Exact, value: /trellis.identity.v1.Identity/Certify}, method: POST}]
                               timeout: 300ms
-                        """.formatted(server.inboundAddress().getPort(), appPort));
+                        """.formatted(server.inboundAddress().getPort(), appPort, appPort));
                 ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", client.forwardAddress(0).getPort()).usePlaintext().build();
                 try {
                     IdentityGrpc.IdentityBlockingStub stub = IdentityGrpc.newBlockingStub(channel);

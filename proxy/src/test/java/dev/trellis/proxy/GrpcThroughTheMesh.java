@@ -89,7 +89,7 @@ abstract class GrpcThroughTheMesh {
                     }
                 })
                 .build().start();
-        Proxy server = mesh.start(mesh.config(EMOJI, List.of()));
+        Proxy server = mesh.start(MeshFixture.declaring(mesh.config(EMOJI, List.of()), app.getPort()));
         Proxy client = mesh.start(mesh.config(WEB, List.of(new ForwardListener.Forward(new HostPort("127.0.0.1", 0), AUTHORITY, perStream))));
         mesh.destination.set(AUTHORITY, List.of(FakeDestination.endpoint("127.0.0.1", app.getPort(), EMOJI, server.inboundAddress().getPort())));
         channel = NettyChannelBuilder.forAddress(client.forwardAddress(0)).usePlaintext().build();

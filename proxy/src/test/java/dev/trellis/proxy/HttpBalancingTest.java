@@ -45,9 +45,7 @@ class HttpBalancingTest {
     @BeforeEach
     void start() throws Exception {
         mesh = new MeshFixture(dir);
-        Proxy server = mesh.start(mesh.config(EMOJI, List.of()));
         Proxy client = mesh.start(mesh.config(WEB, List.of(), Optional.of(new HostPort("127.0.0.1", 0)), Duration.ofSeconds(5)));
-        List<dev.trellis.api.destination.v1.WeightedAddr> endpoints = new ArrayList<>();
         for (String name : List.of("a", "b", "c")) {
             AtomicInteger delay = new AtomicInteger();
             delays.put(name, delay);
@@ -66,6 +64,10 @@ class HttpBalancingTest {
             app.setExecutor(java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor());
             app.start();
             apps.add(app);
+        }
+        Proxy server = mesh.start(MeshFixture.declaring(mesh.config(EMOJI, List.of()), apps.stream().mapToInt(a -> a.getAddress().getPort()).toArray()));
+        List<dev.trellis.api.destination.v1.WeightedAddr> endpoints = new ArrayList<>();
+        for (HttpServer app : apps) {
             endpoints.add(FakeDestination.endpoint("127.0.0.1", app.getAddress().getPort(), EMOJI, server.inboundAddress().getPort()));
         }
         mesh.destination.set(HOST + ":80", endpoints);

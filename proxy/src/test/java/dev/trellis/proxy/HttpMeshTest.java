@@ -76,7 +76,7 @@ class HttpMeshTest {
         });
         app.setExecutor(java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor());
         app.start();
-        server = mesh.start(mesh.config(EMOJI, List.of()));
+        server = mesh.start(MeshFixture.declaring(mesh.config(EMOJI, List.of()), app.getAddress().getPort()));
         client = mesh.start(mesh.config(WEB, List.of(), Optional.of(new HostPort("127.0.0.1", 0)), Duration.ofSeconds(1)));
         mesh.destination.set(HOST + ":80", List.of(FakeDestination.endpoint("127.0.0.1", app.getAddress().getPort(), EMOJI, server.inboundAddress().getPort())));
         http = HttpClient.newBuilder().proxy(ProxySelector.of(client.outboundAddress().orElseThrow())).version(HttpClient.Version.HTTP_1_1).build();
@@ -117,6 +117,34 @@ class HttpMeshTest {
                 .containsPattern("\"bytes_sent\":[1-9]")
                 .containsPattern("\"bytes_received\":[1-9]")
                 .contains("\"decision\":\"allowed\""));
+    }
+
+    @Test
+    void everyRefusedRequestHasALineOfItsOwnAndAnAllRefusedConnectionIsNotLoggedAllowed() throws Exception {
+        mesh.destination.set(HOST + ":80", List.of(FakeDestination.endpoint("127.0.0.1", app.getAddress().getPort(),
+                TestPki.identity("emojivoto", "voting"), server.inboundAddress().getPort())));
+        // Two requests on one connection: the first to an endpoint with the wrong identity, the second to an unknown name.
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", client.outboundAddress().orElseThrow().getPort())) {
+            socket.setSoTimeout(10_000);
+            socket.getOutputStream().write(("GET http://" + HOST + "/hello HTTP/1.1\r\nHost: " + HOST + "\r\n\r\n"
+                    + "GET http://nowhere.emojivoto.svc.cluster.local/ HTTP/1.1\r\nHost: nowhere.emojivoto.svc.cluster.local\r\nConnection: close\r\n\r\n")
+                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            String answers = new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII);
+            assertThat(answers).startsWith("HTTP/1.1 502").contains("trellis-proxy-error: identity mismatch").contains("HTTP/1.1 503");
+        }
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+            List<String> lines = Files.readAllLines(dir.resolve("web-connections.log"));
+            assertThat(lines).as("%s", lines).filteredOn(l -> l.contains("\"event\":\"outbound_request\""))
+                    .satisfiesExactly(
+                            mismatch -> assertThat(mismatch).contains("\"authority\":\"" + HOST + ":80\"").contains("\"decision\":\"identity_mismatch\"")
+                                    .contains("tls: expected " + TestPki.identity("emojivoto", "voting").spiffeId() + ", the server presented " + EMOJI.spiffeId()),
+                            unknown -> assertThat(unknown).contains("\"authority\":\"nowhere.emojivoto.svc.cluster.local:80\"")
+                                    .contains("\"decision\":\"no_endpoints\"").contains("is unknown to discovery"));
+            assertThat(lines).filteredOn(l -> l.contains("\"event\":\"outbound_connection\""))
+                    .singleElement().satisfies(connection -> assertThat(connection).contains("\"decision\":\"no_endpoints\"")
+                            .contains("every request was refused by the proxy"));
+        });
+        assertThat(MeshFixture.metrics(client)).contains("request_refused_total{direction=\"outbound\",reason=\"identity_mismatch\"} 1.0");
     }
 
     @Test

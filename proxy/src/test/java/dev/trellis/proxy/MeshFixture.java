@@ -61,6 +61,18 @@ final class MeshFixture implements AutoCloseable {
                 .build();
     }
 
+    /** The proxy's metrics, from its admin listener. */
+    static String metrics(Proxy proxy) throws Exception {
+        return java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create("http://127.0.0.1:" + proxy.adminAddress().getPort() + "/metrics")).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+    }
+
+    /** {@code base} whose inbound side forwards to {@code ports}, as a pod declaring those container ports would. */
+    static ProxyConfig declaring(ProxyConfig base, int... ports) {
+        return base.toBuilder().declaredPorts(java.util.Arrays.stream(ports).boxed().collect(java.util.stream.Collectors.toSet())).build();
+    }
+
     /** {@code base} pointed at another destination service (a real one), as workload {@code pod}. */
     static ProxyConfig withDestination(ProxyConfig base, int destinationPort, String pod) {
         return base.toBuilder().destinationService(new HostPort("127.0.0.1", destinationPort)).workload(Optional.of(pod)).build();

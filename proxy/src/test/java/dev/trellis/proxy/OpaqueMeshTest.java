@@ -56,7 +56,7 @@ class OpaqueMeshTest {
     void startMesh() throws Exception {
         mesh = new MeshFixture(dir);
         app = TcpServers.echo();
-        server = mesh.start(mesh.config(EMOJI, List.of()));
+        server = mesh.start(MeshFixture.declaring(mesh.config(EMOJI, List.of()), app.port()));
         client = mesh.start(mesh.config(WEB, List.of(new ForwardListener.Forward(new HostPort("127.0.0.1", 0), AUTHORITY))));
         announce(app.port(), EMOJI);
     }
@@ -93,7 +93,9 @@ class OpaqueMeshTest {
     @Test
     void aServerThatSpeaksFirstIsHeardWithoutWaitingForDetection() throws Exception {
         try (TcpServers banner = TcpServers.banner()) {
-            announce(banner.port(), EMOJI);
+            Proxy bannerServer = mesh.start(MeshFixture.declaring(mesh.config(TestPki.identity("emojivoto", "mail"), List.of()), banner.port()));
+            mesh.destination.set(AUTHORITY, List.of(FakeDestination.endpoint("127.0.0.1", banner.port(), TestPki.identity("emojivoto", "mail"),
+                    bannerServer.inboundAddress().getPort())));
             long started = System.nanoTime();
             try (Socket socket = connect(client.forwardAddress(0))) {
                 byte[] line = new byte["220 trellis-test ready\r\n".length()];
@@ -117,9 +119,12 @@ class OpaqueMeshTest {
             }
             assertThat(read).as("closed without an echo").isEqualTo(-1);
         }
+        // One line, truthful: the endpoint proved another identity, and the line says which.
         await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(Files.readString(dir.resolve("web-connections.log")))
-                .contains("\"decision\":\"connect_failed\""));
-        assertThat(metrics(client)).contains("tcp_refused_total{direction=\"outbound\",reason=\"connect_failed\"} 1.0");
+                .contains("\"decision\":\"identity_mismatch\"")
+                .contains("tls: expected " + TestPki.identity("emojivoto", "voting").spiffeId() + ", the server presented " + EMOJI.spiffeId()));
+        assertThat(Files.readString(dir.resolve("web-connections.log")).lines().filter(l -> l.contains("identity_mismatch")).count()).isEqualTo(1);
+        assertThat(metrics(client)).contains("tcp_refused_total{direction=\"outbound\",reason=\"identity_mismatch\"} 1.0");
     }
 
     @Test

@@ -17,11 +17,9 @@ import io.fabric8.kubernetes.api.model.discovery.v1.EndpointPort;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
-import java.util.stream.Collectors;
 
 /**
  * The endpoints of a {@link Target}: ready addresses of the Service's EndpointSlices (or the
@@ -29,9 +27,6 @@ import java.util.stream.Collectors;
  * proxy inbound port and labels. Pure.
  */
 public final class Endpoints {
-
-    /** Ports (comma-separated) on which the pod or Service speaks a protocol the proxy must not detect. */
-    public static final String OPAQUE_PORTS = "config.trellis.dev/opaque-ports";
 
     private Endpoints() {
     }
@@ -95,7 +90,7 @@ public final class Endpoints {
 
     /** A Service may mark ports opaque for all its pods. */
     private static WeightedAddr withService(WeightedAddr addr, Service service, int port) {
-        if (opaquePorts(service.getMetadata().getAnnotations()).contains(port)) {
+        if (Workloads.portList(service, Workloads.OPAQUE_PORTS).contains(port)) {
             return addr.toBuilder().setProtocolHint(ProtocolHint.newBuilder().setProtocol(ProtocolHint.Protocol.OPAQUE)).build();
         }
         return addr;
@@ -114,13 +109,12 @@ public final class Endpoints {
                 .putMetricLabels("pod", pod.getMetadata().getName());
         Workloads.owner(pod).ifPresent(owner -> builder.putMetricLabels("owner_kind", owner.getKind().toLowerCase(java.util.Locale.ROOT))
                 .putMetricLabels("owner_name", owner.getName()));
-        Map<String, String> annotations = pod.getMetadata().getAnnotations() == null ? Map.of() : pod.getMetadata().getAnnotations();
         if (Workloads.isMeshed(pod)) {
             String account = Workloads.serviceAccount(pod);
             WorkloadIdentity identity = new WorkloadIdentity(trustDomain, pod.getMetadata().getNamespace(), account);
             builder.setTlsIdentity(TlsIdentity.newBuilder().setSpiffeId(identity.spiffeId()).setDnsName(identity.dnsName()))
                     .putMetricLabels("serviceaccount", account)
-                    .setProtocolHint(ProtocolHint.newBuilder().setProtocol(opaquePorts(annotations).contains(port)
+                    .setProtocolHint(ProtocolHint.newBuilder().setProtocol(Workloads.portList(pod, Workloads.OPAQUE_PORTS).contains(port)
                             ? ProtocolHint.Protocol.OPAQUE : ProtocolHint.Protocol.H2));
             Workloads.proxyInboundPort(pod).ifPresent(builder::setProxyInboundPort);
         }
@@ -137,23 +131,6 @@ public final class Endpoints {
                     .setAddr(TcpAddress.newBuilder().setIp(ByteString.copyFrom(bytes)).setPort(port))
                     .setWeight(1).build());
         } catch (UnknownHostException e) {
-            return Optional.empty();
-        }
-    }
-
-    static java.util.Set<Integer> opaquePorts(Map<String, String> annotations) {
-        String value = annotations == null ? null : annotations.get(OPAQUE_PORTS);
-        if (value == null) {
-            return java.util.Set.of();
-        }
-        return Arrays.stream(value.split(",")).map(String::strip).map(Endpoints::port).flatMap(Optional::stream).collect(Collectors.toUnmodifiableSet());
-    }
-
-    static Optional<Integer> port(String text) {
-        try {
-            int port = Integer.parseInt(text.strip());
-            return port >= 1 && port <= 65535 ? Optional.of(port) : Optional.empty();
-        } catch (NumberFormatException e) {
             return Optional.empty();
         }
     }

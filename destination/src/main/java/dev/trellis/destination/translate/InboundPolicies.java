@@ -17,7 +17,6 @@ import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerPort;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Probe;
-import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
@@ -47,6 +46,10 @@ public final class InboundPolicies {
         InboundServer.Builder out = InboundServer.newBuilder();
         if (server.isEmpty()) {
             out.putLabels("kind", "default").putLabels("name", defaults.toString());
+            if (dev.trellis.cluster.Workloads.portList(pod, dev.trellis.cluster.Workloads.OPAQUE_PORTS).contains(port)) {
+                // The pod says so: its proxy must pass redirected traffic on without waiting for a first byte.
+                out.setProtocol(InboundServer.Protocol.OPAQUE);
+            }
             switch (defaults) {
                 case ALL_UNAUTHENTICATED, AUDIT -> out.addAuthorizations(Authorization.newBuilder()
                         .setUnauthenticated(Unauthenticated.getDefaultInstance()).putLabels("kind", "default").putLabels("name", defaults.toString()));

@@ -24,7 +24,7 @@ public final class Profiles {
             return profile.build();
         }
         profile.setFullyQualifiedName(service.service().getMetadata().getName() + "." + service.namespace() + ".svc." + clusterDomain);
-        profile.setOpaqueProtocol(Endpoints.opaquePorts(service.service().getMetadata().getAnnotations()).contains(service.port()));
+        profile.setOpaqueProtocol(dev.trellis.cluster.Workloads.portList(service.service(), dev.trellis.cluster.Workloads.OPAQUE_PORTS).contains(service.port()));
         snapshot.httpRoutes().stream()
                 .filter(route -> route.id().namespace().equals(service.namespace()) && route.parentKind().equals("Service")
                         && route.parentName().equals(service.service().getMetadata().getName())

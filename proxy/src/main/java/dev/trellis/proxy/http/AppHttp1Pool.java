@@ -2,6 +2,7 @@ package dev.trellis.proxy.http;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.trellis.proxy.errors.ProxyError;
 import dev.trellis.proxy.transport.Causes;
 import dev.trellis.proxy.transport.IoRuntime;
 import io.netty.bootstrap.Bootstrap;
@@ -27,28 +28,28 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * Keep-alive HTTP/1.1 connections to the local app, per port: a request takes an idle
+ * Keep-alive HTTP/1.1 connections to the local app, per address: a request takes an idle
  * connection or opens one, and the connection goes back to the pool when its response was
  * complete and the app allows keep-alive. At most {@value #MAX_IDLE_PER_PORT} idle
- * connections are kept per port. Thread-safe.
+ * connections are kept per address. An answer that is not HTTP fails the exchange with
+ * {@link ProxyError#APP_BAD_RESPONSE} (an outside review saw it passed on as status 999).
+ * Thread-safe.
  */
 final class AppHttp1Pool implements AutoCloseable {
 
     static final int MAX_IDLE_PER_PORT = 64;
 
     private final IoRuntime io;
-    private final String appHost;
     private final Duration connectTimeout;
-    private final Map<Integer, ArrayDeque<Channel>> idle = new HashMap<>();
+    private final Map<InetSocketAddress, ArrayDeque<Channel>> idle = new HashMap<>();
 
-    AppHttp1Pool(IoRuntime io, String appHost, Duration connectTimeout) {
+    AppHttp1Pool(IoRuntime io, Duration connectTimeout) {
         this.io = requireNonNull(io, "io");
-        this.appHost = requireNonNull(appHost, "appHost");
         this.connectTimeout = requireNonNull(connectTimeout, "connectTimeout");
     }
 
-    /** Sends {@code request} to the app's {@code port}; the future completes with the response (caller releases it). */
-    Future<FullHttpResponse> exchange(int port, FullHttpRequest request, EventLoop loop) {
+    /** Sends {@code request} to the app at {@code port}; the future completes with the response (caller releases it). */
+    Future<FullHttpResponse> exchange(InetSocketAddress port, FullHttpRequest request, EventLoop loop) {
         Promise<FullHttpResponse> answer = loop.newPromise();
         Channel pooled = takeIdle(port);
         if (pooled != null) {
@@ -63,11 +64,11 @@ final class AppHttp1Pool implements AutoCloseable {
                         app.pipeline().addLast(new HttpClientCodec(), new HttpObjectAggregator(HttpOutbound.MAX_BODY_BYTES), new Responses());
                     }
                 })
-                .connect(new InetSocketAddress(appHost, port))
+                .connect(port)
                 .addListener((ChannelFuture connected) -> {
                     if (!connected.isSuccess()) {
                         request.release();
-                        answer.tryFailure(new IllegalStateException("app connect refused: " + Causes.rootMessage(connected.cause())));
+                        answer.tryFailure(ProxyError.APP_CONNECT_FAILED.because(port + ": " + Causes.rootMessage(connected.cause())));
                         return;
                     }
                     send(port, connected.channel(), request, answer);
@@ -75,7 +76,7 @@ final class AppHttp1Pool implements AutoCloseable {
         return answer;
     }
 
-    private void send(int port, Channel app, FullHttpRequest request, Promise<FullHttpResponse> answer) {
+    private void send(InetSocketAddress port, Channel app, FullHttpRequest request, Promise<FullHttpResponse> answer) {
         Responses responses = app.pipeline().get(Responses.class);
         responses.expect(port, answer);
         app.writeAndFlush(request).addListener(written -> {
@@ -86,7 +87,7 @@ final class AppHttp1Pool implements AutoCloseable {
         });
     }
 
-    private synchronized Channel takeIdle(int port) {
+    private synchronized Channel takeIdle(InetSocketAddress port) {
         ArrayDeque<Channel> channels = idle.get(port);
         while (channels != null && !channels.isEmpty()) {
             Channel channel = channels.pollLast();
@@ -97,7 +98,7 @@ final class AppHttp1Pool implements AutoCloseable {
         return null;
     }
 
-    private synchronized void giveBack(int port, Channel channel) {
+    private synchronized void giveBack(InetSocketAddress port, Channel channel) {
         ArrayDeque<Channel> channels = idle.computeIfAbsent(port, p -> new ArrayDeque<>());
         if (channels.size() >= MAX_IDLE_PER_PORT) {
             channel.close();
@@ -109,13 +110,13 @@ final class AppHttp1Pool implements AutoCloseable {
     /** Routes each response to the request waiting for it; one request at a time per connection. */
     private final class Responses extends SimpleChannelInboundHandler<FullHttpResponse> {
         private Promise<FullHttpResponse> waiting;
-        private int port;
+        private InetSocketAddress port;
 
         Responses() {
             super(false);
         }
 
-        void expect(int port, Promise<FullHttpResponse> answer) {
+        void expect(InetSocketAddress port, Promise<FullHttpResponse> answer) {
             this.port = port;
             this.waiting = answer;
         }
@@ -124,6 +125,15 @@ final class AppHttp1Pool implements AutoCloseable {
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpResponse response) {
             Promise<FullHttpResponse> answer = waiting;
             waiting = null;
+            if (!response.decoderResult().isSuccess()) {
+                response.release();
+                ctx.close();
+                if (answer != null) {
+                    answer.tryFailure(ProxyError.APP_BAD_RESPONSE.because("the app at " + port + " answered something that is not HTTP/1.1: "
+                            + Causes.rootMessage(response.decoderResult().cause())));
+                }
+                return;
+            }
             boolean reusable = HttpUtil.isKeepAlive(response) && response.decoderResult().isSuccess();
             if (answer == null || !answer.trySuccess(response)) {
                 response.release();

@@ -4,6 +4,8 @@ import static java.util.Objects.requireNonNull;
 
 import dev.trellis.core.identity.WorkloadIdentity;
 import dev.trellis.proxy.discovery.Endpoint;
+import dev.trellis.proxy.errors.ProxyError;
+import dev.trellis.proxy.transport.ConnectFailures;
 import dev.trellis.proxy.transport.Causes;
 import dev.trellis.proxy.transport.IoRuntime;
 import dev.trellis.proxy.transport.MeshProtocols;
@@ -125,17 +127,16 @@ public final class H2Connections implements AutoCloseable {
                 .connect(endpoint.dialAddress())
                 .addListener((ChannelFuture connected) -> {
                     if (!connected.isSuccess()) {
-                        ready.tryFailure(new IllegalStateException("connect refused: " + endpoint.dialAddress() + ": " + Causes.rootMessage(connected.cause())));
+                        ready.tryFailure(ConnectFailures.of(endpoint, ProxyError.CONNECT_FAILED, "connect failed: " + Causes.rootMessage(connected.cause())));
                         return;
                     }
                     ssl[0].handshakeFuture().addListener(handshake -> {
                         if (!handshake.isSuccess()) {
                             connected.channel().close();
-                            ready.tryFailure(new IllegalStateException("identity mismatch or TLS failure with " + identity + ": "
-                                    + Causes.rootMessage(handshake.cause())));
+                            ready.tryFailure(ConnectFailures.handshake(endpoint, handshake.cause()));
                         } else if (!MeshProtocols.HTTP2.equals(ssl[0].applicationProtocol())) {
                             connected.channel().close();
-                            ready.tryFailure(new IllegalStateException("endpoint " + endpoint.address() + " does not speak h2"));
+                            ready.tryFailure(ConnectFailures.of(endpoint, ProxyError.CONNECT_FAILED, "its proxy does not speak h2"));
                         } else {
                             ready.trySuccess(connected.channel());
                         }

@@ -6,6 +6,8 @@ import dev.trellis.proxy.balance.Balancer;
 import dev.trellis.proxy.discovery.Discovery;
 import dev.trellis.proxy.discovery.Resolution;
 import dev.trellis.proxy.discovery.RouteProfiles;
+import dev.trellis.proxy.errors.ProxyError;
+import dev.trellis.proxy.errors.ProxyFailure;
 import dev.trellis.proxy.tcp.Relay;
 import dev.trellis.proxy.transport.Causes;
 import dev.trellis.tls.context.CredentialsStore;
@@ -24,7 +26,6 @@ import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
 import io.netty.util.ReferenceCountUtil;
 import java.time.Duration;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -101,15 +102,17 @@ public final class H2Outbound {
             try {
                 resolution = discovery.resolve(authority);
             } catch (IllegalStateException e) {
-                answer(stream, headers.headers(), "503", "no endpoints", started);
+                answer(stream, headers.headers(), ProxyError.RESOLUTION_REFUSED.because(e.getMessage()), started);
                 return;
             }
             resolution.whenAnswered(credentials.firstInstalled(), resolveTimeout, stream.eventLoop(), error -> {
-                var lease = error.isEmpty()
-                        ? balancer.pick(resolution.current().endpoints().stream().filter(e -> e.identity().isPresent()).toList())
-                        : java.util.Optional.<Balancer.Lease>empty();
+                if (error.isPresent()) {
+                    answer(stream, headers.headers(), ProxyError.RESOLVE_TIMEOUT.because("no answer from discovery or identity within " + resolveTimeout), started);
+                    return;
+                }
+                var lease = balancer.pick(resolution.current().endpoints().stream().filter(e -> e.identity().isPresent()).toList());
                 if (lease.isEmpty()) {
-                    answer(stream, headers.headers(), "503", "no endpoints", started);
+                    answer(stream, headers.headers(), NoUsableEndpoint.why(authority, resolution.current()), started);
                     return;
                 }
                 RouteProfiles.MatchedRoute route = profiles.match(authority, String.valueOf(headers.headers().method()), String.valueOf(headers.headers().path()));
@@ -121,16 +124,17 @@ public final class H2Outbound {
             connections.connection(lease.endpoint(), stream.eventLoop()).addListener(connected -> {
                 if (!connected.isSuccess()) {
                     lease.failed();
-                    String cause = Causes.rootMessage(connected.cause());
-                    answer(stream, requestHeaders, "502", cause.startsWith("identity mismatch") ? "identity mismatch" : "connect refused", started);
+                    answer(stream, requestHeaders, ProxyFailure.errorOf(connected.cause(), ProxyError.CONNECT_FAILED).because(connected.cause().getMessage()), started);
                     return;
                 }
                 new Http2StreamChannelBootstrap((Channel) connected.getNow()).open().addListener(opened -> {
                     if (!opened.isSuccess() || !stream.isActive()) {
                         lease.failed();
-                        answer(stream, requestHeaders, "502", "connect refused", started);
+                        answer(stream, requestHeaders, ProxyError.CONNECT_FAILED.because(lease.endpoint().address() + ": no stream could be opened"
+                                + (opened.isSuccess() ? " (the caller left)" : ": " + Causes.rootMessage(opened.cause()))), started);
                         return;
                     }
+                    RequestOutcomes.of(stream).forwarded();
                     Http2StreamChannel upstream = (Http2StreamChannel) opened.getNow();
                     java.util.concurrent.atomic.AtomicBoolean timedOut = new java.util.concurrent.atomic.AtomicBoolean();
                     log.debug("proxy: HTTP/2 stream {} joined to {} on {}", stream.id(), upstream.id(), lease.endpoint().address());
@@ -167,7 +171,7 @@ public final class H2Outbound {
                         }
                         timedOut.set(true);
                         if (!seen.headersSeen) {
-                            answer(stream, requestHeaders, "504", "timeout", started);
+                            answer(stream, requestHeaders, ProxyError.REQUEST_TIMEOUT.because("no response from " + lease.endpoint().address() + " within " + t), started);
                         } else {
                             stream.close();
                         }
@@ -186,14 +190,16 @@ public final class H2Outbound {
             });
         }
 
-        private void answer(Channel stream, Http2Headers request, String status, String cause, long started) {
-            log.info("proxy: HTTP/2 stream to {}: {} {}", authority, status, cause);
+        /** The proxy answers a stream itself: logged, counted, a line in the connection log. */
+        private void answer(Channel stream, Http2Headers request, ProxyFailure why, long started) {
+            log.info("proxy: HTTP/2 stream to {}: {} {}: {}", authority, why.error().httpStatus(), why.error().label(), why.getMessage());
             boolean grpc = ProxyErrors.isGrpc(request);
-            int code = Integer.parseInt(status);
-            metrics.response("outbound", authority, grpc ? 200 : code, grpc ? java.util.Optional.of(ProxyErrors.grpcCode(code)) : java.util.Optional.empty(),
-                    Duration.ofNanos(System.nanoTime() - started));
+            metrics.response("outbound", authority, grpc ? 200 : why.error().httpStatus(),
+                    grpc ? java.util.Optional.of(why.error().grpcCode().value()) : java.util.Optional.empty(), Duration.ofNanos(System.nanoTime() - started));
+            metrics.refused("outbound", why.error());
+            RequestOutcomes.of(stream).refused(why.error(), authority, why.getMessage());
             if (stream.isActive()) {
-                stream.writeAndFlush(new DefaultHttp2HeadersFrame(ProxyErrors.h2(code, cause, grpc), true))
+                stream.writeAndFlush(new DefaultHttp2HeadersFrame(ProxyErrors.h2(why.error(), grpc), true))
                         // Done with this stream: closing it releases whatever of the request is still held or queued.
                         .addListener(ChannelFutureListener.CLOSE);
             }

@@ -2,6 +2,7 @@ package dev.trellis.proxy.http;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.trellis.proxy.errors.ProxyError;
 import dev.trellis.proxy.transport.Causes;
 import dev.trellis.proxy.transport.IoRuntime;
 import io.netty.bootstrap.Bootstrap;
@@ -21,21 +22,19 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.concurrent.ConcurrentHashMap;
 
-/** One HTTP/2 (prior knowledge, plaintext on loopback) connection per local app port, reopened when it closes. Thread-safe. */
+/** One HTTP/2 (prior knowledge, plaintext inside the pod) connection per app address, reopened when it closes. Thread-safe. */
 final class H2cAppConnections implements AutoCloseable {
 
     private final IoRuntime io;
-    private final String appHost;
     private final Duration connectTimeout;
-    private final ConcurrentHashMap<Integer, Future<Channel>> connections = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<InetSocketAddress, Future<Channel>> connections = new ConcurrentHashMap<>();
 
-    H2cAppConnections(IoRuntime io, String appHost, Duration connectTimeout) {
+    H2cAppConnections(IoRuntime io, Duration connectTimeout) {
         this.io = requireNonNull(io, "io");
-        this.appHost = requireNonNull(appHost, "appHost");
         this.connectTimeout = requireNonNull(connectTimeout, "connectTimeout");
     }
 
-    Future<Channel> connection(int port, EventLoop loop) {
+    Future<Channel> connection(InetSocketAddress port, EventLoop loop) {
         Future<Channel> existing = connections.get(port);
         if (existing != null && (!existing.isDone() || (existing.isSuccess() && existing.getNow().isActive()))) {
             return existing;
@@ -55,14 +54,14 @@ final class H2cAppConnections implements AutoCloseable {
                         }));
                     }
                 })
-                .connect(new InetSocketAddress(appHost, port))
+                .connect(port)
                 .addListener((ChannelFuture connected) -> {
                     if (connected.isSuccess()) {
                         ready.trySuccess(connected.channel());
                         connected.channel().closeFuture().addListener(f -> connections.remove(port, ready));
                     } else {
                         connections.remove(port, ready);
-                        ready.tryFailure(new IllegalStateException("app port " + appHost + ":" + port + ": " + Causes.rootMessage(connected.cause())));
+                        ready.tryFailure(ProxyError.APP_CONNECT_FAILED.because(port + ": " + Causes.rootMessage(connected.cause())));
                     }
                 });
         return ready;

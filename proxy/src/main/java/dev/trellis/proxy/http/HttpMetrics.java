@@ -1,5 +1,6 @@
 package dev.trellis.proxy.http;
 
+import dev.trellis.proxy.errors.ProxyError;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -24,8 +25,11 @@ public final class HttpMetrics {
     private final Set<String> clients = ConcurrentHashMap.newKeySet();
     private final Histogram routeLatency;
     private final Set<String> authorities = ConcurrentHashMap.newKeySet();
+    private final Counter refused;
 
     public HttpMetrics(PrometheusRegistry registry) {
+        refused = Counter.builder().name("request_refused").help("HTTP requests the proxy refused or failed itself, by reason")
+                .labelNames("direction", "reason").register(registry);
         requests = Counter.builder().name("request").help("HTTP requests").labelNames("direction", "authority").register(registry);
         responses = Counter.builder().name("response").help("HTTP responses")
                 .labelNames("direction", "authority", "status_code", "classification").register(registry);
@@ -54,6 +58,11 @@ public final class HttpMetrics {
         String bounded = bounded(authority);
         routeResponses.labelValues("outbound", bounded, route, Integer.toString(status), status >= 500 ? "failure" : "success").inc();
         routeLatency.labelValues("outbound", bounded, route).observe(elapsed.toNanos() / 1e6);
+    }
+
+    /** A request the proxy answered itself; reasons are {@link ProxyError} labels, a fixed set. */
+    public void refused(String direction, ProxyError error) {
+        refused.labelValues(direction, error.label()).inc();
     }
 
     public void request(String direction, String authority) {

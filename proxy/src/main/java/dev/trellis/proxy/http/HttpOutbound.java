@@ -8,6 +8,8 @@ import dev.trellis.proxy.discovery.Discovery;
 import dev.trellis.proxy.discovery.EndpointSet;
 import dev.trellis.proxy.discovery.Resolution;
 import dev.trellis.proxy.discovery.RouteProfiles;
+import dev.trellis.proxy.errors.ProxyError;
+import dev.trellis.proxy.errors.ProxyFailure;
 import dev.trellis.proxy.tcp.Relay;
 import dev.trellis.proxy.transport.Causes;
 import dev.trellis.tls.context.CredentialsStore;
@@ -21,7 +23,6 @@ import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObjectAggregator;
-import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http2.Http2StreamChannel;
@@ -119,8 +120,15 @@ public final class HttpOutbound {
         client.config().setAutoRead(true);
     }
 
+    /**
+     * A connection's requests, one at a time in arrival order: requests a client pipelines
+     * (several in one write) wait until the one before has been answered, as HTTP/1.1 requires.
+     */
     private final class Requests extends SimpleChannelInboundHandler<FullHttpRequest> {
+        private static final int MAX_PIPELINED = 16;
         private final Optional<String> fixedAuthority;
+        private final java.util.ArrayDeque<FullHttpRequest> waiting = new java.util.ArrayDeque<>();
+        private boolean busy;
 
         Requests(Optional<String> fixedAuthority) {
             super(false);
@@ -129,15 +137,49 @@ public final class HttpOutbound {
 
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
+            if (busy) {
+                if (waiting.size() >= MAX_PIPELINED) {
+                    request.release();
+                    log.info("proxy: outbound HTTP from {} pipelined more than {} requests; closing", ctx.channel().remoteAddress(), MAX_PIPELINED);
+                    ctx.close();
+                    return;
+                }
+                waiting.add(request);
+                return;
+            }
+            busy = true;
+            handle(ctx, request);
+        }
+
+        /** The answer to the current request went out: the next pipelined one, or read on. */
+        void answered(ChannelHandlerContext ctx) {
+            FullHttpRequest next = waiting.poll();
+            if (next != null) {
+                handle(ctx, next);
+                return;
+            }
+            busy = false;
+            ctx.channel().config().setAutoRead(true);
+            ctx.channel().read();
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+            waiting.forEach(FullHttpRequest::release);
+            waiting.clear();
+            super.channelInactive(ctx);
+        }
+
+        private void handle(ChannelHandlerContext ctx, FullHttpRequest request) {
             if (!request.decoderResult().isSuccess()) {
                 request.release();
-                respond(ctx, null, ProxyErrors.response(HttpResponseStatus.BAD_REQUEST, "malformed request"), false);
+                refuseUnrouted(ctx, ProxyError.BAD_REQUEST.because("malformed request: " + Causes.rootMessage(request.decoderResult().cause())));
                 return;
             }
             Optional<String> authority = fixedAuthority.isPresent() ? fixedAuthority : authorityOf(request);
             if (authority.isEmpty()) {
                 request.release();
-                respond(ctx, null, ProxyErrors.response(HttpResponseStatus.BAD_REQUEST, "no authority (absolute request target or Host)"), false);
+                refuseUnrouted(ctx, ProxyError.NO_AUTHORITY.because("the request names no authority (absolute request target or Host)"));
                 return;
             }
             MeshHeaders.strip(request.headers());
@@ -151,7 +193,7 @@ public final class HttpOutbound {
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             if (cause instanceof io.netty.handler.codec.TooLongFrameException) {
-                respond(ctx, null, ProxyErrors.response(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "request too large"), false);
+                refuseUnrouted(ctx, ProxyError.REQUEST_TOO_LARGE.because(Causes.rootMessage(cause)));
                 return;
             }
             log.debug("proxy: outbound HTTP connection {} failed: {}", ctx.channel().remoteAddress(), cause.toString());
@@ -169,12 +211,12 @@ public final class HttpOutbound {
         try {
             resolution = discovery.resolve(authority);
         } catch (IllegalStateException e) {
-            fail(x, HttpResponseStatus.SERVICE_UNAVAILABLE, "no endpoints");
+            fail(x, ProxyError.RESOLUTION_REFUSED.because(e.getMessage()));
             return;
         }
         resolution.whenAnswered(credentials.firstInstalled(), resolveTimeout, ctx.executor(), error -> {
             if (error.isPresent()) {
-                fail(x, HttpResponseStatus.SERVICE_UNAVAILABLE, "no endpoints (discovery did not answer)");
+                fail(x, ProxyError.RESOLVE_TIMEOUT.because("no answer from discovery or identity within " + resolveTimeout));
             } else {
                 send(x, resolution.current(), 1, java.util.Set.of());
             }
@@ -187,7 +229,7 @@ public final class HttpOutbound {
         String authority = x.authority();
         Optional<Balancer.Lease> picked = balancer.pick(endpoints.endpoints().stream().filter(e -> e.identity().isPresent()).toList(), failed);
         if (picked.isEmpty()) {
-            fail(x, HttpResponseStatus.SERVICE_UNAVAILABLE, "no endpoints");
+            fail(x, NoUsableEndpoint.why(authority, endpoints));
             return;
         }
         Balancer.Lease lease = picked.get();
@@ -197,9 +239,7 @@ public final class HttpOutbound {
                 if (attempt < 2 && retryable(x) && budget(authority).tryRetry()) {
                     send(x, endpoints, attempt + 1, java.util.Set.of(lease.endpoint().address()));
                 } else {
-                    String cause = Causes.rootMessage(connected.cause());
-                    fail(x, HttpResponseStatus.BAD_GATEWAY,
-                            cause.startsWith("identity mismatch") ? "identity mismatch" : "connect refused");
+                    fail(x, ProxyFailure.errorOf(connected.cause(), ProxyError.CONNECT_FAILED).because(connected.cause().getMessage()));
                 }
                 return;
             }
@@ -284,6 +324,7 @@ public final class HttpOutbound {
                         return;
                     }
                     record(x, response.status().code());
+                    RequestOutcomes.of(ctx.channel()).forwarded();
                     respond(ctx, request, response, true);
                 } else if (error == null) {
                     lease.succeeded();
@@ -291,10 +332,12 @@ public final class HttpOutbound {
                         response.headers().remove(name);
                     }
                     record(x, response.status().code());
+                    RequestOutcomes.of(ctx.channel()).forwarded();
                     respond(ctx, request, response, true);
                 } else if (error instanceof java.util.concurrent.TimeoutException) {
                     lease.failed();
-                    fail(x, HttpResponseStatus.GATEWAY_TIMEOUT, "timeout");
+                    fail(x, ProxyError.REQUEST_TIMEOUT.because("no response from " + lease.endpoint().address() + " within "
+                            + x.route().timeout().orElse(requestTimeout)));
                 } else if (H2Connections.unprocessed(error) && attempt < MAX_ATTEMPTS_UNPROCESSED) {
                     // The endpoint is draining, not failing; the request never reached it, so any method may go again.
                     lease.succeeded();
@@ -304,7 +347,7 @@ public final class HttpOutbound {
                     if (attempt < 2 && retryable(x) && budget(authority).tryRetry()) {
                         send(x, endpoints, attempt + 1, java.util.Set.of(lease.endpoint().address()));
                     } else {
-                        fail(x, HttpResponseStatus.BAD_GATEWAY, "connect refused");
+                        fail(x, ProxyError.CONNECT_FAILED.because(lease.endpoint().address() + ": " + Causes.rootMessage(error)));
                     }
                 }
             }));
@@ -338,10 +381,22 @@ public final class HttpOutbound {
         return (status == 502 || status == 503) && response.headers().contains(MeshHeaders.PROXY_ERROR);
     }
 
-    private void fail(Exchange x, HttpResponseStatus status, String cause) {
-        log.info("proxy: {} {} {} -> {}: {}", x.request().method(), x.authority(), x.request().uri(), status.code(), cause);
-        record(x, status.code());
-        respond(x.ctx(), x.request(), ProxyErrors.response(status, cause), true);
+    /** The proxy answers {@code x} itself: logged, counted, and a line in the connection log. */
+    private void fail(Exchange x, ProxyFailure why) {
+        log.info("proxy: {} {} {} -> {} {}: {}", x.request().method(), x.authority(), x.request().uri(), why.error().httpStatus(), why.error().label(),
+                why.getMessage());
+        record(x, why.error().httpStatus());
+        metrics.refused("outbound", why.error());
+        RequestOutcomes.of(x.ctx().channel()).refused(why.error(), x.authority(), why.getMessage());
+        respond(x.ctx(), x.request(), ProxyErrors.response(why.error()), true);
+    }
+
+    /** A request refused before it had an authority: answered, logged, and the connection closed. */
+    private void refuseUnrouted(ChannelHandlerContext ctx, ProxyFailure why) {
+        log.info("proxy: outbound HTTP from {} refused ({}): {}", ctx.channel().remoteAddress(), why.error().label(), why.getMessage());
+        metrics.refused("outbound", why.error());
+        RequestOutcomes.of(ctx.channel()).refused(why.error(), null, why.getMessage());
+        respond(ctx, null, ProxyErrors.response(why.error()), false);
     }
 
     private void respond(ChannelHandlerContext ctx, FullHttpRequest request, FullHttpResponse response, boolean keepAliveAllowed) {
@@ -356,8 +411,10 @@ public final class HttpOutbound {
         var written = ctx.writeAndFlush(response);
         if (keepAlive) {
             written.addListener(f -> {
-                ctx.channel().config().setAutoRead(true);
-                ctx.channel().read();
+                Requests requests = ctx.pipeline().get(Requests.class);
+                if (requests != null) {
+                    requests.answered(ctx);
+                }
             });
         } else {
             written.addListener(ChannelFutureListener.CLOSE);

@@ -4,15 +4,20 @@ import static java.util.Objects.requireNonNull;
 
 import dev.trellis.core.identity.WorkloadIdentity;
 import dev.trellis.core.net.HostPort;
+import dev.trellis.proxy.connlog.ConnectionLog;
 import dev.trellis.proxy.detect.Detection;
 import dev.trellis.proxy.detect.ProtocolDetector;
+import dev.trellis.proxy.errors.ProxyError;
+import dev.trellis.proxy.errors.ProxyFailure;
 import dev.trellis.proxy.http.HttpInbound;
 import dev.trellis.proxy.metrics.ProxyMetrics;
 import dev.trellis.proxy.policy.InboundPolicy;
+import dev.trellis.proxy.policy.InboundTargets;
 import dev.trellis.proxy.tcp.Relay;
 import dev.trellis.proxy.transport.BoundListener;
 import dev.trellis.proxy.transport.ByteCounter;
 import dev.trellis.proxy.transport.Causes;
+import dev.trellis.proxy.transport.HeaderDeadline;
 import dev.trellis.proxy.transport.IoRuntime;
 import dev.trellis.proxy.transport.MeshProtocols;
 import dev.trellis.proxy.transport.OriginalDestination;
@@ -33,14 +38,14 @@ import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
 import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
-import io.netty.handler.timeout.ReadTimeoutHandler;
 import io.netty.util.ReferenceCountUtil;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -48,37 +53,38 @@ import org.slf4j.LoggerFactory;
 /**
  * The inbound listener (default 0.0.0.0:4143).
  *
- * <p>Every connection to an app port (opaque mesh TCP, redirected plaintext) and every HTTP
- * request is authorized by the {@link InboundPolicy} first.
- *
- * <p>Pipeline of an accepted connection, in order, and why:
+ * <p>An accepted connection, in order, and why:
  * <ol>
- *   <li>a read timeout — a peer that stalls before its transport header is cut off;</li>
- *   <li>the {@link ProtocolDetector} — a mesh peer opens with a TLS ClientHello whose SNI is
- *       this proxy's identity; anything else is not mesh traffic;</li>
- *   <li>for mesh traffic: mTLS (client certificate required, verified against the trust
- *       anchors), then ALPN picks the transport; for opaque TCP the
- *       {@link TransportHeaderDecoder} reads which local port the client wants;</li>
- *   <li>a connection to the app on {@code appHost:port}, joined byte for byte.</li>
+ *   <li>redirected by iptables (it has an original destination other than this listener):
+ *       its port must be one the workload declares ({@link InboundTargets}); a port that is
+ *       opaque (by flag or by its policy) is passed on at once, without waiting for the
+ *       client to speak, since server-speaks-first protocols would stall;</li>
+ *   <li>the {@link ProtocolDetector}: a mesh peer opens with a TLS ClientHello whose SNI is
+ *       this proxy's identity; anything else is not mesh traffic, and a client silent until
+ *       the detection timeout is treated as opaque, not closed;</li>
+ *   <li>mesh traffic: a total deadline for the mTLS handshake and the transport header (a
+ *       trickling client cannot extend it), mTLS with a client certificate chaining to the
+ *       anchors, then ALPN picks the transport: opaque TCP with its
+ *       {@link TransportHeaderDecoder}, or HTTP/2 ({@link HttpInbound});</li>
+ *   <li>the target port again through {@link InboundTargets} (never a port of the proxy, never
+ *       an undeclared one), the {@link InboundPolicy}, then a connection to the app at the
+ *       address the traffic came for, joined byte for byte.</li>
  * </ol>
- * Traffic without mesh TLS is accepted only when iptables redirected it here (it has an
- * original destination) and its port is not a {@code require-identity} port; it then goes
- * to the app's port as it is. The proxy's own ports are never forwarded to, so a peer
- * cannot reach the admin listener through the mesh.
+ * Traffic without mesh TLS is accepted only when it was redirected here and its port does
+ * not require identity. Every refusal is counted and written to the connection log.
  */
 public final class InboundServer {
 
     private static final Logger log = LoggerFactory.getLogger(InboundServer.class);
 
     /** How the listener behaves. */
-    public record Settings(HostPort listen, String appHost, Duration detectTimeout, Duration connectTimeout,
-                           Duration headerTimeout, Set<Integer> protectedPorts, Set<Integer> requireIdentityPorts, Set<Integer> opaquePorts) {
+    public record Settings(HostPort listen, Duration detectTimeout, Duration connectTimeout, Duration headerTimeout, Set<Integer> requireIdentityPorts) {
         public Settings {
             requireNonNull(listen, "listen");
-            requireNonNull(appHost, "appHost");
-            protectedPorts = Set.copyOf(protectedPorts);
+            requireNonNull(detectTimeout, "detectTimeout");
+            requireNonNull(connectTimeout, "connectTimeout");
+            requireNonNull(headerTimeout, "headerTimeout");
             requireIdentityPorts = Set.copyOf(requireIdentityPorts);
-            opaquePorts = Set.copyOf(opaquePorts);
         }
     }
 
@@ -88,47 +94,57 @@ public final class InboundServer {
     private final SslContext serverContext;
     private final ProxyMetrics metrics;
     private final HttpInbound http;
+    private final InboundTargets targets;
     private final InboundPolicy policy;
+    private final ConnectionLog connectionLog;
     private BoundListener listener;
 
-    private InboundServer(Settings settings, IoRuntime io, CredentialsStore store, ProxyMetrics metrics, HttpInbound http, InboundPolicy policy,
-                          Clock clock) throws SSLException {
+    private InboundServer(Settings settings, IoRuntime io, CredentialsStore store, ProxyMetrics metrics, HttpInbound http, InboundTargets targets,
+                          InboundPolicy policy, ConnectionLog connectionLog, Clock clock) throws SSLException {
         this.settings = settings;
         this.http = http;
+        this.targets = targets;
         this.policy = policy;
         this.io = io;
         this.self = store.identity();
         this.serverContext = MeshSslContexts.forServer(store, ClientAuth.REQUIRE, MeshProtocols.INBOUND, clock);
         this.metrics = metrics;
+        this.connectionLog = connectionLog;
     }
 
     /** Binds the listener. */
-    public static InboundServer start(Settings settings, IoRuntime io, CredentialsStore store, ProxyMetrics metrics, HttpInbound http,
-                                      InboundPolicy policy, Clock clock) throws SSLException, InterruptedException {
-        InboundServer server = new InboundServer(settings, io, store, metrics, http, policy, clock);
+    public static InboundServer start(Settings settings, IoRuntime io, CredentialsStore store, ProxyMetrics metrics, HttpInbound http, InboundTargets targets,
+                                      InboundPolicy policy, ConnectionLog connectionLog, Clock clock) throws SSLException, InterruptedException {
+        InboundServer server = new InboundServer(settings, io, store, metrics, http, targets, policy, connectionLog, clock);
         server.bind();
         return server;
     }
 
     private void bind() throws InterruptedException {
         listener = BoundListener.bind(io, settings.listen(), "inbound", true, ch -> {
-                ch.pipeline().addLast("header-timeout", new ReadTimeoutHandler(settings.headerTimeout().toMillis(), TimeUnit.MILLISECONDS));
-                // A redirected connection to an opaque port (a server-speaks-first protocol,
-                // say) is app traffic: waiting for the client's first bytes would stall it.
-                // Mesh peers dial the inbound port itself (the destination service announces
-                // it for opaque ports), so they never arrive this way.
-                Optional<InetSocketAddress> original = OriginalDestination.of(ch);
-                if (original.isPresent() && settings.opaquePorts().contains(original.get().getPort())) {
-                    ch.pipeline().addLast("opaque-passthrough", new ChannelInboundHandlerAdapter() {
-                        @Override
-                        public void channelActive(ChannelHandlerContext ctx) {
-                            ctx.pipeline().remove(this);
-                            plaintext(ctx, Detection.of(Detection.Protocol.OPAQUE), original);
+            Instant start = Instant.now();
+            Optional<InetSocketAddress> original = OriginalDestination.of(ch).filter(o -> o.getPort() != settings.listen().port()
+                    && (listener == null || o.getPort() != address().getPort()));
+            ch.config().setAutoRead(false);
+            ch.pipeline().addLast("pending", Relay.pending());
+            if (original.isEmpty()) {
+                detect(ch, start, Optional.empty());
+                return;
+            }
+            // Redirected: only to a declared port; an opaque one is passed on before its first byte.
+            int port = original.get().getPort();
+            targets.resolve(port, original.get().getAddress(), ch.eventLoop(), target -> {
+                switch (target) {
+                    case InboundTargets.Target.Refused refused -> refuse(ch, start, Optional.empty(), original.get().toString(), "tcp", false, refused.why());
+                    case InboundTargets.Target.App app -> policy.isOpaque(port, ch.eventLoop(), opaque -> {
+                        if (opaque) {
+                            plaintext(ch, start, app.address(), "opaque");
+                        } else {
+                            detect(ch, start, Optional.of(app.address()));
                         }
                     });
-                    return;
                 }
-                ch.pipeline().addLast("detect", new ProtocolDetector(settings.detectTimeout(), InboundServer.this::detected));
+            });
         });
         log.info("proxy: inbound listening on {} for {}", address(), self);
     }
@@ -142,51 +158,76 @@ public final class InboundServer {
         return listener;
     }
 
-
-    private void detected(ChannelHandlerContext ctx, Detection detection) {
-        if (detection.protocol() == Detection.Protocol.TLS && detection.sni().filter(self.dnsName()::equals).isPresent()) {
-            SslHandler ssl = serverContext.newHandler(ctx.alloc());
-            ctx.pipeline().addLast("tls", ssl).addLast("alpn", new Transports(ssl));
-            return;
-        }
-        // Not mesh traffic: in transparent mode it was redirected here on its way to the app.
-        plaintext(ctx, detection, OriginalDestination.of(ctx.channel()));
-    }
-
-    private void plaintext(ChannelHandlerContext ctx, Detection detection, Optional<InetSocketAddress> original) {
-        if (original.isEmpty() || original.get().getPort() == address().getPort()) {
-            metrics.refused("inbound", "no_identity");
-            log.debug("proxy: inbound from {} refused: {} without mesh TLS and without an original destination", ctx.channel().remoteAddress(), detection.protocol());
-            ctx.close();
-            return;
-        }
-        int port = original.get().getPort();
-        if (settings.requireIdentityPorts().contains(port) || settings.protectedPorts().contains(port)) {
-            metrics.refused("inbound", settings.protectedPorts().contains(port) ? "protected_port" : "no_identity");
-            log.info("proxy: inbound {} from {} to port {} refused: the port requires a mesh identity", detection.protocol(), ctx.channel().remoteAddress(), port);
-            ctx.close();
-            return;
-        }
-        ctx.pipeline().remove("header-timeout");
-        ctx.channel().config().setAutoRead(false);
-        ctx.pipeline().addLast("pending", Relay.pending());
-        Channel inbound = ctx.channel();
-        policy.connection(port, Optional.empty(), sourceOf(inbound), inbound.eventLoop(), allowed -> {
-            if (!allowed) {
-                metrics.refused("inbound", "policy_denied");
-                inbound.close();
-                return;
+    /** Reads the first bytes; {@code app} is where a redirected connection goes when it turns out not to be mesh traffic. */
+    private void detect(Channel ch, Instant start, Optional<InetSocketAddress> app) {
+        ProtocolDetector.detectThen(ch, settings.detectTimeout(), detection -> {
+            // TLS for this proxy's identity is mesh traffic. So is any TLS dialled to the inbound port
+            // itself: answering with this proxy's certificate lets a client that expected another
+            // identity say precisely which it expected and which it met, instead of "connection closed".
+            // Redirected TLS for another name is the app's own TLS, and goes to the app.
+            boolean forMe = detection.sni().filter(self.dnsName()::equals).isPresent();
+            if (detection.protocol() == Detection.Protocol.TLS && (forMe || app.isEmpty())) {
+                mesh(ch, start);
+            } else if (app.isPresent()) {
+                plaintext(ch, start, app.get(), detection.timedOut() ? "opaque (silent for " + settings.detectTimeout() + ")" : detection.protocol().name());
+            } else {
+                refuse(ch, start, Optional.empty(), "inbound port", detection.protocol().name().toLowerCase(java.util.Locale.ROOT), false,
+                        ProxyError.NO_IDENTITY.because("not mesh TLS for " + self + " (" + detection.protocol() + ") and not redirected to an app port"));
             }
-            connectToApp(inbound, port, new ProxyMetrics.Labels("inbound", "", false, null), "plaintext from " + inbound.remoteAddress());
         });
     }
 
-    private static java.net.InetAddress sourceOf(Channel channel) {
+    /**
+     * Mesh traffic: the handshake and transport header must complete within the header
+     * timeout, counted from now, however slowly the bytes come.
+     */
+    private void mesh(Channel ch, Instant start) {
+        SslHandler ssl = serverContext.newHandler(ch.alloc());
+        HeaderDeadline.arm(ch, settings.headerTimeout(), () -> {
+            metrics.refused("inbound", ProxyError.HEADER_TIMEOUT.label());
+            connectionLog.inboundRefusal(start, null, ConnectionLog.addressOf(ch), "inbound port", "tls", true, ProxyError.HEADER_TIMEOUT,
+                    "mTLS handshake and transport header not done within " + settings.headerTimeout());
+        });
+        ch.pipeline().addBefore("pending", "tls", ssl).addBefore("pending", "alpn", new Transports(ssl, start));
+        // The bytes detection looked at go through TLS now; what follows the handshake is the transport's.
+        Relay.replay(ch);
+        ch.config().setAutoRead(true);
+    }
+
+    /** Not mesh traffic, redirected to {@code app}: allowed only on ports that do not require identity, and by policy. */
+    private void plaintext(Channel ch, Instant start, InetSocketAddress app, String what) {
+        int port = app.getPort();
+        if (settings.requireIdentityPorts().contains(port)) {
+            refuse(ch, start, Optional.empty(), app.toString(), "tcp", false,
+                    ProxyError.NO_IDENTITY.because("port " + port + " requires a mesh identity; " + what + " from " + ch.remoteAddress() + " has none"));
+            return;
+        }
+        policy.connection(port, Optional.empty(), sourceOf(ch), ch.eventLoop(), allowed -> {
+            if (!allowed) {
+                refuse(ch, start, Optional.empty(), app.toString(), "tcp", false,
+                        ProxyError.POLICY_DENIED.because("unauthenticated " + sourceOf(ch).getHostAddress() + " may not connect to port " + port));
+                return;
+            }
+            connectToApp(ch, app, new ProxyMetrics.Labels("inbound", "", false, null), "plaintext (" + what + ") from " + ch.remoteAddress());
+        });
+    }
+
+    private static InetAddress sourceOf(Channel channel) {
         return ((InetSocketAddress) channel.remoteAddress()).getAddress();
     }
 
-    /** Joins {@code inbound} (auto-read off, a pending handler last) to the app's {@code port}. */
-    private void connectToApp(Channel inbound, int port, ProxyMetrics.Labels labels, String who) {
+    /** Counts, logs and writes the connection-log line of a refused connection, then closes it. */
+    private void refuse(Channel ch, Instant start, Optional<WorkloadIdentity> client, String target, String protocol, boolean tls, ProxyFailure why) {
+        metrics.refused("inbound", why.error().label());
+        log.info("proxy: inbound from {}{} refused ({}): {}", ch.remoteAddress(), client.map(c -> " (" + c + ")").orElse(""), why.error().label(),
+                why.getMessage());
+        connectionLog.inboundRefusal(start, client.map(WorkloadIdentity::spiffeId).orElse(null), ConnectionLog.addressOf(ch), target, protocol, tls,
+                why.error(), why.getMessage());
+        ch.close();
+    }
+
+    /** Joins {@code inbound} (auto-read off, a pending handler last) to the app at {@code app}. */
+    private void connectToApp(Channel inbound, InetSocketAddress app, ProxyMetrics.Labels labels, String who) {
         new Bootstrap().group(inbound.eventLoop()).channel(io.channelType())
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) settings.connectTimeout().toMillis())
                 .option(ChannelOption.AUTO_READ, false)
@@ -196,11 +237,11 @@ public final class InboundServer {
                         ch.pipeline().addLast("pending", Relay.pending());
                     }
                 })
-                .connect(new InetSocketAddress(settings.appHost(), port))
+                .connect(app)
                 .addListener((ChannelFuture connected) -> {
                     if (!connected.isSuccess()) {
-                        metrics.refused("inbound", "app_connect_failed");
-                        log.info("proxy: inbound {}: app port {}:{} refused: {}", who, settings.appHost(), port, Causes.rootMessage(connected.cause()));
+                        metrics.refused("inbound", ProxyError.APP_CONNECT_FAILED.label());
+                        log.info("proxy: inbound {}: app {} refused: {}", who, app, Causes.rootMessage(connected.cause()));
                         inbound.close();
                         return;
                     }
@@ -209,7 +250,7 @@ public final class InboundServer {
                         return;
                     }
                     metrics.opened(labels);
-                    log.debug("proxy: inbound {} joined to app port {}", who, port);
+                    log.debug("proxy: inbound {} joined to app {}", who, app);
                     Relay.Counts counts = Relay.join(inbound, connected.channel());
                     inbound.closeFuture().addListener(f -> metrics.closed(labels, counts.fromFirst(), counts.fromSecond()));
                 });
@@ -218,25 +259,27 @@ public final class InboundServer {
     /** After the handshake, ALPN picks the transport. */
     private final class Transports extends ApplicationProtocolNegotiationHandler {
         private final SslHandler ssl;
+        private final Instant start;
 
-        Transports(SslHandler ssl) {
+        Transports(SslHandler ssl, Instant start) {
             super("none");
             this.ssl = ssl;
+            this.start = start;
         }
 
         @Override
         protected void configurePipeline(ChannelHandlerContext ctx, String protocol) {
             Optional<WorkloadIdentity> client = MeshSslContexts.peerIdentity(ssl.engine().getSession());
             if (client.isEmpty()) {
-                metrics.refused("inbound", "no_client_identity");
-                ctx.close();
+                refuse(ctx.channel(), start, Optional.empty(), "inbound port", "tls", true,
+                        ProxyError.NO_CLIENT_IDENTITY.because("the client certificate names no mesh identity"));
                 return;
             }
             if (MeshProtocols.OPAQUE_TCP.equals(protocol)) {
                 ctx.pipeline().addLast("transport-header", new TransportHeaderDecoder())
-                        .addLast("opaque", new OpaqueForward(client.get()));
+                        .addLast("opaque", new OpaqueForward(client.get(), start));
             } else if (MeshProtocols.HTTP2.equals(protocol)) {
-                ctx.pipeline().remove("header-timeout");
+                HeaderDeadline.settle(ctx.channel());
                 Optional<Integer> originalPort = OriginalDestination.of(ctx.channel()).map(InetSocketAddress::getPort)
                         .filter(port -> port != address().getPort());
                 // Requests are counted per stream; the connection itself feeds the tcp_* metrics.
@@ -247,27 +290,25 @@ public final class InboundServer {
                 ctx.channel().closeFuture().addListener(f -> metrics.closed(labels, 0, 0));
                 http.install(ctx.channel(), client.get(), originalPort);
             } else {
-                metrics.refused("inbound", "unsupported_transport");
-                log.warn("proxy: inbound from {} ({}) asked for transport '{}', which this proxy does not serve yet",
-                        ctx.channel().remoteAddress(), client.get(), protocol);
-                ctx.close();
+                refuse(ctx.channel(), start, client, "inbound port", "tls", true,
+                        ProxyError.UNSUPPORTED_TRANSPORT.because("ALPN '" + protocol + "' is not a transport this proxy serves"));
             }
         }
 
         @Override
         protected void handshakeFailure(ChannelHandlerContext ctx, Throwable cause) {
-            metrics.refused("inbound", "tls_handshake");
-            log.info("proxy: inbound mTLS handshake from {} failed: {}", ctx.channel().remoteAddress(), Causes.rootMessage(cause));
-            ctx.close();
+            refuse(ctx.channel(), start, Optional.empty(), "inbound port", "tls", true, ProxyError.TLS_HANDSHAKE.because(Causes.rootMessage(cause)));
         }
     }
 
     /** Reads the transport header, then joins the connection to the app's port. */
     private final class OpaqueForward extends ChannelInboundHandlerAdapter {
         private final WorkloadIdentity client;
+        private final Instant start;
 
-        OpaqueForward(WorkloadIdentity client) {
+        OpaqueForward(WorkloadIdentity client, Instant start) {
             this.client = client;
+            this.start = start;
         }
 
         @Override
@@ -277,37 +318,36 @@ public final class InboundServer {
                 ctx.close();
                 return;
             }
-            if (settings.protectedPorts().contains(header.port())) {
-                metrics.refused("inbound", "protected_port");
-                log.warn("proxy: {} from {} asked for port {}, one of the proxy's own; refused", client, ctx.channel().remoteAddress(), header.port());
-                ctx.close();
-                return;
-            }
             Channel inbound = ctx.channel();
             inbound.config().setAutoRead(false);
-            inbound.pipeline().remove("header-timeout");
+            HeaderDeadline.settle(inbound);
+            // Bytes after the header wait here until the app is connected.
             ctx.pipeline().replace(this, "pending", Relay.pending());
-            policy.connection(header.port(), Optional.of(client), sourceOf(inbound), inbound.eventLoop(), allowed -> {
-                if (!allowed) {
-                    metrics.refused("inbound", "policy_denied");
-                    inbound.close();
-                    return;
+            InetAddress arrivedOn = ((InetSocketAddress) inbound.localAddress()).getAddress();
+            targets.resolve(header.port(), arrivedOn, inbound.eventLoop(), target -> {
+                switch (target) {
+                    case InboundTargets.Target.Refused refused ->
+                            refuse(inbound, start, Optional.of(client), "port " + header.port(), "opaque", true, refused.why());
+                    case InboundTargets.Target.App app -> policy.connection(header.port(), Optional.of(client), sourceOf(inbound), inbound.eventLoop(), allowed -> {
+                        if (!allowed) {
+                            refuse(inbound, start, Optional.of(client), app.address().toString(), "opaque", true,
+                                    ProxyError.POLICY_DENIED.because(client + " may not connect to port " + header.port()));
+                            return;
+                        }
+                        connectToApp(inbound, app.address(), new ProxyMetrics.Labels("inbound", header.name(), true, client.spiffeId()),
+                                inbound.id() + " from " + client);
+                    });
                 }
-                connectToApp(inbound, header.port(), new ProxyMetrics.Labels("inbound", header.name(), true, client.spiffeId()),
-                        inbound.id() + " from " + client);
             });
         }
 
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             if (cause instanceof DecoderException) {
-                metrics.refused("inbound", "bad_transport_header");
-                log.info("proxy: inbound from {} ({}): {}", ctx.channel().remoteAddress(), client, Causes.rootMessage(cause));
+                refuse(ctx.channel(), start, Optional.of(client), "inbound port", "opaque", true, ProxyError.BAD_TRANSPORT_HEADER.because(Causes.rootMessage(cause)));
+                return;
             }
             ctx.close();
         }
     }
-
-
-
 }

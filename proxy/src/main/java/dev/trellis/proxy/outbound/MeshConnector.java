@@ -4,6 +4,8 @@ import static java.util.Objects.requireNonNull;
 
 import dev.trellis.core.identity.WorkloadIdentity;
 import dev.trellis.proxy.discovery.Endpoint;
+import dev.trellis.proxy.errors.ProxyError;
+import dev.trellis.proxy.transport.ConnectFailures;
 import dev.trellis.proxy.tcp.Relay;
 import dev.trellis.proxy.transport.Causes;
 import dev.trellis.proxy.transport.IoRuntime;
@@ -62,7 +64,7 @@ public final class MeshConnector {
                 .connect(endpoint.dialAddress())
                 .addListener((ChannelFuture connected) -> {
                     if (!connected.isSuccess()) {
-                        ready.tryFailure(new ConnectException(endpoint, "connect failed: " + Causes.rootMessage(connected.cause()), connected.cause()));
+                        ready.tryFailure(ConnectFailures.of(endpoint, ProxyError.CONNECT_FAILED, "connect failed: " + Causes.rootMessage(connected.cause())));
                         return;
                     }
                     Channel channel = connected.channel();
@@ -75,13 +77,12 @@ public final class MeshConnector {
                     ssl[0].handshakeFuture().addListener(handshake -> {
                         if (!handshake.isSuccess()) {
                             channel.close();
-                            ready.tryFailure(new ConnectException(endpoint, "mTLS handshake with " + identity + " failed: " + Causes.rootMessage(handshake.cause()),
-                                    handshake.cause()));
+                            ready.tryFailure(ConnectFailures.handshake(endpoint, handshake.cause()));
                             return;
                         }
                         if (!MeshProtocols.OPAQUE_TCP.equals(ssl[0].applicationProtocol())) {
                             channel.close();
-                            ready.tryFailure(new ConnectException(endpoint, "its proxy does not speak " + MeshProtocols.OPAQUE_TCP, null));
+                            ready.tryFailure(ConnectFailures.of(endpoint, ProxyError.CONNECT_FAILED, "its proxy does not speak " + MeshProtocols.OPAQUE_TCP));
                             return;
                         }
                         channel.writeAndFlush(new TransportHeader(endpoint.address().getPort(), authority).encode(channel.alloc()))
@@ -90,20 +91,12 @@ public final class MeshConnector {
                                         ready.trySuccess(channel);
                                     } else {
                                         channel.close();
-                                        ready.tryFailure(new ConnectException(endpoint, "cannot send the transport header: " + Causes.rootMessage(written.cause()), written.cause()));
+                                        ready.tryFailure(ConnectFailures.of(endpoint, ProxyError.CONNECT_FAILED, "cannot send the transport header: "
+                                                + Causes.rootMessage(written.cause())));
                                     }
                                 });
                     });
                 });
         return ready;
-    }
-
-    /** A connection that could not be made; the message names the endpoint. */
-    public static final class ConnectException extends Exception {
-        private static final long serialVersionUID = 1L;
-
-        ConnectException(Endpoint endpoint, String what, Throwable cause) {
-            super("endpoint " + endpoint.address() + (endpoint.identity().map(i -> " (" + i.shortName() + ")").orElse("")) + ": " + what, cause);
-        }
     }
 }

@@ -7,6 +7,9 @@ import dev.trellis.proxy.balance.Balancer;
 import dev.trellis.proxy.discovery.Discovery;
 import dev.trellis.proxy.discovery.EndpointSet;
 import dev.trellis.proxy.discovery.Resolution;
+import dev.trellis.proxy.connlog.ConnectionLog;
+import dev.trellis.proxy.errors.ProxyError;
+import dev.trellis.proxy.errors.ProxyFailure;
 import dev.trellis.proxy.http.ProxyErrors;
 import dev.trellis.proxy.metrics.ProxyMetrics;
 import dev.trellis.proxy.policy.EgressGate;
@@ -18,7 +21,6 @@ import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.handler.codec.http.HttpResponseEncoder;
-import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
@@ -35,7 +37,8 @@ import org.slf4j.LoggerFactory;
  * balancer, and joins the client to it — over mTLS when the endpoint is meshed. Nothing is
  * read from the client until the far side is connected, and the client is never asked to
  * speak first, so server-speaks-first protocols work. Up to {@value #ATTEMPTS} endpoints are
- * tried when a connection fails before any byte moved. When discovery knows no endpoint and
+ * tried when a connection cannot be made, each on an endpoint not tried before; one that
+ * presents the wrong identity is not retried. When discovery knows no endpoint and
  * the connection had an original destination (transparent mode), it goes there directly,
  * unmeshed ("passthrough"). Every connection writes one line to the {@link ConnectionLog}.
  * Shared by every outbound listener; thread-safe.
@@ -88,47 +91,56 @@ public final class OpaqueOutbound {
     public void carry(Channel client, String authority, Optional<InetSocketAddress> passthrough, Seen seen) {
         Instant start = Instant.now();
         log.debug("proxy: accepted {} for {}", client.remoteAddress(), authority);
+        ConnectionLog.OutboundConnection line = connectionLog.outbound(client, start, source(), seen.protocol(), Optional.of(authority), seen.host());
         Resolution resolution;
         try {
             resolution = discovery.resolve(authority);
         } catch (IllegalStateException e) {
-            refuse(client, authority, start, "resolution_refused", e.getMessage());
+            refuse(client, line, ProxyError.RESOLUTION_REFUSED.because(e.getMessage()), Optional.empty());
             return;
         }
         resolution.whenAnswered(credentials.firstInstalled(), resolveTimeout, client.eventLoop(), error -> {
             if (error.isPresent()) {
-                refuse(client, authority, start, "resolve_timeout", "no answer from discovery or identity within " + resolveTimeout);
+                refuse(client, line, ProxyError.RESOLVE_TIMEOUT.because("no answer from discovery or identity within " + resolveTimeout), Optional.empty());
                 return;
             }
             EndpointSet endpoints = resolution.current();
             if (endpoints.isEmpty() && passthrough.isPresent()) {
-                passThrough(client, authority, passthrough.get(), start, seen);
+                passThrough(client, line, passthrough.get(), seen);
             } else {
-                attempt(client, authority, start, endpoints, 1, seen);
+                attempt(client, line, authority, endpoints, 1, java.util.Set.of());
             }
         });
     }
 
-    private void attempt(Channel client, String authority, Instant start, EndpointSet endpoints, int attempt, Seen seen) {
+    /** Tries endpoints until one connects, never the same one twice, at most {@value #ATTEMPTS}. */
+    private void attempt(Channel client, ConnectionLog.OutboundConnection line, String authority, EndpointSet endpoints, int attempt,
+                         java.util.Set<InetSocketAddress> failed) {
         log.debug("proxy: {} -> {}: {} endpoints known, attempt {}", client.remoteAddress(), authority, endpoints.endpoints().size(), attempt);
         if (!client.isActive()) {
             return;
         }
-        var lease = balancer.pick(endpoints.endpoints());
+        var lease = balancer.pick(endpoints.endpoints().stream().filter(e -> !failed.contains(e.address())).toList());
         if (lease.isEmpty()) {
-            refuse(client, authority, start, "no_endpoints", authority + (endpoints.exists() ? " has no endpoints" : " is unknown to discovery"));
+            ProxyFailure why = failed.isEmpty()
+                    ? ProxyError.NO_ENDPOINTS.because(authority + (endpoints.exists() ? " has no endpoints" : " is unknown to discovery"))
+                    : ProxyError.CONNECT_FAILED.because(authority + ": every endpoint failed (" + failed.size() + " tried)");
+            refuse(client, line, why, Optional.empty());
             return;
         }
         Balancer.Lease chosen = lease.get();
         connector.connectOpaque(chosen.endpoint(), authority, client.eventLoop()).addListener(f -> {
             if (!f.isSuccess()) {
                 chosen.failed();
-                log.info("proxy: {} -> {}: {}{}", client.remoteAddress(), authority, f.cause().getMessage(),
-                        attempt < ATTEMPTS ? "; trying another endpoint" : "");
-                if (attempt < ATTEMPTS) {
-                    attempt(client, authority, start, endpoints, attempt + 1, seen);
+                ProxyError error = ProxyFailure.errorOf(f.cause(), ProxyError.CONNECT_FAILED);
+                boolean again = attempt < ATTEMPTS && error == ProxyError.CONNECT_FAILED;
+                log.info("proxy: {} -> {}: {}{}", client.remoteAddress(), authority, f.cause().getMessage(), again ? "; trying another endpoint" : "");
+                if (again) {
+                    java.util.Set<InetSocketAddress> tried = new java.util.HashSet<>(failed);
+                    tried.add(chosen.endpoint().address());
+                    attempt(client, line, authority, endpoints, attempt + 1, tried);
                 } else {
-                    refuse(client, authority, start, "connect_failed", f.cause().getMessage());
+                    refuse(client, line, error.because(f.cause().getMessage()), Optional.of(chosen.endpoint().address().toString()));
                 }
                 return;
             }
@@ -143,20 +155,15 @@ public final class OpaqueOutbound {
             ProxyMetrics.Labels labels = new ProxyMetrics.Labels("outbound", authority, serverId != null, serverId);
             metrics.opened(labels);
             Relay.Counts counts = Relay.join(client, server);
-            client.closeFuture().addListener(closed -> {
-                metrics.closed(labels, counts.fromFirst(), counts.fromSecond());
-                connectionLog.record(new ConnectionLog.Entry(start, source(), chosen.endpoint().address().toString(), authority,
-                        seen.host().orElse(null), seen.protocol(), serverId != null, serverId, counts.fromFirst(), counts.fromSecond(),
-                        Duration.between(start, Instant.now()), "allowed"));
-            });
+            line.carried(chosen.endpoint().address().toString(), serverId, serverId != null, counts::fromFirst, counts::fromSecond, "allowed");
+            client.closeFuture().addListener(closed -> metrics.closed(labels, counts.fromFirst(), counts.fromSecond()));
         });
     }
 
-    private void refuse(Channel client, String authority, Instant start, String reason, String detail) {
-        metrics.refused("outbound", reason);
-        log.info("proxy: {} -> {} refused: {}", client.remoteAddress(), authority, detail);
-        connectionLog.record(new ConnectionLog.Entry(start, source(), null, authority, null, "opaque", false, null, 0, 0,
-                Duration.between(start, Instant.now()), reason));
+    private void refuse(Channel client, ConnectionLog.OutboundConnection line, ProxyFailure why, Optional<String> destination) {
+        metrics.refused("outbound", why.error().label());
+        log.info("proxy: {} refused ({}): {}", client.remoteAddress(), why.error().label(), why.getMessage());
+        line.refuse(why.error(), destination, why.getMessage());
         client.close();
     }
 
@@ -165,31 +172,30 @@ public final class OpaqueOutbound {
         return self.spiffeId();
     }
 
-    private void passThrough(Channel client, String authority, InetSocketAddress destination, Instant start, Seen seen) {
+    private void passThrough(Channel client, ConnectionLog.OutboundConnection line, InetSocketAddress destination, Seen seen) {
         egress.decide(destination, seen.host(), client.eventLoop(), verdict -> {
             if (verdict.blocked()) {
-                deny(client, authority, destination, start, seen, verdict);
+                deny(client, line, destination, seen, verdict);
             } else {
-                connectDirect(client, authority, destination, start, seen, verdict);
+                connectDirect(client, line, destination, verdict);
             }
         });
     }
 
-    private void deny(Channel client, String authority, InetSocketAddress destination, Instant start, Seen seen, EgressGate.Verdict verdict) {
-        metrics.refused("outbound", "egress_denied");
+    private void deny(Channel client, ConnectionLog.OutboundConnection line, InetSocketAddress destination, Seen seen, EgressGate.Verdict verdict) {
+        metrics.refused("outbound", ProxyError.EGRESS_DENIED.label());
         log.info("proxy: {} -> {} ({}) denied by the egress policy", client.remoteAddress(), destination, seen.host().orElse("no host"));
-        connectionLog.record(new ConnectionLog.Entry(start, source(), destination.toString(), authority, seen.host().orElse(null), seen.protocol(),
-                false, null, 0, 0, Duration.between(start, Instant.now()), verdict.logValue()));
+        line.refuse(ProxyError.EGRESS_DENIED, Optional.of(destination.toString()), verdict.reason());
         if (seen.protocol().equals("http1")) {
             // An HTTP client gets a reason, as for any request the proxy refuses.
             client.pipeline().addFirst(new HttpResponseEncoder());
-            client.writeAndFlush(ProxyErrors.response(HttpResponseStatus.FORBIDDEN, "egress denied")).addListener(ChannelFutureListener.CLOSE);
+            client.writeAndFlush(ProxyErrors.response(ProxyError.EGRESS_DENIED)).addListener(ChannelFutureListener.CLOSE);
         } else {
             client.close();
         }
     }
 
-    private void connectDirect(Channel client, String authority, InetSocketAddress destination, Instant start, Seen seen, EgressGate.Verdict verdict) {
+    private void connectDirect(Channel client, ConnectionLog.OutboundConnection line, InetSocketAddress destination, EgressGate.Verdict verdict) {
         new Bootstrap().group(client.eventLoop()).channel(io.channelType())
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectTimeout.toMillis())
                 .option(ChannelOption.AUTO_READ, false)
@@ -202,23 +208,20 @@ public final class OpaqueOutbound {
                 .connect(destination)
                 .addListener((ChannelFuture connected) -> {
                     if (!connected.isSuccess()) {
-                        refuse(client, authority, start, "connect_failed", destination + ": " + Causes.rootMessage(connected.cause()));
+                        refuse(client, line, ProxyError.CONNECT_FAILED.because(destination + ": " + Causes.rootMessage(connected.cause())),
+                                Optional.of(destination.toString()));
                         return;
                     }
                     if (!client.isActive()) {
                         connected.channel().close();
                         return;
                     }
+                    String authority = destination.getAddress().getHostAddress() + ":" + destination.getPort();
                     ProxyMetrics.Labels labels = new ProxyMetrics.Labels("outbound", authority, false, null);
                     metrics.opened(labels);
                     Relay.Counts counts = Relay.join(client, connected.channel());
-                    client.closeFuture().addListener(closed -> {
-                        metrics.closed(labels, counts.fromFirst(), counts.fromSecond());
-                        connectionLog.record(new ConnectionLog.Entry(start, source(), destination.toString(), authority, seen.host().orElse(null),
-                                seen.protocol(), false, null, counts.fromFirst(), counts.fromSecond(), Duration.between(start, Instant.now()),
-                                verdict.logValue()));
-                    });
+                    line.carried(destination.toString(), null, false, counts::fromFirst, counts::fromSecond, verdict.logValue());
+                    client.closeFuture().addListener(closed -> metrics.closed(labels, counts.fromFirst(), counts.fromSecond()));
                 });
     }
-
 }

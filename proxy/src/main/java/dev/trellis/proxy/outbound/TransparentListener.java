@@ -3,7 +3,10 @@ package dev.trellis.proxy.outbound;
 import static java.util.Objects.requireNonNull;
 
 import dev.trellis.core.net.HostPort;
+import dev.trellis.proxy.connlog.ConnectionLog;
 import dev.trellis.proxy.detect.Detection;
+import dev.trellis.proxy.errors.ProxyError;
+import dev.trellis.proxy.errors.ProxyFailure;
 import dev.trellis.proxy.detect.ProtocolDetector;
 import dev.trellis.proxy.discovery.Discovery;
 import dev.trellis.proxy.discovery.Resolution;
@@ -46,13 +49,15 @@ public final class TransparentListener {
     private final HttpOutbound http;
     private final H2Outbound h2;
     private final HttpConnectionLog httpLog;
+    private final ConnectionLog connectionLog;
+    private final String self;
     private final Discovery discovery;
     private final java.util.Set<Integer> opaquePorts;
     private final java.time.Duration detectTimeout;
     private BoundListener listener;
 
     public TransparentListener(HostPort listen, IoRuntime io, OpaqueOutbound outbound, HttpOutbound http, H2Outbound h2, HttpConnectionLog httpLog,
-                               Discovery discovery,
+                               ConnectionLog connectionLog, String self, Discovery discovery,
                                ProxyMetrics metrics, java.util.Set<Integer> opaquePorts, java.time.Duration detectTimeout) {
         this.listen = requireNonNull(listen, "listen");
         this.io = requireNonNull(io, "io");
@@ -60,6 +65,8 @@ public final class TransparentListener {
         this.http = requireNonNull(http, "http");
         this.h2 = requireNonNull(h2, "h2");
         this.httpLog = requireNonNull(httpLog, "httpLog");
+        this.connectionLog = requireNonNull(connectionLog, "connectionLog");
+        this.self = requireNonNull(self, "self");
         this.discovery = requireNonNull(discovery, "discovery");
         this.metrics = requireNonNull(metrics, "metrics");
         this.opaquePorts = java.util.Set.copyOf(opaquePorts);
@@ -83,8 +90,12 @@ public final class TransparentListener {
                             ch.config().setAutoRead(true);
                         } else {
                             // HTTP/2 needs an authority the explicit proxy cannot learn before the first stream; use --forward http://.
-                            metrics.refused("outbound", "no_original_destination");
-                            log.info("proxy: outbound connection from {} is neither redirected nor HTTP/1 ({}); closing", ch.remoteAddress(), detection.protocol());
+                            ProxyFailure why = ProxyError.NO_ORIGINAL_DESTINATION.because("the connection was not redirected and speaks "
+                                    + detection.protocol() + ", not HTTP/1; use --forward for it");
+                            metrics.refused("outbound", why.error().label());
+                            log.info("proxy: outbound connection from {} refused: {}", ch.remoteAddress(), why.getMessage());
+                            connectionLog.outbound(ch, java.time.Instant.now(), self, detection.protocol().name().toLowerCase(java.util.Locale.ROOT),
+                                    Optional.empty(), detection.sni()).refuse(why.error(), Optional.empty(), why.getMessage());
                             ch.close();
                         }
                     });

@@ -29,8 +29,8 @@ public final class EgressGate {
         this.wait = requireNonNull(wait, "wait");
     }
 
-    /** A decision and the connection-log value that records it. */
-    public record Verdict(boolean blocked, String logValue) {}
+    /** A decision, the connection-log value that records it, and why. */
+    public record Verdict(boolean blocked, String logValue, String reason) {}
 
     /**
      * Decides a connection to {@code destination}; {@code host} is the SNI or HTTP Host when
@@ -38,17 +38,18 @@ public final class EgressGate {
      */
     public void decide(InetSocketAddress destination, Optional<String> host, Executor executor, Consumer<Verdict> then) {
         if (watches.isEmpty()) {
-            then.accept(new Verdict(false, "passthrough"));
+            then.accept(new Verdict(false, "passthrough", "no egress policy (no workload configured)"));
             return;
         }
         watches.get().egress(wait, executor, policy -> {
             if (policy.isEmpty()) {
-                then.accept(new Verdict(false, "passthrough"));
+                then.accept(new Verdict(false, "passthrough", "no egress policy received within " + wait));
                 return;
             }
             EgressAuthorizer.Decision decision = EgressAuthorizer.decide(policy.get(), host, destination.getAddress(), destination.getPort(), cidrs);
             metrics.egress(host.orElse(destination.getAddress().getHostAddress()), decision);
-            then.accept(new Verdict(decision == EgressAuthorizer.Decision.DENIED, decision.logValue()));
+            then.accept(new Verdict(decision == EgressAuthorizer.Decision.DENIED, decision.logValue(),
+                    "egress policy " + policy.get().getLabelsOrDefault("name", "") + " (" + policy.get().getMode() + ")"));
         });
     }
 

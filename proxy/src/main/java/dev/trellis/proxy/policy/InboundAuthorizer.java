@@ -109,7 +109,7 @@ public final class InboundAuthorizer {
         return match.getPathPrefix().isEmpty() || path.startsWith(match.getPathPrefix());
     }
 
-    static String pathOnly(String uri) {
+    public static String pathOnly(String uri) {
         int query = uri.indexOf('?');
         return query < 0 ? uri : uri.substring(0, query);
     }

@@ -66,11 +66,16 @@ public final class InboundPolicy {
     private final Fallback fallback;
     private final CidrCache cidrs = new CidrCache();
     private final String localTrustDomain;
+    private final Set<Integer> opaquePorts;
 
-    /** {@code localTrustDomain}: the proxy's own; "any authenticated identity" means any of it. */
-    public InboundPolicy(Optional<PolicyWatches> watches, Duration wait, Set<Integer> requireIdentityPorts, Fallback fallback, PolicyMetrics metrics,
-                         InboundRateLimiter rateLimiter, String localTrustDomain) {
+    /**
+     * {@code localTrustDomain}: the proxy's own; "any authenticated identity" means any of it.
+     * {@code opaquePorts}: ports configured opaque, whatever their policy says.
+     */
+    public InboundPolicy(Optional<PolicyWatches> watches, Duration wait, Set<Integer> requireIdentityPorts, Set<Integer> opaquePorts, Fallback fallback,
+                         PolicyMetrics metrics, InboundRateLimiter rateLimiter, String localTrustDomain) {
         this.localTrustDomain = requireNonNull(localTrustDomain, "localTrustDomain");
+        this.opaquePorts = Set.copyOf(opaquePorts);
         this.fallback = requireNonNull(fallback, "fallback");
         this.watches = requireNonNull(watches, "watches");
         this.wait = requireNonNull(wait, "wait");
@@ -111,6 +116,21 @@ public final class InboundPolicy {
                 then.accept(Verdict.ALLOW);
             }
         });
+    }
+
+    /**
+     * Whether redirected traffic to {@code port} is opaque and must skip protocol detection:
+     * configured so, or its policy says so (a Server with protocol opaque, or the pod's
+     * {@code config.trellis.dev/opaque-ports} annotation). Waiting for the first bytes of a
+     * server-speaks-first protocol stalls it until the detection timeout — the most common
+     * Linkerd complaint — so the answer matters before the first byte is read.
+     */
+    public void isOpaque(int port, Executor executor, Consumer<Boolean> then) {
+        if (opaquePorts.contains(port)) {
+            then.accept(true);
+            return;
+        }
+        withPolicy(port, executor, policy -> then.accept(policy.map(p -> p.getProtocol() == InboundServer.Protocol.OPAQUE).orElse(false)));
     }
 
     private void withPolicy(int port, Executor executor, Consumer<Optional<InboundServer>> then) {

@@ -7,6 +7,7 @@ import dev.trellis.api.policy.v1.InboundPort;
 import dev.trellis.api.policy.v1.InboundServer;
 import dev.trellis.api.policy.v1.PolicyGrpc;
 import dev.trellis.api.policy.v1.Workload;
+import dev.trellis.api.policy.v1.WorkloadPorts;
 import dev.trellis.proxy.discovery.ReconnectBackoff;
 import io.grpc.Channel;
 import io.grpc.Status;
@@ -24,7 +25,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * This workload's policy from the destination service: {@code WatchInbound} per app port
- * (opened on first use, at most {@value #MAX_PORTS}) and {@code WatchEgress}, each kept open
+ * (opened on first use, at most {@value #MAX_PORTS}), {@code WatchEgress} and
+ * {@code WatchWorkload} (its declared ports), each kept open
  * and reopened with jittered backoff while the last policy stays in force. Thread-safe.
  */
 public final class PolicyWatches implements AutoCloseable {
@@ -38,10 +40,11 @@ public final class PolicyWatches implements AutoCloseable {
     private final Duration initialBackoff;
     private final ConcurrentHashMap<Integer, Watch<InboundServer>> inbound = new ConcurrentHashMap<>();
     private final Watch<EgressPolicy> egress = new Watch<>("egress");
+    private final Watch<WorkloadPorts> ports = new Watch<>("declared ports");
     private volatile boolean closed;
 
     /**
-     * Opens the egress watch once {@code ready} completes (the proxy holds its certificate:
+     * Opens the egress and declared-ports watches once {@code ready} completes (the proxy holds its certificate:
      * before that, the destination service would refuse the handshake).
      */
     public PolicyWatches(Channel channel, ScheduledExecutorService scheduler, String namespace, String workloadName, Duration initialBackoff,
@@ -50,7 +53,10 @@ public final class PolicyWatches implements AutoCloseable {
         this.scheduler = requireNonNull(scheduler, "scheduler");
         this.workload = Workload.newBuilder().setNamespace(namespace).setName(workloadName).build();
         this.initialBackoff = requireNonNull(initialBackoff, "initialBackoff");
-        ready.whenComplete((ok, error) -> openEgress(0));
+        ready.whenComplete((ok, error) -> {
+            openEgress(0);
+            openPorts(0);
+        });
     }
 
     /**
@@ -80,6 +86,21 @@ public final class PolicyWatches implements AutoCloseable {
      */
     public void egress(Duration wait, Executor executor, Consumer<Optional<EgressPolicy>> then) {
         egress.whenKnown(wait, executor, then);
+    }
+
+    /**
+     * Calls {@code then} on {@code executor} with the ports the workload declares: at once
+     * when known, else at the first answer, or with empty after {@code wait}.
+     */
+    public void declaredPorts(Duration wait, Executor executor, Consumer<Optional<WorkloadPorts>> then) {
+        ports.whenKnown(wait, executor, then);
+    }
+
+    private void openPorts(int attempt) {
+        if (closed) {
+            return;
+        }
+        stub.watchWorkload(workload, ports.observer(attempt, this::openPorts));
     }
 
     private void openInbound(int port, Watch<InboundServer> watch, int attempt) {

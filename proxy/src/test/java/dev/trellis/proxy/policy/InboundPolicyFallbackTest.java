@@ -18,7 +18,7 @@ class InboundPolicyFallbackTest {
     private static final Optional<WorkloadIdentity> WEB = Optional.of(new WorkloadIdentity("cluster.local", "emojivoto", "web"));
 
     private static boolean connection(InboundPolicy.Fallback fallback, int port, Optional<WorkloadIdentity> client) throws Exception {
-        InboundPolicy policy = new InboundPolicy(Optional.empty(), Duration.ofSeconds(1), Set.of(5432), fallback,
+        InboundPolicy policy = new InboundPolicy(Optional.empty(), Duration.ofSeconds(1), Set.of(5432), Set.of(), fallback,
                 new PolicyMetrics(new PrometheusRegistry()), new InboundRateLimiter(System::nanoTime), "cluster.local");
         AtomicReference<Boolean> allowed = new AtomicReference<>();
         policy.connection(port, client, InetAddress.getLoopbackAddress(), Runnable::run, allowed::set);

@@ -14,6 +14,7 @@ import dev.trellis.proxy.http.HttpOutbound;
 import dev.trellis.proxy.inbound.InboundServer;
 import dev.trellis.proxy.metrics.ProxyMetrics;
 import dev.trellis.proxy.policy.EgressGate;
+import dev.trellis.proxy.policy.HostResolver;
 import dev.trellis.proxy.tap.TapHub;
 import dev.trellis.proxy.tap.TapServer;
 import dev.trellis.proxy.policy.InboundPolicy;
@@ -87,6 +88,7 @@ public final class Proxy implements AutoCloseable {
     private final HttpOutbound httpOutbound;
     private final AdminServer admin;
     private final OutputStream connectionLogSink;
+    private final HostResolver resolver;
     private final CountDownLatch terminated = new CountDownLatch(1);
     private volatile boolean shuttingDown;
 
@@ -152,8 +154,9 @@ public final class Proxy implements AutoCloseable {
         MeshConnector connector = new MeshConnector(io,
                 MeshSslContexts.forClient(anchors, Optional.of(credentials), List.of(MeshProtocols.OPAQUE_TCP), clock), timeouts.connect());
         Balancer balancer = Balancer.create();
+        this.resolver = HostResolver.system();
         OpaqueOutbound outbound = new OpaqueOutbound(io, connector, discovery, balancer, credentials, metrics, connectionLog,
-                timeouts.resolve(), timeouts.connect(), new EgressGate(policyWatches, policyMetrics, timeouts.policyWait()));
+                timeouts.resolve(), timeouts.connect(), new EgressGate(policyWatches, policyMetrics, timeouts.policyWait(), resolver));
         this.httpOutbound = new HttpOutbound(discovery, balancer, h2, credentials, httpMetrics, timeouts.request(), timeouts.resolve(),
                 routeProfiles);
         H2Outbound h2Outbound = new H2Outbound(discovery, balancer, h2, credentials, httpMetrics, timeouts.resolve(), routeProfiles);
@@ -166,7 +169,7 @@ public final class Proxy implements AutoCloseable {
         this.transparent = listen.outbound().isPresent()
                 ? Optional.of(new TransparentListener(listen.outbound().get(), io, outbound, httpOutbound, h2Outbound, httpLog, connectionLog,
                         config.identity().spiffeId(), discovery, metrics,
-                        ports.opaque(), timeouts.detect()).start()) : Optional.empty();
+                        ports.opaque(), timeouts.detect(), timeouts.header()).start()) : Optional.empty();
         transparent.ifPresent(listener -> targets.protect(listener.address().getPort()));
 
         AdminServer.Builder adminBuilder = AdminServer.builder("proxy")
@@ -252,6 +255,7 @@ public final class Proxy implements AutoCloseable {
         discovery.close();
         identityClient.close();
         scheduler.shutdownNow();
+        resolver.close();
         io.close();
         if (connectionLogSink != System.out) {
             try {

@@ -66,6 +66,17 @@ public final class NetworkNamespace implements AutoCloseable {
         }
     }
 
+    /**
+     * Gives processes started in this namespace an {@code /etc/hosts} of their own (iproute2
+     * mounts {@code /etc/netns/NAME/hosts} over it for them): {@code lines} like
+     * {@code 10.1.2.3 api.example.test}. Removed on close.
+     */
+    public void hosts(List<String> lines) throws IOException {
+        Path file = Path.of("/etc/netns", name, "hosts");
+        Files.createDirectories(file.getParent());
+        Files.writeString(file, "127.0.0.1 localhost\n" + String.join("\n", lines) + "\n");
+    }
+
     /** Runs a command inside the namespace and returns its standard output; fails on a non-zero exit. */
     public String run(String... command) throws IOException, InterruptedException {
         List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", name));
@@ -100,6 +111,15 @@ public final class NetworkNamespace implements AutoCloseable {
             process.waitFor(10, TimeUnit.SECONDS);
         }
         exec(List.of("ip", "netns", "del", name));
+        Path own = Path.of("/etc/netns", name);
+        if (Files.exists(own)) {
+            try (var files = Files.list(own)) {
+                for (Path file : files.toList()) {
+                    Files.delete(file);
+                }
+            }
+            Files.delete(own);
+        }
     }
 
     private static String exec(List<String> command) throws IOException, InterruptedException {

@@ -54,11 +54,12 @@ public final class TransparentListener {
     private final Discovery discovery;
     private final java.util.Set<Integer> opaquePorts;
     private final java.time.Duration detectTimeout;
+    private final java.time.Duration headerTimeout;
     private BoundListener listener;
 
     public TransparentListener(HostPort listen, IoRuntime io, OpaqueOutbound outbound, HttpOutbound http, H2Outbound h2, HttpConnectionLog httpLog,
                                ConnectionLog connectionLog, String self, Discovery discovery,
-                               ProxyMetrics metrics, java.util.Set<Integer> opaquePorts, java.time.Duration detectTimeout) {
+                               ProxyMetrics metrics, java.util.Set<Integer> opaquePorts, java.time.Duration detectTimeout, java.time.Duration headerTimeout) {
         this.listen = requireNonNull(listen, "listen");
         this.io = requireNonNull(io, "io");
         this.outbound = requireNonNull(outbound, "outbound");
@@ -71,6 +72,7 @@ public final class TransparentListener {
         this.metrics = requireNonNull(metrics, "metrics");
         this.opaquePorts = java.util.Set.copyOf(opaquePorts);
         this.detectTimeout = requireNonNull(detectTimeout, "detectTimeout");
+        this.headerTimeout = requireNonNull(headerTimeout, "headerTimeout");
     }
 
     public TransparentListener start() throws InterruptedException {
@@ -125,6 +127,20 @@ public final class TransparentListener {
                             http.install(ch, Optional.of(authority));
                             Relay.replay(ch);
                             ch.config().setAutoRead(true);
+                        } else if (detection.protocol() == Detection.Protocol.HTTP1) {
+                            // Leaving the mesh: the egress policy needs the Host, which only the whole head holds.
+                            RequestHead.read(ch, headerTimeout, head -> {
+                                if (head.isEmpty()) {
+                                    ProxyFailure why = ProxyError.HEADER_TIMEOUT.because("no complete HTTP/1 request head within " + headerTimeout
+                                            + " or " + RequestHead.MAX_HEAD + " bytes");
+                                    metrics.refused("outbound", why.error().label());
+                                    connectionLog.outbound(ch, java.time.Instant.now(), self, "http1", Optional.of(authority), Optional.empty())
+                                            .refuse(why.error(), Optional.of(destination.toString()), why.getMessage());
+                                    ch.close();
+                                    return;
+                                }
+                                outbound.carry(ch, authority, Optional.of(destination), new OpaqueOutbound.Seen("http1", EgressGate.httpHost(head.get())));
+                            });
                         } else {
                             outbound.carry(ch, authority, Optional.of(destination), seen);
                         }

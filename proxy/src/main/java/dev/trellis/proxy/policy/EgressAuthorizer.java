@@ -9,7 +9,10 @@ import java.util.Optional;
 /**
  * Decides whether a workload may reach a destination that leaves the mesh, by its
  * {@link EgressPolicy}: by host name when known (HTTP Host, TLS SNI), by address and port
- * always. Pure.
+ * always. A name is only a claim: a deny rule applies to the name the app gave, but an allow
+ * rule for a name applies only when the destination address is one that name resolves to
+ * ({@code hostVerified}), so that {@code SNI x.allowed.test} to any address passes nothing.
+ * Pure.
  */
 public final class EgressAuthorizer {
 
@@ -30,9 +33,9 @@ public final class EgressAuthorizer {
         }
     }
 
-    static Decision decide(EgressPolicy policy, Optional<String> host, InetAddress address, int port, CidrCache cidrs) {
-        boolean denied = policy.getDenyList().stream().anyMatch(r -> matches(r, host, address, port, cidrs));
-        boolean allowed = policy.getAllowList().stream().anyMatch(r -> matches(r, host, address, port, cidrs));
+    static Decision decide(EgressPolicy policy, Optional<String> host, boolean hostVerified, InetAddress address, int port, CidrCache cidrs) {
+        boolean denied = policy.getDenyList().stream().anyMatch(r -> matches(r, host, true, address, port, cidrs));
+        boolean allowed = policy.getAllowList().stream().anyMatch(r -> matches(r, host, hostVerified, address, port, cidrs));
         boolean blocked = switch (policy.getMode()) {
             case ALLOW -> denied || !allowed;
             case DENY -> denied;
@@ -45,12 +48,22 @@ public final class EgressAuthorizer {
         return policy.getMode() == EgressPolicy.Mode.AUDIT ? Decision.AUDIT_DENIED : Decision.DENIED;
     }
 
-    static boolean matches(EgressRule rule, Optional<String> host, InetAddress address, int port, CidrCache cidrs) {
-        if (rule.getPortsCount() > 0 && !rule.getPortsList().contains(port)) {
+    /** Whether an allow rule names {@code host} (and {@code port}): the decision then depends on what {@code host} resolves to. */
+    static boolean allowsByName(EgressPolicy policy, Optional<String> host, int port) {
+        return host.isPresent() && policy.getAllowList().stream()
+                .anyMatch(r -> r.getDestinationCase() == EgressRule.DestinationCase.HOST && portMatches(r, port) && hostMatches(r.getHost(), host.get()));
+    }
+
+    private static boolean portMatches(EgressRule rule, int port) {
+        return rule.getPortsCount() == 0 || rule.getPortsList().contains(port);
+    }
+
+    static boolean matches(EgressRule rule, Optional<String> host, boolean hostVerified, InetAddress address, int port, CidrCache cidrs) {
+        if (!portMatches(rule, port)) {
             return false;
         }
         return switch (rule.getDestinationCase()) {
-            case HOST -> host.map(h -> hostMatches(rule.getHost(), h)).orElse(false);
+            case HOST -> hostVerified && host.map(h -> hostMatches(rule.getHost(), h)).orElse(false);
             case CIDR -> cidrs.get(rule.getCidr()).map(c -> c.contains(address)).orElse(false);
             case DESTINATION_NOT_SET -> false;
         };

@@ -2,6 +2,8 @@ package dev.trellis.proxy.policy;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.trellis.api.policy.v1.EgressPolicy;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Optional;
@@ -21,9 +23,14 @@ public final class EgressGate {
     private final PolicyMetrics metrics;
     private final Duration wait;
     private final CidrCache cidrs = new CidrCache();
+    private final HostResolver resolver;
 
-    /** {@code wait}: how long a connection may wait for the first policy (a starting pod), after which it passes. */
-    public EgressGate(Optional<PolicyWatches> watches, PolicyMetrics metrics, Duration wait) {
+    /**
+     * {@code wait}: how long a connection may wait for the first policy (a starting pod), after
+     * which it passes; {@code resolver}: what names in allow rules are checked against.
+     */
+    public EgressGate(Optional<PolicyWatches> watches, PolicyMetrics metrics, Duration wait, HostResolver resolver) {
+        this.resolver = requireNonNull(resolver, "resolver");
         this.watches = requireNonNull(watches, "watches");
         this.metrics = requireNonNull(metrics, "metrics");
         this.wait = requireNonNull(wait, "wait");
@@ -46,11 +53,27 @@ public final class EgressGate {
                 then.accept(new Verdict(false, "passthrough", "no egress policy received within " + wait));
                 return;
             }
-            EgressAuthorizer.Decision decision = EgressAuthorizer.decide(policy.get(), host, destination.getAddress(), destination.getPort(), cidrs);
-            metrics.egress(host.orElse(destination.getAddress().getHostAddress()), decision);
-            then.accept(new Verdict(decision == EgressAuthorizer.Decision.DENIED, decision.logValue(),
-                    "egress policy " + policy.get().getLabelsOrDefault("name", "") + " (" + policy.get().getMode() + ")"));
+            if (!EgressAuthorizer.allowsByName(policy.get(), host, destination.getPort())) {
+                then.accept(decide(policy.get(), destination, host, false, ""));
+                return;
+            }
+            // An allow rule names the host the app gave: it counts only if the destination is one of that name's addresses.
+            resolver.resolve(host.get()).whenComplete((addresses, error) -> executor.execute(() -> {
+                boolean verified = error == null && addresses.contains(destination.getAddress());
+                String check = verified ? ""
+                        : error != null ? "; " + host.get() + " matches an allow rule but does not resolve (" + error.getMessage() + ")"
+                        : "; " + host.get() + " matches an allow rule but " + destination.getAddress().getHostAddress() + " is not one of its addresses "
+                                + addresses.stream().map(InetAddress::getHostAddress).sorted().limit(8).toList();
+                then.accept(decide(policy.get(), destination, host, verified, check));
+            }));
         });
+    }
+
+    private Verdict decide(EgressPolicy policy, InetSocketAddress destination, Optional<String> host, boolean hostVerified, String check) {
+        EgressAuthorizer.Decision decision = EgressAuthorizer.decide(policy, host, hostVerified, destination.getAddress(), destination.getPort(), cidrs);
+        metrics.egress(host.orElse(destination.getAddress().getHostAddress()), decision);
+        return new Verdict(decision == EgressAuthorizer.Decision.DENIED, decision.logValue(),
+                "egress policy " + policy.getLabelsOrDefault("name", "") + " (" + policy.getMode() + ")" + check);
     }
 
     /** The {@code Host} of an HTTP/1 request head (port removed), if the bytes hold one. */

@@ -90,21 +90,34 @@ class AuthorizersTest {
                 .addAllow(EgressRule.newBuilder().setHost("*.example.com").addPorts(443))
                 .addAllow(EgressRule.newBuilder().setCidr("10.0.0.0/8"))
                 .build();
-        assertThat(EgressAuthorizer.decide(policy, Optional.of("api.example.com"), ip("93.184.216.34"), 443, cidrs)).isEqualTo(EgressAuthorizer.Decision.ALLOWED);
-        assertThat(EgressAuthorizer.decide(policy, Optional.of("example.com"), ip("93.184.216.34"), 443, cidrs)).isEqualTo(EgressAuthorizer.Decision.DENIED);
-        assertThat(EgressAuthorizer.decide(policy, Optional.of("api.example.com"), ip("93.184.216.34"), 80, cidrs)).isEqualTo(EgressAuthorizer.Decision.DENIED);
-        assertThat(EgressAuthorizer.decide(policy, Optional.empty(), ip("10.3.3.3"), 5432, cidrs)).isEqualTo(EgressAuthorizer.Decision.ALLOWED);
-        assertThat(EgressAuthorizer.decide(policy, Optional.of("evil.example.com.attacker.net"), ip("1.2.3.4"), 443, cidrs)).isEqualTo(EgressAuthorizer.Decision.DENIED);
+        assertThat(EgressAuthorizer.decide(policy, Optional.of("api.example.com"), true, ip("93.184.216.34"), 443, cidrs)).isEqualTo(EgressAuthorizer.Decision.ALLOWED);
+        assertThat(EgressAuthorizer.decide(policy, Optional.of("example.com"), true, ip("93.184.216.34"), 443, cidrs)).isEqualTo(EgressAuthorizer.Decision.DENIED);
+        assertThat(EgressAuthorizer.decide(policy, Optional.of("api.example.com"), true, ip("93.184.216.34"), 80, cidrs)).isEqualTo(EgressAuthorizer.Decision.DENIED);
+        assertThat(EgressAuthorizer.decide(policy, Optional.empty(), true, ip("10.3.3.3"), 5432, cidrs)).isEqualTo(EgressAuthorizer.Decision.ALLOWED);
+        assertThat(EgressAuthorizer.decide(policy, Optional.of("evil.example.com.attacker.net"), true, ip("1.2.3.4"), 443, cidrs)).isEqualTo(EgressAuthorizer.Decision.DENIED);
     }
 
     @Test
     void egressDenyAndAuditModes() throws Exception {
         EgressRule metadata = EgressRule.newBuilder().setCidr("169.254.169.254/32").build();
         EgressPolicy deny = EgressPolicy.newBuilder().setMode(EgressPolicy.Mode.DENY).addDeny(metadata).build();
-        assertThat(EgressAuthorizer.decide(deny, Optional.empty(), ip("169.254.169.254"), 80, cidrs)).isEqualTo(EgressAuthorizer.Decision.DENIED);
-        assertThat(EgressAuthorizer.decide(deny, Optional.empty(), ip("8.8.8.8"), 53, cidrs)).isEqualTo(EgressAuthorizer.Decision.ALLOWED);
+        assertThat(EgressAuthorizer.decide(deny, Optional.empty(), true, ip("169.254.169.254"), 80, cidrs)).isEqualTo(EgressAuthorizer.Decision.DENIED);
+        assertThat(EgressAuthorizer.decide(deny, Optional.empty(), true, ip("8.8.8.8"), 53, cidrs)).isEqualTo(EgressAuthorizer.Decision.ALLOWED);
         EgressPolicy audit = deny.toBuilder().setMode(EgressPolicy.Mode.AUDIT).build();
-        assertThat(EgressAuthorizer.decide(audit, Optional.empty(), ip("169.254.169.254"), 80, cidrs)).isEqualTo(EgressAuthorizer.Decision.AUDIT_DENIED);
+        assertThat(EgressAuthorizer.decide(audit, Optional.empty(), true, ip("169.254.169.254"), 80, cidrs)).isEqualTo(EgressAuthorizer.Decision.AUDIT_DENIED);
+    }
+
+    @Test
+    void anAllowRuleForANameCountsOnlyWhenTheNameWasVerifiedButADenyRuleAlwaysDoes() throws Exception {
+        EgressPolicy allow = EgressPolicy.newBuilder().setMode(EgressPolicy.Mode.ALLOW)
+                .addAllow(EgressRule.newBuilder().setHost("*.allowed.test")).build();
+        assertThat(EgressAuthorizer.decide(allow, Optional.of("x.allowed.test"), false, ip("10.9.9.9"), 443, cidrs)).isEqualTo(EgressAuthorizer.Decision.DENIED);
+        assertThat(EgressAuthorizer.decide(allow, Optional.of("x.allowed.test"), true, ip("10.9.9.9"), 443, cidrs)).isEqualTo(EgressAuthorizer.Decision.ALLOWED);
+        assertThat(EgressAuthorizer.allowsByName(allow, Optional.of("x.allowed.test"), 443)).isTrue();
+        assertThat(EgressAuthorizer.allowsByName(allow, Optional.of("x.denied.test"), 443)).isFalse();
+        EgressPolicy deny = EgressPolicy.newBuilder().setMode(EgressPolicy.Mode.DENY)
+                .addDeny(EgressRule.newBuilder().setHost("*.denied.test")).build();
+        assertThat(EgressAuthorizer.decide(deny, Optional.of("a.denied.test"), false, ip("10.9.9.9"), 443, cidrs)).isEqualTo(EgressAuthorizer.Decision.DENIED);
     }
 
     @Test

@@ -94,6 +94,11 @@ final class ProxyCommand implements Callable<Integer> {
             description = "How long protocol detection waits for a client's first bytes. TRELLIS_PROXY_DETECT_TIMEOUT. Default " + ProxyConfig.Defaults.DETECT_TIMEOUT + ".")
     Duration detectTimeout;
 
+    @Option(names = "--header-timeout", defaultValue = "${env:TRELLIS_PROXY_HEADER_TIMEOUT}",
+            description = "A client has this long in all to send a mesh handshake and transport header, or an HTTP request head; trickling bytes "
+                    + "do not extend it. TRELLIS_PROXY_HEADER_TIMEOUT. Default " + ProxyConfig.Defaults.HEADER_TIMEOUT + ".")
+    Duration headerTimeout;
+
     @Option(names = "--connect-timeout", defaultValue = "${env:TRELLIS_PROXY_CONNECT_TIMEOUT}",
             description = "Connection timeout to endpoints and the app. TRELLIS_PROXY_CONNECT_TIMEOUT. Default " + ProxyConfig.Defaults.CONNECT_TIMEOUT + ".")
     Duration connectTimeout;
@@ -193,6 +198,9 @@ final class ProxyCommand implements Callable<Integer> {
         }
         if (detectTimeout != null) {
             config.detectTimeout(detectTimeout);
+        }
+        if (headerTimeout != null) {
+            config.headerTimeout(headerTimeout);
         }
         if (connectTimeout != null) {
             config.connectTimeout(connectTimeout);

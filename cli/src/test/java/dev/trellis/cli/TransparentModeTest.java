@@ -45,6 +45,8 @@ class TransparentModeTest {
     private static final int APP_PORT = 7000;
     /** In the default opaque-ports list: a server-speaks-first app. */
     private static final int BANNER_PORT = 5432;
+    /** Not in that list: only discovery's hint says it is opaque (SMTP's port). */
+    private static final int HINTED_BANNER_PORT = 2525;
     /** The proxies run as this test's user (root), and the client pod's rules let that uid's traffic pass. */
     private static final int PROXY_UID = 0;
     /** The unmodified client runs as nobody, so its traffic is redirected. */
@@ -68,6 +70,7 @@ class TransparentModeTest {
         FakeDestination destination = new FakeDestination(pki, TestPki.identity("trellis", "trellis-destination"), "0.0.0.0");
         String serverPod = "10." + n + ".3.2";
         destination.set(serverPod + ":" + APP_PORT, List.of(FakeDestination.endpoint(serverPod, APP_PORT, EMOJI, 0)));
+        destination.set(serverPod + ":" + HINTED_BANNER_PORT, List.of(FakeDestination.opaqueEndpoint(serverPod, HINTED_BANNER_PORT, EMOJI, 0)));
 
         try (NetworkNamespace client = NetworkNamespace.create("trellis-c" + tag);
              NetworkNamespace server = NetworkNamespace.create("trellis-s" + tag)) {
@@ -85,9 +88,12 @@ class TransparentModeTest {
 
             server.start(TrellisProcesses.java(List.of("dev.trellis.testing.EchoServerMain", "0.0.0.0", String.valueOf(APP_PORT))), dir.resolve("app.log"));
             server.start(TrellisProcesses.java(List.of("dev.trellis.testing.EchoServerMain", "0.0.0.0", String.valueOf(BANNER_PORT), "banner")), dir.resolve("banner.log"));
+            server.start(TrellisProcesses.java(List.of("dev.trellis.testing.EchoServerMain", "0.0.0.0", String.valueOf(HINTED_BANNER_PORT), "banner")),
+                    dir.resolve("hinted-banner.log"));
             // Port 7000 requires a mesh identity: only traffic that came through the client's proxy reaches the app.
             List<String> serverProxy = new ArrayList<>(proxy(pki, EMOJI, "10." + n + ".2.1", identity, destination));
-            serverProxy.addAll(List.of("--require-identity-ports", String.valueOf(APP_PORT), "--inbound-ports", APP_PORT + "," + BANNER_PORT));
+            serverProxy.addAll(List.of("--require-identity-ports", String.valueOf(APP_PORT), "--inbound-ports", APP_PORT + "," + BANNER_PORT + ","
+                    + HINTED_BANNER_PORT, "--detect-timeout", "2s"));
             server.start(serverProxy, dir.resolve("server-proxy.log"));
             // The client pod may not reach the server pod's database port outside the mesh (egress policy).
             destination.setEgress(EgressPolicy.newBuilder().setMode(EgressPolicy.Mode.DENY)
@@ -132,6 +138,24 @@ class TransparentModeTest {
                 assertThat(new String(banner, java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo("220 trellis-test ready\r\n");
             }
             assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(5));
+
+            // A banner on a port only discovery marks opaque: through the mesh the first byte comes at once,
+            // not after the client proxy's detection timeout (10 s) — Linkerd users' most common stall.
+            long hinted = System.nanoTime();
+            String banner = client.runFor(Duration.ofSeconds(8), "setpriv", "--reuid=" + CLIENT_UID, "--regid=" + CLIENT_UID, "--clear-groups",
+                    "bash", "-c", "exec 3<>/dev/tcp/" + serverPod + "/" + HINTED_BANNER_PORT + " && head -n 1 <&3");
+            assertThat(banner.strip()).isEqualTo("220 trellis-test ready");
+            assertThat(Duration.ofNanos(System.nanoTime() - hinted)).as("first byte through the mesh").isLessThan(Duration.ofSeconds(2));
+
+            // An unmeshed client that never speaks, on a port the server proxy has no opaque marking for: detection
+            // gives up after its timeout (2 s here) and passes the connection on, so the banner arrives, late, never lost.
+            long silent = System.nanoTime();
+            try (java.net.Socket plain = new java.net.Socket("10." + n + ".2.2", HINTED_BANNER_PORT)) {
+                plain.setSoTimeout(15_000);
+                byte[] late = plain.getInputStream().readNBytes("220 trellis-test ready\r\n".length());
+                assertThat(new String(late, java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo("220 trellis-test ready\r\n");
+            }
+            assertThat(Duration.ofNanos(System.nanoTime() - silent)).isBetween(Duration.ofMillis(1500), Duration.ofSeconds(10));
 
             // The app port requires identity: the same unmeshed client is refused there.
             try (java.net.Socket plain = new java.net.Socket("10." + n + ".2.2", APP_PORT)) {

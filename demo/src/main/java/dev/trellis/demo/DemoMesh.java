@@ -14,7 +14,6 @@ import dev.trellis.identity.IdentityServer;
 import dev.trellis.identity.IdentityServerConfig;
 import dev.trellis.identity.audit.AuditLog;
 import dev.trellis.identity.auth.LocalTokenAuthenticator;
-import dev.trellis.identity.auth.LocalTokens;
 import dev.trellis.proxy.Proxy;
 import dev.trellis.proxy.ProxyConfig;
 import dev.trellis.proxy.outbound.ForwardListener;
@@ -39,7 +38,6 @@ import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.KeyPair;
 import java.time.Clock;
 import java.time.Duration;
@@ -69,6 +67,8 @@ public final class DemoMesh implements AutoCloseable {
 
     public static final String TRUST_DOMAIN = WorkloadIdentity.DEFAULT_TRUST_DOMAIN;
     private static final double VOTING_FAILURE_SHARE = 0.15;
+    /** Local tokens live a day, as `trellis identity token` mints them; the demo rewrites them at half that. */
+    private static final Duration TOKEN_LIFETIME = Duration.ofDays(1);
 
     private final Path dir;
     private final Deque<AutoCloseable> open = new ArrayDeque<>();
@@ -116,6 +116,8 @@ public final class DemoMesh implements AutoCloseable {
         Pem.writePublic(pki.resolve("issuer.pem"), Pem.encodeCertificates(issuer.chain()), true);
         Pem.writeSecret(pki.resolve("issuer-key.pem"), Pem.encodePrivateKey(issuer.key()), true);
         KeyPair tokenKey = EcKeys.generateP256();
+        DemoTokens tokenFiles = new DemoTokens(tokens, tokenKey.getPrivate(), TOKEN_LIFETIME, clock);
+        open.push(tokenFiles);
         TrustAnchors anchors = TrustAnchors.read(anchorFile);
 
         IdentityServer identity = IdentityServer.start(IdentityServerConfig.builder(TRUST_DOMAIN, anchorFile, pki.resolve("issuer.pem"), pki.resolve("issuer-key.pem"))
@@ -131,7 +133,7 @@ public final class DemoMesh implements AutoCloseable {
         open.push(cluster);
         DestinationServerConfig destinationConfig = DestinationServerConfig.defaults(TRUST_DOMAIN)
                 .withListen(new HostPort("127.0.0.1", 0), new HostPort("127.0.0.1", 0));
-        CredentialsStore destinationCredentials = certified(destinationConfig.identity(), anchors, identityAddress, identityName, tokens, tokenKey, clock);
+        CredentialsStore destinationCredentials = certified(destinationConfig.identity(), anchors, identityAddress, identityName, tokenFiles, clock);
         DestinationServer destination = DestinationServer.start(destinationConfig, cluster, destinationCredentials, clock);
         open.push(destination);
         HostPort destinationAddress = new HostPort("127.0.0.1", destination.grpcAddress().getPort());
@@ -144,7 +146,7 @@ public final class DemoMesh implements AutoCloseable {
         VotingApp voting = VotingApp.start(VOTING_FAILURE_SHARE);
         open.push(voting);
 
-        ProxyFactory factory = new ProxyFactory(anchorFile, identityAddress, identityName, destinationAddress, destinationConfig.identity(), tokens, tokenKey, logs);
+        ProxyFactory factory = new ProxyFactory(anchorFile, identityAddress, identityName, destinationAddress, destinationConfig.identity(), tokenFiles, logs);
         Proxy emoji0Proxy = factory.start("emoji", "emoji-0", List.of());
         Proxy emoji1Proxy = factory.start("emoji", "emoji-1", List.of());
         Proxy votingProxy = factory.start("voting", "voting-0", List.of());
@@ -167,7 +169,7 @@ public final class DemoMesh implements AutoCloseable {
 
         // The metrics API: scrapes every proxy over mTLS as the viz identity.
         WorkloadIdentity vizIdentity = ControlPlaneComponent.VIZ.identity(TRUST_DOMAIN);
-        CredentialsStore vizCredentials = certified(vizIdentity, anchors, identityAddress, identityName, tokens, tokenKey, clock);
+        CredentialsStore vizCredentials = certified(vizIdentity, anchors, identityAddress, identityName, tokenFiles, clock);
         MeshScraper scraper = new MeshScraper(MeshSslContexts.forClient(anchors, Optional.of(vizCredentials), List.of("h2"), clock), Duration.ofSeconds(3));
         open.push(scraper);
         TapClient tapClient = new TapClient(MeshSslContexts.forGrpcClient(anchors, Optional.of(vizCredentials), clock));
@@ -201,25 +203,23 @@ public final class DemoMesh implements AutoCloseable {
         private final WorkloadIdentity identityName;
         private final HostPort destinationAddress;
         private final WorkloadIdentity destinationName;
-        private final Path tokens;
-        private final KeyPair tokenKey;
+        private final DemoTokens tokens;
         private final Path logs;
 
         ProxyFactory(Path anchorFile, HostPort identityAddress, WorkloadIdentity identityName, HostPort destinationAddress,
-                     WorkloadIdentity destinationName, Path tokens, KeyPair tokenKey, Path logs) {
+                     WorkloadIdentity destinationName, DemoTokens tokens, Path logs) {
             this.anchorFile = anchorFile;
             this.identityAddress = identityAddress;
             this.identityName = identityName;
             this.destinationAddress = destinationAddress;
             this.destinationName = destinationName;
             this.tokens = tokens;
-            this.tokenKey = tokenKey;
             this.logs = logs;
         }
 
         Proxy start(String serviceAccount, String pod, List<ForwardListener.Forward> forwards) throws Exception {
             WorkloadIdentity identity = new WorkloadIdentity(TRUST_DOMAIN, DemoManifests.NAMESPACE, serviceAccount);
-            Path token = token(identity, tokens, tokenKey);
+            Path token = tokens.fileFor(identity);
             ProxyConfig config = ProxyConfig.builder(identity)
                     .trustAnchorFile(anchorFile).tokenFile(token)
                     .identityService(identityAddress).identityServiceName(identityName)
@@ -237,21 +237,14 @@ public final class DemoMesh implements AutoCloseable {
         }
     }
 
-    private CredentialsStore certified(WorkloadIdentity self, TrustAnchors anchors, HostPort identityAddress, WorkloadIdentity identityName, Path tokens,
-                                       KeyPair tokenKey, Clock clock) throws Exception {
+    private CredentialsStore certified(WorkloadIdentity self, TrustAnchors anchors, HostPort identityAddress, WorkloadIdentity identityName,
+                                       DemoTokens tokens, Clock clock) throws Exception {
         CredentialsStore store = new CredentialsStore(self, anchors, clock);
-        IdentityClient client = new IdentityClient(IdentityClient.Config.defaults(self, identityAddress, identityName, token(self, tokens, tokenKey)), store, clock);
+        IdentityClient client = new IdentityClient(IdentityClient.Config.defaults(self, identityAddress, identityName, tokens.fileFor(self)), store, clock);
         client.start();
         open.push(client);
         store.firstInstalled().get(20, TimeUnit.SECONDS);
         return store;
-    }
-
-    private static Path token(WorkloadIdentity identity, Path tokens, KeyPair tokenKey) throws IOException {
-        Path file = tokens.resolve(identity.namespace() + "-" + identity.serviceAccount() + ".token");
-        Files.writeString(file, LocalTokens.mint(tokenKey.getPrivate(), identity, Duration.ofDays(1), Instant.now()));
-        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
-        return file;
     }
 
     /** Empties (or makes) a directory the demo owns. */

@@ -141,6 +141,28 @@ class IdentityClientTest {
     }
 
     @Test
+    void aCertificateThatExpiresBecauseTheTokenDidIsNotReadyAndATokenRewrittenInPlaceRecoversIt() throws Exception {
+        Path token = dir.resolve("emoji-short.token");
+        // Issued so that, with the verifier's 20 s allowance for clock skew, it is good for about 3 s more.
+        Files.writeString(token, LocalTokens.mint(pki.tokenKey().getPrivate(), EMOJI, Duration.ofSeconds(3), Instant.now().minusSeconds(20)));
+        CredentialsStore store = new CredentialsStore(EMOJI, pki.trustAnchors(), clock);
+        IdentityClient client = client(EMOJI, token, store);
+        client.start();
+        store.firstInstalled().get(10, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(client.notReadyReason(clock.instant())).isEmpty();
+
+        // The token expires, renewals fail, the 5 s leaf runs out: not ready, and the reason says so.
+        await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> assertThat(client.notReadyReason(clock.instant())).get(org.assertj.core.api.InstanceOfAssertFactories.STRING)
+                .contains("the certificate expired at").contains("token"));
+        assertThat(client.consecutiveFailures()).isPositive();
+
+        // A kubelet rewrites a projected token in place: the next renewal reads it, and the workload is ready again.
+        Files.writeString(token, LocalTokens.mint(pki.tokenKey().getPrivate(), EMOJI, Duration.ofHours(1), Instant.now()));
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(client.notReadyReason(clock.instant())).isEmpty());
+        assertThat(client.consecutiveFailures()).isZero();
+    }
+
+    @Test
     void theStoreNeverInstallsAnExpiredCertificate() throws Exception {
         CredentialsStore store = new CredentialsStore(EMOJI, pki.trustAnchors(), Clock.offset(clock, Duration.ofHours(2)));
         Credentials shortLived = pki.credentialsFor(EMOJI, Duration.ofHours(1));

@@ -107,6 +107,7 @@ public final class Proxy implements AutoCloseable {
         credentials.onInstall(c -> metrics.certificateExpires(c.notAfter()));
         this.identityClient = new IdentityClient(IdentityClient.Config.defaults(config.identity(), controlPlane.identityAddress(),
                 controlPlane.identityName(), controlPlane.tokenFile()), credentials, clock);
+        metrics.renewalFailures(identityClient::consecutiveFailures);
         identityClient.start();
 
         this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -169,13 +170,13 @@ public final class Proxy implements AutoCloseable {
         this.transparent = listen.outbound().isPresent()
                 ? Optional.of(new TransparentListener(listen.outbound().get(), io, outbound, httpOutbound, h2Outbound, httpLog, connectionLog,
                         config.identity().spiffeId(), discovery, metrics,
-                        ports.opaque(), timeouts.detect(), timeouts.header()).start()) : Optional.empty();
+                        ports.opaque(), timeouts.detect(), timeouts.header(), timeouts.resolve()).start()) : Optional.empty();
         transparent.ifPresent(listener -> targets.protect(listener.address().getPort()));
 
         AdminServer.Builder adminBuilder = AdminServer.builder("proxy")
                 .listen(listen.admin())
                 .registry(registry)
-                .readiness(() -> credentials.current().isPresent() ? Optional.empty() : Optional.of("no certificate yet from " + controlPlane.identityAddress()))
+                .readiness(() -> identityClient.notReadyReason(clock.instant()))
                 .debug(config.debug());
         if (config.shutdownTokenFile().isPresent()) {
             adminBuilder.shutdown(readShutdownToken(config), () -> shutdown());

@@ -120,6 +120,13 @@ public final class FakeDestination implements AutoCloseable {
         }
     }
 
+    /** As {@link #endpoint}, with discovery's hint that the port speaks opaque TCP (a server-speaks-first protocol, say). */
+    public static WeightedAddr opaqueEndpoint(String ip, int port, WorkloadIdentity identity, int proxyInboundPort) {
+        return endpoint(ip, port, identity, proxyInboundPort).toBuilder()
+                .setProtocolHint(dev.trellis.api.destination.v1.ProtocolHint.newBuilder().setProtocol(dev.trellis.api.destination.v1.ProtocolHint.Protocol.OPAQUE))
+                .build();
+    }
+
     @Override
     public void close() throws InterruptedException {
         server.shutdownNow();

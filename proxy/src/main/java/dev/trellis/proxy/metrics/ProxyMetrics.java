@@ -25,7 +25,10 @@ public final class ProxyMetrics {
     private final Gauge certExpiry;
     private final Set<String> authorities = ConcurrentHashMap.newKeySet();
 
+    private final PrometheusRegistry registry;
+
     public ProxyMetrics(PrometheusRegistry registry) {
+        this.registry = registry;
         tcpOpen = Counter.builder().name("tcp_open").help("TCP connections opened").labelNames(TCP_LABELS).register(registry);
         tcpClose = Counter.builder().name("tcp_close").help("TCP connections closed").labelNames(TCP_LABELS).register(registry);
         tcpOpenConnections = Gauge.builder().name("tcp_open_connections").help("TCP connections open now").labelNames(TCP_LABELS).register(registry);
@@ -68,6 +71,13 @@ public final class ProxyMetrics {
 
     public void refused(String direction, String reason) {
         tcpRefused.labelValues(direction, reason).inc();
+    }
+
+    /** Exposes the identity client's renewals failed in a row, read at each scrape. */
+    public void renewalFailures(java.util.function.IntSupplier failures) {
+        io.prometheus.metrics.core.metrics.GaugeWithCallback.builder().name("identity_cert_renewal_failures")
+                .help("Certificate renewals failed in a row since the last success; /ready fails when the certificate expires or is near expiry with failures")
+                .callback(callback -> callback.call(failures.getAsInt())).register(registry);
     }
 
     public void certificateExpires(java.time.Instant notAfter) {

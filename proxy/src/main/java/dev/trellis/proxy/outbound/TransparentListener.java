@@ -9,7 +9,11 @@ import dev.trellis.proxy.errors.ProxyError;
 import dev.trellis.proxy.errors.ProxyFailure;
 import dev.trellis.proxy.detect.ProtocolDetector;
 import dev.trellis.proxy.discovery.Discovery;
+import dev.trellis.proxy.discovery.Endpoint;
+import dev.trellis.proxy.discovery.EndpointSet;
 import dev.trellis.proxy.discovery.Resolution;
+import io.netty.channel.Channel;
+import java.util.concurrent.CompletableFuture;
 import dev.trellis.proxy.http.H2Outbound;
 import dev.trellis.proxy.http.HttpOutbound;
 import dev.trellis.proxy.metrics.ProxyMetrics;
@@ -20,7 +24,6 @@ import dev.trellis.proxy.transport.IoRuntime;
 import dev.trellis.proxy.transport.OriginalDestination;
 import java.net.InetSocketAddress;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -55,11 +58,13 @@ public final class TransparentListener {
     private final java.util.Set<Integer> opaquePorts;
     private final java.time.Duration detectTimeout;
     private final java.time.Duration headerTimeout;
+    private final java.time.Duration resolveTimeout;
     private BoundListener listener;
 
     public TransparentListener(HostPort listen, IoRuntime io, OpaqueOutbound outbound, HttpOutbound http, H2Outbound h2, HttpConnectionLog httpLog,
                                ConnectionLog connectionLog, String self, Discovery discovery,
-                               ProxyMetrics metrics, java.util.Set<Integer> opaquePorts, java.time.Duration detectTimeout, java.time.Duration headerTimeout) {
+                               ProxyMetrics metrics, java.util.Set<Integer> opaquePorts, java.time.Duration detectTimeout, java.time.Duration headerTimeout,
+                               java.time.Duration resolveTimeout) {
         this.listen = requireNonNull(listen, "listen");
         this.io = requireNonNull(io, "io");
         this.outbound = requireNonNull(outbound, "outbound");
@@ -73,6 +78,7 @@ public final class TransparentListener {
         this.opaquePorts = java.util.Set.copyOf(opaquePorts);
         this.detectTimeout = requireNonNull(detectTimeout, "detectTimeout");
         this.headerTimeout = requireNonNull(headerTimeout, "headerTimeout");
+        this.resolveTimeout = requireNonNull(resolveTimeout, "resolveTimeout");
     }
 
     public TransparentListener start() throws InterruptedException {
@@ -109,53 +115,61 @@ public final class TransparentListener {
                     outbound.carry(ch, authority, Optional.of(destination));
                     return;
                 }
-                ProtocolDetector.detectThen(ch, detectTimeout, detection -> {
-                    OpaqueOutbound.Seen seen = seen(ch, detection);
-                    if (detection.protocol() != Detection.Protocol.HTTP1 && detection.protocol() != Detection.Protocol.HTTP2) {
-                        outbound.carry(ch, authority, Optional.of(destination), seen);
+                // Discovery first: a destination it marks opaque (a server-speaks-first protocol) must not
+                // wait for the app to speak, and whether the endpoints are meshed decides the HTTP path.
+                Resolution resolution;
+                try {
+                    resolution = discovery.resolve(authority);
+                } catch (IllegalStateException e) {
+                    outbound.carry(ch, authority, Optional.of(destination));
+                    return;
+                }
+                resolution.whenAnswered(CompletableFuture.completedFuture(null), resolveTimeout, ch.eventLoop(), error -> {
+                    EndpointSet endpoints = error.isEmpty() ? resolution.current() : EndpointSet.UNKNOWN;
+                    if (endpoints.endpoints().stream().anyMatch(Endpoint::opaque)) {
+                        outbound.carry(ch, authority, Optional.of(destination));
                         return;
                     }
-                    // HTTP to meshed endpoints rides the HTTP path; to anything else it stays opaque.
-                    Resolution resolution = discovery.resolve(authority);
-                    resolution.firstAnswer().orTimeout(10, TimeUnit.SECONDS).whenComplete((set, error) -> ch.eventLoop().execute(() -> {
-                        boolean meshed = error == null && set.endpoints().stream().anyMatch(e -> e.identity().isPresent());
-                        if (meshed && detection.protocol() == Detection.Protocol.HTTP2) {
-                            httpLog.attach(ch, Optional.of(authority), "http2");
-                            h2.install(ch, authority);
-                        } else if (meshed) {
-                            httpLog.attach(ch, Optional.of(authority), "http1");
-                            http.install(ch, Optional.of(authority));
-                            Relay.replay(ch);
-                            ch.config().setAutoRead(true);
-                        } else if (detection.protocol() == Detection.Protocol.HTTP1) {
-                            // Leaving the mesh: the egress policy needs the Host, which only the whole head holds.
-                            RequestHead.read(ch, headerTimeout, head -> {
-                                if (head.isEmpty()) {
-                                    ProxyFailure why = ProxyError.HEADER_TIMEOUT.because("no complete HTTP/1 request head within " + headerTimeout
-                                            + " or " + RequestHead.MAX_HEAD + " bytes");
-                                    metrics.refused("outbound", why.error().label());
-                                    connectionLog.outbound(ch, java.time.Instant.now(), self, "http1", Optional.of(authority), Optional.empty())
-                                            .refuse(why.error(), Optional.of(destination.toString()), why.getMessage());
-                                    ch.close();
-                                    return;
-                                }
-                                outbound.carry(ch, authority, Optional.of(destination), new OpaqueOutbound.Seen("http1", EgressGate.httpHost(head.get())));
-                            });
-                        } else {
-                            outbound.carry(ch, authority, Optional.of(destination), seen);
-                        }
-                    }));
+                    boolean meshed = endpoints.endpoints().stream().anyMatch(e -> e.identity().isPresent());
+                    ProtocolDetector.detectThen(ch, detectTimeout, detection -> carryDetected(ch, detection, authority, destination, meshed));
                 });
         });
         log.info("proxy: outbound (transparent) listening on {}", listener.address());
         return this;
     }
 
-    /** The protocol and the host the app named (TLS SNI, HTTP/1 Host), for egress policy and the connection log. */
-    private static OpaqueOutbound.Seen seen(io.netty.channel.Channel ch, Detection detection) {
+    /** HTTP to meshed endpoints rides the HTTP path; everything else is carried opaque, HTTP/1 leaving the mesh once its head is read. */
+    private void carryDetected(Channel ch, Detection detection, String authority, InetSocketAddress destination, boolean meshed) {
+        if (meshed && detection.protocol() == Detection.Protocol.HTTP2) {
+            httpLog.attach(ch, Optional.of(authority), "http2");
+            h2.install(ch, authority);
+        } else if (meshed && detection.protocol() == Detection.Protocol.HTTP1) {
+            httpLog.attach(ch, Optional.of(authority), "http1");
+            http.install(ch, Optional.of(authority));
+        } else if (detection.protocol() == Detection.Protocol.HTTP1) {
+            // Leaving the mesh: the egress policy needs the Host, which only the whole head holds.
+            RequestHead.read(ch, headerTimeout, head -> {
+                if (head.isEmpty()) {
+                    ProxyFailure why = ProxyError.HEADER_TIMEOUT.because("no complete HTTP/1 request head within " + headerTimeout
+                            + " or " + RequestHead.MAX_HEAD + " bytes");
+                    metrics.refused("outbound", why.error().label());
+                    connectionLog.outbound(ch, java.time.Instant.now(), self, "http1", Optional.of(authority), Optional.empty())
+                            .refuse(why.error(), Optional.of(destination.toString()), why.getMessage());
+                    ch.close();
+                    return;
+                }
+                outbound.carry(ch, authority, Optional.of(destination), new OpaqueOutbound.Seen("http1", EgressGate.httpHost(head.get())));
+            });
+        } else {
+            outbound.carry(ch, authority, Optional.of(destination), seen(detection));
+        }
+    }
+
+    /** The protocol and the host the app named (TLS SNI), for egress policy and the connection log. */
+    private static OpaqueOutbound.Seen seen(Detection detection) {
         return switch (detection.protocol()) {
             case TLS -> new OpaqueOutbound.Seen("tls", detection.sni());
-            case HTTP1 -> new OpaqueOutbound.Seen("http1", EgressGate.httpHost(Relay.peekPending(ch, 8192)));
+            case HTTP1 -> new OpaqueOutbound.Seen("http1", Optional.empty());
             case HTTP2 -> new OpaqueOutbound.Seen("http2", Optional.empty());
             default -> OpaqueOutbound.Seen.OPAQUE;
         };

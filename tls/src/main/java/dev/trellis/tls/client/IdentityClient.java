@@ -101,6 +101,7 @@ public final class IdentityClient implements AutoCloseable {
     private final ManagedChannel channel;
     private final ScheduledExecutorService scheduler;
     private final AtomicInteger failures = new AtomicInteger();
+    private volatile String lastFailure = "";
     private volatile boolean closed;
 
     public IdentityClient(Config config, CredentialsStore store, Clock clock) throws SSLException {
@@ -206,15 +207,47 @@ public final class IdentityClient implements AutoCloseable {
             log.info("identity: installed certificate for {} (serial {}), valid until {}; renewing in {}",
                     config.identity(), credentials.leaf().getSerialNumber().toString(16), credentials.notAfter(), delay);
         } catch (CertifyException e) {
+            lastFailure = e.getMessage();
             delay = backoff(failures.incrementAndGet(), e.retryAfter());
             log.warn("{}; retrying in {}", e.getMessage(), delay);
         } catch (RuntimeException e) {
+            lastFailure = "identity client: renewal of " + config.identity() + " failed: " + e;
             delay = backoff(failures.incrementAndGet(), Optional.empty());
-            log.warn("identity client: renewal of {} failed: {}; retrying in {}", config.identity(), e.toString(), delay);
+            log.warn("{}; retrying in {}", lastFailure, delay);
         }
+        notReadyReason(clock.instant()).ifPresent(reason -> log.error("identity client: not ready: {}", reason));
         if (!closed) {
             scheduler.schedule(this::renewAndReschedule, delay.toMillis(), TimeUnit.MILLISECONDS);
         }
+    }
+
+    /** Renewals that failed in a row since the last success. */
+    public int consecutiveFailures() {
+        return failures.get();
+    }
+
+    /**
+     * Why the workload cannot serve mesh traffic, if it cannot: no certificate yet, the
+     * certificate expired, or it is in the last tenth of its life and renewal keeps failing
+     * (an outside review saw {@code /ready} answer 200 while every new connection failed,
+     * once a token had expired and renewals with it). For readiness checks; never blocks.
+     */
+    public Optional<String> notReadyReason(Instant now) {
+        Optional<Credentials> current = store.current();
+        String why = lastFailure.isEmpty() ? "" : "; last renewal: " + lastFailure;
+        if (current.isEmpty()) {
+            return Optional.of("no certificate yet from " + config.server() + why);
+        }
+        Credentials credentials = current.get();
+        if (!now.isBefore(credentials.notAfter())) {
+            return Optional.of("the certificate expired at " + credentials.notAfter() + " and could not be renewed" + why);
+        }
+        Duration lifetime = Duration.between(credentials.leaf().getNotBefore().toInstant(), credentials.notAfter());
+        Duration left = Duration.between(now, credentials.notAfter());
+        if (failures.get() > 0 && left.compareTo(lifetime.dividedBy(10)) < 0) {
+            return Optional.of("the certificate expires at " + credentials.notAfter() + " and " + failures.get() + " renewals in a row failed" + why);
+        }
+        return Optional.empty();
     }
 
     /** 70 % of the time the leaf has left, clamped to [minRefresh, maxRefresh]. */

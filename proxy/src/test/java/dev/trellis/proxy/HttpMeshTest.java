@@ -148,6 +148,19 @@ class HttpMeshTest {
     }
 
     @Test
+    void anEndpointWithoutAProxySaysItIsNotMeshed() throws Exception {
+        // A local-mode Pod without its proxy's inbound-port annotation: discovery lists it, without an identity.
+        mesh.destination.set(HOST + ":80", List.of(FakeDestination.endpoint("127.0.0.1", app.getAddress().getPort(), null, 0)));
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+            HttpResponse<String> response = get("/hello");
+            assertThat(response.statusCode()).isEqualTo(503);
+            assertThat(response.headers().firstValue("trellis-proxy-error")).contains("endpoint not meshed");
+        });
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(Files.readString(dir.resolve("web-connections.log")))
+                .contains("\"decision\":\"endpoint_not_meshed\"").contains("config.trellis.dev/proxy-inbound-port annotation"));
+    }
+
+    @Test
     void aClientCannotForgeTheIdentityHeader() throws Exception {
         HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create("http://" + HOST + "/hello"))
                 .header("trellis-client-id", "spiffe://cluster.local/ns/kube-system/sa/admin").build(), HttpResponse.BodyHandlers.ofString());

@@ -42,7 +42,8 @@ public final class LocalDirectorySource implements ClusterSource {
     private final ScheduledExecutorService poller;
     private volatile Optional<String> problem = Optional.empty();
     private volatile boolean synced;
-    private String lastFingerprint = "";
+    /** Null until the first read: an empty directory is a state too, and must be loaded (and reported synced) once. */
+    private String lastFingerprint;
     private long generation;
 
     private LocalDirectorySource(Path directory) {
@@ -90,6 +91,7 @@ public final class LocalDirectorySource implements ClusterSource {
             return;
         }
         ClusterSnapshot.Builder builder = new ClusterSnapshot.Builder();
+        List<HasMetadata> objects = new java.util.ArrayList<>();
         for (Path file : files) {
             long size = Files.size(file);
             if (size > ManifestParser.MAX_FILE_BYTES) {
@@ -97,9 +99,7 @@ public final class LocalDirectorySource implements ClusterSource {
                 return;
             }
             try {
-                for (HasMetadata object : parser.parse(file.toString(), Files.readString(file, StandardCharsets.UTF_8))) {
-                    builder.add(object);
-                }
+                objects.addAll(parser.parse(file.toString(), Files.readString(file, StandardCharsets.UTF_8)));
             } catch (ManifestParser.ManifestException e) {
                 report("cluster: " + e.getMessage() + ". Keeping the last good state.");
                 return;
@@ -108,6 +108,9 @@ public final class LocalDirectorySource implements ClusterSource {
                 return;
             }
         }
+        objects.forEach(builder::add);
+        // Kubernetes' endpoint controller is not here: Services with a selector get the slices it would write.
+        DerivedEndpointSlices.of(objects).forEach(builder::add);
         ClusterSnapshot snapshot = builder.build(++generation);
         if (problem.isPresent()) {
             log.info("cluster: {} is readable again", directory);

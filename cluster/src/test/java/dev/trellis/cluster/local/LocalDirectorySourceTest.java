@@ -124,4 +124,52 @@ class LocalDirectorySourceTest {
         assertThatThrownBy(() -> LocalDirectorySource.start(dir.resolve("nope"), Duration.ofSeconds(1)))
                 .hasMessageContaining("nope").hasMessageContaining("does not exist");
     }
+
+    @Test
+    void anEmptyDirectoryIsAValidStateAndIsSynced() throws Exception {
+        try (LocalDirectorySource source = LocalDirectorySource.start(dir, Duration.ofMillis(50))) {
+            assertThat(source.synced()).isTrue();
+            assertThat(source.problem()).isEmpty();
+            assertThat(source.current().pods()).isEmpty();
+        }
+    }
+
+    @Test
+    void aServiceWithASelectorGetsTheEndpointSlicesKubernetesWouldWriteUnlessItHasItsOwn() throws Exception {
+        Files.writeString(dir.resolve("app.yaml"), APP.replace("targetPort: 8080", "targetPort: http") + """
+                ---
+                apiVersion: v1
+                kind: Pod
+                metadata: {namespace: emojivoto, name: web-1, labels: {app: web}}
+                spec: {serviceAccountName: web, containers: [{name: app, image: web, ports: [{name: http, containerPort: 9090}]}]}
+                status: {podIP: 10.0.0.2, phase: Running}
+                ---
+                apiVersion: v1
+                kind: Pod
+                metadata: {namespace: other, name: web-9, labels: {app: web}}
+                spec: {containers: [{name: app, image: web, ports: [{name: http, containerPort: 8080}]}]}
+                status: {podIP: 10.0.0.9, phase: Running}
+                """);
+        try (LocalDirectorySource source = LocalDirectorySource.start(dir, Duration.ofMillis(50))) {
+            var slices = source.current().endpointSlices(new ObjectKey("emojivoto", "web-svc"));
+            // Two pods whose named target port resolves differently: two slices; the pod of another namespace: none.
+            assertThat(slices).hasSize(2);
+            assertThat(slices).flatExtracting(s -> s.getEndpoints()).extracting(e -> e.getAddresses().getFirst() + " ready=" + e.getConditions().getReady())
+                    .containsExactlyInAnyOrder("127.0.0.1 ready=false", "10.0.0.2 ready=true");
+            assertThat(slices).flatExtracting(s -> s.getPorts()).extracting(p -> p.getName() + ":" + p.getPort()).containsExactlyInAnyOrder("http:8080", "http:9090");
+
+            // A hand-written slice wins over every derived one.
+            Files.writeString(dir.resolve("slice.yaml"), """
+                    apiVersion: discovery.k8s.io/v1
+                    kind: EndpointSlice
+                    metadata: {namespace: emojivoto, name: by-hand, labels: {kubernetes.io/service-name: web-svc}}
+                    addressType: IPv4
+                    ports: [{name: http, port: 7777}]
+                    endpoints: [{addresses: [10.0.0.7], conditions: {ready: true}}]
+                    """);
+            Awaitility.await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+                    assertThat(source.current().endpointSlices(new ObjectKey("emojivoto", "web-svc"))).singleElement()
+                            .satisfies(slice -> assertThat(slice.getMetadata().getName()).isEqualTo("by-hand")));
+        }
+    }
 }

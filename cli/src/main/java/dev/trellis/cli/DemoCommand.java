@@ -31,6 +31,9 @@ final class DemoCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintStream out = System.out;
         Path home = dir != null ? dir : Path.of(System.getProperty("user.home"), ".trellis", "demo");
+        if (java.nio.file.Files.exists(home) && !java.nio.file.Files.isDirectory(home)) {
+            throw new IllegalArgumentException("demo: --dir " + home + " is a file; give a directory (it is made if missing)");
+        }
         long began = System.nanoTime();
         out.println("trellis demo: starting the control plane, 5 workloads and their proxies in " + home + " ...");
         DemoMesh demo = DemoMesh.start(home);

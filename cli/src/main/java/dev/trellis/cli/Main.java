@@ -34,6 +34,11 @@ public final class Main {
                 .setParameterExceptionHandler((exception, args1) -> {
                     CommandLine cmd = exception.getCommandLine();
                     String message = exception.getMessage();
+                    // picocli checks required options before it reports unknown ones; the unknown flag is the real mistake.
+                    if (!(exception instanceof CommandLine.UnmatchedArgumentException) && !cmd.getUnmatchedArguments().isEmpty()) {
+                        message = "unknown option" + (cmd.getUnmatchedArguments().size() > 1 ? "s" : "") + ": "
+                                + String.join(", ", cmd.getUnmatchedArguments().stream().map(a -> "'" + a + "'").toList());
+                    }
                     if (exception.getArgSpec() instanceof CommandLine.Model.OptionSpec option) {
                         java.util.regex.Matcher variable = ENV_VARIABLE.matcher(String.join(" ", option.description()));
                         if (variable.find()) {
@@ -63,6 +68,15 @@ public final class Main {
         }
         if (exception instanceof java.nio.file.AccessDeniedException e) {
             return "permission denied: " + e.getFile();
+        }
+        if (exception instanceof java.nio.file.FileAlreadyExistsException e) {
+            return e.getFile() + " exists and is not a directory";
+        }
+        if (exception instanceof java.nio.file.NotDirectoryException e) {
+            return "not a directory: " + e.getFile();
+        }
+        if (exception instanceof java.nio.file.FileSystemException e) {
+            return e.getFile() + ": " + (e.getReason() != null ? e.getReason() : exception.getClass().getSimpleName());
         }
         String message = exception.getMessage();
         if (message == null || message.isBlank()) {

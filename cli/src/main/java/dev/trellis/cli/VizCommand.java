@@ -3,13 +3,12 @@ package dev.trellis.cli;
 import dev.trellis.viz.MetricsWindow;
 import dev.trellis.viz.StatRow;
 import dev.trellis.viz.Viz;
-import java.net.URI;
+import dev.trellis.viz.VizApiFile;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -62,22 +61,23 @@ final class VizCommand {
                 throw new CommandLine.ParameterException(spec.commandLine(), "viz: output '" + output + "' is not table, wide or json");
             }
             Path file = apiFile != null ? apiFile : Path.of(System.getProperty("user.home"), ".trellis", "demo", "viz-api");
-            Map<String, String> api;
+            VizApiFile.Location api;
             try {
-                api = Files.readAllLines(file).stream().filter(l -> l.contains("="))
-                        .collect(Collectors.toMap(l -> l.substring(0, l.indexOf('=')), l -> l.substring(l.indexOf('=') + 1)));
+                api = VizApiFile.read(file);
             } catch (NoSuchFileException e) {
                 throw new IllegalStateException("viz: no metrics API file at " + file + "; is `trellis demo` running? (or pass --api-file)");
+            } catch (java.io.IOException e) {
+                throw new IllegalStateException(e.getMessage());
             }
             String query = params.entrySet().stream().filter(e -> e.getValue() != null)
                     .map(e -> e.getKey() + "=" + URLEncoder.encode(e.getValue(), StandardCharsets.UTF_8)).collect(Collectors.joining("&"));
             HttpResponse<T> response;
             try {
                 response = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build().send(
-                        HttpRequest.newBuilder(URI.create(api.get("url") + path + "?" + query)).header("Authorization", "Bearer " + api.get("token"))
+                        HttpRequest.newBuilder(api.url().resolve(path + "?" + query)).header("Authorization", "Bearer " + api.token())
                                 .timeout(timeout).build(), handler);
             } catch (java.net.ConnectException e) {
-                throw new IllegalStateException("viz: the metrics API at " + api.get("url") + " does not answer; is `trellis demo` still running?");
+                throw new IllegalStateException("viz: the metrics API at " + api.url() + " does not answer; is `trellis demo` still running?");
             }
             if (response.statusCode() != 200) {
                 throw new IllegalStateException("viz: the metrics API answered " + response.statusCode());

@@ -92,6 +92,16 @@ class CliTest {
             assertThat(refused.err()).contains("PERMISSION_DENIED").contains("token for ns/emojivoto/sa/web cannot request ns/emojivoto/sa/db");
             assertThat(dir.resolve("db")).doesNotExist();
 
+            // Another mesh's trust anchor: the handshake's own reason, not gRPC's "io exception" and its channel pipeline.
+            Path otherPki = dir.resolve("other-pki");
+            assertThat(trellis("identity", "bootstrap", "--out", otherPki.toString()).exit()).isZero();
+            Run wrongAnchor = trellis("identity", "certify", "--server", serverAddress, "--trust-anchor", otherPki.resolve("trust-anchor.pem").toString(),
+                    "--identity", "spiffe://cluster.local/ns/emojivoto/sa/web", "--token-file", tokenFile.toString(), "--out", dir.resolve("web2").toString());
+            assertThat(wrongAnchor.exit()).isEqualTo(1);
+            assertThat(wrongAnchor.err()).contains("the TLS handshake with " + serverAddress + " failed")
+                    .contains("spiffe://cluster.local/ns/trellis/sa/trellis-identity does not verify against the trust anchors")
+                    .doesNotContain("Channel Pipeline").doesNotContain("io exception");
+
             Run version = trellis("version", "--admin", "127.0.0.1:" + server.adminAddress().getPort());
             assertThat(version.out()).contains("Client version: 0.1.0").contains("Server version: 0.1.0 (identity at");
         }
@@ -110,6 +120,27 @@ class CliTest {
         Run badName = trellis("identity", "token", "--token-key", "k", "--namespace", "Not_Valid", "--service-account", "b");
         assertThat(badName.exit()).isEqualTo(1);
         assertThat(badName.err()).contains("namespace 'Not_Valid' is not a DNS-1123 label");
+
+        // An unknown flag is the mistake to name, even when required options are missing too.
+        Run bogus = trellis("identity", "serve", "--bogus");
+        assertThat(bogus.exit()).isEqualTo(2);
+        assertThat(bogus.err()).startsWith("trellis: unknown option: '--bogus'").doesNotContain("Missing required");
+    }
+
+    @Test
+    void badFilesGetOneClearLine() throws Exception {
+        Path garbled = dir.resolve("viz-api");
+        Files.writeString(garbled, "garbage{{\n");
+        Run viz = trellis("viz", "stat", "--api-file", garbled.toString());
+        assertThat(viz.exit()).isEqualTo(1);
+        assertThat(viz.err()).contains(garbled + ":1 is not key=value").doesNotContain("URI with undefined scheme");
+        Files.writeString(garbled, "url=nowhere\ntoken=x\n");
+        assertThat(trellis("viz", "stat", "--api-file", garbled.toString()).err()).contains("has no url=http://HOST:PORT line (url is 'nowhere')");
+
+        Path file = Files.writeString(dir.resolve("a-file"), "x");
+        Run demo = trellis("demo", "--dir", file.toString());
+        assertThat(demo.exit()).isEqualTo(1);
+        assertThat(demo.err()).contains("--dir " + file + " is a file; give a directory");
     }
 
     @Test

@@ -148,9 +148,7 @@ public final class IdentityClient implements AutoCloseable {
                             .setCsrDer(ByteString.copyFrom(csr))
                             .build());
         } catch (StatusRuntimeException e) {
-            throw new CertifyException("identity client: " + config.server() + " refused " + config.identity() + ": "
-                    + e.getStatus().getCode() + (e.getStatus().getDescription() == null ? "" : ": " + e.getStatus().getDescription()),
-                    e.getStatus().getCode(), retryHint(e), e);
+            throw new CertifyException(describe(e), e.getStatus().getCode(), retryHint(e), e);
         }
         Credentials credentials = toCredentials(response, keys);
         try {
@@ -161,6 +159,33 @@ public final class IdentityClient implements AutoCloseable {
         }
         failures.set(0);
         return credentials;
+    }
+
+    /**
+     * What went wrong with a call, in words: the server's refusal as it gave it, or, when the
+     * call never reached it, the transport's real reason (a TLS handshake refused because the
+     * server's certificate does not chain to our trust anchors, say) rather than gRPC's
+     * "io exception" and its channel pipeline.
+     */
+    private String describe(StatusRuntimeException e) {
+        Status status = e.getStatus();
+        if (status.getCode() == Status.Code.UNAVAILABLE) {
+            for (Throwable cause = e.getCause(); cause != null; cause = cause.getCause()) {
+                if (cause instanceof CertificateException refused) {
+                    return "identity client: the TLS handshake with " + config.server() + " failed: " + refused.getMessage()
+                            + " (is " + config.serverIdentity() + " signed by the trust anchors given?)";
+                }
+            }
+            Throwable root = e;
+            while (root.getCause() != null) {
+                root = root.getCause();
+            }
+            if (root != e) {
+                return "identity client: cannot reach " + config.server() + ": " + (root.getMessage() != null ? root.getMessage() : root.toString());
+            }
+        }
+        String description = status.getDescription() == null ? "" : ": " + status.getDescription().lines().findFirst().orElse("");
+        return "identity client: " + config.server() + " refused " + config.identity() + ": " + status.getCode() + description;
     }
 
     private Credentials toCredentials(CertifyResponse response, KeyPair keys) throws CertifyException {

@@ -82,8 +82,18 @@ public final class TrustAnchors {
             parameters.setDate(Date.from(at));
             CertPathValidator.getInstance("PKIX").validate(certPath, parameters);
         } catch (GeneralSecurityException e) {
-            throw new CertificateException("tls: certificate " + chain.getFirst().getSubjectX500Principal().getName()
+            throw new CertificateException("tls: certificate " + describe(chain.getFirst())
                     + " does not verify against the trust anchors: " + e.getMessage(), e);
+        }
+    }
+
+    /** A certificate as people know it: its mesh identity, else its subject, else its serial (mesh leaves have an empty subject). */
+    private static String describe(X509Certificate certificate) {
+        try {
+            return MeshCertificates.identityOf(certificate).toString();
+        } catch (CertificateException notMesh) {
+            String subject = certificate.getSubjectX500Principal().getName();
+            return subject.isEmpty() ? "with serial " + certificate.getSerialNumber().toString(16) : subject;
         }
     }
 

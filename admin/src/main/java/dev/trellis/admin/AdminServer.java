@@ -29,7 +29,6 @@ import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
-import io.netty.handler.timeout.ReadTimeoutHandler;
 import dev.trellis.core.version.TrellisVersion;
 import io.prometheus.metrics.core.metrics.Info;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
@@ -40,9 +39,9 @@ import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadInfo;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -56,7 +55,11 @@ import org.slf4j.LoggerFactory;
  * pages exist at all.
  *
  * <p>Limits: request line 4 KiB, headers 8 KiB, body 0 (bodies are refused), 64 open
- * connections, 10 s to send a request. Start with {@link #start}; stop with {@link #close}.
+ * connections, {@value #REQUEST_DEADLINE_SECONDS} s to send a whole request, counted from the
+ * connection (or the previous answer) and not extended by trickling bytes. When all 64 are
+ * open, a new connection closes the oldest one still waiting for its request, so that a
+ * slowloris client cannot keep the kubelet's probes out (an outside review saw {@code /ready}
+ * fail 61 times in 76 under such a flood). Start with {@link #start}; stop with {@link #close}.
  */
 public final class AdminServer implements AutoCloseable {
 
@@ -65,7 +68,7 @@ public final class AdminServer implements AutoCloseable {
     static final int MAX_INITIAL_LINE = 4096;
     static final int MAX_HEADER_BYTES = 8192;
     static final int MAX_CONNECTIONS = 64;
-    static final int READ_TIMEOUT_SECONDS = 10;
+    static final int REQUEST_DEADLINE_SECONDS = 5;
 
     private final HostPort listen;
     private final PrometheusRegistry registry;
@@ -75,7 +78,7 @@ public final class AdminServer implements AutoCloseable {
     private final Runnable shutdownAction;
     private final String component;
     private final Info buildInfo;
-    private final AtomicInteger connections = new AtomicInteger();
+    private final OpenConnections connections = new OpenConnections(MAX_CONNECTIONS);
     private EventLoopGroup group;
     private Channel channel;
 
@@ -111,14 +114,13 @@ public final class AdminServer implements AutoCloseable {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        if (connections.incrementAndGet() > MAX_CONNECTIONS) {
-                            connections.decrementAndGet();
+                        if (!connections.admit(ch)) {
+                            log.warn("{}: admin listener full ({} connections all busy); refusing {}", component, MAX_CONNECTIONS, ch.remoteAddress());
                             ch.close();
                             return;
                         }
-                        ch.closeFuture().addListener(f -> connections.decrementAndGet());
                         ch.pipeline()
-                                .addLast(new ReadTimeoutHandler(READ_TIMEOUT_SECONDS, TimeUnit.SECONDS))
+                                .addLast(new RequestDeadline(Duration.ofSeconds(REQUEST_DEADLINE_SECONDS), connections))
                                 .addLast(new HttpServerCodec(MAX_INITIAL_LINE, MAX_HEADER_BYTES, 8192))
                                 .addLast(new HttpServerKeepAliveHandler())
                                 .addLast(new HttpObjectAggregator(0))
@@ -156,6 +158,7 @@ public final class AdminServer implements AutoCloseable {
 
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
+            RequestDeadline.requestComplete(ctx);
             if (!request.decoderResult().isSuccess()) {
                 respond(ctx, request, HttpResponseStatus.BAD_REQUEST, "text/plain", "bad request: " + request.decoderResult().cause().getMessage() + "\n", true);
                 return;

@@ -77,15 +77,19 @@ class AdminServerTest {
     }
 
     @Test
-    void closesConnectionsBeyondTheLimit() throws Exception {
+    void aFullListenerMakesRoomByClosingItsOldestIdleConnection() throws Exception {
         start(false);
         List<Socket> held = new ArrayList<>();
         try {
             for (int i = 0; i < AdminServer.MAX_CONNECTIONS; i++) {
-                held.add(new Socket("127.0.0.1", server.address().getPort()));
+                Socket socket = new Socket("127.0.0.1", server.address().getPort());
+                socket.setSoTimeout(5000);
+                held.add(socket);
             }
-            await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
-                    assertThat(raw("GET /live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")).isEmpty());
+            Thread.sleep(200);
+            // The newcomer is served; the oldest connection, which never sent a request, is the one closed.
+            assertThat(raw("GET /live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")).startsWith("HTTP/1.1 200");
+            assertThat(held.getFirst().getInputStream().read()).isEqualTo(-1);
         } finally {
             for (Socket socket : held) {
                 socket.close();
@@ -111,5 +115,69 @@ class AdminServerTest {
 
     private HttpResponse<String> get(String path) throws Exception {
         return http.send(HttpRequest.newBuilder(uri(path)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    void probesAreAnsweredWhileSlowlorisClientsHoldEveryConnection() throws Exception {
+        start(false);
+        notReady.set(Optional.empty());
+        java.net.InetSocketAddress address = server.address();
+        java.util.List<java.net.Socket> slow = new java.util.ArrayList<>();
+        try {
+            // Twice the connection cap, each sending a request one byte at a time and never finishing it.
+            for (int i = 0; i < 2 * AdminServer.MAX_CONNECTIONS; i++) {
+                java.net.Socket socket = new java.net.Socket(address.getAddress(), address.getPort());
+                socket.getOutputStream().write("GET /ready HTTP/1.1\r\nX-Slow: ".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                slow.add(socket);
+            }
+            int ok = 0;
+            long worst = 0;
+            for (int probe = 0; probe < 40; probe++) {
+                for (java.net.Socket socket : slow) {
+                    try {
+                        socket.getOutputStream().write('x');
+                    } catch (java.io.IOException closed) {
+                        // evicted or timed out: that is the point
+                    }
+                }
+                long started = System.nanoTime();
+                HttpResponse<String> response = http.send(HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + address.getPort() + "/ready"))
+                        .timeout(java.time.Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
+                worst = Math.max(worst, System.nanoTime() - started);
+                ok += response.statusCode() == 200 ? 1 : 0;
+                Thread.sleep(50);
+            }
+            assertThat(ok).as("probes answered 200 during the flood").isEqualTo(40);
+            assertThat(java.time.Duration.ofNanos(worst)).isLessThan(java.time.Duration.ofSeconds(1));
+        } finally {
+            for (java.net.Socket socket : slow) {
+                socket.close();
+            }
+        }
+    }
+
+    @Test
+    void aTricklingClientCannotExtendItsDeadline() throws Exception {
+        start(false);
+        java.net.InetSocketAddress address = server.address();
+        long started = System.nanoTime();
+        try (java.net.Socket socket = new java.net.Socket(address.getAddress(), address.getPort())) {
+            socket.setSoTimeout(15_000);
+            byte[] request = "GET /ready HTTP/1.1\r\nHost: x\r\nX-Padding: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n"
+                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+            try {
+                for (byte b : request) {
+                    socket.getOutputStream().write(b);
+                    Thread.sleep(200);
+                }
+            } catch (java.io.IOException closed) {
+                // cut off mid-request
+            }
+            assertThat(socket.getInputStream().read()).isEqualTo(-1);
+        } catch (java.net.SocketException reset) {
+            // cut off: fine
+        }
+        assertThat(java.time.Duration.ofNanos(System.nanoTime() - started))
+                .isBetween(java.time.Duration.ofSeconds(AdminServer.REQUEST_DEADLINE_SECONDS - 1), java.time.Duration.ofSeconds(AdminServer.REQUEST_DEADLINE_SECONDS + 3));
     }
 }

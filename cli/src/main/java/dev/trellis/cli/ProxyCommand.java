@@ -99,6 +99,11 @@ final class ProxyCommand implements Callable<Integer> {
                     + "do not extend it. TRELLIS_PROXY_HEADER_TIMEOUT. Default " + ProxyConfig.Defaults.HEADER_TIMEOUT + ".")
     Duration headerTimeout;
 
+    @Option(names = "--max-opening-per-source", paramLabel = "N", defaultValue = "${env:TRELLIS_PROXY_MAX_OPENING_PER_SOURCE}",
+            description = "Connections one source may have still opening (before its first request head, handshake or header) on each listener; "
+                    + "a newer one closes the oldest. TRELLIS_PROXY_MAX_OPENING_PER_SOURCE. Default " + ProxyConfig.Defaults.MAX_OPENING_PER_SOURCE + ".")
+    Integer maxOpeningPerSource;
+
     @Option(names = "--connect-timeout", defaultValue = "${env:TRELLIS_PROXY_CONNECT_TIMEOUT}",
             description = "Connection timeout to endpoints and the app. TRELLIS_PROXY_CONNECT_TIMEOUT. Default " + ProxyConfig.Defaults.CONNECT_TIMEOUT + ".")
     Duration connectTimeout;
@@ -201,6 +206,9 @@ final class ProxyCommand implements Callable<Integer> {
         }
         if (headerTimeout != null) {
             config.headerTimeout(headerTimeout);
+        }
+        if (maxOpeningPerSource != null) {
+            config.maxOpeningPerSource(maxOpeningPerSource);
         }
         if (connectTimeout != null) {
             config.connectTimeout(connectTimeout);

@@ -8,7 +8,7 @@ import dev.trellis.tls.context.CredentialsStore;
 import dev.trellis.tls.context.MeshSslContexts;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
-import io.grpc.netty.NettyServerBuilder;
+import dev.trellis.tls.grpc.MeshGrpcServers;
 import io.netty.handler.ssl.ClientAuth;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
@@ -54,11 +54,9 @@ public final class DestinationServer implements AutoCloseable {
         DestinationMetrics metrics = new DestinationMetrics(registry);
         Publisher publisher = new Publisher(source, config.updateWindow(), metrics);
         Streams streams = new Streams(new CallerLimits(config.streamsPerIdentity(), config.streamsPerPeer(), config.callRate()), publisher, metrics);
-        Server grpc = NettyServerBuilder.forAddress(config.listen().toSocketAddress())
-                .sslContext(MeshSslContexts.forGrpcServer(credentials, ClientAuth.REQUIRE, clock))
+        Server grpc = MeshGrpcServers.forAddress(config.listen().toSocketAddress(), MeshSslContexts.forGrpcServer(credentials, ClientAuth.REQUIRE, clock))
                 .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
                 .maxConcurrentCallsPerConnection(MAX_CONCURRENT_CALLS_PER_CONNECTION)
-                .permitKeepAliveTime(30, TimeUnit.SECONDS)
                 .addService(ServerInterceptors.intercept(new DestinationService(config, source, streams, metrics),
                         new Caller.Interceptor(config.acceptedTrustDomains(), metrics)))
                 .addService(ServerInterceptors.intercept(new PolicyService(config, source, streams, metrics),

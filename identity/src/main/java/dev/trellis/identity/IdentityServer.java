@@ -16,7 +16,7 @@ import dev.trellis.tls.pki.LeafIssuer;
 import dev.trellis.tls.pki.TrustAnchors;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
-import io.grpc.netty.NettyServerBuilder;
+import dev.trellis.tls.grpc.MeshGrpcServers;
 import io.netty.handler.ssl.ClientAuth;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
@@ -91,16 +91,12 @@ public final class IdentityServer implements AutoCloseable {
         this.callExecutor = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("trellis-identity-call-", 0).factory());
         IdentityService service = new IdentityService(config.trustDomain(), issuers, authenticator, config.leafLifetime(),
                 config.limits(), audit, metrics, clock);
-        this.grpc = NettyServerBuilder.forAddress(config.listen().toSocketAddress())
-                .sslContext(MeshSslContexts.forGrpcServer(servingStore, ClientAuth.NONE, clock))
+        this.grpc = MeshGrpcServers.forAddress(config.listen().toSocketAddress(), MeshSslContexts.forGrpcServer(servingStore, ClientAuth.NONE, clock))
                 .addService(ServerInterceptors.intercept(service, new PeerAddressInterceptor()))
                 .executor(callExecutor)
                 .maxInboundMessageSize(MAX_MESSAGE_BYTES)
                 .maxInboundMetadataSize(MAX_METADATA_BYTES)
                 .maxConcurrentCallsPerConnection(MAX_CALLS_PER_CONNECTION)
-                .handshakeTimeout(10, TimeUnit.SECONDS)
-                .maxConnectionIdle(5, TimeUnit.MINUTES)
-                .permitKeepAliveTime(30, TimeUnit.SECONDS)
                 .build();
         try {
             grpc.start();

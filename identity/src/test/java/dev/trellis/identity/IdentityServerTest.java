@@ -103,6 +103,26 @@ class IdentityServerTest {
     }
 
     @Test
+    void aRapidResetFloodGetsGoAwayWhileAnotherCallerIsServed() throws Exception {
+        start(config());
+        try (dev.trellis.testing.RawH2Client attacker = new dev.trellis.testing.RawH2Client(server.grpcAddress(),
+                MeshSslContexts.forClient(pki.trustAnchors(), Optional.empty(), List.of("h2"), Clock.systemUTC()),
+                dev.trellis.core.identity.ControlPlaneComponent.IDENTITY.identity(TestPki.TRUST_DOMAIN).dnsName())) {
+            var headers = new io.netty.handler.codec.http2.DefaultHttp2Headers().method("POST").scheme("https").authority("identity")
+                    .path("/trellis.identity.v1.Identity/Certify").set("content-type", "application/grpc").set("te", "trailers");
+            attacker.rapidReset(20_000, headers);
+            // CVE-2023-44487: the server sends GOAWAY (too_many_rststreams) and closes the connection, long before 20,000
+            // streams. Closing a socket that still holds unread attack bytes makes the kernel send RST, which may
+            // discard the GOAWAY on the client's side; the close is what a client reliably sees.
+            assertThat(attacker.closed()).succeedsWithin(Duration.ofSeconds(10));
+            assertThat(attacker.failure().getNow(null)).as("the connection broke on the server's side").isNull();
+        }
+        // Meanwhile, and after, an honest caller gets its certificate.
+        KeyPair keys = EcKeys.generateP256();
+        assertThat(MeshCertificates.identityOf(chain(certify(WEB, token(WEB), CertificateRequests.create(keys, WEB))).getFirst())).isEqualTo(WEB);
+    }
+
+    @Test
     void aTokenForOneServiceAccountCannotRequestAnother() throws Exception {
         start(config());
 

@@ -142,7 +142,7 @@ public final class Proxy implements AutoCloseable {
         this.h2 = new H2Connections(io, MeshSslContexts.forClient(anchors, Optional.of(credentials), List.of(MeshProtocols.HTTP2), clock),
                 timeouts.connect());
         this.inbound = InboundServer.start(new InboundServer.Settings(listen.inbound(), timeouts.detect(), timeouts.connect(), timeouts.header(),
-                        ports.requireIdentity()), io, credentials, metrics,
+                        ports.requireIdentity(), listen.maxOpeningPerSource()), io, credentials, metrics,
                 new HttpInbound(io, targets, timeouts.connect(), httpMetrics, inboundPolicy,
                         new HttpInbound.ScrapeEndpoint(controlPlane.vizName(), () -> metricsText(registry)), tapHub, config.identity(), connectionLog),
                 targets, inboundPolicy, connectionLog, clock);
@@ -158,11 +158,12 @@ public final class Proxy implements AutoCloseable {
         this.resolver = HostResolver.system();
         OpaqueOutbound outbound = new OpaqueOutbound(io, connector, discovery, balancer, credentials, metrics, connectionLog,
                 timeouts.resolve(), timeouts.connect(), new EgressGate(policyWatches, policyMetrics, timeouts.policyWait(), resolver));
-        this.httpOutbound = new HttpOutbound(discovery, balancer, h2, credentials, httpMetrics, timeouts.request(), timeouts.resolve(),
+        this.httpOutbound = new HttpOutbound(discovery, balancer, h2, credentials, httpMetrics, timeouts.request(), timeouts.resolve(), timeouts.header(),
                 routeProfiles);
         H2Outbound h2Outbound = new H2Outbound(discovery, balancer, h2, credentials, httpMetrics, timeouts.resolve(), routeProfiles);
         for (ForwardListener.Forward forward : listen.forwards()) {
-            ForwardListener started = new ForwardListener(forward, io, outbound, httpOutbound, h2Outbound, httpLog, timeouts.detect()).start();
+            ForwardListener started = new ForwardListener(forward, io, outbound, httpOutbound, h2Outbound, httpLog, timeouts.detect(),
+                    listen.maxOpeningPerSource()).start();
             // A forward calls onward as this workload: reaching it from the inbound side would launder the caller's identity.
             targets.protect(started.address().getPort());
             forwards.add(started);
@@ -170,7 +171,7 @@ public final class Proxy implements AutoCloseable {
         this.transparent = listen.outbound().isPresent()
                 ? Optional.of(new TransparentListener(listen.outbound().get(), io, outbound, httpOutbound, h2Outbound, httpLog, connectionLog,
                         config.identity().spiffeId(), discovery, metrics,
-                        ports.opaque(), timeouts.detect(), timeouts.header(), timeouts.resolve()).start()) : Optional.empty();
+                        ports.opaque(), timeouts.detect(), timeouts.header(), timeouts.resolve(), listen.maxOpeningPerSource()).start()) : Optional.empty();
         transparent.ifPresent(listener -> targets.protect(listener.address().getPort()));
 
         AdminServer.Builder adminBuilder = AdminServer.builder("proxy")

@@ -46,6 +46,8 @@ public final class ProxyConfig {
         public static final String RESOLVE_TIMEOUT = "10s";
         public static final String POLICY_WAIT = "5s";
         public static final String SHUTDOWN_GRACE = "30s";
+        /** Connections one source may have still opening (before their first request head, handshake or header) on one listener. */
+        public static final String MAX_OPENING_PER_SOURCE = "256";
 
         private Defaults() {
         }
@@ -94,9 +96,14 @@ public final class ProxyConfig {
      * @param admin    {@code /live /ready /metrics}; loopback
      * @param tap      live requests over mTLS for the viz identity; empty: none
      * @param forwards local ports for destinations (explicit mode)
+     * @param maxOpeningPerSource connections one source may have still opening on one listener; more are closed at once
      */
-    public record Listeners(HostPort inbound, Optional<HostPort> outbound, HostPort admin, Optional<HostPort> tap, List<ForwardListener.Forward> forwards) {
+    public record Listeners(HostPort inbound, Optional<HostPort> outbound, HostPort admin, Optional<HostPort> tap, List<ForwardListener.Forward> forwards,
+                            int maxOpeningPerSource) {
         public Listeners {
+            if (maxOpeningPerSource < 1) {
+                throw new IllegalArgumentException("proxy: max opening connections per source must be at least 1, got " + maxOpeningPerSource);
+            }
             requireNonNull(inbound, "inbound");
             requireNonNull(outbound, "outbound");
             requireNonNull(admin, "admin");
@@ -174,7 +181,7 @@ public final class ProxyConfig {
                 b.identityName != null ? b.identityName : ControlPlaneComponent.IDENTITY.identity(td), b.tokenFile,
                 b.destinationAddress, b.destinationName != null ? b.destinationName : ControlPlaneComponent.DESTINATION.identity(td),
                 b.vizName != null ? b.vizName : ControlPlaneComponent.VIZ.identity(td));
-        this.listeners = new Listeners(b.inbound, b.outbound, b.admin, b.tap, b.forwards);
+        this.listeners = new Listeners(b.inbound, b.outbound, b.admin, b.tap, b.forwards, b.maxOpeningPerSource);
         this.inboundPorts = new InboundPorts(b.declaredPorts, b.appHost, b.requireIdentityPorts, b.opaquePorts, b.defaultInboundPolicy);
         this.timeouts = new Timeouts(b.detectTimeout, b.headerTimeout, b.connectTimeout, b.requestTimeout, b.resolveTimeout, b.policyWait, b.shutdownGrace);
         this.workload = requireNonNull(b.workload, "workload");
@@ -206,6 +213,7 @@ public final class ProxyConfig {
         b.admin = listeners.admin();
         b.tap = listeners.tap();
         b.forwards = new ArrayList<>(listeners.forwards());
+        b.maxOpeningPerSource = listeners.maxOpeningPerSource();
         b.declaredPorts = inboundPorts.declared();
         b.appHost = inboundPorts.appHost();
         b.requireIdentityPorts = inboundPorts.requireIdentity();
@@ -306,6 +314,7 @@ public final class ProxyConfig {
         private HostPort admin = HostPort.parse(Defaults.ADMIN);
         private Optional<HostPort> tap = Optional.of(HostPort.parse(Defaults.TAP));
         private List<ForwardListener.Forward> forwards = new ArrayList<>();
+        private int maxOpeningPerSource = Integer.parseInt(Defaults.MAX_OPENING_PER_SOURCE);
         private Set<Integer> declaredPorts = Set.of();
         private Optional<String> appHost = Optional.empty();
         private Set<Integer> requireIdentityPorts = Set.of();
@@ -381,6 +390,11 @@ public final class ProxyConfig {
 
         public Builder forwards(List<ForwardListener.Forward> forwards) {
             this.forwards = new ArrayList<>(forwards);
+            return this;
+        }
+
+        public Builder maxOpeningPerSource(int max) {
+            this.maxOpeningPerSource = max;
             return this;
         }
 

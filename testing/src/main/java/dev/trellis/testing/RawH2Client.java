@@ -47,6 +47,7 @@ public final class RawH2Client implements AutoCloseable {
     private final AtomicInteger resetsReceived = new AtomicInteger();
     private final CompletableFuture<Long> goAway = new CompletableFuture<>();
     private final CompletableFuture<Void> closed = new CompletableFuture<>();
+    private final CompletableFuture<Throwable> failure = new CompletableFuture<>();
     private final Channel channel;
     private int nextStream = 1;
 
@@ -77,6 +78,7 @@ public final class RawH2Client implements AutoCloseable {
 
                             @Override
                             public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                                failure.complete(cause);
                                 ctx.close();
                             }
                         });
@@ -104,13 +106,16 @@ public final class RawH2Client implements AutoCloseable {
         return response;
     }
 
-    /** {@code count} streams, each HEADERS then RST_STREAM(CANCEL) at once, written as fast as the socket takes them. */
+    /**
+     * {@code count} streams, each HEADERS (ending the stream, as a GET does) then RST_STREAM(CANCEL)
+     * at once, written as fast as the socket takes them.
+     */
     public void rapidReset(int count, Http2Headers headers) {
         channel.eventLoop().execute(() -> {
             for (int i = 0; i < count && channel.isActive(); i++) {
                 int stream = nextStream;
                 nextStream += 2;
-                writer.writeHeaders(channel.pipeline().lastContext(), stream, headers, 0, false, channel.newPromise());
+                writer.writeHeaders(channel.pipeline().lastContext(), stream, headers, 0, true, channel.newPromise());
                 writer.writeRstStream(channel.pipeline().lastContext(), stream, 8, channel.newPromise());
                 if (i % 64 == 63) {
                     channel.flush();
@@ -131,6 +136,11 @@ public final class RawH2Client implements AutoCloseable {
 
     public CompletableFuture<Long> goAway() {
         return goAway;
+    }
+
+    /** What broke the connection on this side, if anything did (a TLS error, a frame this client could not read). */
+    public CompletableFuture<Throwable> failure() {
+        return failure;
     }
 
     public CompletableFuture<Void> closed() {

@@ -8,6 +8,7 @@ import dev.trellis.proxy.discovery.Resolution;
 import dev.trellis.proxy.discovery.RouteProfiles;
 import dev.trellis.proxy.errors.ProxyError;
 import dev.trellis.proxy.errors.ProxyFailure;
+import dev.trellis.proxy.transport.Openings;
 import dev.trellis.proxy.tcp.Relay;
 import dev.trellis.proxy.transport.Causes;
 import dev.trellis.tls.context.CredentialsStore;
@@ -18,7 +19,6 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
-import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
@@ -65,8 +65,9 @@ public final class H2Outbound {
 
     /** Serves {@code client} (auto-read off, its first bytes held by a pending handler) as HTTP/2 for {@code authority}. */
     public void install(Channel client, String authority) {
-        client.pipeline().addBefore("pending", "h2", Http2FrameCodecBuilder.forServer()
-                        .gracefulShutdownTimeoutMillis(DrainHandlers.GRACEFUL_CLOSE_WAITS_FOR_STREAMS).build());
+        // HTTP/2 has its own bounds (the codec's); the connection is past its opening.
+        Openings.settle(client);
+        client.pipeline().addBefore("pending", "h2", H2ServerCodecs.server());
         client.pipeline().addBefore("pending", "mux", new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
             @Override
             protected void initChannel(Http2StreamChannel stream) {
@@ -116,7 +117,14 @@ public final class H2Outbound {
                     return;
                 }
                 RouteProfiles.MatchedRoute route = profiles.match(authority, String.valueOf(headers.headers().method()), String.valueOf(headers.headers().path()));
-                open(stream, headers.headers(), headers.isEndStream(), lease.get(), started, route);
+                // Opened once the current read is processed, so that a stream reset in the same read never goes upstream.
+                stream.eventLoop().execute(() -> {
+                    if (stream.isActive()) {
+                        open(stream, headers.headers(), headers.isEndStream(), lease.get(), started, route);
+                    } else {
+                        lease.get().succeeded();
+                    }
+                });
             });
         }
 

@@ -32,7 +32,6 @@ import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
-import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
@@ -105,8 +104,7 @@ public final class HttpInbound {
     /** Serves HTTP/2 on {@code connection}, whose client is {@code client}. */
     public void install(Channel connection, WorkloadIdentity client, Optional<Integer> originalPort) {
         connection.pipeline()
-                .addLast("h2", Http2FrameCodecBuilder.forServer()
-                        .gracefulShutdownTimeoutMillis(DrainHandlers.GRACEFUL_CLOSE_WAITS_FOR_STREAMS).build())
+                .addLast("h2", H2ServerCodecs.server())
                 .addLast("mux", new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
                     @Override
                     protected void initChannel(Http2StreamChannel stream) {
@@ -174,14 +172,20 @@ public final class HttpInbound {
                             + InboundAuthorizer.pathOnly(asked.path()) + " on port " + app.getPort()), authority, started, start, app.toString());
                     case RATE_LIMITED -> refuse(stream, request, ProxyError.RATE_LIMITED.because(client + " is over the rate limit of port " + app.getPort()),
                             authority, started, start, app.toString());
-                    case ALLOW -> {
+                    // Forwarded once the current read is processed: a RST_STREAM read with its HEADERS cancels the
+                    // stream before anything reaches the app (rapid reset sends both together).
+                    case ALLOW -> stream.eventLoop().execute(() -> {
+                        if (!stream.isActive()) {
+                            metrics.response("inbound", authority, 499, Duration.ofNanos(System.nanoTime() - started));
+                            return;
+                        }
                         TapHub.Tap tapped = tapStart(stream, asked.method(), authority, asked.path(), app);
                         if (h2App) {
                             toH2App(stream, headers, app, authority, started, tapped);
                         } else {
                             toHttp1App(stream, headers, app, authority, started, tapped);
                         }
-                    }
+                    });
                 }
             });
         }

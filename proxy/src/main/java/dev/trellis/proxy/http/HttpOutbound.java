@@ -10,6 +10,7 @@ import dev.trellis.proxy.discovery.Resolution;
 import dev.trellis.proxy.discovery.RouteProfiles;
 import dev.trellis.proxy.errors.ProxyError;
 import dev.trellis.proxy.errors.ProxyFailure;
+import dev.trellis.proxy.transport.Openings;
 import dev.trellis.proxy.tcp.Relay;
 import dev.trellis.proxy.transport.Causes;
 import dev.trellis.tls.context.CredentialsStore;
@@ -82,10 +83,12 @@ public final class HttpOutbound {
     private final Duration resolveTimeout;
     private final RouteProfiles profiles;
     private final java.util.concurrent.ConcurrentHashMap<String, RetryBudget> budgets = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Duration headerTimeout;
     private volatile boolean draining;
 
     public HttpOutbound(Discovery discovery, Balancer balancer, H2Connections connections, CredentialsStore credentials,
-                        HttpMetrics metrics, Duration requestTimeout, Duration resolveTimeout, RouteProfiles profiles) {
+                        HttpMetrics metrics, Duration requestTimeout, Duration resolveTimeout, Duration headerTimeout, RouteProfiles profiles) {
+        this.headerTimeout = requireNonNull(headerTimeout, "headerTimeout");
         this.profiles = requireNonNull(profiles, "profiles");
         this.discovery = requireNonNull(discovery, "discovery");
         this.balancer = requireNonNull(balancer, "balancer");
@@ -112,6 +115,7 @@ public final class HttpOutbound {
      */
     public void install(Channel client, Optional<String> authority) {
         client.pipeline()
+                .addLast("head-deadline", new RequestHeadDeadline(headerTimeout))
                 .addLast("http1", new HttpServerCodec(8192, 16384, 16384))
                 .addLast("drain", DrainHandlers.http1())
                 .addLast("aggregate", new HttpObjectAggregator(MAX_BODY_BYTES))
@@ -148,11 +152,14 @@ public final class HttpOutbound {
                 return;
             }
             busy = true;
+            // A whole request arrived: the connection is open for business, whatever its source's other connections do.
+            Openings.settle(ctx.channel());
             handle(ctx, request);
         }
 
         /** The answer to the current request went out: the next pipelined one, or read on. */
         void answered(ChannelHandlerContext ctx) {
+            RequestHeadDeadline.answered(ctx);
             FullHttpRequest next = waiting.poll();
             if (next != null) {
                 handle(ctx, next);
@@ -171,6 +178,7 @@ public final class HttpOutbound {
         }
 
         private void handle(ChannelHandlerContext ctx, FullHttpRequest request) {
+            RequestHeadDeadline.headComplete(ctx);
             if (!request.decoderResult().isSuccess()) {
                 request.release();
                 refuseUnrouted(ctx, ProxyError.BAD_REQUEST.because("malformed request: " + Causes.rootMessage(request.decoderResult().cause())));

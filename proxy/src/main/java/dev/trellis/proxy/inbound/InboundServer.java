@@ -20,6 +20,7 @@ import dev.trellis.proxy.transport.Causes;
 import dev.trellis.proxy.transport.HeaderDeadline;
 import dev.trellis.proxy.transport.IoRuntime;
 import dev.trellis.proxy.transport.MeshProtocols;
+import dev.trellis.proxy.transport.Openings;
 import dev.trellis.proxy.transport.OriginalDestination;
 import dev.trellis.proxy.transport.TransportHeader;
 import dev.trellis.proxy.transport.TransportHeaderDecoder;
@@ -78,7 +79,8 @@ public final class InboundServer {
     private static final Logger log = LoggerFactory.getLogger(InboundServer.class);
 
     /** How the listener behaves. */
-    public record Settings(HostPort listen, Duration detectTimeout, Duration connectTimeout, Duration headerTimeout, Set<Integer> requireIdentityPorts) {
+    public record Settings(HostPort listen, Duration detectTimeout, Duration connectTimeout, Duration headerTimeout, Set<Integer> requireIdentityPorts,
+                           int maxOpeningPerSource) {
         public Settings {
             requireNonNull(listen, "listen");
             requireNonNull(detectTimeout, "detectTimeout");
@@ -121,7 +123,7 @@ public final class InboundServer {
     }
 
     private void bind() throws InterruptedException {
-        listener = BoundListener.bind(io, settings.listen(), "inbound", true, ch -> {
+        listener = BoundListener.bind(io, settings.listen(), "inbound", true, Optional.of(new Openings(settings.maxOpeningPerSource())), ch -> {
             Instant start = Instant.now();
             Optional<InetSocketAddress> original = OriginalDestination.of(ch).filter(o -> o.getPort() != settings.listen().port()
                     && (listener == null || o.getPort() != address().getPort()));
@@ -196,6 +198,7 @@ public final class InboundServer {
 
     /** Not mesh traffic, redirected to {@code app}: allowed only on ports that do not require identity, and by policy. */
     private void plaintext(Channel ch, Instant start, InetSocketAddress app, String what) {
+        Openings.settle(ch);
         int port = app.getPort();
         if (settings.requireIdentityPorts().contains(port)) {
             refuse(ch, start, Optional.empty(), app.toString(), "tcp", false,

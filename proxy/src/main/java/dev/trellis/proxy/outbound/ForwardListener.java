@@ -9,6 +9,7 @@ import dev.trellis.proxy.http.HttpOutbound;
 import dev.trellis.proxy.tcp.Relay;
 import dev.trellis.proxy.transport.BoundListener;
 import dev.trellis.proxy.transport.IoRuntime;
+import dev.trellis.proxy.transport.Openings;
 import java.net.InetSocketAddress;
 import java.util.Optional;
 import org.slf4j.Logger;
@@ -60,10 +61,12 @@ public final class ForwardListener {
     private final H2Outbound h2;
     private final HttpConnectionLog httpLog;
     private final java.time.Duration detectTimeout;
+    private final Openings openings;
     private BoundListener listener;
 
     public ForwardListener(Forward forward, IoRuntime io, OpaqueOutbound outbound, HttpOutbound http, H2Outbound h2, HttpConnectionLog httpLog,
-                           java.time.Duration detectTimeout) {
+                           java.time.Duration detectTimeout, int maxOpeningPerSource) {
+        this.openings = new Openings(maxOpeningPerSource);
         this.httpLog = requireNonNull(httpLog, "httpLog");
         this.forward = requireNonNull(forward, "forward");
         this.io = requireNonNull(io, "io");
@@ -75,7 +78,7 @@ public final class ForwardListener {
 
     /** Binds the local port. */
     public ForwardListener start() throws InterruptedException {
-        listener = BoundListener.bind(io, forward.listen(), "forward to " + forward.authority(), false, ch -> {
+        listener = BoundListener.bind(io, forward.listen(), "forward to " + forward.authority(), false, Optional.of(openings), ch -> {
                 ch.pipeline().addLast("pending", Relay.pending());
                 if (!forward.http()) {
                     outbound.carry(ch, forward.authority(), Optional.empty());

@@ -21,6 +21,7 @@ import dev.trellis.proxy.policy.EgressGate;
 import dev.trellis.proxy.tcp.Relay;
 import dev.trellis.proxy.transport.BoundListener;
 import dev.trellis.proxy.transport.IoRuntime;
+import dev.trellis.proxy.transport.Openings;
 import dev.trellis.proxy.transport.OriginalDestination;
 import java.net.InetSocketAddress;
 import java.util.Optional;
@@ -59,12 +60,14 @@ public final class TransparentListener {
     private final java.time.Duration detectTimeout;
     private final java.time.Duration headerTimeout;
     private final java.time.Duration resolveTimeout;
+    private final Openings openings;
     private BoundListener listener;
 
     public TransparentListener(HostPort listen, IoRuntime io, OpaqueOutbound outbound, HttpOutbound http, H2Outbound h2, HttpConnectionLog httpLog,
                                ConnectionLog connectionLog, String self, Discovery discovery,
                                ProxyMetrics metrics, java.util.Set<Integer> opaquePorts, java.time.Duration detectTimeout, java.time.Duration headerTimeout,
-                               java.time.Duration resolveTimeout) {
+                               java.time.Duration resolveTimeout, int maxOpeningPerSource) {
+        this.openings = new Openings(maxOpeningPerSource);
         this.listen = requireNonNull(listen, "listen");
         this.io = requireNonNull(io, "io");
         this.outbound = requireNonNull(outbound, "outbound");
@@ -85,7 +88,7 @@ public final class TransparentListener {
         if (!io.isEpoll()) {
             log.warn("proxy: epoll is not available; the outbound listener on {} cannot read original destinations and will refuse connections", listen);
         }
-        listener = BoundListener.bind(io, listen, "outbound", false, ch -> {
+        listener = BoundListener.bind(io, listen, "outbound", false, Optional.of(openings), ch -> {
                 ch.pipeline().addLast("pending", Relay.pending());
                 Optional<InetSocketAddress> original = OriginalDestination.of(ch);
                 if (original.isEmpty() || isThisListener(original.get())) {

@@ -11,7 +11,7 @@ import dev.trellis.tls.context.MeshSslContexts;
 import io.grpc.Grpc;
 import io.grpc.Server;
 import io.grpc.Status;
-import io.grpc.netty.NettyServerBuilder;
+import dev.trellis.tls.grpc.MeshGrpcServers;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.netty.handler.ssl.ClientAuth;
@@ -40,9 +40,9 @@ public final class TapServer implements AutoCloseable {
     }
 
     public static TapServer start(HostPort listen, CredentialsStore credentials, WorkloadIdentity viz, TapHub hub, Clock clock) throws IOException {
-        Server server = NettyServerBuilder.forAddress(listen.toSocketAddress())
-                .sslContext(MeshSslContexts.forGrpcServer(credentials, ClientAuth.REQUIRE, clock))
+        Server server = MeshGrpcServers.forAddress(listen.toSocketAddress(), MeshSslContexts.forGrpcServer(credentials, ClientAuth.REQUIRE, clock))
                 .maxInboundMessageSize(16 * 1024)
+                .maxConcurrentCallsPerConnection(MAX_SUBSCRIBERS)
                 .addService(new TapGrpc.TapImplBase() {
                     @Override
                     public void observe(ObserveRequest request, StreamObserver<TapEvent> responses) {

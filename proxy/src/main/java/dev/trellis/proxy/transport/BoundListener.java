@@ -11,6 +11,7 @@ import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
+import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
@@ -19,6 +20,9 @@ import java.util.function.Consumer;
  * Thread-safe.
  */
 public final class BoundListener {
+
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(BoundListener.class);
+    private static final long WARNING_INTERVAL_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
 
     private final Channel channel;
     private final ChannelGroup connections;
@@ -37,7 +41,18 @@ public final class BoundListener {
      */
     public static BoundListener bind(IoRuntime io, HostPort listen, String what, boolean autoRead, Consumer<Channel> accepted)
             throws InterruptedException {
+        return bind(io, listen, what, autoRead, Optional.empty(), accepted);
+    }
+
+    /**
+     * As {@link #bind(IoRuntime, HostPort, String, boolean, Consumer)}, and a new connection from
+     * a source that already has as many opening connections as {@code openings} allows closes
+     * that source's oldest opening one, with a warning at most every 10 s per listener.
+     */
+    public static BoundListener bind(IoRuntime io, HostPort listen, String what, boolean autoRead, Optional<Openings> openings, Consumer<Channel> accepted)
+            throws InterruptedException {
         ChannelGroup connections = new DefaultChannelGroup(what, GlobalEventExecutor.INSTANCE);
+        java.util.concurrent.atomic.AtomicLong lastWarning = new java.util.concurrent.atomic.AtomicLong(System.nanoTime() - WARNING_INTERVAL_NANOS);
         ChannelFuture bound = new ServerBootstrap()
                 .group(io.group())
                 .channel(io.serverChannelType())
@@ -45,6 +60,17 @@ public final class BoundListener {
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        Optional<Channel> displaced = openings.flatMap(o -> o.admit(ch));
+                        if (displaced.isPresent()) {
+                            long now = System.nanoTime();
+                            if (now - lastWarning.get() > WARNING_INTERVAL_NANOS) {
+                                lastWarning.set(now);
+                                log.warn("proxy: {}: {} has {} connections still opening; closing the oldest for each new one ({} so far)", what,
+                                        ch.remoteAddress(), openings.get().opening(((java.net.InetSocketAddress) ch.remoteAddress()).getAddress()),
+                                        openings.get().evicted());
+                            }
+                            displaced.get().close();
+                        }
                         connections.add(ch);
                         accepted.accept(ch);
                     }

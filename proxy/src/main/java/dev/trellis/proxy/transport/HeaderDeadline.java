@@ -34,11 +34,12 @@ public final class HeaderDeadline extends ChannelInboundHandlerAdapter {
         channel.pipeline().addFirst(NAME, new HeaderDeadline(deadline, onExpiry));
     }
 
-    /** Ends {@code channel}'s deadline, if it has one: its opening is complete. */
+    /** Ends {@code channel}'s deadline, if it has one: its opening is complete (it stops counting in its listener's {@link Openings} too). */
     public static void settle(Channel channel) {
         if (channel.pipeline().get(HeaderDeadline.class) != null) {
             channel.pipeline().remove(HeaderDeadline.class);
         }
+        Openings.settle(channel);
     }
 
     @Override

@@ -1,0 +1,31 @@
+package dev.trellis.proxy.http;
+
+import io.netty.handler.codec.http2.Http2FrameCodec;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2Settings;
+
+/**
+ * The proxy's HTTP/2 server codec, bounded as the mesh's gRPC servers are: at most
+ * {@value #MAX_RESETS} client resets per {@value #RESET_WINDOW_SECONDS} s (past which the
+ * connection gets GOAWAY and closes — CVE-2023-44487), {@value #MAX_CONCURRENT_STREAMS}
+ * concurrent streams, a {@value #MAX_HEADER_LIST_BYTES}-byte header list, and a graceful
+ * close that lets open streams finish.
+ */
+final class H2ServerCodecs {
+
+    static final int MAX_RESETS = 100;
+    static final int RESET_WINDOW_SECONDS = 10;
+    static final int MAX_CONCURRENT_STREAMS = 256;
+    static final int MAX_HEADER_LIST_BYTES = 16 * 1024;
+
+    private H2ServerCodecs() {
+    }
+
+    static Http2FrameCodec server() {
+        return Http2FrameCodecBuilder.forServer()
+                .initialSettings(Http2Settings.defaultSettings().maxConcurrentStreams(MAX_CONCURRENT_STREAMS).maxHeaderListSize(MAX_HEADER_LIST_BYTES))
+                .decoderEnforceMaxRstFramesPerWindow(MAX_RESETS, RESET_WINDOW_SECONDS)
+                .gracefulShutdownTimeoutMillis(DrainHandlers.GRACEFUL_CLOSE_WAITS_FOR_STREAMS)
+                .build();
+    }
+}

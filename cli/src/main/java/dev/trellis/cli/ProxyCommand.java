@@ -147,6 +147,11 @@ final class ProxyCommand implements Callable<Integer> {
         }
     }
 
+    @Option(names = "--tls-key-exchange", paramLabel = "hybrid|classical", defaultValue = "${env:TRELLIS_PROXY_TLS_KEY_EXCHANGE}",
+            description = "Mesh TLS key exchange: hybrid prefers the post-quantum X25519MLKEM768 (then X25519, P-256); classical offers "
+                    + "X25519 and P-256 only. TRELLIS_PROXY_TLS_KEY_EXCHANGE. Default " + ProxyConfig.Defaults.TLS_KEY_EXCHANGE + ".")
+    String tlsKeyExchange;
+
     @Option(names = "--workload", paramLabel = "POD", defaultValue = "${env:TRELLIS_PROXY_WORKLOAD}",
             description = "This pod's name (its namespace is the identity's): the proxy then watches its inbound and egress policy. TRELLIS_PROXY_WORKLOAD.")
     String workload;
@@ -206,6 +211,9 @@ final class ProxyCommand implements Callable<Integer> {
         }
         if (headerTimeout != null) {
             config.headerTimeout(headerTimeout);
+        }
+        if (tlsKeyExchange != null) {
+            config.keyExchange(dev.trellis.tls.context.KeyExchange.parse(tlsKeyExchange));
         }
         if (maxOpeningPerSource != null) {
             config.maxOpeningPerSource(maxOpeningPerSource);

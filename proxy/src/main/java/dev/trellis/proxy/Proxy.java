@@ -139,10 +139,10 @@ public final class Proxy implements AutoCloseable {
         HttpMetrics httpMetrics = new HttpMetrics(registry);
         TapHub tapHub = new TapHub();
         this.routeProfiles = new RouteProfiles(destination, scheduler, config.identity().namespace());
-        this.h2 = new H2Connections(io, MeshSslContexts.forClient(anchors, Optional.of(credentials), List.of(MeshProtocols.HTTP2), clock),
-                timeouts.connect());
+        this.h2 = new H2Connections(io, MeshSslContexts.forClient(anchors, Optional.of(credentials), List.of(MeshProtocols.HTTP2), clock, config.keyExchange()),
+                timeouts.connect(), engine -> metrics.tlsHandshake("outbound", MeshSslContexts.negotiatedGroup(engine)));
         this.inbound = InboundServer.start(new InboundServer.Settings(listen.inbound(), timeouts.detect(), timeouts.connect(), timeouts.header(),
-                        ports.requireIdentity(), listen.maxOpeningPerSource()), io, credentials, metrics,
+                        ports.requireIdentity(), listen.maxOpeningPerSource(), config.keyExchange()), io, credentials, metrics,
                 new HttpInbound(io, targets, timeouts.connect(), httpMetrics, inboundPolicy,
                         new HttpInbound.ScrapeEndpoint(controlPlane.vizName(), () -> metricsText(registry)), tapHub, config.identity(), connectionLog),
                 targets, inboundPolicy, connectionLog, clock);
@@ -153,7 +153,8 @@ public final class Proxy implements AutoCloseable {
 
         HttpConnectionLog httpLog = new HttpConnectionLog(connectionLog, config.identity());
         MeshConnector connector = new MeshConnector(io,
-                MeshSslContexts.forClient(anchors, Optional.of(credentials), List.of(MeshProtocols.OPAQUE_TCP), clock), timeouts.connect());
+                MeshSslContexts.forClient(anchors, Optional.of(credentials), List.of(MeshProtocols.OPAQUE_TCP), clock, config.keyExchange()), timeouts.connect(),
+                engine -> metrics.tlsHandshake("outbound", MeshSslContexts.negotiatedGroup(engine)));
         Balancer balancer = Balancer.create();
         this.resolver = HostResolver.system();
         OpaqueOutbound outbound = new OpaqueOutbound(io, connector, discovery, balancer, credentials, metrics, connectionLog,

@@ -8,6 +8,7 @@ import dev.trellis.core.net.HostPort;
 import dev.trellis.core.time.DurationText;
 import dev.trellis.proxy.outbound.ForwardListener;
 import dev.trellis.proxy.policy.InboundPolicy;
+import dev.trellis.tls.context.KeyExchange;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -48,6 +49,8 @@ public final class ProxyConfig {
         public static final String SHUTDOWN_GRACE = "30s";
         /** Connections one source may have still opening (before their first request head, handshake or header) on one listener. */
         public static final String MAX_OPENING_PER_SOURCE = "256";
+        /** Mesh TLS key exchange: X25519MLKEM768 first, X25519 and P-256 after. */
+        public static final String TLS_KEY_EXCHANGE = "hybrid";
 
         private Defaults() {
         }
@@ -173,8 +176,10 @@ public final class ProxyConfig {
     private final Optional<Path> shutdownTokenFile;
     private final Optional<Path> connectionLogFile;
     private final boolean debug;
+    private final KeyExchange keyExchange;
 
     private ProxyConfig(Builder b) {
+        this.keyExchange = requireNonNull(b.keyExchange, "keyExchange");
         this.identity = b.identity;
         String td = identity.trustDomain();
         this.controlPlane = new ControlPlane(b.trustAnchorFile, b.identityAddress,
@@ -230,6 +235,7 @@ public final class ProxyConfig {
         b.shutdownTokenFile = shutdownTokenFile;
         b.connectionLogFile = connectionLogFile;
         b.debug = debug;
+        b.keyExchange = keyExchange;
         return b;
     }
 
@@ -272,6 +278,11 @@ public final class ProxyConfig {
     /** Serve {@code /debug/*} on the admin listener. */
     public boolean debug() {
         return debug;
+    }
+
+    /** The key-exchange groups mesh connections offer. */
+    public KeyExchange keyExchange() {
+        return keyExchange;
     }
 
     /**
@@ -331,6 +342,7 @@ public final class ProxyConfig {
         private Optional<Path> shutdownTokenFile = Optional.empty();
         private Optional<Path> connectionLogFile = Optional.empty();
         private boolean debug;
+        private KeyExchange keyExchange = KeyExchange.parse(Defaults.TLS_KEY_EXCHANGE);
 
         private Builder(WorkloadIdentity identity) {
             this.identity = identity;
@@ -471,6 +483,11 @@ public final class ProxyConfig {
 
         public Builder connectionLogFile(Optional<Path> file) {
             this.connectionLogFile = file;
+            return this;
+        }
+
+        public Builder keyExchange(KeyExchange keyExchange) {
+            this.keyExchange = keyExchange;
             return this;
         }
 

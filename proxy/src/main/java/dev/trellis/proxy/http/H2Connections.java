@@ -44,8 +44,11 @@ public final class H2Connections implements AutoCloseable {
     private final SslContext clientContext;
     private final Duration connectTimeout;
     private final ConcurrentHashMap<InetSocketAddress, Future<Channel>> connections = new ConcurrentHashMap<>();
+    private final java.util.function.Consumer<javax.net.ssl.SSLEngine> handshakes;
 
-    public H2Connections(IoRuntime io, SslContext clientContext, Duration connectTimeout) {
+    /** {@code handshakes} learns of every finished handshake (metrics read the negotiated group off the engine). */
+    public H2Connections(IoRuntime io, SslContext clientContext, Duration connectTimeout, java.util.function.Consumer<javax.net.ssl.SSLEngine> handshakes) {
+        this.handshakes = requireNonNull(handshakes, "handshakes");
         this.io = requireNonNull(io, "io");
         this.clientContext = requireNonNull(clientContext, "clientContext");
         this.connectTimeout = requireNonNull(connectTimeout, "connectTimeout");
@@ -134,7 +137,10 @@ public final class H2Connections implements AutoCloseable {
                         if (!handshake.isSuccess()) {
                             connected.channel().close();
                             ready.tryFailure(ConnectFailures.handshake(endpoint, handshake.cause()));
-                        } else if (!MeshProtocols.HTTP2.equals(ssl[0].applicationProtocol())) {
+                            return;
+                        }
+                        handshakes.accept(ssl[0].engine());
+                        if (!MeshProtocols.HTTP2.equals(ssl[0].applicationProtocol())) {
                             connected.channel().close();
                             ready.tryFailure(ConnectFailures.of(endpoint, ProxyError.CONNECT_FAILED, "its proxy does not speak h2"));
                         } else {

@@ -25,6 +25,7 @@ import dev.trellis.proxy.transport.OriginalDestination;
 import dev.trellis.proxy.transport.TransportHeader;
 import dev.trellis.proxy.transport.TransportHeaderDecoder;
 import dev.trellis.tls.context.CredentialsStore;
+import dev.trellis.tls.context.KeyExchange;
 import dev.trellis.tls.context.MeshSslContexts;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
@@ -80,7 +81,7 @@ public final class InboundServer {
 
     /** How the listener behaves. */
     public record Settings(HostPort listen, Duration detectTimeout, Duration connectTimeout, Duration headerTimeout, Set<Integer> requireIdentityPorts,
-                           int maxOpeningPerSource) {
+                           int maxOpeningPerSource, KeyExchange keyExchange) {
         public Settings {
             requireNonNull(listen, "listen");
             requireNonNull(detectTimeout, "detectTimeout");
@@ -109,7 +110,7 @@ public final class InboundServer {
         this.policy = policy;
         this.io = io;
         this.self = store.identity();
-        this.serverContext = MeshSslContexts.forServer(store, ClientAuth.REQUIRE, MeshProtocols.INBOUND, clock);
+        this.serverContext = MeshSslContexts.forServer(store, ClientAuth.REQUIRE, MeshProtocols.INBOUND, clock, settings.keyExchange());
         this.metrics = metrics;
         this.connectionLog = connectionLog;
     }
@@ -272,6 +273,7 @@ public final class InboundServer {
 
         @Override
         protected void configurePipeline(ChannelHandlerContext ctx, String protocol) {
+            metrics.tlsHandshake("inbound", MeshSslContexts.negotiatedGroup(ssl.engine()));
             Optional<WorkloadIdentity> client = MeshSslContexts.peerIdentity(ssl.engine().getSession());
             if (client.isEmpty()) {
                 refuse(ctx.channel(), start, Optional.empty(), "inbound port", "tls", true,

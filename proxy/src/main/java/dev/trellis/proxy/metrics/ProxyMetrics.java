@@ -3,6 +3,7 @@ package dev.trellis.proxy.metrics;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.Gauge;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -23,6 +24,7 @@ public final class ProxyMetrics {
     private final Counter tcpWriteBytes;
     private final Counter tcpRefused;
     private final Gauge certExpiry;
+    private final Counter tlsHandshakes;
     private final Set<String> authorities = ConcurrentHashMap.newKeySet();
 
     private final PrometheusRegistry registry;
@@ -36,6 +38,8 @@ public final class ProxyMetrics {
         tcpWriteBytes = Counter.builder().name("tcp_write_bytes").help("Bytes written to the connection's client side").labelNames(TCP_LABELS).register(registry);
         tcpRefused = Counter.builder().name("tcp_refused").help("Connections refused, by reason")
                 .labelNames("direction", "reason").register(registry);
+        tlsHandshakes = Counter.builder().name("tls_handshakes").help("Mesh TLS handshakes completed, by key-exchange group (X25519MLKEM768 is the hybrid post-quantum one)")
+                .labelNames("direction", "group").register(registry);
         certExpiry = Gauge.builder().name("identity_cert_expiration_timestamp_seconds")
                 .help("notAfter of the proxy's current certificate, in Unix seconds").register(registry);
     }
@@ -71,6 +75,15 @@ public final class ProxyMetrics {
 
     public void refused(String direction, String reason) {
         tcpRefused.labelValues(direction, reason).inc();
+    }
+
+    /** Groups a handshake may settle on; anything else is counted as {@code other}, so the label stays bounded. */
+    private static final Set<String> KNOWN_GROUPS = Set.of("X25519MLKEM768", "X25519", "P-256", "P-384", "X25519Kyber768Draft00");
+
+    /** A finished mesh TLS handshake and the key-exchange group it settled on. */
+    public void tlsHandshake(String direction, Optional<String> group) {
+        String label = group.map(g -> KNOWN_GROUPS.contains(g) ? g : "other").orElse("unknown");
+        tlsHandshakes.labelValues(direction, label).inc();
     }
 
     /** Exposes the identity client's renewals failed in a row, read at each scrape. */

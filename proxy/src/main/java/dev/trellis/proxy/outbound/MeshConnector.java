@@ -36,8 +36,11 @@ public final class MeshConnector {
     private final IoRuntime io;
     private final SslContext clientContext;
     private final Duration connectTimeout;
+    private final java.util.function.Consumer<javax.net.ssl.SSLEngine> handshakes;
 
-    public MeshConnector(IoRuntime io, SslContext clientContext, Duration connectTimeout) {
+    /** {@code handshakes} learns of every finished handshake (metrics read the negotiated group off the engine). */
+    public MeshConnector(IoRuntime io, SslContext clientContext, Duration connectTimeout, java.util.function.Consumer<javax.net.ssl.SSLEngine> handshakes) {
+        this.handshakes = requireNonNull(handshakes, "handshakes");
         this.io = requireNonNull(io, "io");
         this.clientContext = requireNonNull(clientContext, "clientContext");
         this.connectTimeout = requireNonNull(connectTimeout, "connectTimeout");
@@ -80,6 +83,7 @@ public final class MeshConnector {
                             ready.tryFailure(ConnectFailures.handshake(endpoint, handshake.cause()));
                             return;
                         }
+                        handshakes.accept(ssl[0].engine());
                         if (!MeshProtocols.OPAQUE_TCP.equals(ssl[0].applicationProtocol())) {
                             channel.close();
                             ready.tryFailure(ConnectFailures.of(endpoint, ProxyError.CONNECT_FAILED, "its proxy does not speak " + MeshProtocols.OPAQUE_TCP));

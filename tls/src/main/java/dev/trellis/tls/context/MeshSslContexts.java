@@ -9,6 +9,7 @@ import io.grpc.netty.GrpcSslContexts;
 import io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.OpenSsl;
+import io.netty.handler.ssl.OpenSslContextOption;
 import io.netty.handler.ssl.OpenSslSessionContext;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
@@ -35,6 +36,14 @@ import javax.net.ssl.SSLSession;
 public final class MeshSslContexts {
 
     private static final String TLS_13 = "TLSv1.3";
+    /**
+     * TLS 1.3's three suites in a deliberate order: AES-128-GCM first (fast with the AES
+     * instructions every server CPU has, and 128-bit security is the target of the P-256 and
+     * X25519 keys anyway), AES-256-GCM, then ChaCha20-Poly1305 for CPUs without AES
+     * instructions. BoringSSL keeps its own TLS 1.3 order (the same two AES suites first when
+     * the CPU has AES instructions, ChaCha20 first when not); the JDK provider uses this one.
+     */
+    static final List<String> TLS_13_SUITES = List.of("TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256");
 
     private MeshSslContexts() {}
 
@@ -55,11 +64,17 @@ public final class MeshSslContexts {
      * (empty for none).
      */
     public static SslContext forServer(CredentialsStore store, ClientAuth clientAuth, List<String> alpn, Clock clock) throws SSLException {
+        return forServer(store, clientAuth, alpn, clock, KeyExchange.HYBRID);
+    }
+
+    /** As {@link #forServer(CredentialsStore, ClientAuth, List, Clock)}, with the key-exchange groups given. */
+    public static SslContext forServer(CredentialsStore store, ClientAuth clientAuth, List<String> alpn, Clock clock, KeyExchange keyExchange)
+            throws SSLException {
         requireNonNull(store, "store");
         SslContextBuilder builder = SslContextBuilder.forServer(new CurrentCredentialsKeyManager(store))
                 .trustManager(new MeshTrustManager(store.trustAnchors(), clock))
                 .clientAuth(clientAuth);
-        return common(builder, alpn).build();
+        return common(builder, alpn, keyExchange).build();
     }
 
     /**
@@ -67,11 +82,17 @@ public final class MeshSslContexts {
      * identity, and presents the store's current credentials when {@code store} is given.
      */
     public static SslContext forClient(TrustAnchors anchors, Optional<CredentialsStore> store, List<String> alpn, Clock clock) throws SSLException {
+        return forClient(anchors, store, alpn, clock, KeyExchange.HYBRID);
+    }
+
+    /** As {@link #forClient(TrustAnchors, Optional, List, Clock)}, with the key-exchange groups given. */
+    public static SslContext forClient(TrustAnchors anchors, Optional<CredentialsStore> store, List<String> alpn, Clock clock, KeyExchange keyExchange)
+            throws SSLException {
         SslContextBuilder builder = SslContextBuilder.forClient()
                 .trustManager(new MeshTrustManager(requireNonNull(anchors, "anchors"), clock))
                 .endpointIdentificationAlgorithm(null);
         store.ifPresent(s -> builder.keyManager(new CurrentCredentialsKeyManager(s)));
-        return withoutResumption(common(builder, alpn).build());
+        return withoutResumption(common(builder, alpn, keyExchange).build());
     }
 
     /** A gRPC server context (ALPN h2) presenting the store's credentials. */
@@ -79,7 +100,7 @@ public final class MeshSslContexts {
         SslContextBuilder builder = SslContextBuilder.forServer(new CurrentCredentialsKeyManager(store))
                 .trustManager(new MeshTrustManager(store.trustAnchors(), clock))
                 .clientAuth(clientAuth);
-        return GrpcSslContexts.configure(builder, provider()).protocols(TLS_13).build();
+        return groups(GrpcSslContexts.configure(builder, provider()).protocols(TLS_13), KeyExchange.HYBRID).build();
     }
 
     /** A gRPC client context (ALPN h2); see {@link #forClient}. */
@@ -88,7 +109,7 @@ public final class MeshSslContexts {
                 .trustManager(new MeshTrustManager(requireNonNull(anchors, "anchors"), clock))
                 .endpointIdentificationAlgorithm(null);
         store.ifPresent(s -> builder.keyManager(new CurrentCredentialsKeyManager(s)));
-        return withoutResumption(GrpcSslContexts.configure(builder, provider()).protocols(TLS_13).build());
+        return withoutResumption(groups(GrpcSslContexts.configure(builder, provider()).protocols(TLS_13), KeyExchange.HYBRID).build());
     }
 
     /** The mesh identity of the peer of an established session, if it presented a certificate. */
@@ -120,8 +141,32 @@ public final class MeshSslContexts {
         return context;
     }
 
-    private static SslContextBuilder common(SslContextBuilder builder, List<String> alpn) {
-        builder.sslProvider(provider()).protocols(TLS_13);
+    /** The key-exchange groups to offer, with BoringSSL; the JDK provider keeps its defaults. */
+    private static SslContextBuilder groups(SslContextBuilder builder, KeyExchange keyExchange) {
+        if (provider() == SslProvider.OPENSSL) {
+            builder.option(OpenSslContextOption.GROUPS, keyExchange.groups().toArray(String[]::new));
+        }
+        return builder;
+    }
+
+    /**
+     * The key-exchange group a finished handshake settled on ({@code X25519MLKEM768},
+     * {@code X25519}, ...), read from the engine itself; empty with the JDK provider.
+     */
+    public static Optional<String> negotiatedGroup(javax.net.ssl.SSLEngine engine) {
+        if (!(engine instanceof io.netty.handler.ssl.ReferenceCountedOpenSslEngine openSsl)) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.ofNullable(io.netty.internal.tcnative.SSL.getGroupName(openSsl.sslPointer()));
+        } catch (Exception e) {
+            return Optional.empty();
+        }
+    }
+
+    private static SslContextBuilder common(SslContextBuilder builder, List<String> alpn, KeyExchange keyExchange) {
+        builder.sslProvider(provider()).protocols(TLS_13).ciphers(TLS_13_SUITES);
+        groups(builder, keyExchange);
         if (!alpn.isEmpty()) {
             builder.applicationProtocolConfig(new ApplicationProtocolConfig(
                     ApplicationProtocolConfig.Protocol.ALPN,

@@ -83,6 +83,20 @@ class MeshSslContextsTest {
     }
 
     @Test
+    void bothSidesSettleOnTheHybridPostQuantumGroupAndOnX25519WhenOneSideIsClassical() throws Exception {
+        CompletableFuture<Optional<WorkloadIdentity>> seen = new CompletableFuture<>();
+        Channel hybridServer = serve(MeshSslContexts.forServer(store(EMOJI), ClientAuth.REQUIRE, List.of(), clock), seen);
+        SslHandler hybrid = connect(MeshSslContexts.forClient(anchors, Optional.of(store(WEB)), List.of(), clock), hybridServer, EMOJI.dnsName());
+        assertThat(MeshSslContexts.negotiatedGroup(hybrid.engine())).contains(KeyExchange.HYBRID_GROUP);
+        assertThat(hybrid.engine().getSession().getCipherSuite()).isIn("TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256");
+
+        SslHandler classicalClient = connect(MeshSslContexts.forClient(anchors, Optional.of(store(WEB)), List.of(), clock, KeyExchange.CLASSICAL),
+                hybridServer, EMOJI.dnsName());
+        assertThat(MeshSslContexts.negotiatedGroup(classicalClient.engine())).contains("X25519");
+        hybridServer.close().sync();
+    }
+
+    @Test
     void clientRefusesAServerWithAnotherIdentity() throws Exception {
         Channel listener = serve(MeshSslContexts.forServer(store(EMOJI), ClientAuth.REQUIRE, List.of(), clock), new CompletableFuture<>());
         SslContext client = MeshSslContexts.forClient(anchors, Optional.of(store(WEB)), List.of(), clock);

@@ -48,7 +48,7 @@ final class DerivedEndpointSlices {
                 continue;
             }
             String namespace = service.getMetadata().getNamespace();
-            if (sliced.contains(namespace + "/" + service.getMetadata().getName())) {
+            if (namespace == null || sliced.contains(namespace + "/" + service.getMetadata().getName())) {
                 continue;
             }
             // Pods grouped by their resolved ports: one slice per distinct port list.
@@ -86,8 +86,9 @@ final class DerivedEndpointSlices {
         return derived;
     }
 
+    /** Every selector entry matches a label; an entry without a value (YAML like {@code {app:"web}}) matches nothing. */
     private static boolean selects(Map<String, String> selector, Map<String, String> labels) {
-        return labels != null && selector.entrySet().stream().allMatch(e -> e.getValue().equals(labels.get(e.getKey())));
+        return labels != null && selector.entrySet().stream().allMatch(e -> e.getValue() != null && e.getValue().equals(labels.get(e.getKey())));
     }
 
     /** The Service port's target on {@code pod}: a number, a named container port, or the port itself. */

@@ -91,12 +91,7 @@ public final class LocalTokens {
         if (!"ES256".equals(header.path("alg").asString(""))) {
             throw unauthenticated("alg must be ES256, got '" + header.path("alg").asString("") + "'");
         }
-        byte[] signature;
-        try {
-            signature = DECODER.decode(parts[2]);
-        } catch (IllegalArgumentException e) {
-            throw unauthenticated("signature is not base64url");
-        }
+        byte[] signature = canonical(parts[2], "signature is not base64url");
         try {
             Signature verifier = Signature.getInstance(SIGNATURE_ALGORITHM);
             verifier.initVerify(tokenKey);
@@ -131,9 +126,29 @@ public final class LocalTokens {
         return ServiceAccountNames.parse(claims.path("sub").asString(""), trustDomain);
     }
 
+    /**
+     * {@code part} decoded, refused unless it is the one spelling the encoder would write:
+     * unpadded base64url whose last character carries no stray bits. The JDK decoder accepts
+     * several spellings of the same bytes; a token must have exactly one, so that nothing
+     * keyed on its text (a deny list, a log search) can be sidestepped by a variant — a fuzz
+     * target found a signature whose last character was changed still verifying.
+     */
+    private static byte[] canonical(String part, String notBase64) throws AuthenticationException {
+        byte[] bytes;
+        try {
+            bytes = DECODER.decode(part);
+        } catch (IllegalArgumentException e) {
+            throw unauthenticated(notBase64);
+        }
+        if (!ENCODER.encodeToString(bytes).equals(part)) {
+            throw unauthenticated(notBase64 + " (not the canonical unpadded spelling)");
+        }
+        return bytes;
+    }
+
     private static JsonNode parseJson(String part, String what) throws AuthenticationException {
         try {
-            JsonNode node = JSON.readTree(DECODER.decode(part));
+            JsonNode node = JSON.readTree(canonical(part, what + " is not base64url JSON"));
             if (node == null || !node.isObject()) {
                 throw unauthenticated(what + " is not a JSON object");
             }

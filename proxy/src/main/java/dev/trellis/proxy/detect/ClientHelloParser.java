@@ -21,7 +21,7 @@ final class ClientHelloParser {
     record Tls(Optional<String> serverName) implements Result {}
 
     private static final int RECORD_HEADER = 5;
-    private static final int MAX_RECORD = 16384 + 2048;
+    static final int MAX_RECORD = 16384 + 2048;
     private static final int HANDSHAKE = 0x16;
     private static final int CLIENT_HELLO = 0x01;
     private static final int EXTENSION_SERVER_NAME = 0x0000;

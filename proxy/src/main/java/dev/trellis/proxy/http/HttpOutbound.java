@@ -430,7 +430,7 @@ public final class HttpOutbound {
     }
 
     /** The authority of an explicit-proxy request: its absolute target (rewritten to origin form) or its Host. */
-    private static Optional<String> authorityOf(FullHttpRequest request) {
+    static Optional<String> authorityOf(FullHttpRequest request) {
         String uri = request.uri();
         if (uri.startsWith("http://")) {
             try {

@@ -76,23 +76,86 @@ public final class EgressGate {
                 "egress policy " + policy.getLabelsOrDefault("name", "") + " (" + policy.getMode() + ")" + check);
     }
 
-    /** The {@code Host} of an HTTP/1 request head (port removed), if the bytes hold one. */
+    private static final java.util.regex.Pattern HOST_VALUE = java.util.regex.Pattern.compile(
+            "(?<host>[A-Za-z0-9](?:[A-Za-z0-9.-]{0,253}[A-Za-z0-9])?|\\[[0-9A-Fa-f:.]{2,45}\\])(?::(?<port>[0-9]{1,5}))?");
+
+    /**
+     * The host an HTTP/1 request head names (lower case, port removed), read as strictly as a
+     * server would, so that what the egress policy checks is what the server will obey: lines
+     * end at LF (CR before it optional); the absolute-form target's authority when there is
+     * one, which must then agree with {@code Host}; else the one {@code Host} header. Empty
+     * when the head is ambiguous — two Host headers, a control character or a lone CR in a
+     * line, a value that is not a host[:port] — and an ambiguous head gets no host rule's
+     * allowance. (A fuzz target found the earlier reader taking "[::1]:80\r%\nX: y" as a host.)
+     */
     public static Optional<String> httpHost(String head) {
-        int end = head.indexOf("\r\n\r\n");
-        String headers = end < 0 ? head : head.substring(0, end);
-        for (String line : headers.split("\r\n")) {
-            if (line.regionMatches(true, 0, "host:", 0, 5)) {
-                String value = line.substring(5).strip();
-                if (value.isEmpty() || value.length() > 255) {
+        String[] lines = head.split("\n", 128);
+        Optional<String> target = Optional.empty();
+        Optional<String> host = Optional.empty();
+        for (int i = 0; i < lines.length; i++) {
+            String line = lines[i].endsWith("\r") ? lines[i].substring(0, lines[i].length() - 1) : lines[i];
+            if (line.isEmpty()) {
+                break;
+            }
+            for (int c = 0; c < line.length(); c++) {
+                char ch = line.charAt(c);
+                if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
                     return Optional.empty();
                 }
-                int colon = value.lastIndexOf(':');
-                if (colon > 0 && !value.endsWith("]") && value.indexOf(':') == colon) {
-                    value = value.substring(0, colon);
+            }
+            if (i == 0) {
+                target = absoluteAuthority(line);
+                continue;
+            }
+            int colon = line.indexOf(':');
+            if (colon <= 0 || !line.substring(0, colon).equalsIgnoreCase("host")) {
+                continue;
+            }
+            if (host.isPresent()) {
+                return Optional.empty();
+            }
+            host = Optional.of(line.substring(colon + 1).strip());
+        }
+        Optional<String> fromTarget = target.flatMap(EgressGate::hostOf);
+        Optional<String> fromHeader = host.flatMap(EgressGate::hostOf);
+        if (target.isPresent() && (fromTarget.isEmpty() || (host.isPresent() && !fromTarget.equals(fromHeader)))) {
+            return Optional.empty();
+        }
+        return fromTarget.or(() -> fromHeader);
+    }
+
+    /** The authority of an absolute-form request target ({@code GET http://host:port/path HTTP/1.1}), if the line has one. */
+    private static Optional<String> absoluteAuthority(String requestLine) {
+        String[] parts = requestLine.split(" ", -1);
+        if (parts.length != 3) {
+            return Optional.empty();
+        }
+        String target = parts[1].toLowerCase(java.util.Locale.ROOT);
+        for (String scheme : new String[] {"http://", "https://"}) {
+            if (target.startsWith(scheme)) {
+                String rest = target.substring(scheme.length());
+                int end = rest.length();
+                for (char stop : new char[] {'/', '?', '#'}) {
+                    int at = rest.indexOf(stop);
+                    if (at >= 0 && at < end) {
+                        end = at;
+                    }
                 }
-                return Optional.of(value.toLowerCase(java.util.Locale.ROOT));
+                return Optional.of(rest.substring(0, end));
             }
         }
         return Optional.empty();
+    }
+
+    /** The host of a host[:port] value, lower case, or empty when it is not one. */
+    private static Optional<String> hostOf(String value) {
+        java.util.regex.Matcher matcher = HOST_VALUE.matcher(value);
+        if (!matcher.matches() || value.length() > 255) {
+            return Optional.empty();
+        }
+        if (matcher.group("port") != null && Integer.parseInt(matcher.group("port")) > 65535) {
+            return Optional.empty();
+        }
+        return Optional.of(matcher.group("host").toLowerCase(java.util.Locale.ROOT));
     }
 }

@@ -124,5 +124,13 @@ class AuthorizersTest {
     void httpHostIsReadFromTheRequestHead() {
         assertThat(EgressGate.httpHost("GET / HTTP/1.1\r\nUser-Agent: x\r\nHOST: Api.Example.com:8080\r\n\r\n")).hasValue("api.example.com");
         assertThat(EgressGate.httpHost("GET / HTTP/1.1\r\nUser-Agent: x\r\n\r\nHost: smuggled\r\n")).isEmpty();
+        // Found by RequestHeadFuzzTest: a lone CR must not glue another header into the host.
+        assertThat(EgressGate.httpHost("GET / HTTP/1.1\r\nHOST: [::1]:80\r%\nX: y\r\n\r\n")).isEmpty();
+        assertThat(EgressGate.httpHost("GET / HTTP/1.1\nHost: a.example\n\n")).hasValue("a.example");
+        assertThat(EgressGate.httpHost("GET / HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\n\r\n")).as("two Hosts: ambiguous").isEmpty();
+        // Servers obey an absolute-form target over Host: it is what is checked, and the two must agree.
+        assertThat(EgressGate.httpHost("GET http://a.example:8080/x HTTP/1.1\r\nHost: a.example:8080\r\n\r\n")).hasValue("a.example");
+        assertThat(EgressGate.httpHost("GET http://evil.example/ HTTP/1.1\r\nHost: a.example\r\n\r\n")).isEmpty();
+        assertThat(EgressGate.httpHost("GET / HTTP/1.1\r\nHost: [::1]:80\r\n\r\n")).hasValue("[::1]");
     }
 }

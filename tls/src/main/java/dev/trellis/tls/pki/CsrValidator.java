@@ -8,6 +8,8 @@ import java.security.PublicKey;
 import java.security.Signature;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
+import java.util.function.Supplier;
 import org.bouncycastle.asn1.ASN1Encodable;
 import org.bouncycastle.asn1.ASN1Encoding;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
@@ -98,11 +100,11 @@ public final class CsrValidator {
             return;
         }
         if (rdns.length != 1 || rdns[0].isMultiValued()) {
-            throw new CsrRejectedException("csr: subject must be empty or CN=" + identity.dnsName() + ", got " + subject);
+            throw new CsrRejectedException("csr: subject must be empty or CN=" + identity.dnsName() + ", got " + described(subject));
         }
         AttributeTypeAndValue atv = rdns[0].getFirst();
-        if (!BCStyle.CN.equals(atv.getType()) || !identity.dnsName().equals(IETFUtils.valueToString(atv.getValue()))) {
-            throw new CsrRejectedException("csr: subject must be empty or CN=" + identity.dnsName() + ", got " + subject);
+        if (!BCStyle.CN.equals(atv.getType()) || !text(() -> IETFUtils.valueToString(atv.getValue())).equals(Optional.of(identity.dnsName()))) {
+            throw new CsrRejectedException("csr: subject must be empty or CN=" + identity.dnsName() + ", got " + described(subject));
         }
     }
 
@@ -148,13 +150,13 @@ public final class CsrValidator {
         boolean dnsSeen = false;
         List<String> unexpected = new ArrayList<>();
         for (GeneralName name : names.getNames()) {
-            String value = name.getName().toString();
-            if (name.getTagNo() == GeneralName.uniformResourceIdentifier && value.equals(identity.spiffeId()) && !uriSeen) {
+            Optional<String> value = text(() -> name.getName().toString());
+            if (name.getTagNo() == GeneralName.uniformResourceIdentifier && value.equals(Optional.of(identity.spiffeId())) && !uriSeen) {
                 uriSeen = true;
-            } else if (name.getTagNo() == GeneralName.dNSName && value.equals(identity.dnsName()) && !dnsSeen) {
+            } else if (name.getTagNo() == GeneralName.dNSName && value.equals(Optional.of(identity.dnsName())) && !dnsSeen) {
                 dnsSeen = true;
             } else {
-                unexpected.add(sanKind(name.getTagNo()) + ":" + printable(value));
+                unexpected.add(sanKind(name.getTagNo()) + ":" + described(name.getName()));
             }
         }
         if (!unexpected.isEmpty()) {
@@ -167,7 +169,7 @@ public final class CsrValidator {
 
     private static String describeKey(ASN1ObjectIdentifier algorithm, ASN1Encodable parameters) {
         if (X9ObjectIdentifiers.id_ecPublicKey.equals(algorithm)) {
-            return "EC on curve " + parameters;
+            return "EC on curve " + described(parameters);
         }
         if (PKCSObjectIdentifiers.rsaEncryption.equals(algorithm)) {
             return "RSA";
@@ -208,5 +210,23 @@ public final class CsrValidator {
 
     private static String printable(String value) {
         return UntrustedText.printable(value, 100);
+    }
+
+    /**
+     * An ASN.1 value from the request whose text BouncyCastle can decode; empty for one it
+     * cannot (a UTF8String holding invalid UTF-8 throws from {@code toString}, found by
+     * {@code CsrValidatorFuzzTest}), which then matches nothing.
+     */
+    private static Optional<String> text(Supplier<String> decode) {
+        try {
+            return Optional.of(decode.get());
+        } catch (RuntimeException undecodable) {
+            return Optional.empty();
+        }
+    }
+
+    /** An ASN.1 value from the request as text fit for a refusal, whatever it holds. */
+    private static String described(Object value) {
+        return text(() -> String.valueOf(value)).map(CsrValidator::printable).orElse("<not decodable text>");
     }
 }

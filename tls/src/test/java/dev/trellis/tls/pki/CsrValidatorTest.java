@@ -7,8 +7,14 @@ import dev.trellis.core.identity.WorkloadIdentity;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.spec.ECGenParameterSpec;
+import org.bouncycastle.asn1.ASN1Encodable;
+import org.bouncycastle.asn1.ASN1Primitive;
+import org.bouncycastle.asn1.DERSequence;
+import org.bouncycastle.asn1.DERTaggedObject;
 import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
+import org.bouncycastle.asn1.x500.RDN;
 import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x500.style.BCStyle;
 import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.Extension;
 import org.bouncycastle.asn1.x509.ExtensionsGenerator;
@@ -115,6 +121,30 @@ class CsrValidatorTest {
         byte[] der = new JcaPKCS10CertificationRequestBuilder(new X500Name(""), keys.getPublic())
                 .build(new JcaContentSignerBuilder("SHA256withECDSA").build(keys.getPrivate())).getEncoded();
         assertThatThrownBy(() -> validator.validate(der, WEB)).hasMessageContaining("no extension request");
+    }
+
+    @Test
+    void refusesSignedRequestsWhoseNamesAreNotDecodableText() throws Exception {
+        KeyPair keys = EcKeys.generateP256();
+        // A UTF8String holding bytes that are not UTF-8: BouncyCastle parses it, but throws when asked for its text.
+        ASN1Encodable notUtf8 = ASN1Primitive.fromByteArray(new byte[] {0x0c, 0x03, (byte) 0xff, (byte) 0xfe, 0x41});
+        X500Name subject = new X500Name(new RDN[] {new RDN(BCStyle.CN, notUtf8)});
+        ExtensionsGenerator extensions = new ExtensionsGenerator();
+        extensions.addExtension(Extension.subjectAlternativeName, false, sans(new GeneralName(GeneralName.uniformResourceIdentifier, WEB.spiffeId())));
+        byte[] badSubject = new JcaPKCS10CertificationRequestBuilder(subject, keys.getPublic())
+                .addAttribute(PKCSObjectIdentifiers.pkcs_9_at_extensionRequest, extensions.generate())
+                .build(new JcaContentSignerBuilder("SHA256withECDSA").build(keys.getPrivate())).getEncoded();
+        assertThatThrownBy(() -> validator.validate(badSubject, WEB))
+                .isInstanceOf(CsrRejectedException.class)
+                .hasMessageContaining("subject must be empty or CN=" + WEB.dnsName())
+                .hasMessageContaining("not decodable");
+
+        byte[] badSan = csr(keys, "", "EC", sans(
+                new GeneralName(GeneralName.uniformResourceIdentifier, WEB.spiffeId()),
+                new GeneralName(GeneralName.otherName, new DERSequence(new ASN1Encodable[] {PKCSObjectIdentifiers.pkcs_9_at_emailAddress, new DERTaggedObject(true, 0, notUtf8)}))), null);
+        assertThatThrownBy(() -> validator.validate(badSan, WEB))
+                .isInstanceOf(CsrRejectedException.class)
+                .hasMessageContaining("names other than");
     }
 
     private static GeneralNames sans(GeneralName... names) {

@@ -168,24 +168,7 @@ class DestinationServiceTest {
     @Test
     void aWorkloadWatchesOnlyItsOwnInboundPolicy() throws Exception {
         MutableClusterSource source = new MutableClusterSource();
-        source.set(Manifests.app("emojivoto", "web-svc", "web", 1, 1, "") + """
-                apiVersion: policy.trellis.dev/v1alpha1
-                kind: Server
-                metadata: {namespace: emojivoto, name: web-http}
-                spec: {podSelector: {matchLabels: {app: web}}, port: http, protocol: http1}
-                ---
-                apiVersion: policy.trellis.dev/v1alpha1
-                kind: MeshTLSAuthentication
-                metadata: {namespace: emojivoto, name: clients}
-                spec: {identityRefs: [{kind: ServiceAccount, name: client}]}
-                ---
-                apiVersion: policy.trellis.dev/v1alpha1
-                kind: AuthorizationPolicy
-                metadata: {namespace: emojivoto, name: web-from-clients}
-                spec:
-                  targetRef: {kind: Server, name: web-http}
-                  requiredAuthenticationRefs: [{kind: MeshTLSAuthentication, name: clients}]
-                """);
+        source.set(webServerAuthorizing("{identityRefs: [{kind: ServiceAccount, name: client}]}"));
         try (DestinationFixture fixture = new DestinationFixture(dir, source, c -> c)) {
             InboundPort request = InboundPort.newBuilder().setWorkload(Workload.newBuilder().setNamespace("emojivoto").setName("web-svc-0")).setPort(8080).build();
             InboundServer policy = fixture.policy(WEB).withDeadlineAfter(5, java.util.concurrent.TimeUnit.SECONDS).watchInbound(request).next();
@@ -202,6 +185,21 @@ class DestinationServiceTest {
                     .isInstanceOf(StatusRuntimeException.class)
                     .satisfies(e -> assertThat(Status.fromThrowable(e).getCode()).isEqualTo(Status.Code.PERMISSION_DENIED))
                     .hasMessageContaining("sa/web");
+        }
+    }
+
+    @Test
+    void wildcardIdentitiesReachProxiesAsPatternsNotAsExactIdentities() throws Exception {
+        MutableClusterSource source = new MutableClusterSource();
+        source.set(webServerAuthorizing("{identities: [\"spiffe://cluster.local/ns/shop/sa/*\", \"spiffe://cluster.local/ns/ops/sa/admin\"]}"));
+        try (DestinationFixture fixture = new DestinationFixture(dir, source, c -> c)) {
+            InboundPort request = InboundPort.newBuilder().setWorkload(Workload.newBuilder().setNamespace("emojivoto").setName("web-svc-0")).setPort(8080).build();
+            InboundServer policy = fixture.policy(WEB).withDeadlineAfter(5, java.util.concurrent.TimeUnit.SECONDS).watchInbound(request).next();
+            assertThat(policy.getAuthorizationsList()).singleElement().satisfies(a -> {
+                assertThat(a.getMeshTls().getPatternsList()).containsExactly("spiffe://cluster.local/ns/shop/sa/*");
+                assertThat(a.getMeshTls().getIdentitiesList()).containsExactly("spiffe://cluster.local/ns/ops/sa/admin");
+                assertThat(a.getMeshTls().getAny()).isFalse();
+            });
         }
     }
 
@@ -299,5 +297,27 @@ class DestinationServiceTest {
                     .watchWorkload(Workload.newBuilder().setNamespace("emojivoto").setName("web-0").build()).next())
                     .satisfies(e -> assertThat(Status.fromThrowable(e).getCode()).isEqualTo(Status.Code.PERMISSION_DENIED));
         }
+    }
+
+    /** One web pod, a Server on its http port, and a policy admitting the callers of one MeshTLSAuthentication with {@code spec}. */
+    private static String webServerAuthorizing(String meshTlsSpec) {
+        return Manifests.app("emojivoto", "web-svc", "web", 1, 1, "") + """
+                apiVersion: policy.trellis.dev/v1alpha1
+                kind: Server
+                metadata: {namespace: emojivoto, name: web-http}
+                spec: {podSelector: {matchLabels: {app: web}}, port: http, protocol: http1}
+                ---
+                apiVersion: policy.trellis.dev/v1alpha1
+                kind: MeshTLSAuthentication
+                metadata: {namespace: emojivoto, name: clients}
+                spec: %s
+                ---
+                apiVersion: policy.trellis.dev/v1alpha1
+                kind: AuthorizationPolicy
+                metadata: {namespace: emojivoto, name: web-from-clients}
+                spec:
+                  targetRef: {kind: Server, name: web-http}
+                  requiredAuthenticationRefs: [{kind: MeshTLSAuthentication, name: clients}]
+                """.formatted(meshTlsSpec);
     }
 }

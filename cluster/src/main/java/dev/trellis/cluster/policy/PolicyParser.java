@@ -20,6 +20,7 @@ import dev.trellis.cluster.policy.PolicyResources.RouteMatch;
 import dev.trellis.cluster.policy.PolicyResources.RouteRule;
 import dev.trellis.cluster.policy.PolicyResources.Server;
 import dev.trellis.cluster.policy.PolicyResources.TargetRef;
+import dev.trellis.core.identity.IdentityPattern;
 import dev.trellis.core.time.DurationText;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import java.net.InetAddress;
@@ -130,8 +131,11 @@ public final class PolicyParser {
         List<String> identities = spec.strings("identities");
         for (int i = 0; i < identities.size(); i++) {
             String identity = identities.get(i);
-            if (!identity.equals("*") && !identity.startsWith("spiffe://")) {
-                throw new InvalidResourceException(spec.at("identities") + "[" + i + "]: '" + identity + "' is neither * nor a spiffe:// ID");
+            try {
+                // "*" depends on the reader's trust domain; any domain checks the written form
+                IdentityPattern.parse(identity, "cluster.local");
+            } catch (IllegalArgumentException e) {
+                throw new InvalidResourceException(spec.at("identities") + "[" + i + "]: " + e.getMessage());
             }
         }
         List<ObjectKey> accounts = new ArrayList<>();

@@ -120,6 +120,23 @@ class LocalDirectorySourceTest {
     }
 
     @Test
+    void anIdentityThatIsNeitherAPatternNorASpiffeIdIsRefusedByName() throws Exception {
+        Files.writeString(dir.resolve("app.yaml"), APP);
+        Files.writeString(dir.resolve("authn.yaml"), """
+                apiVersion: policy.trellis.dev/v1alpha1
+                kind: MeshTLSAuthentication
+                metadata: {namespace: emojivoto, name: shop}
+                spec: {identities: ["spiffe://cluster.local/ns/shop/sa/*", "spiffe://cluster.local/ns/shop*"]}
+                """);
+        try (LocalDirectorySource source = LocalDirectorySource.start(dir, Duration.ofMillis(50))) {
+            assertThat(source.synced()).isFalse();
+            assertThat(source.problem().orElseThrow())
+                    .contains("MeshTLSAuthentication emojivoto/shop: spec.identities[1]")
+                    .contains("spiffe://cluster.local/ns/shop*");
+        }
+    }
+
+    @Test
     void aMissingDirectoryIsRefusedByName() {
         assertThatThrownBy(() -> LocalDirectorySource.start(dir.resolve("nope"), Duration.ofSeconds(1)))
                 .hasMessageContaining("nope").hasMessageContaining("does not exist");

@@ -12,6 +12,7 @@ import dev.trellis.api.policy.v1.Unauthenticated;
 import dev.trellis.cluster.ClusterSnapshot;
 import dev.trellis.cluster.ObjectKey;
 import dev.trellis.cluster.policy.PolicyResources;
+import dev.trellis.core.identity.IdentityPattern;
 import dev.trellis.core.identity.WorkloadIdentity;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerPort;
@@ -133,6 +134,7 @@ public final class InboundPolicies {
         boolean mesh = false;
         boolean any = false;
         Set<String> identities = new LinkedHashSet<>();
+        Set<String> patterns = new LinkedHashSet<>();
         for (PolicyResources.AuthenticationRef ref : policy.requiredAuthentications()) {
             ObjectKey key = new ObjectKey(ref.namespace().orElse(policy.id().namespace()), ref.name());
             if (ref.kind().equals("MeshTLSAuthentication")) {
@@ -144,6 +146,8 @@ public final class InboundPolicies {
                 for (String identity : authn.get().identities()) {
                     if (identity.equals("*")) {
                         any = true;
+                    } else if (isPattern(identity, trustDomain)) {
+                        patterns.add(identity);
                     } else {
                         identities.add(identity);
                     }
@@ -162,11 +166,24 @@ public final class InboundPolicies {
             }
         }
         if (mesh) {
-            out.setMeshTls(any ? MeshTls.newBuilder().setAny(true) : MeshTls.newBuilder().addAllIdentities(identities));
+            out.setMeshTls(any ? MeshTls.newBuilder().setAny(true) : MeshTls.newBuilder().addAllIdentities(identities).addAllPatterns(patterns));
         } else {
             out.setUnauthenticated(Unauthenticated.getDefaultInstance());
         }
         return Optional.of(out.build());
+    }
+
+    /**
+     * True for the wildcard forms ({@code spiffe://<td>/*}, {@code spiffe://<td>/ns/<ns>/sa/*}),
+     * which proxies must match as patterns; the cluster source has already refused text that is
+     * neither a pattern nor a SPIFFE ID, and anything else is sent as an exact identity.
+     */
+    private static boolean isPattern(String identity, String trustDomain) {
+        try {
+            return !(IdentityPattern.parse(identity, trustDomain) instanceof IdentityPattern.Exactly);
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
     }
 
     /** Kubelet probes (HTTP GET on this port) stay allowed whatever the policy: a pod must be able to become ready. */

@@ -95,7 +95,7 @@ final class ProxyCommand implements Callable<Integer> {
     Duration detectTimeout;
 
     @Option(names = "--header-timeout", defaultValue = "${env:TRELLIS_PROXY_HEADER_TIMEOUT}",
-            description = "A client has this long in all to send a mesh handshake and transport header, or an HTTP request head; trickling bytes "
+            description = "A client has this long in all to send a mesh handshake and transport header, or an HTTP/1 request (head and body); trickling bytes "
                     + "do not extend it. TRELLIS_PROXY_HEADER_TIMEOUT. Default " + ProxyConfig.Defaults.HEADER_TIMEOUT + ".")
     Duration headerTimeout;
 

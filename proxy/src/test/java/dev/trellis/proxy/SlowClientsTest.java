@@ -89,6 +89,58 @@ class SlowClientsTest {
         }
     }
 
+    @Test
+    void aTrickledBodyOrASecondRequestTrickledOnAKeptAliveConnectionGets408AtTheDeadline() throws Exception {
+        HttpServer app = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        app.createContext("/", exchange -> {
+            exchange.getRequestBody().readAllBytes();
+            exchange.sendResponseHeaders(200, -1);
+            exchange.close();
+        });
+        app.start();
+        try (MeshFixture mesh = new MeshFixture(dir)) {
+            Proxy server = mesh.start(MeshFixture.declaring(mesh.config(EMOJI, List.of()), app.getAddress().getPort()));
+            Proxy client = mesh.start(mesh.config(WEB, List.of(), Optional.of(new HostPort("127.0.0.1", 0)), Duration.ofSeconds(5)).toBuilder()
+                    .headerTimeout(Duration.ofSeconds(2)).build());
+            mesh.destination.set(HOST + ":80", List.of(FakeDestination.endpoint("127.0.0.1", app.getAddress().getPort(), EMOJI, server.inboundAddress().getPort())));
+            InetSocketAddress outbound = client.outboundAddress().orElseThrow();
+            String head = "POST http://" + HOST + "/ HTTP/1.1\r\nHost: " + HOST + "\r\nContent-Length: 100\r\n\r\n";
+
+            try (Socket body = new Socket(outbound.getAddress(), outbound.getPort());
+                 Socket second = new Socket(outbound.getAddress(), outbound.getPort())) {
+                // A whole head, then a body one byte every 250 ms: the head was in time, the request is not.
+                body.getOutputStream().write(head.getBytes(StandardCharsets.US_ASCII));
+                // A first request answered, then the next one's head trickled.
+                second.getOutputStream().write((head + "x".repeat(100)).getBytes(StandardCharsets.US_ASCII));
+                second.setSoTimeout(5000);
+                assertThat(readResponseHead(second)).startsWith("HTTP/1.1 200");
+                second.getOutputStream().write(("GET http://" + HOST + "/ HTTP/1.1\r\nX-Slow: ").getBytes(StandardCharsets.US_ASCII));
+
+                long started = System.nanoTime();
+                List<Socket> both = List.of(body, second);
+                while (Duration.ofNanos(System.nanoTime() - started).compareTo(Duration.ofSeconds(4)) < 0 && open(new ArrayList<>(both)) > 0) {
+                    trickle(both);
+                    Thread.sleep(250);
+                }
+                assertThat(Duration.ofNanos(System.nanoTime() - started)).as("time until both were cut off").isLessThan(Duration.ofSeconds(4));
+            }
+        } finally {
+            app.stop(0);
+        }
+    }
+
+    private static String readResponseHead(Socket socket) throws IOException {
+        StringBuilder head = new StringBuilder();
+        while (!head.toString().endsWith("\r\n\r\n")) {
+            int read = socket.getInputStream().read();
+            if (read < 0) {
+                break;
+            }
+            head.append((char) read);
+        }
+        return head.toString();
+    }
+
     /** One more byte on each slow connection; a closed one shows as such on its next read. */
     private static void trickle(List<Socket> slow) {
         for (Socket socket : slow) {

@@ -23,12 +23,11 @@ public enum ProxyError {
     EGRESS_DENIED(403, GrpcCode.PERMISSION_DENIED, "egress denied"),
     NO_ORIGINAL_DESTINATION(400, GrpcCode.INTERNAL, "neither redirected nor HTTP/1"),
 
-    // Either side: the client's request or connection is malformed, too big, too slow or too many.
+    // Either side: the client's request or connection is malformed, too big or too slow.
     BAD_REQUEST(400, GrpcCode.INTERNAL, "malformed request"),
     NO_AUTHORITY(400, GrpcCode.INTERNAL, "no authority (absolute request target or Host)"),
     REQUEST_TOO_LARGE(413, GrpcCode.RESOURCE_EXHAUSTED, "request too large"),
-    HEADER_TIMEOUT(408, GrpcCode.DEADLINE_EXCEEDED, "request head not received in time"),
-    TOO_MANY_CONNECTIONS(503, GrpcCode.UNAVAILABLE, "too many connections from this source"),
+    HEADER_TIMEOUT(408, GrpcCode.DEADLINE_EXCEEDED, "request not received in time"),
 
     // Inbound: the caller may not reach this port, or the app could not be reached.
     POLICY_DENIED(403, GrpcCode.PERMISSION_DENIED, "policy denied"),

@@ -115,7 +115,7 @@ public final class HttpOutbound {
      */
     public void install(Channel client, Optional<String> authority) {
         client.pipeline()
-                .addLast("head-deadline", new RequestHeadDeadline(headerTimeout))
+                .addLast("request-deadline", new Http1RequestDeadline(headerTimeout))
                 .addLast("http1", new HttpServerCodec(8192, 16384, 16384))
                 .addLast("drain", DrainHandlers.http1())
                 .addLast("aggregate", new HttpObjectAggregator(MAX_BODY_BYTES))
@@ -159,7 +159,7 @@ public final class HttpOutbound {
 
         /** The answer to the current request went out: the next pipelined one, or read on. */
         void answered(ChannelHandlerContext ctx) {
-            RequestHeadDeadline.answered(ctx);
+            Http1RequestDeadline.answered(ctx);
             FullHttpRequest next = waiting.poll();
             if (next != null) {
                 handle(ctx, next);
@@ -178,7 +178,7 @@ public final class HttpOutbound {
         }
 
         private void handle(ChannelHandlerContext ctx, FullHttpRequest request) {
-            RequestHeadDeadline.headComplete(ctx);
+            Http1RequestDeadline.requestComplete(ctx);
             if (!request.decoderResult().isSuccess()) {
                 request.release();
                 refuseUnrouted(ctx, ProxyError.BAD_REQUEST.because("malformed request: " + Causes.rootMessage(request.decoderResult().cause())));

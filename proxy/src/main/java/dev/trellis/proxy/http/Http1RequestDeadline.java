@@ -12,22 +12,23 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Each HTTP/1 request's head within {@code deadline}, counted from its first byte (the
- * first request's from when the connection was handed to HTTP) and never extended by bytes
- * that trickle in: an outside review held 100 half-sent requests on the outbound listener
- * for 65 s. Past it the client gets 408 and the connection closes; the refusal is reported
- * to the connection log. Sits before the HTTP codec; the request handler says when a head
- * is whole ({@link #headComplete}) and when the answer is out ({@link #answered}). One per
+ * Each HTTP/1 request whole — head and body, which the proxy buffers before forwarding —
+ * within {@code deadline}, counted from its first byte (the first request's from when the
+ * connection was handed to HTTP) and never extended by bytes that trickle in: an outside
+ * review held 100 half-sent requests on the outbound listener for 65 s. Past it the client
+ * gets 408 and the connection closes; the refusal is reported to the connection log. Sits
+ * before the HTTP codec; the request handler says when a request is whole
+ * ({@link #requestComplete}) and when the answer is out ({@link #answered}). One per
  * connection; event-loop only.
  */
-final class RequestHeadDeadline extends ChannelInboundHandlerAdapter {
+final class Http1RequestDeadline extends ChannelInboundHandlerAdapter {
 
     private final Duration deadline;
     private ScheduledFuture<?> timer;
     /** Between an answer and the next request's first byte: not counting. */
     private boolean idle;
 
-    RequestHeadDeadline(Duration deadline) {
+    Http1RequestDeadline(Duration deadline) {
         this.deadline = requireNonNull(deadline, "deadline");
     }
 
@@ -51,9 +52,9 @@ final class RequestHeadDeadline extends ChannelInboundHandlerAdapter {
         ctx.fireChannelInactive();
     }
 
-    /** The current request's head is whole. */
-    static void headComplete(ChannelHandlerContext any) {
-        RequestHeadDeadline self = any.pipeline().get(RequestHeadDeadline.class);
+    /** The current request is whole. */
+    static void requestComplete(ChannelHandlerContext any) {
+        Http1RequestDeadline self = any.pipeline().get(Http1RequestDeadline.class);
         if (self != null) {
             self.cancel();
         }
@@ -61,7 +62,7 @@ final class RequestHeadDeadline extends ChannelInboundHandlerAdapter {
 
     /** The current request is answered: the clock waits for the next one's first byte. */
     static void answered(ChannelHandlerContext any) {
-        RequestHeadDeadline self = any.pipeline().get(RequestHeadDeadline.class);
+        Http1RequestDeadline self = any.pipeline().get(Http1RequestDeadline.class);
         if (self != null) {
             self.cancel();
             self.idle = true;
@@ -77,7 +78,7 @@ final class RequestHeadDeadline extends ChannelInboundHandlerAdapter {
         if (!ctx.channel().isActive()) {
             return;
         }
-        RequestOutcomes.of(ctx.channel()).refused(ProxyError.HEADER_TIMEOUT, null, "no complete request head within " + deadline);
+        RequestOutcomes.of(ctx.channel()).refused(ProxyError.HEADER_TIMEOUT, null, "no complete request within " + deadline);
         ctx.writeAndFlush(io.netty.buffer.Unpooled.wrappedBuffer(("HTTP/1.1 408 Request Timeout\r\n" + MeshHeaders.PROXY_ERROR + ": "
                 + ProxyError.HEADER_TIMEOUT.text() + "\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII)))
                 .addListener(ChannelFutureListener.CLOSE);

@@ -9,23 +9,13 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 RUNS="${1:-5}"
-WORK="$(mktemp -d /tmp/trellis-startup.XXXXXX)"
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+bench_init trellis-startup
 AOT_CACHE="$ROOT/cli/target/trellis-proxy.aot"   # where ./trellis proxy looks for it
 rm -f "$AOT_CACHE"
-PIDS=()
-cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
-
-"$ROOT/trellis" version --client >/dev/null
-(cd "$ROOT" && ./mvnw -q -B -o -DskipTests -pl benchmarks -am package >/dev/null 2>&1 || ./mvnw -q -B -DskipTests -pl benchmarks -am package >/dev/null)
-JAVA="$(ls -d /usr/lib/jvm/*25*/bin/java 2>/dev/null | head -1)"
-[[ -x "$JAVA" ]] || { echo "bench: no JDK 25 under /usr/lib/jvm" >&2; exit 1; }
-
-"$JAVA" -cp "$ROOT/benchmarks/target/benchmarks.jar" dev.trellis.benchmarks.BenchControlPlane "$WORK/pki" 28143 \
-  >"$WORK/control-plane.log" 2>&1 & PIDS+=($!)
-for _ in $(seq 1 100); do [[ -f "$WORK/pki/env" ]] && break; sleep 0.2; done
-# shellcheck disable=SC1091
-source "$WORK/pki/env"
+bench_build
+bench_control_plane 28143
 
 # One proxy start: prints "<ms to ready> <RSS KiB when ready>", then stops it.
 start_once() {

@@ -13,20 +13,10 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DURATION="${1:-15}"
-WORK="$(mktemp -d /tmp/trellis-bench.XXXXXX)"
-PIDS=()
-cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
-
-for tool in wrk hey h2load nginx haproxy; do
-  if ! command -v "$tool" >/dev/null 2>&1; then
-    if [[ "$(id -u)" == 0 ]]; then
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends wrk hey nghttp2-client haproxy nginx >/dev/null
-    else
-      echo "bench: $tool is missing; install wrk hey nghttp2-client haproxy nginx" >&2; exit 1
-    fi
-  fi
-done
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+bench_init trellis-bench
+bench_require "wrk hey h2load nginx haproxy curl bc" "wrk hey nghttp2-client haproxy nginx curl bc"
 
 # Ports: nginx serves HTTP/1.1 on one port and HTTP/2 prior knowledge on another (nginx 1.22
 # cannot do both on one plaintext port); each path has one entry port per protocol.
@@ -35,10 +25,7 @@ TRELLIS_FWD=28081; TRELLIS_H2_FWD=28091; TRELLIS_IN=28143
 TRELLIS_HTTP_FWD=28083; TRELLIS_HTTP_H2_FWD=28093   # per-request / per-stream HTTP mode
 HAPROXY_CLIENT=28082; HAPROXY_H2_CLIENT=28092; HAPROXY_SERVER=28443; HAPROXY_H2_SERVER=28444
 ADMIN_CLIENT=28191; ADMIN_SERVER=28192
-"$ROOT/trellis" version --client >/dev/null   # builds the distribution when needed
-(cd "$ROOT" && ./mvnw -q -B -o -DskipTests -pl benchmarks -am package >/dev/null 2>&1 || ./mvnw -q -B -DskipTests -pl benchmarks -am package >/dev/null)
-JAVA="$(ls -d /usr/lib/jvm/*25*/bin/java 2>/dev/null | head -1)"
-[[ -x "$JAVA" ]] || { echo "bench: no JDK 25 under /usr/lib/jvm" >&2; exit 1; }
+bench_build
 
 # --- backend: nginx, one worker, a 612-byte page ---
 mkdir -p "$WORK/nginx"
@@ -56,27 +43,16 @@ http {
 CONF
 nginx -c "$WORK/nginx/nginx.conf" -g 'daemon off;' & PIDS+=($!)
 
-# --- control plane (identity service + fake destination) ---
-"$JAVA" -cp "$ROOT/benchmarks/target/benchmarks.jar" dev.trellis.benchmarks.BenchControlPlane \
-  "$WORK/pki" "$TRELLIS_IN" "bench-h1.bench.svc.cluster.local:80=$NGINX_PORT" "bench-h2.bench.svc.cluster.local:80=$NGINX_H2_PORT" \
-  >"$WORK/control-plane.log" 2>&1 & PIDS+=($!)
-for _ in $(seq 1 100); do [[ -f "$WORK/pki/env" ]] && break; sleep 0.2; done
-# shellcheck disable=SC1091
-source "$WORK/pki/env"
+# --- control plane (identity service + fixed discovery) ---
+bench_control_plane "$TRELLIS_IN" "bench-h1.bench.svc.cluster.local:80=$NGINX_PORT" "bench-h2.bench.svc.cluster.local:80=$NGINX_H2_PORT"
 
 # --- trellis proxies ---
-"$ROOT/trellis" proxy --identity spiffe://cluster.local/ns/bench/sa/emoji --trust-anchor "$WORK/pki/trust-anchor.pem" \
-  --identity-addr "$IDENTITY_ADDR" --token-file "$WORK/pki/emoji.token" --destination-addr "$DESTINATION_ADDR" \
-  --inbound 127.0.0.1:$TRELLIS_IN --outbound off --admin 127.0.0.1:$ADMIN_SERVER --connection-log /dev/null --tap off \
-  --inbound-ports "$NGINX_PORT,$NGINX_H2_PORT" >"$WORK/server-proxy.log" 2>&1 & PIDS+=($!)
-SERVER_PROXY=$!
-"$ROOT/trellis" proxy --identity spiffe://cluster.local/ns/bench/sa/web --trust-anchor "$WORK/pki/trust-anchor.pem" \
-  --identity-addr "$IDENTITY_ADDR" --token-file "$WORK/pki/web.token" --destination-addr "$DESTINATION_ADDR" \
-  --inbound 127.0.0.1:0 --outbound off --admin 127.0.0.1:$ADMIN_CLIENT --connection-log /dev/null --tap off \
+bench_proxy emoji --inbound 127.0.0.1:$TRELLIS_IN --outbound off --admin 127.0.0.1:$ADMIN_SERVER --inbound-ports "$NGINX_PORT,$NGINX_H2_PORT"
+SERVER_PROXY=$PROXY
+bench_proxy web --inbound 127.0.0.1:0 --outbound off --admin 127.0.0.1:$ADMIN_CLIENT \
   --forward "$TRELLIS_FWD=bench-h1.bench.svc.cluster.local:80,$TRELLIS_H2_FWD=bench-h2.bench.svc.cluster.local:80" \
-  --forward "$TRELLIS_HTTP_FWD=http://bench-h1.bench.svc.cluster.local:80,$TRELLIS_HTTP_H2_FWD=http://bench-h2.bench.svc.cluster.local:80" \
-  >"$WORK/client-proxy.log" 2>&1 & PIDS+=($!)
-CLIENT_PROXY=$!
+  --forward "$TRELLIS_HTTP_FWD=http://bench-h1.bench.svc.cluster.local:80,$TRELLIS_HTTP_H2_FWD=http://bench-h2.bench.svc.cluster.local:80"
+CLIENT_PROXY=$PROXY
 
 # --- haproxy pair, same mTLS hop with certificates from the same CA ---
 for who in web emoji; do
@@ -123,14 +99,7 @@ haproxy -f "$WORK/haproxy-server.cfg" -db >"$WORK/haproxy-server.log" 2>&1 & PID
 haproxy -f "$WORK/haproxy-client.cfg" -db >"$WORK/haproxy-client.log" 2>&1 & PIDS+=($!); HAPROXY_CLIENT_PID=$!
 
 # --- wait until every path answers ---
-for port in $NGINX_PORT $TRELLIS_FWD $TRELLIS_HTTP_FWD $HAPROXY_CLIENT; do
-  for _ in $(seq 1 150); do curl -sf "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.2; done
-  curl -sf "http://127.0.0.1:$port/" >/dev/null || { echo "bench: port $port does not answer; logs in $WORK" >&2; exit 1; }
-done
-
-cpu_seconds() { awk '{print ($14+$15)/100}' "/proc/$1/stat"; }
-peak_rss_mb() { awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
-java_pid() { pgrep -P "$1" java || echo "$1"; }   # ./trellis execs java, so the pid is java's own
+bench_wait_http "http://127.0.0.1:$NGINX_PORT/" "http://127.0.0.1:$TRELLIS_FWD/" "http://127.0.0.1:$TRELLIS_HTTP_FWD/" "http://127.0.0.1:$HAPROXY_CLIENT/"
 
 run() { # name port h2port
   local name=$1 port=$2 h2port=$3

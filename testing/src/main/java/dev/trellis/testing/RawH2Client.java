@@ -54,43 +54,54 @@ public final class RawH2Client implements AutoCloseable {
     /** Connects to {@code server}; with {@code tls} the handshake uses {@code peerHost} as the expected name (a mesh identity's DNS-like name). */
     public RawH2Client(InetSocketAddress server, SslContext tls, String peerHost) throws Exception {
         Http2FrameReader reader = new DefaultHttp2FrameReader(false);
-        channel = new Bootstrap().group(group).channel(NioSocketChannel.class)
-                .handler(new ChannelInitializer<SocketChannel>() {
-                    @Override
-                    protected void initChannel(SocketChannel ch) {
-                        if (tls != null) {
-                            ch.pipeline().addLast(tls.newHandler(ch.alloc(), peerHost, server.getPort()));
-                        }
-                        ch.pipeline().addLast(new ByteToMessageDecoder() {
-                            private final Listener listener = new Listener();
-
-                            @Override
-                            protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
-                                reader.readFrame(ctx, in, listener);
-                            }
-
-                            @Override
-                            public void channelInactive(ChannelHandlerContext ctx) throws Exception {
-                                closed.complete(null);
-                                responses.values().forEach(f -> f.completeExceptionally(new IllegalStateException("connection closed")));
-                                super.channelInactive(ctx);
-                            }
-
-                            @Override
-                            public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-                                failure.complete(cause);
-                                ctx.close();
-                            }
-                        });
-                    }
-                })
-                .connect(server).sync().channel();
-        if (tls != null) {
-            channel.pipeline().get(SslHandler.class).handshakeFuture().get(10, TimeUnit.SECONDS);
-        }
+        channel = connect(server, tls, peerHost, reader);
         channel.write(Unpooled.wrappedBuffer(Http2CodecUtil.connectionPrefaceBuf()));
         writer.writeSettings(channel.pipeline().lastContext(), new Http2Settings(), channel.newPromise());
         channel.flush();
+    }
+
+    /** Connects and handshakes; on any failure the event loop is shut down, so a refused connection leaves no thread behind. */
+    private Channel connect(InetSocketAddress server, SslContext tls, String peerHost, Http2FrameReader reader) throws Exception {
+        try {
+            Channel connected = new Bootstrap().group(group).channel(NioSocketChannel.class)
+                    .handler(new ChannelInitializer<SocketChannel>() {
+                        @Override
+                        protected void initChannel(SocketChannel ch) {
+                            if (tls != null) {
+                                ch.pipeline().addLast(tls.newHandler(ch.alloc(), peerHost, server.getPort()));
+                            }
+                            ch.pipeline().addLast(new ByteToMessageDecoder() {
+                                private final Listener listener = new Listener();
+    
+                                @Override
+                                protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
+                                    reader.readFrame(ctx, in, listener);
+                                }
+    
+                                @Override
+                                public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+                                    closed.complete(null);
+                                    responses.values().forEach(f -> f.completeExceptionally(new IllegalStateException("connection closed")));
+                                    super.channelInactive(ctx);
+                                }
+    
+                                @Override
+                                public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                                    failure.complete(cause);
+                                    ctx.close();
+                                }
+                            });
+                        }
+                    })
+                    .connect(server).sync().channel();
+            if (tls != null) {
+                connected.pipeline().get(SslHandler.class).handshakeFuture().get(10, TimeUnit.SECONDS);
+            }
+            return connected;
+        } catch (Exception | Error e) {
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            throw e;
+        }
     }
 
     /** A request on a new stream; completes with the response's first headers. */

@@ -103,7 +103,7 @@ class CliTest {
                     .doesNotContain("Channel Pipeline").doesNotContain("io exception");
 
             Run version = trellis("version", "--admin", "127.0.0.1:" + server.adminAddress().getPort());
-            assertThat(version.out()).contains("Client version: 0.1.0").contains("Server version: 0.1.0 (identity at");
+            assertThat(version.out()).contains("Client version: 0.2.0").contains("Server version: 0.2.0 (identity at");
         }
     }
 

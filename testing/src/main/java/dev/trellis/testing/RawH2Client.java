@@ -23,6 +23,7 @@ import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Map;
@@ -55,9 +56,17 @@ public final class RawH2Client implements AutoCloseable {
     public RawH2Client(InetSocketAddress server, SslContext tls, String peerHost) throws Exception {
         Http2FrameReader reader = new DefaultHttp2FrameReader(false);
         channel = connect(server, tls, peerHost, reader);
-        channel.write(Unpooled.wrappedBuffer(Http2CodecUtil.connectionPrefaceBuf()));
-        writer.writeSettings(channel.pipeline().lastContext(), new Http2Settings(), channel.newPromise());
-        channel.flush();
+    }
+
+    /**
+     * The client preface, written on the event loop as the connection becomes usable (TCP up,
+     * or the TLS handshake done) and before any frame of the server is read: written from
+     * another thread, it could follow the SETTINGS ACK the reader sends.
+     */
+    private void writePreface(ChannelHandlerContext ctx) {
+        ctx.write(Unpooled.wrappedBuffer(Http2CodecUtil.connectionPrefaceBuf()));
+        writer.writeSettings(ctx, new Http2Settings(), ctx.newPromise());
+        ctx.flush();
     }
 
     /** Connects and handshakes; on any failure the event loop is shut down, so a refused connection leaves no thread behind. */
@@ -72,6 +81,22 @@ public final class RawH2Client implements AutoCloseable {
                             }
                             ch.pipeline().addLast(new ByteToMessageDecoder() {
                                 private final Listener listener = new Listener();
+
+                                @Override
+                                public void channelActive(ChannelHandlerContext ctx) throws Exception {
+                                    if (tls == null) {
+                                        writePreface(ctx);
+                                    }
+                                    super.channelActive(ctx);
+                                }
+
+                                @Override
+                                public void userEventTriggered(ChannelHandlerContext ctx, Object event) throws Exception {
+                                    if (event instanceof SslHandshakeCompletionEvent done && done.isSuccess()) {
+                                        writePreface(ctx);
+                                    }
+                                    super.userEventTriggered(ctx, event);
+                                }
     
                                 @Override
                                 protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {

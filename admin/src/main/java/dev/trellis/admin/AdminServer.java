@@ -3,33 +3,17 @@ package dev.trellis.admin;
 import static java.util.Objects.requireNonNull;
 
 import dev.trellis.core.net.HostPort;
-import io.netty.bootstrap.ServerBootstrap;
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
-import io.netty.channel.Channel;
-import io.netty.channel.ChannelFutureListener;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInitializer;
+import dev.trellis.core.version.TrellisVersion;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMethod;
-import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.HttpServerCodec;
-import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
-import io.netty.handler.codec.http.HttpUtil;
-import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
-import dev.trellis.core.version.TrellisVersion;
 import io.prometheus.metrics.core.metrics.Info;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -41,6 +25,7 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -60,6 +45,12 @@ import org.slf4j.LoggerFactory;
  * open, a new connection closes the oldest one still waiting for its request, so that a
  * slowloris client cannot keep the kubelet's probes out (an outside review saw {@code /ready}
  * fail 61 times in 76 under such a flood). Start with {@link #start}; stop with {@link #close}.
+ *
+ * <p>In a cluster the kubelet probes over the pod's address, yet {@code /metrics} (and
+ * {@code /shutdown}, {@code /debug}) must stay on loopback (threat-model findings 4, 5, 7):
+ * {@link Builder#probes} adds a second listener that answers {@code /live} and
+ * {@code /ready} and nothing else (every other path is a 404), with its own connection limit,
+ * so a flood on the pod address cannot crowd out loopback users and the reverse.
  */
 public final class AdminServer implements AutoCloseable {
 
@@ -78,9 +69,10 @@ public final class AdminServer implements AutoCloseable {
     private final Runnable shutdownAction;
     private final String component;
     private final Info buildInfo;
-    private final OpenConnections connections = new OpenConnections(MAX_CONNECTIONS);
+    private final Optional<HostPort> probes;
     private EventLoopGroup group;
-    private Channel channel;
+    private BoundedHttpListener admin;
+    private BoundedHttpListener probeListener;
 
     private AdminServer(Builder builder) {
         this.listen = requireNonNull(builder.listen, "listen");
@@ -90,6 +82,7 @@ public final class AdminServer implements AutoCloseable {
         this.shutdownToken = builder.shutdownToken == null ? null : builder.shutdownToken.getBytes(StandardCharsets.UTF_8);
         this.shutdownAction = builder.shutdownAction;
         this.component = requireNonNull(builder.component, "component");
+        this.probes = requireNonNull(builder.probes, "probes");
         this.buildInfo = Info.builder().name("trellis_build_info")
                 .help("Trellis version of this component; always 1")
                 .labelNames("component", "version")
@@ -101,52 +94,48 @@ public final class AdminServer implements AutoCloseable {
         return new Builder(component);
     }
 
-    /** Binds the listener. */
+    /** Binds the listener (and the probe listener, when asked). */
     public AdminServer start() throws InterruptedException {
         if (!listen.isLoopback()) {
             log.warn("{}: admin listener on {} is not loopback; /metrics and /ready are reachable from the network", component, listen);
         }
         registry.register(buildInfo);
         group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
-        ServerBootstrap bootstrap = new ServerBootstrap()
-                .group(group)
-                .channel(NioServerSocketChannel.class)
-                .childHandler(new ChannelInitializer<SocketChannel>() {
-                    @Override
-                    protected void initChannel(SocketChannel ch) {
-                        if (!connections.admit(ch)) {
-                            log.warn("{}: admin listener full ({} connections all busy); refusing {}", component, MAX_CONNECTIONS, ch.remoteAddress());
-                            ch.close();
-                            return;
-                        }
-                        ch.pipeline()
-                                .addLast(new RequestDeadline(Duration.ofSeconds(REQUEST_DEADLINE_SECONDS), connections))
-                                .addLast(new HttpServerCodec(MAX_INITIAL_LINE, MAX_HEADER_BYTES, 8192))
-                                .addLast(new HttpServerKeepAliveHandler())
-                                .addLast(new HttpObjectAggregator(0))
-                                .addLast(new Routes());
-                    }
-                });
+        BoundedHttpListener.Limits limits = new BoundedHttpListener.Limits(MAX_INITIAL_LINE, MAX_HEADER_BYTES, 0, MAX_CONNECTIONS,
+                Duration.ofSeconds(REQUEST_DEADLINE_SECONDS));
         try {
-            channel = bootstrap.bind(listen.toSocketAddress()).sync().channel();
-        } catch (Exception e) {
-            registry.unregister(buildInfo);
-            group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
-            throw new IllegalStateException(component + ": cannot listen for admin on " + listen + ": " + e.getMessage(), e);
+            admin = BoundedHttpListener.start(component + " admin", group, listen, Optional.empty(), limits,
+                    (request, peer) -> CompletableFuture.completedFuture(route(request, false)));
+            if (probes.isPresent()) {
+                probeListener = BoundedHttpListener.start(component + " probes", group, probes.get(), Optional.empty(), limits,
+                        (request, peer) -> CompletableFuture.completedFuture(route(request, true)));
+            }
+        } catch (RuntimeException e) {
+            close();
+            throw e;
         }
-        log.info("{}: admin listening on {}{}", component, address(), debug ? " (debug pages ON)" : "");
+        log.info("{}: admin listening on {}{}{}", component, address(), debug ? " (debug pages ON)" : "",
+                probeListener == null ? "" : "; probes (/live, /ready only) on " + probeListener.address());
         return this;
     }
 
     /** The bound address (the real port when started on port 0). */
     public InetSocketAddress address() {
-        return (InetSocketAddress) channel.localAddress();
+        return admin.address();
+    }
+
+    /** The probe listener's bound address, when there is one. */
+    public Optional<InetSocketAddress> probeAddress() {
+        return Optional.ofNullable(probeListener).map(BoundedHttpListener::address);
     }
 
     @Override
     public void close() {
-        if (channel != null) {
-            channel.close().syncUninterruptibly();
+        if (admin != null) {
+            admin.close();
+        }
+        if (probeListener != null) {
+            probeListener.close();
         }
         if (group != null) {
             group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
@@ -154,80 +143,57 @@ public final class AdminServer implements AutoCloseable {
         }
     }
 
-    private final class Routes extends SimpleChannelInboundHandler<FullHttpRequest> {
-
-        @Override
-        protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
-            RequestDeadline.requestComplete(ctx);
-            if (!request.decoderResult().isSuccess()) {
-                respond(ctx, request, HttpResponseStatus.BAD_REQUEST, "text/plain", "bad request: " + request.decoderResult().cause().getMessage() + "\n", true);
-                return;
-            }
-            String path = new QueryStringDecoder(request.uri()).path();
-            if (path.equals("/shutdown") && shutdownAction != null) {
-                shutdown(ctx, request);
-                return;
-            }
-            boolean known = switch (path) {
-                case "/live", "/ready", "/metrics" -> true;
-                case "/debug/threads" -> debug;
-                default -> false;
-            };
-            if (!known) {
-                notFound(ctx, request);
-                return;
-            }
-            if (!request.method().equals(HttpMethod.GET) && !request.method().equals(HttpMethod.HEAD)) {
-                respond(ctx, request, HttpResponseStatus.METHOD_NOT_ALLOWED, "text/plain", "only GET is served here\n", false);
-                return;
-            }
-            switch (path) {
-                case "/live" -> respond(ctx, request, HttpResponseStatus.OK, "text/plain", "live\n", false);
-                case "/ready" -> {
-                    Optional<String> reason = readiness.notReadyReason();
-                    if (reason.isEmpty()) {
-                        respond(ctx, request, HttpResponseStatus.OK, "text/plain", "ready\n", false);
-                    } else {
-                        respond(ctx, request, HttpResponseStatus.SERVICE_UNAVAILABLE, "text/plain", "not ready: " + reason.get() + "\n", false);
-                    }
-                }
-                case "/metrics" -> respond(ctx, request, HttpResponseStatus.OK, PrometheusTextFormatWriter.CONTENT_TYPE, metrics(), false);
-                case "/debug/threads" -> respond(ctx, request, HttpResponseStatus.OK, "text/plain", threadDump(), false);
-                default -> notFound(ctx, request);
-            }
+    /** The answer to one request; the probe listener knows {@code /live} and {@code /ready} only. */
+    private FullHttpResponse route(FullHttpRequest request, boolean probesOnly) {
+        String path = new QueryStringDecoder(request.uri()).path();
+        if (path.equals("/shutdown") && shutdownAction != null && !probesOnly) {
+            return shutdown(request);
         }
-
-        @Override
-        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            log.debug("{}: admin connection from {} failed: {}", component, ctx.channel().remoteAddress(), cause.toString());
-            ctx.close();
+        boolean known = switch (path) {
+            case "/live", "/ready" -> true;
+            case "/metrics" -> !probesOnly;
+            case "/debug/threads" -> debug && !probesOnly;
+            default -> false;
+        };
+        if (!known) {
+            return text(HttpResponseStatus.NOT_FOUND, "not found\n");
         }
-
-        private void shutdown(ChannelHandlerContext ctx, FullHttpRequest request) {
-            if (!request.method().equals(HttpMethod.POST)) {
-                respond(ctx, request, HttpResponseStatus.METHOD_NOT_ALLOWED, "text/plain", "POST only\n", false);
-                return;
-            }
-            String authorization = request.headers().get(HttpHeaderNames.AUTHORIZATION);
-            if (authorization == null || !authorization.startsWith("Bearer ")) {
-                log.warn("{}: /shutdown from {} without a bearer token refused", component, ctx.channel().remoteAddress());
-                respond(ctx, request, HttpResponseStatus.UNAUTHORIZED, "text/plain", "shutdown needs Authorization: Bearer <token>\n", false);
-                return;
-            }
-            byte[] offered = authorization.substring("Bearer ".length()).strip().getBytes(StandardCharsets.UTF_8);
-            if (!java.security.MessageDigest.isEqual(offered, shutdownToken)) {
-                log.warn("{}: /shutdown from {} with a wrong token refused", component, ctx.channel().remoteAddress());
-                respond(ctx, request, HttpResponseStatus.FORBIDDEN, "text/plain", "wrong shutdown token\n", false);
-                return;
-            }
-            log.info("{}: shutdown requested through the admin listener", component);
-            respond(ctx, request, HttpResponseStatus.ACCEPTED, "text/plain", "shutting down\n", true);
-            Thread.ofPlatform().name(component + "-admin-shutdown").start(shutdownAction);
+        if (!request.method().equals(HttpMethod.GET) && !request.method().equals(HttpMethod.HEAD)) {
+            return text(HttpResponseStatus.METHOD_NOT_ALLOWED, "only GET is served here\n");
         }
+        return switch (path) {
+            case "/live" -> text(HttpResponseStatus.OK, "live\n");
+            case "/ready" -> readiness.notReadyReason()
+                    .map(reason -> text(HttpResponseStatus.SERVICE_UNAVAILABLE, "not ready: " + reason + "\n"))
+                    .orElseGet(() -> text(HttpResponseStatus.OK, "ready\n"));
+            case "/metrics" -> BoundedHttpListener.text(HttpResponseStatus.OK, PrometheusTextFormatWriter.CONTENT_TYPE, metrics());
+            default -> text(HttpResponseStatus.OK, threadDump());
+        };
+    }
 
-        private void notFound(ChannelHandlerContext ctx, FullHttpRequest request) {
-            respond(ctx, request, HttpResponseStatus.NOT_FOUND, "text/plain", "not found\n", false);
+    private FullHttpResponse shutdown(FullHttpRequest request) {
+        if (!request.method().equals(HttpMethod.POST)) {
+            return text(HttpResponseStatus.METHOD_NOT_ALLOWED, "POST only\n");
         }
+        String authorization = request.headers().get(HttpHeaderNames.AUTHORIZATION);
+        if (authorization == null || !authorization.startsWith("Bearer ")) {
+            log.warn("{}: /shutdown without a bearer token refused", component);
+            return text(HttpResponseStatus.UNAUTHORIZED, "shutdown needs Authorization: Bearer <token>\n");
+        }
+        byte[] offered = authorization.substring("Bearer ".length()).strip().getBytes(StandardCharsets.UTF_8);
+        if (!java.security.MessageDigest.isEqual(offered, shutdownToken)) {
+            log.warn("{}: /shutdown with a wrong token refused", component);
+            return text(HttpResponseStatus.FORBIDDEN, "wrong shutdown token\n");
+        }
+        log.info("{}: shutdown requested through the admin listener", component);
+        Thread.ofPlatform().name(component + "-admin-shutdown").start(shutdownAction);
+        FullHttpResponse accepted = text(HttpResponseStatus.ACCEPTED, "shutting down\n");
+        accepted.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        return accepted;
+    }
+
+    private static FullHttpResponse text(HttpResponseStatus status, String body) {
+        return BoundedHttpListener.text(status, "text/plain", body);
     }
 
     private String metrics() {
@@ -248,26 +214,6 @@ public final class AdminServer implements AutoCloseable {
         return out.toString();
     }
 
-    private static void respond(ChannelHandlerContext ctx, FullHttpRequest request, HttpResponseStatus status,
-                                String contentType, String body, boolean close) {
-        ByteBuf content = request.method().equals(HttpMethod.HEAD)
-                ? Unpooled.EMPTY_BUFFER : Unpooled.copiedBuffer(body, StandardCharsets.UTF_8);
-        FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, content);
-        response.headers()
-                .set(HttpHeaderNames.CONTENT_TYPE, contentType)
-                .set(HttpHeaderNames.CACHE_CONTROL, "no-store")
-                .set("X-Content-Type-Options", "nosniff")
-                .setInt(HttpHeaderNames.CONTENT_LENGTH, content.readableBytes());
-        boolean keepAlive = !close && HttpUtil.isKeepAlive(request);
-        HttpUtil.setKeepAlive(response, keepAlive);
-        if (!keepAlive) {
-            response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-            ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
-        } else {
-            ctx.writeAndFlush(response);
-        }
-    }
-
     /** Builds an {@link AdminServer}. */
     public static final class Builder {
         private final String component;
@@ -277,6 +223,7 @@ public final class AdminServer implements AutoCloseable {
         private boolean debug;
         private String shutdownToken;
         private Runnable shutdownAction;
+        private Optional<HostPort> probes = Optional.empty();
 
         private Builder(String component) {
             this.component = component;
@@ -314,6 +261,15 @@ public final class AdminServer implements AutoCloseable {
             }
             this.shutdownToken = token;
             this.shutdownAction = requireNonNull(action, "action");
+            return this;
+        }
+
+        /**
+         * Also listens on {@code probes} (the pod's address, for the kubelet) for {@code /live}
+         * and {@code /ready} only; empty: no such listener.
+         */
+        public Builder probes(Optional<HostPort> probes) {
+            this.probes = requireNonNull(probes, "probes");
             return this;
         }
 

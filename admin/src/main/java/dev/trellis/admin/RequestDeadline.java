@@ -1,9 +1,7 @@
 package dev.trellis.admin;
 
-import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelPromise;
-import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -11,10 +9,12 @@ import java.util.concurrent.TimeUnit;
 /**
  * A whole request within {@code deadline}: counted from the connection, and again from each
  * answer (keep-alive), never reset by a byte that trickles in — the weakness of a read
- * timeout that slowloris exploits. Sits before the HTTP codec; the route handler says when
- * a request is whole ({@link #requestComplete}). One per connection.
+ * timeout that slowloris exploits. Sits first in the pipeline; the request handler says when
+ * a request is whole ({@link #requestComplete}) and when its answer is out ({@link #answered}):
+ * writes reach this handler already encoded, so it cannot see answers itself. One per
+ * connection.
  */
-final class RequestDeadline extends ChannelDuplexHandler {
+final class RequestDeadline extends ChannelInboundHandlerAdapter {
 
     private final Duration deadline;
     private final OpenConnections connections;
@@ -39,18 +39,13 @@ final class RequestDeadline extends ChannelDuplexHandler {
         }
     }
 
-    @Override
-    public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
-        if (msg instanceof LastHttpContent || (msg instanceof io.netty.handler.codec.http.FullHttpResponse)) {
-            // The answer is out: the next request has the deadline from now.
-            promise.addListener(f -> {
-                if (ctx.channel().isActive()) {
-                    connections.waiting(ctx.channel(), true);
-                    arm(ctx);
-                }
-            });
+    /** Called by the request handler once an answer is out on a kept-alive connection: the next request has the deadline from now. */
+    static void answered(ChannelHandlerContext anyContext) {
+        RequestDeadline deadline = anyContext.pipeline().get(RequestDeadline.class);
+        if (deadline != null && anyContext.channel().isActive()) {
+            deadline.connections.waiting(anyContext.channel(), true);
+            deadline.arm(anyContext.pipeline().context(deadline));
         }
-        ctx.write(msg, promise);
     }
 
     @Override

@@ -69,6 +69,33 @@ class AdminServerTest {
     }
 
     @Test
+    void theProbeListenerAnswersLiveAndReadyAndNothingElse() throws Exception {
+        Counter.builder().name("secrets").help("things only loopback may see").register(registry).inc();
+        server = AdminServer.builder("test").listen(new HostPort("127.0.0.1", 0)).probes(Optional.of(new HostPort("127.0.0.1", 0)))
+                .registry(registry).readiness(notReady::get).debug(true).shutdown("a-token-of-sixteen-chars", () -> { }).build().start();
+        int probes = server.probeAddress().orElseThrow().getPort();
+        assertThat(probes).isNotEqualTo(server.address().getPort());
+        assertThat(getAt(probes, "/ready").statusCode()).isEqualTo(503);
+        assertThat(getAt(probes, "/ready").body()).isEqualTo("not ready: warming up\n");
+        notReady.set(Optional.empty());
+        assertThat(getAt(probes, "/ready").statusCode()).isEqualTo(200);
+        assertThat(getAt(probes, "/live").statusCode()).isEqualTo(200);
+        for (String hidden : List.of("/metrics", "/debug/threads", "/shutdown")) {
+            assertThat(getAt(probes, hidden).statusCode()).as(hidden).isEqualTo(404);
+        }
+        HttpResponse<String> shutdown = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + probes + "/shutdown"))
+                .header("Authorization", "Bearer a-token-of-sixteen-chars").POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(shutdown.statusCode()).isEqualTo(404);
+        // The loopback admin listener still has everything.
+        assertThat(get("/metrics").body()).contains("secrets_total 1.0");
+        assertThat(get("/debug/threads").statusCode()).isEqualTo(200);
+    }
+
+    private HttpResponse<String> getAt(int port, String path) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
     void refusesOtherMethodsAndMalformedRequests() throws Exception {
         start(false);
         HttpResponse<String> delete = http.send(HttpRequest.newBuilder(uri("/live")).DELETE().build(), HttpResponse.BodyHandlers.ofString());
@@ -153,6 +180,31 @@ class AdminServerTest {
             for (java.net.Socket socket : slow) {
                 socket.close();
             }
+        }
+    }
+
+    @Test
+    void aKeptAliveConnectionGetsTheDeadlineAgainAfterEachAnswer() throws Exception {
+        // One quick request, then silence: the connection must not stay open (and busy) for ever.
+        start(false);
+        java.net.InetSocketAddress address = server.address();
+        try (java.net.Socket socket = new java.net.Socket(address.getAddress(), address.getPort())) {
+            socket.setSoTimeout(15_000);
+            socket.getOutputStream().write("GET /live HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            java.io.InputStream in = socket.getInputStream();
+            byte[] answer = new byte[4096];
+            int read = in.read(answer);
+            assertThat(new String(answer, 0, read, java.nio.charset.StandardCharsets.US_ASCII)).startsWith("HTTP/1.1 200");
+            long answered = System.nanoTime();
+            int next;
+            try {
+                next = in.read();
+            } catch (java.net.SocketException reset) {
+                next = -1;
+            }
+            assertThat(next).isEqualTo(-1);
+            assertThat(java.time.Duration.ofNanos(System.nanoTime() - answered))
+                    .isBetween(java.time.Duration.ofSeconds(AdminServer.REQUEST_DEADLINE_SECONDS - 1), java.time.Duration.ofSeconds(AdminServer.REQUEST_DEADLINE_SECONDS + 3));
         }
     }
 

@@ -40,8 +40,12 @@ final class DestinationCommand implements Callable<Integer> {
     @Option(names = "--identity-addr", required = true, paramLabel = "HOST:PORT", description = "The identity service.")
     HostPort identityAddress;
 
-    @Option(names = "--identity-name", paramLabel = "SPIFFE_ID", description = "The identity service's identity (default: spiffe://<trust-domain>/ns/trellis/sa/trellis-identity).")
+    @Option(names = "--identity-name", paramLabel = "SPIFFE_ID", description = "The identity service's identity (default: spiffe://<trust-domain>/ns/<namespace>/sa/trellis-identity).")
     String identityName;
+
+    @Option(names = "--namespace", defaultValue = ControlPlaneComponent.DEFAULT_NAMESPACE,
+            description = "Namespace the control plane runs in: this service is trellis-destination there (default: ${DEFAULT-VALUE}).")
+    String namespace;
 
     @Option(names = "--token-file", required = true, paramLabel = "FILE", description = "Token proving this service's identity to the identity service.")
     Path tokenFile;
@@ -54,6 +58,9 @@ final class DestinationCommand implements Callable<Integer> {
 
     @Option(names = "--admin", defaultValue = "127.0.0.1:9996", paramLabel = "HOST:PORT", description = "Admin listener: /live /ready /metrics (default: ${DEFAULT-VALUE}).")
     HostPort admin;
+
+    @Option(names = "--probe", paramLabel = "HOST:PORT", description = "Also answer /live and /ready (nothing else) here, for the kubelet. Default: no such listener.")
+    HostPort probe;
 
     @Option(names = "--strict-visibility", description = "Callers resolve only their own namespace and what others export to it (annotation trellis.dev/visible-to). Default: cluster-wide.")
     boolean strictVisibility;
@@ -87,20 +94,28 @@ final class DestinationCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        DestinationServerConfig defaults = DestinationServerConfig.defaults(trustDomain);
-        DestinationServerConfig config = new DestinationServerConfig(trustDomain, clusterDomain, listen, admin, strictVisibility,
-                DefaultInboundPolicy.parse(defaultInboundPolicy), clusterNetworks, streamsPerIdentity, streamsPerPeer, RateLimit.parse(callRate),
-                updateWindow, defaults.slowSubscriberTimeout(), debug,
-                acceptTrustDomains == null ? java.util.Set.of() : java.util.Set.copyOf(acceptTrustDomains));
+        DestinationServerConfig config = DestinationServerConfig.builder(trustDomain)
+                .clusterDomain(clusterDomain)
+                .namespace(namespace)
+                .listen(listen)
+                .admin(admin)
+                .probes(java.util.Optional.ofNullable(probe))
+                .strictVisibility(strictVisibility)
+                .defaultInboundPolicy(DefaultInboundPolicy.parse(defaultInboundPolicy))
+                .clusterNetworks(clusterNetworks)
+                .limits(streamsPerIdentity, streamsPerPeer, RateLimit.parse(callRate), updateWindow)
+                .debug(debug)
+                .acceptedTrustDomains(acceptTrustDomains == null ? java.util.Set.of() : java.util.Set.copyOf(acceptTrustDomains))
+                .build();
         Clock clock = Clock.systemUTC();
         WorkloadIdentity identityService = identityName == null
-                ? ControlPlaneComponent.IDENTITY.identity(trustDomain)
+                ? ControlPlaneComponent.IDENTITY.identity(trustDomain, namespace)
                 : WorkloadIdentity.parseSpiffeId(identityName);
         CredentialsStore credentials = new CredentialsStore(config.identity(), TrustAnchors.read(trustAnchor), clock);
         IdentityClient identityClient = new IdentityClient(IdentityClient.Config.defaults(config.identity(), identityAddress, identityService, tokenFile),
                 credentials, clock);
         identityClient.start();
-        ClusterSource cluster = source.open();
+        ClusterSource cluster = source.open(dev.trellis.cluster.kubernetes.WatchedResource.ALL);
         DestinationServer server = DestinationServer.start(config, cluster, credentials, clock);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

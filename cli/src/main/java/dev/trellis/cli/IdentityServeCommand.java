@@ -47,6 +47,9 @@ final class IdentityServeCommand implements Callable<Integer> {
     @Option(names = "--admin", defaultValue = "127.0.0.1:9990", paramLabel = "HOST:PORT", description = "Admin listener: /live /ready /metrics (default: ${DEFAULT-VALUE}).")
     HostPort admin;
 
+    @Option(names = "--probe", paramLabel = "HOST:PORT", description = "Also answer /live and /ready (nothing else) here, for the kubelet. Default: no such listener.")
+    HostPort probe;
+
     @ArgGroup(exclusive = true, multiplicity = "1")
     AuthenticatorChoice authenticator;
 
@@ -94,8 +97,16 @@ final class IdentityServeCommand implements Callable<Integer> {
         CertifyLimits defaults = CertifyLimits.defaults();
         CertifyLimits limits = new CertifyLimits(RateLimit.parse(ratePerPeer), RateLimit.parse(ratePerIdentity),
                 maxConcurrentSigning == null ? defaults.maxConcurrentSigning() : maxConcurrentSigning);
-        IdentityServerConfig config = new IdentityServerConfig(trustDomain, trustAnchor, issuerCert, issuerKey, listen, admin,
-                new WorkloadIdentity(trustDomain, namespace, serviceAccount != null ? serviceAccount : ControlPlaneComponent.IDENTITY.serviceAccount()), leafLifetime, limits, issuerReloadInterval, debug);
+        IdentityServerConfig config = IdentityServerConfig.builder(trustDomain, trustAnchor, issuerCert, issuerKey)
+                .listen(listen)
+                .admin(admin)
+                .probes(java.util.Optional.ofNullable(probe))
+                .serverIdentity(new WorkloadIdentity(trustDomain, namespace, serviceAccount != null ? serviceAccount : ControlPlaneComponent.IDENTITY.serviceAccount()))
+                .leafLifetime(leafLifetime)
+                .limits(limits)
+                .issuerReloadInterval(issuerReloadInterval)
+                .debug(debug)
+                .build();
         Clock clock = Clock.systemUTC();
         Authenticator callers = authenticator.kubernetes
                 ? new KubernetesAuthenticator(new KubernetesClientBuilder().withConfig(kubernetesConfig()).build())

@@ -15,7 +15,8 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "Trellis: a service mesh for Kubernetes.",
-        subcommands = {VersionCommand.class, IdentityCommand.class, ProxyCommand.class, DestinationCommand.class, DemoCommand.class, VizCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {VersionCommand.class, InstallCommand.class, CheckCommand.class, UninstallCommand.class, InitCommand.class, InjectCommand.class, UninjectCommand.class, InjectorCommand.class, AwaitCommand.class, IdentityCommand.class, ProxyCommand.class, DestinationCommand.class, DemoCommand.class,
+                VizCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
 
     private static final java.util.regex.Pattern ENV_VARIABLE = java.util.regex.Pattern.compile("TRELLIS_[A-Z_]+");
@@ -26,7 +27,19 @@ public final class Main {
 
     /** Runs the command line and returns the exit code; used by tests too. */
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
-        CommandLine commandLine = new CommandLine(new Main())
+        CommandLine commandLine = commandLine(out, err);
+        try {
+            return commandLine.execute(args);
+        } finally {
+            // Commands print with print(), not only println(): nothing may stay in the buffer.
+            out.flush();
+            err.flush();
+        }
+    }
+
+    /** The command line with every converter and handler, ready to parse or execute (tests parse manifests' arguments with it). */
+    static CommandLine commandLine(PrintWriter out, PrintWriter err) {
+        return new CommandLine(new Main())
                 .setOut(out)
                 .setErr(err)
                 .registerConverter(java.time.Duration.class, new Converters.DurationConverter())
@@ -53,13 +66,6 @@ public final class Main {
                     cmd.getErr().println("trellis: " + describe(exception));
                     return 1;
                 });
-        try {
-            return commandLine.execute(args);
-        } finally {
-            // Commands print with print(), not only println(): nothing may stay in the buffer.
-            out.flush();
-            err.flush();
-        }
     }
 
     private static String describe(Throwable exception) {

@@ -6,6 +6,7 @@ import dev.trellis.proxy.Proxy;
 import dev.trellis.proxy.ProxyConfig;
 import dev.trellis.proxy.outbound.ForwardListener;
 import dev.trellis.proxy.policy.InboundPolicy;
+import dev.trellis.tls.pki.TrustAnchors;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -31,8 +32,13 @@ final class ProxyCommand implements Callable<Integer> {
     String identity;
 
     @Option(names = "--trust-anchor", paramLabel = "FILE", defaultValue = "${env:TRELLIS_PROXY_TRUST_ANCHOR}",
-            description = "PEM trust anchors of the mesh. TRELLIS_PROXY_TRUST_ANCHOR. Required.")
+            description = "File of the mesh's PEM trust anchors. TRELLIS_PROXY_TRUST_ANCHOR. This or --trust-anchors-pem is required.")
     Path trustAnchor;
+
+    @Option(names = "--trust-anchors-pem", paramLabel = "PEM", defaultValue = "${env:TRELLIS_PROXY_TRUST_ANCHORS_PEM}",
+            description = "The mesh's trust anchors as PEM text (the injector puts them in this variable: a pod cannot mount "
+                    + "a ConfigMap of the control plane's namespace). TRELLIS_PROXY_TRUST_ANCHORS_PEM.")
+    String trustAnchorsPem;
 
     @Option(names = "--identity-addr", paramLabel = "HOST:PORT", defaultValue = "${env:TRELLIS_PROXY_IDENTITY_ADDR}",
             description = "The identity service. TRELLIS_PROXY_IDENTITY_ADDR. Required.")
@@ -53,6 +59,10 @@ final class ProxyCommand implements Callable<Integer> {
     @Option(names = "--destination-name", paramLabel = "SPIFFE_ID", defaultValue = "${env:TRELLIS_PROXY_DESTINATION_NAME}",
             description = "Identity the destination service presents (default spiffe://<td>/ns/trellis/sa/trellis-destination). TRELLIS_PROXY_DESTINATION_NAME.")
     String destinationName;
+
+    @Option(names = "--viz-name", paramLabel = "SPIFFE_ID", defaultValue = "${env:TRELLIS_PROXY_VIZ_NAME}",
+            description = "Identity that may scrape this proxy's metrics and tap it (default spiffe://<td>/ns/trellis/sa/trellis-viz). TRELLIS_PROXY_VIZ_NAME.")
+    String vizName;
 
     @Option(names = "--inbound", paramLabel = "HOST:PORT", defaultValue = "${env:TRELLIS_PROXY_INBOUND}",
             description = "Inbound listener (mesh mTLS). TRELLIS_PROXY_INBOUND. Default " + ProxyConfig.Defaults.INBOUND + ".")
@@ -80,6 +90,11 @@ final class ProxyCommand implements Callable<Integer> {
     @Option(names = "--admin", paramLabel = "HOST:PORT", defaultValue = "${env:TRELLIS_PROXY_ADMIN}",
             description = "Admin listener: /live /ready /metrics. TRELLIS_PROXY_ADMIN. Default " + ProxyConfig.Defaults.ADMIN + ".")
     HostPort admin;
+
+    @Option(names = "--probe", paramLabel = "HOST:PORT", defaultValue = "${env:TRELLIS_PROXY_PROBE}",
+            description = "Also answer /live and /ready (nothing else) here, for the kubelet. TRELLIS_PROXY_PROBE. Off by default (the injector sets "
+                    + ProxyConfig.Defaults.PROBE + ").")
+    HostPort probe;
 
     @Option(names = "--app-host", defaultValue = "${env:TRELLIS_PROXY_APP_HOST}",
             description = "Where the app listens, for inbound traffic. TRELLIS_PROXY_APP_HOST. Default: the address each connection arrived on "
@@ -121,9 +136,9 @@ final class ProxyCommand implements Callable<Integer> {
             description = "Enable POST /shutdown on the admin listener, with this bearer token (file must be 0600). Off by default. TRELLIS_PROXY_SHUTDOWN_TOKEN_FILE.")
     Path shutdownTokenFile;
 
-    @Option(names = "--connection-log", paramLabel = "FILE", defaultValue = "${env:TRELLIS_PROXY_CONNECTION_LOG}",
-            description = "Append connection-log JSON lines here (default: standard output). TRELLIS_PROXY_CONNECTION_LOG.")
-    Path connectionLog;
+    @Option(names = "--connection-log", paramLabel = "FILE|-", defaultValue = "${env:TRELLIS_PROXY_CONNECTION_LOG}",
+            description = "Append connection-log JSON lines to FILE; - or unset: standard output. TRELLIS_PROXY_CONNECTION_LOG.")
+    String connectionLog;
 
     @Option(names = "--tap", paramLabel = "HOST:PORT|off", defaultValue = "${env:TRELLIS_PROXY_TAP}",
             description = "Tap listener: live request events over mTLS, for the viz identity only. TRELLIS_PROXY_TAP. Default " + ProxyConfig.Defaults.TAP + ".")
@@ -164,12 +179,23 @@ final class ProxyCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         WorkloadIdentity self = WorkloadIdentity.parseSpiffeId(required(identity, "--identity", "TRELLIS_PROXY_IDENTITY"));
         ProxyConfig.Builder config = ProxyConfig.builder(self)
-                .trustAnchorFile(required(trustAnchor, "--trust-anchor", "TRELLIS_PROXY_TRUST_ANCHOR"))
                 .identityService(required(identityAddr, "--identity-addr", "TRELLIS_PROXY_IDENTITY_ADDR"))
                 .tokenFile(required(tokenFile, "--token-file", "TRELLIS_PROXY_TOKEN_FILE"))
                 .destinationService(required(destinationAddr, "--destination-addr", "TRELLIS_PROXY_DESTINATION_ADDR"))
                 .debug(debug);
+        if ((trustAnchor == null) == (trustAnchorsPem == null || trustAnchorsPem.isBlank())) {
+            throw new IllegalArgumentException("proxy: give the trust anchors once: --trust-anchor FILE (TRELLIS_PROXY_TRUST_ANCHOR) "
+                    + "or --trust-anchors-pem PEM (TRELLIS_PROXY_TRUST_ANCHORS_PEM)");
+        }
+        if (trustAnchor != null) {
+            config.trustAnchorFile(trustAnchor);
+        } else {
+            config.trustAnchors(TrustAnchors.parse(trustAnchorsPem, "TRELLIS_PROXY_TRUST_ANCHORS_PEM"));
+        }
         // Only what was given overrides the builder's defaults (ProxyConfig.Defaults).
+        if (vizName != null && !vizName.isBlank()) {
+            config.vizName(WorkloadIdentity.parseSpiffeId(vizName.strip()));
+        }
         if (identityName != null) {
             config.identityServiceName(WorkloadIdentity.parseSpiffeId(identityName));
         }
@@ -181,6 +207,9 @@ final class ProxyCommand implements Callable<Integer> {
         }
         if (outbound != null) {
             config.outbound(listenerOrOff(outbound));
+        }
+        if (probe != null) {
+            config.probes(java.util.Optional.of(probe));
         }
         if (admin != null) {
             config.admin(admin);
@@ -228,7 +257,8 @@ final class ProxyCommand implements Callable<Integer> {
             config.shutdownGrace(shutdownGrace);
         }
         config.shutdownTokenFile(Optional.ofNullable(shutdownTokenFile))
-                .connectionLogFile(Optional.ofNullable(connectionLog))
+                .connectionLogFile(connectionLog == null || connectionLog.isBlank() || connectionLog.strip().equals("-")
+                        ? Optional.empty() : Optional.of(Path.of(connectionLog.strip())))
                 .workload(workload == null || workload.isBlank() ? Optional.empty() : Optional.of(workload.strip()));
         Proxy proxy = Proxy.start(config.build(), Clock.systemUTC());
         Runtime.getRuntime().addShutdownHook(new Thread(proxy::shutdown, "trellis-proxy-shutdown"));

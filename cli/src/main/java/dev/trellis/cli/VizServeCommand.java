@@ -1,5 +1,7 @@
 package dev.trellis.cli;
 
+import dev.trellis.admin.AdminServer;
+import dev.trellis.cluster.kubernetes.WatchedResource;
 import dev.trellis.core.identity.ControlPlaneComponent;
 import dev.trellis.cluster.ClusterSource;
 import dev.trellis.core.identity.WorkloadIdentity;
@@ -13,6 +15,7 @@ import dev.trellis.viz.TapClient;
 import dev.trellis.viz.Viz;
 import dev.trellis.viz.VizApi;
 import dev.trellis.viz.VizApiFile;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -40,8 +43,12 @@ final class VizServeCommand implements Callable<Integer> {
     @Option(names = "--identity-addr", required = true, paramLabel = "HOST:PORT", description = "The identity service, for the viz identity's certificate.")
     HostPort identityAddress;
 
-    @Option(names = "--token-file", required = true, paramLabel = "FILE", description = "Token proving trellis/trellis-viz.")
+    @Option(names = "--token-file", required = true, paramLabel = "FILE", description = "Token proving <namespace>/trellis-viz.")
     Path tokenFile;
+
+    @Option(names = "--namespace", defaultValue = ControlPlaneComponent.DEFAULT_NAMESPACE,
+            description = "Namespace the control plane runs in: this service is trellis-viz there, the identity service trellis-identity (default: ${DEFAULT-VALUE}).")
+    String namespace;
 
     @ArgGroup(exclusive = true, multiplicity = "1")
     ClusterSourceOptions source;
@@ -52,6 +59,16 @@ final class VizServeCommand implements Callable<Integer> {
     @Option(names = "--api-file", required = true, paramLabel = "FILE", description = "Where to write the API's URL and token (0600), for --api-file of the viz commands.")
     Path apiFile;
 
+    @Option(names = "--api-token-file", paramLabel = "FILE",
+            description = "Callers must present the token in FILE (at least 32 characters; a Secret in a cluster). Default: a random one, written to --api-file.")
+    Path apiTokenFile;
+
+    @Option(names = "--admin", defaultValue = "127.0.0.1:9994", paramLabel = "HOST:PORT", description = "Admin listener: /live /ready /metrics (default: ${DEFAULT-VALUE}).")
+    HostPort admin;
+
+    @Option(names = "--probe", paramLabel = "HOST:PORT", description = "Also answer /live and /ready (nothing else) here, for the kubelet. Default: no such listener.")
+    HostPort probe;
+
     @Option(names = "--scrape-interval", defaultValue = "5s", description = "How often every proxy is scraped (default: ${DEFAULT-VALUE}).")
     Duration interval;
 
@@ -61,19 +78,24 @@ final class VizServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Clock clock = Clock.systemUTC();
-        WorkloadIdentity self = ControlPlaneComponent.VIZ.identity(trustDomain);
+        WorkloadIdentity self = ControlPlaneComponent.VIZ.identity(trustDomain, namespace);
         TrustAnchors anchors = TrustAnchors.read(trustAnchor);
         CredentialsStore credentials = new CredentialsStore(self, anchors, clock);
         IdentityClient identity = new IdentityClient(IdentityClient.Config.defaults(self, identityAddress,
-                ControlPlaneComponent.IDENTITY.identity(trustDomain), tokenFile),
+                ControlPlaneComponent.IDENTITY.identity(trustDomain, namespace), tokenFile),
                 credentials, clock);
         identity.start();
+        ClusterSource cluster = source.open(WatchedResource.PODS_ONLY);
+        AdminServer adminServer = AdminServer.builder("viz").listen(admin).probes(Optional.ofNullable(probe))
+                .readiness(() -> credentials.current().isEmpty() ? Optional.of("no certificate yet for " + self)
+                        : !cluster.synced() ? Optional.of(cluster.problem().orElse("cluster state from " + cluster.describe() + " not loaded yet"))
+                        : cluster.problem())
+                .build().start();
         credentials.firstInstalled().get(30, TimeUnit.SECONDS);
-        ClusterSource cluster = source.open();
         MeshScraper scraper = new MeshScraper(MeshSslContexts.forClient(anchors, Optional.of(credentials), List.of("h2"), clock), Duration.ofSeconds(3));
         Viz viz = Viz.start(cluster, scraper, new TapClient(MeshSslContexts.forGrpcClient(anchors, Optional.of(credentials), clock)),
                 trustDomain, interval, clock);
-        VizApi api = VizApi.start(viz, port);
+        VizApi api = apiTokenFile == null ? VizApi.start(viz, port) : VizApi.start(viz, port, Files.readString(apiTokenFile).strip());
         VizApiFile.write(apiFile, api);
         spec.commandLine().getOut().println("viz: metrics API on http://127.0.0.1:" + api.address().getPort() + " for " + cluster.describe()
                 + "; URL and token in " + apiFile);
@@ -81,6 +103,7 @@ final class VizServeCommand implements Callable<Integer> {
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             api.close();
+            adminServer.close();
             viz.close();
             scraper.close();
             cluster.close();

@@ -30,7 +30,7 @@ class VizServeTest {
             Process viz = new ProcessBuilder(TrellisProcesses.java(List.of("dev.trellis.cli.Main", "viz", "serve",
                     "--trust-anchor", env.get("TRELLIS_TRUST_ANCHOR"), "--identity-addr", env.get("TRELLIS_IDENTITY_ADDR"),
                     "--token-file", env.get("TRELLIS_TOKENS") + "/trellis-trellis-viz.token", "--local", env.get("TRELLIS_STATE"),
-                    "--api-file", api.toString(), "--scrape-interval", "1s")))
+                    "--api-file", api.toString(), "--scrape-interval", "1s", "--admin", "127.0.0.1:0")))
                     .redirectErrorStream(true).redirectOutput(dir.resolve("viz.log").toFile()).start();
             try {
                 Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> Files.exists(api));

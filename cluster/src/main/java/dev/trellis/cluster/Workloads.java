@@ -1,7 +1,9 @@
 package dev.trellis.cluster;
 
+import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.api.model.Pod;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -25,11 +27,16 @@ public final class Workloads {
     private Workloads() {
     }
 
-    /** Meshed: the injector added the proxy container, or (local mode) the pod names its proxy's inbound port. */
+    /** Meshed: the injector added the proxy container (or native sidecar), or (local mode) the pod names its proxy's inbound port. */
     public static boolean isMeshed(Pod pod) {
-        boolean container = pod.getSpec() != null && pod.getSpec().getContainers() != null
-                && pod.getSpec().getContainers().stream().anyMatch(c -> PROXY_CONTAINER.equals(c.getName()));
-        return container || annotation(pod, PROXY_INBOUND_PORT).isPresent();
+        return hasProxy(pod.getSpec() == null ? null : pod.getSpec().getContainers())
+                // a native sidecar: an init container that keeps running
+                || hasProxy(pod.getSpec() == null ? null : pod.getSpec().getInitContainers())
+                || annotation(pod, PROXY_INBOUND_PORT).isPresent();
+    }
+
+    private static boolean hasProxy(List<Container> containers) {
+        return containers != null && containers.stream().anyMatch(c -> PROXY_CONTAINER.equals(c.getName()));
     }
 
     public static String serviceAccount(Pod pod) {

@@ -131,8 +131,8 @@ public final class DemoMesh implements AutoCloseable {
         // The destination service, on the state directory, with a certificate from the identity service.
         LocalDirectorySource cluster = LocalDirectorySource.start(state, Duration.ofMillis(300));
         open.push(cluster);
-        DestinationServerConfig destinationConfig = DestinationServerConfig.defaults(TRUST_DOMAIN)
-                .withListen(new HostPort("127.0.0.1", 0), new HostPort("127.0.0.1", 0));
+        DestinationServerConfig destinationConfig = DestinationServerConfig.builder(TRUST_DOMAIN)
+                .listen(new HostPort("127.0.0.1", 0)).admin(new HostPort("127.0.0.1", 0)).build();
         CredentialsStore destinationCredentials = certified(destinationConfig.identity(), anchors, identityAddress, identityName, tokenFiles, clock);
         DestinationServer destination = DestinationServer.start(destinationConfig, cluster, destinationCredentials, clock);
         open.push(destination);

@@ -70,6 +70,7 @@ public final class DestinationServer implements AutoCloseable {
         }
         AdminServer admin = AdminServer.builder("destination")
                 .listen(config.admin())
+                .probes(config.probes())
                 .registry(registry)
                 .debug(config.debug())
                 .readiness(() -> {

@@ -9,23 +9,31 @@ import dev.trellis.destination.translate.DefaultInboundPolicy;
 import dev.trellis.ratelimit.RateLimit;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 
 /**
- * Settings of the destination service. Defaults: gRPC on 0.0.0.0:8086, admin on
- * 127.0.0.1:9996, cluster-wide visibility (as Linkerd), default inbound policy
+ * Settings of the destination service; {@link #builder} holds every default, in one place:
+ * namespace {@code trellis}, gRPC on 0.0.0.0:8086, admin on 127.0.0.1:9996, no probe
+ * listener, cluster-wide visibility (as Linkerd), default inbound policy
  * all-unauthenticated, 100 streams per caller identity, 1,000 per peer address, 20 new calls
  * per second per identity (burst 200), one update per stream per 100 ms, subscribers cut after
  * 30 s unable to read; only callers of its own trust domain are served.
  *
+ * @param namespace            where the control plane runs: the service's own identity is
+ *                             {@code trellis-destination} there
+ * @param probes               a listener for the kubelet's {@code /live} and {@code /ready}
+ *                             only (the admin listener stays on loopback)
  * @param acceptedTrustDomains callers whose identity is in one of these trust domains are
  *                             served; empty means the own only. Compared whole (finding 10).
  */
 public record DestinationServerConfig(
         String trustDomain,
         String clusterDomain,
+        String namespace,
         HostPort listen,
         HostPort admin,
+        Optional<HostPort> probes,
         boolean strictVisibility,
         DefaultInboundPolicy defaultInboundPolicy,
         List<String> clusterNetworks,
@@ -40,8 +48,10 @@ public record DestinationServerConfig(
     public DestinationServerConfig {
         requireNonNull(trustDomain, "trustDomain");
         requireNonNull(clusterDomain, "clusterDomain");
+        requireNonNull(namespace, "namespace");
         requireNonNull(listen, "listen");
         requireNonNull(admin, "admin");
+        requireNonNull(probes, "probes");
         requireNonNull(defaultInboundPolicy, "defaultInboundPolicy");
         clusterNetworks = List.copyOf(clusterNetworks);
         requireNonNull(callRate, "callRate");
@@ -57,28 +67,130 @@ public record DestinationServerConfig(
         }
     }
 
+    /** Every default, for the service of {@code trustDomain}. */
+    public static Builder builder(String trustDomain) {
+        return new Builder(trustDomain);
+    }
+
     public static DestinationServerConfig defaults(String trustDomain) {
-        return new DestinationServerConfig(trustDomain, "cluster.local", new HostPort("0.0.0.0", 8086), new HostPort("127.0.0.1", 9996),
-                false, DefaultInboundPolicy.ALL_UNAUTHENTICATED, List.of("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fd00::/8"),
-                100, 1000, RateLimit.parse("20/s,200"), Duration.ofMillis(100), Duration.ofSeconds(30), false, Set.of(trustDomain));
+        return builder(trustDomain).build();
     }
 
+    public Builder toBuilder() {
+        Builder b = new Builder(trustDomain);
+        b.clusterDomain = clusterDomain;
+        b.namespace = namespace;
+        b.listen = listen;
+        b.admin = admin;
+        b.probes = probes;
+        b.strictVisibility = strictVisibility;
+        b.defaultInboundPolicy = defaultInboundPolicy;
+        b.clusterNetworks = clusterNetworks;
+        b.streamsPerIdentity = streamsPerIdentity;
+        b.streamsPerPeer = streamsPerPeer;
+        b.callRate = callRate;
+        b.updateWindow = updateWindow;
+        b.slowSubscriberTimeout = slowSubscriberTimeout;
+        b.debug = debug;
+        b.acceptedTrustDomains = acceptedTrustDomains;
+        return b;
+    }
+
+    /** The service's own identity. */
     public WorkloadIdentity identity() {
-        return ControlPlaneComponent.DESTINATION.identity(trustDomain);
+        return ControlPlaneComponent.DESTINATION.identity(trustDomain, namespace);
     }
 
-    public DestinationServerConfig withListen(HostPort listen, HostPort admin) {
-        return new DestinationServerConfig(trustDomain, clusterDomain, listen, admin, strictVisibility, defaultInboundPolicy, clusterNetworks,
-                streamsPerIdentity, streamsPerPeer, callRate, updateWindow, slowSubscriberTimeout, debug, acceptedTrustDomains);
-    }
+    /** Builds a {@link DestinationServerConfig}; starts from every default. */
+    public static final class Builder {
+        /** Linkerd's destination port. */
+        public static final HostPort DEFAULT_LISTEN = new HostPort("0.0.0.0", 8086);
+        public static final HostPort DEFAULT_ADMIN = new HostPort("127.0.0.1", 9996);
+        public static final List<String> DEFAULT_CLUSTER_NETWORKS = List.of("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fd00::/8");
 
-    public DestinationServerConfig withStrictVisibility(boolean strict) {
-        return new DestinationServerConfig(trustDomain, clusterDomain, listen, admin, strict, defaultInboundPolicy, clusterNetworks,
-                streamsPerIdentity, streamsPerPeer, callRate, updateWindow, slowSubscriberTimeout, debug, acceptedTrustDomains);
-    }
+        private final String trustDomain;
+        private String clusterDomain = "cluster.local";
+        private String namespace = ControlPlaneComponent.DEFAULT_NAMESPACE;
+        private HostPort listen = DEFAULT_LISTEN;
+        private HostPort admin = DEFAULT_ADMIN;
+        private Optional<HostPort> probes = Optional.empty();
+        private boolean strictVisibility;
+        private DefaultInboundPolicy defaultInboundPolicy = DefaultInboundPolicy.ALL_UNAUTHENTICATED;
+        private List<String> clusterNetworks = DEFAULT_CLUSTER_NETWORKS;
+        private int streamsPerIdentity = 100;
+        private int streamsPerPeer = 1000;
+        private RateLimit callRate = RateLimit.parse("20/s,200");
+        private Duration updateWindow = Duration.ofMillis(100);
+        private Duration slowSubscriberTimeout = Duration.ofSeconds(30);
+        private boolean debug;
+        private Set<String> acceptedTrustDomains = Set.of();
 
-    public DestinationServerConfig withLimits(int perIdentity, int perPeer, RateLimit rate, Duration window) {
-        return new DestinationServerConfig(trustDomain, clusterDomain, listen, admin, strictVisibility, defaultInboundPolicy, clusterNetworks,
-                perIdentity, perPeer, rate, window, slowSubscriberTimeout, debug, acceptedTrustDomains);
+        private Builder(String trustDomain) {
+            this.trustDomain = requireNonNull(trustDomain, "trustDomain");
+        }
+
+        public Builder clusterDomain(String clusterDomain) {
+            this.clusterDomain = clusterDomain;
+            return this;
+        }
+
+        public Builder namespace(String namespace) {
+            this.namespace = namespace;
+            return this;
+        }
+
+        public Builder listen(HostPort listen) {
+            this.listen = listen;
+            return this;
+        }
+
+        public Builder admin(HostPort admin) {
+            this.admin = admin;
+            return this;
+        }
+
+        public Builder probes(Optional<HostPort> probes) {
+            this.probes = probes;
+            return this;
+        }
+
+        public Builder strictVisibility(boolean strictVisibility) {
+            this.strictVisibility = strictVisibility;
+            return this;
+        }
+
+        public Builder defaultInboundPolicy(DefaultInboundPolicy defaultInboundPolicy) {
+            this.defaultInboundPolicy = defaultInboundPolicy;
+            return this;
+        }
+
+        public Builder clusterNetworks(List<String> clusterNetworks) {
+            this.clusterNetworks = clusterNetworks;
+            return this;
+        }
+
+        /** Open streams per caller identity and per peer address, new calls per identity, and the update window. */
+        public Builder limits(int perIdentity, int perPeer, RateLimit callRate, Duration updateWindow) {
+            this.streamsPerIdentity = perIdentity;
+            this.streamsPerPeer = perPeer;
+            this.callRate = callRate;
+            this.updateWindow = updateWindow;
+            return this;
+        }
+
+        public Builder debug(boolean debug) {
+            this.debug = debug;
+            return this;
+        }
+
+        public Builder acceptedTrustDomains(Set<String> acceptedTrustDomains) {
+            this.acceptedTrustDomains = acceptedTrustDomains;
+            return this;
+        }
+
+        public DestinationServerConfig build() {
+            return new DestinationServerConfig(trustDomain, clusterDomain, namespace, listen, admin, probes, strictVisibility, defaultInboundPolicy,
+                    clusterNetworks, streamsPerIdentity, streamsPerPeer, callRate, updateWindow, slowSubscriberTimeout, debug, acceptedTrustDomains);
+        }
     }
 }

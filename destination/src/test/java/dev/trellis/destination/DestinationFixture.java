@@ -27,8 +27,8 @@ final class DestinationFixture implements AutoCloseable {
 
     DestinationFixture(Path dir, ClusterSource source, UnaryOperator<DestinationServerConfig> tune) throws Exception {
         pki = TestPki.create(dir);
-        DestinationServerConfig config = tune.apply(DestinationServerConfig.defaults(TestPki.TRUST_DOMAIN)
-                .withListen(new HostPort("127.0.0.1", 0), new HostPort("127.0.0.1", 0)));
+        DestinationServerConfig config = tune.apply(DestinationServerConfig.builder(TestPki.TRUST_DOMAIN)
+                .listen(new HostPort("127.0.0.1", 0)).admin(new HostPort("127.0.0.1", 0)).build());
         CredentialsStore credentials = new CredentialsStore(config.identity(), pki.trustAnchors(), Clock.systemUTC());
         credentials.install(pki.credentialsFor(config.identity(), Duration.ofHours(1)));
         server = DestinationServer.start(config, source, credentials, Clock.systemUTC());

@@ -92,7 +92,7 @@ class DestinationServiceTest {
         MutableClusterSource source = new MutableClusterSource();
         String other = Manifests.app("billing", "ledger-svc", "ledger", 2, 1, "");
         source.set(Manifests.app("emojivoto", "web-svc", "web", 1, 1, "") + other);
-        try (DestinationFixture fixture = new DestinationFixture(dir, source, c -> c.withStrictVisibility(true))) {
+        try (DestinationFixture fixture = new DestinationFixture(dir, source, c -> c.toBuilder().strictVisibility(true).build())) {
             UpdateRecorder denied = new UpdateRecorder();
             fixture.destination(CLIENT).get(GetDestination.newBuilder().setAuthority("ledger-svc.billing.svc.cluster.local:80").build(), denied);
             Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> denied.error.get() != null);
@@ -117,7 +117,7 @@ class DestinationServiceTest {
         MutableClusterSource source = new MutableClusterSource();
         source.set(Manifests.app("emojivoto", "web-svc", "web", 1, 1, ""));
         try (DestinationFixture fixture = new DestinationFixture(dir, source,
-                c -> c.withLimits(50, 1000, RateLimit.parse("100/s,200"), Duration.ofMillis(100)))) {
+                c -> c.toBuilder().limits(50, 1000, RateLimit.parse("100/s,200"), Duration.ofMillis(100)).build())) {
             var flood = fixture.destination(TestPki.identity("rogue", "flood"));
             List<UpdateRecorder> floods = new ArrayList<>();
             for (int i = 0; i < 1000; i++) {
@@ -225,9 +225,7 @@ class DestinationServiceTest {
         }
         // Unless the operator accepts that trust domain, and even then it owns no local workload.
         try (DestinationFixture fixture = new DestinationFixture(dir.resolve("accepting"), source,
-                c -> new DestinationServerConfig(c.trustDomain(), c.clusterDomain(), c.listen(), c.admin(), c.strictVisibility(), c.defaultInboundPolicy(),
-                        c.clusterNetworks(), c.streamsPerIdentity(), c.streamsPerPeer(), c.callRate(), c.updateWindow(), c.slowSubscriberTimeout(), c.debug(),
-                        Set.of("cluster.local", "evil.example")))) {
+                c -> c.toBuilder().acceptedTrustDomains(Set.of("cluster.local", "evil.example")).build())) {
             assertThat(destinationOf(fixture, evilWeb).get(GetDestination.newBuilder().setAuthority(WEB_SVC).build()).next().hasAdd()).isTrue();
             InboundPort port = InboundPort.newBuilder().setWorkload(Workload.newBuilder().setNamespace("emojivoto").setName("web-svc-0")).setPort(8080).build();
             assertThatThrownBy(() -> policyOf(fixture, evilWeb).watchInbound(port).next())

@@ -108,6 +108,7 @@ public final class IdentityServer implements AutoCloseable {
         try {
             started = AdminServer.builder("identity")
                     .listen(config.admin())
+                    .probes(config.probes())
                     .registry(registry)
                     .readiness(this::notReadyReason)
                     .debug(config.debug())

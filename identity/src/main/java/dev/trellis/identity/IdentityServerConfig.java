@@ -9,6 +9,7 @@ import dev.trellis.identity.service.CertifyLimits;
 import dev.trellis.tls.pki.LeafIssuer;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Optional;
 
 /**
  * Settings of {@code trellis identity serve}.
@@ -19,6 +20,7 @@ import java.time.Duration;
  * @param issuerKeyFile        the issuer's private key, PEM
  * @param listen               gRPC listener
  * @param admin                admin listener (loopback by default)
+ * @param probes               a listener for the kubelet's {@code /live} and {@code /ready} only
  * @param serverIdentity       the identity the service presents on its own TLS listener
  * @param leafLifetime         lifetime of issued leaves
  * @param limits               rate limits and the signing cap
@@ -32,6 +34,7 @@ public record IdentityServerConfig(
         Path issuerKeyFile,
         HostPort listen,
         HostPort admin,
+        Optional<HostPort> probes,
         WorkloadIdentity serverIdentity,
         Duration leafLifetime,
         CertifyLimits limits,
@@ -52,6 +55,7 @@ public record IdentityServerConfig(
         requireNonNull(issuerKeyFile, "issuerKeyFile");
         requireNonNull(listen, "listen");
         requireNonNull(admin, "admin");
+        requireNonNull(probes, "probes");
         requireNonNull(serverIdentity, "serverIdentity");
         requireNonNull(limits, "limits");
         if (!serverIdentity.trustDomain().equals(trustDomain)) {
@@ -73,7 +77,7 @@ public record IdentityServerConfig(
     /** A builder holding these settings, to change some of them. */
     public Builder toBuilder() {
         return new Builder(trustDomain, trustAnchorFile, issuerCertificateFile, issuerKeyFile)
-                .listen(listen).admin(admin).serverIdentity(serverIdentity).leafLifetime(leafLifetime)
+                .listen(listen).admin(admin).probes(probes).serverIdentity(serverIdentity).leafLifetime(leafLifetime)
                 .limits(limits).issuerReloadInterval(issuerReloadInterval).debug(debug);
     }
 
@@ -85,6 +89,7 @@ public record IdentityServerConfig(
         private final Path issuerKeyFile;
         private HostPort listen = DEFAULT_LISTEN;
         private HostPort admin = DEFAULT_ADMIN;
+        private Optional<HostPort> probes = Optional.empty();
         private WorkloadIdentity serverIdentity;
         private Duration leafLifetime = LeafIssuer.DEFAULT_LEAF_LIFETIME;
         private CertifyLimits limits = CertifyLimits.defaults();
@@ -105,6 +110,11 @@ public record IdentityServerConfig(
 
         public Builder admin(HostPort admin) {
             this.admin = admin;
+            return this;
+        }
+
+        public Builder probes(Optional<HostPort> probes) {
+            this.probes = probes;
             return this;
         }
 
@@ -137,7 +147,7 @@ public record IdentityServerConfig(
         public IdentityServerConfig build() {
             WorkloadIdentity identity = serverIdentity != null ? serverIdentity
                     : ControlPlaneComponent.IDENTITY.identity(trustDomain);
-            return new IdentityServerConfig(trustDomain, trustAnchorFile, issuerCertificateFile, issuerKeyFile, listen, admin,
+            return new IdentityServerConfig(trustDomain, trustAnchorFile, issuerCertificateFile, issuerKeyFile, listen, admin, probes,
                     identity, leafLifetime, limits, issuerReloadInterval, debug);
         }
     }

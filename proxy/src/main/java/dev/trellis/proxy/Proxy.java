@@ -100,7 +100,7 @@ public final class Proxy implements AutoCloseable {
         ProxyConfig.Timeouts timeouts = config.timeouts();
         ProxyConfig.Listeners listen = config.listeners();
         ProxyConfig.InboundPorts ports = config.inboundPorts();
-        TrustAnchors anchors = TrustAnchors.read(controlPlane.trustAnchorFile());
+        TrustAnchors anchors = controlPlane.trustAnchors();
 
         this.io = IoRuntime.create(1);
         this.credentials = new CredentialsStore(config.identity(), anchors, clock);
@@ -177,6 +177,7 @@ public final class Proxy implements AutoCloseable {
 
         AdminServer.Builder adminBuilder = AdminServer.builder("proxy")
                 .listen(listen.admin())
+                .probes(listen.probes())
                 .registry(registry)
                 .readiness(() -> identityClient.notReadyReason(clock.instant()))
                 .debug(config.debug());
@@ -185,6 +186,7 @@ public final class Proxy implements AutoCloseable {
         }
         this.admin = adminBuilder.build().start();
         targets.protect(admin.address().getPort());
+        admin.probeAddress().ifPresent(probes -> targets.protect(probes.getPort()));
         log.info("proxy: {} started (TLS {}, {} event loop, {} forwards)", config.identity(), MeshSslContexts.providerDescription(),
                 io.isEpoll() ? "epoll" : "NIO", forwards.size());
     }

@@ -9,6 +9,7 @@ import dev.trellis.core.time.DurationText;
 import dev.trellis.proxy.outbound.ForwardListener;
 import dev.trellis.proxy.policy.InboundPolicy;
 import dev.trellis.tls.context.KeyExchange;
+import dev.trellis.tls.pki.TrustAnchors;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -37,6 +38,8 @@ public final class ProxyConfig {
         public static final String OUTBOUND = "127.0.0.1:4140";
         public static final String ADMIN = "127.0.0.1:4191";
         public static final String TAP = "0.0.0.0:4190";
+        /** Where the injector puts the probe-only listener (off unless asked). */
+        public static final String PROBE = "0.0.0.0:4192";
         /** Server-speaks-first and otherwise undetectable protocols, as Linkerd's default list. */
         public static final String OPAQUE_PORTS = "25,587,3306,4444,5432,6379,9300,11211";
         public static final String DEFAULT_INBOUND_POLICY = "all-unauthenticated";
@@ -65,12 +68,13 @@ public final class ProxyConfig {
     public static final int DEFAULT_OUTBOUND_PORT = HostPort.parse(Defaults.OUTBOUND).port();
     public static final int DEFAULT_ADMIN_PORT = HostPort.parse(Defaults.ADMIN).port();
     public static final int DEFAULT_TAP_PORT = HostPort.parse(Defaults.TAP).port();
+    public static final int DEFAULT_PROBE_PORT = HostPort.parse(Defaults.PROBE).port();
     public static final Set<Integer> DEFAULT_OPAQUE_PORTS = Defaults.ports(Defaults.OPAQUE_PORTS);
 
     /**
      * Where the control plane is and who it must be.
      *
-     * @param trustAnchorFile     the mesh roots
+     * @param trustAnchors        the mesh roots
      * @param identityAddress     the identity service
      * @param identityName        the identity the identity service must present
      * @param tokenFile           proof of the proxy's identity for the identity service; read anew at every renewal
@@ -78,10 +82,10 @@ public final class ProxyConfig {
      * @param destinationName     the identity the destination service must present
      * @param vizName             the identity that may scrape this proxy's metrics and tap it
      */
-    public record ControlPlane(Path trustAnchorFile, HostPort identityAddress, WorkloadIdentity identityName, Path tokenFile,
+    public record ControlPlane(TrustAnchors trustAnchors, HostPort identityAddress, WorkloadIdentity identityName, Path tokenFile,
                                HostPort destinationAddress, WorkloadIdentity destinationName, WorkloadIdentity vizName) {
         public ControlPlane {
-            requireNonNull(trustAnchorFile, "trustAnchorFile");
+            requireNonNull(trustAnchors, "trustAnchors");
             requireNonNull(identityAddress, "identityAddress");
             requireNonNull(identityName, "identityName");
             requireNonNull(tokenFile, "tokenFile");
@@ -97,12 +101,13 @@ public final class ProxyConfig {
      * @param inbound  mesh mTLS, and in transparent mode redirected inbound traffic
      * @param outbound redirected outbound traffic (transparent mode); empty: none
      * @param admin    {@code /live /ready /metrics}; loopback
+     * @param probes   {@code /live /ready} only, for the kubelet on the pod address; empty: none
      * @param tap      live requests over mTLS for the viz identity; empty: none
      * @param forwards local ports for destinations (explicit mode)
      * @param maxOpeningPerSource connections one source may have still opening on one listener; more are closed at once
      */
-    public record Listeners(HostPort inbound, Optional<HostPort> outbound, HostPort admin, Optional<HostPort> tap, List<ForwardListener.Forward> forwards,
-                            int maxOpeningPerSource) {
+    public record Listeners(HostPort inbound, Optional<HostPort> outbound, HostPort admin, Optional<HostPort> probes, Optional<HostPort> tap,
+                            List<ForwardListener.Forward> forwards, int maxOpeningPerSource) {
         public Listeners {
             if (maxOpeningPerSource < 1) {
                 throw new IllegalArgumentException("proxy: max opening connections per source must be at least 1, got " + maxOpeningPerSource);
@@ -110,6 +115,7 @@ public final class ProxyConfig {
             requireNonNull(inbound, "inbound");
             requireNonNull(outbound, "outbound");
             requireNonNull(admin, "admin");
+            requireNonNull(probes, "probes");
             requireNonNull(tap, "tap");
             forwards = List.copyOf(forwards);
         }
@@ -182,11 +188,11 @@ public final class ProxyConfig {
         this.keyExchange = requireNonNull(b.keyExchange, "keyExchange");
         this.identity = b.identity;
         String td = identity.trustDomain();
-        this.controlPlane = new ControlPlane(b.trustAnchorFile, b.identityAddress,
+        this.controlPlane = new ControlPlane(b.trustAnchors, b.identityAddress,
                 b.identityName != null ? b.identityName : ControlPlaneComponent.IDENTITY.identity(td), b.tokenFile,
                 b.destinationAddress, b.destinationName != null ? b.destinationName : ControlPlaneComponent.DESTINATION.identity(td),
                 b.vizName != null ? b.vizName : ControlPlaneComponent.VIZ.identity(td));
-        this.listeners = new Listeners(b.inbound, b.outbound, b.admin, b.tap, b.forwards, b.maxOpeningPerSource);
+        this.listeners = new Listeners(b.inbound, b.outbound, b.admin, b.probes, b.tap, b.forwards, b.maxOpeningPerSource);
         this.inboundPorts = new InboundPorts(b.declaredPorts, b.appHost, b.requireIdentityPorts, b.opaquePorts, b.defaultInboundPolicy);
         this.timeouts = new Timeouts(b.detectTimeout, b.headerTimeout, b.connectTimeout, b.requestTimeout, b.resolveTimeout, b.policyWait, b.shutdownGrace);
         this.workload = requireNonNull(b.workload, "workload");
@@ -206,7 +212,7 @@ public final class ProxyConfig {
     /** A builder holding this configuration, to change a part of it. */
     public Builder toBuilder() {
         Builder b = new Builder(identity);
-        b.trustAnchorFile = controlPlane.trustAnchorFile();
+        b.trustAnchors = controlPlane.trustAnchors();
         b.identityAddress = controlPlane.identityAddress();
         b.identityName = controlPlane.identityName();
         b.tokenFile = controlPlane.tokenFile();
@@ -217,6 +223,7 @@ public final class ProxyConfig {
         b.outbound = listeners.outbound();
         b.admin = listeners.admin();
         b.tap = listeners.tap();
+        b.probes = listeners.probes();
         b.forwards = new ArrayList<>(listeners.forwards());
         b.maxOpeningPerSource = listeners.maxOpeningPerSource();
         b.declaredPorts = inboundPorts.declared();
@@ -292,9 +299,9 @@ public final class ProxyConfig {
     Set<Integer> ownPorts() {
         IntStream configured = IntStream.concat(
                 IntStream.of(listeners.inbound().port(), listeners.admin().port(), listeners.outbound().map(HostPort::port).orElse(0),
-                        listeners.tap().map(HostPort::port).orElse(0)),
+                        listeners.tap().map(HostPort::port).orElse(0), listeners.probes().map(HostPort::port).orElse(0)),
                 listeners.forwards().stream().mapToInt(f -> f.listen().port()));
-        return IntStream.concat(configured, IntStream.of(DEFAULT_OUTBOUND_PORT, DEFAULT_TAP_PORT, DEFAULT_ADMIN_PORT, DEFAULT_INBOUND_PORT))
+        return IntStream.concat(configured, IntStream.of(DEFAULT_OUTBOUND_PORT, DEFAULT_TAP_PORT, DEFAULT_ADMIN_PORT, DEFAULT_INBOUND_PORT, DEFAULT_PROBE_PORT))
                 .filter(port -> port != 0).boxed().collect(Collectors.toUnmodifiableSet());
     }
 
@@ -313,6 +320,7 @@ public final class ProxyConfig {
     /** Builds a {@link ProxyConfig}; starts from {@link Defaults}. Not thread-safe. */
     public static final class Builder {
         private final WorkloadIdentity identity;
+        private TrustAnchors trustAnchors;
         private Path trustAnchorFile;
         private HostPort identityAddress;
         private WorkloadIdentity identityName;
@@ -324,6 +332,7 @@ public final class ProxyConfig {
         private Optional<HostPort> outbound = Optional.of(HostPort.parse(Defaults.OUTBOUND));
         private HostPort admin = HostPort.parse(Defaults.ADMIN);
         private Optional<HostPort> tap = Optional.of(HostPort.parse(Defaults.TAP));
+        private Optional<HostPort> probes = Optional.empty();
         private List<ForwardListener.Forward> forwards = new ArrayList<>();
         private int maxOpeningPerSource = Integer.parseInt(Defaults.MAX_OPENING_PER_SOURCE);
         private Set<Integer> declaredPorts = Set.of();
@@ -348,8 +357,17 @@ public final class ProxyConfig {
             this.identity = identity;
         }
 
+        /** The mesh roots from a PEM file, read when the configuration is built. */
         public Builder trustAnchorFile(Path file) {
             this.trustAnchorFile = file;
+            this.trustAnchors = null;
+            return this;
+        }
+
+        /** The mesh roots themselves (an injected proxy gets them as PEM in its environment). */
+        public Builder trustAnchors(TrustAnchors anchors) {
+            this.trustAnchors = anchors;
+            this.trustAnchorFile = null;
             return this;
         }
 
@@ -380,6 +398,12 @@ public final class ProxyConfig {
             return this;
         }
 
+        /** The identity that may scrape metrics and tap; default the viz service of the {@code trellis} namespace. */
+        public Builder vizName(WorkloadIdentity name) {
+            this.vizName = name;
+            return this;
+        }
+
         public Builder inbound(HostPort listen) {
             this.inbound = listen;
             return this;
@@ -392,6 +416,12 @@ public final class ProxyConfig {
 
         public Builder admin(HostPort listen) {
             this.admin = listen;
+            return this;
+        }
+
+        /** A listener for the kubelet: {@code /live} and {@code /ready} only. */
+        public Builder probes(Optional<HostPort> listen) {
+            this.probes = listen;
             return this;
         }
 
@@ -498,8 +528,15 @@ public final class ProxyConfig {
 
         /** @throws IllegalArgumentException naming the first setting that is missing or out of range */
         public ProxyConfig build() {
-            if (trustAnchorFile == null || identityAddress == null || tokenFile == null || destinationAddress == null) {
+            if ((trustAnchors == null && trustAnchorFile == null) || identityAddress == null || tokenFile == null || destinationAddress == null) {
                 throw new IllegalArgumentException("proxy: the trust anchors, the identity and destination services' addresses and the token file are required");
+            }
+            if (trustAnchors == null) {
+                try {
+                    trustAnchors = TrustAnchors.read(trustAnchorFile);
+                } catch (java.io.IOException e) {
+                    throw new IllegalArgumentException("proxy: cannot read the trust anchors: " + e.getMessage(), e);
+                }
             }
             return new ProxyConfig(this);
         }

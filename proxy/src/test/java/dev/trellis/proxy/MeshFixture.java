@@ -80,8 +80,8 @@ final class MeshFixture implements AutoCloseable {
 
     /** The real destination service on loopback over {@code cluster}, with a certificate from this fixture's PKI; the caller closes it. */
     dev.trellis.destination.DestinationServer startDestination(dev.trellis.cluster.ClusterSource cluster) throws Exception {
-        var config = dev.trellis.destination.DestinationServerConfig.defaults(TestPki.TRUST_DOMAIN)
-                .withListen(new HostPort("127.0.0.1", 0), new HostPort("127.0.0.1", 0));
+        var config = dev.trellis.destination.DestinationServerConfig.builder(TestPki.TRUST_DOMAIN)
+                .listen(new HostPort("127.0.0.1", 0)).admin(new HostPort("127.0.0.1", 0)).build();
         var credentials = new dev.trellis.tls.context.CredentialsStore(config.identity(), pki.trustAnchors(), Clock.systemUTC());
         credentials.install(pki.credentialsFor(config.identity(), Duration.ofHours(1)));
         return dev.trellis.destination.DestinationServer.start(config, cluster, credentials, Clock.systemUTC());

@@ -39,11 +39,21 @@ public final class VizApi implements AutoCloseable {
         this.viz = viz;
     }
 
-    /** Binds 127.0.0.1:{@code port} (0: any free port). */
+    /** Binds 127.0.0.1:{@code port} (0: any free port), with a random token. */
     public static VizApi start(Viz viz, int port) throws IOException {
         byte[] secret = new byte[24];
         new SecureRandom().nextBytes(secret);
-        String token = HexFormat.of().formatHex(secret);
+        return start(viz, port, HexFormat.of().formatHex(secret));
+    }
+
+    /** Shortest token accepted from an operator (a Secret in a cluster). */
+    public static final int MIN_TOKEN_LENGTH = 32;
+
+    /** Binds 127.0.0.1:{@code port} (0: any free port); callers must present {@code token}. */
+    public static VizApi start(Viz viz, int port, String token) throws IOException {
+        if (token.length() < MIN_TOKEN_LENGTH || !token.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
+            throw new IllegalArgumentException("viz: the API token must be at least " + MIN_TOKEN_LENGTH + " printable characters without spaces");
+        }
         HttpServer server;
         try {
             server = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 16);

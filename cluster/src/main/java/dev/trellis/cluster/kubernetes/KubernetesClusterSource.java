@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -28,7 +29,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Cluster state from the Kubernetes API through fabric8 informers: Services, EndpointSlices,
- * Pods, Namespaces, ServiceAccounts and Trellis's policy resources, in every namespace. The
+ * Pods, Namespaces, ServiceAccounts and Trellis's policy resources, in every namespace — or
+ * only those of them a component reads ({@link WatchedResource}); the rest stay empty. The
  * informers list, then watch, and list again after a lost watch; each change schedules one
  * rebuild of the snapshot from their caches after {@code coalesce}, so a burst of events makes
  * one snapshot. Not synced until every informer has listed once; {@link #problem()} names
@@ -40,6 +42,7 @@ public final class KubernetesClusterSource implements ClusterSource {
 
     private final KubernetesClient client;
     private final Duration coalesce;
+    private final Set<WatchedResource> watched;
     private final Map<String, SharedIndexInformer<? extends HasMetadata>> informers = new LinkedHashMap<>();
     private final SnapshotListeners snapshots = new SnapshotListeners();
     private final ScheduledExecutorService rebuilder;
@@ -47,22 +50,28 @@ public final class KubernetesClusterSource implements ClusterSource {
     private volatile boolean ownsClient;
     private long generation;
 
-    private KubernetesClusterSource(KubernetesClient client, Duration coalesce) {
+    private KubernetesClusterSource(KubernetesClient client, Duration coalesce, Set<WatchedResource> watched) {
         this.client = client;
         this.coalesce = coalesce;
+        this.watched = Set.copyOf(watched);
         this.rebuilder = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("trellis-k8s-cluster").daemon().factory());
     }
 
-    /** Starts the informers on {@code client}, which the source closes when it closes. */
-    public static KubernetesClusterSource startOwning(KubernetesClient client, Duration coalesce) {
-        KubernetesClusterSource source = start(client, coalesce);
+    /** Starts informers for {@code watched} on {@code client}, which the source closes when it closes. */
+    public static KubernetesClusterSource startOwning(KubernetesClient client, Duration coalesce, Set<WatchedResource> watched) {
+        KubernetesClusterSource source = start(client, coalesce, watched);
         source.ownsClient = true;
         return source;
     }
 
-    /** Starts the informers on {@code client} (which the caller keeps and closes). */
+    /** Starts informers for everything on {@code client} (which the caller keeps and closes). */
     public static KubernetesClusterSource start(KubernetesClient client, Duration coalesce) {
-        KubernetesClusterSource source = new KubernetesClusterSource(requireNonNull(client, "client"), requireNonNull(coalesce, "coalesce"));
+        return start(client, coalesce, WatchedResource.ALL);
+    }
+
+    /** Starts informers for {@code watched} on {@code client} (which the caller keeps and closes). */
+    public static KubernetesClusterSource start(KubernetesClient client, Duration coalesce, Set<WatchedResource> watched) {
+        KubernetesClusterSource source = new KubernetesClusterSource(requireNonNull(client, "client"), requireNonNull(coalesce, "coalesce"), watched);
         source.startInformers();
         return source;
     }
@@ -85,12 +94,22 @@ public final class KubernetesClusterSource implements ClusterSource {
             }
         };
         long resync = 0; // informers relist on a lost watch; no periodic resync needed for a level-triggered rebuild
-        add("services", client.services().inAnyNamespace().inform(cast(onChange), resync));
-        add("endpointslices", client.discovery().v1().endpointSlices().inAnyNamespace().inform(cast(onChange), resync));
-        add("pods", client.pods().inAnyNamespace().inform(cast(onChange), resync));
-        add("namespaces", client.namespaces().inform(cast(onChange), resync));
-        add("serviceaccounts", client.serviceAccounts().inAnyNamespace().inform(cast(onChange), resync));
-        for (String kind : PolicyResources.KINDS) {
+        if (watched.contains(WatchedResource.SERVICES)) {
+            add("services", client.services().inAnyNamespace().inform(cast(onChange), resync));
+        }
+        if (watched.contains(WatchedResource.ENDPOINT_SLICES)) {
+            add("endpointslices", client.discovery().v1().endpointSlices().inAnyNamespace().inform(cast(onChange), resync));
+        }
+        if (watched.contains(WatchedResource.PODS)) {
+            add("pods", client.pods().inAnyNamespace().inform(cast(onChange), resync));
+        }
+        if (watched.contains(WatchedResource.NAMESPACES)) {
+            add("namespaces", client.namespaces().inform(cast(onChange), resync));
+        }
+        if (watched.contains(WatchedResource.SERVICE_ACCOUNTS)) {
+            add("serviceaccounts", client.serviceAccounts().inAnyNamespace().inform(cast(onChange), resync));
+        }
+        for (String kind : watched.contains(WatchedResource.POLICY) ? PolicyResources.KINDS : List.<String>of()) {
             ResourceDefinitionContext context = new ResourceDefinitionContext.Builder()
                     .withGroup(PolicyResources.GROUP).withVersion(PolicyResources.VERSION).withKind(kind)
                     .withPlural(plural(kind)).withNamespaced(true).build();
@@ -99,7 +118,7 @@ public final class KubernetesClusterSource implements ClusterSource {
             } catch (RuntimeException e) {
                 close();
                 throw new IllegalStateException("cluster: cannot watch " + plural(kind) + "." + PolicyResources.GROUP
-                        + " (are Trellis's CRDs installed? kubectl apply -f crds.yaml, see docs/crds.md): " + e.getMessage(), e);
+                        + " (are Trellis's CRDs installed? trellis install --crds | kubectl apply -f -): " + e.getMessage(), e);
             }
         }
         scheduleRebuild();

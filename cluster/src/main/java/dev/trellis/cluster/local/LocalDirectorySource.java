@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import dev.trellis.cluster.ClusterSnapshot;
 import dev.trellis.cluster.ClusterSource;
 import dev.trellis.cluster.SnapshotListeners;
+import dev.trellis.cluster.manifest.ManifestParser;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -99,7 +100,8 @@ public final class LocalDirectorySource implements ClusterSource {
                 return;
             }
             try {
-                objects.addAll(parser.parse(file.toString(), Files.readString(file, StandardCharsets.UTF_8)));
+                parser.parse(file.toString(), Files.readString(file, StandardCharsets.UTF_8)).stream()
+                        .map(LocalDirectorySource::inDefaultNamespace).forEach(objects::add);
             } catch (ManifestParser.ManifestException e) {
                 report("cluster: " + e.getMessage() + ". Keeping the last good state.");
                 return;
@@ -178,5 +180,13 @@ public final class LocalDirectorySource implements ClusterSource {
     @Override
     public void close() {
         poller.shutdownNow();
+    }
+
+    /** As kubectl would: a namespaced object written without a namespace goes to "default". */
+    static HasMetadata inDefaultNamespace(HasMetadata object) {
+        if (object.getMetadata().getNamespace() == null && !"Namespace".equals(object.getKind())) {
+            object.getMetadata().setNamespace("default");
+        }
+        return object;
     }
 }

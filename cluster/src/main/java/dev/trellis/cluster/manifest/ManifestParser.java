@@ -1,9 +1,10 @@
-package dev.trellis.cluster.local;
+package dev.trellis.cluster.manifest;
 
 import dev.trellis.cluster.policy.InvalidResourceException;
 import dev.trellis.cluster.policy.PolicyParser;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.KubernetesList;
 import io.fabric8.kubernetes.api.model.KubernetesResource;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import java.util.ArrayList;
@@ -19,14 +20,16 @@ import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
 import org.snakeyaml.engine.v2.nodes.Node;
 
 /**
- * Reads the Kubernetes objects of one manifest file (YAML, several documents allowed). Any
- * error fails the whole file, naming the file, the line and what is wrong. Limits: file size
- * and document count below, 50 aliases per document (no alias bombs). Thread-safe.
+ * Reads the Kubernetes objects of one manifest file (YAML or JSON, several documents
+ * allowed), as written: nothing is defaulted. Any error fails the whole file, naming the
+ * file, the line and what is wrong. Limits: file size and document count below, 50 aliases
+ * per document (no alias bombs). Trellis policy resources are validated on the way.
+ * Thread-safe.
  */
-final class ManifestParser {
+public final class ManifestParser {
 
-    static final int MAX_FILE_BYTES = 4 * 1024 * 1024;
-    static final int MAX_DOCUMENTS = 1000;
+    public static final int MAX_FILE_BYTES = 4 * 1024 * 1024;
+    public static final int MAX_DOCUMENTS = 1000;
 
     private final KubernetesSerialization serialization = new KubernetesSerialization();
     private final LoadSettings settings = LoadSettings.builder()
@@ -36,15 +39,31 @@ final class ManifestParser {
             .build();
 
     /** A manifest that cannot be used; the message names {@code file:line}. */
-    static final class ManifestException extends Exception {
+    public static final class ManifestException extends Exception {
         ManifestException(String message) {
             super(message);
         }
     }
 
-    List<HasMetadata> parse(String file, String text) throws ManifestException {
+    /** Every object of the file, the items of a {@code List} in its place. */
+    public List<HasMetadata> parse(String file, String text) throws ManifestException {
         List<HasMetadata> objects = new ArrayList<>();
-        Iterable<Node> documents;
+        for (KubernetesResource document : documents(file, text)) {
+            if (document instanceof KubernetesList list) {
+                objects.addAll(list.getItems());
+            } else {
+                objects.add((HasMetadata) document);
+            }
+        }
+        return objects;
+    }
+
+    /**
+     * Every document of the file as written: each an object ({@link HasMetadata}) or a
+     * {@link KubernetesList} of them ({@code kind: List}).
+     */
+    public List<KubernetesResource> documents(String file, String text) throws ManifestException {
+        List<KubernetesResource> objects = new ArrayList<>();
         try {
             int count = 0;
             for (Node node : new Compose(settings).composeAllFromString(text)) {
@@ -68,7 +87,7 @@ final class ManifestParser {
         return objects;
     }
 
-    private HasMetadata toObject(String where, Object tree) throws ManifestException {
+    private KubernetesResource toObject(String where, Object tree) throws ManifestException {
         if (!(tree instanceof Map<?, ?> map) || !(map.get("kind") instanceof String kind) || !(map.get("apiVersion") instanceof String)) {
             throw new ManifestException(where + ": a document must be an object with apiVersion and kind");
         }
@@ -78,11 +97,22 @@ final class ManifestParser {
         } catch (RuntimeException e) {
             throw new ManifestException(where + ": " + kind + ": " + rootMessage(e));
         }
-        if (!(converted instanceof HasMetadata object) || object.getMetadata() == null || object.getMetadata().getName() == null) {
-            throw new ManifestException(where + ": " + kind + " without metadata.name");
+        if (converted instanceof KubernetesList list) {
+            List<HasMetadata> items = list.getItems() == null ? List.of() : list.getItems();
+            for (int i = 0; i < items.size(); i++) {
+                checked(where + ": items[" + i + "]", items.get(i), items.get(i) == null ? "null" : items.get(i).getKind());
+            }
+            return list;
         }
-        if (object.getMetadata().getNamespace() == null && !kind.equals("Namespace")) {
-            object.getMetadata().setNamespace("default");
+        if (!(converted instanceof HasMetadata object)) {
+            throw new ManifestException(where + ": " + kind + " is not a Kubernetes object");
+        }
+        return checked(where, object, kind);
+    }
+
+    private static HasMetadata checked(String where, HasMetadata object, String kind) throws ManifestException {
+        if (object == null || object.getMetadata() == null || object.getMetadata().getName() == null) {
+            throw new ManifestException(where + ": " + kind + " without metadata.name");
         }
         if (object instanceof GenericKubernetesResource generic && PolicyParser.isPolicy(generic)) {
             try {

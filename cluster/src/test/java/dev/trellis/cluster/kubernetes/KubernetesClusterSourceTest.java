@@ -3,6 +3,7 @@ package dev.trellis.cluster.kubernetes;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.trellis.cluster.ObjectKey;
+import dev.trellis.cluster.policy.PolicyCrds;
 import dev.trellis.cluster.policy.PolicyResources;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder;
 import io.fabric8.kubernetes.api.model.PodBuilder;
@@ -51,16 +52,15 @@ class KubernetesClusterSourceTest {
     }
 
     @Test
-    void theCrdsDefineEveryKindWithTheNamesTheSourceWatches() throws Exception {
-        try (InputStream in = KubernetesClusterSource.class.getResourceAsStream("/dev/trellis/cluster/policy/crds.yaml")) {
-            List<CustomResourceDefinition> definitions = client.load(in).items().stream().map(CustomResourceDefinition.class::cast).toList();
-            assertThat(definitions).extracting(d -> d.getSpec().getNames().getKind()).containsExactlyElementsOf(PolicyResources.KINDS);
-            for (CustomResourceDefinition definition : definitions) {
-                assertThat(definition.getSpec().getGroup()).isEqualTo(PolicyResources.GROUP);
-                assertThat(definition.getSpec().getNames().getPlural()).isEqualTo(KubernetesClusterSource.plural(definition.getSpec().getNames().getKind()));
-                assertThat(definition.getSpec().getVersions()).singleElement().satisfies(v -> assertThat(v.getName()).isEqualTo(PolicyResources.VERSION));
-            }
+    void theCrdsDefineEveryKindWithTheNamesTheSourceWatches() {
+        List<CustomResourceDefinition> definitions = PolicyCrds.all();
+        assertThat(definitions).extracting(d -> d.getSpec().getNames().getKind()).containsExactlyElementsOf(PolicyResources.KINDS);
+        for (CustomResourceDefinition definition : definitions) {
+            assertThat(definition.getSpec().getGroup()).isEqualTo(PolicyResources.GROUP);
+            assertThat(definition.getSpec().getNames().getPlural()).isEqualTo(KubernetesClusterSource.plural(definition.getSpec().getNames().getKind()));
+            assertThat(definition.getSpec().getVersions()).singleElement().satisfies(v -> assertThat(v.getName()).isEqualTo(PolicyResources.VERSION));
         }
+        assertThat(WatchedResource.POLICY.resources()).containsExactlyElementsOf(definitions.stream().map(d -> d.getSpec().getNames().getPlural()).toList());
     }
 
     private static ResourceDefinitionContext context(String kind) {

@@ -2,6 +2,7 @@ package dev.trellis.cluster.local;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.trellis.cluster.ClusterSnapshot;
+import dev.trellis.cluster.manifest.ManifestParser;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import java.util.List;
 
@@ -21,7 +22,7 @@ class ManifestParserFuzzTest {
         String text = new String(input, java.nio.charset.StandardCharsets.UTF_8);
         List<HasMetadata> objects;
         try {
-            objects = parser.parse("state/fuzz.yaml", text);
+            objects = parser.parse("state/fuzz.yaml", text).stream().map(LocalDirectorySource::inDefaultNamespace).toList();
         } catch (ManifestParser.ManifestException refused) {
             if (!refused.getMessage().startsWith("state/fuzz.yaml")) {
                 throw new AssertionError("a refusal must name the file: " + refused.getMessage());

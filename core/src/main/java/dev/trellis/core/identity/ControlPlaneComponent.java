@@ -17,6 +17,12 @@ public enum ControlPlaneComponent {
     /** The namespace the control plane runs in unless installed elsewhere. */
     public static final String DEFAULT_NAMESPACE = "trellis";
 
+    /**
+     * The audience of the service-account tokens workloads present to the identity service
+     * (projected volumes ask the kubelet for it; TokenReview checks it).
+     */
+    public static final String IDENTITY_TOKEN_AUDIENCE = "identity.trellis.dev";
+
     private final String serviceAccount;
 
     ControlPlaneComponent(String serviceAccount) {

@@ -32,4 +32,25 @@ public final class DurationText {
             throw new IllegalArgumentException("'" + value + "' is not a duration (e.g. 100ms, 5s, 10m, 24h, 365d)");
         }
     }
+
+    /** The shortest exact form {@link #parse} reads back: {@code 24h}, {@code 90s}, {@code 1500ms}; ISO-8601 below a millisecond. */
+    public static String format(Duration duration) {
+        if (duration.isNegative() || duration.toNanosPart() % 1_000_000 != 0) {
+            return duration.toString();
+        }
+        long millis = duration.toMillis();
+        if (millis != 0 && millis % 86_400_000 == 0) {
+            return millis / 86_400_000 + "d";
+        }
+        if (millis != 0 && millis % 3_600_000 == 0) {
+            return millis / 3_600_000 + "h";
+        }
+        if (millis != 0 && millis % 60_000 == 0) {
+            return millis / 60_000 + "m";
+        }
+        if (millis % 1000 == 0) {
+            return millis / 1000 + "s";
+        }
+        return millis + "ms";
+    }
 }

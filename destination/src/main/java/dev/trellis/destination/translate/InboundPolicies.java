@@ -36,9 +36,13 @@ public final class InboundPolicies {
     private InboundPolicies() {
     }
 
-    public static InboundServer of(ClusterSnapshot snapshot, Pod pod, int port, DefaultInboundPolicy defaults, List<String> clusterNetworks,
+    /** The annotation (on the pod, else its namespace) that sets the default policy for one workload, as the injector passes it on. */
+    public static final String DEFAULT_POLICY_ANNOTATION = "config.trellis.dev/default-inbound-policy";
+
+    public static InboundServer of(ClusterSnapshot snapshot, Pod pod, int port, DefaultInboundPolicy clusterDefault, List<String> clusterNetworks,
                                    String trustDomain) {
         String namespace = pod.getMetadata().getNamespace();
+        DefaultInboundPolicy defaults = annotatedDefault(snapshot, pod).orElse(clusterDefault);
         Map<String, Integer> named = namedPorts(pod);
         Optional<PolicyResources.Server> server = snapshot.servers().stream()
                 .filter(s -> s.id().namespace().equals(namespace))
@@ -183,6 +187,18 @@ public final class InboundPolicies {
             return !(IdentityPattern.parse(identity, trustDomain) instanceof IdentityPattern.Exactly);
         } catch (IllegalArgumentException e) {
             return false;
+        }
+    }
+
+    /** The pod's (or its namespace's) default policy annotation; one that does not parse is ignored (the injector refuses such pods). */
+    private static Optional<DefaultInboundPolicy> annotatedDefault(ClusterSnapshot snapshot, Pod pod) {
+        Optional<String> value = Optional.ofNullable(pod.getMetadata().getAnnotations()).map(a -> a.get(DEFAULT_POLICY_ANNOTATION))
+                .or(() -> snapshot.namespace(pod.getMetadata().getNamespace()).map(n -> n.getMetadata().getAnnotations())
+                        .map(a -> a.get(DEFAULT_POLICY_ANNOTATION)));
+        try {
+            return value.map(DefaultInboundPolicy::parse);
+        } catch (IllegalArgumentException e) {
+            return Optional.empty();
         }
     }
 

@@ -11,7 +11,7 @@ import dev.trellis.core.identity.WorkloadIdentity;
 public interface Authenticator {
 
     /** The audience every token must carry: tokens minted for other services are refused. */
-    String AUDIENCE = "identity.trellis.dev";
+    String AUDIENCE = dev.trellis.core.identity.ControlPlaneComponent.IDENTITY_TOKEN_AUDIENCE;
 
     /**
      * The identity, in {@code trustDomain}, that {@code token} proves.

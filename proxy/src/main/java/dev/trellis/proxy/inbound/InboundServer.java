@@ -10,10 +10,13 @@ import dev.trellis.proxy.detect.ProtocolDetector;
 import dev.trellis.proxy.errors.ProxyError;
 import dev.trellis.proxy.errors.ProxyFailure;
 import dev.trellis.proxy.http.HttpInbound;
+import dev.trellis.proxy.http.MeshHeaders;
 import dev.trellis.proxy.metrics.ProxyMetrics;
+import dev.trellis.proxy.policy.InboundAuthorizer;
 import dev.trellis.proxy.policy.InboundPolicy;
 import dev.trellis.proxy.policy.InboundTargets;
 import dev.trellis.proxy.tcp.Relay;
+import dev.trellis.proxy.tcp.RequestHead;
 import dev.trellis.proxy.transport.BoundListener;
 import dev.trellis.proxy.transport.ByteCounter;
 import dev.trellis.proxy.transport.Causes;
@@ -28,6 +31,7 @@ import dev.trellis.tls.context.CredentialsStore;
 import dev.trellis.tls.context.KeyExchange;
 import dev.trellis.tls.context.MeshSslContexts;
 import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
@@ -43,6 +47,7 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.util.ReferenceCountUtil;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -207,13 +212,92 @@ public final class InboundServer {
             return;
         }
         policy.connection(port, Optional.empty(), sourceOf(ch), ch.eventLoop(), allowed -> {
-            if (!allowed) {
+            if (allowed) {
+                connectToApp(ch, app, new ProxyMetrics.Labels("inbound", "", false, null), "plaintext (" + what + ") from " + ch.remoteAddress());
+            } else if (what.equals("HTTP1")) {
+                // Not the whole port, but maybe this request: the kubelet's probes arrive so, one request per connection.
+                plaintextRequest(ch, start, app);
+            } else {
                 refuse(ch, start, Optional.empty(), app.toString(), "tcp", false,
                         ProxyError.POLICY_DENIED.because("unauthenticated " + sourceOf(ch).getHostAddress() + " may not connect to port " + port));
+            }
+        });
+    }
+
+    /**
+     * One plaintext HTTP/1 request on a port that unauthenticated callers may not use as a
+     * whole: its routes may still admit it (the pod's own probe paths always are). Only a
+     * GET or HEAD without a body, and only that one request: it goes to the app with
+     * {@code Connection: close}, the app's answer comes back, and anything more the client
+     * sends is dropped. Anything else is answered 403.
+     */
+    private void plaintextRequest(Channel ch, Instant start, InetSocketAddress app) {
+        int port = app.getPort();
+        InetAddress source = sourceOf(ch);
+        RequestHead.read(ch, settings.headerTimeout(), head -> {
+            Optional<PlaintextRequest> request = head.flatMap(PlaintextRequest::parse);
+            if (request.isEmpty()) {
+                forbid(ch, start, app, ProxyError.POLICY_DENIED.because("unauthenticated " + source.getHostAddress() + " may not connect to port " + port
+                        + ", and its request is not a plain GET or HEAD a route could admit"));
                 return;
             }
-            connectToApp(ch, app, new ProxyMetrics.Labels("inbound", "", false, null), "plaintext (" + what + ") from " + ch.remoteAddress());
+            policy.request(port, Optional.empty(), source, request.get().authorizerRequest(), ch.eventLoop(), verdict -> {
+                if (verdict != InboundPolicy.Verdict.ALLOW) {
+                    forbid(ch, start, app, ProxyError.POLICY_DENIED.because("unauthenticated " + source.getHostAddress() + " may not "
+                            + request.get().method() + " " + InboundAuthorizer.pathOnly(request.get().path()) + " on port " + port));
+                    return;
+                }
+                forwardOneRequest(ch, app, request.get());
+            });
         });
+    }
+
+    /** Answers 403 with the reason (an HTTP client shows it), logs the refusal like any other, and closes. */
+    private void forbid(Channel ch, Instant start, InetSocketAddress app, ProxyFailure why) {
+        String body = why.error().text() + ": " + why.getMessage() + "\n";
+        String answer = "HTTP/1.1 " + why.error().httpStatus() + " Forbidden\r\ncontent-type: text/plain\r\n" + MeshHeaders.PROXY_ERROR + ": "
+                + why.error().text() + "\r\ncontent-length: " + body.getBytes(StandardCharsets.UTF_8).length + "\r\nconnection: close\r\n\r\n" + body;
+        Relay.takePending(ch, new DiscardInbound()).forEach(ReferenceCountUtil::release);
+        ch.writeAndFlush(Unpooled.copiedBuffer(answer, StandardCharsets.UTF_8)).addListener(f -> refuse(ch, start, Optional.empty(), app.toString(), "http", false, why));
+    }
+
+    private void forwardOneRequest(Channel client, InetSocketAddress app, PlaintextRequest request) {
+        Relay.takePending(client, new DiscardInbound()).forEach(ReferenceCountUtil::release);
+        new Bootstrap().group(client.eventLoop()).channel(io.channelType())
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) settings.connectTimeout().toMillis())
+                .handler(new ChannelInboundHandlerAdapter() {
+                    @Override
+                    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                        client.writeAndFlush(msg);
+                    }
+
+                    @Override
+                    public void channelInactive(ChannelHandlerContext ctx) {
+                        client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> client.close());
+                    }
+                })
+                .connect(app)
+                .addListener((ChannelFuture connected) -> {
+                    if (!connected.isSuccess()) {
+                        metrics.refused("inbound", ProxyError.APP_CONNECT_FAILED.label());
+                        log.info("proxy: inbound plaintext request from {}: app {} refused: {}", client.remoteAddress(), app, Causes.rootMessage(connected.cause()));
+                        client.close();
+                        return;
+                    }
+                    client.closeFuture().addListener(f -> connected.channel().close());
+                    connected.channel().writeAndFlush(Unpooled.copiedBuffer(request.withConnectionClose(), StandardCharsets.ISO_8859_1));
+                    // The client's further bytes are read and dropped; its close ends the app's side too.
+                    client.config().setAutoRead(true);
+                    log.debug("proxy: inbound plaintext {} {} from {} admitted by route", request.method(), request.path(), client.remoteAddress());
+                });
+    }
+
+    /** Drops what a client sends after its one admitted request. */
+    private static final class DiscardInbound extends ChannelInboundHandlerAdapter {
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ReferenceCountUtil.release(msg);
+        }
     }
 
     private static InetAddress sourceOf(Channel channel) {

@@ -19,6 +19,7 @@ import dev.trellis.proxy.http.HttpOutbound;
 import dev.trellis.proxy.metrics.ProxyMetrics;
 import dev.trellis.proxy.policy.EgressGate;
 import dev.trellis.proxy.tcp.Relay;
+import dev.trellis.proxy.tcp.RequestHead;
 import dev.trellis.proxy.transport.BoundListener;
 import dev.trellis.proxy.transport.IoRuntime;
 import dev.trellis.proxy.transport.Openings;

@@ -1,5 +1,6 @@
 package dev.trellis.proxy.policy;
 
+import dev.trellis.core.net.Cidr;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 

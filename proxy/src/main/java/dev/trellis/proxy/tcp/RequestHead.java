@@ -1,6 +1,5 @@
-package dev.trellis.proxy.outbound;
+package dev.trellis.proxy.tcp;
 
-import dev.trellis.proxy.tcp.Relay;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -12,20 +11,21 @@ import java.util.function.Consumer;
 
 /**
  * Waits until an HTTP/1 request's whole head is held by the connection's pending handler, so
- * that its {@code Host} header is known before the connection is decided (detection looks at
- * the request line only, and an outside review saw egress decided with no host at all).
+ * that its {@code Host} header (egress) or its path (a kubelet probe arriving in plaintext)
+ * is known before the connection is decided (detection looks at the request line only, and
+ * an outside review saw egress decided with no host at all).
  * Bounded: at most {@link #MAX_HEAD} bytes and {@code deadline}, counted once, not per read;
  * past either, {@code then} gets empty and the caller refuses the connection.
  */
-final class RequestHead {
+public final class RequestHead {
 
-    static final int MAX_HEAD = 16 * 1024;
+    public static final int MAX_HEAD = 16 * 1024;
 
     private RequestHead() {
     }
 
     /** Calls {@code then} on the event loop with the head (up to its blank line), or empty. */
-    static void read(Channel ch, Duration deadline, Consumer<Optional<String>> then) {
+    public static void read(Channel ch, Duration deadline, Consumer<Optional<String>> then) {
         Optional<String> complete = complete(Relay.peekPending(ch, MAX_HEAD));
         if (complete.isPresent()) {
             then.accept(complete);

@@ -55,6 +55,15 @@ public final class TrustAnchors {
         }
     }
 
+    /** Anchors from PEM text; {@code source} names it in errors (an environment variable, a ConfigMap key). */
+    public static TrustAnchors parse(String pem, String source) throws IOException {
+        try {
+            return new TrustAnchors(Pem.parseCertificates(pem, source));
+        } catch (IllegalArgumentException e) {
+            throw new IOException(source + ": " + e.getMessage(), e);
+        }
+    }
+
     public List<X509Certificate> certificates() {
         return certificates;
     }
@@ -88,7 +97,7 @@ public final class TrustAnchors {
     }
 
     /** A certificate as people know it: its mesh identity, else its subject, else its serial (mesh leaves have an empty subject). */
-    private static String describe(X509Certificate certificate) {
+    public static String describe(X509Certificate certificate) {
         try {
             return MeshCertificates.identityOf(certificate).toString();
         } catch (CertificateException notMesh) {

@@ -1,0 +1,42 @@
+package dev.trellis.e2e;
+
+import dev.trellis.testing.cluster.ImageCatalog;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The images the simulated cluster runs: the Dockerfile's targets, filled with the packaged
+ * distribution ({@code cli/target}) and, for the jlinked runtime, the JDK running the tests.
+ */
+final class Distribution {
+
+    static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
+
+    private Distribution() {
+    }
+
+    static ImageCatalog images() throws IOException {
+        Path jar = ROOT.resolve("cli/target/trellis-cli.jar");
+        if (!Files.isRegularFile(jar) || !Files.isDirectory(ROOT.resolve("cli/target/lib"))) {
+            throw new IllegalStateException("e2e: " + jar + " and cli/target/lib are missing; these tests run after the cli module is packaged (./mvnw verify)");
+        }
+        return ImageCatalog.read(ROOT.resolve("images/Dockerfile"), ROOT, Map.of("runtime:/opt/java", Path.of(System.getProperty("java.home"))));
+    }
+
+    /** The uid and whether the root file system is read-only, of the process whose command line has all of {@code words}. */
+    record ProcessView(long uid, boolean readOnlyRoot) {}
+
+    static ProcessView process(List<String> words) throws IOException {
+        ProcessHandle handle = ProcessHandle.allProcesses()
+                .filter(p -> p.info().commandLine().map(c -> words.stream().allMatch(c::contains)).orElse(false))
+                .findFirst().orElseThrow(() -> new AssertionError("no process with " + words));
+        long uid = Files.readAllLines(Path.of("/proc", String.valueOf(handle.pid()), "status")).stream()
+                .filter(l -> l.startsWith("Uid:")).map(l -> Long.parseLong(l.split("\\s+")[1])).findFirst().orElseThrow();
+        boolean readOnly = Files.readAllLines(Path.of("/proc", String.valueOf(handle.pid()), "mountinfo")).stream()
+                .map(l -> l.split(" ")).filter(f -> f[4].equals("/")).anyMatch(f -> f[5].startsWith("ro"));
+        return new ProcessView(uid, readOnly);
+    }
+}

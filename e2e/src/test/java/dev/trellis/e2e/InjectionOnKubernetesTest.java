@@ -1,0 +1,239 @@
+package dev.trellis.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.trellis.install.ControlPlane;
+import dev.trellis.install.IdentityFiles;
+import dev.trellis.install.InstallOptions;
+import dev.trellis.install.check.CheckOptions;
+import dev.trellis.install.check.CheckReport;
+import dev.trellis.install.check.ClusterCheck;
+import dev.trellis.install.check.Outcome;
+import dev.trellis.testing.cluster.ImageCatalog;
+import dev.trellis.testing.cluster.RunningPod;
+import dev.trellis.testing.cluster.SimulatedCluster;
+import dev.trellis.tls.pki.CaCertificates;
+import dev.trellis.tls.pki.CaCredentials;
+import dev.trellis.tls.pki.Pem;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Issue 11's whole path on a simulated cluster: the installed injector (a pod of the
+ * packaged distribution, behind its MutatingWebhookConfiguration, called over HTTPS and
+ * verified against its caBundle as the API server calls it) injects the pods of two
+ * Deployments; their proxy-init containers write iptables rules in the pods' network
+ * namespaces with only NET_ADMIN and NET_RAW; their proxies run as native sidecars as uid
+ * 2102. An app then calls the other's Service by its clusterIP — which nothing but the mesh
+ * serves — through both proxies over mTLS; a plaintext kubelet probe passes a pod whose
+ * default policy refuses other plaintext; a pod of an unannotated namespace is left alone;
+ * proxy-init run twice leaves the rules as they were; and a Job's pod finishes, its sidecar
+ * stopped after it.
+ */
+class InjectionOnKubernetesTest {
+
+    private static final String NS = "emojivoto";
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void injectedPodsTalkThroughTheirProxiesAndJobsFinish() throws Exception {
+        assumeTrue(SimulatedCluster.available(), "needs root, ip, setpriv and mount (CI runs as root)");
+        assumeTrue(Files.isExecutable(Path.of("/usr/sbin/iptables")), "needs iptables (.ci/run installs it)");
+        ImageCatalog images = Distribution.images().with(appImage());
+        try (SimulatedCluster cluster = SimulatedCluster.start(dir.resolve("cluster"), images)) {
+            KubernetesClient client = cluster.client();
+            installControlPlane(cluster);
+
+            client.resource(new NamespaceBuilder().withNewMetadata().withName(NS).addToAnnotations("trellis.dev/inject", "enabled").endMetadata().build()).create();
+            for (String account : List.of("web", "emoji", "report")) {
+                client.resource(new ServiceAccountBuilder().withNewMetadata().withName(account).withNamespace(NS).endMetadata().build()).create();
+            }
+            String clusterIp = "10.96.77.10";
+            client.resource(new ServiceBuilder().withNewMetadata().withName("emoji-svc").withNamespace(NS).endMetadata()
+                    .withNewSpec().withClusterIP(clusterIp).addToSelector("app", "emoji")
+                    .addNewPort().withName("http").withPort(80).withTargetPort(new IntOrString("http")).endPort().endSpec().build()).create();
+
+            // emoji admits plaintext only on its probe paths; web keeps the cluster's default.
+            RunningPod emoji = cluster.deploy(app("emoji", Map.of("config.trellis.dev/default-inbound-policy", "all-authenticated"))).getFirst();
+            RunningPod web = cluster.deploy(app("web", Map.of())).getFirst();
+            emoji.awaitReady(Duration.ofSeconds(120));
+            web.awaitReady(Duration.ofSeconds(120));
+
+            // The webhook injected both, as native sidecars after proxy-init.
+            Pod stored = client.pods().inNamespace(NS).withName(web.name()).get();
+            assertThat(stored.getSpec().getInitContainers()).extracting(Container::getName).containsExactly("trellis-init", "trellis-proxy");
+            assertThat(stored.getMetadata().getAnnotations()).containsKey("trellis.dev/proxy-version");
+            Distribution.ProcessView proxy = Distribution.process(List.of("dev.trellis.cli.Main proxy"));
+            assertThat(proxy.uid()).isEqualTo(2102);
+            assertThat(proxy.readOnlyRoot()).isTrue();
+            assertThat(emoji.exec("iptables-save", "-t", "nat")).contains("TRELLIS_INBOUND").contains("TRELLIS_OUTBOUND").contains("--uid-owner 2102");
+
+            // check --proxy sees both proxies ready, of this version.
+            CheckReport report = ClusterCheck.run(client, CheckOptions.defaults().withProxies(true), java.time.Clock.systemUTC());
+            CheckReport.Category dataPlane = report.categories().stream().filter(c -> c.name().equals("data-plane")).findFirst().orElseThrow();
+            assertThat(dataPlane.results()).as(report.text()).allSatisfy(r -> assertThat(r.outcome()).isEqualTo(Outcome.OK));
+            assertThat(report.text()).contains("meshed pods exist (2)");
+
+            // web calls emoji's clusterIP: only web's proxy knows where that is, and emoji's proxy sees web's identity.
+            HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+            String target = URLEncoder.encode("http://emoji-svc." + NS + ".svc.cluster.local/", StandardCharsets.UTF_8);
+            Awaitility.await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(500)).ignoreExceptions().untilAsserted(() -> {
+                HttpResponse<String> answer = http.send(HttpRequest.newBuilder(URI.create("http://" + web.address() + ":8080/call?url=" + target))
+                        .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+                assertThat(answer.statusCode()).as(answer.body()).isEqualTo(200);
+                assertThat(answer.body()).isEqualTo("hello from " + emoji.name() + " to spiffe://cluster.local/ns/" + NS + "/sa/web\n");
+            });
+
+            // Plaintext from outside the mesh: emoji's probe path passes (that is how it became ready), anything else is refused.
+            HttpResponse<String> probe = http.send(HttpRequest.newBuilder(URI.create("http://" + emoji.address() + ":8080/ready")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(probe.statusCode()).isEqualTo(200);
+            HttpResponse<String> other = http.send(HttpRequest.newBuilder(URI.create("http://" + emoji.address() + ":8080/secret")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(other.statusCode()).as(other.body()).isEqualTo(403);
+
+            // proxy-init again in the same pod: the rules stay exactly as they were.
+            String before = rules(emoji);
+            List<String> initArgs = stored.getSpec().getInitContainers().getFirst().getArgs();
+            List<String> again = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
+                    Distribution.ROOT.resolve("cli/target/trellis-cli.jar") + ":" + Distribution.ROOT.resolve("cli/target/lib") + "/*", "dev.trellis.cli.Main"));
+            again.addAll(initArgs);
+            emoji.exec(again.toArray(String[]::new));
+            assertThat(rules(emoji)).isEqualTo(before);
+
+            // A pod of a namespace that did not ask is left alone.
+            client.resource(new NamespaceBuilder().withNewMetadata().withName("plain").endMetadata().build()).create();
+            RunningPod loner = cluster.run(new PodBuilder().withNewMetadata().withName("loner").withNamespace("plain").addToLabels("app", "loner").endMetadata()
+                    .withSpec(appSpec("default", "serve")).build());
+            assertThat(client.pods().inNamespace("plain").withName("loner").get().getSpec().getInitContainers()).isNullOrEmpty();
+            loner.awaitReady(Duration.ofSeconds(60));
+
+            // A Job's pod: the work runs through the proxy, then the pod finishes and its sidecar stops.
+            PodSpec jobSpec = appSpec("report", "call", "http://emoji-svc." + NS + ".svc.cluster.local/", "3");
+            jobSpec.setRestartPolicy("Never");
+            jobSpec.getContainers().getFirst().setReadinessProbe(null);
+            RunningPod job = cluster.run(new PodBuilder().withNewMetadata().withName("report-0").withNamespace(NS).addToLabels("app", "report").endMetadata()
+                    .withSpec(jobSpec).build());
+            assertThat(job.awaitCompletion(Duration.ofSeconds(120))).as(job.logTail("app")).containsEntry("app", 0);
+            assertThat(job.isRunning("trellis-proxy")).isFalse();
+            assertThat(job.logTail("app")).contains("call 2: 200 hello from " + emoji.name() + " to spiffe://cluster.local/ns/" + NS + "/sa/report");
+        }
+    }
+
+    @Test
+    void aPodIsRefusedWhenTheInjectorCannotBeCalled() throws Exception {
+        assumeTrue(SimulatedCluster.available(), "needs root, ip, setpriv and mount (CI runs as root)");
+        try (SimulatedCluster cluster = SimulatedCluster.start(dir.resolve("cluster"), Distribution.images().with(appImage()))) {
+            KubernetesClient client = cluster.client();
+            // The webhook configuration without a running injector: failurePolicy Fail refuses the pod.
+            for (HasMetadata object : ControlPlane.objects(installOptions(), new SecureRandom())) {
+                if (object.getKind().equals("MutatingWebhookConfiguration") || object.getKind().equals("Service") || object.getKind().equals("Namespace")) {
+                    client.resource(object).createOr(existing -> existing.update());
+                }
+            }
+            client.resource(new NamespaceBuilder().withNewMetadata().withName(NS).addToAnnotations("trellis.dev/inject", "enabled").endMetadata().build()).create();
+            assertThatThrownBy(() -> cluster.run(new PodBuilder().withNewMetadata().withName("web-x").withNamespace(NS).endMetadata()
+                    .withSpec(appSpec("default", "serve")).build()))
+                    .hasMessageContaining("failed calling webhook \"injector.trellis.dev\"").hasMessageContaining("no endpoints available");
+            assertThat(client.pods().inNamespace(NS).withName("web-x").get()).isNull();
+        }
+    }
+
+    private static String rules(RunningPod pod) throws Exception {
+        return String.join("\n", pod.exec("iptables-save", "-t", "nat").lines()
+                .filter(l -> !l.startsWith("#")).map(l -> l.replaceAll("\\[\\d+:\\d+\\]", "")).toList());
+    }
+
+    private InstallOptions installOptions() throws Exception {
+        Path pki = Files.createDirectories(dir.resolve("pki"));
+        if (!Files.exists(pki.resolve("trust-anchor.pem"))) {
+            CaCredentials anchor = CaCertificates.newTrustAnchor("cluster.local", CaCertificates.DEFAULT_ANCHOR_LIFETIME, Instant.now());
+            CaCredentials issuer = CaCertificates.newIssuer(anchor, "cluster.local", CaCertificates.DEFAULT_ISSUER_LIFETIME, Instant.now());
+            Files.writeString(pki.resolve("trust-anchor.pem"), Pem.encodeCertificates(List.of(anchor.certificate())));
+            Files.writeString(pki.resolve("issuer.pem"), Pem.encodeCertificates(issuer.chain()));
+            Files.writeString(pki.resolve("issuer-key.pem"), Pem.encodePrivateKey(issuer.key()));
+        }
+        return InstallOptions.builder(IdentityFiles.read(pki.resolve("trust-anchor.pem"),
+                        Optional.of(new IdentityFiles.IssuerFiles(pki.resolve("issuer.pem"), pki.resolve("issuer-key.pem"))), Instant.now()))
+                .webhook(Optional.of(InstallOptions.WebhookTls.generate("trellis", "cluster.local", Instant.now())))
+                .build();
+    }
+
+    /** The rendered control plane but viz (not needed here), each component ready before the next starts. */
+    private void installControlPlane(SimulatedCluster cluster) throws Exception {
+        KubernetesClient client = cluster.client();
+        for (HasMetadata crd : ControlPlane.crds()) {
+            client.resource(crd).create();
+        }
+        List<Deployment> deployments = new ArrayList<>();
+        for (HasMetadata object : ControlPlane.objects(installOptions(), new SecureRandom())) {
+            if (object instanceof Deployment deployment) {
+                deployments.add(deployment);
+            } else {
+                client.resource(object).create();
+            }
+        }
+        for (Deployment deployment : deployments) {
+            if (!deployment.getMetadata().getName().equals("trellis-viz")) {
+                cluster.deploy(deployment).getLast().awaitReady(Duration.ofSeconds(90));
+            }
+        }
+    }
+
+    private static Deployment app(String name, Map<String, String> annotations) {
+        return new DeploymentBuilder().withNewMetadata().withName(name).withNamespace(NS).endMetadata()
+                .withNewSpec().withReplicas(1).withNewSelector().addToMatchLabels("app", name).endSelector()
+                    .withNewTemplate().withNewMetadata().addToLabels("app", name).withAnnotations(annotations).endMetadata()
+                        .withSpec(appSpec(name, "serve")).endTemplate()
+                .endSpec().build();
+    }
+
+    private static PodSpec appSpec(String serviceAccount, String... args) {
+        return new io.fabric8.kubernetes.api.model.PodSpecBuilder().withServiceAccountName(serviceAccount)
+                .addNewContainer().withName("app").withImage("test/app:1").withArgs(args)
+                    .addNewEnv().withName("PORT").withValue("8080").endEnv()
+                    .addNewPort().withName("http").withContainerPort(8080).withProtocol("TCP").endPort()
+                    .withNewReadinessProbe().withNewHttpGet().withPath("/ready").withPort(new IntOrString("http")).endHttpGet().withPeriodSeconds(1).endReadinessProbe()
+                .endContainer()
+                .build();
+    }
+
+    /** The app: App.java by the JDK's source launcher, from the test resources. */
+    private static ImageCatalog.Image appImage() {
+        Path javaHome = Path.of(System.getProperty("java.home"));
+        return new ImageCatalog.Image("app", List.of(javaHome.resolve("bin/java").toString(), "-XX:TieredStopAtLevel=1", "-Xmx64m", "/app/App.java"),
+                List.of("serve"), Map.of(), Optional.empty(), Map.of("/app", Path.of("src/test/resources/app").toAbsolutePath()));
+    }
+}

@@ -1,0 +1,110 @@
+package dev.trellis.install;
+
+import dev.trellis.core.identity.ControlPlaneComponent;
+import dev.trellis.injector.Annotations;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.LabelSelectorRequirementBuilder;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.api.model.VolumeBuilder;
+import io.fabric8.kubernetes.api.model.VolumeMountBuilder;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfiguration;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfigurationBuilder;
+import io.fabric8.kubernetes.api.model.rbac.PolicyRuleBuilder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The proxy injector: its Deployment (the webhook on 8443, reading the trust anchors from
+ * the ConfigMap it mounts and its serving certificate from the {@code trellis-injector-tls}
+ * Secret, reloading both), a Service on 443, read access to namespaces (their annotations)
+ * and nothing else, and the MutatingWebhookConfiguration: {@code failurePolicy: Fail} (a pod
+ * that should be meshed is refused rather than admitted without its proxy), no side effects,
+ * a 10 s timeout, never the control plane's namespace or kube-system, never objects labelled
+ * {@code trellis.dev/inject: disabled}, CREATE of pods only.
+ */
+final class InjectorManifests {
+
+    static final String ROLE = "injector";
+    static final int WEBHOOK_PORT = 8443;
+    static final int ADMIN_PORT = 9998;
+    static final int PROBE_PORT = 9999;
+    static final String TLS_SECRET = ControlPlaneNamespace.INJECTOR_TLS_SECRET;
+    static final String TLS_DIR = "/var/run/trellis/injector-tls";
+    static final String WEBHOOK_PATH = "/inject";
+
+    private InjectorManifests() {
+    }
+
+    static List<HasMetadata> objects(InstallOptions options, InstallOptions.WebhookTls tls) {
+        ControlPlaneWorkload workload = new ControlPlaneWorkload(options, ControlPlaneComponent.INJECTOR, ROLE, true);
+        List<String> args = List.of("injector",
+                "--namespace", options.namespace(),
+                "--trust-domain", options.trustDomain(),
+                "--cluster-domain", options.clusterDomain(),
+                "--registry", options.registry(),
+                "--proxy-version", options.version(),
+                "--image-pull-policy", options.imagePullPolicy(),
+                "--native-sidecar", options.nativeSidecar(),
+                "--trust-anchors", ControlPlaneWorkload.TRUST_ANCHORS_FILE,
+                "--tls-cert", TLS_DIR + "/tls.crt",
+                "--tls-key", TLS_DIR + "/tls.key",
+                "--listen", "0.0.0.0:" + WEBHOOK_PORT,
+                "--admin", "127.0.0.1:" + ADMIN_PORT,
+                "--probe", "0.0.0.0:" + PROBE_PORT);
+        var container = workload.container(args, List.of(ControlPlaneWorkload.port("webhook", WEBHOOK_PORT)),
+                new ControlPlaneWorkload.Resources("50m", "1", "256Mi"), PROBE_PORT,
+                List.of(ControlPlaneWorkload.trustAnchorsMount(),
+                        new VolumeMountBuilder().withName("tls").withMountPath(TLS_DIR).withReadOnly(true).build()));
+        var pod = workload.pod(container, List.of(ControlPlaneWorkload.trustAnchorsVolume(),
+                new VolumeBuilder().withName("tls").withNewSecret().withSecretName(TLS_SECRET).withDefaultMode(0440).endSecret().build()), true);
+        List<HasMetadata> objects = new ArrayList<>();
+        objects.add(workload.serviceAccount());
+        objects.addAll(workload.clusterRole(List.of(new PolicyRuleBuilder().withApiGroups("").withResources("namespaces").withVerbs("get").build())));
+        objects.add(new SecretBuilder().withMetadata(workload.metadata(TLS_SECRET)).withType("kubernetes.io/tls")
+                .addToStringData("tls.crt", tls.certificatePem())
+                .addToStringData("tls.key", tls.keyPem())
+                .addToStringData("ca.crt", tls.caPem())
+                .build());
+        objects.add(workload.deployment(pod, Map.of()));
+        objects.add(new ServiceBuilder(workload.service(Map.of("webhook", WEBHOOK_PORT)))
+                .editSpec().editFirstPort().withPort(443).endPort().endSpec().build());
+        // The API server calls from outside the pod network: the webhook port is open to all, as probes are.
+        objects.add(workload.networkPolicy(List.of(WEBHOOK_PORT, PROBE_PORT)));
+        workload.disruptionBudget().ifPresent(objects::add);
+        objects.add(webhookConfiguration(options, workload, tls));
+        return objects;
+    }
+
+    static MutatingWebhookConfiguration webhookConfiguration(InstallOptions options, ControlPlaneWorkload workload, InstallOptions.WebhookTls tls) {
+        return new MutatingWebhookConfigurationBuilder()
+                .withMetadata(workload.clusterMetadata())
+                .addNewWebhook()
+                    .withName("injector.trellis.dev")
+                    .withAdmissionReviewVersions("v1")
+                    .withSideEffects("None")
+                    .withFailurePolicy("Fail")
+                    .withReinvocationPolicy("Never")
+                    .withTimeoutSeconds(10)
+                    .withNewClientConfig()
+                        .withCaBundle(Base64.getEncoder().encodeToString(tls.caPem().getBytes(StandardCharsets.US_ASCII)))
+                        .withNewService().withNamespace(options.namespace()).withName(workload.name()).withPath(WEBHOOK_PATH).withPort(443).endService()
+                    .endClientConfig()
+                    .withNewNamespaceSelector()
+                        .withMatchExpressions(new LabelSelectorRequirementBuilder().withKey("kubernetes.io/metadata.name").withOperator("NotIn")
+                                .withValues(options.namespace(), "kube-system").build())
+                    .endNamespaceSelector()
+                    .withNewObjectSelector()
+                        .withMatchExpressions(new LabelSelectorRequirementBuilder().withKey(Annotations.INJECT).withOperator("NotIn")
+                                .withValues("disabled").build())
+                    .endObjectSelector()
+                    .addNewRule()
+                        .withApiGroups("").withApiVersions("v1").withResources("pods").withOperations("CREATE").withScope("Namespaced")
+                    .endRule()
+                .endWebhook()
+                .build();
+    }
+}

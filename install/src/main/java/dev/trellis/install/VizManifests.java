@@ -1,0 +1,79 @@
+package dev.trellis.install;
+
+import dev.trellis.cluster.kubernetes.WatchedResource;
+import dev.trellis.core.identity.ControlPlaneComponent;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.api.model.VolumeBuilder;
+import io.fabric8.kubernetes.api.model.VolumeMountBuilder;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The metrics API: it reads pods only (to find proxies), scrapes them over mTLS as the viz
+ * identity, and answers the CLI on the pod's loopback (reached with {@code kubectl
+ * port-forward}) with the bearer token of the {@code trellis-viz-api-token} Secret, made
+ * here. No Service and no open port but the probes: nothing in the cluster reaches it.
+ * One replica even under {@code --ha}: each replica would scrape every proxy, and the CLI
+ * talks to one pod.
+ */
+final class VizManifests {
+
+    static final String ROLE = "viz";
+    static final int API_PORT = 8084;
+    static final int ADMIN_PORT = 9994;
+    static final int PROBE_PORT = 9995;
+    static final String API_TOKEN_SECRET = "trellis-viz-api-token";
+    static final String API_TOKEN_DIR = "/var/run/trellis/viz-api-token";
+    static final String STATE_DIR = "/var/run/trellis/viz";
+
+    private VizManifests() {
+    }
+
+    static List<HasMetadata> objects(InstallOptions options, SecureRandom random) {
+        ControlPlaneWorkload workload = new ControlPlaneWorkload(options, ControlPlaneComponent.VIZ, ROLE, false);
+        byte[] secret = new byte[32];
+        random.nextBytes(secret);
+        String token = HexFormat.of().formatHex(secret);
+        List<String> args = List.of("viz", "serve",
+                "--kubernetes",
+                "--trust-domain", options.trustDomain(),
+                "--namespace", options.namespace(),
+                "--trust-anchor", ControlPlaneWorkload.TRUST_ANCHORS_FILE,
+                "--identity-addr", options.serviceHost(ControlPlaneComponent.IDENTITY.serviceAccount()) + ":" + IdentityManifests.GRPC_PORT,
+                "--token-file", ControlPlaneWorkload.IDENTITY_TOKEN_FILE,
+                "--port", String.valueOf(API_PORT),
+                "--api-file", STATE_DIR + "/api",
+                "--api-token-file", API_TOKEN_DIR + "/token",
+                "--admin", "127.0.0.1:" + ADMIN_PORT,
+                "--probe", "0.0.0.0:" + PROBE_PORT);
+        var container = workload.container(args, List.of(), new ControlPlaneWorkload.Resources("100m", "1", "384Mi"), PROBE_PORT,
+                List.of(ControlPlaneWorkload.trustAnchorsMount(), ControlPlaneWorkload.identityTokenMount(),
+                        new VolumeMountBuilder().withName("api-token").withMountPath(API_TOKEN_DIR).withReadOnly(true).build(),
+                        new VolumeMountBuilder().withName("state").withMountPath(STATE_DIR).build()));
+        var pod = workload.pod(container, List.of(ControlPlaneWorkload.trustAnchorsVolume(), ControlPlaneWorkload.identityTokenVolume(),
+                new VolumeBuilder().withName("api-token").withNewSecret().withSecretName(API_TOKEN_SECRET).withDefaultMode(0440).endSecret().build(),
+                new VolumeBuilder().withName("state").withNewEmptyDir().withMedium("Memory").withSizeLimit(new io.fabric8.kubernetes.api.model.Quantity("1Mi")).endEmptyDir().build()),
+                true);
+        List<HasMetadata> objects = new ArrayList<>();
+        objects.add(workload.serviceAccount());
+        objects.addAll(workload.clusterRole(DestinationManifests.readRules(WatchedResource.PODS_ONLY)));
+        objects.add(new SecretBuilder().withMetadata(workload.metadata(API_TOKEN_SECRET)).withType("Opaque")
+                .addToStringData("token", token).build());
+        // A new token (each install makes one) restarts the API, which reads it at start.
+        objects.add(workload.deployment(pod, Map.of("trellis.dev/api-token-checksum", sha256(token))));
+        objects.add(workload.networkPolicy(List.of(PROBE_PORT)));
+        return objects;
+    }
+
+    private static String sha256(String text) {
+        try {
+            return HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

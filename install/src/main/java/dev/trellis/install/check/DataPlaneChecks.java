@@ -1,0 +1,79 @@
+package dev.trellis.install.check;
+
+import dev.trellis.cluster.Workloads;
+import dev.trellis.core.version.TrellisVersion;
+import dev.trellis.injector.Annotations;
+import dev.trellis.injector.PodInjector;
+import io.fabric8.kubernetes.api.model.ContainerStatus;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+/**
+ * {@code trellis check --proxy}: the pods this control plane meshes (labelled by the injector
+ * with its namespace), each with its proxy container ready — the proxy's {@code /ready}
+ * answers only once it holds a certificate and its policy — and running this CLI's version.
+ * The kubelet's readiness is what the check reads: it asks no pod anything itself.
+ */
+final class DataPlaneChecks {
+
+    static final String HINT = "docs/install.md#check-proxy";
+    /** At most this many pods named in one detail line. */
+    private static final int NAMED = 10;
+
+    private DataPlaneChecks() {
+    }
+
+    static CheckReport.Category run(KubernetesClient client, String namespace) {
+        List<Pod> meshed = client.pods().inAnyNamespace().withLabel(PodInjector.LABEL_CONTROL_PLANE_NS, namespace).list().getItems()
+                .stream().filter(Workloads::isMeshed).filter(p -> !"Succeeded".equals(phase(p)) && !"Failed".equals(phase(p))).toList();
+        List<CheckResult> results = new ArrayList<>();
+        if (meshed.isEmpty()) {
+            results.add(CheckResult.warning("meshed pods exist", "no running pod is meshed by the control plane in " + namespace
+                    + "; annotate a namespace or workload trellis.dev/inject: enabled", HINT));
+            return new CheckReport.Category("data-plane", results);
+        }
+        results.add(CheckResult.ok("meshed pods exist (" + meshed.size() + ")"));
+        List<String> notReady = meshed.stream().filter(p -> !proxyReady(p)).map(DataPlaneChecks::name).toList();
+        results.add(notReady.isEmpty() ? CheckResult.ok("every meshed pod's proxy is ready")
+                : CheckResult.error("every meshed pod's proxy is ready", "proxy not ready in " + named(notReady)
+                        + "\nits /ready says why: kubectl logs POD -c " + PodInjector.PROXY_CONTAINER, HINT));
+        String version = TrellisVersion.current();
+        List<String> otherVersion = meshed.stream()
+                .filter(p -> !version.equals(Optional.ofNullable(p.getMetadata().getAnnotations()).map(a -> a.get(Annotations.PROXY_VERSION)).orElse(null)))
+                .map(p -> name(p) + " (" + Optional.ofNullable(p.getMetadata().getAnnotations()).map(a -> a.get(Annotations.PROXY_VERSION)).orElse("unknown") + ")")
+                .toList();
+        results.add(otherVersion.isEmpty() ? CheckResult.ok("every proxy runs this CLI's version (" + version + ")")
+                : CheckResult.warning("every proxy runs this CLI's version (" + version + ")", "other versions: " + named(otherVersion)
+                        + "\nrestart the workloads (kubectl rollout restart) to inject the current proxy", HINT));
+        return new CheckReport.Category("data-plane", results);
+    }
+
+    /** The proxy's container status says ready: a regular container, or a native sidecar among the init containers. */
+    static boolean proxyReady(Pod pod) {
+        if (pod.getStatus() == null) {
+            return false;
+        }
+        return Stream.concat(statuses(pod.getStatus().getContainerStatuses()), statuses(pod.getStatus().getInitContainerStatuses()))
+                .filter(s -> PodInjector.PROXY_CONTAINER.equals(s.getName())).anyMatch(s -> Boolean.TRUE.equals(s.getReady()));
+    }
+
+    private static Stream<ContainerStatus> statuses(List<ContainerStatus> statuses) {
+        return statuses == null ? Stream.empty() : statuses.stream();
+    }
+
+    private static String phase(Pod pod) {
+        return pod.getStatus() == null ? null : pod.getStatus().getPhase();
+    }
+
+    private static String name(Pod pod) {
+        return pod.getMetadata().getNamespace() + "/" + pod.getMetadata().getName();
+    }
+
+    private static String named(List<String> names) {
+        return String.join(", ", names.subList(0, Math.min(NAMED, names.size()))) + (names.size() > NAMED ? " and " + (names.size() - NAMED) + " more" : "");
+    }
+}

@@ -57,8 +57,9 @@ import org.junit.jupiter.api.io.TempDir;
  * 2102. An app then calls the other's Service by its clusterIP — which nothing but the mesh
  * serves — through both proxies over mTLS; a plaintext kubelet probe passes a pod whose
  * default policy refuses other plaintext; a pod of an unannotated namespace is left alone;
- * proxy-init run twice leaves the rules as they were; and a Job's pod finishes, its sidecar
- * stopped after it.
+ * proxy-init run twice leaves the rules as they were; a pod opting out of native sidecars gets
+ * the proxy as its first container, whose postStart hook waits for it; and a Job's pod
+ * finishes, its sidecar stopped after it.
  */
 class InjectionOnKubernetesTest {
 
@@ -77,7 +78,7 @@ class InjectionOnKubernetesTest {
             installControlPlane(cluster);
 
             client.resource(new NamespaceBuilder().withNewMetadata().withName(NS).addToAnnotations("trellis.dev/inject", "enabled").endMetadata().build()).create();
-            for (String account : List.of("web", "emoji", "report")) {
+            for (String account : List.of("web", "emoji", "vote", "report")) {
                 client.resource(new ServiceAccountBuilder().withNewMetadata().withName(account).withNamespace(NS).endMetadata().build()).create();
             }
             String clusterIp = "10.96.77.10";
@@ -132,6 +133,14 @@ class InjectionOnKubernetesTest {
             again.addAll(initArgs);
             emoji.exec(again.toArray(String[]::new));
             assertThat(rules(emoji)).isEqualTo(before);
+
+            // Where native sidecars are off, the proxy is the first container and its postStart hook holds the app back until it is ready.
+            RunningPod classic = cluster.deploy(app("vote", Map.of("config.trellis.dev/proxy-native-sidecar", "false"))).getFirst();
+            classic.awaitReady(Duration.ofSeconds(120));
+            Pod classicPod = client.pods().inNamespace(NS).withName(classic.name()).get();
+            assertThat(classicPod.getSpec().getContainers()).extracting(Container::getName).containsExactly("trellis-proxy", "app");
+            assertThat(classicPod.getSpec().getInitContainers()).extracting(Container::getName).containsExactly("trellis-init");
+            assertThat(Files.readString(classic.log("trellis-proxy-poststart"))).contains("is ready");
 
             // A pod of a namespace that did not ask is left alone.
             client.resource(new NamespaceBuilder().withNewMetadata().withName("plain").endMetadata().build()).create();

@@ -15,7 +15,8 @@ import java.util.stream.Stream;
 /**
  * {@code trellis check --proxy}: the pods this control plane meshes (labelled by the injector
  * with its namespace), each with its proxy container ready — the proxy's {@code /ready}
- * answers only once it holds a certificate and its policy — and running this CLI's version.
+ * fails without an unexpired certificate (or when renewals keep failing near its end), so
+ * ready means certified — and running this CLI's version.
  * The kubelet's readiness is what the check reads: it asks no pod anything itself.
  */
 final class DataPlaneChecks {

@@ -55,8 +55,9 @@ import org.junit.jupiter.api.io.TempDir;
  * Deployments; their proxy-init containers write iptables rules in the pods' network
  * namespaces with only NET_ADMIN and NET_RAW; their proxies run as native sidecars as uid
  * 2102. An app then calls the other's Service by its clusterIP — which nothing but the mesh
- * serves — through both proxies over mTLS; a plaintext kubelet probe passes a pod whose
- * default policy refuses other plaintext; a pod of an unannotated namespace is left alone;
+ * serves — through both proxies over mTLS, emoji's proxy counting web's identity; a
+ * plaintext kubelet probe passes a pod whose default policy refuses other plaintext; a pod of
+ * an unannotated namespace is left alone, and reaches meshed pods only as their policies allow;
  * proxy-init run twice leaves the rules as they were; a pod opting out of native sidecars gets
  * the proxy as its first container, whose postStart hook waits for it; and a Job's pod
  * finishes, its sidecar stopped after it.
@@ -117,6 +118,13 @@ class InjectionOnKubernetesTest {
                 assertThat(answer.body()).isEqualTo("hello from " + emoji.name() + " to spiffe://cluster.local/ns/" + NS + "/sa/web\n");
             });
 
+            // The proxies' metrics (on each pod's loopback admin listener): emoji's counts the call under web's identity,
+            // web's counts it as a success to the clusterIP.
+            assertThat(call(emoji, "http://127.0.0.1:4191/metrics")).contains("client_id=\"spiffe://cluster.local/ns/" + NS + "/sa/web\"")
+                    .contains("peer_id=\"spiffe://cluster.local/ns/" + NS + "/sa/web\",tls=\"true\"");
+            assertThat(call(web, "http://127.0.0.1:4191/metrics"))
+                    .contains("response_total{authority=\"" + clusterIp + ":80\",classification=\"success\",direction=\"outbound\",status_code=\"200\"}");
+
             // Plaintext from outside the mesh: emoji's probe path passes (that is how it became ready), anything else is refused.
             HttpResponse<String> probe = http.send(HttpRequest.newBuilder(URI.create("http://" + emoji.address() + ":8080/ready")).build(),
                     HttpResponse.BodyHandlers.ofString());
@@ -148,6 +156,9 @@ class InjectionOnKubernetesTest {
                     .withSpec(appSpec("default", "serve")).build());
             assertThat(client.pods().inNamespace("plain").withName("loner").get().getSpec().getInitContainers()).isNullOrEmpty();
             loner.awaitReady(Duration.ofSeconds(60));
+            // It reaches emoji only as emoji's default policy (all-authenticated) allows: not at all, but for probe paths.
+            assertThat(call(loner, "http://" + emoji.address() + ":8080/")).contains("call 0: 403").contains("policy denied");
+            assertThat(call(loner, "http://" + web.address() + ":8080/")).contains("call 0: 200 hello from " + web.name() + "\n");
 
             // A Job's pod: the work runs through the proxy, then the pod finishes and its sidecar stops.
             PodSpec jobSpec = appSpec("report", "call", "http://emoji-svc." + NS + ".svc.cluster.local/", "3");
@@ -177,6 +188,16 @@ class InjectionOnKubernetesTest {
                     .withSpec(appSpec("default", "serve")).build()))
                     .hasMessageContaining("failed calling webhook \"injector.trellis.dev\"").hasMessageContaining("no endpoints available");
             assertThat(client.pods().inNamespace(NS).withName("web-x").get()).isNull();
+        }
+    }
+
+    /** The app's {@code call URL 1}, run in {@code pod}'s network namespace as root: its output, whether the call succeeded or not. */
+    private static String call(RunningPod pod, String url) throws Exception {
+        try {
+            return pod.exec(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx64m",
+                    Path.of("src/test/resources/app/App.java").toAbsolutePath().toString(), "call", url, "1");
+        } catch (java.io.IOException failed) {
+            return failed.getMessage();
         }
     }
 

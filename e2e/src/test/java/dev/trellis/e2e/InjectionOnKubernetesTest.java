@@ -55,7 +55,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Deployments; their proxy-init containers write iptables rules in the pods' network
  * namespaces with only NET_ADMIN and NET_RAW; their proxies run as native sidecars as uid
  * 2102. An app then calls the other's Service by its clusterIP — which nothing but the mesh
- * serves — through both proxies over mTLS, emoji's proxy counting web's identity; a
+ * serves — over HTTP and gRPC through both proxies over mTLS, emoji's proxy counting web's identity; a
  * plaintext kubelet probe passes a pod whose default policy refuses other plaintext; a pod of
  * an unannotated namespace is left alone, and reaches meshed pods only as their policies allow;
  * proxy-init run twice leaves the rules as they were; a pod opting out of native sidecars gets
@@ -65,6 +65,7 @@ import org.junit.jupiter.api.io.TempDir;
 class InjectionOnKubernetesTest {
 
     private static final String NS = "emojivoto";
+    private static final Path APP_DIR = Path.of("src/test/resources/app").toAbsolutePath();
 
     @TempDir
     Path dir;
@@ -85,7 +86,8 @@ class InjectionOnKubernetesTest {
             String clusterIp = "10.96.77.10";
             client.resource(new ServiceBuilder().withNewMetadata().withName("emoji-svc").withNamespace(NS).endMetadata()
                     .withNewSpec().withClusterIP(clusterIp).addToSelector("app", "emoji")
-                    .addNewPort().withName("http").withPort(80).withTargetPort(new IntOrString("http")).endPort().endSpec().build()).create();
+                    .addNewPort().withName("http").withPort(80).withTargetPort(new IntOrString("http")).endPort()
+                    .addNewPort().withName("grpc").withPort(9090).withTargetPort(new IntOrString("grpc")).endPort().endSpec().build()).create();
 
             // emoji admits plaintext only on its probe paths; web keeps the cluster's default.
             RunningPod emoji = cluster.deploy(app("emoji", Map.of("config.trellis.dev/default-inbound-policy", "all-authenticated"))).getFirst();
@@ -117,6 +119,10 @@ class InjectionOnKubernetesTest {
                 assertThat(answer.statusCode()).as(answer.body()).isEqualTo(200);
                 assertThat(answer.body()).isEqualTo("hello from " + emoji.name() + " to spiffe://cluster.local/ns/" + NS + "/sa/web\n");
             });
+
+            // gRPC too, to the same clusterIP's gRPC port, from a process in web's pod.
+            assertThat(run(web, "grpc-call", "emoji-svc." + NS + ".svc.cluster.local:9090", "2"))
+                    .contains("grpc 1: grpc hello from " + emoji.name() + " to spiffe://cluster.local/ns/" + NS + "/sa/web");
 
             // The proxies' metrics (on each pod's loopback admin listener): emoji's counts the call under web's identity,
             // web's counts it as a success to the clusterIP.
@@ -193,12 +199,24 @@ class InjectionOnKubernetesTest {
 
     /** The app's {@code call URL 1}, run in {@code pod}'s network namespace as root: its output, whether the call succeeded or not. */
     private static String call(RunningPod pod, String url) throws Exception {
+        return run(pod, "call", url, "1");
+    }
+
+    /** The app with {@code args}, run in {@code pod}'s network namespace as root: its output, whether it succeeded or not. */
+    private static String run(RunningPod pod, String... args) throws Exception {
+        List<String> command = new ArrayList<>(appCommand());
+        command.addAll(List.of(args));
         try {
-            return pod.exec(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx64m",
-                    Path.of("src/test/resources/app/App.java").toAbsolutePath().toString(), "call", url, "1");
+            return pod.exec(command.toArray(String[]::new));
         } catch (java.io.IOException failed) {
             return failed.getMessage();
         }
+    }
+
+    /** The JDK's source launcher on App.java, with the distribution's gRPC on the class path. */
+    private static List<String> appCommand() {
+        return List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-XX:TieredStopAtLevel=1", "-Xmx64m",
+                "-cp", Distribution.ROOT.resolve("cli/target/lib") + "/*", APP_DIR.resolve("App.java").toString());
     }
 
     private static String rules(RunningPod pod) throws Exception {
@@ -254,7 +272,9 @@ class InjectionOnKubernetesTest {
         return new io.fabric8.kubernetes.api.model.PodSpecBuilder().withServiceAccountName(serviceAccount)
                 .addNewContainer().withName("app").withImage("test/app:1").withArgs(args)
                     .addNewEnv().withName("PORT").withValue("8080").endEnv()
+                    .addNewEnv().withName("GRPC_PORT").withValue("8090").endEnv()
                     .addNewPort().withName("http").withContainerPort(8080).withProtocol("TCP").endPort()
+                    .addNewPort().withName("grpc").withContainerPort(8090).withProtocol("TCP").endPort()
                     .withNewReadinessProbe().withNewHttpGet().withPath("/ready").withPort(new IntOrString("http")).endHttpGet().withPeriodSeconds(1).endReadinessProbe()
                 .endContainer()
                 .build();
@@ -262,8 +282,8 @@ class InjectionOnKubernetesTest {
 
     /** The app: App.java by the JDK's source launcher, from the test resources. */
     private static ImageCatalog.Image appImage() {
-        Path javaHome = Path.of(System.getProperty("java.home"));
-        return new ImageCatalog.Image("app", List.of(javaHome.resolve("bin/java").toString(), "-XX:TieredStopAtLevel=1", "-Xmx64m", "/app/App.java"),
-                List.of("serve"), Map.of(), Optional.empty(), Map.of("/app", Path.of("src/test/resources/app").toAbsolutePath()));
+        List<String> entrypoint = new ArrayList<>(appCommand());
+        entrypoint.set(entrypoint.size() - 1, "/app/App.java");
+        return new ImageCatalog.Image("app", entrypoint, List.of("serve"), Map.of(), Optional.empty(), Map.of("/app", APP_DIR));
     }
 }

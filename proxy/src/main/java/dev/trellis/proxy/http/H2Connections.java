@@ -31,10 +31,14 @@ import java.time.Duration;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * One multiplexed HTTP/2-over-mTLS connection per meshed endpoint, opened on first use and
- * reopened when it closes. The TLS handshake checks the endpoint presents the identity
- * discovery announced; ALPN must settle on {@code h2}. A connection whose server sent GOAWAY
- * (it is draining) takes no new streams: the next one opens a fresh connection. Thread-safe.
+ * One multiplexed HTTP/2-over-mTLS connection per meshed endpoint <em>and the identity
+ * discovery announced for it</em>, opened on first use and reopened when it closes. The TLS
+ * handshake checks the endpoint presents that identity; ALPN must settle on {@code h2}. When
+ * discovery announces another identity at the same address, the next request opens a new
+ * connection verified against the new identity, and the old ones are drained (GOAWAY: their
+ * streams finish, none start) — a connection verified once must not go on carrying requests
+ * for an identity it was never checked against. A connection whose server sent GOAWAY takes
+ * no new streams either. Thread-safe.
  */
 public final class H2Connections implements AutoCloseable {
 
@@ -43,7 +47,7 @@ public final class H2Connections implements AutoCloseable {
     private final IoRuntime io;
     private final SslContext clientContext;
     private final Duration connectTimeout;
-    private final ConcurrentHashMap<InetSocketAddress, Future<Channel>> connections = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Key, Future<Channel>> connections = new ConcurrentHashMap<>();
     private final java.util.function.Consumer<javax.net.ssl.SSLEngine> handshakes;
 
     /** {@code handshakes} learns of every finished handshake (metrics read the negotiated group off the engine). */
@@ -54,13 +58,17 @@ public final class H2Connections implements AutoCloseable {
         this.connectTimeout = requireNonNull(connectTimeout, "connectTimeout");
     }
 
-    /** The connection to {@code endpoint}, connecting when there is none (or it closed). */
+    /** A connection is for one address and the one identity its handshake verified. */
+    private record Key(InetSocketAddress address, WorkloadIdentity identity) {}
+
+    /** The connection to {@code endpoint} as its identity, connecting when there is none (or it closed). */
     public Future<Channel> connection(Endpoint endpoint, EventLoop loop) {
-        InetSocketAddress key = endpoint.dialAddress();
+        Key key = new Key(endpoint.dialAddress(), endpoint.identity().orElseThrow());
         Future<Channel> existing = connections.get(key);
         if (existing != null && (!existing.isDone() || (existing.isSuccess() && isUsable(existing.getNow())))) {
             return existing;
         }
+        drainOthersAt(key);
         Future<Channel> fresh = connect(endpoint, loop);
         connections.put(key, fresh);
         fresh.addListener(f -> {
@@ -71,6 +79,22 @@ public final class H2Connections implements AutoCloseable {
             }
         });
         return fresh;
+    }
+
+    /** Connections to the same address verified as another identity: no new streams, closed once theirs finish. */
+    private void drainOthersAt(Key key) {
+        connections.forEach((other, connection) -> {
+            if (other.address().equals(key.address()) && !other.identity().equals(key.identity()) && connections.remove(other, connection)) {
+                connection.addListener(f -> {
+                    if (f.isSuccess()) {
+                        Channel channel = (Channel) f.getNow();
+                        channel.attr(GOING_AWAY).set(Boolean.TRUE);
+                        // Netty's HTTP/2 close is graceful: GOAWAY, then the close once the open streams end (30 s at most).
+                        channel.close();
+                    }
+                });
+            }
+        });
     }
 
     /** Open, and the server has not said GOAWAY: new streams may go on it. */

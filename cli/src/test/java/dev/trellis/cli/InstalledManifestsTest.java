@@ -103,6 +103,21 @@ class InstalledManifestsTest {
         }
     }
 
+    /** The proxy image runs the JVM as the launcher runs `trellis proxy` (the configuration the benchmarks measured). */
+    @Test
+    void theProxyImageRunsTheJvmAsTheLauncherRunsTheProxy() throws Exception {
+        String launcher = Files.readString(Path.of("..", "trellis"));
+        Matcher roleOptions = Pattern.compile("if \\[\\[ \"\\$\\{1:-\\}\" == \"proxy\" \\]\\]; then\\s+ROLE_OPTS=\\(([^)]*)\\)").matcher(launcher);
+        assertThat(roleOptions.find()).as("the launcher's proxy options").isTrue();
+        List<String> expected = new ArrayList<>(List.of(roleOptions.group(1).trim().split("\\s+")));
+        expected.addAll(List.of("--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow"));
+        String dockerfile = Files.readString(DOCKERFILE).replace("\\\n", " ");
+        Matcher entrypoint = Pattern.compile("LABEL dev\\.trellis\\.image=\"proxy\"[\\s\\S]*?ENTRYPOINT \\[([^\\]]*)\\]").matcher(dockerfile);
+        assertThat(entrypoint.find()).isTrue();
+        List<String> image = Pattern.compile("\"([^\"]*)\"").matcher(entrypoint.group(1)).results().map(m -> m.group(1)).toList();
+        assertThat(image).containsAll(expected);
+    }
+
     /** The TRELLIS_* variables a command's options default from ({@code ${env:NAME}} in the annotations). */
     private static Set<String> environmentVariablesOf(Class<?> command) {
         Set<String> names = new java.util.HashSet<>();

@@ -82,6 +82,16 @@ final class InstallCommand implements Callable<Integer> {
             description = "Install the proxy injector and its webhook, with a new webhook CA and serving certificate (a year) each time (default: ${DEFAULT-VALUE}).")
     boolean injector;
 
+    @Option(names = "--injector-ca-file", paramLabel = "FILE",
+            description = "The webhook's CA (PEM), with --injector-cert-file and --injector-key-file: keep the webhook's PKI across installs (default: a new one each time).")
+    Path injectorCaFile;
+
+    @Option(names = "--injector-cert-file", paramLabel = "FILE", description = "The webhook's serving certificate (PEM) for trellis-injector.<namespace>.svc.")
+    Path injectorCertFile;
+
+    @Option(names = "--injector-key-file", paramLabel = "FILE", description = "The serving certificate's key (PEM, EC P-256).")
+    Path injectorKeyFile;
+
     @Option(names = "--native-sidecar", defaultValue = "auto", paramLabel = "auto|true|false",
             description = "How the injector adds proxies: native sidecars (Kubernetes 1.29+) or first containers; auto asks the API server (default: ${DEFAULT-VALUE}).")
     String nativeSidecar;
@@ -107,13 +117,24 @@ final class InstallCommand implements Callable<Integer> {
                 .strictVisibility(strictVisibility)
                 .leafLifetime(dev.trellis.core.time.DurationText.format(leafLifetime))
                 .nativeSidecar(nativeSidecar)
-                .webhook(injector ? Optional.of(InstallOptions.WebhookTls.generate(controlPlane.namespace, controlPlane.clusterDomain, Instant.now()))
-                        : Optional.empty());
+                .webhook(injector ? Optional.of(webhookTls()) : Optional.empty());
         if (version != null) {
             options.version(version);
         }
         spec.commandLine().getOut().print(ManifestStream.yaml(ControlPlane.objects(options.build(), new SecureRandom())));
         return 0;
+    }
+
+    /** The webhook's PKI from the three files, or a new one. */
+    private InstallOptions.WebhookTls webhookTls() throws java.io.IOException {
+        long given = java.util.stream.Stream.of(injectorCaFile, injectorCertFile, injectorKeyFile).filter(java.util.Objects::nonNull).count();
+        if (given == 0) {
+            return InstallOptions.WebhookTls.generate(controlPlane.namespace, controlPlane.clusterDomain, Instant.now());
+        }
+        if (given != 3) {
+            throw new IllegalArgumentException("install: give --injector-ca-file, --injector-cert-file and --injector-key-file together, or none");
+        }
+        return dev.trellis.install.WebhookFiles.read(injectorCaFile, injectorCertFile, injectorKeyFile, controlPlane.namespace, Instant.now());
     }
 
     private InstallOptions.IdentityMaterial identity() throws Exception {

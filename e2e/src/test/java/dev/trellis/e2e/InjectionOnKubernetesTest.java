@@ -11,6 +11,8 @@ import dev.trellis.install.check.CheckOptions;
 import dev.trellis.install.check.CheckReport;
 import dev.trellis.install.check.ClusterCheck;
 import dev.trellis.install.check.Outcome;
+import dev.trellis.viz.MetricsWindow;
+import dev.trellis.viz.StatRow;
 import dev.trellis.testing.cluster.ImageCatalog;
 import dev.trellis.testing.cluster.RunningPod;
 import dev.trellis.testing.cluster.SimulatedCluster;
@@ -55,7 +57,8 @@ import org.junit.jupiter.api.io.TempDir;
  * Deployments; their proxy-init containers write iptables rules in the pods' network
  * namespaces with only NET_ADMIN and NET_RAW; their proxies run as native sidecars as uid
  * 2102. An app then calls the other's Service by its clusterIP — which nothing but the mesh
- * serves — over HTTP and gRPC through both proxies over mTLS, emoji's proxy counting web's identity; a
+ * serves — over HTTP and gRPC through both proxies over mTLS (viz reading emoji's proxy metrics
+ * as the proxy writes them: a contract between the two), emoji's proxy counting web's identity; a
  * plaintext kubelet probe passes a pod whose default policy refuses other plaintext; a pod of
  * an unannotated namespace is left alone, and reaches meshed pods only as their policies allow;
  * proxy-init run twice leaves the rules as they were; a pod opting out of native sidecars gets
@@ -110,6 +113,11 @@ class InjectionOnKubernetesTest {
             assertThat(dataPlane.results()).as(report.text()).allSatisfy(r -> assertThat(r.outcome()).isEqualTo(Outcome.OK));
             assertThat(report.text()).contains("meshed pods exist (2)");
 
+            // What viz reads is what the proxy writes: emoji's metrics, scraped before and after the calls, feed viz's window.
+            MetricsWindow window = new MetricsWindow(Duration.ofMinutes(5));
+            String emojiKey = NS + "/" + emoji.name();
+            window.record(emojiKey, Instant.now(), metricsOf(emoji));
+
             // web calls emoji's clusterIP: only web's proxy knows where that is, and emoji's proxy sees web's identity.
             HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
             String target = URLEncoder.encode("http://emoji-svc." + NS + ".svc.cluster.local/", StandardCharsets.UTF_8);
@@ -123,6 +131,15 @@ class InjectionOnKubernetesTest {
             // gRPC too, to the same clusterIP's gRPC port, from a process in web's pod.
             assertThat(run(web, "grpc-call", "emoji-svc." + NS + ".svc.cluster.local:9090", "2"))
                     .contains("grpc 1: grpc hello from " + emoji.name() + " to spiffe://cluster.local/ns/" + NS + "/sa/web");
+
+            Thread.sleep(1100);
+            window.record(emojiKey, Instant.now(), metricsOf(emoji));
+            StatRow row = window.stat(NS, "emoji", List.of(emojiKey), 1, Duration.ofMinutes(5), Instant.now());
+            assertThat(row.successRate()).as("%s", row).isEqualTo(1.0);
+            assertThat(row.rps()).isPositive();
+            assertThat(row.secured()).isTrue();
+            assertThat(window.edges(List.of(emojiKey), Duration.ofMinutes(5), Instant.now()))
+                    .anySatisfy(edge -> assertThat(edge.clientId()).isEqualTo("spiffe://cluster.local/ns/" + NS + "/sa/web"));
 
             // The proxies' metrics (on each pod's loopback admin listener): emoji's counts the call under web's identity,
             // web's counts it as a success to the clusterIP.
@@ -195,6 +212,13 @@ class InjectionOnKubernetesTest {
                     .hasMessageContaining("failed calling webhook \"injector.trellis.dev\"").hasMessageContaining("no endpoints available");
             assertThat(client.pods().inNamespace(NS).withName("web-x").get()).isNull();
         }
+    }
+
+    /** The proxy's metrics text, from its admin listener on the pod's loopback. */
+    private static String metricsOf(RunningPod pod) throws Exception {
+        String output = call(pod, "http://127.0.0.1:4191/metrics");
+        assertThat(output).startsWith("call 0: 200 ");
+        return output.substring("call 0: 200 ".length());
     }
 
     /** The app's {@code call URL 1}, run in {@code pod}'s network namespace as root: its output, whether the call succeeded or not. */

@@ -141,6 +141,8 @@ public final class Proxy implements AutoCloseable {
         this.routeProfiles = new RouteProfiles(destination, scheduler, config.identity().namespace());
         this.h2 = new H2Connections(io, MeshSslContexts.forClient(anchors, Optional.of(credentials), List.of(MeshProtocols.HTTP2), clock, config.keyExchange()),
                 timeouts.connect(), engine -> metrics.tlsHandshake("outbound", MeshSslContexts.negotiatedGroup(engine)));
+        // Connections to endpoints discovery no longer holds (removed, or now another identity) are drained.
+        discovery.onEndpointsChanged(h2::retainOnly);
         this.inbound = InboundServer.start(new InboundServer.Settings(listen.inbound(), timeouts.detect(), timeouts.connect(), timeouts.header(),
                         ports.requireIdentity(), listen.maxOpeningPerSource(), config.keyExchange()), io, credentials, metrics,
                 new HttpInbound(io, targets, timeouts.connect(), httpMetrics, inboundPolicy,

@@ -79,6 +79,45 @@ class EndpointIdentityChangeTest {
         }
     }
 
+    @Test
+    void anEndpointDiscoveryNoLongerHoldsKeepsNoConnection() throws Exception {
+        HttpServer app = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        app.createContext("/", exchange -> {
+            exchange.sendResponseHeaders(200, -1);
+            exchange.close();
+        });
+        app.start();
+        try (MeshFixture mesh = new MeshFixture(dir)) {
+            Proxy client = mesh.start(mesh.config(WEB, List.of(), Optional.of(new HostPort("127.0.0.1", 0)), Duration.ofSeconds(5)));
+            Proxy server = mesh.start(MeshFixture.declaring(mesh.config(EMOJI, List.of()), app.getAddress().getPort()));
+            mesh.destination.set(HOST + ":80", List.of(FakeDestination.endpoint("127.0.0.1", app.getAddress().getPort(), EMOJI,
+                    server.inboundAddress().getPort())));
+            HttpClient http = HttpClient.newBuilder().proxy(ProxySelector.of(client.outboundAddress().orElseThrow()))
+                    .version(HttpClient.Version.HTTP_1_1).build();
+            assertThat(status(http)).isEqualTo(200);
+            assertThat(meshConnectionsFromWeb(server)).isEqualTo(1.0);
+
+            // The pod is gone: the client proxy closes its connection to it (no idle connections to endpoints it no longer knows).
+            mesh.destination.set(HOST + ":80", List.of());
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (meshConnectionsFromWeb(server) > 0) {
+                assertThat(System.nanoTime()).as("web's connection to the removed endpoint still open after 10 s").isLessThan(deadline);
+                Thread.sleep(100);
+            }
+        } finally {
+            app.stop(0);
+        }
+    }
+
+    /** The server proxy's open inbound mTLS connections from web, from its own metrics. */
+    private static double meshConnectionsFromWeb(Proxy server) throws Exception {
+        String metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://" + server.adminAddress().getHostString() + ":"
+                + server.adminAddress().getPort() + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
+        return metrics.lines().filter(l -> l.startsWith("tcp_open_connections{") && l.contains("direction=\"inbound\"")
+                        && l.contains(WEB.spiffeId()) && l.contains("tls=\"true\""))
+                .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
+    }
+
     private static int status(HttpClient http) throws Exception {
         HttpResponse<Void> response = http.send(HttpRequest.newBuilder(URI.create("http://" + HOST + "/")).timeout(Duration.ofSeconds(10)).build(),
                 HttpResponse.BodyHandlers.discarding());

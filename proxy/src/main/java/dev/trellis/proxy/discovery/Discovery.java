@@ -8,9 +8,15 @@ import dev.trellis.api.destination.v1.Update;
 import io.grpc.ManagedChannel;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,6 +41,8 @@ public final class Discovery implements AutoCloseable {
     private final String contextNamespace;
     private final Duration initialBackoff;
     private final ConcurrentHashMap<String, Resolution> resolutions = new ConcurrentHashMap<>();
+    private final List<Consumer<Set<Endpoint>>> changeListeners = new CopyOnWriteArrayList<>();
+    private final AtomicBoolean changePending = new AtomicBoolean();
     private volatile boolean closed;
 
     public Discovery(ManagedChannel channel, ScheduledExecutorService scheduler, String contextNamespace, Duration initialBackoff) {
@@ -79,6 +87,7 @@ public final class Discovery implements AutoCloseable {
                     public void onNext(Update update) {
                         answered = true;
                         resolution.apply(update);
+                        endpointsChanged();
                     }
 
                     @Override
@@ -91,6 +100,32 @@ public final class Discovery implements AutoCloseable {
                         reopen(resolution, answered ? 0 : attempt + 1, "stream ended");
                     }
                 });
+    }
+
+    /**
+     * Tells {@code listener} every endpoint any resolution holds, a second after an update
+     * (updates in that second are told once), on the scheduler.
+     */
+    public void onEndpointsChanged(Consumer<Set<Endpoint>> listener) {
+        changeListeners.add(requireNonNull(listener, "listener"));
+    }
+
+    /** Every endpoint of every resolution now. */
+    public Set<Endpoint> endpointsInUse() {
+        Set<Endpoint> all = new HashSet<>();
+        resolutions.values().forEach(r -> all.addAll(r.current().endpoints()));
+        return all;
+    }
+
+    private void endpointsChanged() {
+        if (changeListeners.isEmpty() || closed || !changePending.compareAndSet(false, true)) {
+            return;
+        }
+        scheduler.schedule(() -> {
+            changePending.set(false);
+            Set<Endpoint> inUse = endpointsInUse();
+            changeListeners.forEach(listener -> listener.accept(inUse));
+        }, 1, TimeUnit.SECONDS);
     }
 
     private void reopen(Resolution resolution, int attempt, String why) {

@@ -28,7 +28,9 @@ import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Collectors;
 
 /**
  * One multiplexed HTTP/2-over-mTLS connection per meshed endpoint <em>and the identity
@@ -85,14 +87,34 @@ public final class H2Connections implements AutoCloseable {
     private void drainOthersAt(Key key) {
         connections.forEach((other, connection) -> {
             if (other.address().equals(key.address()) && !other.identity().equals(key.identity()) && connections.remove(other, connection)) {
-                connection.addListener(f -> {
-                    if (f.isSuccess()) {
-                        Channel channel = (Channel) f.getNow();
-                        channel.attr(GOING_AWAY).set(Boolean.TRUE);
-                        // Netty's HTTP/2 close is graceful: GOAWAY, then the close once the open streams end (30 s at most).
-                        channel.close();
-                    }
-                });
+                drain(connection);
+            }
+        });
+    }
+
+    /**
+     * Drains every connection to an endpoint (address and identity) that is not in {@code inUse}
+     * — what discovery holds now for every authority: an endpoint removed, or announced as
+     * another identity, keeps no connection open.
+     */
+    public void retainOnly(Set<Endpoint> inUse) {
+        Set<Key> wanted = inUse.stream().filter(e -> e.identity().isPresent())
+                .map(e -> new Key(e.dialAddress(), e.identity().get())).collect(Collectors.toSet());
+        connections.forEach((key, connection) -> {
+            if (!wanted.contains(key) && connections.remove(key, connection)) {
+                drain(connection);
+            }
+        });
+    }
+
+    /** No new streams; closed once its streams end. */
+    private static void drain(Future<Channel> connection) {
+        connection.addListener(f -> {
+            if (f.isSuccess()) {
+                Channel channel = (Channel) f.getNow();
+                channel.attr(GOING_AWAY).set(Boolean.TRUE);
+                // Netty's HTTP/2 close is graceful: GOAWAY, then the close once the open streams end (30 s at most).
+                channel.close();
             }
         });
     }

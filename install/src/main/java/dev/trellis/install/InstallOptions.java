@@ -105,10 +105,15 @@ public record InstallOptions(
             requireNonNull(keyPem, "keyPem");
         }
 
+        /** The name the API server calls the webhook by, which its serving certificate must carry. */
+        public static String serviceName(String namespace) {
+            return ControlPlaneComponent.INJECTOR.serviceAccount() + "." + namespace + ".svc";
+        }
+
         /** A new CA and a serving certificate for the injector Service of {@code namespace}. */
         public static WebhookTls generate(String namespace, String clusterDomain, Instant now) {
             CaCredentials ca = ServingCertificates.newCa("webhook.trellis." + namespace, LIFETIME, now);
-            String service = ControlPlaneComponent.INJECTOR.serviceAccount() + "." + namespace + ".svc";
+            String service = serviceName(namespace);
             ServingCertificates.Serving serving = ServingCertificates.issue(ca,
                     List.of(service, service + "." + clusterDomain), LIFETIME, now);
             return new WebhookTls(Pem.encodeCertificates(List.of(ca.certificate())),

@@ -1,18 +1,16 @@
 package dev.trellis.install;
 
-import dev.trellis.core.identity.ControlPlaneComponent;
 import dev.trellis.tls.pki.EcKeys;
 import dev.trellis.tls.pki.Pem;
+import dev.trellis.tls.pki.ServingCertificates;
 import dev.trellis.tls.pki.TrustAnchors;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.PrivateKey;
 import java.security.cert.CertificateException;
-import java.security.cert.CertificateParsingException;
 import java.security.cert.X509Certificate;
 import java.time.Instant;
-import java.util.Collection;
 import java.util.List;
 
 /**
@@ -35,23 +33,15 @@ public final class WebhookFiles {
         } catch (CertificateException e) {
             throw new IOException(certificateFile + ": does not chain to the CA in " + caFile + " at " + now + ": " + e.getMessage(), e);
         }
-        String service = ControlPlaneComponent.INJECTOR.serviceAccount() + "." + namespace + ".svc";
-        if (!dnsNames(chain.getFirst()).contains(service)) {
-            throw new IOException(certificateFile + ": names " + dnsNames(chain.getFirst()) + ", not " + service + ", which the API server calls");
+        String service = InstallOptions.WebhookTls.serviceName(namespace);
+        List<String> names = ServingCertificates.dnsNames(chain.getFirst());
+        if (!names.contains(service)) {
+            throw new IOException(certificateFile + ": names " + names + ", not " + service + ", which the API server calls");
         }
         PrivateKey key = Pem.readPrivateKey(keyFile);
         if (!EcKeys.matches(key, chain.getFirst().getPublicKey())) {
             throw new IOException(keyFile + ": not the key of the certificate in " + certificateFile);
         }
         return new InstallOptions.WebhookTls(Pem.encodeCertificates(ca.certificates()), Pem.encodeCertificates(chain), Files.readString(keyFile));
-    }
-
-    private static List<String> dnsNames(X509Certificate certificate) throws IOException {
-        try {
-            Collection<List<?>> names = certificate.getSubjectAlternativeNames();
-            return names == null ? List.of() : names.stream().filter(n -> Integer.valueOf(2).equals(n.get(0))).map(n -> (String) n.get(1)).toList();
-        } catch (CertificateParsingException e) {
-            throw new IOException("cannot read the certificate's names: " + e.getMessage(), e);
-        }
     }
 }

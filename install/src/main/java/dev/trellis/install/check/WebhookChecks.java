@@ -1,8 +1,9 @@
 package dev.trellis.install.check;
 
-import dev.trellis.core.identity.ControlPlaneComponent;
 import dev.trellis.install.ControlPlaneNamespace;
+import dev.trellis.install.InstallOptions;
 import dev.trellis.tls.pki.Pem;
+import dev.trellis.tls.pki.ServingCertificates;
 import dev.trellis.tls.pki.TrustAnchors;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Secret;
@@ -12,13 +13,11 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.cert.CertificateException;
-import java.security.cert.CertificateParsingException;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
 
@@ -89,8 +88,8 @@ final class WebhookChecks {
                     + "\nthe API server would refuse every pod the webhook selects; re-apply `trellis install` to write both anew", HINT));
             return;
         }
-        String service = ControlPlaneComponent.INJECTOR.serviceAccount() + "." + namespace + ".svc";
-        List<String> names = dnsNames(chain.getFirst());
+        String service = InstallOptions.WebhookTls.serviceName(namespace);
+        List<String> names = ServingCertificates.dnsNames(chain.getFirst());
         if (!names.contains(service)) {
             results.add(CheckResult.error(bundleDescription, "the serving certificate names " + names + ", not " + service, HINT));
             return;
@@ -99,14 +98,5 @@ final class WebhookChecks {
         List<X509Certificate> all = new ArrayList<>(chain);
         all.addAll(bundle.certificates());
         results.add(IdentityChecks.validity("webhook certificates are within their validity period", all, now, expiryWarning, HINT));
-    }
-
-    private static List<String> dnsNames(X509Certificate certificate) {
-        try {
-            Collection<List<?>> names = certificate.getSubjectAlternativeNames();
-            return names == null ? List.of() : names.stream().filter(n -> Integer.valueOf(2).equals(n.get(0))).map(n -> (String) n.get(1)).toList();
-        } catch (CertificateParsingException e) {
-            return List.of();
-        }
     }
 }

@@ -84,6 +84,17 @@ public final class ServingCertificates {
         }
     }
 
+    /** The DNS names a certificate is for (its subjectAltName dNSName entries); none when it names none or they cannot be read. */
+    public static List<String> dnsNames(X509Certificate certificate) {
+        try {
+            java.util.Collection<List<?>> names = certificate.getSubjectAlternativeNames();
+            return names == null ? List.of() : names.stream().filter(n -> Integer.valueOf(GeneralName.dNSName).equals(n.get(0)))
+                    .map(n -> (String) n.get(1)).toList();
+        } catch (java.security.cert.CertificateParsingException e) {
+            return List.of();
+        }
+    }
+
     private static X509Certificate sign(X509v3CertificateBuilder builder, PrivateKey key) throws GeneralSecurityException {
         try {
             return new JcaX509CertificateConverter().getCertificate(builder.build(new JcaContentSignerBuilder(EcKeys.SIGNATURE_ALGORITHM).build(key)));

@@ -162,7 +162,7 @@ public final class Proxy implements AutoCloseable {
         OpaqueOutbound outbound = new OpaqueOutbound(io, connector, discovery, balancer, credentials, metrics, connectionLog,
                 timeouts.resolve(), timeouts.connect(), new EgressGate(policyWatches, policyMetrics, timeouts.policyWait(), resolver));
         this.httpOutbound = new HttpOutbound(discovery, balancer, h2, credentials, httpMetrics, timeouts.request(), timeouts.resolve(), timeouts.header(),
-                routeProfiles);
+                routeProfiles, (client, authority, host) -> outbound.carry(client, authority, Optional.empty(), new OpaqueOutbound.Seen("http1", host)));
         H2Outbound h2Outbound = new H2Outbound(discovery, balancer, h2, credentials, httpMetrics, timeouts.resolve(), routeProfiles);
         for (ForwardListener.Forward forward : listen.forwards()) {
             ForwardListener started = new ForwardListener(forward, io, outbound, httpOutbound, h2Outbound, httpLog, timeouts.detect(),

@@ -8,36 +8,32 @@ import dev.trellis.proxy.transport.IoRuntime;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
-import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.codec.http.FullHttpRequest;
-import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpClientCodec;
-import io.netty.handler.codec.http.HttpObjectAggregator;
-import io.netty.handler.codec.http.HttpUtil;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.Map;
 
 /**
- * Keep-alive HTTP/1.1 connections to the local app, per address: a request takes an idle
- * connection or opens one, and the connection goes back to the pool when its response was
- * complete and the app allows keep-alive. At most {@value #MAX_IDLE_PER_PORT} idle
- * connections are kept per address. An answer that is not HTTP fails the exchange with
- * {@link ProxyError#APP_BAD_RESPONSE} (an outside review saw it passed on as status 999).
- * Thread-safe.
+ * Keep-alive HTTP/1.1 connections to the local app, per address: an exchange takes an idle
+ * connection (one on its own event loop first) or opens one, puts its handler last in the
+ * connection's pipeline, and gives the connection back when its response was whole and both
+ * sides allow keep-alive. At most {@value #MAX_IDLE_PER_PORT} idle connections are kept per
+ * address; an idle connection the app closes leaves the pool. Thread-safe.
  */
 final class AppHttp1Pool implements AutoCloseable {
 
     static final int MAX_IDLE_PER_PORT = 64;
+    private static final String EXCHANGE = "exchange";
 
     private final IoRuntime io;
     private final Duration connectTimeout;
@@ -48,121 +44,94 @@ final class AppHttp1Pool implements AutoCloseable {
         this.connectTimeout = requireNonNull(connectTimeout, "connectTimeout");
     }
 
-    /** Sends {@code request} to the app at {@code port}; the future completes with the response (caller releases it). */
-    Future<FullHttpResponse> exchange(InetSocketAddress port, FullHttpRequest request, EventLoop loop) {
-        Promise<FullHttpResponse> answer = loop.newPromise();
-        Channel pooled = takeIdle(port);
+    /**
+     * A connection to the app at {@code port} whose reads go to {@code exchange} (added last,
+     * replacing the previous exchange's); the future fails with
+     * {@link ProxyError#APP_CONNECT_FAILED} naming the address. Auto-read is off.
+     */
+    Future<Channel> acquire(InetSocketAddress port, EventLoop loop, ChannelHandler exchange) {
+        Promise<Channel> ready = loop.newPromise();
+        Channel pooled = takeIdle(port, loop);
         if (pooled != null) {
-            send(port, pooled, request, answer);
-            return answer;
+            attach(pooled, exchange, ready);
+            return ready;
         }
         new Bootstrap().group(loop).channel(io.channelType())
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectTimeout.toMillis())
+                .option(ChannelOption.AUTO_READ, false)
                 .handler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel app) {
-                        app.pipeline().addLast(new HttpClientCodec(), new HttpObjectAggregator(HttpOutbound.MAX_BODY_BYTES), new Responses());
+                        app.pipeline().addLast("http1", new HttpClientCodec());
                     }
                 })
                 .connect(port)
                 .addListener((ChannelFuture connected) -> {
                     if (!connected.isSuccess()) {
-                        request.release();
-                        answer.tryFailure(ProxyError.APP_CONNECT_FAILED.because(port + ": " + Causes.rootMessage(connected.cause())));
+                        ready.tryFailure(ProxyError.APP_CONNECT_FAILED.because(port + ": " + Causes.rootMessage(connected.cause())));
                         return;
                     }
-                    send(port, connected.channel(), request, answer);
+                    attach(connected.channel(), exchange, ready);
                 });
-        return answer;
+        return ready;
     }
 
-    private void send(InetSocketAddress port, Channel app, FullHttpRequest request, Promise<FullHttpResponse> answer) {
-        Responses responses = app.pipeline().get(Responses.class);
-        responses.expect(port, answer);
-        app.writeAndFlush(request).addListener(written -> {
-            if (!written.isSuccess()) {
-                answer.tryFailure(new IllegalStateException("app write failed: " + Causes.rootMessage(written.cause())));
-                app.close();
+    private static void attach(Channel app, ChannelHandler exchange, Promise<Channel> ready) {
+        app.eventLoop().execute(() -> {
+            if (app.pipeline().get(EXCHANGE) != null) {
+                app.pipeline().replace(EXCHANGE, EXCHANGE, exchange);
+            } else {
+                app.pipeline().addLast(EXCHANGE, exchange);
             }
+            ready.trySuccess(app);
         });
     }
 
-    private synchronized Channel takeIdle(InetSocketAddress port) {
+    /** {@code app}'s exchange ended cleanly: the connection waits for the next one (or closes, past the idle limit). */
+    void giveBack(InetSocketAddress port, Channel app) {
+        app.config().setAutoRead(true);
+        if (!app.isActive()) {
+            return;
+        }
+        synchronized (this) {
+            ArrayDeque<Channel> channels = idle.computeIfAbsent(port, p -> new ArrayDeque<>());
+            if (channels.size() < MAX_IDLE_PER_PORT) {
+                channels.addLast(app);
+                app.closeFuture().addListener(f -> forget(port, app));
+                return;
+            }
+        }
+        app.close();
+    }
+
+    private synchronized void forget(InetSocketAddress port, Channel app) {
         ArrayDeque<Channel> channels = idle.get(port);
-        while (channels != null && !channels.isEmpty()) {
+        if (channels != null) {
+            channels.remove(app);
+        }
+    }
+
+    private synchronized Channel takeIdle(InetSocketAddress port, EventLoop loop) {
+        ArrayDeque<Channel> channels = idle.get(port);
+        if (channels == null) {
+            return null;
+        }
+        for (Iterator<Channel> it = channels.descendingIterator(); it.hasNext(); ) {
+            Channel channel = it.next();
+            if (channel.eventLoop() == loop && channel.isActive()) {
+                it.remove();
+                channel.config().setAutoRead(false);
+                return channel;
+            }
+        }
+        while (!channels.isEmpty()) {
             Channel channel = channels.pollLast();
             if (channel.isActive()) {
+                channel.config().setAutoRead(false);
                 return channel;
             }
         }
         return null;
-    }
-
-    private synchronized void giveBack(InetSocketAddress port, Channel channel) {
-        ArrayDeque<Channel> channels = idle.computeIfAbsent(port, p -> new ArrayDeque<>());
-        if (channels.size() >= MAX_IDLE_PER_PORT) {
-            channel.close();
-        } else {
-            channels.addLast(channel);
-        }
-    }
-
-    /** Routes each response to the request waiting for it; one request at a time per connection. */
-    private final class Responses extends SimpleChannelInboundHandler<FullHttpResponse> {
-        private Promise<FullHttpResponse> waiting;
-        private InetSocketAddress port;
-
-        Responses() {
-            super(false);
-        }
-
-        void expect(InetSocketAddress port, Promise<FullHttpResponse> answer) {
-            this.port = port;
-            this.waiting = answer;
-        }
-
-        @Override
-        protected void channelRead0(ChannelHandlerContext ctx, FullHttpResponse response) {
-            Promise<FullHttpResponse> answer = waiting;
-            waiting = null;
-            if (!response.decoderResult().isSuccess()) {
-                response.release();
-                ctx.close();
-                if (answer != null) {
-                    answer.tryFailure(ProxyError.APP_BAD_RESPONSE.because("the app at " + port + " answered something that is not HTTP/1.1: "
-                            + Causes.rootMessage(response.decoderResult().cause())));
-                }
-                return;
-            }
-            boolean reusable = HttpUtil.isKeepAlive(response) && response.decoderResult().isSuccess();
-            if (answer == null || !answer.trySuccess(response)) {
-                response.release();
-                ctx.close();
-                return;
-            }
-            if (reusable) {
-                giveBack(port, ctx.channel());
-            } else {
-                ctx.close();
-            }
-        }
-
-        @Override
-        public void channelInactive(ChannelHandlerContext ctx) {
-            if (waiting != null) {
-                waiting.tryFailure(new IllegalStateException("app closed the connection before answering"));
-                waiting = null;
-            }
-        }
-
-        @Override
-        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            if (waiting != null) {
-                waiting.tryFailure(cause);
-                waiting = null;
-            }
-            ctx.close();
-        }
     }
 
     @Override

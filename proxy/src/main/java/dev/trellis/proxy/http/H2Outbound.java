@@ -191,7 +191,7 @@ public final class H2Outbound {
                         if (!timedOut.get()) {
                             Duration elapsed = Duration.ofNanos(System.nanoTime() - started);
                             metrics.response("outbound", authority, seen.status, seen.grpcStatus, elapsed);
-                            metrics.routeResponse(authority, route.name(), seen.grpcStatus.map(code -> code == 0 ? seen.status : 500).orElse(seen.status), elapsed);
+                            metrics.routeResponse(authority, route.name(), seen.status, seen.grpcStatus, elapsed);
                         }
                     });
                 });

@@ -12,13 +12,13 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Each HTTP/1 request whole — head and body, which the proxy buffers before forwarding —
- * within {@code deadline}, counted from its first byte (the first request's from when the
- * connection was handed to HTTP) and never extended by bytes that trickle in: an outside
- * review held 100 half-sent requests on the outbound listener for 65 s. Past it the client
- * gets 408 and the connection closes; the refusal is reported to the connection log. Sits
- * before the HTTP codec; the request handler says when a request is whole
- * ({@link #requestComplete}) and when the answer is out ({@link #answered}). One per
+ * Each HTTP/1 request's head within {@code deadline}, counted from its first byte (the first
+ * request's from when the connection was handed to HTTP) and never extended by bytes that
+ * trickle in: an outside review held 100 half-sent requests on the outbound listener for
+ * 65 s. Past it the client gets 408 and the connection closes; the refusal is reported to the
+ * connection log. (The body streams on; {@link OutboundExchange} bounds the pauses in it.)
+ * Sits before the HTTP codec; the request handler says when a head is whole
+ * ({@link #headComplete}) and when the answer is out ({@link #answered}). One per
  * connection; event-loop only.
  */
 final class Http1RequestDeadline extends ChannelInboundHandlerAdapter {
@@ -52,8 +52,8 @@ final class Http1RequestDeadline extends ChannelInboundHandlerAdapter {
         ctx.fireChannelInactive();
     }
 
-    /** The current request is whole. */
-    static void requestComplete(ChannelHandlerContext any) {
+    /** The current request's head is whole. */
+    static void headComplete(ChannelHandlerContext any) {
         Http1RequestDeadline self = any.pipeline().get(Http1RequestDeadline.class);
         if (self != null) {
             self.cancel();

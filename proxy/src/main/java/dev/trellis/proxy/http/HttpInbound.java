@@ -221,14 +221,13 @@ public final class HttpInbound {
             });
         }
 
-        /** Converts the stream to an HTTP/1.1 request (the held frames replayed through the codec) for the app at {@code app}. */
+        /** Converts the stream to HTTP/1.1 (the held frames replayed through the codec) and streams it to the app at {@code app}. */
         private void toHttp1App(Channel stream, Http2HeadersFrame headers, InetSocketAddress app, String authority, long started, TapHub.Tap tapped) {
             stream.pipeline().addBefore("held", "h1", new Http2StreamFrameToHttpObjectCodec(true))
-                    .addBefore("held", "aggregate", new HttpObjectAggregator(HttpOutbound.MAX_BODY_BYTES))
-                    .addBefore("held", "to-app", new ToApp(client, app, authority, started, tapped));
+                    .addBefore("held", "to-app", new AppHttp1Exchange(appPool, metrics, client, app, authority, started, tapped));
+            // The exchange reads on once the app is connected.
             stream.pipeline().fireChannelRead(headers);
             Relay.replay(stream);
-            stream.config().setAutoRead(true);
         }
 
         /** The proxy's own metrics, to the scraper identity only. */
@@ -295,80 +294,6 @@ public final class HttpInbound {
             return port >= 1 && port <= 65535 ? Optional.of(port) : Optional.empty();
         } catch (NumberFormatException e) {
             return Optional.empty();
-        }
-    }
-
-    /** Sends the converted request to the app and the response back. One per stream. */
-    private final class ToApp extends SimpleChannelInboundHandler<FullHttpRequest> {
-        private final WorkloadIdentity client;
-        private final InetSocketAddress app;
-        private final String authority;
-        private final long started;
-        private final TapHub.Tap tapped;
-
-        ToApp(WorkloadIdentity client, InetSocketAddress app, String authority, long started, TapHub.Tap tapped) {
-            super(false);
-            this.client = client;
-            this.app = app;
-            this.authority = authority;
-            this.started = started;
-            this.tapped = tapped;
-        }
-
-        @Override
-        protected void channelRead0(ChannelHandlerContext stream, FullHttpRequest request) {
-            if (!request.decoderResult().isSuccess()) {
-                request.release();
-                fail(stream, ProxyError.BAD_REQUEST.because(Causes.rootMessage(request.decoderResult().cause())));
-                return;
-            }
-            MeshHeaders.strip(request.headers());
-            for (String name : request.headers().names().stream().filter(n -> n.startsWith("x-http2-")).toList()) {
-                request.headers().remove(name);
-            }
-            request.headers().set(MeshHeaders.CLIENT_ID, client.spiffeId());
-            appPool.exchange(app, request, stream.channel().eventLoop()).addListener(done -> {
-                if (done.isSuccess()) {
-                    FullHttpResponse response = (FullHttpResponse) done.getNow();
-                    response.headers().remove(HttpHeaderNames.CONNECTION);
-                    response.headers().remove("keep-alive");
-                    tapped.end(response.status().code(), Optional.empty(), Optional.empty());
-                    reply(stream, response);
-                } else {
-                    ProxyError error = ProxyFailure.errorOf(done.cause(), ProxyError.APP_CONNECT_FAILED);
-                    log.info("proxy: inbound HTTP from {} to app {} failed ({}): {}", client, app, error.label(), Causes.rootMessage(done.cause()));
-                    tapped.end(error.httpStatus(), Optional.empty(), Optional.of(error.text()));
-                    fail(stream, error.because(Causes.rootMessage(done.cause())));
-                }
-            });
-        }
-
-        /**
-         * A request the codec could not convert (a {@code :path} with a space, say) is answered
-         * 400 at once; an outside review saw such a stream left unanswered for a minute.
-         */
-        @Override
-        public void exceptionCaught(ChannelHandlerContext stream, Throwable cause) {
-            if (cause instanceof DecoderException || cause instanceof IllegalArgumentException) {
-                log.info("proxy: inbound request from {} is malformed: {}", client, Causes.rootMessage(cause));
-                fail(stream, ProxyError.BAD_REQUEST.because(Causes.rootMessage(cause)));
-                return;
-            }
-            log.debug("proxy: inbound stream from {} failed: {}", client, cause.toString());
-            stream.close();
-        }
-
-        private void fail(ChannelHandlerContext stream, ProxyFailure why) {
-            reply(stream, ProxyErrors.response(why.error()));
-        }
-
-        private void reply(ChannelHandlerContext stream, FullHttpResponse response) {
-            metrics.response("inbound", authority, response.status().code(), Duration.ofNanos(System.nanoTime() - started));
-            if (!stream.channel().isActive()) {
-                ReferenceCountUtil.release(response);
-                return;
-            }
-            stream.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
         }
     }
 }

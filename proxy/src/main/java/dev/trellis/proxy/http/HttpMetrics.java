@@ -53,10 +53,14 @@ public final class HttpMetrics {
         inboundByClient.labelValues(bounded).inc();
     }
 
-    /** A response on an outbound route; route names come from profiles (bounded by the control plane). */
-    public void routeResponse(String authority, String route, int status, Duration elapsed) {
+    /**
+     * A response on an outbound route; route names come from profiles (bounded by the control
+     * plane). Status and classification as {@link #response}: the HTTP status, and a failure
+     * when it is 5xx or the gRPC status is not OK.
+     */
+    public void routeResponse(String authority, String route, int status, java.util.Optional<Integer> grpcStatus, Duration elapsed) {
         String bounded = bounded(authority);
-        routeResponses.labelValues("outbound", bounded, route, Integer.toString(status), status >= 500 ? "failure" : "success").inc();
+        routeResponses.labelValues("outbound", bounded, route, Integer.toString(status), classification(status, grpcStatus)).inc();
         routeLatency.labelValues("outbound", bounded, route).observe(elapsed.toNanos() / 1e6);
     }
 
@@ -76,9 +80,12 @@ public final class HttpMetrics {
     /** A response whose gRPC status (from trailers, or trailers-only headers) is known: non-zero is a failure. */
     public void response(String direction, String authority, int status, java.util.Optional<Integer> grpcStatus, Duration elapsed) {
         String bounded = bounded(authority);
-        boolean failed = status >= 500 || grpcStatus.map(code -> code != 0).orElse(false);
-        responses.labelValues(direction, bounded, Integer.toString(status), failed ? "failure" : "success").inc();
+        responses.labelValues(direction, bounded, Integer.toString(status), classification(status, grpcStatus)).inc();
         latency.labelValues(direction, bounded).observe(elapsed.toNanos() / 1e6);
+    }
+
+    private static String classification(int status, java.util.Optional<Integer> grpcStatus) {
+        return status >= 500 || grpcStatus.map(code -> code != 0).orElse(false) ? "failure" : "success";
     }
 
     private String bounded(String authority) {

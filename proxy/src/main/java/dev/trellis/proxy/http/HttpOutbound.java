@@ -5,39 +5,38 @@ import static java.util.Objects.requireNonNull;
 import dev.trellis.core.net.HostPort;
 import dev.trellis.proxy.balance.Balancer;
 import dev.trellis.proxy.discovery.Discovery;
-import dev.trellis.proxy.discovery.EndpointSet;
 import dev.trellis.proxy.discovery.Resolution;
 import dev.trellis.proxy.discovery.RouteProfiles;
 import dev.trellis.proxy.errors.ProxyError;
 import dev.trellis.proxy.errors.ProxyFailure;
-import dev.trellis.proxy.transport.Openings;
 import dev.trellis.proxy.tcp.Relay;
 import dev.trellis.proxy.transport.Causes;
+import dev.trellis.proxy.transport.Openings;
 import dev.trellis.tls.context.CredentialsStore;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.SimpleChannelInboundHandler;
-import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpMethod;
-import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpUtil;
-import io.netty.handler.codec.http2.Http2StreamChannel;
-import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
-import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
-import io.netty.handler.codec.http2.HttpConversionUtil;
 import io.netty.util.ReferenceCountUtil;
-import io.netty.util.concurrent.ScheduledFuture;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.Optional;
-import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -45,34 +44,24 @@ import org.slf4j.LoggerFactory;
  * The outbound HTTP/1.1 path. On a client connection: parse requests (limits below), find
  * each request's authority (the connection's original destination in transparent mode; the
  * absolute request target or {@code Host} when the app uses the proxy as its HTTP proxy),
- * resolve it, pick an endpoint per request, and send the request as an HTTP/2 stream over
- * the endpoint's mTLS connection, with {@value MeshHeaders#TARGET_PORT} naming the app port.
- * The response goes back as HTTP/1.1.
+ * resolve it, and hand the request to an {@link OutboundExchange}, which picks an endpoint
+ * and streams the request as an HTTP/2 stream over the endpoint's mTLS connection, with
+ * {@value MeshHeaders#TARGET_PORT} naming the app port, and the response back as HTTP/1.1.
  *
  * <p>The proxy answers itself, with a {@code trellis-proxy-error} header, when there are no
  * endpoints (503), the endpoint cannot be reached or is not who discovery said (502), or the
- * request times out (504). A 502/503 made by the endpoint's own proxy (its app is down) counts
- * as the endpoint failing. Idempotent requests that failed that way, or before any response,
- * are tried once more, on the endpoint the balancer picks next (failing ones are ejected),
- * while the authority's {@link RetryBudget} (20 % of requests + 10/s over 10 s) allows. A
- * request a draining endpoint refused unprocessed (HTTP/2 GOAWAY) goes elsewhere whatever its
- * method, outside the budget: it was never processed.
- * Requests on one connection are handled one at a time.
+ * request times out (504). Requests on one connection are handled one at a time, in order;
+ * requests a client pipelines wait (at most {@value #MAX_PIPELINED}).
  *
- * <p>Limits: request line 8 KiB, headers 16 KiB, body {@value #MAX_BODY_BYTES} bytes (413
- * beyond). One instance serves every connection; thread-safe.
+ * <p>Limits: request line 8 KiB, headers 16 KiB, the head within the header timeout (never
+ * extended by trickling bytes), the body streamed with no size limit but an idle limit of
+ * the header timeout between its pieces. One instance serves every connection; thread-safe.
  */
-public final class HttpOutbound {
+public final class HttpOutbound implements OutboundExchange.Path {
 
     private static final Logger log = LoggerFactory.getLogger(HttpOutbound.class);
 
-    public static final int MAX_BODY_BYTES = 8 * 1024 * 1024;
-    static final int MAX_RETRYABLE_BODY_BYTES = 64 * 1024;
-    private static final Set<HttpMethod> IDEMPOTENT = Set.of(HttpMethod.GET, HttpMethod.HEAD, HttpMethod.OPTIONS,
-            HttpMethod.PUT, HttpMethod.DELETE, HttpMethod.TRACE);
-
-    /** Attempts for a request refused unprocessed by draining endpoints (each excluded in turn). */
-    private static final int MAX_ATTEMPTS_UNPROCESSED = 4;
+    static final int MAX_PIPELINED = 64;
 
     private final Discovery discovery;
     private final Balancer balancer;
@@ -82,12 +71,25 @@ public final class HttpOutbound {
     private final Duration requestTimeout;
     private final Duration resolveTimeout;
     private final RouteProfiles profiles;
-    private final java.util.concurrent.ConcurrentHashMap<String, RetryBudget> budgets = new java.util.concurrent.ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, RetryBudget> budgets = new ConcurrentHashMap<>();
     private final Duration headerTimeout;
+    private final Upgrades upgrades;
     private volatile boolean draining;
 
+    /**
+     * Where a connection goes whose request asks for another protocol ({@code Upgrade}, a
+     * WebSocket say): HTTP/2 between proxies cannot carry it, so the connection leaves this
+     * path and is carried opaque to the authority — its request, re-encoded, first.
+     */
+    public interface Upgrades {
+        /** Carries {@code client} (auto-read off, the request's bytes held by a pending handler last) to {@code authority}. */
+        void carry(Channel client, String authority, Optional<String> host);
+    }
+
     public HttpOutbound(Discovery discovery, Balancer balancer, H2Connections connections, CredentialsStore credentials,
-                        HttpMetrics metrics, Duration requestTimeout, Duration resolveTimeout, Duration headerTimeout, RouteProfiles profiles) {
+                        HttpMetrics metrics, Duration requestTimeout, Duration resolveTimeout, Duration headerTimeout, RouteProfiles profiles,
+                        Upgrades upgrades) {
+        this.upgrades = requireNonNull(upgrades, "upgrades");
         this.headerTimeout = requireNonNull(headerTimeout, "headerTimeout");
         this.profiles = requireNonNull(profiles, "profiles");
         this.discovery = requireNonNull(discovery, "discovery");
@@ -108,6 +110,37 @@ public final class HttpOutbound {
         draining = true;
     }
 
+    @Override
+    public boolean draining() {
+        return draining;
+    }
+
+    @Override
+    public H2Connections connections() {
+        return connections;
+    }
+
+    @Override
+    public Balancer balancer() {
+        return balancer;
+    }
+
+    @Override
+    public HttpMetrics metrics() {
+        return metrics;
+    }
+
+    @Override
+    public Duration requestTimeout() {
+        return requestTimeout;
+    }
+
+    /** One budget per authority; discovery already bounds how many authorities there are. */
+    @Override
+    public RetryBudget budget(String authority) {
+        return budgets.computeIfAbsent(authority, a -> RetryBudget.defaults());
+    }
+
     /**
      * Makes {@code client} (auto-read off, its first bytes held by a pending handler) an
      * HTTP/1.1 connection served by this path; {@code authority} is fixed for transparent
@@ -118,319 +151,233 @@ public final class HttpOutbound {
                 .addLast("request-deadline", new Http1RequestDeadline(headerTimeout))
                 .addLast("http1", new HttpServerCodec(8192, 16384, 16384))
                 .addLast("drain", DrainHandlers.http1())
-                .addLast("aggregate", new HttpObjectAggregator(MAX_BODY_BYTES))
                 .addLast("requests", new Requests(authority));
         Relay.replay(client);
         client.config().setAutoRead(true);
     }
 
     /**
-     * A connection's requests, one at a time in arrival order: requests a client pipelines
-     * (several in one write) wait until the one before has been answered, as HTTP/1.1 requires.
+     * A connection's requests, one at a time in arrival order: what a client pipelines (sends
+     * before the answer to its previous request) waits until that answer is out, as HTTP/1.1
+     * requires.
      */
-    private final class Requests extends SimpleChannelInboundHandler<FullHttpRequest> {
-        private static final int MAX_PIPELINED = 16;
+    private final class Requests extends ChannelInboundHandlerAdapter implements OutboundExchange.Client {
         private final Optional<String> fixedAuthority;
-        private final java.util.ArrayDeque<FullHttpRequest> waiting = new java.util.ArrayDeque<>();
-        private boolean busy;
+        private final ArrayDeque<HttpObject> waiting = new ArrayDeque<>();
+        private ChannelHandlerContext ctx;
+        private OutboundExchange current;
+        /** The current request was refused before it was read whole: what follows is its body, to drop. */
+        private boolean closing;
+        /** The connection is leaving this path for another protocol: what the codec still brings is dropped. */
+        private boolean upgrading;
 
         Requests(Optional<String> fixedAuthority) {
-            super(false);
             this.fixedAuthority = fixedAuthority;
         }
 
         @Override
-        protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
-            if (busy) {
+        public void handlerAdded(ChannelHandlerContext ctx) {
+            this.ctx = ctx;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (!(msg instanceof HttpObject object) || closing || upgrading) {
+                ReferenceCountUtil.release(msg);
+                return;
+            }
+            if (current != null && !current.requestComplete() && object instanceof HttpContent content) {
+                current.body(content);
+                return;
+            }
+            if (current != null) {
                 if (waiting.size() >= MAX_PIPELINED) {
-                    request.release();
-                    log.info("proxy: outbound HTTP from {} pipelined more than {} requests; closing", ctx.channel().remoteAddress(), MAX_PIPELINED);
+                    ReferenceCountUtil.release(msg);
+                    log.info("proxy: outbound HTTP from {} pipelined more than {} messages; closing", ctx.channel().remoteAddress(), MAX_PIPELINED);
                     ctx.close();
                     return;
                 }
-                waiting.add(request);
+                waiting.add(object);
                 return;
             }
-            busy = true;
-            // A whole request arrived: the connection is open for business, whatever its source's other connections do.
-            Openings.settle(ctx.channel());
-            handle(ctx, request);
+            next(object);
         }
 
-        /** The answer to the current request went out: the next pipelined one, or read on. */
-        void answered(ChannelHandlerContext ctx) {
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            if (current != null) {
+                current.flushUpstream();
+            }
+            ctx.fireChannelReadComplete();
+        }
+
+        @Override
+        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+            if (current != null) {
+                current.clientWritable();
+            }
+            ctx.fireChannelWritabilityChanged();
+        }
+
+        /** {@code object} starts the next request; anything else here is the rest of one already answered. */
+        private void next(HttpObject object) {
+            if (object instanceof HttpRequest head) {
+                start(head);
+            } else {
+                ReferenceCountUtil.release(object);
+            }
+        }
+
+        @Override
+        public void answered(boolean reusable) {
+            current = null;
             Http1RequestDeadline.answered(ctx);
-            FullHttpRequest next = waiting.poll();
-            if (next != null) {
-                handle(ctx, next);
+            if (!reusable) {
+                closing = true;
+                ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
                 return;
             }
-            busy = false;
-            ctx.channel().config().setAutoRead(true);
-            ctx.channel().read();
+            HttpObject object;
+            while (current == null && (object = waiting.poll()) != null) {
+                if (object instanceof HttpRequest) {
+                    next(object);
+                } else {
+                    ReferenceCountUtil.release(object);
+                }
+            }
+            while (current != null && !current.requestComplete() && waiting.peek() instanceof HttpContent content) {
+                waiting.poll();
+                current.body(content);
+            }
+            if (current == null || !current.requestComplete()) {
+                ctx.channel().config().setAutoRead(true);
+                ctx.channel().read();
+            }
         }
 
         @Override
         public void channelInactive(ChannelHandlerContext ctx) throws Exception {
-            waiting.forEach(FullHttpRequest::release);
+            waiting.forEach(ReferenceCountUtil::release);
             waiting.clear();
+            if (current != null) {
+                current.clientGone();
+                current = null;
+            }
             super.channelInactive(ctx);
         }
 
-        private void handle(ChannelHandlerContext ctx, FullHttpRequest request) {
-            Http1RequestDeadline.requestComplete(ctx);
-            if (!request.decoderResult().isSuccess()) {
-                request.release();
-                refuseUnrouted(ctx, ProxyError.BAD_REQUEST.because("malformed request: " + Causes.rootMessage(request.decoderResult().cause())));
+        private void start(HttpRequest head) {
+            Http1RequestDeadline.headComplete(ctx);
+            // A whole head arrived: the connection is open for business, whatever its source's other connections do.
+            Openings.settle(ctx.channel());
+            if (!head.decoderResult().isSuccess()) {
+                Throwable cause = head.decoderResult().cause();
+                ProxyError error = cause instanceof TooLongFrameException ? ProxyError.REQUEST_TOO_LARGE : ProxyError.BAD_REQUEST;
+                refuseUnrouted(error.because("malformed request: " + Causes.rootMessage(cause)));
                 return;
             }
-            Optional<String> authority = fixedAuthority.isPresent() ? fixedAuthority : authorityOf(request);
+            Optional<String> authority = fixedAuthority.isPresent() ? fixedAuthority : authorityOf(head);
             if (authority.isEmpty()) {
-                request.release();
-                refuseUnrouted(ctx, ProxyError.NO_AUTHORITY.because("the request names no authority (absolute request target or Host)"));
+                refuseUnrouted(ProxyError.NO_AUTHORITY.because("the request names no authority (absolute request target or Host)"));
                 return;
             }
-            MeshHeaders.strip(request.headers());
-            ctx.channel().config().setAutoRead(false);
-            long started = System.nanoTime();
+            MeshHeaders.strip(head.headers());
+            if (asksForUpgrade(head)) {
+                upgrade(head, authority.get());
+                return;
+            }
             metrics.request("outbound", authority.get());
             budget(authority.get()).request();
-            resolve(new Exchange(ctx, request, authority.get(), started, profiles.match(authority.get(), request.method().name(), request.uri())));
+            RouteProfiles.MatchedRoute route = profiles.match(authority.get(), head.method().name(), head.uri());
+            OutboundExchange exchange = new OutboundExchange(HttpOutbound.this, ctx.channel(), this, head, authority.get(), route,
+                    route.retryable() || OutboundExchange.idempotent(head.method()), headerTimeout);
+            current = exchange;
+            resolve(exchange, authority.get());
         }
 
-        @Override
-        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            if (cause instanceof io.netty.handler.codec.TooLongFrameException) {
-                refuseUnrouted(ctx, ProxyError.REQUEST_TOO_LARGE.because(Causes.rootMessage(cause)));
-                return;
-            }
-            log.debug("proxy: outbound HTTP connection {} failed: {}", ctx.channel().remoteAddress(), cause.toString());
-            ctx.close();
+        /**
+         * Hands the connection to {@link Upgrades}, once the codec's current read is done: its
+         * handlers leave, and the request's head, encoded again, goes first to the far side.
+         */
+        private void upgrade(HttpRequest head, String authority) {
+            upgrading = true;
+            Channel client = ctx.channel();
+            client.config().setAutoRead(false);
+            log.debug("proxy: {} {} asks for {}: carried opaque to {}", head.method(), head.uri(), head.headers().get(HttpHeaderNames.UPGRADE),
+                    authority);
+            RequestOutcomes.of(client).forwarded();
+            Optional<String> host = Optional.ofNullable(head.headers().get(HttpHeaderNames.HOST));
+            ByteBuf bytes = encodedHead(head, client);
+            ctx.executor().execute(() -> {
+                ChannelPipeline pipeline = client.pipeline();
+                pipeline.remove(this);
+                pipeline.remove("drain");
+                pipeline.addLast("pending", Relay.pending());
+                // Bytes after the head that the codec holds follow it: fired past the codec, then the codec leaves.
+                pipeline.context("http1").fireChannelRead(bytes);
+                pipeline.remove("http1");
+                pipeline.remove("request-deadline");
+                upgrades.carry(client, authority, host);
+            });
+        }
+
+        /** A request refused before it had an authority: answered, logged, and the connection closed. */
+        private void refuseUnrouted(ProxyFailure why) {
+            log.info("proxy: outbound HTTP from {} refused ({}): {}", ctx.channel().remoteAddress(), why.error().label(), why.getMessage());
+            metrics.refused("outbound", why.error());
+            RequestOutcomes.of(ctx.channel()).refused(why.error(), null, why.getMessage());
+            closing = true;
+            FullHttpResponse response = ProxyErrors.response(why.error());
+            HttpUtil.setKeepAlive(response, false);
+            ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
         }
     }
 
-    /** One request on its way: where it came from, where it goes, since when, and its route. */
-    private record Exchange(ChannelHandlerContext ctx, FullHttpRequest request, String authority, long started, RouteProfiles.MatchedRoute route) {}
+    /**
+     * {@code Connection: upgrade} with an {@code Upgrade} header (RFC 9110 7.8) to something
+     * other than {@code h2c}: an offer of cleartext HTTP/2 (the JDK's client makes one on every
+     * first request) is declined, as a server may, by removing it.
+     */
+    static boolean asksForUpgrade(HttpRequest head) {
+        String upgrade = head.headers().get(HttpHeaderNames.UPGRADE);
+        if (upgrade == null || !head.headers().containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE, true)) {
+            return false;
+        }
+        if (upgrade.strip().equalsIgnoreCase("h2c")) {
+            head.headers().remove(HttpHeaderNames.UPGRADE).remove("http2-settings");
+            return false;
+        }
+        return true;
+    }
 
-    private void resolve(Exchange x) {
-        ChannelHandlerContext ctx = x.ctx();
-        String authority = x.authority();
+    /** The head as it goes on the wire; the codec validated its names and values. */
+    private static ByteBuf encodedHead(HttpRequest head, Channel channel) {
+        StringBuilder text = new StringBuilder(256).append(head.method().name()).append(' ').append(head.uri()).append(' ')
+                .append(head.protocolVersion().text()).append("\r\n");
+        head.headers().forEach(header -> text.append(header.getKey()).append(": ").append(header.getValue()).append("\r\n"));
+        text.append("\r\n");
+        return ByteBufUtil.encodeString(channel.alloc(), java.nio.CharBuffer.wrap(text), StandardCharsets.ISO_8859_1);
+    }
+
+    private void resolve(OutboundExchange exchange, String authority) {
         Resolution resolution;
         try {
             resolution = discovery.resolve(authority);
         } catch (IllegalStateException e) {
-            fail(x, ProxyError.RESOLUTION_REFUSED.because(e.getMessage()));
+            exchange.fail(ProxyError.RESOLUTION_REFUSED.because(e.getMessage()));
             return;
         }
-        resolution.whenAnswered(credentials.firstInstalled(), resolveTimeout, ctx.executor(), error -> {
+        resolution.whenAnswered(credentials.firstInstalled(), resolveTimeout, exchange.loop(), error -> {
             if (error.isPresent()) {
-                fail(x, ProxyError.RESOLVE_TIMEOUT.because("no answer from discovery or identity within " + resolveTimeout));
+                exchange.fail(ProxyError.RESOLVE_TIMEOUT.because("no answer from discovery or identity within " + resolveTimeout));
             } else {
-                send(x, resolution.current(), 1, java.util.Set.of());
+                exchange.resolved(resolution.current());
             }
         });
-    }
-
-    private void send(Exchange x, EndpointSet endpoints, int attempt, java.util.Set<java.net.InetSocketAddress> failed) {
-        ChannelHandlerContext ctx = x.ctx();
-        FullHttpRequest request = x.request();
-        String authority = x.authority();
-        Optional<Balancer.Lease> picked = balancer.pick(endpoints.endpoints().stream().filter(e -> e.identity().isPresent()).toList(), failed);
-        if (picked.isEmpty()) {
-            fail(x, NoUsableEndpoint.why(authority, endpoints));
-            return;
-        }
-        Balancer.Lease lease = picked.get();
-        connections.connection(lease.endpoint(), ctx.channel().eventLoop()).addListener(connected -> {
-            if (!connected.isSuccess()) {
-                lease.failed();
-                if (attempt < 2 && retryable(x) && budget(authority).tryRetry()) {
-                    send(x, endpoints, attempt + 1, java.util.Set.of(lease.endpoint().address()));
-                } else {
-                    fail(x, ProxyFailure.errorOf(connected.cause(), ProxyError.CONNECT_FAILED).because(connected.cause().getMessage()));
-                }
-                return;
-            }
-            Channel parent = (Channel) connected.getNow();
-            CompletableFuture<FullHttpResponse> answer = new CompletableFuture<>();
-            new Http2StreamChannelBootstrap(parent).handler(new ChannelInitializer<Http2StreamChannel>() {
-                @Override
-                protected void initChannel(Http2StreamChannel stream) {
-                    stream.pipeline()
-                            .addLast(new Http2StreamFrameToHttpObjectCodec(false))
-                            .addLast(new HttpObjectAggregator(MAX_BODY_BYTES))
-                            .addLast(new SimpleChannelInboundHandler<FullHttpResponse>(false) {
-                                @Override
-                                protected void channelRead0(ChannelHandlerContext streamCtx, FullHttpResponse response) {
-                                    if (!answer.complete(response)) {
-                                        response.release();
-                                    }
-                                    streamCtx.close();
-                                }
-
-                                @Override
-                                public void channelInactive(ChannelHandlerContext streamCtx) {
-                                    answer.completeExceptionally(new IllegalStateException("stream closed before a response"));
-                                }
-
-                                @Override
-                                public void userEventTriggered(ChannelHandlerContext streamCtx, Object evt) {
-                                    if (evt instanceof io.netty.handler.codec.http2.Http2GoAwayFrame goAway) {
-                                        // Our stream came after the last one the draining server accepted.
-                                        goAway.release();
-                                        answer.completeExceptionally(new H2Connections.StreamRefusedException("stream refused by GOAWAY"));
-                                        return;
-                                    }
-                                    streamCtx.fireUserEventTriggered(evt);
-                                }
-
-                                @Override
-                                public void exceptionCaught(ChannelHandlerContext streamCtx, Throwable cause) {
-                                    answer.completeExceptionally(cause);
-                                    streamCtx.close();
-                                }
-                            });
-                }
-            }).open().addListener(opened -> {
-                if (!opened.isSuccess()) {
-                    answer.completeExceptionally(new H2Connections.StreamRefusedException("stream not opened: " + Causes.rootMessage(opened.cause())));
-                    return;
-                }
-                Http2StreamChannel stream = (Http2StreamChannel) opened.getNow();
-                FullHttpRequest copy = request.retainedDuplicate();
-                copy.headers().set(HttpConversionUtil.ExtensionHeaderNames.SCHEME.text(), "http");
-                copy.headers().set(MeshHeaders.TARGET_PORT, lease.endpoint().address().getPort());
-                if (!copy.headers().contains(HttpHeaderNames.HOST)) {
-                    copy.headers().set(HttpHeaderNames.HOST, authority);
-                }
-                // The request's latency, not the shared connection's set-up, is the endpoint's.
-                lease.restartClock();
-                stream.writeAndFlush(copy).addListener(written -> {
-                    if (!written.isSuccess()) {
-                        // Not sent whole (e.g. the connection went away first): the server cannot have processed it.
-                        answer.completeExceptionally(new H2Connections.StreamRefusedException("request not sent: " + Causes.rootMessage(written.cause())));
-                    }
-                });
-                ScheduledFuture<?> timeout = ctx.executor().schedule(() -> {
-                    if (answer.completeExceptionally(new java.util.concurrent.TimeoutException())) {
-                        stream.close();
-                    }
-                }, x.route().timeout().orElse(requestTimeout).toMillis(), TimeUnit.MILLISECONDS);
-                answer.whenComplete((r, e) -> timeout.cancel(false));
-            });
-            answer.whenComplete((response, error) -> ctx.executor().execute(() -> {
-                if (error != null) {
-                    log.debug("proxy: {} {}{} attempt {} on {} failed: {}", request.method(), authority, request.uri(), attempt,
-                            lease.endpoint().address(), error.toString());
-                }
-                if (error == null && isEndpointFailure(response)) {
-                    // The endpoint's proxy could not reach its app: the endpoint failed, not the request.
-                    lease.failed();
-                    if (attempt < 2 && retryable(x) && budget(authority).tryRetry()) {
-                        response.release();
-                        send(x, endpoints, attempt + 1, java.util.Set.of(lease.endpoint().address()));
-                        return;
-                    }
-                    record(x, response.status().code());
-                    RequestOutcomes.of(ctx.channel()).forwarded();
-                    respond(ctx, request, response, true);
-                } else if (error == null) {
-                    lease.succeeded();
-                    for (String name : response.headers().names().stream().filter(n -> n.startsWith("x-http2-")).toList()) {
-                        response.headers().remove(name);
-                    }
-                    record(x, response.status().code());
-                    RequestOutcomes.of(ctx.channel()).forwarded();
-                    respond(ctx, request, response, true);
-                } else if (error instanceof java.util.concurrent.TimeoutException) {
-                    lease.failed();
-                    fail(x, ProxyError.REQUEST_TIMEOUT.because("no response from " + lease.endpoint().address() + " within "
-                            + x.route().timeout().orElse(requestTimeout)));
-                } else if (H2Connections.unprocessed(error) && attempt < MAX_ATTEMPTS_UNPROCESSED) {
-                    // The endpoint is draining, not failing; the request never reached it, so any method may go again.
-                    lease.succeeded();
-                    send(x, endpoints, attempt + 1, java.util.Set.of(lease.endpoint().address()));
-                } else {
-                    lease.failed();
-                    if (attempt < 2 && retryable(x) && budget(authority).tryRetry()) {
-                        send(x, endpoints, attempt + 1, java.util.Set.of(lease.endpoint().address()));
-                    } else {
-                        fail(x, ProxyError.CONNECT_FAILED.because(lease.endpoint().address() + ": " + Causes.rootMessage(error)));
-                    }
-                }
-            }));
-        });
-    }
-
-    /** Response metrics for the authority and for the request's route. */
-    private void record(Exchange x, int status) {
-        Duration elapsed = Duration.ofNanos(System.nanoTime() - x.started());
-        metrics.response("outbound", x.authority(), status, elapsed);
-        metrics.routeResponse(x.authority(), x.route().name(), status, elapsed);
-    }
-
-    /**
-     * Whether a failed request may be tried again: idempotent methods, or a route the profile
-     * declares retryable, with a body of at most {@value #MAX_RETRYABLE_BODY_BYTES} bytes.
-     */
-    private static boolean retryable(Exchange x) {
-        return (IDEMPOTENT.contains(x.request().method()) || x.route().retryable())
-                && x.request().content().readableBytes() <= MAX_RETRYABLE_BODY_BYTES;
-    }
-
-    /** One budget per authority; discovery already bounds how many authorities there are. */
-    private RetryBudget budget(String authority) {
-        return budgets.computeIfAbsent(authority, a -> RetryBudget.defaults());
-    }
-
-    /** A 502/503 that the endpoint's own proxy made (it names the cause): the endpoint is failing. */
-    private static boolean isEndpointFailure(FullHttpResponse response) {
-        int status = response.status().code();
-        return (status == 502 || status == 503) && response.headers().contains(MeshHeaders.PROXY_ERROR);
-    }
-
-    /** The proxy answers {@code x} itself: logged, counted, and a line in the connection log. */
-    private void fail(Exchange x, ProxyFailure why) {
-        log.info("proxy: {} {} {} -> {} {}: {}", x.request().method(), x.authority(), x.request().uri(), why.error().httpStatus(), why.error().label(),
-                why.getMessage());
-        record(x, why.error().httpStatus());
-        metrics.refused("outbound", why.error());
-        RequestOutcomes.of(x.ctx().channel()).refused(why.error(), x.authority(), why.getMessage());
-        respond(x.ctx(), x.request(), ProxyErrors.response(why.error()), true);
-    }
-
-    /** A request refused before it had an authority: answered, logged, and the connection closed. */
-    private void refuseUnrouted(ChannelHandlerContext ctx, ProxyFailure why) {
-        log.info("proxy: outbound HTTP from {} refused ({}): {}", ctx.channel().remoteAddress(), why.error().label(), why.getMessage());
-        metrics.refused("outbound", why.error());
-        RequestOutcomes.of(ctx.channel()).refused(why.error(), null, why.getMessage());
-        respond(ctx, null, ProxyErrors.response(why.error()), false);
-    }
-
-    private void respond(ChannelHandlerContext ctx, FullHttpRequest request, FullHttpResponse response, boolean keepAliveAllowed) {
-        boolean keepAlive = keepAliveAllowed && !draining && request != null && HttpUtil.isKeepAlive(request);
-        if (request != null) {
-            ReferenceCountUtil.release(request);
-        }
-        HttpUtil.setKeepAlive(response, keepAlive);
-        if (!response.headers().contains(HttpHeaderNames.CONTENT_LENGTH)) {
-            HttpUtil.setContentLength(response, response.content().readableBytes());
-        }
-        var written = ctx.writeAndFlush(response);
-        if (keepAlive) {
-            written.addListener(f -> {
-                Requests requests = ctx.pipeline().get(Requests.class);
-                if (requests != null) {
-                    requests.answered(ctx);
-                }
-            });
-        } else {
-            written.addListener(ChannelFutureListener.CLOSE);
-        }
     }
 
     /** The authority of an explicit-proxy request: its absolute target (rewritten to origin form) or its Host. */
-    static Optional<String> authorityOf(FullHttpRequest request) {
+    static Optional<String> authorityOf(HttpRequest request) {
         String uri = request.uri();
         if (uri.startsWith("http://")) {
             try {

@@ -1,0 +1,702 @@
+package dev.trellis.proxy.http;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.trellis.proxy.balance.Balancer;
+import dev.trellis.proxy.discovery.EndpointSet;
+import dev.trellis.proxy.discovery.RouteProfiles;
+import dev.trellis.proxy.errors.ProxyError;
+import dev.trellis.proxy.errors.ProxyFailure;
+import dev.trellis.proxy.transport.Causes;
+import io.netty.buffer.CompositeByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpStatusClass;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http2.Http2GoAwayFrame;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
+import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
+import io.netty.handler.codec.http2.HttpConversionUtil;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One HTTP/1.1 request on its way out, streamed: its head and body go to the chosen endpoint
+ * as an HTTP/2 stream while the client still sends, and the response comes back to the
+ * client as it arrives — nothing is aggregated, so a body of any size costs the proxy only
+ * what is in flight. Backpressure holds both ways: the client is not read while the stream
+ * cannot take more, the stream is not read while the client cannot.
+ *
+ * <p>A request with no body or a declared body of at most {@value #MAX_REPLAYABLE_BODY_BYTES}
+ * bytes is held whole before it goes, so that it can be sent again: to another endpoint when
+ * the first failed before answering (idempotent methods or routes the profile calls
+ * retryable, within the authority's {@link RetryBudget}), or whatever its method when a
+ * draining endpoint refused it unprocessed (GOAWAY). Larger or chunked bodies stream and are
+ * tried once, once the endpoint's stream is open.
+ *
+ * <p>Timeouts: the response's head must come within the route's timeout (else the proxy's
+ * request timeout) of the request's last byte. While the body is read, every window of
+ * {@code bodyWindow} (the header timeout) must bring at least
+ * {@value #MIN_BODY_BYTES_PER_SECOND} bytes a second, as Kestrel requires: a client
+ * trickling a byte now and then cannot hold the exchange open, and windows in which the
+ * proxy itself is not reading (backpressure) do not count. Everything runs on the client
+ * connection's event loop; events of the endpoint's stream are brought there.
+ */
+final class OutboundExchange {
+
+    private static final Logger log = LoggerFactory.getLogger(OutboundExchange.class);
+
+    static final int MAX_REPLAYABLE_BODY_BYTES = 64 * 1024;
+    static final int MIN_BODY_BYTES_PER_SECOND = 240;
+    /** Attempts for a request refused unprocessed by draining endpoints (each excluded in turn). */
+    private static final int MAX_ATTEMPTS_UNPROCESSED = 4;
+    private static final Set<HttpMethod> IDEMPOTENT = Set.of(HttpMethod.GET, HttpMethod.HEAD, HttpMethod.OPTIONS, HttpMethod.PUT,
+            HttpMethod.DELETE, HttpMethod.TRACE);
+
+    /** What the exchange needs from the path it runs on; one per proxy. */
+    interface Path {
+        H2Connections connections();
+
+        Balancer balancer();
+
+        HttpMetrics metrics();
+
+        RetryBudget budget(String authority);
+
+        Duration requestTimeout();
+
+        boolean draining();
+    }
+
+    /** The client connection's side: told when the answer is out and whether the connection may go on. */
+    interface Client {
+        /** The answer is written (its last byte queued); {@code reusable}: the connection may carry the next request. */
+        void answered(boolean reusable);
+    }
+
+    private final Path path;
+    private final Channel client;
+    private final EventLoop loop;
+    private final Client owner;
+    private final HttpRequest head;
+    private final String authority;
+    private final RouteProfiles.MatchedRoute route;
+    private final long started = System.nanoTime();
+    private final boolean retryable;
+    private final boolean replayable;
+    private final boolean clientKeepAlive;
+
+    /** Body read and not yet sent (streaming), or the whole body (replayable). */
+    private final ArrayDeque<HttpContent> held = new ArrayDeque<>();
+    private boolean requestComplete;
+    private EndpointSet endpoints;
+    private int attempt;
+    private final Set<InetSocketAddress> failed = new HashSet<>();
+
+    /** The current attempt's stream, once open; events from older attempts' streams are ignored. */
+    private Http2StreamChannel stream;
+    private Balancer.Lease lease;
+    /** The body goes straight to {@link #stream} as it is read. */
+    private boolean streaming;
+    private boolean responseStarted;
+    private boolean done;
+    private ScheduledFuture<?> responseTimer;
+    private ScheduledFuture<?> bodyTimer;
+    private final Duration bodyWindow;
+    /** Body bytes read in the current window. */
+    private long windowBytes;
+    private final UpstreamFlush upstreamFlush = new UpstreamFlush();
+    private boolean clientFlushScheduled;
+
+    OutboundExchange(Path path, Channel client, Client owner, HttpRequest head, String authority, RouteProfiles.MatchedRoute route,
+                     boolean retryable, Duration bodyWindow) {
+        this.path = requireNonNull(path, "path");
+        this.client = requireNonNull(client, "client");
+        this.loop = client.eventLoop();
+        this.owner = requireNonNull(owner, "owner");
+        this.head = requireNonNull(head, "head");
+        this.authority = requireNonNull(authority, "authority");
+        this.route = requireNonNull(route, "route");
+        this.bodyWindow = requireNonNull(bodyWindow, "bodyWindow");
+        this.clientKeepAlive = HttpUtil.isKeepAlive(head);
+        this.retryable = retryable;
+        this.replayable = hasSmallDeclaredBody(head);
+        if (!replayable) {
+            // Read on once the endpoint's stream can take the body.
+            client.config().setAutoRead(false);
+        }
+        head.headers().set(HttpConversionUtil.ExtensionHeaderNames.SCHEME.text(), "http");
+        if (!head.headers().contains(HttpHeaderNames.HOST)) {
+            head.headers().set(HttpHeaderNames.HOST, authority);
+        }
+        armBodyTimer();
+    }
+
+    /** No body, or a Content-Length within the replay buffer, and no {@code Expect: 100-continue} (its client waits for the server). */
+    private static boolean hasSmallDeclaredBody(HttpRequest head) {
+        return !HttpUtil.isTransferEncodingChunked(head) && !HttpUtil.is100ContinueExpected(head)
+                && HttpUtil.getContentLength(head, 0L) <= MAX_REPLAYABLE_BODY_BYTES;
+    }
+
+    static boolean idempotent(HttpMethod method) {
+        return IDEMPOTENT.contains(method);
+    }
+
+    EventLoop loop() {
+        return loop;
+    }
+
+    boolean requestComplete() {
+        return requestComplete;
+    }
+
+    /** Discovery answered: the endpoints to balance over. */
+    void resolved(EndpointSet endpoints) {
+        if (done) {
+            return;
+        }
+        this.endpoints = endpoints;
+        if (!replayable || requestComplete) {
+            send();
+        }
+    }
+
+    /** A piece of the request's body, read from the client. */
+    void body(HttpContent content) {
+        if (done) {
+            content.release();
+            return;
+        }
+        boolean last = content instanceof LastHttpContent;
+        windowBytes += content.content().readableBytes();
+        if (streaming) {
+            upstreamFlush.write(content);
+        } else {
+            held.add(content);
+        }
+        if (last) {
+            requestComplete = true;
+            cancel(bodyTimer);
+            // HTTP/1.1 answers in order: nothing more is read until this request is answered.
+            client.config().setAutoRead(false);
+            if (streaming) {
+                armResponseTimer();
+            } else if (replayable && endpoints != null && attempt == 0) {
+                send();
+            }
+        } else if (streaming && !stream.isWritable()) {
+            pauseClient();
+        }
+    }
+
+    /** The client's reads of one burst are in: send what they gave. */
+    void flushUpstream() {
+        upstreamFlush.flushNow();
+    }
+
+    private void send() {
+        attempt++;
+        var picked = path.balancer().pick(endpoints.endpoints().stream().filter(e -> e.identity().isPresent()).toList(), failed);
+        if (picked.isEmpty()) {
+            fail(NoUsableEndpoint.why(authority, endpoints));
+            return;
+        }
+        Balancer.Lease chosen = picked.get();
+        this.lease = chosen;
+        path.connections().connection(chosen.endpoint(), loop).addListener(connected -> onLoop(() -> {
+            if (done || lease != chosen) {
+                return;
+            }
+            if (!connected.isSuccess()) {
+                chosen.failed();
+                retryOr(ProxyFailure.errorOf(connected.cause(), ProxyError.CONNECT_FAILED).because(connected.cause().getMessage()), true);
+                return;
+            }
+            openStream((Channel) connected.getNow(), chosen);
+        }));
+    }
+
+    private void openStream(Channel connection, Balancer.Lease chosen) {
+        new Http2StreamChannelBootstrap(connection).handler(new ChannelInitializer<Http2StreamChannel>() {
+            @Override
+            protected void initChannel(Http2StreamChannel ch) {
+                ch.config().setAutoRead(false);
+                ch.pipeline().addLast("h1", new Http2StreamFrameToHttpObjectCodec(false)).addLast("exchange", new FromEndpoint());
+            }
+        }).open().addListener(opened -> onLoop(() -> {
+            if (done || lease != chosen) {
+                if (opened.isSuccess()) {
+                    ((Channel) opened.getNow()).close();
+                }
+                return;
+            }
+            if (!opened.isSuccess()) {
+                unprocessed(new H2Connections.StreamRefusedException("stream not opened: " + Causes.rootMessage(opened.cause())));
+                return;
+            }
+            started((Http2StreamChannel) opened.getNow(), chosen);
+        }));
+    }
+
+    /** The endpoint's stream is open: the request goes. */
+    private void started(Http2StreamChannel opened, Balancer.Lease chosen) {
+        this.stream = opened;
+        upstreamFlush.target = opened;
+        head.headers().set(MeshHeaders.TARGET_PORT, chosen.endpoint().address().getPort());
+        // The request's latency, not the shared connection's set-up, is the endpoint's.
+        chosen.restartClock();
+        if (replayable) {
+            upstreamFlush.write(wholeRequest());
+            upstreamFlush.flushNow();
+            armResponseTimer();
+        } else {
+            streaming = true;
+            upstreamFlush.write(copyOfHead());
+            HttpContent content;
+            while ((content = held.poll()) != null) {
+                upstreamFlush.write(content);
+            }
+            upstreamFlush.flushNow();
+            if (requestComplete) {
+                armResponseTimer();
+            } else {
+                resumeClient();
+            }
+        }
+        opened.config().setAutoRead(true);
+        opened.read();
+        StreamRelay.flushThrough(opened);
+    }
+
+    /** The held request, whole, as a new message (the held body stays for another attempt). */
+    private DefaultFullHttpRequest wholeRequest() {
+        CompositeByteBuf body = client.alloc().compositeBuffer(Math.max(2, held.size()));
+        for (HttpContent content : held) {
+            body.addComponent(true, content.content().retainedDuplicate());
+        }
+        DefaultFullHttpRequest request = new DefaultFullHttpRequest(head.protocolVersion(), head.method(), head.uri(), body,
+                head.headers().copy(), io.netty.handler.codec.http.EmptyHttpHeaders.INSTANCE);
+        HttpUtil.setContentLength(request, body.readableBytes());
+        request.headers().remove(HttpHeaderNames.TRANSFER_ENCODING);
+        return request;
+    }
+
+    private HttpRequest copyOfHead() {
+        return new io.netty.handler.codec.http.DefaultHttpRequest(head.protocolVersion(), head.method(), head.uri(), head.headers().copy());
+    }
+
+    /** Reads the endpoint's stream, bringing each event to the client's event loop. */
+    private final class FromEndpoint extends ChannelInboundHandlerAdapter {
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            Channel from = ctx.channel();
+            onLoop(() -> fromEndpoint(from, msg));
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            onLoop(OutboundExchange.this::flushClient);
+        }
+
+        @Override
+        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+            Channel from = ctx.channel();
+            onLoop(() -> {
+                if (from == stream && streaming && !requestComplete && from.isWritable()) {
+                    resumeClient();
+                }
+            });
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof Http2GoAwayFrame goAway) {
+                // Our stream came after the last one the draining server accepted.
+                goAway.release();
+                Channel from = ctx.channel();
+                onLoop(() -> {
+                    if (from == stream && !responseStarted) {
+                        unprocessed(new H2Connections.StreamRefusedException("stream refused by GOAWAY"));
+                    }
+                });
+                return;
+            }
+            ctx.fireUserEventTriggered(evt);
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            Channel from = ctx.channel();
+            onLoop(() -> {
+                if (from == stream && !done) {
+                    endpointLost("the stream closed before the response ended");
+                }
+            });
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            log.debug("proxy: stream to {} failed: {}", authority, cause.toString());
+            ctx.close();
+        }
+    }
+
+    private void fromEndpoint(Channel from, Object msg) {
+        if (from != stream || done) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        if (msg instanceof HttpResponse response && !responseStarted) {
+            if (response.status().codeClass() == HttpStatusClass.INFORMATIONAL) {
+                informational(response);
+                return;
+            }
+            if (responseHead(response) && msg instanceof LastHttpContent) {
+                responseEnded();
+            }
+            return;
+        }
+        if (msg instanceof HttpContent content && responseStarted) {
+            boolean last = content instanceof LastHttpContent;
+            writeClient(content);
+            if (last) {
+                responseEnded();
+            } else if (!client.isWritable()) {
+                stream.config().setAutoRead(false);
+            }
+            return;
+        }
+        ReferenceCountUtil.release(msg);
+    }
+
+    /** {@code 100 Continue} goes to a client that asked for it; other 1xx answers are the hop's own and are dropped. */
+    private void informational(HttpResponse response) {
+        if (response.status().code() == 100 && HttpUtil.is100ContinueExpected(head)) {
+            writeClient(response instanceof FullHttpResponse full ? full.retainedDuplicate()
+                    : new io.netty.handler.codec.http.DefaultFullHttpResponse(response.protocolVersion(), response.status()));
+        }
+        ReferenceCountUtil.release(response);
+    }
+
+    /** Whether the response goes to the client (else the request went again). */
+    private boolean responseHead(HttpResponse response) {
+        cancel(responseTimer);
+        if (isEndpointFailure(response)) {
+            // The endpoint's proxy could not reach its app: the endpoint failed, not the request.
+            lease.failed();
+            if (canRetry()) {
+                ReferenceCountUtil.release(response);
+                Channel abandoned = stream;
+                stream = null;
+                abandoned.close();
+                retry();
+                return false;
+            }
+        } else {
+            lease.succeeded();
+        }
+        responseStarted = true;
+        for (String name : response.headers().names().stream().filter(n -> n.startsWith("x-http2-")).toList()) {
+            response.headers().remove(name);
+        }
+        HttpUtil.setKeepAlive(response, reusable());
+        if (response instanceof FullHttpResponse whole && !HttpUtil.isContentLengthSet(whole) && !HttpUtil.isTransferEncodingChunked(whole)
+                && !HttpMethod.HEAD.equals(head.method()) && whole.status().code() != 204 && whole.status().code() != 304) {
+            // HTTP/2 ended the stream; an HTTP/1.1 client on a kept-alive connection needs the length said.
+            HttpUtil.setContentLength(whole, whole.content().readableBytes());
+        }
+        record(response.status().code());
+        RequestOutcomes.of(client).forwarded();
+        writeClient(response);
+        return true;
+    }
+
+    private void responseEnded() {
+        done = true;
+        cancel(bodyTimer);
+        cancel(responseTimer);
+        flushClient();
+        releaseHeld();
+        if (!requestComplete && stream != null) {
+            // The app answered before the request was whole: the rest of the request goes nowhere.
+            stream.close();
+        }
+        owner.answered(reusable() && requestComplete);
+    }
+
+    private boolean reusable() {
+        return clientKeepAlive && !path.draining();
+    }
+
+    /** The stream ended without a (whole) response. */
+    private void endpointLost(String what) {
+        cancel(responseTimer);
+        if (responseStarted) {
+            // Part of the response is out: all the client can learn is that the connection ends.
+            log.debug("proxy: {} {}{}: {} mid-response", head.method(), authority, head.uri(), what);
+            finishWithClose();
+            return;
+        }
+        lease.failed();
+        retryOr(ProxyError.CONNECT_FAILED.because(lease.endpoint().address() + ": " + what), false);
+    }
+
+    /** The endpoint never processed the request (a draining server's GOAWAY): any method may go again, elsewhere. */
+    private void unprocessed(H2Connections.StreamRefusedException why) {
+        log.debug("proxy: {} {}{} attempt {}: {}", head.method(), authority, head.uri(), attempt, why.getMessage());
+        lease.succeeded();
+        Channel abandoned = stream;
+        stream = null;
+        if (abandoned != null) {
+            abandoned.close();
+        }
+        if ((replayable || !streaming) && attempt < MAX_ATTEMPTS_UNPROCESSED) {
+            failed.add(lease.endpoint().address());
+            send();
+        } else {
+            fail(ProxyError.CONNECT_FAILED.because(lease.endpoint().address() + ": " + why.getMessage()));
+        }
+    }
+
+    /** Another endpoint when the request may go again, else {@code why}. {@code nothingSent}: the failure came before the stream. */
+    private void retryOr(ProxyFailure why, boolean nothingSent) {
+        Channel abandoned = stream;
+        stream = null;
+        if (abandoned != null) {
+            abandoned.close();
+        }
+        if ((nothingSent && !streaming || replayable) && canRetry()) {
+            retry();
+        } else {
+            fail(why);
+        }
+    }
+
+    private boolean canRetry() {
+        return attempt < 2 && (replayable || !streaming) && retryable && path.budget(authority).tryRetry();
+    }
+
+
+    private void retry() {
+        failed.add(lease.endpoint().address());
+        send();
+    }
+
+    private void armResponseTimer() {
+        cancel(responseTimer);
+        Duration timeout = route.timeout().orElse(path.requestTimeout());
+        Balancer.Lease current = lease;
+        responseTimer = loop.schedule(() -> {
+            if (done || responseStarted || lease != current) {
+                return;
+            }
+            current.failed();
+            Channel abandoned = stream;
+            stream = null;
+            if (abandoned != null) {
+                abandoned.close();
+            }
+            fail(ProxyError.REQUEST_TIMEOUT.because("no response from " + current.endpoint().address() + " within " + timeout));
+        }, timeout.toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    /** A window of the body's minimum rate begins (again, after a pause). */
+    private void armBodyTimer() {
+        cancel(bodyTimer);
+        windowBytes = 0;
+        if (requestComplete || done) {
+            return;
+        }
+        bodyTimer = loop.schedule(this::bodyWindowEnded, bodyWindow.toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    private void bodyWindowEnded() {
+        if (done || requestComplete) {
+            return;
+        }
+        long minimum = MIN_BODY_BYTES_PER_SECOND * Math.max(1, bodyWindow.toSeconds());
+        if (!client.config().isAutoRead() || windowBytes >= minimum) {
+            armBodyTimer();
+            return;
+        }
+        ProxyFailure why = ProxyError.HEADER_TIMEOUT.because("the request body came at " + windowBytes + " bytes in " + bodyWindow
+                + ", below " + MIN_BODY_BYTES_PER_SECOND + " bytes a second");
+        if (responseStarted) {
+            log.info("proxy: {} {}{}: {}", head.method(), authority, head.uri(), why.getMessage());
+            finishWithClose();
+        } else {
+            fail(why);
+        }
+    }
+
+    private void pauseClient() {
+        client.config().setAutoRead(false);
+        cancel(bodyTimer);
+    }
+
+    private void resumeClient() {
+        if (done || requestComplete) {
+            return;
+        }
+        client.config().setAutoRead(true);
+        client.read();
+        armBodyTimer();
+    }
+
+    /** The client drained: the endpoint's stream may be read again. */
+    void clientWritable() {
+        if (client.isWritable() && stream != null && responseStarted && !done) {
+            stream.config().setAutoRead(true);
+            stream.read();
+            // Reading returns the stream's flow-control credit; the WINDOW_UPDATE waits in the connection until flushed.
+            StreamRelay.flushThrough(stream);
+        }
+    }
+
+    /** The client went away: the exchange ends, and the endpoint's stream with it. */
+    void clientGone() {
+        if (done) {
+            return;
+        }
+        done = true;
+        cancel(bodyTimer);
+        cancel(responseTimer);
+        releaseHeld();
+        if (lease != null && !responseStarted) {
+            lease.succeeded();
+        }
+        if (stream != null) {
+            stream.close();
+        }
+        if (!responseStarted) {
+            Duration elapsed = Duration.ofNanos(System.nanoTime() - started);
+            path.metrics().response("outbound", authority, 499, elapsed);
+        }
+    }
+
+    /** The proxy answers the request itself: logged, counted, and a line in the connection log. */
+    void fail(ProxyFailure why) {
+        if (done) {
+            return;
+        }
+        done = true;
+        cancel(bodyTimer);
+        cancel(responseTimer);
+        releaseHeld();
+        if (stream != null) {
+            stream.close();
+            stream = null;
+        }
+        log.info("proxy: {} {} {} -> {} {}: {}", head.method(), authority, head.uri(), why.error().httpStatus(), why.error().label(), why.getMessage());
+        record(why.error().httpStatus());
+        path.metrics().refused("outbound", why.error());
+        RequestOutcomes.of(client).refused(why.error(), authority, why.getMessage());
+        FullHttpResponse response = ProxyErrors.response(why.error());
+        // Keep the connection only when the request was read whole: the client's next bytes are then a new request.
+        boolean reusable = reusable() && requestComplete;
+        HttpUtil.setKeepAlive(response, reusable);
+        writeClient(response);
+        flushClient();
+        owner.answered(reusable);
+    }
+
+    private void finishWithClose() {
+        done = true;
+        cancel(bodyTimer);
+        cancel(responseTimer);
+        releaseHeld();
+        if (stream != null) {
+            stream.close();
+        }
+        client.flush();
+        client.close();
+    }
+
+    private void record(int status) {
+        Duration elapsed = Duration.ofNanos(System.nanoTime() - started);
+        path.metrics().response("outbound", authority, status, elapsed);
+        path.metrics().routeResponse(authority, route.name(), status, java.util.Optional.empty(), elapsed);
+    }
+
+    private static boolean isEndpointFailure(HttpResponse response) {
+        int status = response.status().code();
+        return (status == 502 || status == 503) && response.headers().contains(MeshHeaders.PROXY_ERROR);
+    }
+
+    private void writeClient(Object msg) {
+        client.write(msg);
+        if (!clientFlushScheduled) {
+            clientFlushScheduled = true;
+            loop.execute(this::flushClient);
+        }
+    }
+
+    private void flushClient() {
+        clientFlushScheduled = false;
+        client.flush();
+    }
+
+    private void releaseHeld() {
+        HttpContent content;
+        while ((content = held.poll()) != null) {
+            content.release();
+        }
+    }
+
+    private void onLoop(Runnable task) {
+        if (loop.inEventLoop()) {
+            task.run();
+        } else {
+            loop.execute(task);
+        }
+    }
+
+    private static void cancel(ScheduledFuture<?> timer) {
+        if (timer != null) {
+            timer.cancel(false);
+        }
+    }
+
+    /** Writes to the endpoint's stream, flushed once per burst of the client's reads. */
+    private static final class UpstreamFlush {
+        Channel target;
+        private boolean pending;
+
+        void write(HttpObject msg) {
+            target.write(msg).addListener(written -> {
+                if (!written.isSuccess()) {
+                    log.debug("proxy: write to {} failed: {}", target, Causes.rootMessage(written.cause()));
+                }
+            });
+            pending = true;
+        }
+
+        void flushNow() {
+            if (pending && target != null) {
+                pending = false;
+                StreamRelay.flushThrough(target);
+            }
+        }
+    }
+}

@@ -42,8 +42,9 @@ bench_build() {
   [[ -x "$JAVA" ]] || { echo "bench: no JDK 25 under /usr/lib/jvm" >&2; exit 1; }
 }
 
-# bench_control_plane INBOUND_PORT [AUTHORITY=PORT...]: the identity service and a discovery
-# that sends each authority to a server proxy's INBOUND_PORT for app port PORT. Sets
+# bench_control_plane INBOUND_PORT [SERVICE=PORT...]: the identity service and the destination
+# service (local mode) announcing SERVICE.bench.svc.cluster.local:80 at app port PORT of one
+# server pod whose proxy listens on INBOUND_PORT. Sets
 # CONTROL_PLANE (its pid) and, from its env file, IDENTITY_ADDR and DESTINATION_ADDR; tokens
 # and the trust anchor are in $WORK/pki.
 bench_control_plane() {
@@ -58,10 +59,11 @@ bench_control_plane() {
 
 # bench_proxy SA ARGS...: `trellis proxy` as spiffe://cluster.local/ns/bench/sa/SA against the
 # bench control plane, no connection log, no tap, the rest from ARGS; output in
-# $WORK/proxy-SA.log. Sets PROXY (the launcher's pid; see java_pid).
+# $WORK/proxy-SA.log. TRELLIS names another checkout's launcher (a "before" build). Sets
+# PROXY (the launcher's pid; see java_pid).
 bench_proxy() {
   local sa=$1; shift
-  "$ROOT/trellis" proxy --identity "spiffe://cluster.local/ns/bench/sa/$sa" --trust-anchor "$WORK/pki/trust-anchor.pem" \
+  "${TRELLIS:-$ROOT/trellis}" proxy --identity "spiffe://cluster.local/ns/bench/sa/$sa" --trust-anchor "$WORK/pki/trust-anchor.pem" \
     --identity-addr "$IDENTITY_ADDR" --token-file "$WORK/pki/$sa.token" --destination-addr "$DESTINATION_ADDR" \
     --connection-log /dev/null --tap off "$@" >"$WORK/proxy-$sa.log" 2>&1 & PIDS+=($!)
   PROXY=$!

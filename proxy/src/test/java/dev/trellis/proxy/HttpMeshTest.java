@@ -120,6 +120,20 @@ class HttpMeshTest {
     }
 
     @Test
+    void aConnectionsDurationCountsFromItsAcceptanceNotFromItsDetection() throws Exception {
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", client.outboundAddress().orElseThrow().getPort())) {
+            socket.setSoTimeout(10_000);
+            // Silent for 1.5 s: the proxy waits that long to learn the protocol.
+            Thread.sleep(1500);
+            socket.getOutputStream().write(("GET http://" + HOST + "/hello HTTP/1.1\r\nHost: " + HOST + "\r\nConnection: close\r\n\r\n")
+                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            assertThat(new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII)).startsWith("HTTP/1.1 200");
+        }
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(Files.readString(dir.resolve("web-connections.log")))
+                .containsPattern("\"protocol\":\"http1\".*\"duration_ms\":(1[5-9][0-9]{2}|[2-9][0-9]{3}|[0-9]{5,})[,}]"));
+    }
+
+    @Test
     void everyRefusedRequestHasALineOfItsOwnAndAnAllRefusedConnectionIsNotLoggedAllowed() throws Exception {
         mesh.destination.set(HOST + ":80", List.of(FakeDestination.endpoint("127.0.0.1", app.getAddress().getPort(),
                 TestPki.identity("emojivoto", "voting"), server.inboundAddress().getPort())));

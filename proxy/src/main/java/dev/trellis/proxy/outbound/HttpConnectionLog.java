@@ -6,6 +6,7 @@ import dev.trellis.core.identity.WorkloadIdentity;
 import dev.trellis.proxy.connlog.ConnectionLog;
 import dev.trellis.proxy.errors.ProxyError;
 import dev.trellis.proxy.http.RequestOutcomes;
+import dev.trellis.proxy.transport.BoundListener;
 import dev.trellis.proxy.transport.ByteCounter;
 import io.netty.channel.Channel;
 import java.time.Duration;
@@ -38,7 +39,7 @@ public final class HttpConnectionLog {
      * bytes a detector still holds, and everything after pass it.
      */
     void attach(Channel client, Optional<String> authority, String protocol) {
-        Instant start = Instant.now();
+        Instant start = BoundListener.acceptedAt(client);
         AtomicLong sent = new AtomicLong();
         AtomicLong received = new AtomicLong();
         client.pipeline().addBefore("pending", "log-bytes", new ByteCounter(sent::addAndGet, received::addAndGet));

@@ -14,6 +14,7 @@ import dev.trellis.proxy.http.ProxyErrors;
 import dev.trellis.proxy.metrics.ProxyMetrics;
 import dev.trellis.proxy.policy.EgressGate;
 import dev.trellis.proxy.tcp.Relay;
+import dev.trellis.proxy.transport.BoundListener;
 import dev.trellis.proxy.transport.Openings;
 import dev.trellis.proxy.transport.Causes;
 import dev.trellis.proxy.transport.IoRuntime;
@@ -92,7 +93,7 @@ public final class OpaqueOutbound {
     public void carry(Channel client, String authority, Optional<InetSocketAddress> passthrough, Seen seen) {
         // From here on the proxy, not the client, is what the connection waits for.
         Openings.settle(client);
-        Instant start = Instant.now();
+        Instant start = BoundListener.acceptedAt(client);
         log.debug("proxy: accepted {} for {}", client.remoteAddress(), authority);
         ConnectionLog.OutboundConnection line = connectionLog.outbound(client, start, source(), seen.protocol(), Optional.of(authority), seen.host());
         Resolution resolution;

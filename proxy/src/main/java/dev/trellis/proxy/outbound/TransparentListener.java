@@ -106,7 +106,7 @@ public final class TransparentListener {
                                     + detection.protocol() + ", not HTTP/1; use --forward for it");
                             metrics.refused("outbound", why.error().label());
                             log.info("proxy: outbound connection from {} refused: {}", ch.remoteAddress(), why.getMessage());
-                            connectionLog.outbound(ch, java.time.Instant.now(), self, detection.protocol().name().toLowerCase(java.util.Locale.ROOT),
+                            connectionLog.outbound(ch, BoundListener.acceptedAt(ch), self, detection.protocol().name().toLowerCase(java.util.Locale.ROOT),
                                     Optional.empty(), detection.sni()).refuse(why.error(), Optional.empty(), why.getMessage());
                             ch.close();
                         }
@@ -157,7 +157,7 @@ public final class TransparentListener {
                     ProxyFailure why = ProxyError.HEADER_TIMEOUT.because("no complete HTTP/1 request head within " + headerTimeout
                             + " or " + RequestHead.MAX_HEAD + " bytes");
                     metrics.refused("outbound", why.error().label());
-                    connectionLog.outbound(ch, java.time.Instant.now(), self, "http1", Optional.of(authority), Optional.empty())
+                    connectionLog.outbound(ch, BoundListener.acceptedAt(ch), self, "http1", Optional.of(authority), Optional.empty())
                             .refuse(why.error(), Optional.of(destination.toString()), why.getMessage());
                     ch.close();
                     return;

@@ -21,6 +21,8 @@ import java.util.function.Consumer;
  */
 public final class BoundListener {
 
+    private static final io.netty.util.AttributeKey<java.time.Instant> ACCEPTED_AT = io.netty.util.AttributeKey.valueOf(BoundListener.class, "acceptedAt");
+
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(BoundListener.class);
     private static final long WARNING_INTERVAL_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
 
@@ -71,6 +73,7 @@ public final class BoundListener {
                             }
                             displaced.get().close();
                         }
+                        ch.attr(ACCEPTED_AT).set(java.time.Instant.now());
                         connections.add(ch);
                         accepted.accept(ch);
                     }
@@ -80,6 +83,18 @@ public final class BoundListener {
             throw new IllegalStateException("proxy: cannot listen for " + what + " on " + listen + ": " + bound.cause().getMessage(), bound.cause());
         }
         return new BoundListener(bound.channel(), connections);
+    }
+
+    /**
+     * When {@code connection} (one a listener accepted, or a stream of one) was accepted: a
+     * connection's duration counts from there, the wait to detect its protocol included.
+     * Now, for a channel no listener accepted.
+     */
+    public static java.time.Instant acceptedAt(io.netty.channel.Channel connection) {
+        io.netty.channel.Channel accepted = connection.parent() != null && !(connection.parent() instanceof io.netty.channel.ServerChannel)
+                ? connection.parent() : connection;
+        java.time.Instant at = accepted.attr(ACCEPTED_AT).get();
+        return at == null ? java.time.Instant.now() : at;
     }
 
     public InetSocketAddress address() {

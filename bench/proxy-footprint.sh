@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# What a pair of sidecars costs under a fixed load, one JVM variant after another, with the
+# real control plane: for each variant, a client and a server `trellis proxy` (HTTP-aware
+# forward, nginx behind), idle RSS/PSS once ready, then 2,000 req/s (hey) for the run's
+# seconds sampling RSS/PSS each second, CPU per request and p99. A variant is a label and
+# the environment to start the proxies with (TRELLIS_JAVA_OPTS, MALLOC_ARENA_MAX, ...).
+# Everything listens on 127.0.0.1; every load is bounded in time.
+#
+# Usage: bench/proxy-footprint.sh [seconds] ['label|VAR=value;VAR=value' ...]
+#   with no variants: the launcher's defaults, then a few candidates.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DURATION="${1:-10}"; shift || true
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+bench_init trellis-footprint
+bench_require "hey nginx curl bc" "hey nginx curl bc"
+NGINX_PORT=29080; TRELLIS_IN=29143; FWD=29083; ADMIN_CLIENT=29191; ADMIN_SERVER=29192
+bench_build
+
+mkdir -p "$WORK/nginx"
+cat >"$WORK/nginx/nginx.conf" <<CONF
+worker_processes 1;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  server { listen 127.0.0.1:$NGINX_PORT; location / { return 200 "trellis bench backend\n"; } }
+}
+CONF
+nginx -c "$WORK/nginx/nginx.conf" -g 'daemon off;' & PIDS+=($!)
+bench_control_plane "$TRELLIS_IN" "bench-h1=$NGINX_PORT"
+
+pss_mb() { awk '/^Pss:/ {printf "%.0f", $2/1024}' "/proc/$1/smaps_rollup"; }
+
+variant() { # label env...: one table row
+  local label=$1; shift
+  env "$@" bash -c "$(declare -f bench_proxy); ROOT='$ROOT' WORK='$WORK' IDENTITY_ADDR='$IDENTITY_ADDR' DESTINATION_ADDR='$DESTINATION_ADDR' PIDS=();
+    bench_proxy emoji --inbound 127.0.0.1:$TRELLIS_IN --outbound off --admin 127.0.0.1:$ADMIN_SERVER --inbound-ports $NGINX_PORT; echo \$PROXY >'$WORK/server.pid';
+    bench_proxy web --inbound 127.0.0.1:0 --outbound off --admin 127.0.0.1:$ADMIN_CLIENT --forward $FWD=http://bench-h1.bench.svc.cluster.local:80; echo \$PROXY >'$WORK/client.pid'"
+  local sl cl s c
+  sl=$(cat "$WORK/server.pid"); cl=$(cat "$WORK/client.pid")
+  bench_wait_http "http://127.0.0.1:$ADMIN_SERVER/ready" "http://127.0.0.1:$ADMIN_CLIENT/ready" "http://127.0.0.1:$FWD/"
+  s=$(java_pid "$sl"); c=$(java_pid "$cl")
+  sleep 1
+  local idle="$(rss_mb "$c")/$(pss_mb "$c") + $(rss_mb "$s")/$(pss_mb "$s")"
+  hey -z 5s -c 20 -q 100 "http://127.0.0.1:$FWD/" >/dev/null 2>&1   # warm up
+  local c0 peak_c=0 peak_s=0 peak_pc=0 peak_ps=0 v
+  c0=$(echo "$(cpu_seconds "$c") + $(cpu_seconds "$s")" | bc)
+  hey -z "${DURATION}s" -c 20 -q 100 "http://127.0.0.1:$FWD/" >"$WORK/hey-$label.txt" 2>&1 &
+  local load=$!
+  while kill -0 "$load" 2>/dev/null; do
+    v=$(rss_mb "$c"); (( v > peak_c )) && peak_c=$v
+    v=$(rss_mb "$s"); (( v > peak_s )) && peak_s=$v
+    v=$(pss_mb "$c"); (( v > peak_pc )) && peak_pc=$v
+    v=$(pss_mb "$s"); (( v > peak_ps )) && peak_ps=$v
+    sleep 1
+  done
+  local requests cpu
+  requests=$(awk '/\[200\]/ {print $2}' "$WORK/hey-$label.txt")
+  cpu=$(echo "$(cpu_seconds "$c") + $(cpu_seconds "$s") - $c0" | bc)
+  printf '| %s | %s | %s/%s + %s/%s | %s | %s µs | %s |\n' "$label" "$idle" "$peak_c" "$peak_pc" "$peak_s" "$peak_ps" \
+    "$(awk '/Requests\/sec/ {printf "%.0f", $2}' "$WORK/hey-$label.txt")" "$(echo "scale=1; $cpu * 1000000 / $requests" | bc)" \
+    "$(awk '/99% in/ {printf "%.2f ms", $3*1000}' "$WORK/hey-$label.txt")"
+  kill "$sl" "$cl" "$s" "$c" 2>/dev/null || true
+  while kill -0 "$s" 2>/dev/null || kill -0 "$c" 2>/dev/null; do sleep 0.2; done
+}
+
+echo "# Sidecar pair footprint at 2,000 req/s (HTTP-aware path), $(date -u +%Y-%m-%dT%H:%MZ), ${DURATION}s per variant, $(nproc) cores"
+echo
+echo "| variant | idle RSS/PSS MiB, client + server | peak RSS/PSS MiB under load | requests/s | CPU per request (both) | p99 |"
+echo "|---|---|---|---|---|---|"
+if (( $# == 0 )); then
+  set -- "defaults|X=1" \
+    "malloc-arenas-2|MALLOC_ARENA_MAX=2" \
+    "c1-only|TRELLIS_JAVA_OPTS=-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=24m" \
+    "xms16|TRELLIS_JAVA_OPTS=-Xms16m" \
+    "all-three|MALLOC_ARENA_MAX=2;TRELLIS_JAVA_OPTS=-Xms16m -XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=24m"
+fi
+for spec in "$@"; do
+  label=${spec%%|*}
+  IFS=';' read -r -a vars <<<"${spec#*|}"
+  variant "$label" "${vars[@]}"
+done
+echo
+echo "logs: $WORK"

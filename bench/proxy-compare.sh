@@ -236,9 +236,12 @@ echo "| trellis server-side | $(peak_rss_mb "$TRELLIS_S") MiB |"
 echo "| haproxy-tcp client / server | $(peak_rss_mb $HAPROXY_CLIENT_PID) / $(peak_rss_mb $HAPROXY_SERVER_PID) MiB |"
 echo "| haproxy-http client / server | $(peak_rss_mb $HAPROXY_HTTP_CLIENT_PID) / $(peak_rss_mb $HAPROXY_HTTP_SERVER_PID) MiB |"
 echo
-echo "Trellis client proxy, native memory (NMT summary, committed KiB):"
-echo '```'
-"$(dirname "$JAVA")/jcmd" "$TRELLIS_C" VM.native_memory summary 2>/dev/null | awk '/^-/ && /committed=/ {print}' | sed 's/^-  *//'
-echo '```'
+for side in client server; do
+  pid=$TRELLIS_C; [[ $side == server ]] && pid=$TRELLIS_S
+  echo "Trellis $side proxy, native memory (NMT summary; RSS now $(rss_mb "$pid") MiB):"
+  echo '```'
+  "$(dirname "$JAVA")/jcmd" "$pid" VM.native_memory summary 2>/dev/null | awk '/^(Total|-)/ && /committed=/ {print}' | sed 's/^-  *//'
+  echo '```'
+done
 echo
 echo "logs: $WORK"

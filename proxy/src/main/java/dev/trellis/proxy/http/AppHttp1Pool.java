@@ -71,20 +71,28 @@ final class AppHttp1Pool implements AutoCloseable {
                         ready.tryFailure(ProxyError.APP_CONNECT_FAILED.because(port + ": " + Causes.rootMessage(connected.cause())));
                         return;
                     }
-                    attach(connected.channel(), exchange, ready);
+                    Channel app = connected.channel();
+                    // Once per connection: an idle connection the app closes leaves the pool.
+                    app.closeFuture().addListener(f -> forget(port, app));
+                    attach(app, exchange, ready);
                 });
         return ready;
     }
 
     private static void attach(Channel app, ChannelHandler exchange, Promise<Channel> ready) {
-        app.eventLoop().execute(() -> {
+        Runnable attach = () -> {
             if (app.pipeline().get(EXCHANGE) != null) {
                 app.pipeline().replace(EXCHANGE, EXCHANGE, exchange);
             } else {
                 app.pipeline().addLast(EXCHANGE, exchange);
             }
             ready.trySuccess(app);
-        });
+        };
+        if (app.eventLoop().inEventLoop()) {
+            attach.run();
+        } else {
+            app.eventLoop().execute(attach);
+        }
     }
 
     /** {@code app}'s exchange ended cleanly: the connection waits for the next one (or closes, past the idle limit). */
@@ -97,7 +105,6 @@ final class AppHttp1Pool implements AutoCloseable {
             ArrayDeque<Channel> channels = idle.computeIfAbsent(port, p -> new ArrayDeque<>());
             if (channels.size() < MAX_IDLE_PER_PORT) {
                 channels.addLast(app);
-                app.closeFuture().addListener(f -> forget(port, app));
                 return;
             }
         }

@@ -8,7 +8,9 @@ import dev.trellis.proxy.discovery.RouteProfiles;
 import dev.trellis.proxy.errors.ProxyError;
 import dev.trellis.proxy.errors.ProxyFailure;
 import dev.trellis.proxy.transport.Causes;
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -146,11 +148,14 @@ final class OutboundExchange {
             // Read on once the endpoint's stream can take the body.
             client.config().setAutoRead(false);
         }
+        if (HttpUtil.isTransferEncodingChunked(head) || HttpUtil.getContentLength(head, 0L) > 0) {
+            // A body is coming: from now on it must keep its minimum rate.
+            armBodyTimer();
+        }
         head.headers().set(HttpConversionUtil.ExtensionHeaderNames.SCHEME.text(), "http");
         if (!head.headers().contains(HttpHeaderNames.HOST)) {
             head.headers().set(HttpHeaderNames.HOST, authority);
         }
-        armBodyTimer();
     }
 
     /** No body, or a Content-Length within the replay buffer, and no {@code Expect: 100-continue} (its client waits for the server). */
@@ -291,9 +296,15 @@ final class OutboundExchange {
 
     /** The held request, whole, as a new message (the held body stays for another attempt). */
     private DefaultFullHttpRequest wholeRequest() {
-        CompositeByteBuf body = client.alloc().compositeBuffer(Math.max(2, held.size()));
-        for (HttpContent content : held) {
-            body.addComponent(true, content.content().retainedDuplicate());
+        ByteBuf body;
+        if (held.stream().noneMatch(content -> content.content().isReadable())) {
+            body = Unpooled.EMPTY_BUFFER;
+        } else {
+            CompositeByteBuf parts = client.alloc().compositeBuffer(Math.max(2, held.size()));
+            for (HttpContent content : held) {
+                parts.addComponent(true, content.content().retainedDuplicate());
+            }
+            body = parts;
         }
         DefaultFullHttpRequest request = new DefaultFullHttpRequest(head.protocolVersion(), head.method(), head.uri(), body,
                 head.headers().copy(), io.netty.handler.codec.http.EmptyHttpHeaders.INSTANCE);
@@ -378,11 +389,13 @@ final class OutboundExchange {
             return;
         }
         if (msg instanceof HttpContent content && responseStarted) {
-            boolean last = content instanceof LastHttpContent;
-            writeClient(content);
-            if (last) {
+            if (content instanceof LastHttpContent) {
+                client.write(content);
                 responseEnded();
-            } else if (!client.isWritable()) {
+                return;
+            }
+            writeClient(content);
+            if (!client.isWritable()) {
                 stream.config().setAutoRead(false);
             }
             return;
@@ -428,7 +441,11 @@ final class OutboundExchange {
         }
         record(response.status().code());
         RequestOutcomes.of(client).forwarded();
-        writeClient(response);
+        if (response instanceof LastHttpContent) {
+            client.write(response);   // whole: responseEnded flushes it
+        } else {
+            writeClient(response);
+        }
         return true;
     }
 

@@ -39,7 +39,7 @@ http { access_log off; server { listen 127.0.0.1:$NGINX_PORT; location / { retur
 CONF
 nginx -c "$WORK/nginx/nginx.conf" -g 'daemon off;' & PIDS+=($!)
 
-bench_control_plane "$SERVER_IN" "$AUTHORITY:80=$NGINX_PORT"
+bench_control_plane "$SERVER_IN" "bench-h1=$NGINX_PORT"   # serves $AUTHORITY:80
 bench_proxy emoji --inbound 127.0.0.1:$SERVER_IN --outbound off --admin 127.0.0.1:$SERVER_ADMIN --inbound-ports "$NGINX_PORT"
 SERVER_PROXY=$PROXY
 bench_proxy web --inbound 127.0.0.1:0 --outbound 127.0.0.1:$CLIENT_OUT --admin 127.0.0.1:$CLIENT_ADMIN \

@@ -91,6 +91,24 @@ class OpaqueMeshTest {
     }
 
     @Test
+    void aConnectionRetriedAfterADeadEndpointGoesToAnotherOne() throws Exception {
+        int deadProxyPort;
+        try (java.net.ServerSocket closed = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            deadProxyPort = closed.getLocalPort();
+        }
+        // Two endpoints: the live one, and one whose proxy is gone (connection refused).
+        mesh.destination.set(AUTHORITY, List.of(
+                FakeDestination.endpoint("127.0.0.1", app.port(), EMOJI, server.inboundAddress().getPort()),
+                FakeDestination.endpoint("127.0.0.2", app.port(), EMOJI, deadProxyPort)));
+        byte[] payload = "ping".getBytes(StandardCharsets.US_ASCII);
+        // The client resolves the authority at its first connection, so it sees both from the start.
+        for (int i = 0; i < 30; i++) {
+            assertThat(exchange(client.forwardAddress(0), payload)).as("connection %d", i).isEqualTo(payload);
+        }
+        assertThat(MeshFixture.metrics(client)).doesNotContain("tcp_refused_total{direction=\"outbound\",reason=\"connect_failed\"}");
+    }
+
+    @Test
     void aServerThatSpeaksFirstIsHeardWithoutWaitingForDetection() throws Exception {
         try (TcpServers banner = TcpServers.banner()) {
             Proxy bannerServer = mesh.start(MeshFixture.declaring(mesh.config(TestPki.identity("emojivoto", "mail"), List.of()), banner.port()));

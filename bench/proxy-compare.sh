@@ -222,7 +222,7 @@ echo "| pair | CPU per request, both proxies (over the three loads) |"
 echo "|---|---|"
 for key in trellis-tcp haproxy-tcp trellis-http haproxy-http; do echo "| $key | ${CPU_PER_REQUEST[$key]} |"; done
 echo
-echo "| pair at 2,000 req/s (hey, 20 conns x 100/s) | idle RSS/PSS MiB, client + server | peak RSS/PSS MiB, client + server | requests/s |"
+echo "| pair at 2,000 req/s (hey, 20 conns x 100/s) | RSS/PSS MiB before it (after the saturation runs), client + server | peak RSS/PSS MiB during it | requests/s |"
 echo "|---|---|---|---|"
 memory_at_rate trellis-http $TRELLIS_HTTP_FWD "$TRELLIS_C" "$TRELLIS_S"
 memory_at_rate haproxy-http $HAPROXY_HTTP_CLIENT "$HAPROXY_HTTP_CLIENT_PID" "$HAPROXY_HTTP_SERVER_PID"

@@ -450,15 +450,9 @@ final class OutboundExchange {
     }
 
     private void responseEnded() {
-        done = true;
-        cancel(bodyTimer);
-        cancel(responseTimer);
         flushClient();
-        releaseHeld();
-        if (!requestComplete && stream != null) {
-            // The app answered before the request was whole: the rest of the request goes nowhere.
-            stream.close();
-        }
+        // The app may answer before the request was whole: the rest of the request goes nowhere.
+        end(!requestComplete);
         owner.answered(reusable() && requestComplete);
     }
 
@@ -596,16 +590,10 @@ final class OutboundExchange {
         if (done) {
             return;
         }
-        done = true;
-        cancel(bodyTimer);
-        cancel(responseTimer);
-        releaseHeld();
         if (lease != null && !responseStarted) {
             lease.succeeded();
         }
-        if (stream != null) {
-            stream.close();
-        }
+        end(true);
         if (!responseStarted) {
             Duration elapsed = Duration.ofNanos(System.nanoTime() - started);
             path.metrics().response("outbound", authority, 499, elapsed);
@@ -617,14 +605,7 @@ final class OutboundExchange {
         if (done) {
             return;
         }
-        done = true;
-        cancel(bodyTimer);
-        cancel(responseTimer);
-        releaseHeld();
-        if (stream != null) {
-            stream.close();
-            stream = null;
-        }
+        end(true);
         log.info("proxy: {} {} {} -> {} {}: {}", head.method(), authority, head.uri(), why.error().httpStatus(), why.error().label(), why.getMessage());
         record(why.error().httpStatus());
         path.metrics().refused("outbound", why.error());
@@ -639,15 +620,21 @@ final class OutboundExchange {
     }
 
     private void finishWithClose() {
+        end(true);
+        client.flush();
+        client.close();
+    }
+
+    /** The exchange is over: its timers stop, what it held is released, and its stream closes when {@code closeStream}. */
+    private void end(boolean closeStream) {
         done = true;
         cancel(bodyTimer);
         cancel(responseTimer);
         releaseHeld();
-        if (stream != null) {
+        if (closeStream && stream != null) {
             stream.close();
+            stream = null;
         }
-        client.flush();
-        client.close();
     }
 
     private void record(int status) {

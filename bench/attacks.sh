@@ -29,15 +29,7 @@ bench_build
 # every run of the load tool is bounded, whatever happens to it
 attack() { timeout --kill-after=5 $((DURATION + 60)) "$JAVA" -Xmx512m -cp "$ROOT/benchmarks/target/benchmarks.jar" dev.trellis.benchmarks.Attacks "$@"; }
 
-mkdir -p "$WORK/nginx"
-cat >"$WORK/nginx/nginx.conf" <<CONF
-worker_processes 1;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log;
-events { worker_connections 8192; }
-http { access_log off; server { listen 127.0.0.1:$NGINX_PORT; location / { return 200 "trellis attack backend\n"; } } }
-CONF
-nginx -c "$WORK/nginx/nginx.conf" -g 'daemon off;' & PIDS+=($!)
+bench_nginx "$NGINX_PORT"
 
 bench_control_plane "$SERVER_IN" "bench-h1=$NGINX_PORT"   # serves $AUTHORITY:80
 bench_proxy emoji --inbound 127.0.0.1:$SERVER_IN --outbound off --admin 127.0.0.1:$SERVER_ADMIN --inbound-ports "$NGINX_PORT"

@@ -42,6 +42,22 @@ bench_build() {
   [[ -x "$JAVA" ]] || { echo "bench: no JDK 25 under /usr/lib/jvm" >&2; exit 1; }
 }
 
+# bench_nginx PORT [H2_PORT]: the backend, one nginx worker answering 200 with a short body,
+# HTTP/1.1 on PORT and HTTP/2 prior knowledge on H2_PORT (nginx 1.22 cannot do both on one
+# plaintext port); config and logs in $WORK/nginx.
+bench_nginx() {
+  mkdir -p "$WORK/nginx"
+  {
+    echo "worker_processes 1; pid $WORK/nginx/nginx.pid; error_log $WORK/nginx/error.log;"
+    echo "events { worker_connections 8192; }"
+    echo "http { access_log off; keepalive_requests 1000000;"
+    echo "  server { listen 127.0.0.1:$1; location / { return 200 \"trellis bench backend\\n\"; } }"
+    [[ -n "${2:-}" ]] && echo "  server { listen 127.0.0.1:$2 http2; location / { return 200 \"trellis bench backend\\n\"; } }"
+    echo "}"
+  } >"$WORK/nginx/nginx.conf"
+  nginx -c "$WORK/nginx/nginx.conf" -g 'daemon off;' & PIDS+=($!)
+}
+
 # bench_control_plane INBOUND_PORT [SERVICE=PORT...]: the identity service and the destination
 # service (local mode) announcing SERVICE.bench.svc.cluster.local:80 at app port PORT of one
 # server pod whose proxy listens on INBOUND_PORT. Sets
@@ -81,4 +97,5 @@ bench_wait_http() {
 java_pid() { pgrep -P "$1" java || echo "$1"; }   # ./trellis execs java, so the pid is java's own
 cpu_seconds() { awk '{print ($14+$15)/100}' "/proc/$1/stat"; }
 rss_mb() { awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
+pss_mb() { awk '/^Pss:/ {printf "%.0f", $2/1024}' "/proc/$1/smaps_rollup"; }
 peak_rss_mb() { awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }

@@ -35,21 +35,8 @@ HAPROXY_HTTP_CLIENT=28084; HAPROXY_HTTP_H2_CLIENT=28094; HAPROXY_HTTP_SERVER=284
 ADMIN_CLIENT=28191; ADMIN_SERVER=28192
 bench_build
 
-# --- backend: nginx, one worker, a 612-byte page ---
-mkdir -p "$WORK/nginx"
-cat >"$WORK/nginx/nginx.conf" <<CONF
-worker_processes 1;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  server { listen 127.0.0.1:$NGINX_PORT; location / { return 200 "trellis bench backend\n"; } }
-  server { listen 127.0.0.1:$NGINX_H2_PORT http2; location / { return 200 "trellis bench backend\n"; } }
-}
-CONF
-nginx -c "$WORK/nginx/nginx.conf" -g 'daemon off;' & PIDS+=($!)
+# --- backend: nginx ---
+bench_nginx "$NGINX_PORT" "$NGINX_H2_PORT"
 
 # --- control plane (identity service + fixed discovery) ---
 bench_control_plane "$TRELLIS_IN" "bench-h1=$NGINX_PORT" "bench-h2=$NGINX_H2_PORT"
@@ -179,7 +166,6 @@ run() { # name port h2port: prints three table rows; REQUESTS = requests the thr
     + $(echo "$h2_out" | awk '/^requests:/ {print $8}') ))
 }
 
-pss_mb() { awk '/^Pss:/ {printf "%.0f", $2/1024}' "/proc/$1/smaps_rollup"; }
 # cpu_pair NAME PID1 PID2 LOAD...: runs LOAD, prints "NAME | requests | CPU s | CPU us per request"
 declare -A CPU_PER_REQUEST
 measure() { # key pid1 pid2 name port h2port

@@ -18,22 +18,9 @@ bench_require "hey nginx curl bc" "hey nginx curl bc"
 NGINX_PORT=29080; TRELLIS_IN=29143; FWD=29083; ADMIN_CLIENT=29191; ADMIN_SERVER=29192
 bench_build
 
-mkdir -p "$WORK/nginx"
-cat >"$WORK/nginx/nginx.conf" <<CONF
-worker_processes 1;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  server { listen 127.0.0.1:$NGINX_PORT; location / { return 200 "trellis bench backend\n"; } }
-}
-CONF
-nginx -c "$WORK/nginx/nginx.conf" -g 'daemon off;' & PIDS+=($!)
+bench_nginx "$NGINX_PORT"
 bench_control_plane "$TRELLIS_IN" "bench-h1=$NGINX_PORT"
 
-pss_mb() { awk '/^Pss:/ {printf "%.0f", $2/1024}' "/proc/$1/smaps_rollup"; }
 
 variant() { # label env...: one table row
   local label=$1; shift

@@ -75,12 +75,21 @@ class SlowClientsTest {
                 served += response.statusCode() == 200 ? 1 : 0;
                 Thread.sleep(100);
             }
+            long lastOpened = System.nanoTime();
             assertThat(served).as("honest requests served during the attack").isEqualTo(asked);
-            // At most 50 slow connections are open now; and none of them outlives its 2 s head deadline.
+            // At most 50 slow connections are open now; and none of them outlives its 2 s head deadline, however it trickles:
+            // the last one opened is given its 2 s and a generous 3 s for a loaded machine, trickling all the while
+            // (a deadline that bytes extended would keep them open for good).
             assertThat(open(slow)).isLessThanOrEqualTo(50);
-            Thread.sleep(2500);
-            trickle(slow);
-            assertThat(open(slow)).as("slow connections still open %s after the attack began", Duration.ofNanos(System.nanoTime() - started)).isZero();
+            long giveUp = lastOpened + Duration.ofSeconds(5).toNanos();
+            int stillOpen;
+            do {
+                Thread.sleep(250);
+                trickle(slow);
+                stillOpen = open(slow);
+            } while (stillOpen > 0 && System.nanoTime() < giveUp);
+            assertThat(stillOpen).as("slow connections still open %s after the last one was opened (%s after the attack began)",
+                    Duration.ofNanos(System.nanoTime() - lastOpened), Duration.ofNanos(System.nanoTime() - started)).isZero();
         } finally {
             for (Socket socket : slow) {
                 socket.close();

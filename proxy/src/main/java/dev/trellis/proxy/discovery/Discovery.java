@@ -5,8 +5,8 @@ import static java.util.Objects.requireNonNull;
 import dev.trellis.api.destination.v1.DestinationGrpc;
 import dev.trellis.api.destination.v1.GetDestination;
 import dev.trellis.api.destination.v1.Update;
+import dev.trellis.proxy.controlplane.StreamWatch;
 import io.grpc.ManagedChannel;
-import io.grpc.stub.StreamObserver;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
@@ -17,21 +17,17 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Resolves authorities through the destination service's {@code Get} streams, one stream per
- * authority, opened on first use and kept open. A broken stream is reopened with jittered
- * exponential backoff (from {@code initialBackoff} up to 30 s) while the last known endpoints
- * keep serving. At most {@value #MAX_AUTHORITIES} authorities are resolved at once; more are
+ * authority, opened on first use and kept open by a {@link StreamWatch}: a broken stream is
+ * reopened with jittered exponential backoff (from {@code initialBackoff} up to 30 s) while the
+ * last known endpoints keep serving. At most {@value #MAX_AUTHORITIES} authorities are resolved at once; more are
  * refused, so a misbehaving app cannot make the proxy open unbounded streams.
  *
  * <p>Thread-safe. Closing it cancels every stream.
  */
 public final class Discovery implements AutoCloseable {
-
-    private static final Logger log = LoggerFactory.getLogger(Discovery.class);
 
     static final int MAX_AUTHORITIES = 1000;
 
@@ -39,7 +35,8 @@ public final class Discovery implements AutoCloseable {
     private final ManagedChannel channel;
     private final ScheduledExecutorService scheduler;
     private final String contextNamespace;
-    private final Duration initialBackoff;
+    private final StreamWatch.Reconnect reconnect;
+    private final List<StreamWatch<Update>> watches = new CopyOnWriteArrayList<>();
     private final ConcurrentHashMap<String, Resolution> resolutions = new ConcurrentHashMap<>();
     private final List<Consumer<Set<Endpoint>>> changeListeners = new CopyOnWriteArrayList<>();
     private final AtomicBoolean changePending = new AtomicBoolean();
@@ -50,7 +47,7 @@ public final class Discovery implements AutoCloseable {
         this.stub = DestinationGrpc.newStub(channel);
         this.scheduler = requireNonNull(scheduler, "scheduler");
         this.contextNamespace = requireNonNull(contextNamespace, "contextNamespace");
-        this.initialBackoff = requireNonNull(initialBackoff, "initialBackoff");
+        this.reconnect = new StreamWatch.Reconnect(scheduler, initialBackoff);
     }
 
     /**
@@ -69,37 +66,25 @@ public final class Discovery implements AutoCloseable {
         Resolution[] created = new Resolution[1];
         Resolution resolution = resolutions.computeIfAbsent(authority, a -> created[0] = new Resolution(a));
         if (created[0] == resolution) {
-            open(resolution, 0);
+            GetDestination request = GetDestination.newBuilder().setAuthority(authority).setContextNamespace(contextNamespace).build();
+            watches.add(new StreamWatch<Update>("discovery of " + authority, observer -> stub.get(request, observer), new StreamWatch.Updates<>() {
+                @Override
+                public void callStarted() {
+                    resolution.streamStarted();
+                }
+
+                @Override
+                public void next(Update update) {
+                    resolution.apply(update);
+                    endpointsChanged();
+                }
+            }, reconnect).start());
+            if (closed) {
+                // Closed while this one was starting: the loop above has missed it.
+                watches.forEach(StreamWatch::close);
+            }
         }
         return resolution;
-    }
-
-    private void open(Resolution resolution, int attempt) {
-        if (closed) {
-            return;
-        }
-        resolution.streamStarted();
-        stub.get(GetDestination.newBuilder().setAuthority(resolution.authority()).setContextNamespace(contextNamespace).build(),
-                new StreamObserver<Update>() {
-                    private boolean answered;
-
-                    @Override
-                    public void onNext(Update update) {
-                        answered = true;
-                        resolution.apply(update);
-                        endpointsChanged();
-                    }
-
-                    @Override
-                    public void onError(Throwable error) {
-                        reopen(resolution, answered ? 0 : attempt + 1, error.toString());
-                    }
-
-                    @Override
-                    public void onCompleted() {
-                        reopen(resolution, answered ? 0 : attempt + 1, "stream ended");
-                    }
-                });
     }
 
     /**
@@ -128,19 +113,10 @@ public final class Discovery implements AutoCloseable {
         }, 1, TimeUnit.SECONDS);
     }
 
-    private void reopen(Resolution resolution, int attempt, String why) {
-        if (closed) {
-            return;
-        }
-        long delay = ReconnectBackoff.millis(initialBackoff, attempt);
-        log.warn("discovery: stream for {} broke ({}); keeping {} known endpoints, reconnecting in {} ms",
-                resolution.authority(), why, resolution.current().endpoints().size(), delay);
-        scheduler.schedule(() -> open(resolution, attempt), delay, TimeUnit.MILLISECONDS);
-    }
-
     @Override
     public void close() {
         closed = true;
+        watches.forEach(StreamWatch::close);
         channel.shutdownNow();
     }
 }

@@ -6,15 +6,15 @@ import dev.trellis.api.destination.v1.DestinationGrpc;
 import dev.trellis.api.destination.v1.GetDestination;
 import dev.trellis.api.destination.v1.Profile;
 import dev.trellis.api.destination.v1.Route;
+import dev.trellis.proxy.controlplane.StreamWatch;
 import io.grpc.ManagedChannel;
-import io.grpc.stub.StreamObserver;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 import org.slf4j.Logger;
@@ -22,8 +22,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Route profiles from the destination service's {@code GetProfile} streams, one per authority
- * (opened on first use, at most {@value #MAX_AUTHORITIES}), reopened with backoff while the last
- * profile stays in force. Until a profile arrives, no route matches. Thread-safe.
+ * (opened on first use, at most {@value #MAX_AUTHORITIES}), each kept open by a {@link StreamWatch}
+ * while the last profile stays in force. Until a profile arrives, no route matches. Thread-safe.
  */
 public final class RouteProfiles implements AutoCloseable {
 
@@ -38,14 +38,15 @@ public final class RouteProfiles implements AutoCloseable {
     private record CompiledRoute(Route route, Optional<Pattern> regex) {}
 
     private final DestinationGrpc.DestinationStub stub;
-    private final ScheduledExecutorService scheduler;
     private final String contextNamespace;
+    private final StreamWatch.Reconnect reconnect;
+    private final List<StreamWatch<Profile>> watches = new CopyOnWriteArrayList<>();
     private final ConcurrentHashMap<String, List<CompiledRoute>> tables = new ConcurrentHashMap<>();
     private volatile boolean closed;
 
     public RouteProfiles(ManagedChannel channel, ScheduledExecutorService scheduler, String contextNamespace) {
         this.stub = DestinationGrpc.newStub(requireNonNull(channel, "channel"));
-        this.scheduler = requireNonNull(scheduler, "scheduler");
+        this.reconnect = new StreamWatch.Reconnect(scheduler, Duration.ofMillis(500));
         this.contextNamespace = requireNonNull(contextNamespace, "contextNamespace");
     }
 
@@ -53,8 +54,13 @@ public final class RouteProfiles implements AutoCloseable {
     public MatchedRoute match(String authority, String method, String path) {
         List<CompiledRoute> table = tables.get(authority);
         if (table == null) {
-            if (tables.size() < MAX_AUTHORITIES && tables.putIfAbsent(authority, List.of()) == null) {
-                open(authority, 0);
+            if (tables.size() < MAX_AUTHORITIES && tables.putIfAbsent(authority, List.of()) == null && !closed) {
+                GetDestination request = GetDestination.newBuilder().setAuthority(authority).setContextNamespace(contextNamespace).build();
+                watches.add(new StreamWatch<Profile>("route profile of " + authority, observer -> stub.getProfile(request, observer),
+                        profile -> tables.put(authority, compile(profile)), reconnect).start());
+                if (closed) {
+                    watches.forEach(StreamWatch::close);
+                }
             }
             return MatchedRoute.DEFAULT;
         }
@@ -74,40 +80,6 @@ public final class RouteProfiles implements AutoCloseable {
             }
         }
         return MatchedRoute.DEFAULT;
-    }
-
-    private void open(String authority, int attempt) {
-        if (closed) {
-            return;
-        }
-        stub.getProfile(GetDestination.newBuilder().setAuthority(authority).setContextNamespace(contextNamespace).build(), new StreamObserver<>() {
-            private boolean answered;
-
-            @Override
-            public void onNext(Profile profile) {
-                answered = true;
-                tables.put(authority, compile(profile));
-            }
-
-            @Override
-            public void onError(Throwable error) {
-                retry(authority, answered ? 0 : attempt + 1, error.toString());
-            }
-
-            @Override
-            public void onCompleted() {
-                retry(authority, answered ? 0 : attempt + 1, "stream ended");
-            }
-        });
-    }
-
-    private void retry(String authority, int attempt, String why) {
-        if (closed) {
-            return;
-        }
-        long delay = ReconnectBackoff.millis(Duration.ofMillis(500), attempt);
-        log.debug("profiles: stream for {} broke ({}); reconnecting in {} ms", authority, why, delay);
-        scheduler.schedule(() -> open(authority, attempt), delay, TimeUnit.MILLISECONDS);
     }
 
     private static List<CompiledRoute> compile(Profile profile) {
@@ -130,5 +102,6 @@ public final class RouteProfiles implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
+        watches.forEach(StreamWatch::close);
     }
 }

@@ -1,4 +1,4 @@
-package dev.trellis.proxy.discovery;
+package dev.trellis.proxy.controlplane;
 
 import java.time.Duration;
 import java.util.concurrent.ThreadLocalRandom;
@@ -6,9 +6,9 @@ import java.util.concurrent.ThreadLocalRandom;
 /**
  * How long a control-plane stream waits before reconnecting: exponential from an initial delay
  * up to 30 s, with the upper half jittered, so that proxies that lost the same server do not
- * return all at once. Used by discovery and by the policy watches.
+ * return all at once.
  */
-public final class ReconnectBackoff {
+final class ReconnectBackoff {
 
     static final Duration MAX = Duration.ofSeconds(30);
 
@@ -16,7 +16,7 @@ public final class ReconnectBackoff {
     }
 
     /** The delay before reconnect number {@code attempt} (0 after a stream that had answered). */
-    public static long millis(Duration initial, int attempt) {
+    static long millis(Duration initial, int attempt) {
         long base = initial.toMillis() << Math.min(attempt, 10);
         long capped = Math.min(base, MAX.toMillis());
         return capped / 2 + ThreadLocalRandom.current().nextLong(capped / 2 + 1);

@@ -1,0 +1,112 @@
+package dev.trellis.proxy.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.trellis.proxy.errors.ProxyError;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The request-head deadline on its own, on an embedded channel with its clock advanced by
+ * hand: bytes that trickle in do not extend it, a whole head stops it, and after an answer
+ * the clock waits for the next request's first byte.
+ */
+class Http1RequestDeadlineTest {
+
+    private static final Duration DEADLINE = Duration.ofSeconds(2);
+
+    private final List<String> refusals = new ArrayList<>();
+
+    private EmbeddedChannel channel() {
+        EmbeddedChannel channel = new EmbeddedChannel();
+        channel.attr(RequestOutcomes.KEY).set(new RequestOutcomes() {
+            @Override
+            public void forwarded() {
+            }
+
+            @Override
+            public void refused(ProxyError error, String authority, String reason) {
+                refusals.add(error.label() + ": " + reason);
+            }
+        });
+        channel.pipeline().addLast(new Http1RequestDeadline(DEADLINE));
+        return channel;
+    }
+
+    private static void send(EmbeddedChannel channel, String text) {
+        channel.writeInbound(Unpooled.copiedBuffer(text, StandardCharsets.US_ASCII));
+        ByteBuf passed = channel.readInbound();
+        assertThat(passed.toString(StandardCharsets.US_ASCII)).as("bytes pass on unchanged").isEqualTo(text);
+        passed.release();
+    }
+
+    private static void advance(EmbeddedChannel channel, Duration by) {
+        channel.advanceTimeBy(by.toMillis(), TimeUnit.MILLISECONDS);
+        channel.runScheduledPendingTasks();
+    }
+
+    private static String written(EmbeddedChannel channel) {
+        ByteBuf out = channel.readOutbound();
+        if (out == null) {
+            return "";
+        }
+        try {
+            return out.toString(StandardCharsets.US_ASCII);
+        } finally {
+            out.release();
+        }
+    }
+
+    @Test
+    void aTrickledHeadIsAnswered408AtTheDeadlineCountedFromTheStartNotFromTheLastByte() {
+        EmbeddedChannel channel = channel();
+        send(channel, "GET / HTTP/1.1\r\nX-Slow: ");
+        for (int i = 0; i < 7; i++) {
+            advance(channel, Duration.ofMillis(250));
+            send(channel, "x");
+        }
+        assertThat(channel.isOpen()).as("open 1.75 s in").isTrue();
+        advance(channel, Duration.ofMillis(300));
+
+        assertThat(written(channel)).startsWith("HTTP/1.1 408 ").contains(MeshHeaders.PROXY_ERROR + ": " + ProxyError.HEADER_TIMEOUT.text())
+                .contains("connection: close");
+        assertThat(channel.isOpen()).isFalse();
+        assertThat(refusals).containsExactly("header_timeout: no complete request within PT2S");
+    }
+
+    @Test
+    void aWholeHeadStopsTheClockAndAnAnswerRestartsItAtTheNextRequestsFirstByte() {
+        EmbeddedChannel channel = channel();
+        send(channel, "GET / HTTP/1.1\r\n\r\n");
+        Http1RequestDeadline.headComplete(channel.pipeline().firstContext());
+        advance(channel, Duration.ofSeconds(10));
+        assertThat(channel.isOpen()).as("a request being served has no head deadline").isTrue();
+
+        Http1RequestDeadline.answered(channel.pipeline().firstContext());
+        advance(channel, Duration.ofSeconds(60));
+        assertThat(channel.isOpen()).as("an idle kept-alive connection is not cut by the head deadline").isTrue();
+
+        send(channel, "GET /next HTTP/1.1\r\n");
+        advance(channel, Duration.ofMillis(1900));
+        assertThat(channel.isOpen()).isTrue();
+        advance(channel, Duration.ofMillis(200));
+        assertThat(written(channel)).startsWith("HTTP/1.1 408 ");
+        assertThat(channel.isOpen()).isFalse();
+        assertThat(refusals).hasSize(1);
+    }
+
+    @Test
+    void aConnectionThatSaysNothingIsCutAtTheDeadlineToo() {
+        EmbeddedChannel channel = channel();
+        advance(channel, Duration.ofMillis(2001));
+        assertThat(written(channel)).startsWith("HTTP/1.1 408 ");
+        assertThat(channel.isOpen()).isFalse();
+    }
+}

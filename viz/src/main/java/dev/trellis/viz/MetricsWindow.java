@@ -1,5 +1,28 @@
 package dev.trellis.viz;
 
+import static dev.trellis.core.metrics.ProxyMetricNames.AUTHORITY;
+import static dev.trellis.core.metrics.ProxyMetricNames.CLASSIFICATION;
+import static dev.trellis.core.metrics.ProxyMetricNames.CLIENT_ID;
+import static dev.trellis.core.metrics.ProxyMetricNames.DIRECTION;
+import static dev.trellis.core.metrics.ProxyMetricNames.INBOUND;
+import static dev.trellis.core.metrics.ProxyMetricNames.INBOUND_REQUESTS_BY_CLIENT;
+import static dev.trellis.core.metrics.ProxyMetricNames.LE;
+import static dev.trellis.core.metrics.ProxyMetricNames.OUTBOUND;
+import static dev.trellis.core.metrics.ProxyMetricNames.RESPONSE;
+import static dev.trellis.core.metrics.ProxyMetricNames.RESPONSE_LATENCY_MS;
+import static dev.trellis.core.metrics.ProxyMetricNames.ROUTE;
+import static dev.trellis.core.metrics.ProxyMetricNames.ROUTE_RESPONSE;
+import static dev.trellis.core.metrics.ProxyMetricNames.ROUTE_RESPONSE_LATENCY_MS;
+import static dev.trellis.core.metrics.ProxyMetricNames.SUCCESS;
+import static dev.trellis.core.metrics.ProxyMetricNames.TCP_OPEN;
+import static dev.trellis.core.metrics.ProxyMetricNames.TCP_OPEN_CONNECTIONS;
+import static dev.trellis.core.metrics.ProxyMetricNames.TCP_READ_BYTES;
+import static dev.trellis.core.metrics.ProxyMetricNames.TCP_WRITE_BYTES;
+import static dev.trellis.core.metrics.ProxyMetricNames.TLS;
+import static dev.trellis.core.metrics.ProxyMetricNames.TLS_MUTUAL;
+import static dev.trellis.core.metrics.ProxyMetricNames.bucket;
+import static dev.trellis.core.metrics.ProxyMetricNames.total;
+
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -52,49 +75,48 @@ public final class MetricsWindow {
         Map<RouteKey, double[]> routeCounts = new java.util.HashMap<>();
         Map<RouteKey, TreeMap<Double, Double>> routeBuckets = new java.util.HashMap<>();
         for (PromText.Sample sample : PromText.parse(prometheusText)) {
-            if (sample.name().equals("inbound_requests_by_client_total")) {
-                byClient.merge(sample.label("client_id"), sample.value(), Double::sum);
+            if (sample.name().equals(total(INBOUND_REQUESTS_BY_CLIENT))) {
+                byClient.merge(sample.label(CLIENT_ID), sample.value(), Double::sum);
                 continue;
             }
-            if ("outbound".equals(sample.label("direction")) && sample.name().startsWith("route_response")) {
-                RouteKey key = new RouteKey(sample.label("authority"), sample.label("rt_route"));
-                if (sample.name().equals("route_response_total")) {
+            if (OUTBOUND.equals(sample.label(DIRECTION)) && sample.name().startsWith(ROUTE_RESPONSE)) {
+                RouteKey key = new RouteKey(sample.label(AUTHORITY), sample.label(ROUTE));
+                if (sample.name().equals(total(ROUTE_RESPONSE))) {
                     double[] counts = routeCounts.computeIfAbsent(key, k -> new double[2]);
                     counts[0] += sample.value();
-                    if ("success".equals(sample.label("classification"))) {
+                    if (SUCCESS.equals(sample.label(CLASSIFICATION))) {
                         counts[1] += sample.value();
                     }
-                } else if (sample.name().equals("route_response_latency_ms_bucket")) {
-                    String le = sample.label("le");
+                } else if (sample.name().equals(bucket(ROUTE_RESPONSE_LATENCY_MS))) {
+                    String le = sample.label(LE);
                     routeBuckets.computeIfAbsent(key, k -> new TreeMap<>())
                             .merge(le.equals("+Inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(le), sample.value(), Double::sum);
                 }
                 continue;
             }
-            if (!"inbound".equals(sample.label("direction"))) {
+            if (!INBOUND.equals(sample.label(DIRECTION))) {
                 continue;
             }
-            switch (sample.name()) {
-                case "response_total" -> {
-                    requests += sample.value();
-                    if ("success".equals(sample.label("classification"))) {
-                        successes += sample.value();
-                    }
+            String name = sample.name();
+            if (name.equals(total(RESPONSE))) {
+                requests += sample.value();
+                if (SUCCESS.equals(sample.label(CLASSIFICATION))) {
+                    successes += sample.value();
                 }
-                case "response_latency_ms_bucket" -> {
-                    String le = sample.label("le");
-                    double bound = le.equals("+Inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(le);
-                    buckets.merge(bound, sample.value(), Double::sum);
+            } else if (name.equals(bucket(RESPONSE_LATENCY_MS))) {
+                String le = sample.label(LE);
+                double bound = le.equals("+Inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(le);
+                buckets.merge(bound, sample.value(), Double::sum);
+            } else if (name.equals(TCP_OPEN_CONNECTIONS)) {
+                tcpOpen += sample.value();
+            } else if (name.equals(total(TCP_OPEN))) {
+                if (!TLS_MUTUAL.equals(sample.label(TLS))) {
+                    plaintext += sample.value();
                 }
-                case "tcp_open_connections" -> tcpOpen += sample.value();
-                case "tcp_open_total" -> {
-                    if (!"true".equals(sample.label("tls"))) {
-                        plaintext += sample.value();
-                    }
-                }
-                case "tcp_read_bytes_total" -> read += sample.value();
-                case "tcp_write_bytes_total" -> write += sample.value();
-                default -> { }
+            } else if (name.equals(total(TCP_READ_BYTES))) {
+                read += sample.value();
+            } else if (name.equals(total(TCP_WRITE_BYTES))) {
+                write += sample.value();
             }
         }
         Deque<Point> points = byPod.computeIfAbsent(podKey, k -> new ArrayDeque<>());

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import dev.trellis.core.identity.WorkloadIdentity;
 import dev.trellis.proxy.errors.ProxyError;
 import dev.trellis.proxy.errors.ProxyFailure;
+import dev.trellis.proxy.metrics.HttpMetrics;
 import dev.trellis.proxy.tap.TapHub;
 import dev.trellis.proxy.transport.Causes;
 import io.netty.channel.Channel;

@@ -10,6 +10,7 @@ import dev.trellis.core.identity.WorkloadIdentity;
 import dev.trellis.proxy.connlog.ConnectionLog;
 import dev.trellis.proxy.errors.ProxyError;
 import dev.trellis.proxy.errors.ProxyFailure;
+import dev.trellis.proxy.metrics.HttpMetrics;
 import dev.trellis.proxy.policy.InboundAuthorizer;
 import dev.trellis.proxy.policy.InboundPolicy;
 import dev.trellis.proxy.policy.InboundTargets;

@@ -7,6 +7,7 @@ import dev.trellis.proxy.discovery.EndpointSet;
 import dev.trellis.proxy.discovery.RouteProfiles;
 import dev.trellis.proxy.errors.ProxyError;
 import dev.trellis.proxy.errors.ProxyFailure;
+import dev.trellis.proxy.metrics.HttpMetrics;
 import dev.trellis.proxy.transport.Causes;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;

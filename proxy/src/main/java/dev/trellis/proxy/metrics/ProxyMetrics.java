@@ -1,21 +1,33 @@
 package dev.trellis.proxy.metrics;
 
+import static dev.trellis.core.metrics.ProxyMetricNames.AUTHORITY;
+import static dev.trellis.core.metrics.ProxyMetricNames.DIRECTION;
+import static dev.trellis.core.metrics.ProxyMetricNames.PEER_ID;
+import static dev.trellis.core.metrics.ProxyMetricNames.TCP_OPEN;
+import static dev.trellis.core.metrics.ProxyMetricNames.TCP_OPEN_CONNECTIONS;
+import static dev.trellis.core.metrics.ProxyMetricNames.TCP_READ_BYTES;
+import static dev.trellis.core.metrics.ProxyMetricNames.TCP_WRITE_BYTES;
+import static dev.trellis.core.metrics.ProxyMetricNames.TLS;
+import static dev.trellis.core.metrics.ProxyMetricNames.TLS_MUTUAL;
+import static dev.trellis.core.metrics.ProxyMetricNames.TLS_NONE;
+
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.Gauge;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The proxy's metrics. Label values that come from traffic (authorities) are capped at
- * {@value #MAX_AUTHORITIES} distinct values per proxy; beyond that they read {@code other},
- * so a client cannot blow up the scrape.
+ * The proxy's connection metrics. Label values that come from traffic are capped per proxy
+ * ({@value #MAX_AUTHORITIES} authorities, {@value #MAX_PEERS} peer identities); beyond that they
+ * read {@code other}, so a client cannot blow up the scrape.
  */
 public final class ProxyMetrics {
 
     static final int MAX_AUTHORITIES = 200;
-    private static final String[] TCP_LABELS = {"direction", "authority", "tls", "peer_id"};
+    /** Peer identities kept as label values; the CA issues them, but a cluster may hold many. */
+    static final int MAX_PEERS = 500;
+    private static final String[] TCP_LABELS = {DIRECTION, AUTHORITY, TLS, PEER_ID};
 
     private final Counter tcpOpen;
     private final Counter tcpClose;
@@ -25,17 +37,18 @@ public final class ProxyMetrics {
     private final Counter tcpRefused;
     private final Gauge certExpiry;
     private final Counter tlsHandshakes;
-    private final Set<String> authorities = ConcurrentHashMap.newKeySet();
+    private final BoundedLabel authorities = new BoundedLabel(MAX_AUTHORITIES);
+    private final BoundedLabel peers = new BoundedLabel(MAX_PEERS);
 
     private final PrometheusRegistry registry;
 
     public ProxyMetrics(PrometheusRegistry registry) {
         this.registry = registry;
-        tcpOpen = Counter.builder().name("tcp_open").help("TCP connections opened").labelNames(TCP_LABELS).register(registry);
+        tcpOpen = Counter.builder().name(TCP_OPEN).help("TCP connections opened").labelNames(TCP_LABELS).register(registry);
         tcpClose = Counter.builder().name("tcp_close").help("TCP connections closed").labelNames(TCP_LABELS).register(registry);
-        tcpOpenConnections = Gauge.builder().name("tcp_open_connections").help("TCP connections open now").labelNames(TCP_LABELS).register(registry);
-        tcpReadBytes = Counter.builder().name("tcp_read_bytes").help("Bytes read from the connection's client side").labelNames(TCP_LABELS).register(registry);
-        tcpWriteBytes = Counter.builder().name("tcp_write_bytes").help("Bytes written to the connection's client side").labelNames(TCP_LABELS).register(registry);
+        tcpOpenConnections = Gauge.builder().name(TCP_OPEN_CONNECTIONS).help("TCP connections open now").labelNames(TCP_LABELS).register(registry);
+        tcpReadBytes = Counter.builder().name(TCP_READ_BYTES).help("Bytes read from the connection's client side").labelNames(TCP_LABELS).register(registry);
+        tcpWriteBytes = Counter.builder().name(TCP_WRITE_BYTES).help("Bytes written to the connection's client side").labelNames(TCP_LABELS).register(registry);
         tcpRefused = Counter.builder().name("tcp_refused").help("Connections refused, by reason")
                 .labelNames("direction", "reason").register(registry);
         tlsHandshakes = Counter.builder().name("tls_handshakes").help("Mesh TLS handshakes completed, by key-exchange group (X25519MLKEM768 is the hybrid post-quantum one)")
@@ -47,7 +60,7 @@ public final class ProxyMetrics {
     /** A connection's labels: direction, authority, tls ("true" or "no_identity"), the peer's identity. */
     public record Labels(String direction, String authority, boolean tls, String peerId) {
         String[] values(ProxyMetrics metrics) {
-            return new String[] {direction, metrics.bounded(authority), tls ? "true" : "no_identity", peerId == null ? "" : peerId};
+            return new String[] {direction, metrics.authorities.value(authority), tls ? TLS_MUTUAL : TLS_NONE, metrics.peers.value(peerId)};
         }
     }
 
@@ -95,15 +108,5 @@ public final class ProxyMetrics {
 
     public void certificateExpires(java.time.Instant notAfter) {
         certExpiry.set(notAfter.getEpochSecond());
-    }
-
-    private String bounded(String authority) {
-        if (authority == null || authority.isEmpty()) {
-            return "";
-        }
-        if (authorities.contains(authority) || (authorities.size() < MAX_AUTHORITIES && authorities.add(authority))) {
-            return authority;
-        }
-        return "other";
     }
 }

@@ -1,9 +1,8 @@
 package dev.trellis.proxy.policy;
 
+import dev.trellis.proxy.metrics.BoundedLabel;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Authorization, rate-limit and egress counters. Egress is counted by destination host with
@@ -20,7 +19,7 @@ public final class PolicyMetrics {
     private final Counter tcpDeny;
     private final Counter httpRateLimited;
     private final Counter egress;
-    private final Set<String> egressHosts = ConcurrentHashMap.newKeySet();
+    private final BoundedLabel egressHosts = new BoundedLabel(MAX_EGRESS_HOSTS);
 
     public PolicyMetrics(PrometheusRegistry registry) {
         httpAllow = Counter.builder().name("inbound_http_authz_allow").help("Inbound HTTP requests authorized")
@@ -58,7 +57,6 @@ public final class PolicyMetrics {
     }
 
     public void egress(String host, EgressAuthorizer.Decision decision) {
-        String label = egressHosts.contains(host) || (egressHosts.size() < MAX_EGRESS_HOSTS && egressHosts.add(host)) ? host : "other";
-        egress.labelValues(label, decision.logValue()).inc();
+        egress.labelValues(egressHosts.value(host), decision.logValue()).inc();
     }
 }

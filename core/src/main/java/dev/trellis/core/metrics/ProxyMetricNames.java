@@ -1,0 +1,67 @@
+package dev.trellis.core.metrics;
+
+/**
+ * The names of the proxy metrics viz reads, and their labels. The proxy registers each family
+ * under its name ({@code response}); a counter's samples carry {@code _total} and a histogram's
+ * {@code _bucket} in the exposition, as {@link #total} and {@link #bucket} spell them. Both sides
+ * use these constants, and a contract test in the proxy module feeds what the proxy writes to
+ * what viz reads.
+ */
+public final class ProxyMetricNames {
+
+    /** HTTP responses: {@link #DIRECTION}, {@link #AUTHORITY}, {@link #STATUS_CODE}, {@link #CLASSIFICATION}. */
+    public static final String RESPONSE = "response";
+    /** Time to the response head, ms: {@link #DIRECTION}, {@link #AUTHORITY}. */
+    public static final String RESPONSE_LATENCY_MS = "response_latency_ms";
+    /** Outbound responses by the destination profile's route: as {@link #RESPONSE} plus {@link #ROUTE}. */
+    public static final String ROUTE_RESPONSE = "route_response";
+    /** As {@link #RESPONSE_LATENCY_MS}, by route. */
+    public static final String ROUTE_RESPONSE_LATENCY_MS = "route_response_latency_ms";
+    /** Inbound HTTP requests by the caller's mesh identity: {@link #CLIENT_ID}. */
+    public static final String INBOUND_REQUESTS_BY_CLIENT = "inbound_requests_by_client";
+    /** TCP connections opened: {@link #DIRECTION}, {@link #AUTHORITY}, {@link #TLS}, {@link #PEER_ID}. */
+    public static final String TCP_OPEN = "tcp_open";
+    /** TCP connections open now (a gauge), labelled as {@link #TCP_OPEN}. */
+    public static final String TCP_OPEN_CONNECTIONS = "tcp_open_connections";
+    /** Bytes read from a connection's client side, labelled as {@link #TCP_OPEN}. */
+    public static final String TCP_READ_BYTES = "tcp_read_bytes";
+    /** Bytes written to a connection's client side, labelled as {@link #TCP_OPEN}. */
+    public static final String TCP_WRITE_BYTES = "tcp_write_bytes";
+
+    /** {@code inbound} or {@code outbound}. */
+    public static final String DIRECTION = "direction";
+    public static final String INBOUND = "inbound";
+    public static final String OUTBOUND = "outbound";
+    /** The {@code host:port} called; bounded per proxy, {@code other} beyond. */
+    public static final String AUTHORITY = "authority";
+    public static final String STATUS_CODE = "status_code";
+    /** {@link #SUCCESS} or {@link #FAILURE} (a 5xx, or a non-zero gRPC status). */
+    public static final String CLASSIFICATION = "classification";
+    public static final String SUCCESS = "success";
+    public static final String FAILURE = "failure";
+    /** The profile's route name, {@code [default]} when none matched. */
+    public static final String ROUTE = "rt_route";
+    /** The caller's SPIFFE ID. */
+    public static final String CLIENT_ID = "client_id";
+    /** {@link #TLS_MUTUAL} for a connection with a mesh identity, else {@code no_identity}. */
+    public static final String TLS = "tls";
+    public static final String TLS_MUTUAL = "true";
+    public static final String TLS_NONE = "no_identity";
+    /** The other side's SPIFFE ID, empty when it has none. */
+    public static final String PEER_ID = "peer_id";
+    /** A histogram bucket's upper bound. */
+    public static final String LE = "le";
+
+    private ProxyMetricNames() {
+    }
+
+    /** The sample name of counter {@code family}. */
+    public static String total(String family) {
+        return family + "_total";
+    }
+
+    /** The bucket sample name of histogram {@code family}. */
+    public static String bucket(String family) {
+        return family + "_bucket";
+    }
+}

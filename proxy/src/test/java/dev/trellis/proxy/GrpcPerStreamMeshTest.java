@@ -44,6 +44,24 @@ class GrpcPerStreamMeshTest extends GrpcThroughTheMesh {
     }
 
     @Test
+    void callsBalancedOntoADeadEndpointGoToTheLiveOne() throws Exception {
+        int deadProxyPort;
+        try (java.net.ServerSocket closed = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            deadProxyPort = closed.getLocalPort();
+        }
+        // Two endpoints: the live one, and one whose proxy is gone (connection refused). No call was made yet,
+        // so the client's first resolution sees both.
+        mesh.destination.set(AUTHORITY, List.of(
+                FakeDestination.endpoint("127.0.0.1", app.getPort(), EMOJI, server.inboundAddress().getPort()),
+                FakeDestination.endpoint("127.0.0.2", app.getPort(), EMOJI, deadProxyPort)));
+        for (int i = 0; i < 40; i++) {
+            assertThat(IdentityGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
+                    .certify(CertifyRequest.newBuilder().setIdentity("call-" + i).build())).as("call %d", i).isNotNull();
+        }
+        assertThat(MeshFixture.metrics(client)).doesNotContain("request_refused_total{direction=\"outbound\",reason=\"connect_failed\"}");
+    }
+
+    @Test
     void concurrentCallsShareTheConnectionAndAllComplete() throws Exception {
         List<java.util.concurrent.Future<CertifyResponse>> calls = new ArrayList<>();
         for (int i = 0; i < 100; i++) {

@@ -38,15 +38,17 @@ import org.junit.jupiter.api.io.TempDir;
 abstract class GrpcThroughTheMesh {
 
     static final WorkloadIdentity WEB = TestPki.identity("emojivoto", "web");
-    private static final WorkloadIdentity EMOJI = TestPki.identity("emojivoto", "emoji");
-    private static final String AUTHORITY = "grpc.emojivoto.svc.cluster.local:9090";
+    static final WorkloadIdentity EMOJI = TestPki.identity("emojivoto", "emoji");
+    static final String AUTHORITY = "grpc.emojivoto.svc.cluster.local:9090";
 
     @TempDir
     Path dir;
 
     private final boolean perStream;
-    private MeshFixture mesh;
-    private Server app;
+    MeshFixture mesh;
+    Server app;
+    Proxy server;
+    Proxy client;
     ManagedChannel channel;
     final java.util.concurrent.CopyOnWriteArrayList<String> seenClientIds = new java.util.concurrent.CopyOnWriteArrayList<>();
 
@@ -89,8 +91,8 @@ abstract class GrpcThroughTheMesh {
                     }
                 })
                 .build().start();
-        Proxy server = mesh.start(MeshFixture.declaring(mesh.config(EMOJI, List.of()), app.getPort()));
-        Proxy client = mesh.start(mesh.config(WEB, List.of(new ForwardListener.Forward(new HostPort("127.0.0.1", 0), AUTHORITY, perStream))));
+        server = mesh.start(MeshFixture.declaring(mesh.config(EMOJI, List.of()), app.getPort()));
+        client = mesh.start(mesh.config(WEB, List.of(new ForwardListener.Forward(new HostPort("127.0.0.1", 0), AUTHORITY, perStream))));
         mesh.destination.set(AUTHORITY, List.of(FakeDestination.endpoint("127.0.0.1", app.getPort(), EMOJI, server.inboundAddress().getPort())));
         channel = NettyChannelBuilder.forAddress(client.forwardAddress(0)).usePlaintext().build();
     }

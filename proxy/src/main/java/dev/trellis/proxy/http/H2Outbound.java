@@ -37,13 +37,15 @@ import org.slf4j.LoggerFactory;
  * chosen endpoint's mTLS connection — bodies and gRPC streams flow through without buffering.
  * The first headers carry {@value MeshHeaders#TARGET_PORT} and
  * {@value MeshHeaders#APP_PROTOCOL} so the server's proxy speaks HTTP/2 to its app as well.
- * Failures before the endpoint's stream exists are answered with {@code :status} 503/502 and
- * {@code trellis-proxy-error}. Thread-safe; one instance serves every connection.
+ * A stream whose endpoint cannot be connected to goes to another endpoint (nothing of it has
+ * left yet), up to {@value #ATTEMPTS}; failures before an endpoint's stream exists are answered
+ * with {@code :status} 503/502 and {@code trellis-proxy-error}. Thread-safe; one instance serves every connection.
  */
 public final class H2Outbound {
 
     private static final Logger log = LoggerFactory.getLogger(H2Outbound.class);
-
+    /** Endpoints a stream is tried on when its connection or stream cannot be made (nothing sent yet). */
+    static final int ATTEMPTS = 3;
 
     private final Discovery discovery;
     private final Balancer balancer;
@@ -112,35 +114,60 @@ public final class H2Outbound {
                     answer(stream, headers.headers(), ProxyError.RESOLVE_TIMEOUT.because("no answer from discovery or identity within " + resolveTimeout), started);
                     return;
                 }
-                var lease = balancer.pick(resolution.current().endpoints().stream().filter(e -> e.identity().isPresent()).toList());
-                if (lease.isEmpty()) {
-                    answer(stream, headers.headers(), NoUsableEndpoint.why(authority, resolution.current()), started);
-                    return;
-                }
                 RouteProfiles.MatchedRoute route = profiles.match(authority, String.valueOf(headers.headers().method()), String.valueOf(headers.headers().path()));
                 // Opened once the current read is processed, so that a stream reset in the same read never goes upstream.
-                stream.eventLoop().execute(() -> {
-                    if (stream.isActive()) {
-                        open(stream, headers.headers(), headers.isEndStream(), lease.get(), started, route);
-                    } else {
-                        lease.get().succeeded();
-                    }
-                });
+                stream.eventLoop().execute(() -> attempt(stream, headers.headers(), headers.isEndStream(), resolution, started, route, 1, java.util.Set.of()));
             });
         }
 
-        private void open(Channel stream, Http2Headers requestHeaders, boolean endStream, Balancer.Lease lease, long started, RouteProfiles.MatchedRoute route) {
+        /**
+         * Opens the stream on an endpoint not tried before. Nothing of the request has left while
+         * the connection or the stream cannot be made, so any call may go to another endpoint
+         * then, up to {@value #ATTEMPTS} in all; an endpoint that presents the wrong identity is
+         * not tried again elsewhere (that is no outage).
+         */
+        private void attempt(Channel stream, Http2Headers requestHeaders, boolean endStream, Resolution resolution, long started,
+                             RouteProfiles.MatchedRoute route, int attempt, java.util.Set<java.net.InetSocketAddress> failed) {
+            if (!stream.isActive()) {
+                return;
+            }
+            var lease = balancer.pick(resolution.current().endpoints().stream()
+                    .filter(e -> e.identity().isPresent() && !failed.contains(e.address())).toList());
+            if (lease.isEmpty()) {
+                answer(stream, requestHeaders, failed.isEmpty() ? NoUsableEndpoint.why(authority, resolution.current())
+                        : ProxyError.CONNECT_FAILED.because(authority + ": every endpoint failed (" + failed.size() + " tried)"), started);
+                return;
+            }
+            open(stream, requestHeaders, endStream, lease.get(), started, route, cannotOpen -> {
+                boolean again = attempt < ATTEMPTS && cannotOpen.error() == ProxyError.CONNECT_FAILED && stream.isActive();
+                if (!again) {
+                    answer(stream, requestHeaders, cannotOpen, started);
+                    return;
+                }
+                log.info("proxy: HTTP/2 stream to {}: {}; trying another endpoint", authority, cannotOpen.getMessage());
+                java.util.Set<java.net.InetSocketAddress> tried = new java.util.HashSet<>(failed);
+                tried.add(lease.get().endpoint().address());
+                attempt(stream, requestHeaders, endStream, resolution, started, route, attempt + 1, tried);
+            });
+        }
+
+        /** Opens the stream on {@code lease}'s endpoint and joins it to {@code stream}; {@code cannotOpen} hears why not, before anything was sent. */
+        private void open(Channel stream, Http2Headers requestHeaders, boolean endStream, Balancer.Lease lease, long started, RouteProfiles.MatchedRoute route,
+                          java.util.function.Consumer<ProxyFailure> cannotOpen) {
             connections.connection(lease.endpoint(), stream.eventLoop()).addListener(connected -> {
                 if (!connected.isSuccess()) {
                     lease.failed();
-                    answer(stream, requestHeaders, ProxyFailure.errorOf(connected.cause(), ProxyError.CONNECT_FAILED).because(connected.cause().getMessage()), started);
+                    cannotOpen.accept(ProxyFailure.errorOf(connected.cause(), ProxyError.CONNECT_FAILED).because(connected.cause().getMessage()));
                     return;
                 }
                 new Http2StreamChannelBootstrap((Channel) connected.getNow()).open().addListener(opened -> {
                     if (!opened.isSuccess() || !stream.isActive()) {
                         lease.failed();
-                        answer(stream, requestHeaders, ProxyError.CONNECT_FAILED.because(lease.endpoint().address() + ": no stream could be opened"
-                                + (opened.isSuccess() ? " (the caller left)" : ": " + Causes.rootMessage(opened.cause()))), started);
+                        if (opened.isSuccess()) {
+                            ((Channel) opened.getNow()).close();
+                        }
+                        cannotOpen.accept(ProxyError.CONNECT_FAILED.because(lease.endpoint().address() + ": no stream could be opened"
+                                + (opened.isSuccess() ? " (the caller left)" : ": " + Causes.rootMessage(opened.cause()))));
                         return;
                     }
                     RequestOutcomes.of(stream).forwarded();

@@ -49,12 +49,16 @@ class ControlPlanePolicyMeshTest {
     private Proxy client;
     private HttpClient http;
     private Path state;
+    private final java.util.concurrent.atomic.AtomicInteger upgradesSeen = new java.util.concurrent.atomic.AtomicInteger();
 
     @BeforeEach
     void start() throws Exception {
         mesh = new MeshFixture(dir);
         app = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         app.createContext("/", exchange -> {
+            if (exchange.getRequestHeaders().containsKey("Upgrade")) {
+                upgradesSeen.incrementAndGet();
+            }
             if (exchange.getRequestURI().getPath().equals("/slow")) {
                 try {
                     Thread.sleep(1500);
@@ -207,6 +211,66 @@ class ControlPlanePolicyMeshTest {
         });
         assertThat(vote().statusCode()).isEqualTo(200);
         assertThat(metrics(client)).contains("rt_route=\"vote\"").contains("rt_route=\"slow\"");
+    }
+
+    /**
+     * An upgrade (WebSocket) leaves the HTTP path and is carried as a connection: on a port
+     * whose authorizations are all per route, a connection is authorized by none of them, so
+     * the upgrade must be refused even on a path whose route admits the caller's plain requests
+     * — a route authorization must not open a raw tunnel to the port.
+     */
+    @Test
+    void anUpgradeCannotRideARouteAuthorizationToTheApp() throws Exception {
+        writeApp("""
+                apiVersion: policy.trellis.dev/v1alpha1
+                kind: Server
+                metadata: {namespace: emojivoto, name: voting-http}
+                spec: {podSelector: {matchLabels: {app: voting}}, port: http, protocol: http1}
+                ---
+                apiVersion: policy.trellis.dev/v1alpha1
+                kind: HTTPRoute
+                metadata: {namespace: emojivoto, name: voting-votes}
+                spec:
+                  parentRefs: [{kind: Server, name: voting-http}]
+                  rules:
+                    - matches: [{path: {type: PathPrefix, value: /vote}}]
+                ---
+                apiVersion: policy.trellis.dev/v1alpha1
+                kind: MeshTLSAuthentication
+                metadata: {namespace: emojivoto, name: voters}
+                spec: {identityRefs: [{kind: ServiceAccount, name: web}]}
+                ---
+                apiVersion: policy.trellis.dev/v1alpha1
+                kind: AuthorizationPolicy
+                metadata: {namespace: emojivoto, name: votes-from-voters}
+                spec:
+                  targetRef: {kind: HTTPRoute, name: voting-votes}
+                  requiredAuthenticationRefs: [{kind: MeshTLSAuthentication, name: voters}]
+                """);
+        // The route admits web's plain requests on /vote, and nothing else on the port.
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> vote().statusCode() == 200
+                && http.send(HttpRequest.newBuilder(URI.create("http://" + HOST + "/other")).timeout(Duration.ofSeconds(10)).build(),
+                        HttpResponse.BodyHandlers.discarding()).statusCode() == 403);
+
+        InetSocketAddress outbound = client.outboundAddress().orElseThrow();
+        try (java.net.Socket socket = new java.net.Socket(outbound.getAddress(), outbound.getPort())) {
+            socket.setSoTimeout(10_000);
+            socket.getOutputStream().write(("GET http://" + HOST + "/vote/live HTTP/1.1\r\nHost: " + HOST + "\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                    + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            // Whatever comes back up to the end of a response head, or the connection's end.
+            StringBuilder answer = new StringBuilder();
+            try {
+                for (int read; answer.indexOf("\r\n\r\n") < 0 && (read = socket.getInputStream().read()) >= 0; ) {
+                    answer.append((char) read);
+                }
+            } catch (java.net.SocketException reset) {
+                // refused by a reset: nothing came back
+            }
+            assertThat(answer.toString()).as("the upgrade is refused, not answered by the app").doesNotStartWith("HTTP/1.1 200").doesNotStartWith("HTTP/1.1 101");
+        }
+        assertThat(upgradesSeen).as("upgrade requests that reached the app").hasValue(0);
+        Awaitility.await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+                assertThat(metrics(server)).contains("inbound_tcp_authz_deny_total{srv_name=\"voting-http\"}"));
     }
 
     private static String metrics(Proxy proxy) throws Exception {

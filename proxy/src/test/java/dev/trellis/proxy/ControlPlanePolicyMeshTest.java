@@ -210,7 +210,9 @@ class ControlPlanePolicyMeshTest {
             assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofMillis(1400));
         });
         assertThat(vote().statusCode()).isEqualTo(200);
-        assertThat(metrics(client)).contains("rt_route=\"vote\"").contains("rt_route=\"slow\"");
+        // Route metrics name the Service discovery resolved the call to (what viz routes filters on, whatever authority the app used).
+        assertThat(metrics(client)).contains("dst_namespace=\"emojivoto\",dst_service=\"voting-svc\",rt_route=\"vote\"")
+                .contains("rt_route=\"slow\"");
     }
 
     /**

@@ -4,6 +4,8 @@ import static dev.trellis.core.metrics.ProxyMetricNames.AUTHORITY;
 import static dev.trellis.core.metrics.ProxyMetricNames.CLASSIFICATION;
 import static dev.trellis.core.metrics.ProxyMetricNames.CLIENT_ID;
 import static dev.trellis.core.metrics.ProxyMetricNames.DIRECTION;
+import static dev.trellis.core.metrics.ProxyMetricNames.DST_NAMESPACE;
+import static dev.trellis.core.metrics.ProxyMetricNames.DST_SERVICE;
 import static dev.trellis.core.metrics.ProxyMetricNames.INBOUND;
 import static dev.trellis.core.metrics.ProxyMetricNames.INBOUND_REQUESTS_BY_CLIENT;
 import static dev.trellis.core.metrics.ProxyMetricNames.LE;
@@ -43,8 +45,8 @@ public final class MetricsWindow {
     record Point(Instant at, double requests, double successes, TreeMap<Double, Double> latencyBuckets, double tcpOpen,
                  double readBytes, double writeBytes, double plaintextConnections, Map<String, Double> byClient, Map<RouteKey, RoutePoint> routes) {}
 
-    /** An outbound route: the authority called and the profile's route name. */
-    public record RouteKey(String authority, String route) {}
+    /** An outbound route: the authority called, the Service discovery said it is (empty when none), and the profile's route name. */
+    public record RouteKey(String authority, String dstNamespace, String dstService, String route) {}
 
     /** What one scrape says of one outbound route. */
     record RoutePoint(double requests, double successes, TreeMap<Double, Double> latencyBuckets) {}
@@ -80,7 +82,7 @@ public final class MetricsWindow {
                 continue;
             }
             if (OUTBOUND.equals(sample.label(DIRECTION)) && sample.name().startsWith(ROUTE_RESPONSE)) {
-                RouteKey key = new RouteKey(sample.label(AUTHORITY), sample.label(ROUTE));
+                RouteKey key = new RouteKey(sample.label(AUTHORITY), sample.label(DST_NAMESPACE), sample.label(DST_SERVICE), sample.label(ROUTE));
                 if (sample.name().equals(total(ROUTE_RESPONSE))) {
                     double[] counts = routeCounts.computeIfAbsent(key, k -> new double[2]);
                     counts[0] += sample.value();
@@ -208,9 +210,10 @@ public final class MetricsWindow {
         return edges;
     }
 
-    /** Golden metrics per outbound route whose authority {@code authorityMatches}, summed over every pod's proxy. */
-    public java.util.List<RouteRow> routes(java.util.function.Predicate<String> authorityMatches, Duration window, Instant now) {
-        Map<RouteKey, double[]> counts = new TreeMap<>(java.util.Comparator.comparing(RouteKey::authority).thenComparing(RouteKey::route));
+    /** Golden metrics per outbound route that {@code wanted} matches, summed over every pod's proxy. */
+    public java.util.List<RouteRow> routes(java.util.function.Predicate<RouteKey> wanted, Duration window, Instant now) {
+        Map<RouteKey, double[]> counts = new TreeMap<>(java.util.Comparator.comparing(RouteKey::authority).thenComparing(RouteKey::route)
+                .thenComparing(RouteKey::dstNamespace).thenComparing(RouteKey::dstService));
         Map<RouteKey, TreeMap<Double, Double>> buckets = new java.util.HashMap<>();
         double seconds = 0;
         for (String pod : byPod.keySet()) {
@@ -220,7 +223,7 @@ public final class MetricsWindow {
             }
             seconds = Math.max(seconds, Duration.between(span[0].at(), span[1].at()).toMillis() / 1000.0);
             for (var route : span[1].routes().entrySet()) {
-                if (!authorityMatches.test(route.getKey().authority())) {
+                if (!wanted.test(route.getKey())) {
                     continue;
                 }
                 RoutePoint before = span[0].routes().getOrDefault(route.getKey(), new RoutePoint(0, 0, new TreeMap<>()));

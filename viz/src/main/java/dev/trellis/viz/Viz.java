@@ -173,10 +173,15 @@ public final class Viz implements AutoCloseable {
         return List.copyOf(rows);
     }
 
-    /** Per-route golden metrics of calls to {@code service} in {@code namespace}, from the callers' proxies (route profiles). */
+    /**
+     * Per-route golden metrics of calls to {@code service} in {@code namespace}, from the callers' proxies (route
+     * profiles): the calls discovery resolved to that Service, whatever authority the app used (a name, or a
+     * clusterIP in transparent mode), and calls by its name the proxies could not resolve.
+     */
     public List<MetricsWindow.RouteRow> routes(String service, String namespace) {
         String prefix = service + "." + namespace + ".";
-        return window.routes(authority -> authority.startsWith(prefix), WINDOW, clock.instant());
+        return window.routes(key -> key.dstService().isEmpty() ? key.authority().startsWith(prefix)
+                : key.dstService().equals(service) && key.dstNamespace().equals(namespace), WINDOW, clock.instant());
     }
 
     /**

@@ -13,7 +13,10 @@ public final class ProxyMetricNames {
     public static final String RESPONSE = "response";
     /** Time to the response head, ms: {@link #DIRECTION}, {@link #AUTHORITY}. */
     public static final String RESPONSE_LATENCY_MS = "response_latency_ms";
-    /** Outbound responses by the destination profile's route: as {@link #RESPONSE} plus {@link #ROUTE}. */
+    /**
+     * Outbound responses by the destination profile's route: as {@link #RESPONSE} plus {@link #ROUTE},
+     * {@link #DST_NAMESPACE} and {@link #DST_SERVICE}.
+     */
     public static final String ROUTE_RESPONSE = "route_response";
     /** As {@link #RESPONSE_LATENCY_MS}, by route. */
     public static final String ROUTE_RESPONSE_LATENCY_MS = "route_response_latency_ms";
@@ -41,6 +44,10 @@ public final class ProxyMetricNames {
     public static final String FAILURE = "failure";
     /** The profile's route name, {@code [default]} when none matched. */
     public static final String ROUTE = "rt_route";
+    /** The namespace of the Service a request went to, as discovery names it; empty when unknown. */
+    public static final String DST_NAMESPACE = "dst_namespace";
+    /** The name of the Service a request went to (whatever authority the app used: a name or a clusterIP); empty when unknown. */
+    public static final String DST_SERVICE = "dst_service";
     /** The caller's SPIFFE ID. */
     public static final String CLIENT_ID = "client_id";
     /** {@link #TLS_MUTUAL} for a connection with a mesh identity, else {@code no_identity}. */

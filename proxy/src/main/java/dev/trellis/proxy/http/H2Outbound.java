@@ -219,7 +219,7 @@ public final class H2Outbound {
                         if (!timedOut.get()) {
                             Duration elapsed = Duration.ofNanos(System.nanoTime() - started);
                             metrics.response("outbound", authority, seen.status, seen.grpcStatus, elapsed);
-                            metrics.routeResponse(authority, route.name(), seen.status, seen.grpcStatus, elapsed);
+                            metrics.routeResponse(authority, HttpMetrics.Destination.of(lease.endpoint().labels()), route.name(), seen.status, seen.grpcStatus, elapsed);
                         }
                     });
                 });

@@ -641,7 +641,16 @@ final class OutboundExchange {
     private void record(int status) {
         Duration elapsed = Duration.ofNanos(System.nanoTime() - started);
         path.metrics().response("outbound", authority, status, elapsed);
-        path.metrics().routeResponse(authority, route.name(), status, java.util.Optional.empty(), elapsed);
+        path.metrics().routeResponse(authority, destination(), route.name(), status, java.util.Optional.empty(), elapsed);
+    }
+
+    /** The Service discovery says this request went to (every endpoint of a set carries its Service's labels). */
+    private HttpMetrics.Destination destination() {
+        if (lease != null) {
+            return HttpMetrics.Destination.of(lease.endpoint().labels());
+        }
+        return endpoints == null || endpoints.endpoints().isEmpty() ? HttpMetrics.Destination.UNKNOWN
+                : HttpMetrics.Destination.of(endpoints.endpoints().getFirst().labels());
     }
 
     private static boolean isEndpointFailure(HttpResponse response) {

@@ -4,6 +4,8 @@ import static dev.trellis.core.metrics.ProxyMetricNames.AUTHORITY;
 import static dev.trellis.core.metrics.ProxyMetricNames.CLASSIFICATION;
 import static dev.trellis.core.metrics.ProxyMetricNames.CLIENT_ID;
 import static dev.trellis.core.metrics.ProxyMetricNames.DIRECTION;
+import static dev.trellis.core.metrics.ProxyMetricNames.DST_NAMESPACE;
+import static dev.trellis.core.metrics.ProxyMetricNames.DST_SERVICE;
 import static dev.trellis.core.metrics.ProxyMetricNames.FAILURE;
 import static dev.trellis.core.metrics.ProxyMetricNames.INBOUND_REQUESTS_BY_CLIENT;
 import static dev.trellis.core.metrics.ProxyMetricNames.OUTBOUND;
@@ -51,9 +53,9 @@ public final class HttpMetrics {
         inboundByClient = Counter.builder().name(INBOUND_REQUESTS_BY_CLIENT).help("Inbound HTTP requests by the caller's mesh identity")
                 .labelNames(CLIENT_ID).register(registry);
         routeResponses = Counter.builder().name(ROUTE_RESPONSE).help("HTTP responses by route of the destination's profile")
-                .labelNames(DIRECTION, AUTHORITY, ROUTE, STATUS_CODE, CLASSIFICATION).register(registry);
+                .labelNames(DIRECTION, AUTHORITY, DST_NAMESPACE, DST_SERVICE, ROUTE, STATUS_CODE, CLASSIFICATION).register(registry);
         routeLatency = Histogram.builder().name(ROUTE_RESPONSE_LATENCY_MS).help("Time to the response head by route, in milliseconds")
-                .labelNames(DIRECTION, AUTHORITY, ROUTE)
+                .labelNames(DIRECTION, AUTHORITY, DST_NAMESPACE, DST_SERVICE, ROUTE)
                 .classicUpperBounds(1, 2, 3, 4, 5, 10, 20, 30, 40, 50, 100, 200, 300, 400, 500, 1000, 2000, 3000, 4000, 5000, 10000, 20000, 30000, 60000)
                 .register(registry);
     }
@@ -64,14 +66,36 @@ public final class HttpMetrics {
     }
 
     /**
+     * The Service a request went to, from discovery's labels of its endpoints ({@code namespace},
+     * {@code service}); {@link #UNKNOWN} when discovery named none. Bounded by the cluster's
+     * Services, which the control plane reports, not by what a client sends.
+     */
+    public record Destination(String namespace, String service) {
+        public static final Destination UNKNOWN = new Destination("", "");
+
+        public Destination {
+            java.util.Objects.requireNonNull(namespace, "namespace");
+            java.util.Objects.requireNonNull(service, "service");
+        }
+
+        public static Destination of(java.util.Map<String, String> discoveryLabels) {
+            String namespace = discoveryLabels.getOrDefault("namespace", "");
+            String service = discoveryLabels.getOrDefault("service", "");
+            return namespace.isEmpty() || service.isEmpty() ? UNKNOWN : new Destination(namespace, service);
+        }
+    }
+
+    /**
      * A response on an outbound route; route names come from profiles (bounded by the control
      * plane). Status and classification as {@link #response}: the HTTP status, and a failure
      * when it is 5xx or the gRPC status is not OK.
      */
-    public void routeResponse(String authority, String route, int status, java.util.Optional<Integer> grpcStatus, Duration elapsed) {
+    public void routeResponse(String authority, Destination destination, String route, int status, java.util.Optional<Integer> grpcStatus,
+                              Duration elapsed) {
         String bounded = authorities.value(authority);
-        routeResponses.labelValues(OUTBOUND, bounded, route, Integer.toString(status), classification(status, grpcStatus)).inc();
-        routeLatency.labelValues(OUTBOUND, bounded, route).observe(elapsed.toNanos() / 1e6);
+        routeResponses.labelValues(OUTBOUND, bounded, destination.namespace(), destination.service(), route, Integer.toString(status),
+                classification(status, grpcStatus)).inc();
+        routeLatency.labelValues(OUTBOUND, bounded, destination.namespace(), destination.service(), route).observe(elapsed.toNanos() / 1e6);
     }
 
     /** A request the proxy answered itself; reasons are {@link ProxyError} labels, a fixed set. */

@@ -27,6 +27,7 @@ class VizReadsProxyMetricsTest {
     private static final String WEB = "spiffe://cluster.local/ns/emojivoto/sa/web";
     private static final String VOTE_BOT = "spiffe://cluster.local/ns/emojivoto/sa/vote-bot";
     private static final String EMOJI = "emoji-svc.emojivoto.svc.cluster.local:8080";
+    private static final HttpMetrics.Destination EMOJI_SVC = new HttpMetrics.Destination("emojivoto", "emoji-svc");
 
     private final PrometheusRegistry registry = new PrometheusRegistry();
     private final HttpMetrics http = new HttpMetrics(registry);
@@ -60,9 +61,9 @@ class VizReadsProxyMetricsTest {
         inbound(503, 40, WEB);
         for (int i = 0; i < 9; i++) {
             http.response("outbound", EMOJI, 200, Optional.of(0), Duration.ofMillis(3));
-            http.routeResponse(EMOJI, "ListAll", 200, Optional.of(0), Duration.ofMillis(3));
+            http.routeResponse(EMOJI, EMOJI_SVC, "ListAll", 200, Optional.of(0), Duration.ofMillis(3));
         }
-        http.routeResponse(EMOJI, "ListAll", 200, Optional.of(14), Duration.ofMillis(3));
+        http.routeResponse(EMOJI, EMOJI_SVC, "ListAll", 200, Optional.of(14), Duration.ofMillis(3));
         tcp.closed(mtls, 1000, 2000);
         tcp.opened(mtls);
         scrapeAt(start.plusSeconds(10));
@@ -80,13 +81,20 @@ class VizReadsProxyMetricsTest {
         assertThat(viz.edges(List.of(POD), Duration.ofMinutes(1), start.plusSeconds(10)))
                 .containsExactlyInAnyOrder(new MetricsWindow.Edge(POD, VOTE_BOT, 12), new MetricsWindow.Edge(POD, WEB, 8));
 
-        List<MetricsWindow.RouteRow> routes = viz.routes(authority -> authority.startsWith("emoji-svc."), Duration.ofMinutes(1), start.plusSeconds(10));
+        List<MetricsWindow.RouteRow> routes = viz.routes(key -> key.dstService().equals("emoji-svc") && key.dstNamespace().equals("emojivoto"),
+                Duration.ofMinutes(1), start.plusSeconds(10));
         assertThat(routes).singleElement().satisfies(route -> {
             assertThat(route.authority()).isEqualTo(EMOJI);
             assertThat(route.route()).isEqualTo("ListAll");
             assertThat(route.rps()).isCloseTo(1.0, within(1e-9));
             assertThat(route.successRate()).as("the gRPC failure counts against the route").isCloseTo(0.9, within(1e-9));
         });
+
+        // A call the app made by clusterIP (transparent mode) is the same Service's route to viz.
+        http.routeResponse("10.96.0.12:8080", EMOJI_SVC, "ListAll", 200, Optional.of(0), Duration.ofMillis(3));
+        scrapeAt(start.plusSeconds(15));
+        assertThat(viz.routes(key -> key.dstService().equals("emoji-svc") && key.dstNamespace().equals("emojivoto"), Duration.ofMinutes(1),
+                start.plusSeconds(15))).extracting(MetricsWindow.RouteRow::authority).containsExactlyInAnyOrder(EMOJI, "10.96.0.12:8080");
 
         // A plaintext connection in the window: viz must not call the pod's traffic secured.
         tcp.opened(new ProxyMetrics.Labels("inbound", "", false, null));

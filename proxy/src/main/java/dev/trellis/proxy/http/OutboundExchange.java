@@ -35,10 +35,8 @@ import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import io.netty.handler.codec.http2.HttpConversionUtil;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
-import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayDeque;
-import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -56,7 +54,8 @@ import org.slf4j.LoggerFactory;
  * the first failed before answering (idempotent methods or routes the profile calls
  * retryable, within the authority's {@link RetryBudget}), or whatever its method when a
  * draining endpoint refused it unprocessed (GOAWAY). Larger or chunked bodies stream and are
- * tried once, once the endpoint's stream is open.
+ * tried once, once the endpoint's stream is open. Which of these may happen is the retry
+ * layer's decision ({@link Attempts}); this class carries it out.
  *
  * <p>Timeouts: the response's head must come within the route's timeout (else the proxy's
  * request timeout) of the request's last byte. While the body is read, every window of
@@ -72,8 +71,6 @@ final class OutboundExchange {
 
     static final int MAX_REPLAYABLE_BODY_BYTES = 64 * 1024;
     static final int MIN_BODY_BYTES_PER_SECOND = 240;
-    /** Attempts for a request refused unprocessed by draining endpoints (each excluded in turn). */
-    private static final int MAX_ATTEMPTS_UNPROCESSED = 4;
     private static final Set<HttpMethod> IDEMPOTENT = Set.of(HttpMethod.GET, HttpMethod.HEAD, HttpMethod.OPTIONS, HttpMethod.PUT,
             HttpMethod.DELETE, HttpMethod.TRACE);
 
@@ -106,7 +103,6 @@ final class OutboundExchange {
     private final String authority;
     private final RouteProfiles.MatchedRoute route;
     private final long started = System.nanoTime();
-    private final boolean retryable;
     private final boolean replayable;
     private final boolean clientKeepAlive;
 
@@ -114,8 +110,8 @@ final class OutboundExchange {
     private final ArrayDeque<HttpContent> held = new ArrayDeque<>();
     private boolean requestComplete;
     private EndpointSet endpoints;
-    private int attempt;
-    private final Set<InetSocketAddress> failed = new HashSet<>();
+    /** The retry layer: endpoints tried, and whether the request may go again. */
+    private final Attempts attempts;
 
     /** The current attempt's stream, once open; events from older attempts' streams are ignored. */
     private Http2StreamChannel stream;
@@ -143,7 +139,7 @@ final class OutboundExchange {
         this.route = requireNonNull(route, "route");
         this.bodyWindow = requireNonNull(bodyWindow, "bodyWindow");
         this.clientKeepAlive = HttpUtil.isKeepAlive(head);
-        this.retryable = retryable;
+        this.attempts = new Attempts(retryable, path.budget(authority));
         this.replayable = hasSmallDeclaredBody(head);
         if (!replayable) {
             // Read on once the endpoint's stream can take the body.
@@ -208,7 +204,7 @@ final class OutboundExchange {
             client.config().setAutoRead(false);
             if (streaming) {
                 armResponseTimer();
-            } else if (replayable && endpoints != null && attempt == 0) {
+            } else if (replayable && endpoints != null && attempts.made() == 0) {
                 send();
             }
         } else if (streaming && !stream.isWritable()) {
@@ -222,8 +218,8 @@ final class OutboundExchange {
     }
 
     private void send() {
-        attempt++;
-        var picked = path.balancer().pick(endpoints.endpoints().stream().filter(e -> e.identity().isPresent()).toList(), failed);
+        attempts.begin();
+        var picked = path.balancer().pick(endpoints.endpoints().stream().filter(e -> e.identity().isPresent()).toList(), attempts.avoid());
         if (picked.isEmpty()) {
             fail(NoUsableEndpoint.why(authority, endpoints));
             return;
@@ -419,7 +415,7 @@ final class OutboundExchange {
         if (isEndpointFailure(response)) {
             // The endpoint's proxy could not reach its app: the endpoint failed, not the request.
             lease.failed();
-            if (canRetry()) {
+            if (attempts.mayRetry(resendable())) {
                 ReferenceCountUtil.release(response);
                 Channel abandoned = stream;
                 stream = null;
@@ -476,15 +472,15 @@ final class OutboundExchange {
 
     /** The endpoint never processed the request (a draining server's GOAWAY): any method may go again, elsewhere. */
     private void unprocessed(H2Connections.StreamRefusedException why) {
-        log.debug("proxy: {} {}{} attempt {}: {}", head.method(), authority, head.uri(), attempt, why.getMessage());
+        log.debug("proxy: {} {}{} attempt {}: {}", head.method(), authority, head.uri(), attempts.made(), why.getMessage());
         lease.succeeded();
         Channel abandoned = stream;
         stream = null;
         if (abandoned != null) {
             abandoned.close();
         }
-        if ((replayable || !streaming) && attempt < MAX_ATTEMPTS_UNPROCESSED) {
-            failed.add(lease.endpoint().address());
+        if (attempts.mayResendUnprocessed(resendable())) {
+            attempts.failedOn(lease.endpoint().address());
             send();
         } else {
             fail(ProxyError.CONNECT_FAILED.because(lease.endpoint().address() + ": " + why.getMessage()));
@@ -498,20 +494,20 @@ final class OutboundExchange {
         if (abandoned != null) {
             abandoned.close();
         }
-        if ((nothingSent && !streaming || replayable) && canRetry()) {
+        if ((nothingSent || replayable) && attempts.mayRetry(resendable())) {
             retry();
         } else {
             fail(why);
         }
     }
 
-    private boolean canRetry() {
-        return attempt < 2 && (replayable || !streaming) && retryable && path.budget(authority).tryRetry();
+    /** The body can be sent whole again: it is held, or none of it has gone yet. */
+    private boolean resendable() {
+        return replayable || !streaming;
     }
 
-
     private void retry() {
-        failed.add(lease.endpoint().address());
+        attempts.failedOn(lease.endpoint().address());
         send();
     }
 

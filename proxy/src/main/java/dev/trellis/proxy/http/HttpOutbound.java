@@ -37,7 +37,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -72,7 +71,7 @@ public final class HttpOutbound implements OutboundExchange.Path {
     private final Duration requestTimeout;
     private final Duration resolveTimeout;
     private final RouteProfiles profiles;
-    private final ConcurrentHashMap<String, RetryBudget> budgets = new ConcurrentHashMap<>();
+    private final RetryBudgets budgets;
     private final Duration headerTimeout;
     private final Upgrades upgrades;
     private volatile boolean draining;
@@ -100,6 +99,7 @@ public final class HttpOutbound implements OutboundExchange.Path {
         this.metrics = requireNonNull(metrics, "metrics");
         this.requestTimeout = requireNonNull(requestTimeout, "requestTimeout");
         this.resolveTimeout = requireNonNull(resolveTimeout, "resolveTimeout");
+        this.budgets = RetryBudgets.defaults();
     }
 
     /**
@@ -139,7 +139,7 @@ public final class HttpOutbound implements OutboundExchange.Path {
     /** One budget per authority; discovery already bounds how many authorities there are. */
     @Override
     public RetryBudget budget(String authority) {
-        return budgets.computeIfAbsent(authority, a -> RetryBudget.defaults());
+        return budgets.of(authority);
     }
 
     /**

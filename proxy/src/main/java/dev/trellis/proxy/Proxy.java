@@ -3,24 +3,14 @@ package dev.trellis.proxy;
 import static java.util.Objects.requireNonNull;
 
 import dev.trellis.admin.AdminServer;
-import dev.trellis.proxy.balance.Balancer;
 import dev.trellis.proxy.connlog.ConnectionLog;
 import dev.trellis.proxy.discovery.Discovery;
 import dev.trellis.proxy.discovery.RouteProfiles;
-import dev.trellis.proxy.http.H2Connections;
-import dev.trellis.proxy.http.H2Outbound;
-import dev.trellis.proxy.http.HttpInbound;
-import dev.trellis.proxy.http.HttpOutbound;
+import dev.trellis.proxy.inbound.HttpInbound;
 import dev.trellis.proxy.inbound.InboundServer;
 import dev.trellis.proxy.metrics.HttpMetrics;
 import dev.trellis.proxy.metrics.ProxyMetrics;
-import dev.trellis.proxy.outbound.ForwardListener;
-import dev.trellis.proxy.outbound.HttpConnectionLog;
-import dev.trellis.proxy.outbound.MeshConnector;
-import dev.trellis.proxy.outbound.OpaqueOutbound;
-import dev.trellis.proxy.outbound.TransparentListener;
-import dev.trellis.proxy.policy.EgressGate;
-import dev.trellis.proxy.policy.HostResolver;
+import dev.trellis.proxy.outbound.OutboundSide;
 import dev.trellis.proxy.policy.InboundPolicy;
 import dev.trellis.proxy.policy.InboundRateLimiter;
 import dev.trellis.proxy.policy.InboundTargets;
@@ -30,7 +20,6 @@ import dev.trellis.proxy.tap.TapHub;
 import dev.trellis.proxy.tap.TapServer;
 import dev.trellis.proxy.transport.BoundListener;
 import dev.trellis.proxy.transport.IoRuntime;
-import dev.trellis.proxy.transport.MeshProtocols;
 import dev.trellis.tls.client.IdentityClient;
 import dev.trellis.tls.context.CredentialsStore;
 import dev.trellis.tls.context.MeshSslContexts;
@@ -82,13 +71,9 @@ public final class Proxy implements AutoCloseable {
     private final ScheduledExecutorService scheduler;
     private final Discovery discovery;
     private final InboundServer inbound;
-    private final List<ForwardListener> forwards = new ArrayList<>();
-    private final Optional<TransparentListener> transparent;
-    private final H2Connections h2;
-    private final HttpOutbound httpOutbound;
+    private final OutboundSide outbound;
     private final AdminServer admin;
     private final OutputStream connectionLogSink;
-    private final HostResolver resolver;
     private final CountDownLatch terminated = new CountDownLatch(1);
     private volatile boolean shuttingDown;
 
@@ -139,10 +124,14 @@ public final class Proxy implements AutoCloseable {
         HttpMetrics httpMetrics = new HttpMetrics(registry);
         TapHub tapHub = new TapHub();
         this.routeProfiles = new RouteProfiles(destination, scheduler, config.identity().namespace());
-        this.h2 = new H2Connections(io, MeshSslContexts.forClient(anchors, Optional.of(credentials), List.of(MeshProtocols.HTTP2), clock, config.keyExchange()),
-                timeouts.connect(), engine -> metrics.tlsHandshake("outbound", MeshSslContexts.negotiatedGroup(engine)));
-        // Connections to endpoints discovery no longer holds (removed, or now another identity) are drained.
-        discovery.onEndpointsChanged(h2::retainOnly);
+        // The outbound side first: its listeners are the proxy's own ports, protected before the inbound side can forward anywhere.
+        this.outbound = OutboundSide.start(new OutboundSide.Settings(listen.forwards(), listen.outbound(), ports.opaque(), timeouts.detect(),
+                        timeouts.header(), timeouts.connect(), timeouts.request(), timeouts.resolve(), timeouts.policyWait(), listen.maxOpeningPerSource(),
+                        config.keyExchange()),
+                new OutboundSide.Shared(io, config.identity(), anchors, credentials, clock, discovery, routeProfiles, policyWatches, metrics, httpMetrics,
+                        policyMetrics, connectionLog));
+        // A forward calls onward as this workload: reaching it from the inbound side would launder the caller's identity.
+        outbound.listeners().forEach(listener -> targets.protect(listener.address().getPort()));
         this.inbound = InboundServer.start(new InboundServer.Settings(listen.inbound(), timeouts.detect(), timeouts.connect(), timeouts.header(),
                         ports.requireIdentity(), listen.maxOpeningPerSource(), config.keyExchange()), io, credentials, metrics,
                 new HttpInbound(io, targets, timeouts.connect(), httpMetrics, inboundPolicy,
@@ -152,30 +141,6 @@ public final class Proxy implements AutoCloseable {
         this.tapServer = listen.tap().isPresent()
                 ? Optional.of(TapServer.start(listen.tap().get(), credentials, controlPlane.vizName(), tapHub, clock)) : Optional.empty();
         tapServer.ifPresent(tap -> targets.protect(tap.address().getPort()));
-
-        HttpConnectionLog httpLog = new HttpConnectionLog(connectionLog, config.identity());
-        MeshConnector connector = new MeshConnector(io,
-                MeshSslContexts.forClient(anchors, Optional.of(credentials), List.of(MeshProtocols.OPAQUE_TCP), clock, config.keyExchange()), timeouts.connect(),
-                engine -> metrics.tlsHandshake("outbound", MeshSslContexts.negotiatedGroup(engine)));
-        Balancer balancer = Balancer.create();
-        this.resolver = HostResolver.system();
-        OpaqueOutbound outbound = new OpaqueOutbound(io, connector, discovery, balancer, credentials, metrics, connectionLog,
-                timeouts.resolve(), timeouts.connect(), new EgressGate(policyWatches, policyMetrics, timeouts.policyWait(), resolver));
-        this.httpOutbound = new HttpOutbound(discovery, balancer, h2, credentials, httpMetrics, timeouts.request(), timeouts.resolve(), timeouts.header(),
-                routeProfiles, (client, authority, host) -> outbound.carry(client, authority, Optional.empty(), new OpaqueOutbound.Seen("http1", host)));
-        H2Outbound h2Outbound = new H2Outbound(discovery, balancer, h2, credentials, httpMetrics, timeouts.resolve(), routeProfiles);
-        for (ForwardListener.Forward forward : listen.forwards()) {
-            ForwardListener started = new ForwardListener(forward, io, outbound, httpOutbound, h2Outbound, httpLog, timeouts.detect(),
-                    listen.maxOpeningPerSource()).start();
-            // A forward calls onward as this workload: reaching it from the inbound side would launder the caller's identity.
-            targets.protect(started.address().getPort());
-            forwards.add(started);
-        }
-        this.transparent = listen.outbound().isPresent()
-                ? Optional.of(new TransparentListener(listen.outbound().get(), io, outbound, httpOutbound, h2Outbound, httpLog, connectionLog,
-                        config.identity().spiffeId(), discovery, metrics,
-                        ports.opaque(), timeouts.detect(), timeouts.header(), timeouts.resolve(), listen.maxOpeningPerSource()).start()) : Optional.empty();
-        transparent.ifPresent(listener -> targets.protect(listener.address().getPort()));
 
         AdminServer.Builder adminBuilder = AdminServer.builder("proxy")
                 .listen(listen.admin())
@@ -190,7 +155,7 @@ public final class Proxy implements AutoCloseable {
         targets.protect(admin.address().getPort());
         admin.probeAddress().ifPresent(probes -> targets.protect(probes.getPort()));
         log.info("proxy: {} started (TLS {}, {} event loop, {} forwards)", config.identity(), MeshSslContexts.providerDescription(),
-                io.isEpoll() ? "epoll" : "NIO", forwards.size());
+                io.isEpoll() ? "epoll" : "NIO", outbound.forwardCount());
     }
 
     /** Starts a proxy; its identity client starts asking for a certificate at once. */
@@ -208,7 +173,7 @@ public final class Proxy implements AutoCloseable {
 
     /** The bound address of the {@code index}th forward, in configuration order. */
     public InetSocketAddress forwardAddress(int index) {
-        return forwards.get(index).address();
+        return outbound.forwardAddress(index);
     }
 
     /** The tap listener's address, when there is one. */
@@ -218,7 +183,7 @@ public final class Proxy implements AutoCloseable {
 
     /** The transparent outbound listener's address, when there is one. */
     public Optional<InetSocketAddress> outboundAddress() {
-        return transparent.map(TransparentListener::address);
+        return outbound.transparentAddress();
     }
 
     public CredentialsStore credentials() {
@@ -237,7 +202,7 @@ public final class Proxy implements AutoCloseable {
             shuttingDown = true;
         }
         log.info("proxy: shutting down; open connections have {} to finish", config.timeouts().shutdownGrace());
-        httpOutbound.drain();
+        outbound.drain();
         List<BoundListener> listeners = listeners();
         listeners.forEach(BoundListener::drain);
         long deadline = System.nanoTime() + config.timeouts().shutdownGrace().toNanos();
@@ -256,13 +221,12 @@ public final class Proxy implements AutoCloseable {
         listeners.forEach(BoundListener::closeConnections);
         admin.close();
         tapServer.ifPresent(TapServer::close);
-        h2.close();
+        outbound.close();
         policyWatches.ifPresent(PolicyWatches::close);
         routeProfiles.close();
         discovery.close();
         identityClient.close();
         scheduler.shutdownNow();
-        resolver.close();
         io.close();
         if (connectionLogSink != System.out) {
             try {
@@ -277,8 +241,7 @@ public final class Proxy implements AutoCloseable {
     private List<BoundListener> listeners() {
         List<BoundListener> all = new ArrayList<>();
         all.add(inbound.listener());
-        forwards.forEach(forward -> all.add(forward.listener()));
-        transparent.ifPresent(outbound -> all.add(outbound.listener()));
+        all.addAll(outbound.listeners());
         return all;
     }
 

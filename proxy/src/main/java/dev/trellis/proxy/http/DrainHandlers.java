@@ -15,7 +15,7 @@ import io.netty.handler.codec.http.LastHttpContent;
  * How the HTTP connections the proxy serves react to {@link DrainSignal}, so that draining
  * loses no request that had started and keeps no connection open longer than it must.
  */
-final class DrainHandlers {
+public final class DrainHandlers {
 
     /**
      * For {@code Http2FrameCodecBuilder.gracefulShutdownTimeoutMillis}: on close, wait for the
@@ -33,7 +33,7 @@ final class DrainHandlers {
      * (the codec must be built with {@link #GRACEFUL_CLOSE_WAITS_FOR_STREAMS}; the proxy's
      * grace period bounds the wait). The client opens its next streams elsewhere. Stateless.
      */
-    static ChannelHandler http2() {
+    public static ChannelHandler http2() {
         return Http2OnDrain.INSTANCE;
     }
 
@@ -42,7 +42,7 @@ final class DrainHandlers {
      * closes at once; one whose request has begun closes after its response (the response
      * also says {@code Connection: close}). One instance per connection.
      */
-    static ChannelHandler http1() {
+    public static ChannelHandler http1() {
         return new Http1OnDrain();
     }
 

@@ -11,7 +11,7 @@ import io.netty.handler.codec.http2.Http2Settings;
  * concurrent streams, a {@value #MAX_HEADER_LIST_BYTES}-byte header list, and a graceful
  * close that lets open streams finish.
  */
-final class H2ServerCodecs {
+public final class H2ServerCodecs {
 
     static final int MAX_RESETS = 100;
     static final int RESET_WINDOW_SECONDS = 10;
@@ -21,7 +21,7 @@ final class H2ServerCodecs {
     private H2ServerCodecs() {
     }
 
-    static Http2FrameCodec server() {
+    public static Http2FrameCodec server() {
         return Http2FrameCodecBuilder.forServer()
                 .initialSettings(Http2Settings.defaultSettings().maxConcurrentStreams(MAX_CONCURRENT_STREAMS).maxHeaderListSize(MAX_HEADER_LIST_BYTES))
                 .decoderEnforceMaxRstFramesPerWindow(MAX_RESETS, RESET_WINDOW_SECONDS)

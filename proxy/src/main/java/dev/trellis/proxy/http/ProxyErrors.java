@@ -28,7 +28,7 @@ public final class ProxyErrors {
     }
 
     /** Whether an HTTP/2 request is gRPC (its content type says so). */
-    static boolean isGrpc(Http2Headers request) {
+    public static boolean isGrpc(Http2Headers request) {
         CharSequence type = request.get(HttpHeaderNames.CONTENT_TYPE);
         return type != null && type.toString().startsWith("application/grpc");
     }
@@ -37,7 +37,7 @@ public final class ProxyErrors {
      * An HTTP/2 answer the proxy makes itself: for gRPC a trailers-only response (HTTP 200) whose
      * {@code grpc-status} says the same thing, so gRPC clients and metrics see a gRPC error.
      */
-    static Http2Headers h2(ProxyError error, boolean grpc) {
+    public static Http2Headers h2(ProxyError error, boolean grpc) {
         Http2Headers headers = new DefaultHttp2Headers();
         if (grpc) {
             headers.status("200").set(HttpHeaderNames.CONTENT_TYPE, "application/grpc")

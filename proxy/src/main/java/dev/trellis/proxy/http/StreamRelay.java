@@ -23,12 +23,12 @@ import java.util.ArrayDeque;
  * writable stops reading, which withholds flow-control credit from its sender; when the
  * peer drains, reading resumes and the withheld credit goes out as a WINDOW_UPDATE.
  */
-final class StreamRelay {
+public final class StreamRelay {
 
     private StreamRelay() {}
 
     /** Joins {@code first} (which may hold frames in a {@link Relay#pending} handler) to {@code second}, both active. */
-    static void join(Channel first, Channel second) {
+    public static void join(Channel first, Channel second) {
         Forwarder toSecond = new Forwarder(second);
         second.pipeline().addLast("relay", new Forwarder(first));
         ArrayDeque<Object> frames = Relay.takePending(first, toSecond);
@@ -46,7 +46,7 @@ final class StreamRelay {
      * (the peer stream's) would then wait for this connection's next read, so the connection
      * is flushed as well.
      */
-    static void flushThrough(Channel stream) {
+    public static void flushThrough(Channel stream) {
         stream.flush();
         if (stream.parent() != null) {
             stream.parent().flush();

@@ -1,6 +1,6 @@
 /**
- * HTTP between proxies: HTTP/1.1 requests ride HTTP/2 streams on one multiplexed mTLS
- * connection per endpoint and reach the app as HTTP/1.1 again; HTTP/2 (gRPC) streams are
- * relayed frame by frame. Retries are bounded by a per-authority budget.
+ * What both directions' HTTP shares: the mesh headers, the proxy's own error answers, the
+ * HTTP/2 server codec and its bounds, draining, the frame relay between two streams, the
+ * response-status recorder and the per-connection request outcomes.
  */
 package dev.trellis.proxy.http;

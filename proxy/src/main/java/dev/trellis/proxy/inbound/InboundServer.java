@@ -9,7 +9,6 @@ import dev.trellis.proxy.detect.Detection;
 import dev.trellis.proxy.detect.ProtocolDetector;
 import dev.trellis.proxy.errors.ProxyError;
 import dev.trellis.proxy.errors.ProxyFailure;
-import dev.trellis.proxy.http.HttpInbound;
 import dev.trellis.proxy.http.MeshHeaders;
 import dev.trellis.proxy.metrics.ProxyMetrics;
 import dev.trellis.proxy.policy.InboundAuthorizer;

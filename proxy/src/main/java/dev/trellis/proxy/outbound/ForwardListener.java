@@ -4,8 +4,6 @@ import static java.util.Objects.requireNonNull;
 
 import dev.trellis.core.net.HostPort;
 import dev.trellis.proxy.detect.ProtocolDetector;
-import dev.trellis.proxy.http.H2Outbound;
-import dev.trellis.proxy.http.HttpOutbound;
 import dev.trellis.proxy.tcp.Relay;
 import dev.trellis.proxy.transport.BoundListener;
 import dev.trellis.proxy.transport.IoRuntime;
@@ -64,7 +62,7 @@ public final class ForwardListener {
     private final Openings openings;
     private BoundListener listener;
 
-    public ForwardListener(Forward forward, IoRuntime io, OpaqueOutbound outbound, HttpOutbound http, H2Outbound h2, HttpConnectionLog httpLog,
+    ForwardListener(Forward forward, IoRuntime io, OpaqueOutbound outbound, HttpOutbound http, H2Outbound h2, HttpConnectionLog httpLog,
                            java.time.Duration detectTimeout, int maxOpeningPerSource) {
         this.openings = new Openings(maxOpeningPerSource);
         this.httpLog = requireNonNull(httpLog, "httpLog");
@@ -77,7 +75,7 @@ public final class ForwardListener {
     }
 
     /** Binds the local port. */
-    public ForwardListener start() throws InterruptedException {
+    ForwardListener start() throws InterruptedException {
         listener = BoundListener.bind(io, forward.listen(), "forward to " + forward.authority(), false, Optional.of(openings), ch -> {
                 ch.pipeline().addLast("pending", Relay.pending());
                 if (!forward.http()) {

@@ -22,12 +22,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code allowed} when at least one request went through (or none was made), else the last
  * refusal's: a connection whose every request was refused is not logged as allowed.
  */
-public final class HttpConnectionLog {
+final class HttpConnectionLog {
 
     private final ConnectionLog log;
     private final WorkloadIdentity self;
 
-    public HttpConnectionLog(ConnectionLog log, WorkloadIdentity self) {
+    HttpConnectionLog(ConnectionLog log, WorkloadIdentity self) {
         this.log = requireNonNull(log, "log");
         this.self = requireNonNull(self, "self");
     }

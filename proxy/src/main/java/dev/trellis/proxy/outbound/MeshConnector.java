@@ -31,7 +31,7 @@ import java.time.Duration;
  * unmeshed one, plain TCP to its address. The returned channel does not read until it is
  * joined ({@link Relay#join}); anything it decoded before that is held. Thread-safe.
  */
-public final class MeshConnector {
+final class MeshConnector {
 
     private final IoRuntime io;
     private final SslContext clientContext;
@@ -39,7 +39,7 @@ public final class MeshConnector {
     private final java.util.function.Consumer<javax.net.ssl.SSLEngine> handshakes;
 
     /** {@code handshakes} learns of every finished handshake (metrics read the negotiated group off the engine). */
-    public MeshConnector(IoRuntime io, SslContext clientContext, Duration connectTimeout, java.util.function.Consumer<javax.net.ssl.SSLEngine> handshakes) {
+    MeshConnector(IoRuntime io, SslContext clientContext, Duration connectTimeout, java.util.function.Consumer<javax.net.ssl.SSLEngine> handshakes) {
         this.handshakes = requireNonNull(handshakes, "handshakes");
         this.io = requireNonNull(io, "io");
         this.clientContext = requireNonNull(clientContext, "clientContext");

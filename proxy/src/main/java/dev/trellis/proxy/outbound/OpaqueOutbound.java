@@ -4,10 +4,10 @@ import static java.util.Objects.requireNonNull;
 
 import dev.trellis.core.identity.WorkloadIdentity;
 import dev.trellis.proxy.balance.Balancer;
+import dev.trellis.proxy.connlog.ConnectionLog;
 import dev.trellis.proxy.discovery.Discovery;
 import dev.trellis.proxy.discovery.EndpointSet;
 import dev.trellis.proxy.discovery.Resolution;
-import dev.trellis.proxy.connlog.ConnectionLog;
 import dev.trellis.proxy.errors.ProxyError;
 import dev.trellis.proxy.errors.ProxyFailure;
 import dev.trellis.proxy.http.ProxyErrors;
@@ -15,18 +15,18 @@ import dev.trellis.proxy.metrics.ProxyMetrics;
 import dev.trellis.proxy.policy.EgressGate;
 import dev.trellis.proxy.tcp.Relay;
 import dev.trellis.proxy.transport.BoundListener;
-import dev.trellis.proxy.transport.Openings;
 import dev.trellis.proxy.transport.Causes;
 import dev.trellis.proxy.transport.IoRuntime;
+import dev.trellis.proxy.transport.Openings;
 import dev.trellis.tls.context.CredentialsStore;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFutureListener;
-import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.HttpResponseEncoder;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.time.Instant;
@@ -45,7 +45,7 @@ import org.slf4j.LoggerFactory;
  * unmeshed ("passthrough"). Every connection writes one line to the {@link ConnectionLog}.
  * Shared by every outbound listener; thread-safe.
  */
-public final class OpaqueOutbound {
+final class OpaqueOutbound {
 
     private static final Logger log = LoggerFactory.getLogger(OpaqueOutbound.class);
 
@@ -62,7 +62,7 @@ public final class OpaqueOutbound {
     private final Duration connectTimeout;
     private final EgressGate egress;
 
-    public OpaqueOutbound(IoRuntime io, MeshConnector connector, Discovery discovery, Balancer balancer, CredentialsStore credentials,
+    OpaqueOutbound(IoRuntime io, MeshConnector connector, Discovery discovery, Balancer balancer, CredentialsStore credentials,
                           ProxyMetrics metrics, ConnectionLog connectionLog, Duration resolveTimeout, Duration connectTimeout, EgressGate egress) {
         this.egress = requireNonNull(egress, "egress");
         this.io = requireNonNull(io, "io");

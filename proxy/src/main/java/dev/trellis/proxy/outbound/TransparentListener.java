@@ -5,17 +5,13 @@ import static java.util.Objects.requireNonNull;
 import dev.trellis.core.net.HostPort;
 import dev.trellis.proxy.connlog.ConnectionLog;
 import dev.trellis.proxy.detect.Detection;
-import dev.trellis.proxy.errors.ProxyError;
-import dev.trellis.proxy.errors.ProxyFailure;
 import dev.trellis.proxy.detect.ProtocolDetector;
 import dev.trellis.proxy.discovery.Discovery;
 import dev.trellis.proxy.discovery.Endpoint;
 import dev.trellis.proxy.discovery.EndpointSet;
 import dev.trellis.proxy.discovery.Resolution;
-import io.netty.channel.Channel;
-import java.util.concurrent.CompletableFuture;
-import dev.trellis.proxy.http.H2Outbound;
-import dev.trellis.proxy.http.HttpOutbound;
+import dev.trellis.proxy.errors.ProxyError;
+import dev.trellis.proxy.errors.ProxyFailure;
 import dev.trellis.proxy.metrics.ProxyMetrics;
 import dev.trellis.proxy.policy.EgressGate;
 import dev.trellis.proxy.tcp.Relay;
@@ -24,8 +20,10 @@ import dev.trellis.proxy.transport.BoundListener;
 import dev.trellis.proxy.transport.IoRuntime;
 import dev.trellis.proxy.transport.Openings;
 import dev.trellis.proxy.transport.OriginalDestination;
+import io.netty.channel.Channel;
 import java.net.InetSocketAddress;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,7 +41,7 @@ import org.slf4j.LoggerFactory;
  * <p>Explicit mode: a connection that was not redirected is an app using this listener as
  * its HTTP proxy; it must speak HTTP/1 and name its target (absolute URI or Host).
  */
-public final class TransparentListener {
+final class TransparentListener {
 
     private static final Logger log = LoggerFactory.getLogger(TransparentListener.class);
 
@@ -64,7 +62,7 @@ public final class TransparentListener {
     private final Openings openings;
     private BoundListener listener;
 
-    public TransparentListener(HostPort listen, IoRuntime io, OpaqueOutbound outbound, HttpOutbound http, H2Outbound h2, HttpConnectionLog httpLog,
+    TransparentListener(HostPort listen, IoRuntime io, OpaqueOutbound outbound, HttpOutbound http, H2Outbound h2, HttpConnectionLog httpLog,
                                ConnectionLog connectionLog, String self, Discovery discovery,
                                ProxyMetrics metrics, java.util.Set<Integer> opaquePorts, java.time.Duration detectTimeout, java.time.Duration headerTimeout,
                                java.time.Duration resolveTimeout, int maxOpeningPerSource) {
@@ -85,7 +83,7 @@ public final class TransparentListener {
         this.resolveTimeout = requireNonNull(resolveTimeout, "resolveTimeout");
     }
 
-    public TransparentListener start() throws InterruptedException {
+    TransparentListener start() throws InterruptedException {
         if (!io.isEpoll()) {
             log.warn("proxy: epoll is not available; the outbound listener on {} cannot read original destinations and will refuse connections", listen);
         }

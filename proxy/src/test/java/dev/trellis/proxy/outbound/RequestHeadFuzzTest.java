@@ -3,7 +3,6 @@ package dev.trellis.proxy.outbound;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
-import dev.trellis.proxy.http.HttpOutboundAccess;
 import dev.trellis.proxy.policy.EgressGate;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
@@ -33,7 +32,7 @@ class RequestHeadFuzzTest {
                 if (msg instanceof FullHttpRequest request) {
                     try {
                         if (request.decoderResult().isSuccess()) {
-                            HttpOutboundAccess.authorityOf(request).ifPresent(authority -> assertThat(authority).isNotBlank().doesNotContain("\r", "\n"));
+                            HttpOutbound.authorityOf(request).ifPresent(authority -> assertThat(authority).isNotBlank().doesNotContain("\r", "\n"));
                         }
                     } finally {
                         request.release();

@@ -1,8 +1,10 @@
-package dev.trellis.proxy.http;
+package dev.trellis.proxy.outbound;
 
 import static java.util.Objects.requireNonNull;
 
 import dev.trellis.proxy.errors.ProxyError;
+import dev.trellis.proxy.http.MeshHeaders;
+import dev.trellis.proxy.http.RequestOutcomes;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;

@@ -1,4 +1,4 @@
-package dev.trellis.proxy.http;
+package dev.trellis.proxy.outbound;
 
 import static java.util.Objects.requireNonNull;
 
@@ -7,6 +7,10 @@ import dev.trellis.proxy.discovery.EndpointSet;
 import dev.trellis.proxy.discovery.RouteProfiles;
 import dev.trellis.proxy.errors.ProxyError;
 import dev.trellis.proxy.errors.ProxyFailure;
+import dev.trellis.proxy.http.MeshHeaders;
+import dev.trellis.proxy.http.ProxyErrors;
+import dev.trellis.proxy.http.RequestOutcomes;
+import dev.trellis.proxy.http.StreamRelay;
 import dev.trellis.proxy.metrics.HttpMetrics;
 import dev.trellis.proxy.transport.Causes;
 import io.netty.buffer.ByteBuf;

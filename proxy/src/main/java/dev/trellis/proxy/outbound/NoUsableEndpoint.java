@@ -1,4 +1,4 @@
-package dev.trellis.proxy.http;
+package dev.trellis.proxy.outbound;
 
 import dev.trellis.proxy.discovery.Endpoint;
 import dev.trellis.proxy.discovery.EndpointSet;

@@ -1,10 +1,13 @@
-package dev.trellis.proxy.http;
+package dev.trellis.proxy.inbound;
 
 import static java.util.Objects.requireNonNull;
 
 import dev.trellis.core.identity.WorkloadIdentity;
 import dev.trellis.proxy.errors.ProxyError;
 import dev.trellis.proxy.errors.ProxyFailure;
+import dev.trellis.proxy.http.MeshHeaders;
+import dev.trellis.proxy.http.ProxyErrors;
+import dev.trellis.proxy.http.StreamRelay;
 import dev.trellis.proxy.metrics.HttpMetrics;
 import dev.trellis.proxy.tap.TapHub;
 import dev.trellis.proxy.transport.Causes;

@@ -1,4 +1,4 @@
-package dev.trellis.proxy.http;
+package dev.trellis.proxy.outbound;
 
 import static java.util.Objects.requireNonNull;
 
@@ -8,6 +8,13 @@ import dev.trellis.proxy.discovery.Resolution;
 import dev.trellis.proxy.discovery.RouteProfiles;
 import dev.trellis.proxy.errors.ProxyError;
 import dev.trellis.proxy.errors.ProxyFailure;
+import dev.trellis.proxy.http.DrainHandlers;
+import dev.trellis.proxy.http.H2ServerCodecs;
+import dev.trellis.proxy.http.MeshHeaders;
+import dev.trellis.proxy.http.ProxyErrors;
+import dev.trellis.proxy.http.RequestOutcomes;
+import dev.trellis.proxy.http.ResponseStatus;
+import dev.trellis.proxy.http.StreamRelay;
 import dev.trellis.proxy.metrics.HttpMetrics;
 import dev.trellis.proxy.tcp.Relay;
 import dev.trellis.proxy.transport.Causes;
@@ -41,7 +48,7 @@ import org.slf4j.LoggerFactory;
  * left yet), up to {@value #ATTEMPTS}; failures before an endpoint's stream exists are answered
  * with {@code :status} 503/502 and {@code trellis-proxy-error}. Thread-safe; one instance serves every connection.
  */
-public final class H2Outbound {
+final class H2Outbound {
 
     private static final Logger log = LoggerFactory.getLogger(H2Outbound.class);
     /** Endpoints a stream is tried on when its connection or stream cannot be made (nothing sent yet). */
@@ -55,7 +62,7 @@ public final class H2Outbound {
     private final Duration resolveTimeout;
     private final RouteProfiles profiles;
 
-    public H2Outbound(Discovery discovery, Balancer balancer, H2Connections connections, CredentialsStore credentials,
+    H2Outbound(Discovery discovery, Balancer balancer, H2Connections connections, CredentialsStore credentials,
                       HttpMetrics metrics, Duration resolveTimeout, RouteProfiles profiles) {
         this.profiles = requireNonNull(profiles, "profiles");
         this.discovery = requireNonNull(discovery, "discovery");
@@ -206,7 +213,7 @@ public final class H2Outbound {
                             return;
                         }
                         timedOut.set(true);
-                        if (!seen.headersSeen) {
+                        if (!seen.headersSeen()) {
                             answer(stream, requestHeaders, ProxyError.REQUEST_TIMEOUT.because("no response from " + lease.endpoint().address() + " within " + t), started);
                         } else {
                             stream.close();
@@ -218,8 +225,8 @@ public final class H2Outbound {
                         lease.failed();
                         if (!timedOut.get()) {
                             Duration elapsed = Duration.ofNanos(System.nanoTime() - started);
-                            metrics.response("outbound", authority, seen.status, seen.grpcStatus, elapsed);
-                            metrics.routeResponse(authority, HttpMetrics.Destination.of(lease.endpoint().labels()), route.name(), seen.status, seen.grpcStatus, elapsed);
+                            metrics.response("outbound", authority, seen.status(), seen.grpcStatus(), elapsed);
+                            metrics.routeResponse(authority, HttpMetrics.Destination.of(lease.endpoint().labels()), route.name(), seen.status(), seen.grpcStatus(), elapsed);
                         }
                     });
                 });

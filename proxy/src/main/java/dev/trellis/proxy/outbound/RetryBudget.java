@@ -1,4 +1,4 @@
-package dev.trellis.proxy.http;
+package dev.trellis.proxy.outbound;
 
 import java.util.function.LongSupplier;
 

@@ -1,8 +1,10 @@
-package dev.trellis.proxy.http;
+package dev.trellis.proxy.outbound;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.trellis.proxy.errors.ProxyError;
+import dev.trellis.proxy.http.MeshHeaders;
+import dev.trellis.proxy.http.RequestOutcomes;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;

@@ -1,4 +1,4 @@
-package dev.trellis.proxy.http;
+package dev.trellis.proxy.inbound;
 
 import static java.util.Objects.requireNonNull;
 

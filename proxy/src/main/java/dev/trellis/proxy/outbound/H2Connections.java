@@ -1,4 +1,4 @@
-package dev.trellis.proxy.http;
+package dev.trellis.proxy.outbound;
 
 import static java.util.Objects.requireNonNull;
 
@@ -42,7 +42,7 @@ import java.util.stream.Collectors;
  * for an identity it was never checked against. A connection whose server sent GOAWAY takes
  * no new streams either. Thread-safe.
  */
-public final class H2Connections implements AutoCloseable {
+final class H2Connections implements AutoCloseable {
 
     private static final AttributeKey<Boolean> GOING_AWAY = AttributeKey.valueOf(H2Connections.class, "goingAway");
 
@@ -53,7 +53,7 @@ public final class H2Connections implements AutoCloseable {
     private final java.util.function.Consumer<javax.net.ssl.SSLEngine> handshakes;
 
     /** {@code handshakes} learns of every finished handshake (metrics read the negotiated group off the engine). */
-    public H2Connections(IoRuntime io, SslContext clientContext, Duration connectTimeout, java.util.function.Consumer<javax.net.ssl.SSLEngine> handshakes) {
+    H2Connections(IoRuntime io, SslContext clientContext, Duration connectTimeout, java.util.function.Consumer<javax.net.ssl.SSLEngine> handshakes) {
         this.handshakes = requireNonNull(handshakes, "handshakes");
         this.io = requireNonNull(io, "io");
         this.clientContext = requireNonNull(clientContext, "clientContext");

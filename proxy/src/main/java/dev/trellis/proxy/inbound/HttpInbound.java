@@ -1,4 +1,4 @@
-package dev.trellis.proxy.http;
+package dev.trellis.proxy.inbound;
 
 import static java.util.Objects.requireNonNull;
 
@@ -10,6 +10,12 @@ import dev.trellis.core.identity.WorkloadIdentity;
 import dev.trellis.proxy.connlog.ConnectionLog;
 import dev.trellis.proxy.errors.ProxyError;
 import dev.trellis.proxy.errors.ProxyFailure;
+import dev.trellis.proxy.http.DrainHandlers;
+import dev.trellis.proxy.http.H2ServerCodecs;
+import dev.trellis.proxy.http.MeshHeaders;
+import dev.trellis.proxy.http.ProxyErrors;
+import dev.trellis.proxy.http.ResponseStatus;
+import dev.trellis.proxy.http.StreamRelay;
 import dev.trellis.proxy.metrics.HttpMetrics;
 import dev.trellis.proxy.policy.InboundAuthorizer;
 import dev.trellis.proxy.policy.InboundPolicy;
@@ -210,8 +216,8 @@ public final class HttpInbound {
                     appStream.pipeline().addFirst("status", seen);
                     StreamRelay.join(stream, appStream);
                     appStream.closeFuture().addListener(f -> {
-                        metrics.response("inbound", authority, seen.status, seen.grpcStatus, Duration.ofNanos(System.nanoTime() - started));
-                        tapped.end(seen.status, seen.grpcStatus, Optional.empty());
+                        metrics.response("inbound", authority, seen.status(), seen.grpcStatus(), Duration.ofNanos(System.nanoTime() - started));
+                        tapped.end(seen.status(), seen.grpcStatus(), Optional.empty());
                     });
                 });
             });

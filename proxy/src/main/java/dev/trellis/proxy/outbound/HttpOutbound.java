@@ -1,4 +1,4 @@
-package dev.trellis.proxy.http;
+package dev.trellis.proxy.outbound;
 
 import static java.util.Objects.requireNonNull;
 
@@ -9,6 +9,10 @@ import dev.trellis.proxy.discovery.Resolution;
 import dev.trellis.proxy.discovery.RouteProfiles;
 import dev.trellis.proxy.errors.ProxyError;
 import dev.trellis.proxy.errors.ProxyFailure;
+import dev.trellis.proxy.http.DrainHandlers;
+import dev.trellis.proxy.http.MeshHeaders;
+import dev.trellis.proxy.http.ProxyErrors;
+import dev.trellis.proxy.http.RequestOutcomes;
 import dev.trellis.proxy.metrics.HttpMetrics;
 import dev.trellis.proxy.tcp.Relay;
 import dev.trellis.proxy.transport.Causes;
@@ -57,7 +61,7 @@ import org.slf4j.LoggerFactory;
  * extended by trickling bytes), the body streamed with no size limit but an idle limit of
  * the header timeout between its pieces. One instance serves every connection; thread-safe.
  */
-public final class HttpOutbound implements OutboundExchange.Path {
+final class HttpOutbound implements OutboundExchange.Path {
 
     private static final Logger log = LoggerFactory.getLogger(HttpOutbound.class);
 
@@ -86,7 +90,7 @@ public final class HttpOutbound implements OutboundExchange.Path {
         void carry(Channel client, String authority, Optional<String> host);
     }
 
-    public HttpOutbound(Discovery discovery, Balancer balancer, H2Connections connections, CredentialsStore credentials,
+    HttpOutbound(Discovery discovery, Balancer balancer, H2Connections connections, CredentialsStore credentials,
                         HttpMetrics metrics, Duration requestTimeout, Duration resolveTimeout, Duration headerTimeout, RouteProfiles profiles,
                         Upgrades upgrades) {
         this.upgrades = requireNonNull(upgrades, "upgrades");

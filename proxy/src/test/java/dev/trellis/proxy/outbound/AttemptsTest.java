@@ -1,4 +1,4 @@
-package dev.trellis.proxy.http;
+package dev.trellis.proxy.outbound;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package dev.trellis.proxy.http;
+package dev.trellis.proxy.outbound;
 
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;

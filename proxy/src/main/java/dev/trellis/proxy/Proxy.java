@@ -6,7 +6,6 @@ import dev.trellis.admin.AdminServer;
 import dev.trellis.proxy.connlog.ConnectionLog;
 import dev.trellis.proxy.discovery.Discovery;
 import dev.trellis.proxy.discovery.RouteProfiles;
-import dev.trellis.proxy.inbound.HttpInbound;
 import dev.trellis.proxy.inbound.InboundServer;
 import dev.trellis.proxy.metrics.HttpMetrics;
 import dev.trellis.proxy.metrics.ProxyMetrics;
@@ -134,8 +133,7 @@ public final class Proxy implements AutoCloseable {
         outbound.listeners().forEach(listener -> targets.protect(listener.address().getPort()));
         this.inbound = InboundServer.start(new InboundServer.Settings(listen.inbound(), timeouts.detect(), timeouts.connect(), timeouts.header(),
                         ports.requireIdentity(), listen.maxOpeningPerSource(), config.keyExchange()), io, credentials, metrics,
-                new HttpInbound(io, targets, timeouts.connect(), httpMetrics, inboundPolicy,
-                        new HttpInbound.ScrapeEndpoint(controlPlane.vizName(), () -> metricsText(registry)), tapHub, config.identity(), connectionLog),
+                new InboundServer.HttpObservers(httpMetrics, new InboundServer.ScrapeEndpoint(controlPlane.vizName(), () -> metricsText(registry)), tapHub),
                 targets, inboundPolicy, connectionLog, clock);
         targets.protect(inbound.address().getPort());
         this.tapServer = listen.tap().isPresent()

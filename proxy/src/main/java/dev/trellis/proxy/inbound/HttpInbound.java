@@ -47,7 +47,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
-import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -69,7 +68,7 @@ import org.slf4j.LoggerFactory;
  * Every answer the proxy gives itself is a {@link ProxyError}; refusals also get a line in
  * the connection log.
  */
-public final class HttpInbound {
+final class HttpInbound {
 
     private static final Logger log = LoggerFactory.getLogger(HttpInbound.class);
 
@@ -78,7 +77,7 @@ public final class HttpInbound {
     private final AppHttp1Pool appPool;
     private final InboundTargets targets;
     private final InboundPolicy policy;
-    private final ScrapeEndpoint scrape;
+    private final InboundServer.ScrapeEndpoint scrape;
     private final TapHub tap;
     private final WorkloadIdentity self;
     private final ConnectionLog connectionLog;
@@ -88,9 +87,8 @@ public final class HttpInbound {
      * a request with {@value MeshHeaders#TARGET_PORT} {@code proxy} and path {@code /metrics}
      * from the {@code scraper} identity gets them; anyone else gets 403.
      */
-    public record ScrapeEndpoint(WorkloadIdentity scraper, Supplier<String> text) {}
 
-    public HttpInbound(IoRuntime io, InboundTargets targets, Duration connectTimeout, HttpMetrics metrics, InboundPolicy policy, ScrapeEndpoint scrape,
+    HttpInbound(IoRuntime io, InboundTargets targets, Duration connectTimeout, HttpMetrics metrics, InboundPolicy policy, InboundServer.ScrapeEndpoint scrape,
                        TapHub tap, WorkloadIdentity self, ConnectionLog connectionLog) {
         this.targets = requireNonNull(targets, "targets");
         this.tap = requireNonNull(tap, "tap");

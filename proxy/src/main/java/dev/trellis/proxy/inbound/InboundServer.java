@@ -10,10 +10,12 @@ import dev.trellis.proxy.detect.ProtocolDetector;
 import dev.trellis.proxy.errors.ProxyError;
 import dev.trellis.proxy.errors.ProxyFailure;
 import dev.trellis.proxy.http.MeshHeaders;
+import dev.trellis.proxy.metrics.HttpMetrics;
 import dev.trellis.proxy.metrics.ProxyMetrics;
 import dev.trellis.proxy.policy.InboundAuthorizer;
 import dev.trellis.proxy.policy.InboundPolicy;
 import dev.trellis.proxy.policy.InboundTargets;
+import dev.trellis.proxy.tap.TapHub;
 import dev.trellis.proxy.tcp.Relay;
 import dev.trellis.proxy.tcp.RequestHead;
 import dev.trellis.proxy.transport.BoundListener;
@@ -119,9 +121,29 @@ public final class InboundServer {
         this.connectionLog = connectionLog;
     }
 
+    /** Who may read the proxy's metrics through this listener, and what they read. */
+    public record ScrapeEndpoint(WorkloadIdentity scraper, java.util.function.Supplier<String> text) {
+        public ScrapeEndpoint {
+            requireNonNull(scraper, "scraper");
+            requireNonNull(text, "text");
+        }
+    }
+
+    /** What the HTTP path to the app reports to: its metrics, the metrics scrape it serves, and the tap. */
+    public record HttpObservers(HttpMetrics metrics, ScrapeEndpoint scrape, TapHub tap) {
+        public HttpObservers {
+            requireNonNull(metrics, "metrics");
+            requireNonNull(scrape, "scrape");
+            requireNonNull(tap, "tap");
+        }
+    }
+
     /** Binds the listener. */
-    public static InboundServer start(Settings settings, IoRuntime io, CredentialsStore store, ProxyMetrics metrics, HttpInbound http, InboundTargets targets,
-                                      InboundPolicy policy, ConnectionLog connectionLog, Clock clock) throws SSLException, InterruptedException {
+    public static InboundServer start(Settings settings, IoRuntime io, CredentialsStore store, ProxyMetrics metrics, HttpObservers observers,
+                                      InboundTargets targets, InboundPolicy policy, ConnectionLog connectionLog, Clock clock)
+            throws SSLException, InterruptedException {
+        HttpInbound http = new HttpInbound(io, targets, settings.connectTimeout(), observers.metrics(), policy, observers.scrape(), observers.tap(),
+                store.identity(), connectionLog);
         InboundServer server = new InboundServer(settings, io, store, metrics, http, targets, policy, connectionLog, clock);
         server.bind();
         return server;

@@ -14,7 +14,7 @@ import java.util.Optional;
  * ({@code hostVerified}), so that {@code SNI x.allowed.test} to any address passes nothing.
  * Pure.
  */
-public final class EgressAuthorizer {
+final class EgressAuthorizer {
 
     private EgressAuthorizer() {
     }

@@ -2,7 +2,8 @@
 # What a pair of sidecars costs under a fixed load, one JVM variant after another, with the
 # real control plane: for each variant, a client and a server `trellis proxy` (HTTP-aware
 # forward, nginx behind), idle RSS/PSS once ready, then 2,000 req/s (hey) for the run's
-# seconds sampling RSS/PSS each second, CPU per request and p99. A variant is a label and
+# seconds sampling RSS/PSS each second, CPU per request and p99; the client's threads by name
+# go to the log directory. A variant is a label and
 # the environment to start the proxies with (TRELLIS_JAVA_OPTS, MALLOC_ARENA_MAX, ...).
 # Everything listens on 127.0.0.1; every load is bounded in time.
 #
@@ -33,6 +34,8 @@ variant() { # label env...: one table row
   s=$(java_pid "$sl"); c=$(java_pid "$cl")
   sleep 1
   local idle="$(rss_mb "$c")/$(pss_mb "$c") + $(rss_mb "$s")/$(pss_mb "$s")"
+  local threads="$(ls /proc/"$c"/task | wc -l) + $(ls /proc/"$s"/task | wc -l)"
+  ls -l /proc/"$c"/task >/dev/null && for t in /proc/"$c"/task/*; do cat "$t/comm"; done | sed 's/[-_]*[0-9]*$//' | sort | uniq -c | sort -rn >"$WORK/threads-$label.txt"
   hey -z 5s -c 20 -q 100 "http://127.0.0.1:$FWD/" >/dev/null 2>&1   # warm up
   local c0 peak_c=0 peak_s=0 peak_pc=0 peak_ps=0 v
   c0=$(echo "$(cpu_seconds "$c") + $(cpu_seconds "$s")" | bc)
@@ -48,7 +51,7 @@ variant() { # label env...: one table row
   local requests cpu
   requests=$(awk '/\[200\]/ {print $2}' "$WORK/hey-$label.txt")
   cpu=$(echo "$(cpu_seconds "$c") + $(cpu_seconds "$s") - $c0" | bc)
-  printf '| %s | %s | %s/%s + %s/%s | %s | %s µs | %s |\n' "$label" "$idle" "$peak_c" "$peak_pc" "$peak_s" "$peak_ps" \
+  printf '| %s | %s | %s | %s/%s + %s/%s | %s | %s µs | %s |\n' "$label" "$threads" "$idle" "$peak_c" "$peak_pc" "$peak_s" "$peak_ps" \
     "$(awk '/Requests\/sec/ {printf "%.0f", $2}' "$WORK/hey-$label.txt")" "$(echo "scale=1; $cpu * 1000000 / $requests" | bc)" \
     "$(awk '/99% in/ {printf "%.2f ms", $3*1000}' "$WORK/hey-$label.txt")"
   kill "$sl" "$cl" "$s" "$c" 2>/dev/null || true
@@ -57,8 +60,8 @@ variant() { # label env...: one table row
 
 echo "# Sidecar pair footprint at 2,000 req/s (HTTP-aware path), $(date -u +%Y-%m-%dT%H:%MZ), ${DURATION}s per variant, $(nproc) cores"
 echo
-echo "| variant | idle RSS/PSS MiB, client + server | peak RSS/PSS MiB under load | requests/s | CPU per request (both) | p99 |"
-echo "|---|---|---|---|---|---|"
+echo "| variant | threads, client + server | idle RSS/PSS MiB, client + server | peak RSS/PSS MiB under load | requests/s | CPU per request (both) | p99 |"
+echo "|---|---|---|---|---|---|---|"
 if (( $# == 0 )); then
   set -- "defaults|X=1" \
     "malloc-arenas-2|MALLOC_ARENA_MAX=2" \

@@ -90,7 +90,8 @@ public final class Proxy implements AutoCloseable {
         this.credentials = new CredentialsStore(config.identity(), anchors, clock);
         credentials.onInstall(c -> metrics.certificateExpires(c.notAfter()));
         this.identityClient = new IdentityClient(IdentityClient.Config.defaults(config.identity(), controlPlane.identityAddress(),
-                controlPlane.identityName(), controlPlane.tokenFile()), credentials, clock);
+                controlPlane.identityName(), controlPlane.tokenFile()), credentials, clock,
+                Optional.of(new IdentityClient.Transport(io.group(), io.channelType())));
         metrics.renewalFailures(identityClient::consecutiveFailures);
         identityClient.start();
 
@@ -103,6 +104,9 @@ public final class Proxy implements AutoCloseable {
                 .sslContext(MeshSslContexts.forGrpcClient(anchors, Optional.of(credentials), clock))
                 .overrideAuthority(controlPlane.destinationName().dnsName())
                 .maxInboundMessageSize(4 * 1024 * 1024)
+                // The control-plane client's I/O on the proxy's own event loop and its callbacks on the discovery thread:
+                // no threads of gRPC's own.
+                .eventLoopGroup(io.group()).channelType(io.channelType()).executor(scheduler)
                 .build();
         this.discovery = new Discovery(destination, scheduler, config.identity().namespace(), Duration.ofMillis(500));
         PolicyMetrics policyMetrics = new PolicyMetrics(registry);

@@ -118,5 +118,11 @@ public final class Discovery implements AutoCloseable {
         closed = true;
         watches.forEach(StreamWatch::close);
         channel.shutdownNow();
+        try {
+            // Its last callbacks run on the scheduler, which the proxy stops after this.
+            channel.awaitTermination(2, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }

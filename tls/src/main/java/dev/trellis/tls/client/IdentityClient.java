@@ -104,23 +104,42 @@ public final class IdentityClient implements AutoCloseable {
     private volatile String lastFailure = "";
     private volatile boolean closed;
 
+    /** Where the client's gRPC channel does its I/O: an event loop group the caller owns (and closes after this client). */
+    public record Transport(io.netty.channel.EventLoopGroup loops, Class<? extends io.netty.channel.Channel> channelType) {
+        public Transport {
+            requireNonNull(loops, "loops");
+            requireNonNull(channelType, "channelType");
+        }
+    }
+
+    /** A client with gRPC's own shared event loops and executor threads. */
     public IdentityClient(Config config, CredentialsStore store, Clock clock) throws SSLException {
+        this(config, store, clock, Optional.empty());
+    }
+
+    /**
+     * A client whose channel does its I/O on {@code transport}'s event loops and runs its
+     * callbacks on the client's own renewal thread, when given: no threads of gRPC's own (a
+     * sidecar counts every one).
+     */
+    public IdentityClient(Config config, CredentialsStore store, Clock clock, Optional<Transport> transport) throws SSLException {
         this.config = requireNonNull(config, "config");
         this.store = requireNonNull(store, "store");
         this.clock = requireNonNull(clock, "clock");
         if (!store.identity().equals(config.identity())) {
             throw new IllegalArgumentException("identity client: store is for " + store.identity() + ", client for " + config.identity());
         }
-        this.channel = NettyChannelBuilder.forAddress(config.server().host(), config.server().port())
-                .sslContext(MeshSslContexts.forGrpcClient(store.trustAnchors(), Optional.empty(), clock))
-                .overrideAuthority(config.serverIdentity().dnsName())
-                .maxInboundMessageSize(MAX_RESPONSE_BYTES)
-                .build();
         this.scheduler = Executors.newSingleThreadScheduledExecutor(runnable -> {
             Thread thread = new Thread(runnable, "trellis-identity-client");
             thread.setDaemon(true);
             return thread;
         });
+        NettyChannelBuilder builder = NettyChannelBuilder.forAddress(config.server().host(), config.server().port())
+                .sslContext(MeshSslContexts.forGrpcClient(store.trustAnchors(), Optional.empty(), clock))
+                .overrideAuthority(config.serverIdentity().dnsName())
+                .maxInboundMessageSize(MAX_RESPONSE_BYTES);
+        transport.ifPresent(t -> builder.eventLoopGroup(t.loops()).channelType(t.channelType()).executor(scheduler));
+        this.channel = builder.build();
     }
 
     /** Starts renewing: the first attempt now, the next ones as described above. */
@@ -314,12 +333,13 @@ public final class IdentityClient implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        scheduler.shutdownNow();
+        // The channel first: its last callbacks may run on the scheduler, which must still take them.
         channel.shutdownNow();
         try {
             channel.awaitTermination(5, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        scheduler.shutdownNow();
     }
 }

@@ -45,14 +45,12 @@ import org.slf4j.LoggerFactory;
  * The first headers carry {@value MeshHeaders#TARGET_PORT} and
  * {@value MeshHeaders#APP_PROTOCOL} so the server's proxy speaks HTTP/2 to its app as well.
  * A stream whose endpoint cannot be connected to goes to another endpoint (nothing of it has
- * left yet), up to {@value #ATTEMPTS}; failures before an endpoint's stream exists are answered
+ * left yet), as the retry layer allows ({@link Attempts#mayResendUnprocessed}); failures before an endpoint's stream exists are answered
  * with {@code :status} 503/502 and {@code trellis-proxy-error}. Thread-safe; one instance serves every connection.
  */
 final class H2Outbound {
 
     private static final Logger log = LoggerFactory.getLogger(H2Outbound.class);
-    /** Endpoints a stream is tried on when its connection or stream cannot be made (nothing sent yet). */
-    static final int ATTEMPTS = 3;
 
     private final Discovery discovery;
     private final Balancer balancer;
@@ -61,9 +59,11 @@ final class H2Outbound {
     private final HttpMetrics metrics;
     private final Duration resolveTimeout;
     private final RouteProfiles profiles;
+    private final RetryBudgets budgets;
 
     H2Outbound(Discovery discovery, Balancer balancer, H2Connections connections, CredentialsStore credentials,
-                      HttpMetrics metrics, Duration resolveTimeout, RouteProfiles profiles) {
+               HttpMetrics metrics, Duration resolveTimeout, RouteProfiles profiles, RetryBudgets budgets) {
+        this.budgets = requireNonNull(budgets, "budgets");
         this.profiles = requireNonNull(profiles, "profiles");
         this.discovery = requireNonNull(discovery, "discovery");
         this.balancer = requireNonNull(balancer, "balancer");
@@ -108,6 +108,7 @@ final class H2Outbound {
             stream.config().setAutoRead(false);
             ctx.pipeline().replace(this, "held", Relay.pending());
             metrics.request("outbound", authority);
+            budgets.of(authority).request();
             long started = System.nanoTime();
             Resolution resolution;
             try {
@@ -123,38 +124,39 @@ final class H2Outbound {
                 }
                 RouteProfiles.MatchedRoute route = profiles.match(authority, String.valueOf(headers.headers().method()), String.valueOf(headers.headers().path()));
                 // Opened once the current read is processed, so that a stream reset in the same read never goes upstream.
-                stream.eventLoop().execute(() -> attempt(stream, headers.headers(), headers.isEndStream(), resolution, started, route, 1, java.util.Set.of()));
+                Attempts attempts = new Attempts(false, budgets.of(authority));
+                stream.eventLoop().execute(() -> attempt(stream, headers.headers(), headers.isEndStream(), resolution, started, route, attempts));
             });
         }
 
         /**
          * Opens the stream on an endpoint not tried before. Nothing of the request has left while
          * the connection or the stream cannot be made, so any call may go to another endpoint
-         * then, up to {@value #ATTEMPTS} in all; an endpoint that presents the wrong identity is
-         * not tried again elsewhere (that is no outage).
+         * then, as far as {@link Attempts} allows a request no endpoint processed; an endpoint
+         * that presents the wrong identity is not tried again elsewhere (that is no outage).
          */
         private void attempt(Channel stream, Http2Headers requestHeaders, boolean endStream, Resolution resolution, long started,
-                             RouteProfiles.MatchedRoute route, int attempt, java.util.Set<java.net.InetSocketAddress> failed) {
+                             RouteProfiles.MatchedRoute route, Attempts attempts) {
             if (!stream.isActive()) {
                 return;
             }
+            attempts.begin();
             var lease = balancer.pick(resolution.current().endpoints().stream()
-                    .filter(e -> e.identity().isPresent() && !failed.contains(e.address())).toList());
+                    .filter(e -> e.identity().isPresent() && !attempts.avoid().contains(e.address())).toList());
             if (lease.isEmpty()) {
-                answer(stream, requestHeaders, failed.isEmpty() ? NoUsableEndpoint.why(authority, resolution.current())
-                        : ProxyError.CONNECT_FAILED.because(authority + ": every endpoint failed (" + failed.size() + " tried)"), started);
+                answer(stream, requestHeaders, attempts.avoid().isEmpty() ? NoUsableEndpoint.why(authority, resolution.current())
+                        : ProxyError.CONNECT_FAILED.because(authority + ": every endpoint failed (" + attempts.avoid().size() + " tried)"), started);
                 return;
             }
             open(stream, requestHeaders, endStream, lease.get(), started, route, cannotOpen -> {
-                boolean again = attempt < ATTEMPTS && cannotOpen.error() == ProxyError.CONNECT_FAILED && stream.isActive();
+                boolean again = cannotOpen.error() == ProxyError.CONNECT_FAILED && stream.isActive() && attempts.mayResendUnprocessed(true);
                 if (!again) {
                     answer(stream, requestHeaders, cannotOpen, started);
                     return;
                 }
                 log.info("proxy: HTTP/2 stream to {}: {}; trying another endpoint", authority, cannotOpen.getMessage());
-                java.util.Set<java.net.InetSocketAddress> tried = new java.util.HashSet<>(failed);
-                tried.add(lease.get().endpoint().address());
-                attempt(stream, requestHeaders, endStream, resolution, started, route, attempt + 1, tried);
+                attempts.failedOn(lease.get().endpoint().address());
+                attempt(stream, requestHeaders, endStream, resolution, started, route, attempts);
             });
         }
 

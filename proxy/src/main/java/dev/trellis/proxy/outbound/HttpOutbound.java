@@ -91,8 +91,9 @@ final class HttpOutbound implements OutboundExchange.Path {
     }
 
     HttpOutbound(Discovery discovery, Balancer balancer, H2Connections connections, CredentialsStore credentials,
-                        HttpMetrics metrics, Duration requestTimeout, Duration resolveTimeout, Duration headerTimeout, RouteProfiles profiles,
-                        Upgrades upgrades) {
+                 HttpMetrics metrics, Duration requestTimeout, Duration resolveTimeout, Duration headerTimeout, RouteProfiles profiles,
+                 Upgrades upgrades, RetryBudgets budgets) {
+        this.budgets = requireNonNull(budgets, "budgets");
         this.upgrades = requireNonNull(upgrades, "upgrades");
         this.headerTimeout = requireNonNull(headerTimeout, "headerTimeout");
         this.profiles = requireNonNull(profiles, "profiles");
@@ -103,7 +104,6 @@ final class HttpOutbound implements OutboundExchange.Path {
         this.metrics = requireNonNull(metrics, "metrics");
         this.requestTimeout = requireNonNull(requestTimeout, "requestTimeout");
         this.resolveTimeout = requireNonNull(resolveTimeout, "resolveTimeout");
-        this.budgets = RetryBudgets.defaults();
     }
 
     /**

@@ -98,12 +98,13 @@ public final class OutboundSide implements AutoCloseable {
         OpaqueOutbound opaque = new OpaqueOutbound(io, opaqueConnector, shared.discovery(), balancer, shared.credentials(), shared.metrics(),
                 shared.connectionLog(), settings.resolve(), settings.connect(),
                 new EgressGate(shared.policy(), shared.policyMetrics(), settings.policyWait(), resolver));
-        // HTTP/1 requests (an upgrade leaves for the opaque path), and HTTP/2 streams.
+        // HTTP/1 requests (an upgrade leaves for the opaque path), and HTTP/2 streams, under one retry budget per authority.
+        RetryBudgets budgets = RetryBudgets.defaults();
         HttpOutbound http1 = new HttpOutbound(shared.discovery(), balancer, endpointConnections, shared.credentials(), shared.httpMetrics(),
                 settings.request(), settings.resolve(), settings.header(), shared.profiles(),
-                (client, authority, host) -> opaque.carry(client, authority, Optional.empty(), new OpaqueOutbound.Seen("http1", host)));
+                (client, authority, host) -> opaque.carry(client, authority, Optional.empty(), new OpaqueOutbound.Seen("http1", host)), budgets);
         H2Outbound http2 = new H2Outbound(shared.discovery(), balancer, endpointConnections, shared.credentials(), shared.httpMetrics(),
-                settings.resolve(), shared.profiles());
+                settings.resolve(), shared.profiles(), budgets);
 
         // The listeners the app reaches them through.
         HttpConnectionLog httpLog = new HttpConnectionLog(shared.connectionLog(), shared.self());

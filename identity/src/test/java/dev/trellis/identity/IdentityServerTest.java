@@ -194,25 +194,40 @@ class IdentityServerTest {
                 }
             }));
         }
-        // While the flood runs, another identity asks once.
+        // While the flood runs, another identity asks, as the proxy's identity client does: a "busy signing"
+        // answer (both signing slots taken by the flood's allowed burst) is asked again after its retry hint.
         long started = System.nanoTime();
-        CertifyResponse other = certify(DB, token(DB), CertificateRequests.create(EcKeys.generateP256(), DB));
+        String dbToken = token(DB);
+        byte[] dbCsr = CertificateRequests.create(EcKeys.generateP256(), DB);
+        CertifyResponse other = null;
+        for (int attempt = 0; other == null; attempt++) {
+            try {
+                other = certify(DB, dbToken, dbCsr);
+            } catch (StatusRuntimeException busy) {
+                if (attempt >= 20 || busy.getStatus().getCode() != Status.Code.RESOURCE_EXHAUSTED
+                        || !String.valueOf(busy.getStatus().getDescription()).contains("busy signing")) {
+                    throw busy;
+                }
+                Thread.sleep(100);
+            }
+        }
         Duration otherTook = Duration.ofNanos(System.nanoTime() - started);
 
         List<Status.Code> codes = new ArrayList<>();
-        StatusRuntimeException limited = null;
+        List<StatusRuntimeException> refusals = new ArrayList<>();
         for (Future<Optional<StatusRuntimeException>> call : calls) {
             Optional<StatusRuntimeException> failure = call.get(30, TimeUnit.SECONDS);
             codes.add(failure.map(e -> e.getStatus().getCode()).orElse(Status.Code.OK));
-            if (failure.isPresent()) {
-                limited = failure.get();
-            }
+            failure.ifPresent(refusals::add);
         }
         flood.shutdown();
 
         assertThat(MeshCertificates.identityOf(chain(other).getFirst())).isEqualTo(DB);
-        assertThat(otherTook).isLessThan(Duration.ofSeconds(1));
+        assertThat(otherTook).as("the other identity served within a few retry hints").isLessThan(Duration.ofSeconds(2));
         assertThat(codes).contains(Status.Code.RESOURCE_EXHAUSTED);
+        // The flood is held back by its identity's own limit, not only by busy signing slots.
+        StatusRuntimeException limited = refusals.stream()
+                .filter(e -> String.valueOf(e.getStatus().getDescription()).contains("too many requests for")).findFirst().orElseThrow();
         assertThat(codes).containsOnly(Status.Code.OK, Status.Code.RESOURCE_EXHAUSTED);
         assertThat(auditLines()).anySatisfy(line -> assertThat(line).contains("\"outcome\":\"rate_limited\""));
 

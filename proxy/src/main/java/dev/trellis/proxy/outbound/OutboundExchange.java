@@ -64,7 +64,7 @@ import org.slf4j.LoggerFactory;
  * <p>Timeouts: the response's head must come within the route's timeout (else the proxy's
  * request timeout) of the request's last byte. While the body is read, every window of
  * {@code bodyWindow} (the header timeout) must bring at least
- * {@value #MIN_BODY_BYTES_PER_SECOND} bytes a second, as Kestrel requires: a client
+ * {@value BodyRate#MIN_BYTES_PER_SECOND} bytes a second ({@link BodyRate}), as Kestrel requires: a client
  * trickling a byte now and then cannot hold the exchange open, and windows in which the
  * proxy itself is not reading (backpressure) do not count. Everything runs on the client
  * connection's event loop; events of the endpoint's stream are brought there.
@@ -74,7 +74,6 @@ final class OutboundExchange {
     private static final Logger log = LoggerFactory.getLogger(OutboundExchange.class);
 
     static final int MAX_REPLAYABLE_BODY_BYTES = 64 * 1024;
-    static final int MIN_BODY_BYTES_PER_SECOND = 240;
     private static final Set<HttpMethod> IDEMPOTENT = Set.of(HttpMethod.GET, HttpMethod.HEAD, HttpMethod.OPTIONS, HttpMethod.PUT,
             HttpMethod.DELETE, HttpMethod.TRACE);
 
@@ -125,10 +124,8 @@ final class OutboundExchange {
     private boolean responseStarted;
     private boolean done;
     private ScheduledFuture<?> responseTimer;
-    private ScheduledFuture<?> bodyTimer;
-    private final Duration bodyWindow;
-    /** Body bytes read in the current window. */
-    private long windowBytes;
+    /** The body's minimum rate, measured while it is read. */
+    private final BodyRate bodyRate;
     private final UpstreamFlush upstreamFlush = new UpstreamFlush();
     private boolean clientFlushScheduled;
 
@@ -141,7 +138,7 @@ final class OutboundExchange {
         this.head = requireNonNull(head, "head");
         this.authority = requireNonNull(authority, "authority");
         this.route = requireNonNull(route, "route");
-        this.bodyWindow = requireNonNull(bodyWindow, "bodyWindow");
+        this.bodyRate = new BodyRate(loop, bodyWindow, () -> !client.config().isAutoRead(), this::bodyTooSlow);
         this.clientKeepAlive = HttpUtil.isKeepAlive(head);
         this.attempts = new Attempts(retryable, path.budget(authority));
         this.replayable = hasSmallDeclaredBody(head);
@@ -151,7 +148,7 @@ final class OutboundExchange {
         }
         if (HttpUtil.isTransferEncodingChunked(head) || HttpUtil.getContentLength(head, 0L) > 0) {
             // A body is coming: from now on it must keep its minimum rate.
-            armBodyTimer();
+            bodyRate.restart();
         }
         head.headers().set(HttpConversionUtil.ExtensionHeaderNames.SCHEME.text(), "http");
         if (!head.headers().contains(HttpHeaderNames.HOST)) {
@@ -195,7 +192,7 @@ final class OutboundExchange {
             return;
         }
         boolean last = content instanceof LastHttpContent;
-        windowBytes += content.content().readableBytes();
+        bodyRate.read(content.content().readableBytes());
         if (streaming) {
             upstreamFlush.write(content);
         } else {
@@ -203,7 +200,7 @@ final class OutboundExchange {
         }
         if (last) {
             requestComplete = true;
-            cancel(bodyTimer);
+            bodyRate.stop();
             // HTTP/1.1 answers in order: nothing more is read until this request is answered.
             client.config().setAutoRead(false);
             if (streaming) {
@@ -533,27 +530,12 @@ final class OutboundExchange {
         }, timeout.toNanos(), TimeUnit.NANOSECONDS);
     }
 
-    /** A window of the body's minimum rate begins (again, after a pause). */
-    private void armBodyTimer() {
-        cancel(bodyTimer);
-        windowBytes = 0;
-        if (requestComplete || done) {
-            return;
-        }
-        bodyTimer = loop.schedule(this::bodyWindowEnded, bodyWindow.toNanos(), TimeUnit.NANOSECONDS);
-    }
-
-    private void bodyWindowEnded() {
+    /** The body came below its minimum rate. */
+    private void bodyTooSlow(String reason) {
         if (done || requestComplete) {
             return;
         }
-        long minimum = MIN_BODY_BYTES_PER_SECOND * Math.max(1, bodyWindow.toSeconds());
-        if (!client.config().isAutoRead() || windowBytes >= minimum) {
-            armBodyTimer();
-            return;
-        }
-        ProxyFailure why = ProxyError.HEADER_TIMEOUT.because("the request body came at " + windowBytes + " bytes in " + bodyWindow
-                + ", below " + MIN_BODY_BYTES_PER_SECOND + " bytes a second");
+        ProxyFailure why = ProxyError.HEADER_TIMEOUT.because(reason);
         if (responseStarted) {
             log.info("proxy: {} {}{}: {}", head.method(), authority, head.uri(), why.getMessage());
             finishWithClose();
@@ -564,7 +546,7 @@ final class OutboundExchange {
 
     private void pauseClient() {
         client.config().setAutoRead(false);
-        cancel(bodyTimer);
+        bodyRate.pause();
     }
 
     private void resumeClient() {
@@ -573,7 +555,7 @@ final class OutboundExchange {
         }
         client.config().setAutoRead(true);
         client.read();
-        armBodyTimer();
+        bodyRate.restart();
     }
 
     /** The client drained: the endpoint's stream may be read again. */
@@ -629,7 +611,7 @@ final class OutboundExchange {
     /** The exchange is over: its timers stop, what it held is released, and its stream closes when {@code closeStream}. */
     private void end(boolean closeStream) {
         done = true;
-        cancel(bodyTimer);
+        bodyRate.stop();
         cancel(responseTimer);
         releaseHeld();
         if (closeStream && stream != null) {

@@ -523,10 +523,14 @@ final class OutboundExchange {
             current.failed();
             Channel abandoned = stream;
             stream = null;
+            // Whether the endpoint can have had the whole request: a stream that still cannot take more holds part of it
+            // (its flow-control window was not opened again), which tells a stalled hop from a slow app.
+            String held = abandoned != null && !abandoned.isWritable()
+                    ? "; the stream still held part of the request (no flow-control credit from the endpoint)" : "";
             if (abandoned != null) {
                 abandoned.close();
             }
-            fail(ProxyError.REQUEST_TIMEOUT.because("no response from " + current.endpoint().address() + " within " + timeout));
+            fail(ProxyError.REQUEST_TIMEOUT.because("no response from " + current.endpoint().address() + " within " + timeout + held));
         }, timeout.toNanos(), TimeUnit.NANOSECONDS);
     }
 

@@ -12,7 +12,10 @@ import java.util.function.LongSupplier;
  * The per-Server request rate limits of the inbound policy: a total for the Server and one
  * per client identity (unauthenticated callers share one), with per-identity overrides.
  * Buckets are rebuilt when a Server's limit changes. Bounded: at most
- * {@value #MAX_BUCKETS} identity buckets, after which the oldest map is dropped. Thread-safe.
+ * {@value #MAX_BUCKETS} identities per Server have a bucket of their own; the identities
+ * beyond share one bucket at the per-identity rate. (Dropping the buckets instead would let
+ * a caller holding many identities — a tenant can create service accounts — reset everyone
+ * else's limits.) Thread-safe.
  */
 public final class InboundRateLimiter {
 
@@ -39,10 +42,12 @@ public final class InboundRateLimiter {
         int perIdentity = limit.getOverridesList().stream().filter(o -> o.getIdentitiesList().contains(caller))
                 .mapToInt(RateLimitOverride::getRps).findFirst().orElse(limit.getIdentityRps());
         if (perIdentity > 0) {
-            if (buckets.byIdentity.size() >= MAX_BUCKETS) {
-                buckets.byIdentity.clear();
+            TokenBucket bucket = buckets.byIdentity.get(caller);
+            if (bucket == null) {
+                bucket = buckets.byIdentity.size() >= MAX_BUCKETS
+                        ? buckets.overflow(perIdentity, now)
+                        : buckets.byIdentity.computeIfAbsent(caller, c -> new TokenBucket(perIdentity, Math.max(1, perIdentity), now));
             }
-            TokenBucket bucket = buckets.byIdentity.computeIfAbsent(caller, c -> new TokenBucket(perIdentity, Math.max(1, perIdentity), now));
             if (!bucket.tryTake(now).isZero()) {
                 return false;
             }
@@ -54,10 +59,19 @@ public final class InboundRateLimiter {
         final dev.trellis.api.policy.v1.RateLimit limit;
         final TokenBucket total;
         final ConcurrentHashMap<String, TokenBucket> byIdentity = new ConcurrentHashMap<>();
+        /** Shared by the identities past {@link #MAX_BUCKETS}. */
+        private TokenBucket overflow;
 
         ServerBuckets(dev.trellis.api.policy.v1.RateLimit limit, long now) {
             this.limit = limit;
             this.total = limit.getTotalRps() > 0 ? new TokenBucket(limit.getTotalRps(), Math.max(1, limit.getTotalRps()), now) : null;
+        }
+
+        synchronized TokenBucket overflow(int perIdentity, long now) {
+            if (overflow == null) {
+                overflow = new TokenBucket(perIdentity, Math.max(1, perIdentity), now);
+            }
+            return overflow;
         }
     }
 }

@@ -57,17 +57,23 @@ for who in web emoji; do
     --identity "spiffe://cluster.local/ns/bench/sa/$who" --token-file "$WORK/pki/$who.token" --out "$WORK/haproxy-$who" >/dev/null
   cat "$WORK/haproxy-$who/chain.pem" "$WORK/haproxy-$who/key.pem" >"$WORK/haproxy-$who.pem"
 done
-cat >"$WORK/haproxy.cfg" <<CONF
+# What every HAProxy config here starts with: one thread, TLS 1.3 only, the same timeouts; $1 is the mode.
+haproxy_preamble() {
+  cat <<CONF
 global
   nbthread 1
   maxconn 4096
   ssl-default-bind-options ssl-min-ver TLSv1.3
   ssl-default-server-options ssl-min-ver TLSv1.3
 defaults
-  mode tcp
+  mode $1
   timeout connect 5s
   timeout client 60s
   timeout server 60s
+CONF
+  if [[ "$1" == http ]]; then echo "  timeout http-keep-alive 60s"; fi
+}
+{ haproxy_preamble tcp; cat <<CONF
 frontend client_side
   bind 127.0.0.1:$HAPROXY_CLIENT
   default_backend to_server_side
@@ -89,20 +95,10 @@ backend app
 backend app_h2
   server app 127.0.0.1:$NGINX_H2_PORT
 CONF
+} >"$WORK/haproxy.cfg"
 # The same pair in mode http: HTTP/1.1 or HTTP/2 in, HTTP/2 over the mTLS hop, HTTP/1.1 to the app.
 SERVER_NAME="emoji.bench.serviceaccount.identity.trellis.cluster.local"
-cat >"$WORK/haproxy-http-client.cfg" <<CONF
-global
-  nbthread 1
-  maxconn 4096
-  ssl-default-bind-options ssl-min-ver TLSv1.3
-  ssl-default-server-options ssl-min-ver TLSv1.3
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-  timeout http-keep-alive 60s
+{ haproxy_preamble http; cat <<CONF
 frontend client_side
   bind 127.0.0.1:$HAPROXY_HTTP_CLIENT
   bind 127.0.0.1:$HAPROXY_HTTP_H2_CLIENT proto h2
@@ -111,17 +107,8 @@ backend to_server_side
   http-reuse always
   server s 127.0.0.1:$HAPROXY_HTTP_SERVER ssl alpn h2 crt $WORK/haproxy-web.pem ca-file $WORK/pki/trust-anchor.pem verify required verifyhost $SERVER_NAME sni str($SERVER_NAME)
 CONF
-cat >"$WORK/haproxy-http-server.cfg" <<CONF
-global
-  nbthread 1
-  maxconn 4096
-  ssl-default-bind-options ssl-min-ver TLSv1.3
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-  timeout http-keep-alive 60s
+} >"$WORK/haproxy-http-client.cfg"
+{ haproxy_preamble http; cat <<CONF
 frontend server_side
   bind 127.0.0.1:$HAPROXY_HTTP_SERVER ssl alpn h2 crt $WORK/haproxy-emoji.pem ca-file $WORK/pki/trust-anchor.pem verify required
   default_backend app
@@ -129,6 +116,7 @@ backend app
   http-reuse always
   server app 127.0.0.1:$NGINX_PORT
 CONF
+} >"$WORK/haproxy-http-server.cfg"
 haproxy -f "$WORK/haproxy-http-server.cfg" -db >"$WORK/haproxy-http-server.log" 2>&1 & PIDS+=($!); HAPROXY_HTTP_SERVER_PID=$!
 haproxy -f "$WORK/haproxy-http-client.cfg" -db >"$WORK/haproxy-http-client.log" 2>&1 & PIDS+=($!); HAPROXY_HTTP_CLIENT_PID=$!
 # Two processes, like two sidecars: each runs only its half.

@@ -35,6 +35,7 @@ final class Attempts {
     private final boolean retryable;
     private final RetryBudget budget;
     private final Set<InetSocketAddress> failed = new HashSet<>();
+    private final Set<InetSocketAddress> failedView = Collections.unmodifiableSet(failed);
     private int made;
 
     Attempts(boolean retryable, RetryBudget budget) {
@@ -54,7 +55,7 @@ final class Attempts {
 
     /** The endpoints this request failed on: the next attempt avoids them. */
     Set<InetSocketAddress> avoid() {
-        return Collections.unmodifiableSet(failed);
+        return failedView;
     }
 
     /** The current attempt failed on {@code endpoint}. */

@@ -141,11 +141,12 @@ final class H2Outbound {
                 return;
             }
             attempts.begin();
+            java.util.Set<java.net.InetSocketAddress> failed = attempts.avoid();
             var lease = balancer.pick(resolution.current().endpoints().stream()
-                    .filter(e -> e.identity().isPresent() && !attempts.avoid().contains(e.address())).toList());
+                    .filter(e -> e.identity().isPresent() && !failed.contains(e.address())).toList());
             if (lease.isEmpty()) {
-                answer(stream, requestHeaders, attempts.avoid().isEmpty() ? NoUsableEndpoint.why(authority, resolution.current())
-                        : ProxyError.CONNECT_FAILED.because(authority + ": every endpoint failed (" + attempts.avoid().size() + " tried)"), started);
+                answer(stream, requestHeaders, failed.isEmpty() ? NoUsableEndpoint.why(authority, resolution.current())
+                        : ProxyError.CONNECT_FAILED.because(authority + ": every endpoint failed (" + failed.size() + " tried)"), started);
                 return;
             }
             open(stream, requestHeaders, endStream, lease.get(), started, route, cannotOpen -> {

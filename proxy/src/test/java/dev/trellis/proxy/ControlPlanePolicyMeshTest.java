@@ -126,7 +126,13 @@ class ControlPlanePolicyMeshTest {
         Files.move(temp, state.resolve("app.yaml"), java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     }
 
+    /** A Server on the app's port, voters authorized on it, and {@code rateLimit} (more manifests, or empty). */
     private static String policy(String allowedAccount, String rateLimit) {
+        return serverAndVoters(allowedAccount) + "---\n" + votersMayCall("Server", "voting-http", "voting-from-voters") + rateLimit;
+    }
+
+    /** The Server on the app's port and the voters: {@code account}'s identity. */
+    private static String serverAndVoters(String account) {
         return """
                 apiVersion: policy.trellis.dev/v1alpha1
                 kind: Server
@@ -137,14 +143,19 @@ class ControlPlanePolicyMeshTest {
                 kind: MeshTLSAuthentication
                 metadata: {namespace: emojivoto, name: voters}
                 spec: {identityRefs: [{kind: ServiceAccount, name: %s}]}
-                ---
+                """.formatted(account);
+    }
+
+    /** An AuthorizationPolicy {@code name} admitting the voters to {@code kind} {@code target} (a Server, or an HTTPRoute). */
+    private static String votersMayCall(String kind, String target, String name) {
+        return """
                 apiVersion: policy.trellis.dev/v1alpha1
                 kind: AuthorizationPolicy
-                metadata: {namespace: emojivoto, name: voting-from-voters}
+                metadata: {namespace: emojivoto, name: %s}
                 spec:
-                  targetRef: {kind: Server, name: voting-http}
+                  targetRef: {kind: %s, name: %s}
                   requiredAuthenticationRefs: [{kind: MeshTLSAuthentication, name: voters}]
-                """.formatted(allowedAccount) + rateLimit;
+                """.formatted(name, kind, target);
     }
 
     private HttpResponse<String> vote() throws Exception {
@@ -223,11 +234,7 @@ class ControlPlanePolicyMeshTest {
      */
     @Test
     void anUpgradeCannotRideARouteAuthorizationToTheApp() throws Exception {
-        writeApp("""
-                apiVersion: policy.trellis.dev/v1alpha1
-                kind: Server
-                metadata: {namespace: emojivoto, name: voting-http}
-                spec: {podSelector: {matchLabels: {app: voting}}, port: http, protocol: http1}
+        writeApp(serverAndVoters("web") + """
                 ---
                 apiVersion: policy.trellis.dev/v1alpha1
                 kind: HTTPRoute
@@ -237,18 +244,7 @@ class ControlPlanePolicyMeshTest {
                   rules:
                     - matches: [{path: {type: PathPrefix, value: /vote}}]
                 ---
-                apiVersion: policy.trellis.dev/v1alpha1
-                kind: MeshTLSAuthentication
-                metadata: {namespace: emojivoto, name: voters}
-                spec: {identityRefs: [{kind: ServiceAccount, name: web}]}
-                ---
-                apiVersion: policy.trellis.dev/v1alpha1
-                kind: AuthorizationPolicy
-                metadata: {namespace: emojivoto, name: votes-from-voters}
-                spec:
-                  targetRef: {kind: HTTPRoute, name: voting-votes}
-                  requiredAuthenticationRefs: [{kind: MeshTLSAuthentication, name: voters}]
-                """);
+                """ + votersMayCall("HTTPRoute", "voting-votes", "votes-from-voters"));
         // The route admits web's plain requests on /vote, and nothing else on the port.
         Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> vote().statusCode() == 200
                 && http.send(HttpRequest.newBuilder(URI.create("http://" + HOST + "/other")).timeout(Duration.ofSeconds(10)).build(),

@@ -45,10 +45,7 @@ class GrpcPerStreamMeshTest extends GrpcThroughTheMesh {
 
     @Test
     void callsBalancedOntoADeadEndpointGoToTheLiveOne() throws Exception {
-        int deadProxyPort;
-        try (java.net.ServerSocket closed = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            deadProxyPort = closed.getLocalPort();
-        }
+        int deadProxyPort = TcpServers.refusingPort();
         // Two endpoints: the live one, and one whose proxy is gone (connection refused). No call was made yet,
         // so the client's first resolution sees both.
         mesh.destination.set(AUTHORITY, List.of(

@@ -92,10 +92,7 @@ class OpaqueMeshTest {
 
     @Test
     void aConnectionRetriedAfterADeadEndpointGoesToAnotherOne() throws Exception {
-        int deadProxyPort;
-        try (java.net.ServerSocket closed = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            deadProxyPort = closed.getLocalPort();
-        }
+        int deadProxyPort = TcpServers.refusingPort();
         // Two endpoints: the live one, and one whose proxy is gone (connection refused).
         mesh.destination.set(AUTHORITY, List.of(
                 FakeDestination.endpoint("127.0.0.1", app.port(), EMOJI, server.inboundAddress().getPort()),

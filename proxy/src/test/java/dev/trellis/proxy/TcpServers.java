@@ -26,6 +26,13 @@ final class TcpServers implements AutoCloseable {
         });
     }
 
+    /** A loopback port nothing listens on (bound once, then closed): connecting to it is refused. */
+    static int refusingPort() throws IOException {
+        try (java.net.ServerSocket closed = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return closed.getLocalPort();
+        }
+    }
+
     static TcpServers echo() throws IOException {
         return new TcpServers(new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress()), false);
     }

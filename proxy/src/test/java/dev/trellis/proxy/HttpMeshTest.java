@@ -120,6 +120,36 @@ class HttpMeshTest {
     }
 
     @Test
+    void anAppResettingItsConnectionIsNotAWarning() throws Exception {
+        // Load tools reset their connections when they stop; each reset used to reach the end of
+        // the pipeline unhandled and print a Netty warning, one per connection.
+        java.io.PrintStream original = System.err;
+        java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
+        System.setErr(new java.io.PrintStream(captured, true, StandardCharsets.UTF_8));
+        try {
+            for (int i = 0; i < 3; i++) {
+                try (java.net.Socket socket = new java.net.Socket("127.0.0.1", client.outboundAddress().orElseThrow().getPort())) {
+                    socket.setSoTimeout(10_000);
+                    socket.getOutputStream().write(("GET http://" + HOST + "/hello HTTP/1.1\r\nHost: " + HOST + "\r\n\r\n")
+                            .getBytes(StandardCharsets.US_ASCII));
+                    byte[] answer = new byte[4096];
+                    int read = socket.getInputStream().read(answer);
+                    assertThat(new String(answer, 0, read, StandardCharsets.US_ASCII)).startsWith("HTTP/1.1 200");
+                    socket.setSoLinger(true, 0);   // close with a reset
+                }
+            }
+            await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(Files.readAllLines(dir.resolve("web-connections.log")))
+                    .filteredOn(line -> line.contains("\"protocol\":\"http1\"")).hasSizeGreaterThanOrEqualTo(3));
+            Thread.sleep(200);
+        } finally {
+            System.setErr(original);
+        }
+        assertThat(captured.toString(StandardCharsets.UTF_8).lines())
+                .noneMatch(line -> line.contains("reached at the tail of the pipeline"))
+                .noneMatch(line -> line.contains("WARN") && line.contains("reset"));
+    }
+
+    @Test
     void aConnectionsDurationCountsFromItsAcceptanceNotFromItsDetection() throws Exception {
         try (java.net.Socket socket = new java.net.Socket("127.0.0.1", client.outboundAddress().orElseThrow().getPort())) {
             socket.setSoTimeout(10_000);

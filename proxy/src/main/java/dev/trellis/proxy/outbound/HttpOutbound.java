@@ -271,6 +271,17 @@ final class HttpOutbound implements OutboundExchange.Path {
             super.channelInactive(ctx);
         }
 
+        /**
+         * The app's connection failed (most often: it reset the connection, as load tools do when
+         * they stop): closing it ends the exchange in flight through {@link #channelInactive}.
+         * Not a warning: an app may close its connections however it likes.
+         */
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            log.debug("proxy: outbound HTTP connection from {} failed: {}", ctx.channel().remoteAddress(), Causes.rootMessage(cause));
+            ctx.close();
+        }
+
         private void start(HttpRequest head) {
             Http1RequestDeadline.headComplete(ctx);
             // A whole head arrived: the connection is open for business, whatever its source's other connections do.

@@ -2,7 +2,11 @@ package dev.trellis.proxy.http;
 
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.util.AsciiString;
+import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The headers only the mesh may set. Whatever an app sends under these names is removed
@@ -21,6 +25,8 @@ public final class MeshHeaders {
     /** The protocol the server-side app speaks ({@code h2}), on requests between proxies. */
     public static final String APP_PROTOCOL = "trellis-app-protocol";
 
+    private static final String CONVERSION_PREFIX = "x-http2-";
+
     private static final List<String> ALL = List.of(PROXY_ERROR, CLIENT_ID, TARGET_PORT, APP_PROTOCOL);
 
     private MeshHeaders() {}
@@ -31,5 +37,26 @@ public final class MeshHeaders {
 
     public static void strip(Http2Headers headers) {
         ALL.forEach(headers::remove);
+    }
+
+    /**
+     * Removes every {@code x-http2-*} header: the HTTP/2-to-HTTP/1 conversion writes its stream
+     * id, scheme and path there, and they stay inside the proxy (whoever sent one).
+     * One pass over the headers, without building their name set.
+     */
+    public static void stripConversionHeaders(HttpHeaders headers) {
+        List<CharSequence> found = null;
+        for (Iterator<Map.Entry<CharSequence, CharSequence>> it = headers.iteratorCharSequence(); it.hasNext(); ) {
+            CharSequence name = it.next().getKey();
+            if (AsciiString.regionMatches(name, true, 0, CONVERSION_PREFIX, 0, CONVERSION_PREFIX.length())) {
+                if (found == null) {
+                    found = new ArrayList<>(4);
+                }
+                found.add(name);
+            }
+        }
+        if (found != null) {
+            found.forEach(headers::remove);
+        }
     }
 }

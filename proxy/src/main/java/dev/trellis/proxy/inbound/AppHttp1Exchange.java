@@ -117,9 +117,7 @@ final class AppHttp1Exchange extends ChannelInboundHandlerAdapter {
 
     private void head(HttpRequest request) {
         MeshHeaders.strip(request.headers());
-        for (String name : request.headers().names().stream().filter(n -> n.startsWith("x-http2-")).toList()) {
-            request.headers().remove(name);
-        }
+        MeshHeaders.stripConversionHeaders(request.headers());
         request.headers().set(MeshHeaders.CLIENT_ID, client.spiffeId());
         headRequest = io.netty.handler.codec.http.HttpMethod.HEAD.equals(request.method());
         stream.config().setAutoRead(false);

@@ -18,6 +18,7 @@ import static dev.trellis.core.metrics.ProxyMetricNames.STATUS_CODE;
 import static dev.trellis.core.metrics.ProxyMetricNames.SUCCESS;
 
 import dev.trellis.proxy.errors.ProxyError;
+import io.netty.handler.codec.http.HttpResponseStatus;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -93,7 +94,7 @@ public final class HttpMetrics {
     public void routeResponse(String authority, Destination destination, String route, int status, java.util.Optional<Integer> grpcStatus,
                               Duration elapsed) {
         String bounded = authorities.value(authority);
-        routeResponses.labelValues(OUTBOUND, bounded, destination.namespace(), destination.service(), route, Integer.toString(status),
+        routeResponses.labelValues(OUTBOUND, bounded, destination.namespace(), destination.service(), route, statusLabel(status),
                 classification(status, grpcStatus)).inc();
         routeLatency.labelValues(OUTBOUND, bounded, destination.namespace(), destination.service(), route).observe(elapsed.toNanos() / 1e6);
     }
@@ -114,8 +115,13 @@ public final class HttpMetrics {
     /** A response whose gRPC status (from trailers, or trailers-only headers) is known: non-zero is a failure. */
     public void response(String direction, String authority, int status, java.util.Optional<Integer> grpcStatus, Duration elapsed) {
         String bounded = authorities.value(authority);
-        responses.labelValues(direction, bounded, Integer.toString(status), classification(status, grpcStatus)).inc();
+        responses.labelValues(direction, bounded, statusLabel(status), classification(status, grpcStatus)).inc();
         latency.labelValues(direction, bounded).observe(elapsed.toNanos() / 1e6);
+    }
+
+    /** The status as a label: the standard codes' text is made once, not once per response. */
+    private static String statusLabel(int status) {
+        return HttpResponseStatus.valueOf(status).codeAsText().toString();
     }
 
     private static String classification(int status, java.util.Optional<Integer> grpcStatus) {

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import dev.trellis.proxy.balance.Balancer;
 import dev.trellis.proxy.discovery.Discovery;
+import dev.trellis.proxy.discovery.Endpoint;
 import dev.trellis.proxy.discovery.Resolution;
 import dev.trellis.proxy.discovery.RouteProfiles;
 import dev.trellis.proxy.errors.ProxyError;
@@ -34,6 +35,7 @@ import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
 import io.netty.util.ReferenceCountUtil;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -142,8 +144,9 @@ final class H2Outbound {
             }
             attempts.begin();
             java.util.Set<java.net.InetSocketAddress> failed = attempts.avoid();
-            var lease = balancer.pick(resolution.current().endpoints().stream()
-                    .filter(e -> e.identity().isPresent() && !failed.contains(e.address())).toList());
+            // Never the same endpoint twice for one stream.
+            List<Endpoint> meshed = resolution.current().meshed();
+            var lease = balancer.pick(failed.isEmpty() ? meshed : meshed.stream().filter(e -> !failed.contains(e.address())).toList());
             if (lease.isEmpty()) {
                 answer(stream, requestHeaders, failed.isEmpty() ? NoUsableEndpoint.why(authority, resolution.current())
                         : ProxyError.CONNECT_FAILED.because(authority + ": every endpoint failed (" + failed.size() + " tried)"), started);

@@ -24,7 +24,7 @@ final class NoUsableEndpoint {
         if (endpoints.isEmpty()) {
             return ProxyError.NO_ENDPOINTS.because(authority + " has no endpoints");
         }
-        if (endpoints.endpoints().stream().noneMatch(e -> e.identity().isPresent())) {
+        if (endpoints.meshed().isEmpty()) {
             return ProxyError.ENDPOINT_NOT_MESHED.because(authority + " has endpoints, but none is meshed (no proxy identity announced for "
                     + endpoints.endpoints().stream().limit(5).map(Endpoint::address).map(String::valueOf).collect(Collectors.joining(", "))
                     + "); in local mode, give each Pod the config.trellis.dev/proxy-inbound-port annotation");

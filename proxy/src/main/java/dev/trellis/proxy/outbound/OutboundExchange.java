@@ -220,7 +220,7 @@ final class OutboundExchange {
 
     private void send() {
         attempts.begin();
-        var picked = path.balancer().pick(endpoints.endpoints().stream().filter(e -> e.identity().isPresent()).toList(), attempts.avoid());
+        var picked = path.balancer().pick(endpoints.meshed(), attempts.avoid());
         if (picked.isEmpty()) {
             fail(NoUsableEndpoint.why(authority, endpoints));
             return;
@@ -292,10 +292,19 @@ final class OutboundExchange {
         StreamRelay.flushThrough(opened);
     }
 
+    private boolean heldBodyReadable() {
+        for (HttpContent content : held) {
+            if (content.content().isReadable()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** The held request, whole, as a new message (the held body stays for another attempt). */
     private DefaultFullHttpRequest wholeRequest() {
         ByteBuf body;
-        if (held.stream().noneMatch(content -> content.content().isReadable())) {
+        if (!heldBodyReadable()) {
             body = Unpooled.EMPTY_BUFFER;
         } else {
             CompositeByteBuf parts = client.alloc().compositeBuffer(Math.max(2, held.size()));
@@ -428,9 +437,7 @@ final class OutboundExchange {
             lease.succeeded();
         }
         responseStarted = true;
-        for (String name : response.headers().names().stream().filter(n -> n.startsWith("x-http2-")).toList()) {
-            response.headers().remove(name);
-        }
+        MeshHeaders.stripConversionHeaders(response.headers());
         HttpUtil.setKeepAlive(response, reusable());
         if (response instanceof FullHttpResponse whole && !HttpUtil.isContentLengthSet(whole) && !HttpUtil.isTransferEncodingChunked(whole)
                 && !HttpMethod.HEAD.equals(head.method()) && whole.status().code() != 204 && whole.status().code() != 304) {

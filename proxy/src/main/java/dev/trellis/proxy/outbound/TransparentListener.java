@@ -132,7 +132,7 @@ final class TransparentListener {
                         outbound.carry(ch, authority, Optional.of(destination));
                         return;
                     }
-                    boolean meshed = endpoints.endpoints().stream().anyMatch(e -> e.identity().isPresent());
+                    boolean meshed = !endpoints.meshed().isEmpty();
                     ProtocolDetector.detectThen(ch, detectTimeout, detection -> carryDetected(ch, detection, authority, destination, meshed));
                 });
         });

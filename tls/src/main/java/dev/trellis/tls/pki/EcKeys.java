@@ -1,11 +1,13 @@
 package dev.trellis.tls.pki;
 
+import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.PrivateKey;
 import java.security.PublicKey;
+import java.security.Signature;
 import java.security.interfaces.ECPrivateKey;
 import java.security.interfaces.ECPublicKey;
 import java.security.spec.ECGenParameterSpec;
@@ -26,6 +28,8 @@ public final class EcKeys {
     public static final String SIGNATURE_ALGORITHM = "SHA256withECDSA";
 
     private static final ASN1ObjectIdentifier P256 = SECObjectIdentifiers.secp256r1;
+    /** What {@link #matches} signs. */
+    private static final byte[] KEY_CHECK = "trellis: does this key belong to this certificate?".getBytes(StandardCharsets.US_ASCII);
 
     private EcKeys() {}
 
@@ -70,11 +74,27 @@ public final class EcKeys {
         }
     }
 
-    /** True when the private key belongs to the public key. */
+    /**
+     * True when the private key belongs to the public key: a signature made with the one
+     * verifies with the other. Done with the JDK's own EC code rather than by deriving the
+     * public key ({@link #publicKeyOf}, Bouncy Castle's EC arithmetic): a proxy checks its
+     * fresh certificate this way as it starts, and loading and verifying that arithmetic's
+     * classes cold cost it ~0.2 s of its start to ready.
+     */
     public static boolean matches(PrivateKey privateKey, PublicKey publicKey) {
+        if (!(privateKey instanceof ECPrivateKey) || !isP256(publicKey)) {
+            return false;
+        }
         try {
-            return publicKeyOf(privateKey).equals(publicKey);
-        } catch (IllegalArgumentException e) {
+            Signature signer = Signature.getInstance(SIGNATURE_ALGORITHM);
+            signer.initSign(privateKey);
+            signer.update(KEY_CHECK);
+            byte[] signature = signer.sign();
+            Signature verifier = Signature.getInstance(SIGNATURE_ALGORITHM);
+            verifier.initVerify(publicKey);
+            verifier.update(KEY_CHECK);
+            return verifier.verify(signature);
+        } catch (GeneralSecurityException | IllegalArgumentException e) {
             return false;
         }
     }

@@ -10,6 +10,9 @@
 bench_init() {
   WORK="$(mktemp -d "/tmp/$1.XXXXXX")"
   PIDS=()
+  # Proxies start without the launcher's AOT cache unless a script asks (proxy-startup.sh
+  # measures both): a first run would record one, which costs while it runs and as it exits.
+  export TRELLIS_AOT="${TRELLIS_AOT:-off}"
   trap bench_cleanup EXIT
 }
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Measures a sidecar's start-up and idle footprint: time from exec to /ready (holding a mesh
 # certificate from the identity service) and resident memory once ready, for `trellis proxy`
-# as the launcher runs it, with and without a JDK 25 AOT cache (JEP 483/514) made by one
-# training run (left at cli/target/trellis-proxy.aot, where ./trellis proxy picks it up).
+# as the launcher runs it, with and without the JDK 25 AOT cache (JEP 483/514/515) the launcher
+# records on a proxy's first run after a build (left at cli/target/trellis-proxy.aot).
 # Everything listens on 127.0.0.1.
 #
 # Usage: bench/proxy-startup.sh [runs-per-variant]
@@ -13,15 +13,15 @@ RUNS="${1:-5}"
 source "$ROOT/bench/lib.sh"
 bench_init trellis-startup
 AOT_CACHE="$ROOT/cli/target/trellis-proxy.aot"   # where ./trellis proxy looks for it
-rm -f "$AOT_CACHE"
+rm -f "$AOT_CACHE" "$AOT_CACHE".recording.*
 bench_build
 bench_control_plane 28143
 
 # One proxy start: prints "<ms to ready> <RSS KiB when ready>", then stops it.
 start_once() {
-  local opts="$1" t0 pid
+  local aot="$1" t0 pid
   t0=$(date +%s%N)
-  TRELLIS_JAVA_OPTS="$opts" "$ROOT/trellis" proxy --identity spiffe://cluster.local/ns/bench/sa/web \
+  TRELLIS_AOT="$aot" "$ROOT/trellis" proxy --identity spiffe://cluster.local/ns/bench/sa/web \
     --trust-anchor "$WORK/pki/trust-anchor.pem" --identity-addr "$IDENTITY_ADDR" --token-file "$WORK/pki/web.token" \
     --destination-addr "$DESTINATION_ADDR" --inbound 127.0.0.1:28144 --outbound 127.0.0.1:28140 --admin 127.0.0.1:28191 \
     --connection-log /dev/null --tap off >"$WORK/proxy.log" 2>&1 &
@@ -39,16 +39,15 @@ start_once() {
 }
 
 report() {
-  local name="$1" opts="$2" all=()
-  for _ in $(seq 1 "$RUNS"); do all+=("$(start_once "$opts")"); done
+  local name="$1" aot="$2" all=()
+  for _ in $(seq 1 "$RUNS"); do all+=("$(start_once "$aot")"); done
   printf '%s\n' "${all[@]}" | sort -n | awk -v name="$name" '{ms[NR]=$1; rss+=$2} END {
     printf "%-22s ready median %5d ms (min %d, max %d)   RSS mean %6.1f MiB\n", name, ms[int((NR+1)/2)], ms[1], ms[NR], rss/NR/1024 }'
 }
 
-report "default" ""
-# Training run: the JVM records the classes it loaded and linked, and writes the cache at exit.
-# The launcher adds the cache by itself once it exists, so the second report runs plain.
-start_once "-XX:AOTCacheOutput=$AOT_CACHE" >/dev/null
-[[ -f "$AOT_CACHE" ]] || { echo "bench: the training run wrote no AOT cache; see $WORK/proxy.log" >&2; exit 1; }
+report "default" off
+# The first run with the cache on records it (and writes it as it exits); the next ones use it.
+start_once on >/dev/null
+report "aot-cache" on
+[[ -f "$AOT_CACHE" ]] || { echo "bench: the launcher recorded no AOT cache; see $WORK/proxy.log" >&2; exit 1; }
 echo "AOT cache: $(du -h "$AOT_CACHE" | cut -f1), kept at $AOT_CACHE for later ./trellis proxy runs"
-report "aot-cache" ""

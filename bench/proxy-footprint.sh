@@ -2,8 +2,10 @@
 # What a pair of sidecars costs under a fixed load, one JVM variant after another, with the
 # real control plane: for each variant, a client and a server `trellis proxy` (HTTP-aware
 # forward, nginx behind), idle RSS/PSS once ready, then 2,000 req/s (hey) for the run's
-# seconds sampling RSS/PSS each second, CPU per request and p99; the client's threads by name
-# go to the log directory. A variant is a label and
+# seconds sampling RSS/PSS each second, CPU per request and p99; then, the JIT warm by now,
+# wrk with 64 connections for the run's seconds: requests/s and CPU per request at saturation
+# (the steady-state cost; a young JVM's fixed-rate CPU is mostly its compiler). The client's
+# threads by name go to the log directory. A variant is a label and
 # the environment to start the proxies with (TRELLIS_JAVA_OPTS, MALLOC_ARENA_MAX, ...).
 # Everything listens on 127.0.0.1; every load is bounded in time.
 #
@@ -15,7 +17,7 @@ DURATION="${1:-10}"; shift || true
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
 bench_init trellis-footprint
-bench_require "hey nginx curl bc" "hey nginx curl bc"
+bench_require "hey wrk nginx curl bc" "hey wrk nginx curl bc"
 NGINX_PORT=29080; TRELLIS_IN=29143; FWD=29083; ADMIN_CLIENT=29191; ADMIN_SERVER=29192
 bench_build
 
@@ -51,17 +53,24 @@ variant() { # label env...: one table row
   local requests cpu
   requests=$(awk '/\[200\]/ {print $2}' "$WORK/hey-$label.txt")
   cpu=$(echo "$(cpu_seconds "$c") + $(cpu_seconds "$s") - $c0" | bc)
-  printf '| %s | %s | %s | %s/%s + %s/%s | %s | %s µs | %s |\n' "$label" "$threads" "$idle" "$peak_c" "$peak_pc" "$peak_s" "$peak_ps" \
+  local c1 saturated saturated_cpu
+  c1=$(echo "$(cpu_seconds "$c") + $(cpu_seconds "$s")" | bc)
+  wrk -t 1 -c 64 -d "${DURATION}s" "http://127.0.0.1:$FWD/" >"$WORK/wrk-$label.txt" 2>&1
+  saturated=$(awk '/requests in/ {print $1}' "$WORK/wrk-$label.txt")
+  saturated_cpu=$(echo "$(cpu_seconds "$c") + $(cpu_seconds "$s") - $c1" | bc)
+  local after="$(rss_mb "$c") + $(rss_mb "$s")"
+  printf '| %s | %s | %s | %s/%s + %s/%s | %s | %s µs | %s | %s | %s µs | %s |\n' "$label" "$threads" "$idle" "$peak_c" "$peak_pc" "$peak_s" "$peak_ps" \
     "$(awk '/Requests\/sec/ {printf "%.0f", $2}' "$WORK/hey-$label.txt")" "$(echo "scale=1; $cpu * 1000000 / $requests" | bc)" \
-    "$(awk '/99% in/ {printf "%.2f ms", $3*1000}' "$WORK/hey-$label.txt")"
+    "$(awk '/99% in/ {printf "%.2f ms", $3*1000}' "$WORK/hey-$label.txt")" \
+    "$(awk '/Requests\/sec/ {printf "%.0f", $2}' "$WORK/wrk-$label.txt")" "$(echo "scale=1; $saturated_cpu * 1000000 / $saturated" | bc)" "$after"
   kill "$sl" "$cl" "$s" "$c" 2>/dev/null || true
   while kill -0 "$s" 2>/dev/null || kill -0 "$c" 2>/dev/null; do sleep 0.2; done
 }
 
 echo "# Sidecar pair footprint at 2,000 req/s (HTTP-aware path), $(date -u +%Y-%m-%dT%H:%MZ), ${DURATION}s per variant, $(nproc) cores"
 echo
-echo "| variant | threads, client + server | idle RSS/PSS MiB, client + server | peak RSS/PSS MiB under load | requests/s | CPU per request (both) | p99 |"
-echo "|---|---|---|---|---|---|---|"
+echo "| variant | threads, client + server | idle RSS/PSS MiB, client + server | peak RSS/PSS MiB under load | requests/s | CPU per request (both) | p99 | saturation req/s (wrk 64) | CPU per request at saturation | RSS MiB after it |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 if (( $# == 0 )); then
   set -- "defaults|X=1" \
     "malloc-arenas-2|MALLOC_ARENA_MAX=2" \

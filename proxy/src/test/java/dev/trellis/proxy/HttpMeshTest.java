@@ -65,6 +65,12 @@ class HttpMeshTest {
                 out.write(body);
             }
         });
+        app.createContext("/headers", exchange -> {
+            byte[] body = String.join(",", exchange.getRequestHeaders().keySet()).toLowerCase(java.util.Locale.ROOT).getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(200, body.length);
+            exchange.getResponseBody().write(body);
+            exchange.close();
+        });
         app.createContext("/slow", exchange -> {
             try {
                 Thread.sleep(3000);
@@ -100,6 +106,17 @@ class HttpMeshTest {
         await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(metrics(client))
                 .contains("response_total{authority=\"" + HOST + ":80\",classification=\"success\",direction=\"outbound\",status_code=\"200\"} 1.0"));
         assertThat(metrics(server)).contains("response_total{authority=\"" + HOST + "\",classification=\"success\",direction=\"inbound\",status_code=\"200\"} 1.0");
+    }
+
+    @Test
+    void theHttp2ConversionHeadersReachNeitherTheAppNorTheClient() throws Exception {
+        // The HTTP/2-to-HTTP/1 conversion on each proxy writes x-http2-* headers (stream id,
+        // scheme); they stay inside the proxies, and so does one a client sends itself.
+        HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create("http://" + HOST + "/headers"))
+                .header("X-Http2-Path", "/elsewhere").header("x-http2-stream-id", "7").build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(response.body()).contains("trellis-client-id").doesNotContain("x-http2-");
+        assertThat(response.headers().map().keySet()).noneMatch(name -> name.toLowerCase(java.util.Locale.ROOT).startsWith("x-http2-"));
     }
 
     @Test

@@ -49,12 +49,15 @@ public record InjectorConfig(String namespace, String trustDomain, String cluste
 
     /**
      * Proxy settings with their defaults; the matching {@code config.trellis.dev/proxy-*}
-     * annotations override them per namespace or pod.
+     * annotations override them per namespace or pod. The memory limit covers what the proxy's
+     * JVM may grow to, not what it usually holds: its heap (up to 96 MiB), direct memory (64),
+     * metaspace and code (~55) and the JVM's own (~60); a proxy measured 231-238 MiB RSS after
+     * minutes at saturation (docs/benchmarks.md), which a 192Mi limit would have OOM-killed.
      */
     public record ProxyDefaults(String cpuRequest, Optional<String> cpuLimit, String memoryRequest, String memoryLimit, String logLevel,
                                 Optional<String> defaultInboundPolicy) {
         public static ProxyDefaults standard() {
-            return new ProxyDefaults("100m", Optional.empty(), "192Mi", "192Mi", "info", Optional.empty());
+            return new ProxyDefaults("100m", Optional.empty(), "192Mi", "320Mi", "info", Optional.empty());
         }
     }
 

@@ -27,9 +27,10 @@ public final class Main {
 
     /** Runs the command line and returns the exit code; used by tests too. */
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
-        CommandLine commandLine = commandLine(out, err);
+        boolean sidecar = args.length > 0 && args[0].equals("proxy");
+        CommandLine commandLine = sidecar ? proxyCommandLine(out, err) : commandLine(out, err);
         try {
-            return commandLine.execute(args);
+            return commandLine.execute(sidecar ? java.util.Arrays.copyOfRange(args, 1, args.length) : args);
         } finally {
             // Commands print with print(), not only println(): nothing may stay in the buffer.
             out.flush();
@@ -39,7 +40,20 @@ public final class Main {
 
     /** The command line with every converter and handler, ready to parse or execute (tests parse manifests' arguments with it). */
     static CommandLine commandLine(PrintWriter out, PrintWriter err) {
-        return new CommandLine(new Main())
+        return configured(new CommandLine(new Main()), out, err);
+    }
+
+    /**
+     * {@code trellis proxy} alone, named as in the whole tree: a sidecar starts with every pod,
+     * and building the models of all the other commands first (picocli reads every option of
+     * every command when the tree is made) only delayed it.
+     */
+    static CommandLine proxyCommandLine(PrintWriter out, PrintWriter err) {
+        return configured(new CommandLine(new ProxyCommand()).setCommandName("trellis proxy"), out, err);
+    }
+
+    private static CommandLine configured(CommandLine commandLine, PrintWriter out, PrintWriter err) {
+        return commandLine
                 .setOut(out)
                 .setErr(err)
                 .registerConverter(java.time.Duration.class, new Converters.DurationConverter())

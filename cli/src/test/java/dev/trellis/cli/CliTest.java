@@ -38,6 +38,22 @@ class CliTest {
     }
 
     @Test
+    void theProxyAloneReadsAndAnswersAsTheWholeTreeDoes() {
+        // `trellis proxy` is parsed without the other commands' models (start-up); its usage,
+        // its errors and its exit codes must stay those of the whole tree.
+        StringWriter ignored = new StringWriter();
+        String whole = Main.commandLine(new PrintWriter(ignored), new PrintWriter(ignored)).getSubcommands().get("proxy").getUsageMessage();
+        assertThat(Main.proxyCommandLine(new PrintWriter(ignored), new PrintWriter(ignored)).getUsageMessage()).isEqualTo(whole);
+        assertThat(trellis("proxy", "--help").out()).isEqualTo(whole);
+        Run unknown = trellis("proxy", "--no-such-flag");
+        assertThat(unknown.exit()).isEqualTo(2);
+        assertThat(unknown.err()).contains("trellis: ").contains("'--no-such-flag'").contains("see 'trellis proxy --help'");
+        Run badIdentity = trellis("proxy", "--identity", "not a spiffe id");
+        assertThat(badIdentity.exit()).isEqualTo(1);
+        assertThat(badIdentity.err()).startsWith("trellis: ");
+    }
+
+    @Test
     void bootstrapWritesTheFourFilesAndRefusesToOverwriteWithoutForce() throws Exception {
         Path pki = dir.resolve("pki");
         Run first = trellis("identity", "bootstrap", "--trust-domain", "example.org", "--out", pki.toString());

@@ -103,7 +103,13 @@ final class AppHttp1Exchange extends ChannelInboundHandlerAdapter {
                 fail(ProxyError.BAD_REQUEST.because(Causes.rootMessage(request.decoderResult().cause())));
                 return;
             }
+            requestComplete = object instanceof LastHttpContent;
+            // Held before the app connection is asked for: a pooled one on this event loop is
+            // ready at once, and reading the stream on from there delivers the body re-entrantly,
+            // which must reach the app after its head (a pipelined POST's did not).
+            held.add(object);
             head(request);
+            return;
         }
         if (object instanceof LastHttpContent) {
             requestComplete = true;
@@ -138,8 +144,8 @@ final class AppHttp1Exchange extends ChannelInboundHandlerAdapter {
                 toApp(object);
             }
             flushApp();
+            // On already for a pooled connection (then a no-op); a new one starts reading here.
             appChannel.config().setAutoRead(true);
-            appChannel.read();
             if (!requestComplete) {
                 stream.config().setAutoRead(true);
                 stream.read();

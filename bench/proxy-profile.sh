@@ -40,13 +40,14 @@ thread_cpu() { # pid: "name ticks" per thread
 }
 thread_cpu "$c" >"$WORK/client-threads-0"; thread_cpu "$s" >"$WORK/server-threads-0"
 if [[ -n "${ASYNC_PROFILER:-}" ]]; then
-  for pid in "$c" "$s"; do "$JCMD" "$pid" JVMTI.agent_load "$ASYNC_PROFILER" "start,event=cpu,interval=1ms" >/dev/null; done
+  # jcmd parses key=value words as its own arguments: the agent's options go in quotes.
+  for pid in "$c" "$s"; do "$JCMD" "$pid" JVMTI.agent_load "$ASYNC_PROFILER" '"start,event=cpu,interval=1ms"' | grep -v '^[0-9]*:$\|return code: 0' || true; done
 fi
 wrk -t 1 -c "$CONNECTIONS" -d "${DURATION}s" --latency "http://127.0.0.1:$FWD/" | tee "$WORK/wrk.txt"
 thread_cpu "$c" >"$WORK/client-threads-1"; thread_cpu "$s" >"$WORK/server-threads-1"
 if [[ -n "${ASYNC_PROFILER:-}" ]]; then
-  "$JCMD" "$c" JVMTI.agent_load "$ASYNC_PROFILER" "stop,collapsed,file=$WORK/client.collapsed" >/dev/null
-  "$JCMD" "$s" JVMTI.agent_load "$ASYNC_PROFILER" "stop,collapsed,file=$WORK/server.collapsed" >/dev/null
+  "$JCMD" "$c" JVMTI.agent_load "$ASYNC_PROFILER" "\"stop,collapsed,file=$WORK/client.collapsed\"" >/dev/null
+  "$JCMD" "$s" JVMTI.agent_load "$ASYNC_PROFILER" "\"stop,collapsed,file=$WORK/server.collapsed\"" >/dev/null
 fi
 "$JCMD" "$c" JFR.dump name=bench filename="$WORK/client.jfr" >/dev/null
 "$JCMD" "$s" JFR.dump name=bench filename="$WORK/server.jfr" >/dev/null

@@ -120,6 +120,28 @@ class HttpMeshTest {
     }
 
     @Test
+    void pipelinedRequestsAreAnsweredInOrderOnTheirConnection() throws Exception {
+        // Three requests in one write, the last closing the connection: the proxy reads on while
+        // the first is answered and must keep the answers in the order the requests came.
+        String target = "http://" + HOST;
+        String requests = "POST " + target + "/echo HTTP/1.1\r\nHost: " + HOST + "\r\nContent-Length: 5\r\n\r\nfirst"
+                + "GET " + target + "/hello HTTP/1.1\r\nHost: " + HOST + "\r\n\r\n"
+                + "POST " + target + "/echo HTTP/1.1\r\nHost: " + HOST + "\r\nContent-Length: 5\r\nConnection: close\r\n\r\nthird";
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", client.outboundAddress().orElseThrow().getPort())) {
+            socket.setSoTimeout(10_000);
+            socket.getOutputStream().write(requests.getBytes(StandardCharsets.US_ASCII));
+            String answers = new String(socket.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+            assertThat(answers.split("HTTP/1.1 200 ", -1)).as(answers).hasSize(4);
+            int first = answers.indexOf("\r\n\r\nfirst");
+            int hello = answers.indexOf("hello " + WEB.spiffeId());
+            int third = answers.indexOf("\r\n\r\nthird");
+            assertThat(first).as(answers).isPositive();
+            assertThat(hello).as(answers).isGreaterThan(first);
+            assertThat(third).as(answers).isGreaterThan(hello);
+        }
+    }
+
+    @Test
     void anHttpConnectionIsLoggedWhenItCloses() throws Exception {
         // One request on a connection of its own that closes after it, so the connection ends.
         try (java.net.Socket socket = new java.net.Socket("127.0.0.1", client.outboundAddress().orElseThrow().getPort())) {

@@ -47,7 +47,10 @@ final class AppHttp1Pool implements AutoCloseable {
     /**
      * A connection to the app at {@code port} whose reads go to {@code exchange} (added last,
      * replacing the previous exchange's); the future fails with
-     * {@link ProxyError#APP_CONNECT_FAILED} naming the address. Auto-read is off.
+     * {@link ProxyError#APP_CONNECT_FAILED} naming the address. A new connection does not read
+     * until the exchange turns auto-read on; a pooled one reads on (turning its epoll interest
+     * off and on again per request cost two system calls), and nothing comes before the
+     * exchange's request anyway.
      */
     Future<Channel> acquire(InetSocketAddress port, EventLoop loop, ChannelHandler exchange) {
         Promise<Channel> ready = loop.newPromise();
@@ -127,14 +130,12 @@ final class AppHttp1Pool implements AutoCloseable {
             Channel channel = it.next();
             if (channel.eventLoop() == loop && channel.isActive()) {
                 it.remove();
-                channel.config().setAutoRead(false);
                 return channel;
             }
         }
         while (!channels.isEmpty()) {
             Channel channel = channels.pollLast();
             if (channel.isActive()) {
-                channel.config().setAutoRead(false);
                 return channel;
             }
         }

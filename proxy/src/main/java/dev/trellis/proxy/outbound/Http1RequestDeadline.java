@@ -20,15 +20,22 @@ import java.util.concurrent.TimeUnit;
  * 65 s. Past it the client gets 408 and the connection closes; the refusal is reported to the
  * connection log. (The body streams on; {@link OutboundExchange} bounds the pauses in it.)
  * Sits before the HTTP codec; the request handler says when a head is whole
- * ({@link #headComplete}) and when the answer is out ({@link #answered}). One per
- * connection; event-loop only.
+ * ({@link #headComplete}), when the request was read whole ({@link #requestRead}) and when
+ * the answer is out ({@link #answered}). The connection goes on reading while a request is
+ * answered, so the next request's first byte may come before that answer is out: its clock
+ * starts then, but a 408 never lands in the middle of an answer; one that falls due during
+ * it is sent once the answer is out. One per connection; event-loop only.
  */
 final class Http1RequestDeadline extends ChannelInboundHandlerAdapter {
 
     private final Duration deadline;
     private ScheduledFuture<?> timer;
-    /** Between an answer and the next request's first byte: not counting. */
+    /** Waiting for the next request's first byte: not counting. */
     private boolean idle;
+    /** The current request was read whole and its answer is not out yet. */
+    private boolean answering;
+    /** The next request's deadline passed while the current one was being answered. */
+    private boolean overdue;
 
     Http1RequestDeadline(Duration deadline) {
         this.deadline = requireNonNull(deadline, "deadline");
@@ -54,20 +61,40 @@ final class Http1RequestDeadline extends ChannelInboundHandlerAdapter {
         ctx.fireChannelInactive();
     }
 
-    /** The current request's head is whole. */
+    /** A request's head is whole (the current one's, or one a client pipelined behind it). */
     static void headComplete(ChannelHandlerContext any) {
         Http1RequestDeadline self = any.pipeline().get(Http1RequestDeadline.class);
         if (self != null) {
             self.cancel();
+            self.idle = false;
+            self.overdue = false;
         }
     }
 
-    /** The current request is answered: the clock waits for the next one's first byte. */
+    /** The current request was read whole: the bytes that come next are the next request's. */
+    static void requestRead(ChannelHandlerContext any) {
+        Http1RequestDeadline self = any.pipeline().get(Http1RequestDeadline.class);
+        if (self != null) {
+            self.answering = true;
+            self.idle = self.timer == null;
+        }
+    }
+
+    /**
+     * The current request is answered: the clock waits for the next one's first byte, or goes
+     * on counting from it if it came while the answer was going out (a 408 that fell due then
+     * is sent now).
+     */
     static void answered(ChannelHandlerContext any) {
         Http1RequestDeadline self = any.pipeline().get(Http1RequestDeadline.class);
         if (self != null) {
-            self.cancel();
-            self.idle = true;
+            self.answering = false;
+            if (self.overdue) {
+                self.overdue = false;
+                self.expire(any.pipeline().context(self));
+            } else if (self.timer == null) {
+                self.idle = true;
+            }
         }
     }
 
@@ -77,7 +104,12 @@ final class Http1RequestDeadline extends ChannelInboundHandlerAdapter {
     }
 
     private void expire(ChannelHandlerContext ctx) {
+        timer = null;
         if (!ctx.channel().isActive()) {
+            return;
+        }
+        if (answering) {
+            overdue = true;
             return;
         }
         RequestOutcomes.of(ctx.channel()).refused(ProxyError.HEADER_TIMEOUT, null, "no complete request within " + deadline);

@@ -193,6 +193,9 @@ final class HttpOutbound implements OutboundExchange.Path {
             }
             if (current != null && !current.requestComplete() && object instanceof HttpContent content) {
                 current.body(content);
+                if (current != null && current.requestComplete()) {
+                    Http1RequestDeadline.requestRead(ctx);
+                }
                 return;
             }
             if (current != null) {
@@ -202,7 +205,12 @@ final class HttpOutbound implements OutboundExchange.Path {
                     ctx.close();
                     return;
                 }
+                // The client pipelines: it waits here, and reading stops until the answer is out.
                 waiting.add(object);
+                if (object instanceof HttpRequest) {
+                    Http1RequestDeadline.headComplete(ctx);
+                }
+                ctx.channel().config().setAutoRead(false);
                 return;
             }
             next(object);
@@ -253,10 +261,13 @@ final class HttpOutbound implements OutboundExchange.Path {
             while (current != null && !current.requestComplete() && waiting.peek() instanceof HttpContent content) {
                 waiting.poll();
                 current.body(content);
+                if (current != null && current.requestComplete()) {
+                    Http1RequestDeadline.requestRead(ctx);
+                }
             }
-            if (current == null || !current.requestComplete()) {
+            // Reading stopped only if the client pipelined (or a body waited for its stream).
+            if (waiting.isEmpty() && !ctx.channel().config().isAutoRead()) {
                 ctx.channel().config().setAutoRead(true);
-                ctx.channel().read();
             }
         }
 

@@ -201,8 +201,8 @@ final class OutboundExchange {
         if (last) {
             requestComplete = true;
             bodyRate.stop();
-            // HTTP/1.1 answers in order: nothing more is read until this request is answered.
-            client.config().setAutoRead(false);
+            // The connection reads on (pausing it per request cost two epoll system calls): what
+            // the client pipelines waits in HttpOutbound's request queue, which pauses it then.
             if (streaming) {
                 armResponseTimer();
             } else if (replayable && endpoints != null && attempts.made() == 0) {

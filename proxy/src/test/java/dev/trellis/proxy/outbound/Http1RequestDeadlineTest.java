@@ -105,6 +105,58 @@ class Http1RequestDeadlineTest {
     }
 
     @Test
+    void theNextRequestsFirstByteDuringAnAnswerStartsItsClockAndA408DueThenWaitsForTheAnswerToBeOut() {
+        EmbeddedChannel channel = channel();
+        send(channel, "GET / HTTP/1.1\r\n\r\n");
+        Http1RequestDeadline.headComplete(channel.pipeline().firstContext());
+        Http1RequestDeadline.requestRead(channel.pipeline().firstContext());
+        advance(channel, Duration.ofSeconds(5));
+        // The connection reads on while the answer goes out: the next head starts to trickle in.
+        send(channel, "GET /next HTTP/1.1\r\nX-Slow: ");
+        advance(channel, Duration.ofMillis(2100));
+        assertThat(written(channel)).as("no 408 in the middle of an answer").isEmpty();
+        assertThat(channel.isOpen()).isTrue();
+
+        Http1RequestDeadline.answered(channel.pipeline().firstContext());
+        assertThat(written(channel)).as("the 408 that fell due, once the answer is out").startsWith("HTTP/1.1 408 ");
+        assertThat(channel.isOpen()).isFalse();
+        assertThat(refusals).containsExactly("header_timeout: no complete request within PT2S");
+    }
+
+    @Test
+    void theNextRequestsClockRunsOnFromItsFirstByteAfterTheAnswerIsOut() {
+        EmbeddedChannel channel = channel();
+        send(channel, "GET / HTTP/1.1\r\n\r\n");
+        Http1RequestDeadline.headComplete(channel.pipeline().firstContext());
+        Http1RequestDeadline.requestRead(channel.pipeline().firstContext());
+        send(channel, "GET /next HTTP/1.1\r\n");
+        advance(channel, Duration.ofMillis(1500));
+        Http1RequestDeadline.answered(channel.pipeline().firstContext());
+        send(channel, "X-Slow: x");
+        advance(channel, Duration.ofMillis(400));
+        assertThat(channel.isOpen()).as("1.9 s after its first byte").isTrue();
+        advance(channel, Duration.ofMillis(200));
+        assertThat(written(channel)).as("counted from the first byte, not restarted by the answer").startsWith("HTTP/1.1 408 ");
+        assertThat(channel.isOpen()).isFalse();
+    }
+
+    @Test
+    void aPipelinedHeadThatIsWholeStopsTheClockWhileItWaits() {
+        EmbeddedChannel channel = channel();
+        send(channel, "GET / HTTP/1.1\r\n\r\n");
+        Http1RequestDeadline.headComplete(channel.pipeline().firstContext());
+        Http1RequestDeadline.requestRead(channel.pipeline().firstContext());
+        send(channel, "GET /next HTTP/1.1\r\n\r\n");
+        Http1RequestDeadline.headComplete(channel.pipeline().firstContext());
+        advance(channel, Duration.ofSeconds(10));
+        Http1RequestDeadline.answered(channel.pipeline().firstContext());
+        Http1RequestDeadline.headComplete(channel.pipeline().firstContext());
+        advance(channel, Duration.ofSeconds(10));
+        assertThat(channel.isOpen()).as("a whole request waiting its turn has no head deadline").isTrue();
+        assertThat(refusals).isEmpty();
+    }
+
+    @Test
     void aConnectionThatSaysNothingIsCutAtTheDeadlineToo() {
         EmbeddedChannel channel = channel();
         advance(channel, Duration.ofMillis(2001));

@@ -3,10 +3,14 @@ package dev.trellis.install.check;
 import dev.trellis.cluster.Workloads;
 import dev.trellis.core.version.TrellisVersion;
 import dev.trellis.injector.Annotations;
+import dev.trellis.injector.InjectorConfig;
 import dev.trellis.injector.PodInjector;
+import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -50,7 +54,42 @@ final class DataPlaneChecks {
         results.add(otherVersion.isEmpty() ? CheckResult.ok("every proxy runs this CLI's version (" + version + ")")
                 : CheckResult.warning("every proxy runs this CLI's version (" + version + ")", "other versions: " + named(otherVersion)
                         + "\nrestart the workloads (kubectl rollout restart) to inject the current proxy", HINT));
+        results.add(memoryLimits(meshed));
         return new CheckReport.Category("data-plane", results);
+    }
+
+    /**
+     * Each proxy's memory limit, where it has one, at least {@link InjectorConfig.ProxyDefaults#LEAST_SAFE_MEMORY_LIMIT}:
+     * the proxy's JVM caps are fixed, not derived from the limit, and a proxy under sustained
+     * load holds more than an older default (192Mi) allowed.
+     */
+    private static CheckResult memoryLimits(List<Pod> meshed) {
+        String least = InjectorConfig.ProxyDefaults.LEAST_SAFE_MEMORY_LIMIT;
+        BigDecimal leastBytes = Quantity.getAmountInBytes(new Quantity(least));
+        String title = "every proxy's memory limit is at least " + least;
+        List<String> below = new ArrayList<>();
+        for (Pod pod : meshed) {
+            proxyMemoryLimit(pod).filter(limit -> Quantity.getAmountInBytes(limit).compareTo(leastBytes) < 0)
+                    .ifPresent(limit -> below.add(name(pod) + " (" + limit + ")"));
+        }
+        return below.isEmpty() ? CheckResult.ok(title)
+                : CheckResult.warning(title, "lower limits: " + named(below) + "\na proxy under sustained load can hold 190-240 MiB and be"
+                        + " OOM-killed below it; set " + Annotations.PROXY_MEMORY_LIMIT + " (or drop it for the default) and restart the workloads", HINT);
+    }
+
+    /** The memory limit of the pod's proxy container, if it has one. */
+    static Optional<Quantity> proxyMemoryLimit(Pod pod) {
+        if (pod.getSpec() == null) {
+            return Optional.empty();
+        }
+        return Stream.concat(containers(pod.getSpec().getInitContainers()), containers(pod.getSpec().getContainers()))
+                .filter(c -> PodInjector.PROXY_CONTAINER.equals(c.getName()))
+                .map(c -> c.getResources() == null || c.getResources().getLimits() == null ? null : c.getResources().getLimits().get("memory"))
+                .filter(java.util.Objects::nonNull).findFirst();
+    }
+
+    private static Stream<Container> containers(List<Container> containers) {
+        return containers == null ? Stream.empty() : containers.stream();
     }
 
     /** The proxy's container status says ready: a regular container, or a native sidecar among the init containers. */

@@ -121,6 +121,32 @@ class ClusterCheckTest {
         assertThat(report.text()).contains("shop/web-2 (0.1.0)");
     }
 
+    @Test
+    void aProxyLimitedBelowWhatItCanHoldUnderLoadWarns() {
+        install(pki(Duration.ofDays(3650), Duration.ofDays(365)));
+        String version = dev.trellis.core.version.TrellisVersion.current();
+        client.resource(withProxyMemoryLimit(meshedPod("web-0", true, version), "320Mi")).create();
+        client.resource(meshedPod("web-1", true, version)).create();
+        CheckReport healthy = ClusterCheck.run(client, CheckOptions.defaults().withProxies(true), CLOCK);
+        assertThat(healthy.worst()).as(healthy.text()).isEqualTo(Outcome.OK);
+        assertThat(line(healthy, "every proxy's memory limit is at least 256Mi")).startsWith("√");
+
+        // The default of earlier versions, and a lower limit written in Gi.
+        client.resource(withProxyMemoryLimit(meshedPod("web-2", true, version), "192Mi")).create();
+        client.resource(withProxyMemoryLimit(meshedPod("web-3", true, version), "0.1Gi")).create();
+        CheckReport report = ClusterCheck.run(client, CheckOptions.defaults().withProxies(true), CLOCK);
+        assertThat(report.worst()).as(report.text()).isEqualTo(Outcome.WARNING);
+        assertThat(line(report, "every proxy's memory limit is at least 256Mi")).startsWith("‼");
+        assertThat(report.text()).contains("shop/web-2 (192Mi)").contains("shop/web-3 (0.1Gi)").doesNotContain("shop/web-0 (")
+                .contains("config.trellis.dev/proxy-memory-limit");
+    }
+
+    private static io.fabric8.kubernetes.api.model.Pod withProxyMemoryLimit(io.fabric8.kubernetes.api.model.Pod pod, String limit) {
+        pod.getSpec().getInitContainers().getFirst().setResources(new io.fabric8.kubernetes.api.model.ResourceRequirementsBuilder()
+                .addToLimits("memory", new io.fabric8.kubernetes.api.model.Quantity(limit)).build());
+        return pod;
+    }
+
     private static io.fabric8.kubernetes.api.model.Pod meshedPod(String name, boolean proxyReady, String version) {
         return new io.fabric8.kubernetes.api.model.PodBuilder().withNewMetadata().withName(name).withNamespace("shop")
                     .addToLabels("trellis.dev/control-plane-ns", "trellis").addToAnnotations("trellis.dev/proxy-version", version).endMetadata()

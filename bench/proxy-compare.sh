@@ -6,11 +6,16 @@
 #   haproxy-tcp    load tool -> haproxy (client, mode tcp) -> mTLS -> haproxy (server, mode tcp) -> nginx
 #   trellis-http   the same with --forward PORT=http://...: HTTP-aware, balanced per request / per HTTP/2 stream
 #   haproxy-http   haproxy pairs in mode http, HTTP/2 over the mTLS hop (alpn h2), as Trellis does
-# Every hop is TLS 1.3 with client certificates from the same mesh CA. Loads: HTTP/1.1 at a
-# fixed 1,000 req/s (hey), at saturation (wrk, 64 connections), HTTP/2 prior knowledge at
-# saturation (h2load), each after an unmeasured warm-up. Then each pair's memory idle and
-# at a fixed 2,000 req/s (RSS and PSS, sampled each second), CPU per request in each mode,
-# and the Trellis proxies' NMT summary.
+# Every hop is TLS 1.3 with client certificates from the same mesh CA, and every new connection
+# over it a full handshake: Trellis never resumes a TLS session (each connection checks the
+# peer's current certificate and identity), so the HAProxy pairs run with `no-ssl-reuse` too
+# (HAProxy's default resumes, which makes its new connections cheaper and is not the same work).
+# Loads: HTTP/1.1 at a fixed 1,000 req/s (hey), at saturation (wrk, 64 connections), HTTP/2
+# prior knowledge at saturation (h2load), each after an unmeasured warm-up that also opens
+# connections (a sidecar in steady state has handshaken before: a cold JVM's first handshakes
+# cost 5-10x its warm ones); then new connections, one request each (hey without keep-alive),
+# with the CPU each costs. Then each pair's memory idle and at a fixed 2,000 req/s (RSS and
+# PSS, sampled each second), CPU per request in each mode, and the Trellis proxies' NMT summary.
 # Everything listens on 127.0.0.1; every load is bounded in time.
 #
 # Usage: bench/proxy-compare.sh [seconds-per-run]   (run as root to let it apt-get the tools)
@@ -81,9 +86,9 @@ frontend client_side_h2
   bind 127.0.0.1:$HAPROXY_H2_CLIENT
   default_backend to_server_side_h2
 backend to_server_side
-  server s 127.0.0.1:$HAPROXY_SERVER ssl crt $WORK/haproxy-web.pem ca-file $WORK/pki/trust-anchor.pem verify required verifyhost emoji.bench.serviceaccount.identity.trellis.cluster.local sni str(emoji.bench.serviceaccount.identity.trellis.cluster.local)
+  server s 127.0.0.1:$HAPROXY_SERVER ssl no-ssl-reuse crt $WORK/haproxy-web.pem ca-file $WORK/pki/trust-anchor.pem verify required verifyhost emoji.bench.serviceaccount.identity.trellis.cluster.local sni str(emoji.bench.serviceaccount.identity.trellis.cluster.local)
 backend to_server_side_h2
-  server s 127.0.0.1:$HAPROXY_H2_SERVER ssl crt $WORK/haproxy-web.pem ca-file $WORK/pki/trust-anchor.pem verify required verifyhost emoji.bench.serviceaccount.identity.trellis.cluster.local sni str(emoji.bench.serviceaccount.identity.trellis.cluster.local)
+  server s 127.0.0.1:$HAPROXY_H2_SERVER ssl no-ssl-reuse crt $WORK/haproxy-web.pem ca-file $WORK/pki/trust-anchor.pem verify required verifyhost emoji.bench.serviceaccount.identity.trellis.cluster.local sni str(emoji.bench.serviceaccount.identity.trellis.cluster.local)
 frontend server_side
   bind 127.0.0.1:$HAPROXY_SERVER ssl crt $WORK/haproxy-emoji.pem ca-file $WORK/pki/trust-anchor.pem verify required
   default_backend app
@@ -105,7 +110,7 @@ frontend client_side
   default_backend to_server_side
 backend to_server_side
   http-reuse always
-  server s 127.0.0.1:$HAPROXY_HTTP_SERVER ssl alpn h2 crt $WORK/haproxy-web.pem ca-file $WORK/pki/trust-anchor.pem verify required verifyhost $SERVER_NAME sni str($SERVER_NAME)
+  server s 127.0.0.1:$HAPROXY_HTTP_SERVER ssl no-ssl-reuse alpn h2 crt $WORK/haproxy-web.pem ca-file $WORK/pki/trust-anchor.pem verify required verifyhost $SERVER_NAME sni str($SERVER_NAME)
 CONF
 } >"$WORK/haproxy-http-client.cfg"
 { haproxy_preamble http; cat <<CONF
@@ -134,8 +139,10 @@ REQUESTS=0
 run() { # name port h2port: prints three table rows; REQUESTS = requests the three loads completed
   local name=$1 port=$2 h2port=$3
   local hey_out wrk_out h2_out
-  # Unmeasured warm-up (the JIT's), both protocols: the tables are about a sidecar in steady state.
+  # Unmeasured warm-up (the JIT's), both protocols and new connections: the tables are about a
+  # sidecar in steady state.
   hey -z 5s -c 10 -q 100 "http://127.0.0.1:$port/" >/dev/null 2>&1
+  hey -z 3s -c 4 --disable-keepalive "http://127.0.0.1:$port/" >/dev/null 2>&1
   h2load -D 3 -c 4 -m 4 -t 1 "http://127.0.0.1:$h2port/" >/dev/null 2>&1
   hey_out="$(hey -z "${DURATION}s" -c 10 -q 100 "http://127.0.0.1:$port/" 2>&1)"
   wrk_out="$(wrk -t 2 -c 64 -d "${DURATION}s" --latency "http://127.0.0.1:$port/" 2>&1)"
@@ -152,6 +159,22 @@ run() { # name port h2port: prints three table rows; REQUESTS = requests the thr
     "$(echo "$h2_out" | awk '/finished in/ {print $4}')" "n/a" "n/a"
   REQUESTS=$(( $(echo "$hey_out" | awk '/\[200\]/ {print $2}') + $(echo "$wrk_out" | awk '/requests in/ {print $1}') \
     + $(echo "$h2_out" | awk '/^requests:/ {print $8}') ))
+}
+
+# new_connections NAME PORT PID1 PID2: one request per connection (hey, 8 at a time, no keep-alive):
+# a table row, and the CPU per connection of both proxies into CPU_PER_CONNECTION[NAME].
+declare -A CPU_PER_CONNECTION
+new_connections() {
+  local name=$1 port=$2 a=$3 b=$4 c0 c1 out done_
+  c0=$(echo "$(cpu_seconds "$a") + $(cpu_seconds "$b")" | bc)
+  out="$(hey -z "${DURATION}s" -c 8 --disable-keepalive "http://127.0.0.1:$port/" 2>&1)"
+  c1=$(echo "$(cpu_seconds "$a") + $(cpu_seconds "$b")" | bc)
+  done_=$(echo "$out" | awk '/\[200\]/ {print $2}')
+  printf '| %s | new connections, one request each (hey, 8 conns, no keep-alive) | %s | %s | %s |\n' "$name" \
+    "$(echo "$out" | awk '/Requests\/sec/ {print $2}')" \
+    "$(echo "$out" | awk '/50% in/ {printf "%.2f ms", $3*1000}')" \
+    "$(echo "$out" | awk '/99% in/ {printf "%.2f ms", $3*1000}')"
+  CPU_PER_CONNECTION[$name]="$(echo "scale=1; ($c1 - $c0) * 1000000 / ${done_:-1}" | bc) µs (${done_:-0} connections)"
 }
 
 # cpu_pair NAME PID1 PID2 LOAD...: runs LOAD, prints "NAME | requests | CPU s | CPU us per request"
@@ -188,13 +211,21 @@ echo "| path | load | requests/s | p50 | p99 |"
 echo "|---|---|---|---|---|"
 run direct $NGINX_PORT $NGINX_H2_PORT
 measure trellis-tcp "$TRELLIS_C" "$TRELLIS_S" trellis-tcp $TRELLIS_FWD $TRELLIS_H2_FWD
+new_connections trellis-tcp $TRELLIS_FWD "$TRELLIS_C" "$TRELLIS_S"
 measure haproxy-tcp $HAPROXY_CLIENT_PID $HAPROXY_SERVER_PID haproxy-tcp $HAPROXY_CLIENT $HAPROXY_H2_CLIENT
+new_connections haproxy-tcp $HAPROXY_CLIENT $HAPROXY_CLIENT_PID $HAPROXY_SERVER_PID
 measure trellis-http "$TRELLIS_C" "$TRELLIS_S" trellis-http $TRELLIS_HTTP_FWD $TRELLIS_HTTP_H2_FWD
+new_connections trellis-http $TRELLIS_HTTP_FWD "$TRELLIS_C" "$TRELLIS_S"
 measure haproxy-http $HAPROXY_HTTP_CLIENT_PID $HAPROXY_HTTP_SERVER_PID haproxy-http $HAPROXY_HTTP_CLIENT $HAPROXY_HTTP_H2_CLIENT
+new_connections haproxy-http $HAPROXY_HTTP_CLIENT $HAPROXY_HTTP_CLIENT_PID $HAPROXY_HTTP_SERVER_PID
 echo
 echo "| pair | CPU per request, both proxies (over the three loads) |"
 echo "|---|---|"
 for key in trellis-tcp haproxy-tcp trellis-http haproxy-http; do echo "| $key | ${CPU_PER_REQUEST[$key]} |"; done
+echo
+echo "| pair | CPU per new app connection, both proxies (opaque: a full TLS 1.3 handshake with client certificates each; HTTP-aware: the hop's pooled connection) |"
+echo "|---|---|"
+for key in trellis-tcp haproxy-tcp trellis-http haproxy-http; do echo "| $key | ${CPU_PER_CONNECTION[$key]} |"; done
 echo
 echo "| pair at 2,000 req/s (hey, 20 conns x 100/s) | RSS/PSS MiB before it (after the saturation runs), client + server | peak RSS/PSS MiB during it | requests/s |"
 echo "|---|---|---|---|"

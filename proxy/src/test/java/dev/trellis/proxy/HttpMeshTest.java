@@ -142,6 +142,20 @@ class HttpMeshTest {
     }
 
     @Test
+    void aClientThatHalfClosesAfterItsRequestStillGetsTheAnswer() throws Exception {
+        // Some clients send their request and shut their side down; the proxy reads on while it
+        // answers, and that end of input must not cancel the request in flight.
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", client.outboundAddress().orElseThrow().getPort())) {
+            socket.setSoTimeout(10_000);
+            socket.getOutputStream().write(("GET http://" + HOST + "/hello HTTP/1.1\r\nHost: " + HOST + "\r\nConnection: close\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            socket.shutdownOutput();
+            String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+            assertThat(answer).startsWith("HTTP/1.1 200").contains("hello " + WEB.spiffeId());
+        }
+    }
+
+    @Test
     void anHttpConnectionIsLoggedWhenItCloses() throws Exception {
         // One request on a connection of its own that closes after it, so the connection ends.
         try (java.net.Socket socket = new java.net.Socket("127.0.0.1", client.outboundAddress().orElseThrow().getPort())) {

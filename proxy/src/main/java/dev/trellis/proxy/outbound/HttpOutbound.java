@@ -25,7 +25,9 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
@@ -157,6 +159,8 @@ final class HttpOutbound implements OutboundExchange.Path {
                 .addLast("http1", new HttpServerCodec(8192, 16384, 16384))
                 .addLast("drain", DrainHandlers.http1())
                 .addLast("requests", new Requests(authority));
+        // A client may send its request and shut its side down: the answer still goes out.
+        client.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
         Relay.replay(client);
         client.config().setAutoRead(true);
     }
@@ -175,6 +179,8 @@ final class HttpOutbound implements OutboundExchange.Path {
         private boolean closing;
         /** The connection is leaving this path for another protocol: what the codec still brings is dropped. */
         private boolean upgrading;
+        /** The client shut its side down: what it sent whole is answered, then the connection closes. */
+        private boolean inputShut;
 
         Requests(Optional<String> fixedAuthority) {
             this.fixedAuthority = fixedAuthority;
@@ -232,6 +238,22 @@ final class HttpOutbound implements OutboundExchange.Path {
             ctx.fireChannelWritabilityChanged();
         }
 
+        /**
+         * The client shut down its sending side. A request it sent whole is still answered (as a
+         * client that half-closes expects), and the connection closes after that answer; with
+         * nothing whole in flight it closes now, as before half-closure was allowed.
+         */
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+            if (evt instanceof ChannelInputShutdownEvent) {
+                inputShut = true;
+                if (current == null || !current.requestComplete()) {
+                    ctx.close();
+                }
+            }
+            ctx.fireUserEventTriggered(evt);
+        }
+
         /** {@code object} starts the next request; anything else here is the rest of one already answered. */
         private void next(HttpObject object) {
             if (object instanceof HttpRequest head) {
@@ -245,7 +267,7 @@ final class HttpOutbound implements OutboundExchange.Path {
         public void answered(boolean reusable) {
             current = null;
             Http1RequestDeadline.answered(ctx);
-            if (!reusable) {
+            if (!reusable || inputShut && waiting.isEmpty()) {
                 closing = true;
                 ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
                 return;
@@ -330,6 +352,8 @@ final class HttpOutbound implements OutboundExchange.Path {
             upgrading = true;
             Channel client = ctx.channel();
             client.config().setAutoRead(false);
+            // The relay that carries it from here closes both sides when one side's input ends.
+            client.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, false);
             log.debug("proxy: {} {} asks for {}: carried opaque to {}", head.method(), head.uri(), head.headers().get(HttpHeaderNames.UPGRADE),
                     authority);
             RequestOutcomes.of(client).forwarded();

@@ -3,6 +3,7 @@ package dev.trellis.cluster;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodSpec;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -29,14 +30,19 @@ public final class Workloads {
 
     /** Meshed: the injector added the proxy container (or native sidecar), or (local mode) the pod names its proxy's inbound port. */
     public static boolean isMeshed(Pod pod) {
-        return hasProxy(pod.getSpec() == null ? null : pod.getSpec().getContainers())
-                // a native sidecar: an init container that keeps running
-                || hasProxy(pod.getSpec() == null ? null : pod.getSpec().getInitContainers())
-                || annotation(pod, PROXY_INBOUND_PORT).isPresent();
+        return proxyContainer(pod.getSpec()).isPresent() || annotation(pod, PROXY_INBOUND_PORT).isPresent();
     }
 
-    private static boolean hasProxy(List<Container> containers) {
-        return containers != null && containers.stream().anyMatch(c -> PROXY_CONTAINER.equals(c.getName()));
+    /** The proxy container of a pod spec: a regular container, or a native sidecar (an init container that keeps running). */
+    public static Optional<Container> proxyContainer(PodSpec spec) {
+        if (spec == null) {
+            return Optional.empty();
+        }
+        return named(spec.getContainers()).or(() -> named(spec.getInitContainers()));
+    }
+
+    private static Optional<Container> named(List<Container> containers) {
+        return containers == null ? Optional.empty() : containers.stream().filter(c -> PROXY_CONTAINER.equals(c.getName())).findFirst();
     }
 
     public static String serviceAccount(Pod pod) {

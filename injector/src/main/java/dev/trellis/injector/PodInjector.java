@@ -119,8 +119,7 @@ public final class PodInjector {
 
     /** True when the pod already carries a proxy, as a container or a native sidecar. */
     public static boolean isInjected(PodSpec spec) {
-        return containers(spec.getContainers()).stream().anyMatch(c -> PROXY_CONTAINER.equals(c.getName()))
-                || containers(spec.getInitContainers()).stream().anyMatch(c -> PROXY_CONTAINER.equals(c.getName()));
+        return Workloads.proxyContainer(spec).isPresent();
     }
 
     /** Undoes {@link #inject}: the two containers, their volumes, and what the injector wrote on the pod. */

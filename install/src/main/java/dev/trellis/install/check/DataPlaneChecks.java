@@ -9,6 +9,7 @@ import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.ResourceRequirements;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.math.BigDecimal;
 import java.util.ArrayList;
@@ -78,18 +79,9 @@ final class DataPlaneChecks {
     }
 
     /** The memory limit of the pod's proxy container, if it has one. */
-    static Optional<Quantity> proxyMemoryLimit(Pod pod) {
-        if (pod.getSpec() == null) {
-            return Optional.empty();
-        }
-        return Stream.concat(containers(pod.getSpec().getInitContainers()), containers(pod.getSpec().getContainers()))
-                .filter(c -> PodInjector.PROXY_CONTAINER.equals(c.getName()))
-                .map(c -> c.getResources() == null || c.getResources().getLimits() == null ? null : c.getResources().getLimits().get("memory"))
-                .filter(java.util.Objects::nonNull).findFirst();
-    }
-
-    private static Stream<Container> containers(List<Container> containers) {
-        return containers == null ? Stream.empty() : containers.stream();
+    private static Optional<Quantity> proxyMemoryLimit(Pod pod) {
+        return Workloads.proxyContainer(pod.getSpec()).map(Container::getResources).map(ResourceRequirements::getLimits)
+                .map(limits -> limits.get("memory"));
     }
 
     /** The proxy's container status says ready: a regular container, or a native sidecar among the init containers. */

@@ -92,6 +92,7 @@ final class AppHttp1Exchange extends ChannelInboundHandlerAdapter {
             ReferenceCountUtil.release(msg);
             return;
         }
+        HttpRequest first = null;
         if (!headSeen) {
             if (!(object instanceof HttpRequest request)) {
                 ReferenceCountUtil.release(msg);
@@ -103,19 +104,19 @@ final class AppHttp1Exchange extends ChannelInboundHandlerAdapter {
                 fail(ProxyError.BAD_REQUEST.because(Causes.rootMessage(request.decoderResult().cause())));
                 return;
             }
-            requestComplete = object instanceof LastHttpContent;
-            // Held before the app connection is asked for: a pooled one on this event loop is
-            // ready at once, and reading the stream on from there delivers the body re-entrantly,
-            // which must reach the app after its head (a pipelined POST's did not).
-            held.add(object);
-            head(request);
-            return;
+            first = request;
         }
         if (object instanceof LastHttpContent) {
             requestComplete = true;
         }
         if (appChannel == null) {
+            // The head is held before the app connection is asked for: a pooled one on this event
+            // loop is ready at once, and reading the stream on from there delivers the body
+            // re-entrantly, which must reach the app after its head (a pipelined POST's did not).
             held.add(object);
+            if (first != null) {
+                head(first);
+            }
             return;
         }
         toApp(object);

@@ -198,10 +198,7 @@ final class HttpOutbound implements OutboundExchange.Path {
                 return;
             }
             if (current != null && !current.requestComplete() && object instanceof HttpContent content) {
-                current.body(content);
-                if (current != null && current.requestComplete()) {
-                    Http1RequestDeadline.requestRead(ctx);
-                }
+                body(content);
                 return;
             }
             if (current != null) {
@@ -254,6 +251,14 @@ final class HttpOutbound implements OutboundExchange.Path {
             ctx.fireUserEventTriggered(evt);
         }
 
+        /** A piece of the current request's body; once it is whole, what comes next is the next request's. */
+        private void body(HttpContent content) {
+            current.body(content);
+            if (current != null && current.requestComplete()) {
+                Http1RequestDeadline.requestRead(ctx);
+            }
+        }
+
         /** {@code object} starts the next request; anything else here is the rest of one already answered. */
         private void next(HttpObject object) {
             if (object instanceof HttpRequest head) {
@@ -282,10 +287,7 @@ final class HttpOutbound implements OutboundExchange.Path {
             }
             while (current != null && !current.requestComplete() && waiting.peek() instanceof HttpContent content) {
                 waiting.poll();
-                current.body(content);
-                if (current != null && current.requestComplete()) {
-                    Http1RequestDeadline.requestRead(ctx);
-                }
+                body(content);
             }
             // Reading stopped only if the client pipelined (or a body waited for its stream).
             if (waiting.isEmpty() && !ctx.channel().config().isAutoRead()) {

@@ -91,6 +91,51 @@ class OpaqueMeshTest {
     }
 
     @Test
+    void aClientThatEndsItsSideGetsEveryByteTheServerSendsAfterAndBothProxiesClose() throws Exception {
+        byte[] payload = new byte[200_000];
+        new Random(7).nextBytes(payload);
+        try (Socket socket = connect(client.forwardAddress(0))) {
+            CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
+                try {
+                    socket.getOutputStream().write(payload);
+                    socket.shutdownOutput();
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            // The echo server answers until the client's end reaches it, then closes: readAllBytes ends only then.
+            byte[] echoed = socket.getInputStream().readAllBytes();
+            writer.get(10, TimeUnit.SECONDS);
+            assertThat(echoed.length).isEqualTo(payload.length);
+            assertThat(Arrays.equals(echoed, payload)).as("echo is byte-for-byte identical").isTrue();
+        }
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+            assertThat(metrics(client)).contains("tcp_close_total{authority=\"" + AUTHORITY + "\",direction=\"outbound\",peer_id=\"" + EMOJI.spiffeId()
+                    + "\",tls=\"true\"} 1.0");
+            assertThat(metrics(server)).contains("tcp_close_total{authority=\"" + AUTHORITY + "\",direction=\"inbound\",peer_id=\"" + WEB.spiffeId()
+                    + "\",tls=\"true\"} 1.0");
+        });
+    }
+
+    @Test
+    void aServerThatEndsItsSideFirstStillHearsEverythingTheClientSends() throws Exception {
+        try (TcpServers first = TcpServers.saysAllFirst()) {
+            WorkloadIdentity mail = TestPki.identity("emojivoto", "mail");
+            Proxy mailServer = mesh.start(MeshFixture.declaring(mesh.config(mail, List.of()), first.port()));
+            mesh.destination.set(AUTHORITY, List.of(FakeDestination.endpoint("127.0.0.1", first.port(), mail, mailServer.inboundAddress().getPort())));
+            byte[] payload = new byte[100_000];
+            new Random(9).nextBytes(payload);
+            try (Socket socket = connect(client.forwardAddress(0))) {
+                InputStream in = socket.getInputStream();
+                assertThat(new String(in.readAllBytes(), StandardCharsets.US_ASCII)).as("the server's words, then its end").isEqualTo("bye\r\n");
+                socket.getOutputStream().write(payload);
+                socket.shutdownOutput();
+                await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(first.received()).isEqualTo(payload.length));
+            }
+        }
+    }
+
+    @Test
     void aConnectionRetriedAfterADeadEndpointGoesToAnotherOne() throws Exception {
         int deadProxyPort = TcpServers.refusingPort();
         // Two endpoints: the live one, and one whose proxy is gone (connection refused).
@@ -155,6 +200,22 @@ class OpaqueMeshTest {
                 // refused, during or right after the handshake
             }
         }
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+                assertThat(metrics(server)).contains("tcp_refused_total{direction=\"inbound\",reason=\"tls_handshake\"} 1.0"));
+    }
+
+    @Test
+    void aClientThatEndsItsSideDuringTheHandshakeIsRefusedAtOnceNotAtTheHeaderDeadline() throws Exception {
+        try (Socket socket = connect(server.inboundAddress())) {
+            socket.getOutputStream().write(clientHello(EMOJI.dnsName()));
+            socket.shutdownOutput();
+            try {
+                socket.getInputStream().readAllBytes();
+            } catch (java.net.SocketException reset) {
+                // closed: what matters is why, below
+            }
+        }
+        // The header deadline (10 s) would refuse it as header_timeout; the end of its input refuses it now.
         await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
                 assertThat(metrics(server)).contains("tcp_refused_total{direction=\"inbound\",reason=\"tls_handshake\"} 1.0"));
     }
@@ -248,6 +309,23 @@ class OpaqueMeshTest {
 
     private void announce(int appPort, WorkloadIdentity identity) {
         mesh.destination.set(AUTHORITY, List.of(FakeDestination.endpoint("127.0.0.1", appPort, identity, server.inboundAddress().getPort())));
+    }
+
+    /** A TLS ClientHello naming {@code serverName}, as the first flight a TLS client sends. */
+    private static byte[] clientHello(String serverName) throws Exception {
+        javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLS");
+        context.init(null, null, null);
+        javax.net.ssl.SSLEngine engine = context.createSSLEngine(serverName, 443);
+        engine.setUseClientMode(true);
+        javax.net.ssl.SSLParameters parameters = engine.getSSLParameters();
+        parameters.setServerNames(List.of(new javax.net.ssl.SNIHostName(serverName)));
+        engine.setSSLParameters(parameters);
+        java.nio.ByteBuffer out = java.nio.ByteBuffer.allocate(engine.getSession().getPacketBufferSize());
+        engine.wrap(java.nio.ByteBuffer.allocate(0), out);
+        out.flip();
+        byte[] bytes = new byte[out.remaining()];
+        out.get(bytes);
+        return bytes;
     }
 
     private static Socket connect(InetSocketAddress address) throws Exception {

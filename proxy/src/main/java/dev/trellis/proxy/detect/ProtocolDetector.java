@@ -22,7 +22,8 @@ import java.util.regex.Pattern;
  * the {@link Listener} (which builds the rest of the pipeline) and removes itself, passing
  * every buffered byte on. A client that sends too little before the timeout is declared
  * opaque, so a server-speaks-first protocol stalls only for the timeout — ports known to be
- * opaque should not get a detector at all. At most {@value #MAX_HTTP1_LINE} bytes of an
+ * opaque should not get a detector at all. A client that ends its side (a half-close) is
+ * decided at once on what it sent. At most {@value #MAX_HTTP1_LINE} bytes of an
  * HTTP/1 request line and one TLS record are buffered. One instance per connection.
  */
 public final class ProtocolDetector extends ByteToMessageDecoder {
@@ -83,6 +84,23 @@ public final class ProtocolDetector extends ByteToMessageDecoder {
         }
         Optional<Detection> detection = look(in);
         detection.ifPresent(d -> decide(ctx, d));
+    }
+
+    /**
+     * The input ended: on an open connection the client half-closed (and may wait for an
+     * answer), so what it sent is all there is to decide on; too little to tell is opaque.
+     */
+    @Override
+    protected void decodeLast(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+        if (decided) {
+            return;
+        }
+        Optional<Detection> detection = look(in);
+        if (ctx.channel().isActive()) {
+            decide(ctx, detection.orElse(Detection.of(Detection.Protocol.OPAQUE)));
+        } else {
+            detection.ifPresent(d -> decide(ctx, d));
+        }
     }
 
     private void decide(ChannelHandlerContext ctx, Detection detection) {

@@ -7,6 +7,7 @@ import dev.trellis.api.tap.v1.RequestInit;
 import dev.trellis.api.tap.v1.TapEvent;
 import dev.trellis.core.identity.IdentityPattern;
 import dev.trellis.core.identity.WorkloadIdentity;
+import dev.trellis.proxy.transport.HalfClosure;
 import dev.trellis.proxy.connlog.ConnectionLog;
 import dev.trellis.proxy.errors.ProxyError;
 import dev.trellis.proxy.errors.ProxyFailure;
@@ -112,6 +113,7 @@ final class HttpInbound {
                     }
                 }))
                 .addLast("drain", DrainHandlers.http2());
+        HalfClosure.notCarried(connection);
     }
 
     /** Decides a stream on its first headers, then joins it to the app. One per stream. */

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import dev.trellis.core.identity.WorkloadIdentity;
 import dev.trellis.core.net.HostPort;
+import dev.trellis.proxy.transport.HalfClosure;
 import dev.trellis.proxy.connlog.ConnectionLog;
 import dev.trellis.proxy.detect.Detection;
 import dev.trellis.proxy.detect.ProtocolDetector;
@@ -39,6 +40,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
@@ -155,6 +157,7 @@ public final class InboundServer {
             Optional<InetSocketAddress> original = OriginalDestination.of(ch).filter(o -> o.getPort() != settings.listen().port()
                     && (listener == null || o.getPort() != address().getPort()));
             ch.config().setAutoRead(false);
+            HalfClosure.allow(ch);
             ch.pipeline().addLast("pending", Relay.pending());
             if (original.isEmpty()) {
                 detect(ch, start, Optional.empty());
@@ -405,6 +408,17 @@ public final class InboundServer {
             }
         }
 
+        /** Before the handshake is done (after it, this handler is gone), the end of the client's input ends the handshake too. */
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+            if (evt instanceof ChannelInputShutdownEvent) {
+                refuse(ctx.channel(), start, Optional.empty(), "inbound port", "tls", true,
+                        ProxyError.TLS_HANDSHAKE.because("the client ended its side before the handshake finished"));
+                return;
+            }
+            super.userEventTriggered(ctx, evt);
+        }
+
         @Override
         protected void handshakeFailure(ChannelHandlerContext ctx, Throwable cause) {
             refuse(ctx.channel(), start, Optional.empty(), "inbound port", "tls", true, ProxyError.TLS_HANDSHAKE.because(Causes.rootMessage(cause)));
@@ -449,6 +463,16 @@ public final class InboundServer {
                     });
                 }
             });
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof ChannelInputShutdownEvent) {
+                refuse(ctx.channel(), start, Optional.of(client), "inbound port", "opaque", true,
+                        ProxyError.BAD_TRANSPORT_HEADER.because("the client ended its side before a whole transport header"));
+                return;
+            }
+            ctx.fireUserEventTriggered(evt);
         }
 
         @Override

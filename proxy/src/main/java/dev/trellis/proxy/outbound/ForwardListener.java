@@ -3,6 +3,7 @@ package dev.trellis.proxy.outbound;
 import static java.util.Objects.requireNonNull;
 
 import dev.trellis.core.net.HostPort;
+import dev.trellis.proxy.transport.HalfClosure;
 import dev.trellis.proxy.detect.ProtocolDetector;
 import dev.trellis.proxy.tcp.Relay;
 import dev.trellis.proxy.transport.BoundListener;
@@ -77,6 +78,7 @@ public final class ForwardListener {
     /** Binds the local port. */
     ForwardListener start() throws InterruptedException {
         listener = BoundListener.bind(io, forward.listen(), "forward to " + forward.authority(), false, Optional.of(openings), ch -> {
+                HalfClosure.allow(ch);
                 ch.pipeline().addLast("pending", Relay.pending());
                 if (!forward.http()) {
                     outbound.carry(ch, forward.authority(), Optional.empty());

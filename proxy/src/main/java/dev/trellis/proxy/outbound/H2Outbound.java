@@ -2,6 +2,7 @@ package dev.trellis.proxy.outbound;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.trellis.proxy.transport.HalfClosure;
 import dev.trellis.proxy.balance.Balancer;
 import dev.trellis.proxy.discovery.Discovery;
 import dev.trellis.proxy.discovery.Endpoint;
@@ -88,6 +89,7 @@ final class H2Outbound {
         }));
         client.pipeline().addBefore("pending", "drain", DrainHandlers.http2());
         Relay.replay(client);
+        HalfClosure.notCarried(client);
         client.config().setAutoRead(true);
     }
 

@@ -25,7 +25,6 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.TooLongFrameException;
@@ -159,8 +158,7 @@ final class HttpOutbound implements OutboundExchange.Path {
                 .addLast("http1", new HttpServerCodec(8192, 16384, 16384))
                 .addLast("drain", DrainHandlers.http1())
                 .addLast("requests", new Requests(authority));
-        // A client may send its request and shut its side down: the answer still goes out.
-        client.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+        // Half-closure is allowed since the accept: a client may send its request and end its side; see Requests.
         Relay.replay(client);
         client.config().setAutoRead(true);
     }
@@ -354,8 +352,6 @@ final class HttpOutbound implements OutboundExchange.Path {
             upgrading = true;
             Channel client = ctx.channel();
             client.config().setAutoRead(false);
-            // The relay that carries it from here closes both sides when one side's input ends.
-            client.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, false);
             log.debug("proxy: {} {} asks for {}: carried opaque to {}", head.method(), head.uri(), head.headers().get(HttpHeaderNames.UPGRADE),
                     authority);
             RequestOutcomes.of(client).forwarded();

@@ -3,6 +3,7 @@ package dev.trellis.proxy.outbound;
 import static java.util.Objects.requireNonNull;
 
 import dev.trellis.core.net.HostPort;
+import dev.trellis.proxy.transport.HalfClosure;
 import dev.trellis.proxy.connlog.ConnectionLog;
 import dev.trellis.proxy.detect.Detection;
 import dev.trellis.proxy.detect.ProtocolDetector;
@@ -88,6 +89,7 @@ final class TransparentListener {
             log.warn("proxy: epoll is not available; the outbound listener on {} cannot read original destinations and will refuse connections", listen);
         }
         listener = BoundListener.bind(io, listen, "outbound", false, Optional.of(openings), ch -> {
+                HalfClosure.allow(ch);
                 ch.pipeline().addLast("pending", Relay.pending());
                 Optional<InetSocketAddress> original = OriginalDestination.of(ch);
                 if (original.isEmpty() || isThisListener(original.get())) {
@@ -152,8 +154,9 @@ final class TransparentListener {
             // Leaving the mesh: the egress policy needs the Host, which only the whole head holds.
             RequestHead.read(ch, headerTimeout, head -> {
                 if (head.isEmpty()) {
-                    ProxyFailure why = ProxyError.HEADER_TIMEOUT.because("no complete HTTP/1 request head within " + headerTimeout
-                            + " or " + RequestHead.MAX_HEAD + " bytes");
+                    ProxyFailure why = HalfClosure.inputEnded(ch)
+                            ? ProxyError.HEADER_TIMEOUT.because("the client ended its side before its HTTP/1 request head was whole")
+                            : ProxyError.HEADER_TIMEOUT.because("no complete HTTP/1 request head within " + headerTimeout + " or " + RequestHead.MAX_HEAD + " bytes");
                     metrics.refused("outbound", why.error().label());
                     connectionLog.outbound(ch, BoundListener.acceptedAt(ch), self, "http1", Optional.of(authority), Optional.empty())
                             .refuse(why.error(), Optional.of(destination.toString()), why.getMessage());

@@ -5,6 +5,9 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.DuplexChannel;
 import io.netty.buffer.Unpooled;
 import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayDeque;
@@ -13,8 +16,16 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * Joins two connections: what one reads, the other writes. Reading pauses on a side whose
  * peer cannot keep up (its outbound buffer is over the high-water mark) and resumes when
- * it drains, so a fast sender never fills the proxy's memory. When either side closes, what
- * is pending is flushed to the other, which then closes too.
+ * it drains, so a fast sender never fills the proxy's memory. When one side ends what it
+ * sends (a FIN: the connection is half-closed), the other side gets every byte before it and
+ * then a FIN of its own, and what comes back still flows; once both directions have ended,
+ * both connections close. When either side closes outright (or resets), what is pending is
+ * flushed to the other, which then closes too.
+ *
+ * <p>Across the mTLS hop an end travels as a TCP FIN after the last TLS record, not as a TLS
+ * close_notify: the OpenSSL engine closes both directions on a close_notify it receives, so
+ * close_notify can only end a connection whole. A FIN forged on the path ends the input the
+ * app sees, as it did when a FIN closed the connection.
  *
  * <p>Either side may have read before the other is connected (bytes the detector buffered,
  * a server's banner that arrived with the end of the TLS handshake): {@link #pending} holds
@@ -54,10 +65,13 @@ public final class Relay {
      */
     public static Counts join(Channel first, Channel second) {
         Counts counts = new Counts();
-        Forwarder toSecond = new Forwarder(second, counts.fromFirst);
-        Forwarder toFirst = new Forwarder(first, counts.fromSecond);
-        install(first, toSecond, second);
-        install(second, toFirst, first);
+        Ends ends = new Ends(first, second);
+        Forwarder toSecond = new Forwarder(second, counts.fromFirst, ends);
+        Forwarder toFirst = new Forwarder(first, counts.fromSecond, ends);
+        first.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+        second.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+        install(first, toSecond, second, ends);
+        install(second, toFirst, first, ends);
         first.config().setAutoRead(true);
         second.config().setAutoRead(true);
         first.read();
@@ -81,6 +95,9 @@ public final class Relay {
             channel.pipeline().fireChannelRead(msg);
         }
         channel.pipeline().fireChannelReadComplete();
+        if (pending.inputEnded) {
+            channel.pipeline().fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
+        }
     }
 
     /**
@@ -121,10 +138,11 @@ public final class Relay {
         return out.toString();
     }
 
-    private static void install(Channel side, Forwarder forwarder, Channel peer) {
+    private static void install(Channel side, Forwarder forwarder, Channel peer, Ends ends) {
         Pending pending = side.pipeline().get(Pending.class);
         if (pending != null) {
             boolean closed = pending.closed;
+            boolean inputEnded = pending.inputEnded;
             ArrayDeque<Object> held = takePending(side, forwarder);
             Object msg;
             while ((msg = held.poll()) != null) {
@@ -133,6 +151,8 @@ public final class Relay {
             peer.flush();
             if (closed) {
                 peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+            } else if (inputEnded) {
+                ends.ended(peer);
             }
         } else {
             side.pipeline().addLast("relay", forwarder);
@@ -142,10 +162,19 @@ public final class Relay {
     private static final class Pending extends ChannelInboundHandlerAdapter {
         private final ArrayDeque<Object> queue = new ArrayDeque<>();
         private boolean closed;
+        private boolean inputEnded;
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             queue.add(msg);
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof ChannelInputShutdownEvent) {
+                inputEnded = true;
+            }
+            ctx.fireUserEventTriggered(evt);
         }
 
         @Override
@@ -170,13 +199,60 @@ public final class Relay {
         }
     }
 
+    /**
+     * The two directions of a joined pair: an ended one is passed on as a FIN to the side it
+     * flowed to, and when both have ended both connections close. Event loop only (both sides
+     * of a relay share one).
+     */
+    private static final class Ends {
+        private final Channel first;
+        private final Channel second;
+        private int ended;
+
+        Ends(Channel first, Channel second) {
+            this.first = first;
+            this.second = second;
+        }
+
+        /**
+         * What flowed to {@code to} has ended: after every byte already given to it, {@code to}
+         * sends a FIN. The empty write goes in at the pipeline's head, behind what a TLS handler
+         * has already encrypted and flushed, so the FIN cannot overtake a record.
+         */
+        void ended(Channel to) {
+            if (!(to instanceof DuplexChannel duplex) || !to.isActive()) {
+                closeBoth();
+                return;
+            }
+            to.flush();
+            to.pipeline().firstContext().writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(written -> {
+                if (!written.isSuccess()) {
+                    closeBoth();
+                    return;
+                }
+                duplex.shutdownOutput().addListener(shut -> {
+                    if (!shut.isSuccess() || ++ended == 2) {
+                        closeBoth();
+                    }
+                });
+            });
+        }
+
+        private void closeBoth() {
+            first.close();
+            second.close();
+        }
+    }
+
     private static final class Forwarder extends ChannelInboundHandlerAdapter {
         private final Channel peer;
         private final AtomicLong counter;
+        private final Ends ends;
 
-        Forwarder(Channel peer, AtomicLong counter) {
+        Forwarder(Channel peer, AtomicLong counter, Ends ends) {
             this.peer = peer;
             this.counter = counter;
+            this.ends = ends;
         }
 
         void forward(Object msg) {
@@ -210,6 +286,14 @@ public final class Relay {
                 peer.config().setAutoRead(true);
             }
             ctx.fireChannelWritabilityChanged();
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof ChannelInputShutdownEvent) {
+                ends.ended(peer);
+            }
+            ctx.fireUserEventTriggered(evt);
         }
 
         @Override

@@ -3,6 +3,7 @@ package dev.trellis.proxy.tcp;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Duration;
 import java.util.Optional;
@@ -15,7 +16,8 @@ import java.util.function.Consumer;
  * is known before the connection is decided (detection looks at the request line only, and
  * an outside review saw egress decided with no host at all).
  * Bounded: at most {@link #MAX_HEAD} bytes and {@code deadline}, counted once, not per read;
- * past either, {@code then} gets empty and the caller refuses the connection.
+ * past either, or when the client ends its side before the head is whole, {@code then} gets
+ * empty and the caller refuses the connection.
  */
 public final class RequestHead {
 
@@ -47,6 +49,15 @@ public final class RequestHead {
                 Optional<String> head = complete(held);
                 if (head.isPresent() || held.length() >= MAX_HEAD) {
                     finish(ctx, head);
+                }
+            }
+
+            /** The client ended its side: the head it sent is whole now or never. */
+            @Override
+            public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+                ctx.fireUserEventTriggered(evt);
+                if (evt instanceof ChannelInputShutdownEvent) {
+                    finish(ctx, complete(Relay.peekPending(ch, MAX_HEAD)));
                 }
             }
 

@@ -37,6 +37,20 @@ class ProtocolDetectorTest {
     }
 
     @Test
+    void aClientThatEndsItsSideIsDecidedAtOnceOnWhatItSent() {
+        EmbeddedChannel channel = channel();
+        channel.writeInbound(ascii("GET /api/li"));
+        assertThat(detected.get()).isNull();
+
+        channel.pipeline().fireUserEventTriggered(io.netty.channel.socket.ChannelInputShutdownEvent.INSTANCE);
+
+        assertThat(detected.get().protocol()).isEqualTo(Detection.Protocol.OPAQUE);
+        assertThat(detected.get().timedOut()).isFalse();
+        assertThat(readAll(channel)).isEqualTo("GET /api/li");
+        assertThat(channel.pipeline().get(ProtocolDetector.class)).isNull();
+    }
+
+    @Test
     void detectsHttp2PriorKnowledge() {
         EmbeddedChannel channel = channel();
         channel.writeInbound(ascii("PRI * HTTP/2.0\r\n"));

@@ -38,6 +38,23 @@ class GrpcPerStreamMeshTest extends GrpcThroughTheMesh {
     }
 
     @Test
+    void anHttp2ClientThatEndsItsSideIsClosedNotHeldHalfOpen() throws Exception {
+        // HTTP/2 ends with GOAWAY, not a FIN: the proxy allows half-closure from the accept (for
+        // opaque and HTTP/1 clients), so the HTTP/2 path must close on a FIN instead of holding it.
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", client.forwardAddress(0).getPort())) {
+            socket.setSoTimeout(10_000);
+            java.io.OutputStream out = socket.getOutputStream();
+            out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            out.write(new byte[] {0, 0, 0, 4, 0, 0, 0, 0, 0}); // an empty SETTINGS frame
+            out.flush();
+            socket.shutdownOutput();
+            long started = System.nanoTime();
+            socket.getInputStream().readAllBytes(); // the proxy's SETTINGS and GOAWAY, then its close
+            assertThat(java.time.Duration.ofNanos(System.nanoTime() - started)).isLessThan(java.time.Duration.ofSeconds(5));
+        }
+    }
+
+    @Test
     void theServerAppLearnsTheCallersIdentity() {
         IdentityGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS).certify(CertifyRequest.getDefaultInstance());
         assertThat(seenClientIds).containsOnly(WEB.spiffeId());

@@ -49,6 +49,8 @@ final class AppHttp1Exchange extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(AppHttp1Exchange.class);
 
     private final AppHttp1Pool pool;
+    /** What the app connection reads comes here while this exchange uses it. */
+    private final FromApp fromApp = new FromApp();
     private final HttpMetrics metrics;
     private final WorkloadIdentity client;
     private final InetSocketAddress app;
@@ -128,7 +130,7 @@ final class AppHttp1Exchange extends ChannelInboundHandlerAdapter {
         request.headers().set(MeshHeaders.CLIENT_ID, client.spiffeId());
         headRequest = io.netty.handler.codec.http.HttpMethod.HEAD.equals(request.method());
         stream.config().setAutoRead(false);
-        pool.acquire(app, stream.eventLoop(), new FromApp()).addListener(acquired -> onStreamLoop(() -> {
+        pool.acquire(app, stream.eventLoop(), fromApp).addListener(acquired -> onStreamLoop(() -> {
             if (!acquired.isSuccess()) {
                 ProxyError error = ProxyFailure.errorOf(acquired.cause(), ProxyError.APP_CONNECT_FAILED);
                 fail(error.because(Causes.rootMessage(acquired.cause())));
@@ -342,7 +344,7 @@ final class AppHttp1Exchange extends ChannelInboundHandlerAdapter {
         StreamRelay.flushThrough(stream);
         Channel used = appChannel;
         if (requestComplete && appReusable) {
-            pool.giveBack(app, used);
+            pool.giveBack(app, used, fromApp);
         } else {
             used.close();
         }

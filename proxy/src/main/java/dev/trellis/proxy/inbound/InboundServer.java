@@ -412,6 +412,9 @@ public final class InboundServer {
         @Override
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
             if (evt instanceof ChannelInputShutdownEvent) {
+                if (!ctx.channel().isActive()) {
+                    return;
+                }
                 refuse(ctx.channel(), start, Optional.empty(), "inbound port", "tls", true,
                         ProxyError.TLS_HANDSHAKE.because("the client ended its side before the handshake finished"));
                 return;
@@ -468,6 +471,9 @@ public final class InboundServer {
         @Override
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
             if (evt instanceof ChannelInputShutdownEvent) {
+                if (!ctx.channel().isActive()) {
+                    return;
+                }
                 refuse(ctx.channel(), start, Optional.of(client), "inbound port", "opaque", true,
                         ProxyError.BAD_TRANSPORT_HEADER.because("the client ended its side before a whole transport header"));
                 return;

@@ -224,8 +224,12 @@ public final class Relay {
                 closeBoth();
                 return;
             }
+            if (duplex.isOutputShutdown()) {
+                return;
+            }
             to.flush();
-            to.pipeline().firstContext().writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(written -> {
+            ChannelHandlerContext first = to.pipeline().firstContext();
+            (first == null ? to.writeAndFlush(Unpooled.EMPTY_BUFFER) : first.writeAndFlush(Unpooled.EMPTY_BUFFER)).addListener(written -> {
                 if (!written.isSuccess()) {
                     closeBoth();
                     return;

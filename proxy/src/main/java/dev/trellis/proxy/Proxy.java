@@ -73,6 +73,7 @@ public final class Proxy implements AutoCloseable {
     private final OutboundSide outbound;
     private final AdminServer admin;
     private final OutputStream connectionLogSink;
+    private final ConnectionLog connectionLog;
     private final CountDownLatch terminated = new CountDownLatch(1);
     private volatile boolean shuttingDown;
 
@@ -122,7 +123,8 @@ public final class Proxy implements AutoCloseable {
         }
         this.connectionLogSink = config.connectionLogFile().isPresent()
                 ? new FileOutputStream(config.connectionLogFile().get().toFile(), true) : System.out;
-        ConnectionLog connectionLog = new ConnectionLog(connectionLogSink);
+        this.connectionLog = new ConnectionLog(connectionLogSink);
+        metrics.connectionLogDropped(connectionLog::dropped);
 
         HttpMetrics httpMetrics = new HttpMetrics(registry);
         TapHub tapHub = new TapHub();
@@ -230,6 +232,7 @@ public final class Proxy implements AutoCloseable {
         identityClient.close();
         scheduler.shutdownNow();
         io.close();
+        connectionLog.close();
         if (connectionLogSink != System.out) {
             try {
                 connectionLogSink.close();

@@ -9,8 +9,14 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -23,11 +29,21 @@ import org.slf4j.LoggerFactory;
  * {@code allowed}, a {@link ProxyError#label}, an egress decision, or {@code client_closed}
  * for a client that left before the proxy decided. Thread-safe; a failing sink is logged,
  * never fatal.
+ *
+ * <p>Lines are written by a thread of their own, several per system call when they come
+ * faster than one at a time: the event loops only queue them. A sink that stalls (a full
+ * pipe to a slow log reader) therefore cannot stall the proxy; once {@value #QUEUED_LINES}
+ * lines wait, further ones are dropped, counted ({@link #dropped}, exported as
+ * {@code connection_log_dropped_total}) and warned about, never silently. {@link #close}
+ * writes what is queued.
  */
-public final class ConnectionLog {
+public final class ConnectionLog implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(ConnectionLog.class);
     private static final int MAX_FIELD = 512;
+    static final int QUEUED_LINES = 4096;
+    private static final int LINES_PER_WRITE = 256;
+    private static final byte[] END = new byte[0];
 
     /** What a line is about. */
     public enum Event {
@@ -56,9 +72,25 @@ public final class ConnectionLog {
     }
 
     private final OutputStream out;
+    private final BlockingQueue<byte[]> queue;
+    private final Thread writer;
+    private final AtomicLong dropped = new AtomicLong();
+    private volatile boolean closed;
 
+    /** Writes to {@code out} from a thread of its own, started here; {@link #close} stops it. */
     public ConnectionLog(OutputStream out) {
+        this(out, QUEUED_LINES);
+    }
+
+    ConnectionLog(OutputStream out, int queuedLines) {
         this.out = requireNonNull(out, "out");
+        this.queue = new ArrayBlockingQueue<>(queuedLines);
+        this.writer = Thread.ofPlatform().daemon().name("trellis-connection-log").start(this::writeLines);
+    }
+
+    /** Lines dropped because the sink fell {@value #QUEUED_LINES} lines behind (or came after {@link #close}). */
+    public long dropped() {
+        return dropped.get();
     }
 
     public void record(Entry entry) {
@@ -80,13 +112,61 @@ public final class ConnectionLog {
         field(line, "reason", entry.reason());
         line.append("}\n");
         byte[] bytes = line.toString().getBytes(StandardCharsets.UTF_8);
-        synchronized (this) {
-            try {
-                out.write(bytes);
-                out.flush();
-            } catch (IOException e) {
-                log.warn("proxy: cannot write the connection log: {}", e.toString());
+        if (closed || !queue.offer(bytes)) {
+            long count = dropped.incrementAndGet();
+            if (count == 1 || count % 1000 == 0) {
+                log.warn("proxy: the connection log's sink is {} lines behind: {} line(s) dropped so far (connection_log_dropped_total)",
+                        QUEUED_LINES, count);
             }
+        }
+    }
+
+    /** The writer thread: takes what is queued, up to {@value #LINES_PER_WRITE} lines a write, until {@link #close}. */
+    private void writeLines() {
+        List<byte[]> batch = new ArrayList<>(LINES_PER_WRITE);
+        boolean ending = false;
+        while (!ending) {
+            try {
+                batch.add(queue.take());
+            } catch (InterruptedException e) {
+                break;
+            }
+            queue.drainTo(batch, LINES_PER_WRITE - 1);
+            ending = batch.remove(END);
+            write(batch);
+        }
+        queue.drainTo(batch);
+        batch.remove(END);
+        write(batch);
+    }
+
+    private void write(List<byte[]> batch) {
+        if (batch.isEmpty()) {
+            return;
+        }
+        try {
+            for (byte[] line : batch) {
+                out.write(line);
+            }
+            out.flush();
+        } catch (IOException e) {
+            log.warn("proxy: cannot write the connection log: {}", e.toString());
+        }
+        batch.clear();
+    }
+
+    /** Writes what is queued (waiting up to two seconds for a slow sink) and stops the writer; later lines are dropped. */
+    @Override
+    public void close() {
+        closed = true;
+        try {
+            if (queue.offer(END, 2, TimeUnit.SECONDS)) {
+                writer.join(Duration.ofSeconds(2));
+            } else {
+                writer.interrupt();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

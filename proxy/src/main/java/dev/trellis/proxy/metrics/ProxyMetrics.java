@@ -106,6 +106,13 @@ public final class ProxyMetrics {
                 .callback(callback -> callback.call(failures.getAsInt())).register(registry);
     }
 
+    /** Exposes the connection-log lines dropped because its sink fell behind, read at each scrape. */
+    public void connectionLogDropped(java.util.function.LongSupplier dropped) {
+        io.prometheus.metrics.core.metrics.CounterWithCallback.builder().name("connection_log_dropped")
+                .help("Connection-log lines dropped because the log's sink fell too far behind (a slow reader of the proxy's output)")
+                .callback(callback -> callback.call(dropped.getAsLong())).register(registry);
+    }
+
     public void certificateExpires(java.time.Instant notAfter) {
         certExpiry.set(notAfter.getEpochSecond());
     }

@@ -144,10 +144,22 @@ public final class ConnectionLog implements AutoCloseable {
         if (batch.isEmpty()) {
             return;
         }
-        try {
+        // One write for the batch: the sink may be unbuffered (a file), and a write is a system call.
+        byte[] lines = batch.getFirst();
+        if (batch.size() > 1) {
+            int length = 0;
             for (byte[] line : batch) {
-                out.write(line);
+                length += line.length;
             }
+            lines = new byte[length];
+            int at = 0;
+            for (byte[] line : batch) {
+                System.arraycopy(line, 0, lines, at, line.length);
+                at += line.length;
+            }
+        }
+        try {
+            out.write(lines);
             out.flush();
         } catch (IOException e) {
             log.warn("proxy: cannot write the connection log: {}", e.toString());

@@ -52,14 +52,15 @@ public record InjectorConfig(String namespace, String trustDomain, String cluste
      * annotations override them per namespace or pod. The memory limit covers what the proxy's
      * JVM may grow to, not what it usually holds: its heap (up to 96 MiB), direct memory (64),
      * metaspace and code (~55) and the JVM's own (~60); a server proxy measured 221-241 MiB RSS
-     * after minutes of load (docs/benchmarks.md), which a 192Mi limit would have OOM-killed.
+     * after minutes of load before 0.2.0 fixed its heap growth, 180-190 MiB since
+     * (docs/benchmarks.md): a 192Mi limit would have OOM-killed the first.
      */
     public record ProxyDefaults(String cpuRequest, Optional<String> cpuLimit, String memoryRequest, String memoryLimit, String logLevel,
                                 Optional<String> defaultInboundPolicy) {
         /**
          * The least memory limit under which a proxy is not expected to be OOM-killed: above the
-         * 221-241 MiB a server proxy was measured to hold after minutes of load. {@code trellis
-         * check --proxy} warns about proxies limited below it.
+         * 180-241 MiB a proxy was measured to hold after minutes of load (the top of it before
+         * 0.2.0's heap-growth fix). {@code trellis check --proxy} warns about proxies limited below it.
          */
         public static final String LEAST_SAFE_MEMORY_LIMIT = "256Mi";
 

@@ -74,7 +74,7 @@ final class DataPlaneChecks {
                     .ifPresent(limit -> below.add(name(pod) + " (" + limit + ")"));
         }
         return below.isEmpty() ? CheckResult.ok(title)
-                : CheckResult.warning(title, "lower limits: " + named(below) + "\na proxy under sustained load can hold 190-240 MiB and be"
+                : CheckResult.warning(title, "lower limits: " + named(below) + "\na proxy under sustained load can hold 180-240 MiB and be"
                         + " OOM-killed below it; set " + Annotations.PROXY_MEMORY_LIMIT + " (or drop it for the default) and restart the workloads", HINT);
     }
 

@@ -11,6 +11,7 @@ import dev.trellis.proxy.http.StreamRelay;
 import dev.trellis.proxy.metrics.HttpMetrics;
 import dev.trellis.proxy.tap.TapHub;
 import dev.trellis.proxy.transport.Causes;
+import dev.trellis.proxy.transport.IoRuntime;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -386,10 +387,6 @@ final class AppHttp1Exchange extends ChannelInboundHandlerAdapter {
     }
 
     private void onStreamLoop(Runnable task) {
-        if (stream.eventLoop().inEventLoop()) {
-            task.run();
-        } else {
-            stream.eventLoop().execute(task);
-        }
+        IoRuntime.runOn(stream.eventLoop(), task);
     }
 }

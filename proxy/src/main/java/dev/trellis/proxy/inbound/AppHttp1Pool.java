@@ -85,18 +85,10 @@ final class AppHttp1Pool implements AutoCloseable {
     }
 
     private static void attach(Channel app, ChannelInboundHandler exchange, Promise<Channel> ready) {
-        onLoopOf(app, () -> {
+        IoRuntime.runOn(app.eventLoop(), () -> {
             app.pipeline().get(ToExchange.class).exchange = exchange;
             ready.trySuccess(app);
         });
-    }
-
-    private static void onLoopOf(Channel app, Runnable task) {
-        if (app.eventLoop().inEventLoop()) {
-            task.run();
-        } else {
-            app.eventLoop().execute(task);
-        }
     }
 
     /**
@@ -106,7 +98,7 @@ final class AppHttp1Pool implements AutoCloseable {
     void giveBack(InetSocketAddress port, Channel app, ChannelInboundHandler exchange) {
         app.config().setAutoRead(true);
         // The next exchange may attach first (on the connection's loop, while this runs on the stream's): only this one leaves.
-        onLoopOf(app, () -> {
+        IoRuntime.runOn(app.eventLoop(), () -> {
             ToExchange to = app.pipeline().get(ToExchange.class);
             if (to != null && to.exchange == exchange) {
                 to.exchange = null;

@@ -13,6 +13,7 @@ import dev.trellis.proxy.http.RequestOutcomes;
 import dev.trellis.proxy.http.StreamRelay;
 import dev.trellis.proxy.metrics.HttpMetrics;
 import dev.trellis.proxy.transport.Causes;
+import dev.trellis.proxy.transport.IoRuntime;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
@@ -672,11 +673,7 @@ final class OutboundExchange {
     }
 
     private void onLoop(Runnable task) {
-        if (loop.inEventLoop()) {
-            task.run();
-        } else {
-            loop.execute(task);
-        }
+        IoRuntime.runOn(loop, task);
     }
 
     private static void cancel(ScheduledFuture<?> timer) {

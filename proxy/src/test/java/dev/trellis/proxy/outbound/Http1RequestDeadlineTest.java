@@ -66,6 +66,15 @@ class Http1RequestDeadlineTest {
         }
     }
 
+    /** A connection whose first request was read whole and is being answered. */
+    private EmbeddedChannel answeringAWholeRequest() {
+        EmbeddedChannel channel = channel();
+        send(channel, "GET / HTTP/1.1\r\n\r\n");
+        Http1RequestDeadline.headComplete(channel.pipeline().firstContext());
+        Http1RequestDeadline.requestRead(channel.pipeline().firstContext());
+        return channel;
+    }
+
     @Test
     void aTrickledHeadIsAnswered408AtTheDeadlineCountedFromTheStartNotFromTheLastByte() {
         EmbeddedChannel channel = channel();
@@ -106,10 +115,7 @@ class Http1RequestDeadlineTest {
 
     @Test
     void theNextRequestsFirstByteDuringAnAnswerStartsItsClockAndA408DueThenWaitsForTheAnswerToBeOut() {
-        EmbeddedChannel channel = channel();
-        send(channel, "GET / HTTP/1.1\r\n\r\n");
-        Http1RequestDeadline.headComplete(channel.pipeline().firstContext());
-        Http1RequestDeadline.requestRead(channel.pipeline().firstContext());
+        EmbeddedChannel channel = answeringAWholeRequest();
         advance(channel, Duration.ofSeconds(5));
         // The connection reads on while the answer goes out: the next head starts to trickle in.
         send(channel, "GET /next HTTP/1.1\r\nX-Slow: ");
@@ -125,10 +131,7 @@ class Http1RequestDeadlineTest {
 
     @Test
     void theNextRequestsClockRunsOnFromItsFirstByteAfterTheAnswerIsOut() {
-        EmbeddedChannel channel = channel();
-        send(channel, "GET / HTTP/1.1\r\n\r\n");
-        Http1RequestDeadline.headComplete(channel.pipeline().firstContext());
-        Http1RequestDeadline.requestRead(channel.pipeline().firstContext());
+        EmbeddedChannel channel = answeringAWholeRequest();
         send(channel, "GET /next HTTP/1.1\r\n");
         advance(channel, Duration.ofMillis(1500));
         Http1RequestDeadline.answered(channel.pipeline().firstContext());
@@ -142,10 +145,7 @@ class Http1RequestDeadlineTest {
 
     @Test
     void aPipelinedHeadThatIsWholeStopsTheClockWhileItWaits() {
-        EmbeddedChannel channel = channel();
-        send(channel, "GET / HTTP/1.1\r\n\r\n");
-        Http1RequestDeadline.headComplete(channel.pipeline().firstContext());
-        Http1RequestDeadline.requestRead(channel.pipeline().firstContext());
+        EmbeddedChannel channel = answeringAWholeRequest();
         send(channel, "GET /next HTTP/1.1\r\n\r\n");
         Http1RequestDeadline.headComplete(channel.pipeline().firstContext());
         advance(channel, Duration.ofSeconds(10));

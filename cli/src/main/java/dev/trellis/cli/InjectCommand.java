@@ -19,7 +19,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code trellis inject}: manifests with their pods marked for the injector, or (--manual) injected here. */
 @Command(name = "inject", mixinStandardHelpOptions = true, description = {
-        "Print manifests with every pod template annotated trellis.dev/inject: enabled, for the injector webhook:",
+        "Print manifests with every pod template labelled and annotated trellis.dev/inject=enabled, for the injector webhook:",
         "  trellis inject app.yaml | kubectl apply -f -",
         "With --manual, add proxy-init and the proxy here, as the webhook would (native sidecar form unless",
         "--native-sidecar=false or the pod's config.trellis.dev/proxy-native-sidecar annotation says otherwise).",
@@ -83,6 +83,10 @@ final class InjectCommand implements Callable<Integer> {
                     }
                     for (String object : result.unchanged()) {
                         spec.commandLine().getErr().println(object.toLowerCase(java.util.Locale.ROOT) + " unchanged");
+                    }
+                    for (String skipped : result.skipped()) {
+                        int colon = skipped.indexOf(": ");
+                        spec.commandLine().getErr().println(skipped.substring(0, colon).toLowerCase(java.util.Locale.ROOT) + " " + skipped.substring(colon + 2));
                     }
                 }
             }

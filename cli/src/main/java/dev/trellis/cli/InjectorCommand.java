@@ -6,7 +6,7 @@ import dev.trellis.injector.PodInjector;
 import dev.trellis.injector.webhook.AdmissionHandler;
 import dev.trellis.injector.webhook.InjectorMetrics;
 import dev.trellis.injector.webhook.InjectorServer;
-import dev.trellis.injector.webhook.KubernetesNamespaces;
+import dev.trellis.injector.webhook.NamespaceCache;
 import dev.trellis.tls.pki.TrustAnchors;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -19,6 +19,8 @@ import java.nio.file.Path;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,7 +31,7 @@ import picocli.CommandLine.Option;
 /** {@code trellis injector}: the proxy-injector admission webhook, until SIGTERM. */
 @Command(name = "injector", mixinStandardHelpOptions = true, description = {
         "Run the proxy-injector: an HTTPS admission webhook (POST /inject) that adds proxy-init and the proxy to pods",
-        "annotated trellis.dev/inject: enabled (on the pod or its namespace). `trellis install` deploys it with its",
+        "labelled trellis.dev/inject=enabled (the pod or its namespace). `trellis install` deploys it with its",
         "MutatingWebhookConfiguration; the serving certificate files are reloaded when they change."})
 final class InjectorCommand implements Callable<Integer> {
 
@@ -66,6 +68,8 @@ final class InjectorCommand implements Callable<Integer> {
         Config config = Config.autoConfigure(null);
         config.setConnectionTimeout(5_000);
         config.setRequestTimeout(5_000);
+        // An admission waits on at most one read of the API, bounded by its own deadline: no retries behind its back.
+        config.setRequestRetryBackoffLimit(0);
         KubernetesClient client = new KubernetesClientBuilder().withConfig(config).build();
         boolean nativeSidecars = switch (nativeSidecar) {
             case "true" -> true;
@@ -76,14 +80,19 @@ final class InjectorCommand implements Callable<Integer> {
         log.info("injector: proxies are injected as {}", nativeSidecars ? "native sidecars" : "first containers with a postStart hook");
         ReloadingInjector injectors = new ReloadingInjector(trustAnchors, pem -> new PodInjector(injection.config(pem, nativeSidecars).build()));
         PrometheusRegistry registry = new PrometheusRegistry();
-        AdmissionHandler handler = new AdmissionHandler(injectors, new KubernetesNamespaces(client, 5_000), new InjectorMetrics(registry));
+        ExecutorService work = Executors.newVirtualThreadPerTaskExecutor();
+        NamespaceCache namespaces = NamespaceCache.start(client, work);
+        AdmissionHandler handler = new AdmissionHandler(injectors, namespaces, new InjectorMetrics(registry), work);
         InjectorServer server = InjectorServer.start(listen, tlsCertificate, tlsKey, handler);
+        // Ready (an endpoint of the webhook's Service) once it serves a valid certificate and knows the namespaces.
         AdminServer adminServer = AdminServer.builder("injector").listen(admin).probes(Optional.ofNullable(probe)).registry(registry)
-                .readiness(server::notReadyReason).build().start();
+                .readiness(() -> server.notReadyReason().or(namespaces::notReadyReason)).build().start();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             adminServer.close();
             server.close();
+            namespaces.close();
+            work.shutdownNow();
             client.close();
             stopped.countDown();
         }, "trellis-injector-shutdown"));

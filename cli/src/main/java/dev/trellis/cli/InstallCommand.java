@@ -58,7 +58,8 @@ final class InstallCommand implements Callable<Integer> {
     @Option(names = "--identity-leaf-lifetime", defaultValue = "24h", description = "Lifetime of proxies' certificates (default: ${DEFAULT-VALUE}).")
     Duration leafLifetime;
 
-    @Option(names = "--ha", description = "High availability: 3 replicas of identity and destination on different nodes, with PodDisruptionBudgets.")
+    @Option(names = "--ha", description = "High availability: 3 replicas of identity, destination and the injector on different nodes, with PodDisruptionBudgets "
+                    + "(the injector runs 2 replicas with one by default).")
     boolean ha;
 
     @Option(names = "--registry", defaultValue = InstallOptions.Builder.DEFAULT_REGISTRY, description = "Where the images are (default: ${DEFAULT-VALUE}).")

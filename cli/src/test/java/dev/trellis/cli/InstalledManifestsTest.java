@@ -77,7 +77,7 @@ class InstalledManifestsTest {
             var pod = new io.fabric8.kubernetes.api.model.PodBuilder().withNewMetadata().withName("web").withNamespace("shop")
                     .addToAnnotations("trellis.dev/inject", "enabled").endMetadata()
                     .withNewSpec().addNewContainer().withName("web").withImage("web:1").endContainer().endSpec().build();
-            var decision = new dev.trellis.injector.PodInjector(injector.injection.config(anchors, nativeSidecar).build()).inject(pod, "shop", Map.of(), false);
+            var decision = new dev.trellis.injector.PodInjector(injector.injection.config(anchors, nativeSidecar).build()).inject(pod, dev.trellis.injector.NamespaceMetadata.bare("shop"), false);
             PodSpec injected = ((dev.trellis.injector.PodInjector.Decision.Injected) decision).pod().getSpec();
             List<Container> ours = new ArrayList<>(injected.getInitContainers());
             ours.addAll(injected.getContainers());

@@ -1,6 +1,7 @@
 package dev.trellis.injector;
 
 import dev.trellis.cluster.Workloads;
+import dev.trellis.core.metadata.MetadataKeys;
 import dev.trellis.core.net.Cidr;
 import io.fabric8.kubernetes.api.model.Quantity;
 import java.util.ArrayList;
@@ -18,7 +19,8 @@ import java.util.TreeSet;
  */
 public final class Annotations {
 
-    public static final String INJECT = "trellis.dev/inject";
+    /** The opt-in, as an annotation; the same key as a label is what the webhooks select on ({@link MetadataKeys#INJECT}). */
+    public static final String INJECT = MetadataKeys.INJECT;
     public static final String OPAQUE_PORTS = Workloads.OPAQUE_PORTS;
     public static final String SKIP_INBOUND_PORTS = "config.trellis.dev/skip-inbound-ports";
     public static final String SKIP_OUTBOUND_PORTS = "config.trellis.dev/skip-outbound-ports";
@@ -28,7 +30,7 @@ public final class Annotations {
     public static final String PROXY_MEMORY_REQUEST = "config.trellis.dev/proxy-memory-request";
     public static final String PROXY_MEMORY_LIMIT = "config.trellis.dev/proxy-memory-limit";
     public static final String PROXY_LOG_LEVEL = "config.trellis.dev/proxy-log-level";
-    public static final String DEFAULT_INBOUND_POLICY = "config.trellis.dev/default-inbound-policy";
+    public static final String DEFAULT_INBOUND_POLICY = MetadataKeys.DEFAULT_INBOUND_POLICY;
     public static final String NATIVE_SIDECAR = "config.trellis.dev/proxy-native-sidecar";
     /** Written on injected pods: the proxy's version. */
     public static final String PROXY_VERSION = "trellis.dev/proxy-version";
@@ -46,24 +48,24 @@ public final class Annotations {
         }
     }
 
-    /** Everything the annotations decide for one pod, with the configuration's defaults filled in. */
-    record Settings(Optional<Boolean> inject, Optional<Set<Integer>> opaquePorts, Set<Integer> skipInboundPorts, Set<Integer> skipOutboundPorts,
-                    List<Cidr> skipOutboundSubnets, String cpuRequest, Optional<String> cpuLimit, String memoryRequest, String memoryLimit,
-                    String logLevel, Optional<String> defaultInboundPolicy, boolean nativeSidecar) {
+    /**
+     * Everything the labels and annotations decide for one pod, with the configuration's
+     * defaults filled in; {@code warnings} are what the admission answer tells the user
+     * (kubectl prints them) about settings that do not do what they seem to.
+     */
+    record Settings(Optional<Boolean> inject, List<String> warnings, Optional<Set<Integer>> opaquePorts, Set<Integer> skipInboundPorts,
+                    Set<Integer> skipOutboundPorts, List<Cidr> skipOutboundSubnets, String cpuRequest, Optional<String> cpuLimit, String memoryRequest,
+                    String memoryLimit, String logLevel, Optional<String> defaultInboundPolicy, boolean nativeSidecar) {
 
-        static Settings of(Map<String, String> namespace, Map<String, String> pod, InjectorConfig config) throws InvalidAnnotationException {
-            Map<String, String> merged = new LinkedHashMap<>(namespace == null ? Map.of() : namespace);
-            if (pod != null) {
-                merged.putAll(pod);
-            }
+        static Settings of(NamespaceMetadata namespace, Map<String, String> podLabels, Map<String, String> podAnnotations, InjectorConfig config)
+                throws InvalidAnnotationException {
+            Map<String, String> merged = new LinkedHashMap<>(namespace.annotations());
+            merged.putAll(podAnnotations);
             InjectorConfig.ProxyDefaults defaults = config.defaults();
-            Optional<Boolean> inject = Optional.ofNullable(merged.get(INJECT)).map(String::strip).map(value -> switch (value) {
-                case "enabled" -> Boolean.TRUE;
-                case "disabled" -> Boolean.FALSE;
-                default -> null;
-            });
-            if (merged.containsKey(INJECT) && inject.isEmpty()) {
-                throw new InvalidAnnotationException(INJECT + ": '" + merged.get(INJECT) + "' is not enabled or disabled");
+            List<String> warnings = new ArrayList<>();
+            Optional<Boolean> inject = optIn("the pod", podLabels, podAnnotations, warnings);
+            if (inject.isEmpty()) {
+                inject = optIn("namespace " + namespace.name(), namespace.labels(), namespace.annotations(), warnings);
             }
             Optional<Set<Integer>> opaque = merged.containsKey(OPAQUE_PORTS) ? Optional.of(ports(merged, OPAQUE_PORTS)) : Optional.empty();
             String logLevel = merged.getOrDefault(PROXY_LOG_LEVEL, defaults.logLevel()).strip().toLowerCase(java.util.Locale.ROOT);
@@ -82,11 +84,40 @@ public final class Annotations {
                 }
                 nativeSidecar = nativeSidecar && value.equals("true");
             }
-            return new Settings(inject, opaque, ports(merged, SKIP_INBOUND_PORTS), ports(merged, SKIP_OUTBOUND_PORTS), subnets(merged),
+            return new Settings(inject, List.copyOf(warnings), opaque, ports(merged, SKIP_INBOUND_PORTS), ports(merged, SKIP_OUTBOUND_PORTS), subnets(merged),
                     quantity(merged, PROXY_CPU_REQUEST, defaults.cpuRequest()), optionalQuantity(merged, PROXY_CPU_LIMIT, defaults.cpuLimit()),
                     quantity(merged, PROXY_MEMORY_REQUEST, defaults.memoryRequest()), quantity(merged, PROXY_MEMORY_LIMIT, defaults.memoryLimit()),
                     logLevel, inboundPolicy, nativeSidecar);
         }
+    }
+
+    /**
+     * What one object ({@code who}: the pod or its namespace) says of injection: its
+     * {@code trellis.dev/inject} label, else the annotation of the same name; empty when it
+     * says nothing. The label is what the API server selects on, so where the two disagree the
+     * label decides, and a warning says so. A value other than enabled or disabled refuses.
+     */
+    static Optional<Boolean> optIn(String who, Map<String, String> labels, Map<String, String> annotations, List<String> warnings)
+            throws InvalidAnnotationException {
+        Optional<Boolean> label = injectValue(who + "'s label", labels.get(INJECT));
+        Optional<Boolean> annotation = injectValue(who + "'s annotation", annotations.get(INJECT));
+        if (label.isPresent() && annotation.isPresent() && !label.equals(annotation)) {
+            warnings.add(who + " is labelled " + INJECT + "=" + labels.get(INJECT).strip() + " but annotated " + INJECT + ": "
+                    + annotations.get(INJECT).strip() + "; the label decides");
+        }
+        return label.or(() -> annotation);
+    }
+
+    private static Optional<Boolean> injectValue(String what, String value) throws InvalidAnnotationException {
+        if (value == null) {
+            return Optional.empty();
+        }
+        return switch (value.strip()) {
+            case MetadataKeys.ENABLED -> Optional.of(Boolean.TRUE);
+            case MetadataKeys.DISABLED -> Optional.of(Boolean.FALSE);
+            default -> throw new InvalidAnnotationException(INJECT + ": '" + value + "' (" + what + ") is not " + MetadataKeys.ENABLED + " or "
+                    + MetadataKeys.DISABLED);
+        };
     }
 
     /** Ports written {@code 80,443} or with ranges {@code 8000-8100}; empty when the annotation is absent. */

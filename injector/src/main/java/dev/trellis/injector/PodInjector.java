@@ -2,6 +2,7 @@ package dev.trellis.injector;
 
 import dev.trellis.cluster.Workloads;
 import dev.trellis.core.identity.ControlPlaneComponent;
+import dev.trellis.core.metadata.MetadataKeys;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.EnvVar;
@@ -22,6 +23,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.stream.Collectors;
 
 /**
@@ -39,7 +41,7 @@ public final class PodInjector {
     public static final String PROXY_CONTAINER = Workloads.PROXY_CONTAINER;
     public static final String INIT_CONTAINER = "trellis-init";
     /** Label on injected pods: which control plane meshes them (for selectors, viz and check). */
-    public static final String LABEL_CONTROL_PLANE_NS = "trellis.dev/control-plane-ns";
+    public static final String LABEL_CONTROL_PLANE_NS = MetadataKeys.CONTROL_PLANE_NS;
 
     static final int INBOUND_PORT = 4143;
     static final int OUTBOUND_PORT = 4140;
@@ -58,18 +60,28 @@ public final class PodInjector {
     static final List<String> AWAIT = List.of("/opt/java/bin/java", "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData", "-Xmx32m",
             "-cp", "/opt/trellis/trellis-cli.jar:/opt/trellis/lib/*", "dev.trellis.cli.Main", "await");
 
-    /** What happened to a pod. */
+    /** What happened to a pod, and what the user should be told about it (admission warnings). */
     public sealed interface Decision {
+        List<String> warnings();
+
         /** The mutated pod. */
-        record Injected(Pod pod) implements Decision {}
+        record Injected(Pod pod, List<String> warnings) implements Decision {
+            public Injected {
+                warnings = List.copyOf(warnings);
+            }
+        }
 
         /** Left alone: why, as a metric label, and in words. */
-        record Skipped(SkipReason reason, String detail) implements Decision {}
+        record Skipped(SkipReason reason, String detail, List<String> warnings) implements Decision {
+            public Skipped {
+                warnings = List.copyOf(warnings);
+            }
+        }
     }
 
     /** Why a pod was left alone. */
     public enum SkipReason {
-        NO_SPEC, ALREADY_INJECTED, HOST_NETWORK, CONTROL_PLANE_NAMESPACE, NOT_ANNOTATED, DISABLED;
+        NO_SPEC, ALREADY_INJECTED, HOST_NETWORK, CONTROL_PLANE_NAMESPACE, NOT_OPTED_IN, DISABLED;
 
         /** The metric label: the name in lower case. */
         public String label() {
@@ -84,37 +96,70 @@ public final class PodInjector {
     }
 
     /**
-     * Injects {@code pod} of {@code namespace} when its annotations (or its namespace's) ask for
-     * it; {@code force} injects unless it must not be (already injected, host network,
-     * control-plane namespace) — {@code trellis inject --manual}.
+     * Injects {@code pod} of {@code namespace} when its labels or annotations (or its
+     * namespace's) ask for it; {@code force} injects unless it must not be (already injected,
+     * host network, control-plane namespace) — {@code trellis inject --manual}. A pod that
+     * asked to be meshed and is not (host network) is told so in a warning.
      *
-     * @throws Annotations.InvalidAnnotationException naming an annotation whose value does not parse
+     * @throws Annotations.InvalidAnnotationException naming a label or annotation whose value does not parse
      */
-    public Decision inject(Pod pod, String namespace, Map<String, String> namespaceAnnotations, boolean force)
-            throws Annotations.InvalidAnnotationException {
+    public Decision inject(Pod pod, NamespaceMetadata namespace, boolean force) throws Annotations.InvalidAnnotationException {
         Map<String, String> podAnnotations = pod.getMetadata() == null || pod.getMetadata().getAnnotations() == null
                 ? Map.of() : pod.getMetadata().getAnnotations();
-        Annotations.Settings settings = Annotations.Settings.of(namespaceAnnotations, podAnnotations, config);
+        Map<String, String> podLabels = pod.getMetadata() == null || pod.getMetadata().getLabels() == null ? Map.of() : pod.getMetadata().getLabels();
+        Annotations.Settings settings = Annotations.Settings.of(namespace, podLabels, podAnnotations, config);
+        List<String> warnings = new ArrayList<>(settings.warnings());
+        boolean asked = force || settings.inject().orElse(false);
+        Optional<Decision.Skipped> unmeshable = unmeshable(pod.getSpec(), asked, warnings);
+        if (unmeshable.isPresent()) {
+            return unmeshable.get();
+        }
         PodSpec spec = pod.getSpec();
-        if (spec == null) {
-            return new Decision.Skipped(SkipReason.NO_SPEC, "the pod has no spec");
-        }
-        if (isInjected(spec)) {
-            return new Decision.Skipped(SkipReason.ALREADY_INJECTED, "already injected (it has a " + PROXY_CONTAINER + " container)");
-        }
-        if (Boolean.TRUE.equals(spec.getHostNetwork())) {
-            return new Decision.Skipped(SkipReason.HOST_NETWORK, "hostNetwork pod: proxy-init would redirect the node's traffic");
-        }
-        if (config.namespace().equals(namespace)) {
-            return new Decision.Skipped(SkipReason.CONTROL_PLANE_NAMESPACE, "pod of the control-plane namespace " + namespace);
+        if (config.namespace().equals(namespace.name())) {
+            return new Decision.Skipped(SkipReason.CONTROL_PLANE_NAMESPACE, "pod of the control-plane namespace " + namespace.name(), warnings);
         }
         if (settings.inject().isEmpty() && !force) {
-            return new Decision.Skipped(SkipReason.NOT_ANNOTATED, "not annotated " + Annotations.INJECT + ": enabled (pod or namespace)");
+            return new Decision.Skipped(SkipReason.NOT_OPTED_IN, "not labelled or annotated " + Annotations.INJECT + ": enabled (pod or namespace)",
+                    warnings);
         }
         if (settings.inject().isPresent() && !settings.inject().get()) {
-            return new Decision.Skipped(SkipReason.DISABLED, Annotations.INJECT + ": disabled");
+            return new Decision.Skipped(SkipReason.DISABLED, Annotations.INJECT + ": disabled", warnings);
         }
-        return new Decision.Injected(mutate(pod, settings));
+        if (declaredPorts(spec).isEmpty()) {
+            warnings.add("trellis: the pod declares no container ports; its proxy refuses inbound connections to ports the pod does not declare, "
+                    + "unless a Service selecting the pod names them as targetPort (docs/inject.md, \"Declared ports\")");
+        }
+        return new Decision.Injected(mutate(pod, settings), warnings);
+    }
+
+    /**
+     * Why a pod with {@code spec} cannot be meshed whatever it asks — no spec, a proxy already
+     * there, the host's network — or empty; a pod that {@code asked} and cannot be is told why
+     * in {@code warnings}. Shared with {@code trellis inject}, which then leaves the pod unmarked.
+     */
+    public static Optional<Decision.Skipped> unmeshable(PodSpec spec, boolean asked, List<String> warnings) {
+        if (spec == null) {
+            return Optional.of(new Decision.Skipped(SkipReason.NO_SPEC, "the pod has no spec", warnings));
+        }
+        if (isInjected(spec)) {
+            return Optional.of(new Decision.Skipped(SkipReason.ALREADY_INJECTED, "already injected (it has a " + PROXY_CONTAINER + " container)", warnings));
+        }
+        if (Boolean.TRUE.equals(spec.getHostNetwork())) {
+            String detail = "hostNetwork pod: proxy-init would redirect the node's traffic";
+            List<String> told = new ArrayList<>(warnings);
+            if (asked) {
+                told.add("trellis: not meshed: " + detail);
+            }
+            return Optional.of(new Decision.Skipped(SkipReason.HOST_NETWORK, detail, told));
+        }
+        return Optional.empty();
+    }
+
+    /** The container ports the pod's containers (and native sidecars) declare. */
+    static List<Integer> declaredPorts(PodSpec spec) {
+        return java.util.stream.Stream.concat(containers(spec.getContainers()).stream(), containers(spec.getInitContainers()).stream())
+                .flatMap(c -> c.getPorts() == null ? java.util.stream.Stream.empty() : c.getPorts().stream())
+                .map(io.fabric8.kubernetes.api.model.ContainerPort::getContainerPort).filter(Objects::nonNull).toList();
     }
 
     /** True when the pod already carries a proxy, as a container or a native sidecar. */
@@ -140,6 +185,7 @@ public final class PodInjector {
             annotations.remove(Annotations.INJECT);
             Map<String, String> labels = new LinkedHashMap<>(pod.getMetadata().getLabels() == null ? Map.of() : pod.getMetadata().getLabels());
             labels.remove(LABEL_CONTROL_PLANE_NS);
+            labels.remove(MetadataKeys.INJECT);
             out.editMetadata().withAnnotations(annotations).withLabels(labels).endMetadata();
         }
         return out.build();

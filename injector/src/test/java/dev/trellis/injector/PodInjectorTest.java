@@ -33,7 +33,7 @@ class PodInjectorTest {
 
     /** Injected with {@code namespaceAnnotations} on its namespace and {@code podAnnotations} on the pod. */
     private Pod injected(PodInjector with, Map<String, String> namespaceAnnotations, Map<String, String> podAnnotations) throws Exception {
-        return switch (with.inject(app(podAnnotations), "emojivoto", namespaceAnnotations, false)) {
+        return switch (with.inject(app(podAnnotations), ns("emojivoto", namespaceAnnotations), false)) {
             case PodInjector.Decision.Injected injected -> injected.pod();
             case PodInjector.Decision.Skipped skipped -> throw new AssertionError("skipped: " + skipped.detail());
         };
@@ -137,23 +137,56 @@ class PodInjectorTest {
     @Test
     void thePodsAnnotationsWinOverItsNamespaces() throws Exception {
         Pod disabled = app(Map.of(Annotations.INJECT, "disabled"));
-        assertThat(injector.inject(disabled, "emojivoto", Map.of(Annotations.INJECT, "enabled"), false))
+        assertThat(injector.inject(disabled, ns("emojivoto", Map.of(Annotations.INJECT, "enabled")), false))
                 .isInstanceOfSatisfying(PodInjector.Decision.Skipped.class, s -> assertThat(s.reason()).isEqualTo(PodInjector.SkipReason.DISABLED));
-        assertThat(injector.inject(app(Map.of()), "emojivoto", Map.of(Annotations.INJECT, "enabled", Annotations.PROXY_LOG_LEVEL, "warn"), false))
+        assertThat(injector.inject(app(Map.of()), ns("emojivoto", Map.of(Annotations.INJECT, "enabled", Annotations.PROXY_LOG_LEVEL, "warn")), false))
                 .isInstanceOfSatisfying(PodInjector.Decision.Injected.class, i -> assertThat(env(i.pod().getSpec().getInitContainers().get(1)))
                         .containsEntry("JAVA_TOOL_OPTIONS", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn"));
     }
 
     @Test
+    void theLabelOptsInAsTheAnnotationDoesAndDecidesWhereTheyDisagree() throws Exception {
+        Pod labelled = new PodBuilder(app(Map.of())).editMetadata().addToLabels(Annotations.INJECT, "enabled").endMetadata().build();
+        assertThat(injector.inject(labelled, ns("emojivoto", Map.of()), false)).isInstanceOf(PodInjector.Decision.Injected.class);
+        NamespaceMetadata labelledNamespace = new NamespaceMetadata("emojivoto", Map.of(Annotations.INJECT, "enabled"), Map.of());
+        assertThat(injector.inject(app(Map.of()), labelledNamespace, false)).isInstanceOf(PodInjector.Decision.Injected.class);
+        // The pod's own say wins over its namespace's, label or annotation.
+        Pod optedOut = new PodBuilder(app(Map.of())).editMetadata().addToLabels(Annotations.INJECT, "disabled").endMetadata().build();
+        assertThat(reason(injector.inject(optedOut, labelledNamespace, false))).isEqualTo(PodInjector.SkipReason.DISABLED);
+        assertThat(reason(injector.inject(app(Map.of(Annotations.INJECT, "disabled")), labelledNamespace, false)))
+                .isEqualTo(PodInjector.SkipReason.DISABLED);
+        // On one object the label (what the API server selected on) wins over an annotation that disagrees, with a warning.
+        Pod torn = new PodBuilder(app(Map.of(Annotations.INJECT, "disabled"))).editMetadata().addToLabels(Annotations.INJECT, "enabled").endMetadata().build();
+        PodInjector.Decision decision = injector.inject(torn, ns("emojivoto", Map.of()), false);
+        assertThat(decision).isInstanceOf(PodInjector.Decision.Injected.class);
+        assertThat(decision.warnings()).singleElement().asString()
+                .contains("labelled trellis.dev/inject=enabled but annotated trellis.dev/inject: disabled; the label decides");
+        Pod badLabel = new PodBuilder(app(Map.of())).editMetadata().addToLabels(Annotations.INJECT, "true").endMetadata().build();
+        assertThatThrownBy(() -> injector.inject(badLabel, ns("emojivoto", Map.of()), false)).isInstanceOf(Annotations.InvalidAnnotationException.class)
+                .hasMessage("trellis.dev/inject: 'true' (the pod's label) is not enabled or disabled");
+    }
+
+    @Test
+    void aPodThatAskedAndIsNotMeshedOrDeclaresNoPortsIsWarned() throws Exception {
+        Pod hostNetwork = new PodBuilder(app(Map.of(Annotations.INJECT, "enabled"))).editSpec().withHostNetwork(true).endSpec().build();
+        assertThat(injector.inject(hostNetwork, ns("emojivoto", Map.of()), false).warnings()).singleElement().asString()
+                .contains("not meshed: hostNetwork pod");
+        Pod portless = new PodBuilder(app(Map.of(Annotations.INJECT, "enabled"))).editSpec().editFirstContainer().withPorts(List.of()).endContainer().endSpec().build();
+        assertThat(injector.inject(portless, ns("emojivoto", Map.of()), false).warnings()).singleElement().asString()
+                .contains("declares no container ports").contains("targetPort");
+        assertThat(injector.inject(app(Map.of(Annotations.INJECT, "enabled")), ns("emojivoto", Map.of()), false).warnings()).isEmpty();
+    }
+
+    @Test
     void podsThatMustNotBeInjectedAreLeftAloneWithAReason() throws Exception {
         Map<String, String> enabled = Map.of(Annotations.INJECT, "enabled");
-        assertThat(reason(injector.inject(app(Map.of()), "emojivoto", Map.of(), false))).isEqualTo(PodInjector.SkipReason.NOT_ANNOTATED);
+        assertThat(reason(injector.inject(app(Map.of()), ns("emojivoto", Map.of()), false))).isEqualTo(PodInjector.SkipReason.NOT_OPTED_IN);
         Pod hostNetwork = new PodBuilder(app(enabled)).editSpec().withHostNetwork(true).endSpec().build();
-        assertThat(reason(injector.inject(hostNetwork, "emojivoto", Map.of(), true))).isEqualTo(PodInjector.SkipReason.HOST_NETWORK);
-        assertThat(reason(injector.inject(app(enabled), "trellis", Map.of(), true))).isEqualTo(PodInjector.SkipReason.CONTROL_PLANE_NAMESPACE);
+        assertThat(reason(injector.inject(hostNetwork, ns("emojivoto", Map.of()), true))).isEqualTo(PodInjector.SkipReason.HOST_NETWORK);
+        assertThat(reason(injector.inject(app(enabled), ns("trellis", Map.of()), true))).isEqualTo(PodInjector.SkipReason.CONTROL_PLANE_NAMESPACE);
         Pod once = injected(injector, enabled);
-        assertThat(reason(injector.inject(once, "emojivoto", Map.of(), true))).isEqualTo(PodInjector.SkipReason.ALREADY_INJECTED);
-        assertThat(reason(legacy.inject(injected(legacy, enabled), "emojivoto", Map.of(), true))).isEqualTo(PodInjector.SkipReason.ALREADY_INJECTED);
+        assertThat(reason(injector.inject(once, ns("emojivoto", Map.of()), true))).isEqualTo(PodInjector.SkipReason.ALREADY_INJECTED);
+        assertThat(reason(legacy.inject(injected(legacy, enabled), ns("emojivoto", Map.of()), true))).isEqualTo(PodInjector.SkipReason.ALREADY_INJECTED);
     }
 
     @Test
@@ -169,7 +202,7 @@ class PodInjectorTest {
                 Annotations.INJECT, "yes").entrySet()) {
             Map<String, String> annotations = new java.util.HashMap<>(Map.of(Annotations.INJECT, "enabled"));
             annotations.put(bad.getKey(), bad.getValue());
-            assertThatThrownBy(() -> injector.inject(app(annotations), "emojivoto", Map.of(), false))
+            assertThatThrownBy(() -> injector.inject(app(annotations), ns("emojivoto", Map.of()), false))
                     .isInstanceOf(Annotations.InvalidAnnotationException.class)
                     .hasMessageStartingWith(bad.getKey() + ": '");
         }
@@ -179,12 +212,17 @@ class PodInjectorTest {
     void uninjectingGivesBackThePodAsItWas() throws Exception {
         Pod original = app(Map.of("team", "blue"));
         for (PodInjector with : List.of(injector, legacy)) {
-            Pod injected = switch (with.inject(original, "emojivoto", Map.of(), true)) {
+            Pod injected = switch (with.inject(original, ns("emojivoto", Map.of()), true)) {
                 case PodInjector.Decision.Injected i -> i.pod();
                 case PodInjector.Decision.Skipped s -> throw new AssertionError(s.detail());
             };
             assertThat(PodInjector.uninject(injected)).isEqualTo(original);
         }
+    }
+
+    /** Namespace {@code name} with {@code annotations} and no labels. */
+    static NamespaceMetadata ns(String name, Map<String, String> annotations) {
+        return new NamespaceMetadata(name, Map.of(), annotations);
     }
 
     private static PodInjector.SkipReason reason(PodInjector.Decision decision) {

@@ -1,6 +1,7 @@
 package dev.trellis.install;
 
 import dev.trellis.core.identity.ControlPlaneComponent;
+import dev.trellis.core.metadata.MetadataKeys;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.ContainerPort;
@@ -48,7 +49,7 @@ import java.util.Optional;
  * what is its own: names and labels; a hardened pod (non-root fixed uid, read-only root,
  * no privilege escalation, no capabilities, RuntimeDefault seccomp, requests and limits, a
  * writable {@code /tmp} only); probes on the probe-only listener; replicas, anti-affinity and
- * a PodDisruptionBudget under {@code --ha}; a ServiceAccount that mounts no API token unless
+ * a PodDisruptionBudget as its {@link Replication} asks; a ServiceAccount that mounts no API token unless
  * the pod asks; least-privilege ClusterRoles; and NetworkPolicies that admit only the ports
  * the component serves.
  */
@@ -59,9 +60,9 @@ final class ControlPlaneWorkload {
     static final String LABEL_PART_OF = "app.kubernetes.io/part-of";
     static final String LABEL_VERSION = "app.kubernetes.io/version";
     static final String LABEL_COMPONENT = "trellis.dev/control-plane-component";
-    static final String LABEL_CONTROL_PLANE_NS = "trellis.dev/control-plane-ns";
+    static final String LABEL_CONTROL_PLANE_NS = MetadataKeys.CONTROL_PLANE_NS;
     /** The injector leaves pods with this label alone (the webhook's objectSelector). */
-    static final String LABEL_INJECT = "trellis.dev/inject";
+    static final String LABEL_INJECT = MetadataKeys.INJECT;
 
     /** Where the trust anchors ConfigMap is mounted, and its file. */
     static final String TRUST_ANCHORS_DIR = "/var/run/trellis/trust-anchors";
@@ -74,20 +75,46 @@ final class ControlPlaneWorkload {
     /** The image all control-plane components run (one distribution, many roles). */
     static final String CONTROLLER_IMAGE = "controller";
 
+    /** How many of a component run, and how they are kept apart and protected from voluntary disruption. */
+    enum Replication {
+        /** One replica, whatever {@code --ha} says. */
+        SINGLE,
+        /** One replica; three on different nodes, with a PodDisruptionBudget, under {@code --ha}. */
+        HA,
+        /**
+         * Never one: two replicas, spread over nodes where the scheduler can, with a
+         * PodDisruptionBudget; three on different nodes under {@code --ha}. For what the API
+         * server calls synchronously (the injector's webhook), where one pod's restart would
+         * refuse every opted-in pod created meanwhile.
+         */
+        REDUNDANT
+    }
+
     private final InstallOptions options;
     private final ControlPlaneComponent component;
     private final String role;
-    private final boolean ha;
+    private final Replication replication;
 
-    /**
-     * {@code role}: the component's short name, e.g. {@code identity}; {@code replicable}: the
-     * component runs as several replicas under {@code --ha}.
-     */
-    ControlPlaneWorkload(InstallOptions options, ControlPlaneComponent component, String role, boolean replicable) {
+    /** {@code role}: the component's short name, e.g. {@code identity}. */
+    ControlPlaneWorkload(InstallOptions options, ControlPlaneComponent component, String role, Replication replication) {
         this.options = options;
         this.component = component;
         this.role = role;
-        this.ha = options.ha() && replicable;
+        this.replication = replication;
+    }
+
+    /** The number of replicas the Deployment asks for. */
+    int replicas() {
+        return switch (replication) {
+            case SINGLE -> 1;
+            case HA -> options.ha() ? 3 : 1;
+            case REDUNDANT -> options.ha() ? 3 : 2;
+        };
+    }
+
+    /** Replicas on different nodes is a requirement (not a preference) under {@code --ha}. */
+    private boolean strictlySpread() {
+        return options.ha() && replication != Replication.SINGLE;
     }
 
     /** The name of the component's Deployment, Service, ServiceAccount and NetworkPolicy: its service account's. */
@@ -211,29 +238,40 @@ final class ControlPlaneWorkload {
                     .withFsGroup(options.controllerUid())
                     .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile()
                 .endSecurityContext();
-        if (ha) {
+        if (strictlySpread()) {
             pod.withNewAffinity().withNewPodAntiAffinity()
                     .addNewRequiredDuringSchedulingIgnoredDuringExecution()
                         .withTopologyKey("kubernetes.io/hostname")
                         .withNewLabelSelector().withMatchLabels(selector()).endLabelSelector()
                     .endRequiredDuringSchedulingIgnoredDuringExecution()
                     .endPodAntiAffinity().endAffinity();
+        } else if (replicas() > 1) {
+            // A preference: a one-node cluster still runs both.
+            pod.withNewAffinity().withNewPodAntiAffinity()
+                    .addNewPreferredDuringSchedulingIgnoredDuringExecution().withWeight(100)
+                        .withNewPodAffinityTerm()
+                            .withTopologyKey("kubernetes.io/hostname")
+                            .withNewLabelSelector().withMatchLabels(selector()).endLabelSelector()
+                        .endPodAffinityTerm()
+                    .endPreferredDuringSchedulingIgnoredDuringExecution()
+                    .endPodAntiAffinity().endAffinity();
         }
         return pod.build();
     }
 
-    /** The Deployment: one replica, or three under {@code --ha}; the pod never injected. */
+    /** The Deployment: {@link #replicas()} of the pod, never injected. */
     Deployment deployment(PodSpec pod, Map<String, String> podAnnotations) {
         Map<String, String> podLabels = new LinkedHashMap<>(labels());
         podLabels.put(LABEL_INJECT, "disabled");
         return new DeploymentBuilder()
                 .withMetadata(metadata())
                 .withNewSpec()
-                    .withReplicas(ha ? 3 : 1)
+                    .withReplicas(replicas())
                     .withNewSelector().withMatchLabels(selector()).endSelector()
                     // 50 % unavailable rounds down to 0 of 1 replica (the new pod is ready before
-                    // the old goes) and to 1 of 3 (a required anti-affinity on three nodes leaves a
-                    // surge pod nowhere to go); 25 % surge rounds up to 1 either way.
+                    // the old goes), to 1 of 2 (one keeps serving) and to 1 of 3 (a required
+                    // anti-affinity on three nodes leaves a surge pod nowhere to go); 25 % surge
+                    // rounds up to 1 in each case.
                     .withNewStrategy().withType("RollingUpdate").withNewRollingUpdate()
                         .withMaxUnavailable(new IntOrString("50%")).withMaxSurge(new IntOrString("25%"))
                     .endRollingUpdate().endStrategy()
@@ -245,9 +283,9 @@ final class ControlPlaneWorkload {
                 .build();
     }
 
-    /** Under {@code --ha}: at most one pod of the component down at a time by voluntary disruption. */
+    /** With more than one replica: at most one pod of the component down at a time by voluntary disruption (a drain, say). */
     Optional<PodDisruptionBudget> disruptionBudget() {
-        if (!ha) {
+        if (replicas() < 2) {
             return Optional.empty();
         }
         return Optional.of(new PodDisruptionBudgetBuilder().withMetadata(metadata())

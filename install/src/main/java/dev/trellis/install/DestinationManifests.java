@@ -26,7 +26,7 @@ final class DestinationManifests {
     }
 
     static List<HasMetadata> objects(InstallOptions options) {
-        ControlPlaneWorkload workload = new ControlPlaneWorkload(options, ControlPlaneComponent.DESTINATION, ROLE, true);
+        ControlPlaneWorkload workload = new ControlPlaneWorkload(options, ControlPlaneComponent.DESTINATION, ROLE, ControlPlaneWorkload.Replication.HA);
         List<String> args = new ArrayList<>(List.of("destination",
                 "--kubernetes",
                 "--trust-domain", options.trustDomain(),

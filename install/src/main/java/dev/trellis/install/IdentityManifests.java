@@ -27,7 +27,7 @@ final class IdentityManifests {
     }
 
     static List<HasMetadata> objects(InstallOptions options) {
-        ControlPlaneWorkload workload = new ControlPlaneWorkload(options, ControlPlaneComponent.IDENTITY, ROLE, true);
+        ControlPlaneWorkload workload = new ControlPlaneWorkload(options, ControlPlaneComponent.IDENTITY, ROLE, ControlPlaneWorkload.Replication.HA);
         List<String> args = List.of("identity", "serve",
                 "--kubernetes",
                 "--trust-domain", options.trustDomain(),

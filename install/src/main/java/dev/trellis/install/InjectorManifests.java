@@ -1,13 +1,18 @@
 package dev.trellis.install;
 
 import dev.trellis.core.identity.ControlPlaneComponent;
-import dev.trellis.injector.Annotations;
+import dev.trellis.core.metadata.MetadataKeys;
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.LabelSelector;
+import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
+import io.fabric8.kubernetes.api.model.LabelSelectorRequirement;
 import io.fabric8.kubernetes.api.model.LabelSelectorRequirementBuilder;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.VolumeBuilder;
 import io.fabric8.kubernetes.api.model.VolumeMountBuilder;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhook;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookBuilder;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfiguration;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfigurationBuilder;
 import io.fabric8.kubernetes.api.model.rbac.PolicyRuleBuilder;
@@ -18,13 +23,20 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The proxy injector: its Deployment (the webhook on 8443, reading the trust anchors from
- * the ConfigMap it mounts and its serving certificate from the {@code trellis-injector-tls}
- * Secret, reloading both), a Service on 443, read access to namespaces (their annotations)
- * and nothing else, and the MutatingWebhookConfiguration: {@code failurePolicy: Fail} (a pod
- * that should be meshed is refused rather than admitted without its proxy), no side effects,
- * a 10 s timeout, never the control plane's namespace or kube-system, never objects labelled
- * {@code trellis.dev/inject: disabled}, CREATE of pods only.
+ * The proxy injector: its Deployment (two replicas and a PodDisruptionBudget, three under
+ * {@code --ha}; the webhook on 8443, reading the trust anchors from the ConfigMap it mounts and
+ * its serving certificate from the {@code trellis-injector-tls} Secret, reloading both), a
+ * Service on 443, read access to namespaces (their labels and annotations, cached by a watch)
+ * and nothing else, and the MutatingWebhookConfiguration.
+ *
+ * <p>The webhooks receive only pods that opted in, chosen by selectors the API server
+ * evaluates itself — so that an injector that is down, or cannot reach the API server, can
+ * refuse only pods that are to be meshed and never stops the rest of the cluster: one webhook
+ * for namespaces labelled {@code trellis.dev/inject=enabled} (but pods labelled {@code
+ * disabled}), one for pods labelled {@code enabled} in other namespaces. For those
+ * {@code failurePolicy: Fail}: a pod that should be meshed is refused rather than admitted
+ * without its proxy. No side effects, a 10 s timeout, never the control plane's namespace
+ * or kube-system, CREATE of pods only.
  */
 final class InjectorManifests {
 
@@ -40,7 +52,7 @@ final class InjectorManifests {
     }
 
     static List<HasMetadata> objects(InstallOptions options, InstallOptions.WebhookTls tls) {
-        ControlPlaneWorkload workload = new ControlPlaneWorkload(options, ControlPlaneComponent.INJECTOR, ROLE, true);
+        ControlPlaneWorkload workload = new ControlPlaneWorkload(options, ControlPlaneComponent.INJECTOR, ROLE, ControlPlaneWorkload.Replication.REDUNDANT);
         List<String> args = List.of("injector",
                 "--namespace", options.namespace(),
                 "--trust-domain", options.trustDomain(),
@@ -63,7 +75,8 @@ final class InjectorManifests {
                 new VolumeBuilder().withName("tls").withNewSecret().withSecretName(TLS_SECRET).withDefaultMode(0440).endSecret().build()), true);
         List<HasMetadata> objects = new ArrayList<>();
         objects.add(workload.serviceAccount());
-        objects.addAll(workload.clusterRole(List.of(new PolicyRuleBuilder().withApiGroups("").withResources("namespaces").withVerbs("get").build())));
+        objects.addAll(workload.clusterRole(List.of(new PolicyRuleBuilder().withApiGroups("").withResources("namespaces")
+                .withVerbs("get", "list", "watch").build())));
         objects.add(new SecretBuilder().withMetadata(workload.metadata(TLS_SECRET)).withType("kubernetes.io/tls")
                 .addToStringData("tls.crt", tls.certificatePem())
                 .addToStringData("tls.key", tls.keyPem())
@@ -79,32 +92,50 @@ final class InjectorManifests {
         return objects;
     }
 
+    /** The webhook for pods of opted-in namespaces. */
+    static final String NAMESPACE_WEBHOOK = "namespaces.injector.trellis.dev";
+    /** The webhook for opted-in pods of other namespaces. */
+    static final String POD_WEBHOOK = "pods.injector.trellis.dev";
+
     static MutatingWebhookConfiguration webhookConfiguration(InstallOptions options, ControlPlaneWorkload workload, InstallOptions.WebhookTls tls) {
+        LabelSelectorRequirement notOurs = new LabelSelectorRequirementBuilder().withKey(MetadataKeys.NAMESPACE_NAME).withOperator("NotIn")
+                .withValues(options.namespace(), "kube-system").build();
         return new MutatingWebhookConfigurationBuilder()
                 .withMetadata(workload.clusterMetadata())
-                .addNewWebhook()
-                    .withName("injector.trellis.dev")
-                    .withAdmissionReviewVersions("v1")
-                    .withSideEffects("None")
-                    .withFailurePolicy("Fail")
-                    .withReinvocationPolicy("Never")
-                    .withTimeoutSeconds(10)
-                    .withNewClientConfig()
-                        .withCaBundle(Base64.getEncoder().encodeToString(tls.caPem().getBytes(StandardCharsets.US_ASCII)))
-                        .withNewService().withNamespace(options.namespace()).withName(workload.name()).withPath(WEBHOOK_PATH).withPort(443).endService()
-                    .endClientConfig()
-                    .withNewNamespaceSelector()
-                        .withMatchExpressions(new LabelSelectorRequirementBuilder().withKey("kubernetes.io/metadata.name").withOperator("NotIn")
-                                .withValues(options.namespace(), "kube-system").build())
-                    .endNamespaceSelector()
-                    .withNewObjectSelector()
-                        .withMatchExpressions(new LabelSelectorRequirementBuilder().withKey(Annotations.INJECT).withOperator("NotIn")
-                                .withValues("disabled").build())
-                    .endObjectSelector()
-                    .addNewRule()
-                        .withApiGroups("").withApiVersions("v1").withResources("pods").withOperations("CREATE").withScope("Namespaced")
-                    .endRule()
-                .endWebhook()
+                .withWebhooks(
+                        webhook(NAMESPACE_WEBHOOK, options, workload, tls,
+                                new LabelSelectorBuilder().withMatchExpressions(notOurs, requirement("In", MetadataKeys.ENABLED)).build(),
+                                new LabelSelectorBuilder().withMatchExpressions(requirement("NotIn", MetadataKeys.DISABLED)).build()),
+                        // A pod's own label wins over its namespace's, as the annotations always did: enabled in a namespace
+                        // labelled disabled is meshed; the injector decides what the selectors let through.
+                        webhook(POD_WEBHOOK, options, workload, tls,
+                                new LabelSelectorBuilder().withMatchExpressions(notOurs, requirement("NotIn", MetadataKeys.ENABLED)).build(),
+                                new LabelSelectorBuilder().withMatchExpressions(requirement("In", MetadataKeys.ENABLED)).build()))
+                .build();
+    }
+
+    private static LabelSelectorRequirement requirement(String operator, String value) {
+        return new LabelSelectorRequirementBuilder().withKey(MetadataKeys.INJECT).withOperator(operator).withValues(value).build();
+    }
+
+    private static MutatingWebhook webhook(String name, InstallOptions options, ControlPlaneWorkload workload, InstallOptions.WebhookTls tls,
+                                           LabelSelector namespaces, LabelSelector pods) {
+        return new MutatingWebhookBuilder()
+                .withName(name)
+                .withAdmissionReviewVersions("v1")
+                .withSideEffects("None")
+                .withFailurePolicy("Fail")
+                .withReinvocationPolicy("Never")
+                .withTimeoutSeconds(10)
+                .withNewClientConfig()
+                    .withCaBundle(Base64.getEncoder().encodeToString(tls.caPem().getBytes(StandardCharsets.US_ASCII)))
+                    .withNewService().withNamespace(options.namespace()).withName(workload.name()).withPath(WEBHOOK_PATH).withPort(443).endService()
+                .endClientConfig()
+                .withNamespaceSelector(namespaces)
+                .withObjectSelector(pods)
+                .addNewRule()
+                    .withApiGroups("").withApiVersions("v1").withResources("pods").withOperations("CREATE").withScope("Namespaced")
+                .endRule()
                 .build();
     }
 }

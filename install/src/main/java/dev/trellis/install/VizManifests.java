@@ -34,7 +34,7 @@ final class VizManifests {
     }
 
     static List<HasMetadata> objects(InstallOptions options, SecureRandom random) {
-        ControlPlaneWorkload workload = new ControlPlaneWorkload(options, ControlPlaneComponent.VIZ, ROLE, false);
+        ControlPlaneWorkload workload = new ControlPlaneWorkload(options, ControlPlaneComponent.VIZ, ROLE, ControlPlaneWorkload.Replication.SINGLE);
         byte[] secret = new byte[32];
         random.nextBytes(secret);
         String token = HexFormat.of().formatHex(secret);

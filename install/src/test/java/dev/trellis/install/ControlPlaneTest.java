@@ -158,27 +158,84 @@ class ControlPlaneTest {
 
     @Test
     void haDiffersFromTheDefaultExactlyByReplicasAntiAffinityAndDisruptionBudgets() throws Exception {
-        List<HasMetadata> single = rendered(false);
-        List<HasMetadata> ha = rendered(true);
+        List<HasMetadata> single = withInjector(false);
+        List<HasMetadata> ha = withInjector(true);
         List<PodDisruptionBudget> budgets = of(ha, PodDisruptionBudget.class);
-        assertThat(budgets).extracting(b -> b.getMetadata().getName()).containsExactlyInAnyOrder("trellis-identity", "trellis-destination");
+        assertThat(budgets).extracting(b -> b.getMetadata().getName()).containsExactlyInAnyOrder("trellis-identity", "trellis-destination", "trellis-injector");
         assertThat(budgets).allSatisfy(b -> assertThat(b.getSpec().getMaxUnavailable().getIntVal()).isEqualTo(1));
-        List<HasMetadata> haWithoutBudgets = ha.stream().filter(o -> !(o instanceof PodDisruptionBudget)).toList();
-        assertThat(haWithoutBudgets).hasSameSizeAs(single);
+        List<HasMetadata> haWithoutNewBudgets = ha.stream()
+                .filter(o -> !(o instanceof PodDisruptionBudget) || o.getMetadata().getName().equals("trellis-injector")).toList();
+        assertThat(haWithoutNewBudgets).hasSameSizeAs(single);
         KubernetesSerialization serialization = new KubernetesSerialization();
         for (int i = 0; i < single.size(); i++) {
             HasMetadata expected = single.get(i);
-            HasMetadata actual = serialization.clone(haWithoutBudgets.get(i));
-            if (actual instanceof Deployment deployment && List.of("trellis-identity", "trellis-destination").contains(deployment.getMetadata().getName())) {
+            HasMetadata actual = serialization.clone(haWithoutNewBudgets.get(i));
+            if (actual instanceof Deployment deployment && List.of("trellis-identity", "trellis-destination", "trellis-injector")
+                    .contains(deployment.getMetadata().getName())) {
                 assertThat(deployment.getSpec().getReplicas()).isEqualTo(3);
                 assertThat(deployment.getSpec().getTemplate().getSpec().getAffinity().getPodAntiAffinity()
                         .getRequiredDuringSchedulingIgnoredDuringExecution()).singleElement()
                         .satisfies(term -> assertThat(term.getTopologyKey()).isEqualTo("kubernetes.io/hostname"));
-                deployment.getSpec().setReplicas(1);
-                deployment.getSpec().getTemplate().getSpec().setAffinity(null);
+                Deployment defaults = (Deployment) expected;
+                deployment.getSpec().setReplicas(defaults.getSpec().getReplicas());
+                deployment.getSpec().getTemplate().getSpec().setAffinity(defaults.getSpec().getTemplate().getSpec().getAffinity());
             }
             assertThat(serialization.asJson(actual)).as(expected.getKind() + " " + expected.getMetadata().getName()).isEqualTo(serialization.asJson(expected));
         }
+    }
+
+    @Test
+    void theInjectorNeverRunsAloneAndIsProtectedFromDrains() throws Exception {
+        for (boolean ha : new boolean[] {false, true}) {
+            List<HasMetadata> objects = withInjector(ha);
+            Deployment injector = of(objects, Deployment.class).stream().filter(d -> d.getMetadata().getName().equals("trellis-injector")).findFirst().orElseThrow();
+            var affinity = injector.getSpec().getTemplate().getSpec().getAffinity().getPodAntiAffinity();
+            if (ha) {
+                assertThat(injector.getSpec().getReplicas()).isEqualTo(3);
+                assertThat(affinity.getRequiredDuringSchedulingIgnoredDuringExecution()).singleElement()
+                        .satisfies(term -> assertThat(term.getTopologyKey()).isEqualTo("kubernetes.io/hostname"));
+            } else {
+                assertThat(injector.getSpec().getReplicas()).isEqualTo(2);
+                // Spread where the scheduler can, without making a one-node cluster unschedulable.
+                assertThat(affinity.getRequiredDuringSchedulingIgnoredDuringExecution()).isNullOrEmpty();
+                assertThat(affinity.getPreferredDuringSchedulingIgnoredDuringExecution()).singleElement()
+                        .satisfies(term -> assertThat(term.getPodAffinityTerm().getTopologyKey()).isEqualTo("kubernetes.io/hostname"));
+            }
+            assertThat(of(objects, PodDisruptionBudget.class)).filteredOn(b -> b.getMetadata().getName().equals("trellis-injector")).singleElement()
+                    .satisfies(b -> assertThat(b.getSpec().getMaxUnavailable().getIntVal()).isEqualTo(1));
+        }
+    }
+
+    @Test
+    void theWebhooksAreSentOnlyPodsThatOptedInByLabel() throws Exception {
+        var configuration = of(withInjector(false), io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfiguration.class).getFirst();
+        assertThat(configuration.getWebhooks()).extracting(w -> w.getName())
+                .containsExactly("namespaces.injector.trellis.dev", "pods.injector.trellis.dev");
+        for (var webhook : configuration.getWebhooks()) {
+            assertThat(webhook.getFailurePolicy()).isEqualTo("Fail");
+            assertThat(webhook.getTimeoutSeconds()).isEqualTo(10);
+            assertThat(webhook.getNamespaceSelector().getMatchExpressions()).anySatisfy(r -> {
+                assertThat(r.getKey()).isEqualTo("kubernetes.io/metadata.name");
+                assertThat(r.getOperator()).isEqualTo("NotIn");
+                assertThat(r.getValues()).containsExactly("trellis", "kube-system");
+            });
+        }
+        var namespaces = configuration.getWebhooks().get(0);
+        assertThat(namespaces.getNamespaceSelector().getMatchExpressions()).anySatisfy(r -> assertThat(List.of(r.getKey(), r.getOperator(), r.getValues()))
+                .isEqualTo(List.of("trellis.dev/inject", "In", List.of("enabled"))));
+        assertThat(namespaces.getObjectSelector().getMatchExpressions()).singleElement().satisfies(r -> assertThat(List.of(r.getKey(), r.getOperator(), r.getValues()))
+                .isEqualTo(List.of("trellis.dev/inject", "NotIn", List.of("disabled"))));
+        var pods = configuration.getWebhooks().get(1);
+        assertThat(pods.getNamespaceSelector().getMatchExpressions()).anySatisfy(r -> assertThat(List.of(r.getKey(), r.getOperator(), r.getValues()))
+                .isEqualTo(List.of("trellis.dev/inject", "NotIn", List.of("enabled"))));
+        assertThat(pods.getObjectSelector().getMatchExpressions()).singleElement().satisfies(r -> assertThat(List.of(r.getKey(), r.getOperator(), r.getValues()))
+                .isEqualTo(List.of("trellis.dev/inject", "In", List.of("enabled"))));
+        ClusterRole role = of(withInjector(false), ClusterRole.class).stream().filter(r -> r.getMetadata().getName().equals("trellis-trellis-injector"))
+                .findFirst().orElseThrow();
+        assertThat(role.getRules()).singleElement().satisfies(rule -> {
+            assertThat(rule.getResources()).containsExactly("namespaces");
+            assertThat(rule.getVerbs()).containsExactly("get", "list", "watch");
+        });
     }
 
     @Test
@@ -224,10 +281,19 @@ class ControlPlaneTest {
         assertThat(ManifestStream.yaml(deletion)).doesNotContain("BEGIN").doesNotContain("spec:");
     }
 
+    /** One webhook PKI for every rendering, so that two renderings differ only by what their options change. */
+    private static final InstallOptions.WebhookTls WEBHOOK_TLS = InstallOptions.WebhookTls.generate("trellis", "cluster.local", Instant.now());
+
     private List<HasMetadata> rendered(boolean ha) throws Exception {
         InstallOptions.IdentityMaterial material = IdentityFiles.read(pki.trustAnchorFile(),
                 Optional.of(new IdentityFiles.IssuerFiles(pki.issuerCertificateFile(), pki.issuerKeyFile())), Instant.now());
         return ControlPlane.objects(InstallOptions.builder(material).ha(ha).build(), Manifests.seeded());
+    }
+
+    private List<HasMetadata> withInjector(boolean ha) throws Exception {
+        InstallOptions.IdentityMaterial material = IdentityFiles.read(pki.trustAnchorFile(),
+                Optional.of(new IdentityFiles.IssuerFiles(pki.issuerCertificateFile(), pki.issuerKeyFile())), Instant.now());
+        return ControlPlane.objects(InstallOptions.builder(material).ha(ha).webhook(Optional.of(WEBHOOK_TLS)).build(), Manifests.seeded());
     }
 
     private static <T> List<T> of(List<HasMetadata> objects, Class<T> type) {

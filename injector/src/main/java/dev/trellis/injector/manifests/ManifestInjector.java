@@ -2,7 +2,9 @@ package dev.trellis.injector.manifests;
 
 import dev.trellis.cluster.manifest.ManifestParser;
 import dev.trellis.cluster.manifest.ManifestStream;
+import dev.trellis.core.metadata.MetadataKeys;
 import dev.trellis.injector.Annotations;
+import dev.trellis.injector.NamespaceMetadata;
 import dev.trellis.injector.PodInjector;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.KubernetesList;
@@ -29,18 +31,20 @@ import java.util.Optional;
  * {@code trellis inject} and {@code uninject} on manifests: every pod template of every
  * workload kind (Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job,
  * CronJob), bare Pods and Lists of them, in YAML or JSON, many documents per file. The
- * default adds the {@code trellis.dev/inject: enabled} annotation for the webhook; {@code
- * --manual} applies the whole mutation here ({@link PodInjector}, as the webhook would);
- * uninject removes both. Other kinds pass through unchanged. Injecting twice gives what
- * injecting once gave.
+ * default marks each pod template for the webhook: the {@code trellis.dev/inject=enabled}
+ * label (what the webhook's object selector matches) and the annotation of the same name;
+ * a pod the injector would leave alone (host network, already injected) is left unmarked and
+ * reported as skipped, with the reason. {@code --manual} applies the whole mutation here
+ * ({@link PodInjector}, as the webhook would); uninject removes both. Other kinds pass
+ * through unchanged. Injecting twice gives what injecting once gave.
  */
 public final class ManifestInjector {
 
     /** What to do to each pod template. */
     public enum Mode { ANNOTATE, MANUAL, UNINJECT }
 
-    /** What happened, for the summary {@code inject} prints on stderr. */
-    public record Result(String yaml, List<String> changed, List<String> unchanged) {}
+    /** What happened, for the summary {@code inject} prints on stderr: objects changed, unchanged, and skipped with why. */
+    public record Result(String yaml, List<String> changed, List<String> unchanged, List<String> skipped) {}
 
     private final Optional<PodInjector> manual;
     private static final KubernetesSerialization SERIALIZATION = new KubernetesSerialization();
@@ -64,36 +68,50 @@ public final class ManifestInjector {
             throw new IllegalStateException("inject: manual injection needs the mesh's settings");
         }
         List<KubernetesResource> out = new ArrayList<>();
-        List<String> changed = new ArrayList<>();
-        List<String> unchanged = new ArrayList<>();
+        Outcomes outcomes = new Outcomes();
         for (KubernetesResource document : parser.documents(source, text)) {
             if (document instanceof KubernetesList list) {
                 List<HasMetadata> items = new ArrayList<>();
                 for (HasMetadata item : list.getItems()) {
-                    items.add(transform(item, mode, source, changed, unchanged));
+                    items.add(transform(item, mode, source, outcomes));
                 }
                 list.setItems(items);
                 out.add(list);
             } else {
-                out.add(transform((HasMetadata) document, mode, source, changed, unchanged));
+                out.add(transform((HasMetadata) document, mode, source, outcomes));
             }
         }
-        return new Result(ManifestStream.yaml(out), changed, unchanged);
+        return new Result(ManifestStream.yaml(out), outcomes.changed, outcomes.unchanged, outcomes.skipped);
     }
 
-    private HasMetadata transform(HasMetadata object, Mode mode, String source, List<String> changed, List<String> unchanged) {
+    /** What happened to each object of one source, in order. */
+    private static final class Outcomes {
+        final List<String> changed = new ArrayList<>();
+        final List<String> unchanged = new ArrayList<>();
+        final List<String> skipped = new ArrayList<>();
+
+        void record(String name, boolean didChange, java.util.Optional<String> skipReason) {
+            if (skipReason.isPresent()) {
+                skipped.add(name + ": " + skipReason.get());
+            } else {
+                (didChange ? changed : unchanged).add(name);
+            }
+        }
+    }
+
+    private HasMetadata transform(HasMetadata object, Mode mode, String source, Outcomes outcomes) {
         String name = object.getKind() + "/" + object.getMetadata().getName();
         String namespace = object.getMetadata().getNamespace() == null ? "default" : object.getMetadata().getNamespace();
         switch (object) {
             case Pod pod -> {
                 Pod result = pod(pod, namespace, mode, source, name);
-                (result.equals(pod) ? unchanged : changed).add(name);
+                outcomes.record(name, !result.equals(pod), skipReason(pod, mode));
                 return result;
             }
             default -> {
                 Optional<PodTemplateSpec> template = template(object);
                 if (template.isEmpty()) {
-                    unchanged.add(name);
+                    outcomes.record(name, false, Optional.empty());
                     return object;
                 }
                 Pod before = new PodBuilder().withMetadata(template.get().getMetadata()).withSpec(template.get().getSpec()).build();
@@ -101,7 +119,7 @@ public final class ManifestInjector {
                 // A template written without metadata stays so when nothing is left in it (uninject).
                 template.get().setMetadata(isEmpty(after.getMetadata()) ? null : after.getMetadata());
                 template.get().setSpec(after.getSpec());
-                (after.equals(before) ? unchanged : changed).add(name);
+                outcomes.record(name, !after.equals(before), skipReason(before, mode));
                 return object;
             }
         }
@@ -111,17 +129,19 @@ public final class ManifestInjector {
         return switch (mode) {
             case UNINJECT -> PodInjector.uninject(pod);
             case ANNOTATE -> {
-                ObjectMeta metadata = pod.getMetadata() == null ? new ObjectMeta() : pod.getMetadata();
-                Map<String, String> annotations = new LinkedHashMap<>(metadata.getAnnotations() == null ? Map.of() : metadata.getAnnotations());
-                if (PodInjector.isInjected(pod.getSpec()) || "enabled".equals(annotations.get(Annotations.INJECT))) {
+                if (PodInjector.unmeshable(pod.getSpec(), true, List.of()).isPresent()) {
                     yield pod;
                 }
-                annotations.put(Annotations.INJECT, "enabled");
-                yield new PodBuilder(pod).editOrNewMetadata().withAnnotations(annotations).endMetadata().build();
+                ObjectMeta metadata = pod.getMetadata() == null ? new ObjectMeta() : pod.getMetadata();
+                Map<String, String> annotations = new LinkedHashMap<>(metadata.getAnnotations() == null ? Map.of() : metadata.getAnnotations());
+                Map<String, String> labels = new LinkedHashMap<>(metadata.getLabels() == null ? Map.of() : metadata.getLabels());
+                annotations.put(Annotations.INJECT, MetadataKeys.ENABLED);
+                labels.put(MetadataKeys.INJECT, MetadataKeys.ENABLED);
+                yield new PodBuilder(pod).editOrNewMetadata().withAnnotations(annotations).withLabels(labels).endMetadata().build();
             }
             case MANUAL -> {
                 try {
-                    yield switch (manual.orElseThrow().inject(pod, namespace, Map.of(), true)) {
+                    yield switch (manual.orElseThrow().inject(pod, NamespaceMetadata.bare(namespace), true)) {
                         case PodInjector.Decision.Injected injected -> injected.pod();
                         case PodInjector.Decision.Skipped skipped -> pod;
                     };
@@ -130,6 +150,20 @@ public final class ManifestInjector {
                 }
             }
         };
+    }
+
+    /**
+     * Why the injector will leave this pod alone whatever it is marked with (host network; a
+     * pod with no spec), for {@code inject} to say instead of "injected"; empty otherwise, and
+     * when uninjecting. A pod already injected is not skipped: it is unchanged.
+     */
+    private static Optional<String> skipReason(Pod pod, Mode mode) {
+        if (mode == Mode.UNINJECT) {
+            return Optional.empty();
+        }
+        return PodInjector.unmeshable(pod.getSpec(), true, List.of())
+                .filter(skipped -> skipped.reason() != PodInjector.SkipReason.ALREADY_INJECTED)
+                .map(skipped -> "skipped: " + skipped.detail() + "; the injector leaves such pods alone");
     }
 
     /** The pod template of a workload kind; empty for kinds that have none. */

@@ -10,6 +10,7 @@ import dev.trellis.injector.PodInjector;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.apps.DaemonSet;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.batch.v1.CronJob;
 import java.util.List;
@@ -81,6 +82,9 @@ class ManifestInjectorTest {
         List<HasMetadata> objects = parser.parse("out", result.yaml());
         Deployment web = (Deployment) objects.get(0);
         assertThat(web.getSpec().getTemplate().getMetadata().getAnnotations()).containsEntry(Annotations.INJECT, "enabled");
+        // The label is what the webhook's selectors match: without it the API server never calls the injector for the pod.
+        assertThat(web.getSpec().getTemplate().getMetadata().getLabels()).containsEntry("trellis.dev/inject", "enabled").containsEntry("app", "web");
+        assertThat(web.getSpec().getSelector().getMatchLabels()).doesNotContainKey("trellis.dev/inject");
         assertThat(objects.get(1)).isInstanceOf(Service.class).isEqualTo(parser.parse("in", MANIFESTS).get(1));
         assertThat(((Pod) objects.get(2)).getMetadata().getAnnotations()).containsEntry(Annotations.INJECT, "enabled");
         assertThat(((CronJob) objects.get(3)).getSpec().getJobTemplate().getSpec().getTemplate().getMetadata().getAnnotations())
@@ -114,6 +118,30 @@ class ManifestInjectorTest {
         assertThat(web.getSpec().getTemplate().getSpec().getContainers().getFirst().getName()).isEqualTo(PodInjector.PROXY_CONTAINER);
         assertThat(web.getSpec().getTemplate().getSpec().getContainers().getFirst().getLifecycle().getPostStart().getExec().getCommand())
                 .contains("await");
+    }
+
+    @Test
+    void aHostNetworkPodIsLeftUnmarkedAndReportedAsSkippedWithTheReason() throws Exception {
+        String daemonSet = """
+                apiVersion: apps/v1
+                kind: DaemonSet
+                metadata: {name: node-agent, namespace: monitoring}
+                spec:
+                  selector: {matchLabels: {app: node-agent}}
+                  template:
+                    metadata: {labels: {app: node-agent}}
+                    spec:
+                      hostNetwork: true
+                      containers: [{name: agent, image: agent:1}]
+                """;
+        for (ManifestInjector.Mode mode : List.of(ManifestInjector.Mode.ANNOTATE, ManifestInjector.Mode.MANUAL)) {
+            ManifestInjector.Result result = (mode == ManifestInjector.Mode.MANUAL ? manual : annotate).apply(daemonSet, "agent.yaml", mode);
+            assertThat(result.changed()).as("%s", mode).isEmpty();
+            assertThat(result.skipped()).as("%s", mode).singleElement().asString().startsWith("DaemonSet/node-agent: skipped: hostNetwork pod");
+            DaemonSet out = (DaemonSet) parser.parse("out", result.yaml()).getFirst();
+            assertThat(out.getSpec().getTemplate().getMetadata().getLabels()).as("%s", mode).doesNotContainKey("trellis.dev/inject");
+            assertThat(out.getSpec().getTemplate().getMetadata().getAnnotations()).as("%s", mode).isNullOrEmpty();
+        }
     }
 
     @Test

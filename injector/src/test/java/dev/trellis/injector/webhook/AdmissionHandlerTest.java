@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.trellis.injector.Annotations;
 import dev.trellis.injector.InjectorConfig;
+import dev.trellis.injector.NamespaceMetadata;
 import dev.trellis.injector.PodInjector;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -18,6 +19,11 @@ import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
+import java.time.Duration;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
@@ -33,16 +39,27 @@ class AdmissionHandlerTest {
     private static final JsonMapper JSON = JsonMapper.builder().build();
     private static final KubernetesSerialization SERIALIZATION = new KubernetesSerialization();
 
+    private static final Duration BUDGET = Duration.ofSeconds(8);
+    private final ExecutorService work = Executors.newVirtualThreadPerTaskExecutor();
     private final AdmissionHandler handler = new AdmissionHandler(() -> new PodInjector(InjectorConfig.builder(ANCHORS).build()),
-            namespace -> namespace.equals("meshed-ns") ? Map.of(Annotations.INJECT, "enabled") : Map.of(),
-            new InjectorMetrics(new PrometheusRegistry()));
+            (namespace, timeLeft) -> new NamespaceMetadata(namespace, namespace.equals("meshed-ns") ? Map.of(Annotations.INJECT, "enabled") : Map.of(), Map.of()),
+            new InjectorMetrics(new PrometheusRegistry()), work);
+
+    @AfterEach
+    void stop() {
+        work.shutdownNow();
+    }
+
+    private AdmissionResponse answer(AdmissionHandler with, byte[] body) throws Exception {
+        return with.review(body, BUDGET).get(30, TimeUnit.SECONDS).getResponse();
+    }
 
     @Test
     void aPodOfEachWorkloadKindGetsAPatchThatMeshesItWhenApplied() throws Exception {
         for (String review : List.of("pod-of-a-deployment.json", "pod-of-a-statefulset.json", "pod-of-a-daemonset.json",
                 "pod-of-a-job.json", "pod-of-a-cronjob.json", "unannotated-pod.json")) {
             byte[] body = resource(review);
-            AdmissionResponse response = handler.review(body).getResponse();
+            AdmissionResponse response = answer(handler, body);
             JsonNode sent = JSON.readTree(body);
             assertThat(response.getUid()).isEqualTo(sent.get("request").get("uid").asString());
             assertThat(response.getAllowed()).as(review).isTrue();
@@ -60,18 +77,18 @@ class AdmissionHandlerTest {
 
     @Test
     void whatIsNotToBeMeshedIsAllowedUnchanged() throws Exception {
-        AdmissionResponse deployment = handler.review(resource("a-deployment.json")).getResponse();
+        AdmissionResponse deployment = answer(handler, resource("a-deployment.json"));
         assertThat(deployment.getAllowed()).isTrue();
         assertThat(deployment.getPatch()).isNull();
         String unannotated = new String(resource("unannotated-pod.json"), StandardCharsets.UTF_8).replace("meshed-ns", "plain-ns");
-        AdmissionResponse plain = handler.review(unannotated.getBytes(StandardCharsets.UTF_8)).getResponse();
+        AdmissionResponse plain = answer(handler, unannotated.getBytes(StandardCharsets.UTF_8));
         assertThat(plain.getAllowed()).isTrue();
         assertThat(plain.getPatch()).isNull();
     }
 
     @Test
     void aPodWithAnAnnotationThatDoesNotParseIsRefusedNamingIt() throws Exception {
-        AdmissionResponse response = handler.review(resource("pod-with-a-bad-annotation.json")).getResponse();
+        AdmissionResponse response = answer(handler, resource("pod-with-a-bad-annotation.json"));
         assertThat(response.getAllowed()).isFalse();
         assertThat(response.getStatus().getCode()).isEqualTo(400);
         assertThat(response.getStatus().getMessage()).contains("config.trellis.dev/skip-outbound-ports: 'http'");
@@ -80,22 +97,54 @@ class AdmissionHandlerTest {
     @Test
     void aFailureOfTheInjectorIsAnExplicitDenial() throws Exception {
         AdmissionHandler broken = new AdmissionHandler(() -> new PodInjector(InjectorConfig.builder(ANCHORS).build()),
-                namespace -> {
-                    throw new IllegalStateException("the API server did not answer");
-                }, new InjectorMetrics(new PrometheusRegistry()));
-        AdmissionResponse response = broken.review(resource("pod-of-a-deployment.json")).getResponse();
+                (namespace, timeLeft) -> {
+                    throw new AdmissionHandler.NamespaceUnavailableException("the API server did not answer");
+                }, new InjectorMetrics(new PrometheusRegistry()), work);
+        AdmissionResponse response = answer(broken, resource("pod-of-a-deployment.json"));
         assertThat(response.getAllowed()).isFalse();
-        assertThat(response.getStatus().getCode()).isEqualTo(500);
+        assertThat(response.getStatus().getCode()).isEqualTo(503);
         assertThat(response.getStatus().getMessage()).contains("refused rather than created without its proxy").contains("did not answer");
     }
 
     @Test
+    void anAnswerNotReadyByTheDeadlineIsADenialNamingWhatItWaitedFor() throws Exception {
+        // A namespace read that hangs, as one to an unreachable API server does: the answer still comes by the deadline.
+        AdmissionHandler stuck = new AdmissionHandler(() -> new PodInjector(InjectorConfig.builder(ANCHORS).build()),
+                (namespace, timeLeft) -> {
+                    try {
+                        Thread.sleep(60_000);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                    throw new AdmissionHandler.NamespaceUnavailableException("too late");
+                }, new InjectorMetrics(new PrometheusRegistry()), work);
+        long started = System.nanoTime();
+        AdmissionResponse response = stuck.review(resource("pod-of-a-deployment.json"), Duration.ofMillis(300)).get(10, TimeUnit.SECONDS).getResponse();
+        assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(5));
+        assertThat(response.getAllowed()).isFalse();
+        assertThat(response.getUid()).isEqualTo(JSON.readTree(resource("pod-of-a-deployment.json")).get("request").get("uid").asString());
+        assertThat(response.getStatus().getCode()).isEqualTo(504);
+        assertThat(response.getStatus().getMessage()).contains("could not answer within 300 ms").contains("while reading namespace emojivoto")
+                .contains("refused rather than created without its proxy");
+    }
+
+    @Test
+    void warningsReachTheAnswer() throws Exception {
+        String portless = new String(resource("unannotated-pod.json"), StandardCharsets.UTF_8);
+        AdmissionResponse response = answer(handler, portless.getBytes(StandardCharsets.UTF_8));
+        assertThat(response.getAllowed()).isTrue();
+        assertThat(response.getWarnings()).anySatisfy(w -> assertThat(w).contains("declares no container ports"));
+    }
+
+    @Test
     void aBodyThatIsNotAnAdmissionReviewIsABadRequest() throws Exception {
-        assertThatThrownBy(() -> handler.review(resource("not-a-review.json"))).isInstanceOf(AdmissionHandler.BadReviewException.class)
+        assertThatThrownBy(() -> handler.review(resource("not-a-review.json"), BUDGET)).isInstanceOf(AdmissionHandler.BadReviewException.class)
                 .hasMessageContaining("not an admission.k8s.io/v1 AdmissionReview");
-        assertThatThrownBy(() -> handler.review("{\"apiVersion\":".getBytes(StandardCharsets.UTF_8)))
-                .isInstanceOf(AdmissionHandler.BadReviewException.class).hasMessageContaining("not an AdmissionReview");
-        assertThatThrownBy(() -> handler.review("{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\"}".getBytes(StandardCharsets.UTF_8)))
+        // Malformed JSON: what is wrong and where, not a generic "An error has occurred."
+        assertThatThrownBy(() -> handler.review("{\"apiVersion\":".getBytes(StandardCharsets.UTF_8), BUDGET))
+                .isInstanceOf(AdmissionHandler.BadReviewException.class).hasMessageContaining("not an AdmissionReview")
+                .hasMessageContaining("end-of-input").hasMessageContaining("line 1, column").hasMessageNotContaining("An error has occurred");
+        assertThatThrownBy(() -> handler.review("{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\"}".getBytes(StandardCharsets.UTF_8), BUDGET))
                 .isInstanceOf(AdmissionHandler.BadReviewException.class).hasMessageContaining("no request with a uid");
     }
 

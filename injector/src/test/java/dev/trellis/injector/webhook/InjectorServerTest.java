@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.trellis.core.net.HostPort;
 import dev.trellis.injector.Annotations;
 import dev.trellis.injector.InjectorConfig;
+import dev.trellis.injector.NamespaceMetadata;
 import dev.trellis.injector.PodInjector;
 import dev.trellis.tls.pki.CaCredentials;
 import dev.trellis.tls.pki.Pem;
@@ -25,6 +26,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLHandshakeException;
 import javax.net.ssl.TrustManagerFactory;
@@ -41,6 +44,7 @@ class InjectorServerTest {
     @TempDir
     Path dir;
 
+    private final ExecutorService work = Executors.newVirtualThreadPerTaskExecutor();
     private CaCredentials ca;
     private InjectorServer server;
 
@@ -49,13 +53,47 @@ class InjectorServerTest {
         ca = ServingCertificates.newCa("webhook.test", Duration.ofDays(30), Instant.now());
         writeServing(ca);
         AdmissionHandler handler = new AdmissionHandler(() -> new PodInjector(InjectorConfig.builder(AdmissionHandlerTest.ANCHORS).build()),
-                namespace -> Map.of(Annotations.INJECT, "enabled"), new InjectorMetrics(new PrometheusRegistry()));
+                (namespace, timeLeft) -> {
+                    if (namespace.equals("slow-ns")) {
+                        try {
+                            Thread.sleep(timeLeft.toMillis() + 5_000);
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                    }
+                    return new NamespaceMetadata(namespace, Map.of(Annotations.INJECT, "enabled"), Map.of());
+                }, new InjectorMetrics(new PrometheusRegistry()), work);
         server = InjectorServer.start(HostPort.parse("127.0.0.1:0"), dir.resolve("tls.crt"), dir.resolve("tls.key"), handler, Duration.ofMillis(100));
     }
 
     @AfterEach
     void stop() {
         server.close();
+        work.shutdownNow();
+    }
+
+    @Test
+    void theAnswerComesWithinTheApiServersTimeoutLessAMargin() throws Exception {
+        String slow = new String(resource("pod-of-a-deployment.json"), java.nio.charset.StandardCharsets.UTF_8).replace("emojivoto", "slow-ns");
+        long started = System.nanoTime();
+        HttpResponse<String> response = post("/inject?timeout=2s", slow.getBytes(java.nio.charset.StandardCharsets.UTF_8), ca);
+        Duration took = Duration.ofNanos(System.nanoTime() - started);
+        assertThat(response.statusCode()).isEqualTo(200);
+        AdmissionReview review = SERIALIZATION.unmarshal(response.body(), AdmissionReview.class);
+        assertThat(review.getResponse().getAllowed()).isFalse();
+        assertThat(review.getResponse().getStatus().getMessage()).contains("could not answer within 1000 ms").contains("reading namespace slow-ns");
+        assertThat(took).isLessThan(Duration.ofSeconds(2));
+    }
+
+    @Test
+    void theBudgetIsTheTimeoutLessAFifthOrASecond() {
+        assertThat(InjectorServer.budget(java.util.Optional.of("10s"))).isEqualTo(Duration.ofSeconds(8));
+        assertThat(InjectorServer.budget(java.util.Optional.of("30s"))).isEqualTo(Duration.ofSeconds(24));
+        assertThat(InjectorServer.budget(java.util.Optional.of("2s"))).isEqualTo(Duration.ofSeconds(1));
+        assertThat(InjectorServer.budget(java.util.Optional.of("1s"))).isEqualTo(Duration.ofMillis(500));
+        assertThat(InjectorServer.budget(java.util.Optional.of("5m"))).isEqualTo(Duration.ofSeconds(24));
+        assertThat(InjectorServer.budget(java.util.Optional.of("soon"))).isEqualTo(Duration.ofSeconds(8));
+        assertThat(InjectorServer.budget(java.util.Optional.empty())).isEqualTo(Duration.ofSeconds(8));
     }
 
     @Test

@@ -39,7 +39,7 @@ final class DataPlaneChecks {
         List<CheckResult> results = new ArrayList<>();
         if (meshed.isEmpty()) {
             results.add(CheckResult.warning("meshed pods exist", "no running pod is meshed by the control plane in " + namespace
-                    + "; annotate a namespace or workload trellis.dev/inject: enabled", HINT));
+                    + "; label a namespace (kubectl label namespace NAME trellis.dev/inject=enabled) or run a workload through `trellis inject`", HINT));
             return new CheckReport.Category("data-plane", results);
         }
         results.add(CheckResult.ok("meshed pods exist (" + meshed.size() + ")"));

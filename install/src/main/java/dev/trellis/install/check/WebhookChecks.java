@@ -1,5 +1,6 @@
 package dev.trellis.install.check;
 
+import dev.trellis.core.metadata.MetadataKeys;
 import dev.trellis.install.ControlPlaneNamespace;
 import dev.trellis.install.InstallOptions;
 import dev.trellis.tls.pki.Pem;
@@ -20,13 +21,16 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Optional;
+import java.util.stream.Stream;
 
 /**
- * The proxy injector's webhook as the API server will call it: the configuration is there
- * with {@code failurePolicy: Fail}, its caBundle verifies the serving certificate the
- * injector loads, that certificate names the Service the API server calls, and both are
- * within their validity. A caBundle that does not verify makes the API server refuse every
- * pod the webhook selects.
+ * The proxy injector's webhooks as the API server will call them: the configuration is there,
+ * each webhook is sent only pods that opted in (by the {@code trellis.dev/inject} label, on the
+ * pod or its namespace) and fails closed for those, their caBundle verifies the serving
+ * certificate the injector loads, that certificate names the Service the API server calls,
+ * and both are within their validity. A caBundle that does not verify makes the API server
+ * refuse every pod the webhooks select. Namespaces that opt in by the annotation alone (as
+ * before the label was selected on) are named: their new pods are not meshed.
  */
 final class WebhookChecks {
 
@@ -53,17 +57,27 @@ final class WebhookChecks {
             results.add(CheckResult.error(description, "no MutatingWebhookConfiguration " + name.get() + "; re-apply `trellis install`", HINT));
             return;
         }
+        List<String> failOpen = configuration.getWebhooks().stream().filter(w -> !"Fail".equals(w.getFailurePolicy()))
+                .map(w -> w.getName() + " (" + w.getFailurePolicy() + ")").toList();
+        results.add(failOpen.isEmpty() ? CheckResult.ok(description) : CheckResult.error(description, "failurePolicy of " + String.join(", ", failOpen)
+                + ": pods would be admitted without a proxy while the injector is down", HINT));
+        String scopeDescription = "proxy injector webhooks are sent only pods that opted in";
+        List<String> broad = configuration.getWebhooks().stream().filter(w -> !selectsOnlyOptedIn(w)).map(MutatingWebhook::getName).toList();
+        results.add(broad.isEmpty() ? CheckResult.ok(scopeDescription) : CheckResult.error(scopeDescription, String.join(", ", broad)
+                + " selects pods that did not opt in: while the injector is down, the API server refuses them; re-apply `trellis install`", HINT));
+        results.add(annotatedOnly(client));
         MutatingWebhook webhook = configuration.getWebhooks().getFirst();
-        if (!"Fail".equals(webhook.getFailurePolicy())) {
-            results.add(CheckResult.error(description, "failurePolicy is " + webhook.getFailurePolicy()
-                    + ": pods would be admitted without a proxy while the injector is down", HINT));
-        } else {
-            results.add(CheckResult.ok(description));
-        }
         String bundleDescription = "webhook caBundle verifies the injector's serving certificate";
         String caBundle = webhook.getClientConfig() == null ? null : webhook.getClientConfig().getCaBundle();
         if (caBundle == null || caBundle.isBlank()) {
             results.add(CheckResult.error(bundleDescription, "the webhook has no caBundle", HINT));
+            return;
+        }
+        List<String> otherBundles = configuration.getWebhooks().stream()
+                .filter(w -> w.getClientConfig() == null || !caBundle.equals(w.getClientConfig().getCaBundle())).map(MutatingWebhook::getName).toList();
+        if (!otherBundles.isEmpty()) {
+            results.add(CheckResult.error(bundleDescription, String.join(", ", otherBundles) + " has another caBundle than " + webhook.getName()
+                    + "; re-apply `trellis install` to write them anew", HINT));
             return;
         }
         TrustAnchors bundle;
@@ -98,5 +112,28 @@ final class WebhookChecks {
         List<X509Certificate> all = new ArrayList<>(chain);
         all.addAll(bundle.certificates());
         results.add(IdentityChecks.validity("webhook certificates are within their validity period", all, now, expiryWarning, HINT));
+    }
+
+    /** The webhook's namespace or object selector requires {@code trellis.dev/inject In [enabled]}. */
+    static boolean selectsOnlyOptedIn(MutatingWebhook webhook) {
+        return Stream.of(webhook.getNamespaceSelector(), webhook.getObjectSelector()).filter(java.util.Objects::nonNull)
+                .anyMatch(selector -> MetadataKeys.ENABLED.equals(selector.getMatchLabels() == null ? null : selector.getMatchLabels().get(MetadataKeys.INJECT))
+                        || (selector.getMatchExpressions() != null && selector.getMatchExpressions().stream().anyMatch(r -> MetadataKeys.INJECT.equals(r.getKey())
+                        && "In".equals(r.getOperator()) && List.of(MetadataKeys.ENABLED).equals(r.getValues()))));
+    }
+
+    /** Namespaces annotated {@code trellis.dev/inject: enabled} without the label: the API server does not send their pods to the injector. */
+    private static CheckResult annotatedOnly(KubernetesClient client) {
+        String description = "namespaces that ask for injection carry the trellis.dev/inject label";
+        List<String> names = client.namespaces().list().getItems().stream()
+                .filter(ns -> ns.getMetadata().getAnnotations() != null && MetadataKeys.ENABLED.equals(ns.getMetadata().getAnnotations().get(MetadataKeys.INJECT)))
+                .filter(ns -> ns.getMetadata().getLabels() == null || !ns.getMetadata().getLabels().containsKey(MetadataKeys.INJECT))
+                .map(ns -> ns.getMetadata().getName()).sorted().toList();
+        if (names.isEmpty()) {
+            return CheckResult.ok(description);
+        }
+        return CheckResult.warning(description, "annotated but not labelled: " + String.join(", ", names)
+                + "\nthe injector's webhooks select on the label, so new pods there are not meshed; for each: kubectl label namespace NAME "
+                + MetadataKeys.INJECT + "=" + MetadataKeys.ENABLED, "docs/inject.md#opting-in");
     }
 }

@@ -81,8 +81,8 @@ class ClusterCheckTest {
         // A later install's CA in the webhook configuration, while the Secret keeps the earlier certificate.
         InstallOptions.WebhookTls other = InstallOptions.WebhookTls.generate("trellis", "cluster.local", NOW);
         var webhook = client.admissionRegistration().v1().mutatingWebhookConfigurations().withName("trellis-trellis-injector").get();
-        webhook.getWebhooks().getFirst().getClientConfig().setCaBundle(
-                java.util.Base64.getEncoder().encodeToString(other.caPem().getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
+        webhook.getWebhooks().forEach(each -> each.getClientConfig().setCaBundle(
+                java.util.Base64.getEncoder().encodeToString(other.caPem().getBytes(java.nio.charset.StandardCharsets.US_ASCII))));
         client.resource(webhook).update();
         assertError(check(), "webhook caBundle verifies the injector's serving certificate", "does not verify against the trust anchors");
     }
@@ -94,6 +94,29 @@ class ClusterCheckTest {
         webhook.getWebhooks().getFirst().setFailurePolicy("Ignore");
         client.resource(webhook).update();
         assertError(check(), "proxy injector webhook is configured to fail closed", "admitted without a proxy");
+    }
+
+    @Test
+    void aWebhookSentPodsThatDidNotOptInIsAnError() {
+        install(pki(Duration.ofDays(3650), Duration.ofDays(365)));
+        // As 0.2.0 first installed it: every pod outside kube-system and the control plane, unless labelled disabled.
+        var webhook = client.admissionRegistration().v1().mutatingWebhookConfigurations().withName("trellis-trellis-injector").get();
+        webhook.getWebhooks().getFirst().setNamespaceSelector(new io.fabric8.kubernetes.api.model.LabelSelectorBuilder().addNewMatchExpression()
+                .withKey("kubernetes.io/metadata.name").withOperator("NotIn").withValues("trellis", "kube-system").endMatchExpression().build());
+        client.resource(webhook).update();
+        assertError(check(), "proxy injector webhooks are sent only pods that opted in", "namespaces.injector.trellis.dev selects pods that did not opt in");
+    }
+
+    @Test
+    void aNamespaceThatOptsInByAnnotationAloneWarns() {
+        install(pki(Duration.ofDays(3650), Duration.ofDays(365)));
+        client.resource(new io.fabric8.kubernetes.api.model.NamespaceBuilder().withNewMetadata().withName("legacy")
+                .addToAnnotations("trellis.dev/inject", "enabled").endMetadata().build()).create();
+        client.resource(new io.fabric8.kubernetes.api.model.NamespaceBuilder().withNewMetadata().withName("current")
+                .addToAnnotations("trellis.dev/inject", "enabled").addToLabels("trellis.dev/inject", "enabled").endMetadata().build()).create();
+        CheckReport report = check();
+        assertThat(line(report, "namespaces that ask for injection carry the trellis.dev/inject label")).startsWith("‼");
+        assertThat(report.text()).contains("annotated but not labelled: legacy\n").contains("kubectl label namespace NAME trellis.dev/inject=enabled");
     }
 
     @Test

@@ -48,7 +48,8 @@ import tools.jackson.databind.json.JsonMapper;
  * its Service, verified against its caBundle for the name {@code <service>.<namespace>.svc},
  * within its timeout — with an AdmissionReview v1, and the JSONPatch it answers is applied.
  * A webhook that cannot be called, or denies, refuses the pod under {@code failurePolicy:
- * Fail}, as the API server would.
+ * Fail}, as the API server would. The warnings webhooks answer with are collected, as kubectl
+ * would print them.
  */
 final class MutatingAdmission {
 
@@ -65,16 +66,20 @@ final class MutatingAdmission {
     private MutatingAdmission() {
     }
 
-    static Pod admit(SimulatedCluster cluster, Pod pod) throws IOException {
+    /** The pod as the webhooks left it, and the warnings they gave. */
+    record Admitted(Pod pod, List<String> warnings) {}
+
+    static Admitted admit(SimulatedCluster cluster, Pod pod) throws IOException {
         KubernetesClient client = cluster.client();
         Pod current = pod;
+        List<String> warnings = new java.util.ArrayList<>();
         for (MutatingWebhookConfiguration configuration : client.admissionRegistration().v1().mutatingWebhookConfigurations().list().getItems()) {
             for (MutatingWebhook webhook : configuration.getWebhooks()) {
                 if (!selects(webhook, current, namespaceLabels(client, current.getMetadata().getNamespace()))) {
                     continue;
                 }
                 try {
-                    current = call(cluster, webhook, current);
+                    current = call(cluster, webhook, current, warnings);
                 } catch (IOException | RuntimeException e) {
                     if ("Ignore".equals(webhook.getFailurePolicy())) {
                         continue;
@@ -84,7 +89,7 @@ final class MutatingAdmission {
                 }
             }
         }
-        return current;
+        return new Admitted(current, List.copyOf(warnings));
     }
 
     private static Map<String, String> namespaceLabels(KubernetesClient client, String namespace) {
@@ -130,7 +135,7 @@ final class MutatingAdmission {
         return true;
     }
 
-    private static Pod call(SimulatedCluster cluster, MutatingWebhook webhook, Pod pod) throws IOException {
+    private static Pod call(SimulatedCluster cluster, MutatingWebhook webhook, Pod pod, List<String> warnings) throws IOException {
         var reference = webhook.getClientConfig().getService();
         if (reference == null) {
             throw new IllegalStateException("only webhooks that name a Service are simulated");
@@ -163,6 +168,9 @@ final class MutatingAdmission {
         AdmissionResponse response = SERIALIZATION.unmarshal(new String(answer, StandardCharsets.UTF_8), AdmissionReview.class).getResponse();
         if (response == null || !review.getRequest().getUid().equals(response.getUid())) {
             throw new IOException("the webhook answered for another request");
+        }
+        if (response.getWarnings() != null) {
+            warnings.addAll(response.getWarnings());
         }
         if (!Boolean.TRUE.equals(response.getAllowed())) {
             throw new Refused("admission webhook \"" + webhook.getName() + "\" denied the request: "

@@ -59,10 +59,12 @@ public final class RunningPod implements AutoCloseable {
     private final Path dir;
     private final Map<String, Process> processes = new LinkedHashMap<>();
     private final List<String> sidecars = new ArrayList<>();
+    private final List<String> admissionWarnings;
     private volatile boolean ready;
     private volatile boolean closed;
 
-    private RunningPod(SimulatedCluster cluster, Pod pod, String address, String netns, String hostInterface, Path dir) {
+    private RunningPod(SimulatedCluster cluster, Pod pod, String address, String netns, String hostInterface, Path dir, List<String> admissionWarnings) {
+        this.admissionWarnings = List.copyOf(admissionWarnings);
         this.cluster = cluster;
         this.pod = pod;
         this.address = address;
@@ -71,8 +73,9 @@ public final class RunningPod implements AutoCloseable {
         this.dir = dir;
     }
 
-    static RunningPod start(SimulatedCluster cluster, Pod pod, String address, String netns, String hostInterface, Path dir) throws Exception {
-        RunningPod running = new RunningPod(cluster, pod, address, netns, hostInterface, dir);
+    static RunningPod start(SimulatedCluster cluster, Pod pod, String address, String netns, String hostInterface, Path dir, List<String> warnings)
+            throws Exception {
+        RunningPod running = new RunningPod(cluster, pod, address, netns, hostInterface, dir, warnings);
         try {
             running.network();
             Map<String, Path> volumes = running.volumes();
@@ -101,6 +104,11 @@ public final class RunningPod implements AutoCloseable {
             running.close();
             throw e;
         }
+    }
+
+    /** The warnings the admission webhooks gave when the pod was created (empty for a pod that existed already). */
+    public List<String> admissionWarnings() {
+        return admissionWarnings;
     }
 
     public String name() {

@@ -156,16 +156,33 @@ public final class SimulatedCluster implements AutoCloseable {
      */
     public synchronized RunningPod run(Pod pod) throws Exception {
         Pod stored = client.resource(pod).get();
+        List<String> warnings = List.of();
         if (stored == null) {
-            stored = client.resource(MutatingAdmission.admit(this, pod)).create();
+            Created created = create(pod);
+            stored = created.pod();
+            warnings = created.warnings();
         }
         String address = subnet + "." + nextPod;
         String netns = "trlsp" + subnet.substring(subnet.lastIndexOf('.') + 1) + "-" + nextPod;
         String hostInterface = "tp" + subnet.substring(subnet.lastIndexOf('.') + 1) + "x" + nextPod;
         nextPod++;
-        RunningPod running = RunningPod.start(this, stored, address, netns, hostInterface, work.resolve(stored.getMetadata().getNamespace() + "-" + stored.getMetadata().getName()));
+        RunningPod running = RunningPod.start(this, stored, address, netns, hostInterface, work.resolve(stored.getMetadata().getNamespace() + "-" + stored.getMetadata().getName()),
+                warnings);
         pods.add(running);
         return running;
+    }
+
+    /** A pod as the API server stored it, and the warnings its admission gave (kubectl prints them). */
+    public record Created(Pod pod, List<String> warnings) {}
+
+    /**
+     * What the API server alone does with {@code pod}, no kubelet: the mutating webhooks that
+     * select it are called (a refusal throws {@link IllegalStateException} with the API
+     * server's reason, naming the webhook) and it is stored. {@link #run} also starts it.
+     */
+    public Created create(Pod pod) throws IOException {
+        MutatingAdmission.Admitted admitted = MutatingAdmission.admit(this, pod);
+        return new Created(client.resource(admitted.pod()).create(), admitted.warnings());
     }
 
     /** A ready pod behind {@code service}, as kube-proxy would pick one. */
@@ -196,6 +213,11 @@ public final class SimulatedCluster implements AutoCloseable {
 
     int apiServerPort() {
         return front.port();
+    }
+
+    /** Where pods reach the API server (their {@code KUBERNETES_SERVICE_HOST} and port), for tests that cut a pod off from it. */
+    public InetSocketAddress apiServerAddress() throws IOException {
+        return new InetSocketAddress(hostAddress(), front.port());
     }
 
     /**

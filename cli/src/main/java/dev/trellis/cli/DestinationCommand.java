@@ -6,7 +6,7 @@ import dev.trellis.core.identity.WorkloadIdentity;
 import dev.trellis.core.net.HostPort;
 import dev.trellis.destination.DestinationServer;
 import dev.trellis.destination.DestinationServerConfig;
-import dev.trellis.destination.translate.DefaultInboundPolicy;
+import dev.trellis.core.settings.DefaultInboundPolicy;
 import dev.trellis.ratelimit.RateLimit;
 import dev.trellis.tls.client.IdentityClient;
 import dev.trellis.tls.context.CredentialsStore;
@@ -92,9 +92,9 @@ final class DestinationCommand implements Callable<Integer> {
     @Option(names = "--debug", description = "Serve /debug/* pages on the admin listener. Off by default (threat-model finding 5).")
     boolean debug;
 
-    @Override
-    public Integer call() throws Exception {
-        DestinationServerConfig config = DestinationServerConfig.builder(trustDomain)
+    /** The service's settings from the flags, each checked by its rule; reads no file. */
+    DestinationServerConfig config() {
+        return DestinationServerConfig.builder(trustDomain)
                 .clusterDomain(clusterDomain)
                 .namespace(namespace)
                 .listen(listen)
@@ -107,6 +107,11 @@ final class DestinationCommand implements Callable<Integer> {
                 .debug(debug)
                 .acceptedTrustDomains(acceptTrustDomains == null ? java.util.Set.of() : java.util.Set.copyOf(acceptTrustDomains))
                 .build();
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        DestinationServerConfig config = config();
         Clock clock = Clock.systemUTC();
         WorkloadIdentity identityService = identityName == null
                 ? ControlPlaneComponent.IDENTITY.identity(trustDomain, namespace)

@@ -92,12 +92,12 @@ final class IdentityServeCommand implements Callable<Integer> {
     @Option(names = "--debug", description = "Serve /debug/* pages on the admin listener. Off by default (threat-model finding 5).")
     boolean debug;
 
-    @Override
-    public Integer call() throws Exception {
+    /** The service's settings from the flags, each checked by its rule; reads no file. */
+    IdentityServerConfig config() {
         CertifyLimits defaults = CertifyLimits.defaults();
         CertifyLimits limits = new CertifyLimits(RateLimit.parse(ratePerPeer), RateLimit.parse(ratePerIdentity),
                 maxConcurrentSigning == null ? defaults.maxConcurrentSigning() : maxConcurrentSigning);
-        IdentityServerConfig config = IdentityServerConfig.builder(trustDomain, trustAnchor, issuerCert, issuerKey)
+        return IdentityServerConfig.builder(trustDomain, trustAnchor, issuerCert, issuerKey)
                 .listen(listen)
                 .admin(admin)
                 .probes(java.util.Optional.ofNullable(probe))
@@ -107,6 +107,11 @@ final class IdentityServeCommand implements Callable<Integer> {
                 .issuerReloadInterval(issuerReloadInterval)
                 .debug(debug)
                 .build();
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        IdentityServerConfig config = config();
         Clock clock = Clock.systemUTC();
         Authenticator callers = authenticator.kubernetes
                 ? new KubernetesAuthenticator(new KubernetesClientBuilder().withConfig(kubernetesConfig()).build())

@@ -2,6 +2,7 @@ package dev.trellis.cli;
 
 import dev.trellis.admin.AdminServer;
 import dev.trellis.core.net.HostPort;
+import dev.trellis.core.settings.NativeSidecarMode;
 import dev.trellis.injector.PodInjector;
 import dev.trellis.injector.webhook.AdmissionHandler;
 import dev.trellis.injector.webhook.InjectorMetrics;
@@ -71,11 +72,10 @@ final class InjectorCommand implements Callable<Integer> {
         // An admission waits on at most one read of the API, bounded by its own deadline: no retries behind its back.
         config.setRequestRetryBackoffLimit(0);
         KubernetesClient client = new KubernetesClientBuilder().withConfig(config).build();
-        boolean nativeSidecars = switch (nativeSidecar) {
-            case "true" -> true;
-            case "false" -> false;
-            case "auto" -> supportsNativeSidecars(client.getKubernetesVersion());
-            default -> throw new IllegalArgumentException("injector: --native-sidecar is auto, true or false, not '" + nativeSidecar + "'");
+        boolean nativeSidecars = switch (nativeSidecarMode()) {
+            case TRUE -> true;
+            case FALSE -> false;
+            case AUTO -> supportsNativeSidecars(client.getKubernetesVersion());
         };
         log.info("injector: proxies are injected as {}", nativeSidecars ? "native sidecars" : "first containers with a postStart hook");
         ReloadingInjector injectors = new ReloadingInjector(trustAnchors, pem -> new PodInjector(injection.config(pem, nativeSidecars).build()));
@@ -98,6 +98,15 @@ final class InjectorCommand implements Callable<Integer> {
         }, "trellis-injector-shutdown"));
         stopped.await();
         return 0;
+    }
+
+    /** {@code --native-sidecar} by the rule install applies. */
+    NativeSidecarMode nativeSidecarMode() {
+        try {
+            return NativeSidecarMode.parse(nativeSidecar);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("injector: --native-sidecar: " + e.getMessage(), e);
+        }
     }
 
     /** Native sidecars (restartPolicy Always on init containers) are on by default from Kubernetes 1.29. */

@@ -2,6 +2,8 @@ package dev.trellis.cli;
 
 import dev.trellis.core.identity.ControlPlaneComponent;
 import dev.trellis.core.identity.WorkloadIdentity;
+import dev.trellis.core.settings.DefaultInboundPolicy;
+import dev.trellis.core.settings.NativeSidecarMode;
 import dev.trellis.install.ControlPlane;
 import dev.trellis.install.IdentityFiles;
 import dev.trellis.install.InstallOptions;
@@ -114,16 +116,25 @@ final class InstallCommand implements Callable<Integer> {
                 .imagePullPolicy(imagePullPolicy)
                 .ha(ha)
                 .controllerUid(controllerUid)
-                .defaultInboundPolicy(defaultInboundPolicy)
+                .defaultInboundPolicy(setting("--default-inbound-policy", () -> DefaultInboundPolicy.parse(defaultInboundPolicy)))
                 .strictVisibility(strictVisibility)
-                .leafLifetime(dev.trellis.core.time.DurationText.format(leafLifetime))
-                .nativeSidecar(nativeSidecar)
+                .leafLifetime(leafLifetime)
+                .nativeSidecar(setting("--native-sidecar", () -> NativeSidecarMode.parse(nativeSidecar)))
                 .webhook(injector ? Optional.of(webhookTls()) : Optional.empty());
         if (version != null) {
             options.version(version);
         }
         spec.commandLine().getOut().print(ManifestStream.yaml(ControlPlane.objects(options.build(), new SecureRandom())));
         return 0;
+    }
+
+    /** A flag's value by its rule, or the rule's error naming the flag. */
+    private static <T> T setting(String flag, java.util.function.Supplier<T> rule) {
+        try {
+            return rule.get();
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("install: " + flag + ": " + e.getMessage(), e);
+        }
     }
 
     /** The webhook's PKI from the three files, or a new one. */

@@ -147,7 +147,8 @@ final class ProxyCommand implements Callable<Integer> {
     @Option(names = "--default-inbound-policy", paramLabel = "POLICY", defaultValue = "${env:TRELLIS_PROXY_DEFAULT_INBOUND_POLICY}",
             converter = InboundFallbackConverter.class,
             description = "While a port's policy is unknown (no --workload, or no answer yet): all-unauthenticated (--require-identity-ports still apply), "
-                    + "all-authenticated or deny. TRELLIS_PROXY_DEFAULT_INBOUND_POLICY. Default " + ProxyConfig.Defaults.DEFAULT_INBOUND_POLICY + ".")
+                    + "all-authenticated or deny; cluster-authenticated acts as all-authenticated and audit as all-unauthenticated until the policy comes. "
+                    + "TRELLIS_PROXY_DEFAULT_INBOUND_POLICY. Default " + ProxyConfig.Defaults.DEFAULT_INBOUND_POLICY + ".")
     InboundPolicy.Fallback defaultInboundPolicy;
 
     /** Parses --default-inbound-policy, naming the accepted values when it cannot. */
@@ -177,6 +178,14 @@ final class ProxyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        Proxy proxy = Proxy.start(config(), Clock.systemUTC());
+        Runtime.getRuntime().addShutdownHook(new Thread(proxy::shutdown, "trellis-proxy-shutdown"));
+        proxy.awaitTermination();
+        return 0;
+    }
+
+    /** The proxy's settings from the flags and {@code TRELLIS_PROXY_*}, each checked by its rule. */
+    ProxyConfig config() throws java.io.IOException {
         WorkloadIdentity self = WorkloadIdentity.parseSpiffeId(required(identity, "--identity", "TRELLIS_PROXY_IDENTITY"));
         ProxyConfig.Builder config = ProxyConfig.builder(self)
                 .identityService(required(identityAddr, "--identity-addr", "TRELLIS_PROXY_IDENTITY_ADDR"))
@@ -260,10 +269,7 @@ final class ProxyCommand implements Callable<Integer> {
                 .connectionLogFile(connectionLog == null || connectionLog.isBlank() || connectionLog.strip().equals("-")
                         ? Optional.empty() : Optional.of(Path.of(connectionLog.strip())))
                 .workload(workload == null || workload.isBlank() ? Optional.empty() : Optional.of(workload.strip()));
-        Proxy proxy = Proxy.start(config.build(), Clock.systemUTC());
-        Runtime.getRuntime().addShutdownHook(new Thread(proxy::shutdown, "trellis-proxy-shutdown"));
-        proxy.awaitTermination();
-        return 0;
+        return config.build();
     }
 
     private static Optional<HostPort> listenerOrOff(String value) {

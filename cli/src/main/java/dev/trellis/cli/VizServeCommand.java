@@ -75,10 +75,15 @@ final class VizServeCommand implements Callable<Integer> {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
+    /** The identity it runs as, from the flags (the settings install renders for it); reads no file. */
+    WorkloadIdentity self() {
+        return ControlPlaneComponent.VIZ.identity(trustDomain, namespace);
+    }
+
     @Override
     public Integer call() throws Exception {
         Clock clock = Clock.systemUTC();
-        WorkloadIdentity self = ControlPlaneComponent.VIZ.identity(trustDomain, namespace);
+        WorkloadIdentity self = self();
         TrustAnchors anchors = TrustAnchors.read(trustAnchor);
         CredentialsStore credentials = new CredentialsStore(self, anchors, clock);
         IdentityClient identity = new IdentityClient(IdentityClient.Config.defaults(self, identityAddress,

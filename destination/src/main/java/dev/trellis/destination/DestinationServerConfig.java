@@ -5,7 +5,8 @@ import static java.util.Objects.requireNonNull;
 import dev.trellis.core.identity.ControlPlaneComponent;
 import dev.trellis.core.identity.WorkloadIdentity;
 import dev.trellis.core.net.HostPort;
-import dev.trellis.destination.translate.DefaultInboundPolicy;
+import dev.trellis.core.settings.ClusterDomain;
+import dev.trellis.core.settings.DefaultInboundPolicy;
 import dev.trellis.ratelimit.RateLimit;
 import java.time.Duration;
 import java.util.List;
@@ -47,7 +48,11 @@ public record DestinationServerConfig(
 
     public DestinationServerConfig {
         requireNonNull(trustDomain, "trustDomain");
-        requireNonNull(clusterDomain, "clusterDomain");
+        try {
+            ClusterDomain.check(clusterDomain);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("destination: " + e.getMessage(), e);
+        }
         requireNonNull(namespace, "namespace");
         requireNonNull(listen, "listen");
         requireNonNull(admin, "admin");

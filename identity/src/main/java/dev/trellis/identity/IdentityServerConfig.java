@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import dev.trellis.core.identity.ControlPlaneComponent;
 import dev.trellis.core.identity.WorkloadIdentity;
 import dev.trellis.core.net.HostPort;
+import dev.trellis.core.settings.LeafLifetime;
 import dev.trellis.identity.service.CertifyLimits;
 import dev.trellis.tls.pki.LeafIssuer;
 import java.nio.file.Path;
@@ -45,8 +46,8 @@ public record IdentityServerConfig(
     public static final HostPort DEFAULT_LISTEN = new HostPort("0.0.0.0", 8080);
     /** Default admin listener. */
     public static final HostPort DEFAULT_ADMIN = new HostPort("127.0.0.1", 9990);
-    /** Shortest leaf lifetime accepted (tests and demos rotate quickly). */
-    public static final Duration MIN_LEAF_LIFETIME = Duration.ofSeconds(2);
+    /** Shortest leaf lifetime accepted (tests and demos rotate quickly); install applies the same rule ({@link LeafLifetime}). */
+    public static final Duration MIN_LEAF_LIFETIME = LeafLifetime.MIN;
 
     public IdentityServerConfig {
         requireNonNull(trustDomain, "trustDomain");
@@ -61,8 +62,10 @@ public record IdentityServerConfig(
         if (!serverIdentity.trustDomain().equals(trustDomain)) {
             throw new IllegalArgumentException("identity: server identity " + serverIdentity + " is outside the trust domain " + trustDomain);
         }
-        if (leafLifetime.compareTo(MIN_LEAF_LIFETIME) < 0 || leafLifetime.compareTo(Duration.ofDays(365)) > 0) {
-            throw new IllegalArgumentException("identity: leaf lifetime " + leafLifetime + " must be between " + MIN_LEAF_LIFETIME.toSeconds() + "s and 365 days");
+        try {
+            LeafLifetime.check(leafLifetime);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("identity: " + e.getMessage(), e);
         }
         if (issuerReloadInterval.compareTo(Duration.ofMillis(100)) < 0) {
             throw new IllegalArgumentException("identity: issuer reload interval " + issuerReloadInterval + " must be at least 100ms");

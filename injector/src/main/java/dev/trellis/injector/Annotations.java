@@ -3,6 +3,7 @@ package dev.trellis.injector;
 import dev.trellis.cluster.Workloads;
 import dev.trellis.core.metadata.MetadataKeys;
 import dev.trellis.core.net.Cidr;
+import dev.trellis.core.settings.DefaultInboundPolicy;
 import io.fabric8.kubernetes.api.model.Quantity;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -36,7 +37,6 @@ public final class Annotations {
     public static final String PROXY_VERSION = "trellis.dev/proxy-version";
 
     static final Set<String> LOG_LEVELS = Set.of("trace", "debug", "info", "warn", "error");
-    static final Set<String> INBOUND_POLICIES = Set.of("all-unauthenticated", "all-authenticated", "cluster-authenticated", "deny", "audit");
 
     private Annotations() {
     }
@@ -73,8 +73,13 @@ public final class Annotations {
                 throw new InvalidAnnotationException(PROXY_LOG_LEVEL + ": '" + logLevel + "' is not one of " + new TreeSet<>(LOG_LEVELS));
             }
             Optional<String> inboundPolicy = Optional.ofNullable(merged.get(DEFAULT_INBOUND_POLICY)).map(String::strip).or(defaults::defaultInboundPolicy);
-            if (inboundPolicy.isPresent() && !INBOUND_POLICIES.contains(inboundPolicy.get())) {
-                throw new InvalidAnnotationException(DEFAULT_INBOUND_POLICY + ": '" + inboundPolicy.get() + "' is not one of " + new TreeSet<>(INBOUND_POLICIES));
+            if (inboundPolicy.isPresent()) {
+                try {
+                    // The rule of the destination service, which reads the annotation, and of the proxy, which gets it.
+                    DefaultInboundPolicy.parse(inboundPolicy.get());
+                } catch (IllegalArgumentException e) {
+                    throw new InvalidAnnotationException(DEFAULT_INBOUND_POLICY + ": '" + inboundPolicy.get() + "' is not one of " + DefaultInboundPolicy.names());
+                }
             }
             boolean nativeSidecar = config.nativeSidecar();
             if (merged.containsKey(NATIVE_SIDECAR)) {

@@ -4,6 +4,8 @@ import static java.util.Objects.requireNonNull;
 
 import dev.trellis.core.identity.ControlPlaneComponent;
 import dev.trellis.core.identity.WorkloadIdentity;
+import dev.trellis.core.settings.ClusterDomain;
+import dev.trellis.core.settings.Images;
 import dev.trellis.core.version.TrellisVersion;
 import java.util.Optional;
 
@@ -44,6 +46,13 @@ public record InjectorConfig(String namespace, String trustDomain, String cluste
         requireNonNull(defaults, "defaults");
         if (!trustAnchorsPem.contains("-----BEGIN CERTIFICATE-----")) {
             throw new IllegalArgumentException("injector: the trust anchors are not PEM certificates");
+        }
+        try {
+            // The rules install applies to the same values: what it renders, the injector accepts.
+            ClusterDomain.check(clusterDomain);
+            Images.pullPolicy(imagePullPolicy);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("injector: " + e.getMessage(), e);
         }
     }
 
@@ -90,7 +99,7 @@ public record InjectorConfig(String namespace, String trustDomain, String cluste
         private final String trustAnchorsPem;
         private String namespace = ControlPlaneComponent.DEFAULT_NAMESPACE;
         private String trustDomain = WorkloadIdentity.DEFAULT_TRUST_DOMAIN;
-        private String clusterDomain = "cluster.local";
+        private String clusterDomain = ClusterDomain.DEFAULT;
         private String registry = DEFAULT_REGISTRY;
         private String version = TrellisVersion.current();
         private String proxyImage;
@@ -153,6 +162,14 @@ public record InjectorConfig(String namespace, String trustDomain, String cluste
         }
 
         public InjectorConfig build() {
+            if (proxyImage == null || proxyInitImage == null) {
+                try {
+                    Images.registry(registry);
+                    Images.tag(version);
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("injector: " + e.getMessage(), e);
+                }
+            }
             return new InjectorConfig(namespace, trustDomain, clusterDomain, trustAnchorsPem,
                     proxyImage != null ? proxyImage : registry + "/proxy:" + version,
                     proxyInitImage != null ? proxyInitImage : registry + "/proxy-init:" + version, imagePullPolicy, nativeSidecar, version, defaults);

@@ -35,7 +35,7 @@ final class DestinationManifests {
                 "--trust-anchor", ControlPlaneWorkload.TRUST_ANCHORS_FILE,
                 "--identity-addr", options.serviceHost(ControlPlaneComponent.IDENTITY.serviceAccount()) + ":" + IdentityManifests.GRPC_PORT,
                 "--token-file", ControlPlaneWorkload.IDENTITY_TOKEN_FILE,
-                "--default-inbound-policy", options.defaultInboundPolicy(),
+                "--default-inbound-policy", options.defaultInboundPolicy().toString(),
                 "--listen", "0.0.0.0:" + GRPC_PORT,
                 "--admin", "127.0.0.1:" + ADMIN_PORT,
                 "--probe", "0.0.0.0:" + PROBE_PORT));

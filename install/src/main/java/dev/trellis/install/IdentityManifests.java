@@ -35,7 +35,7 @@ final class IdentityManifests {
                 "--trust-anchor", ControlPlaneWorkload.TRUST_ANCHORS_FILE,
                 "--issuer-cert", ISSUER_DIR + "/tls.crt",
                 "--issuer-key", ISSUER_DIR + "/tls.key",
-                "--leaf-lifetime", options.leafLifetime(),
+                "--leaf-lifetime", dev.trellis.core.time.DurationText.format(options.leafLifetime()),
                 "--listen", "0.0.0.0:" + GRPC_PORT,
                 "--admin", "127.0.0.1:" + ADMIN_PORT,
                 "--probe", "0.0.0.0:" + PROBE_PORT);

@@ -60,7 +60,7 @@ final class InjectorManifests {
                 "--registry", options.registry(),
                 "--proxy-version", options.version(),
                 "--image-pull-policy", options.imagePullPolicy(),
-                "--native-sidecar", options.nativeSidecar(),
+                "--native-sidecar", options.nativeSidecar().toString(),
                 "--trust-anchors", ControlPlaneWorkload.TRUST_ANCHORS_FILE,
                 "--tls-cert", TLS_DIR + "/tls.crt",
                 "--tls-key", TLS_DIR + "/tls.key",

@@ -4,6 +4,11 @@ import static java.util.Objects.requireNonNull;
 
 import dev.trellis.core.identity.ControlPlaneComponent;
 import dev.trellis.core.identity.WorkloadIdentity;
+import dev.trellis.core.settings.ClusterDomain;
+import dev.trellis.core.settings.DefaultInboundPolicy;
+import dev.trellis.core.settings.Images;
+import dev.trellis.core.settings.LeafLifetime;
+import dev.trellis.core.settings.NativeSidecarMode;
 import dev.trellis.core.version.TrellisVersion;
 import dev.trellis.tls.pki.CaCredentials;
 import dev.trellis.tls.pki.Pem;
@@ -12,8 +17,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
-import java.util.regex.Pattern;
 
 /**
  * Everything {@code trellis install} renders from; {@link #builder} holds every default, in
@@ -48,45 +51,41 @@ public record InstallOptions(
         boolean ha,
         IdentityMaterial identity,
         long controllerUid,
-        String defaultInboundPolicy,
+        DefaultInboundPolicy defaultInboundPolicy,
         boolean strictVisibility,
-        String leafLifetime,
+        Duration leafLifetime,
         Optional<WebhookTls> webhook,
-        String nativeSidecar) {
+        NativeSidecarMode nativeSidecar) {
 
-    private static final Pattern IMAGE_TAG = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}");
-    private static final Pattern REGISTRY = Pattern.compile("[a-z0-9]([a-z0-9._:/-]*[a-z0-9])?");
-    private static final Set<String> PULL_POLICIES = Set.of("Always", "IfNotPresent", "Never");
-    private static final Set<String> INBOUND_POLICIES = Set.of("all-unauthenticated", "all-authenticated", "cluster-authenticated", "deny", "audit");
-
+    /**
+     * Each value by the rule the component that reads it applies ({@code dev.trellis.core.settings},
+     * {@link WorkloadIdentity}): what install renders, the control plane runs with. The message
+     * names the flag.
+     */
     public InstallOptions {
         requireNonNull(identity, "identity");
-        try {
-            // the namespace and trust domain as every control-plane identity will spell them
-            new WorkloadIdentity(trustDomain, namespace, ControlPlaneComponent.IDENTITY.serviceAccount());
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("install: " + e.getMessage(), e);
-        }
-        if (!IMAGE_TAG.matcher(version).matches()) {
-            throw new IllegalArgumentException("install: --version '" + version + "' is not an image tag");
-        }
-        if (!REGISTRY.matcher(registry).matches()) {
-            throw new IllegalArgumentException("install: --registry '" + registry + "' is not a registry path such as ghcr.io/trellis-dev");
-        }
-        if (!PULL_POLICIES.contains(imagePullPolicy)) {
-            throw new IllegalArgumentException("install: --image-pull-policy '" + imagePullPolicy + "' is not one of Always, IfNotPresent, Never");
-        }
+        requireNonNull(defaultInboundPolicy, "defaultInboundPolicy");
+        requireNonNull(webhook, "webhook");
+        requireNonNull(nativeSidecar, "nativeSidecar");
+        // the namespace and trust domain as every control-plane identity will spell them
+        checked("--namespace", () -> WorkloadIdentity.checkNamespace(namespace));
+        checked("--trust-domain", () -> WorkloadIdentity.checkTrustDomain(trustDomain));
+        checked("--trust-domain", () -> new WorkloadIdentity(trustDomain, namespace, ControlPlaneComponent.IDENTITY.serviceAccount()));
+        checked("--version", () -> Images.tag(version));
+        checked("--registry", () -> Images.registry(registry));
+        checked("--image-pull-policy", () -> Images.pullPolicy(imagePullPolicy));
+        checked("--cluster-domain", () -> ClusterDomain.check(clusterDomain));
+        checked("--identity-leaf-lifetime", () -> LeafLifetime.check(leafLifetime));
         if (controllerUid < 1 || controllerUid > 65534) {
             throw new IllegalArgumentException("install: --controller-uid " + controllerUid + " must be a non-zero uid below 65535");
         }
-        if (!INBOUND_POLICIES.contains(defaultInboundPolicy)) {
-            throw new IllegalArgumentException("install: --default-inbound-policy '" + defaultInboundPolicy + "' is not one of " + INBOUND_POLICIES);
-        }
-        requireNonNull(clusterDomain, "clusterDomain");
-        requireNonNull(leafLifetime, "leafLifetime");
-        requireNonNull(webhook, "webhook");
-        if (!Set.of("auto", "true", "false").contains(nativeSidecar)) {
-            throw new IllegalArgumentException("install: --native-sidecar '" + nativeSidecar + "' is not one of auto, true, false");
+    }
+
+    private static void checked(String flag, Runnable rule) {
+        try {
+            rule.run();
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("install: " + flag + ": " + e.getMessage(), e);
         }
     }
 
@@ -167,17 +166,17 @@ public record InstallOptions(
         private final IdentityMaterial identity;
         private String namespace = ControlPlaneComponent.DEFAULT_NAMESPACE;
         private String trustDomain = WorkloadIdentity.DEFAULT_TRUST_DOMAIN;
-        private String clusterDomain = "cluster.local";
+        private String clusterDomain = ClusterDomain.DEFAULT;
         private String registry = DEFAULT_REGISTRY;
         private String version = TrellisVersion.current();
         private String imagePullPolicy = "IfNotPresent";
         private boolean ha;
         private long controllerUid = DEFAULT_CONTROLLER_UID;
-        private String defaultInboundPolicy = "all-unauthenticated";
+        private DefaultInboundPolicy defaultInboundPolicy = DefaultInboundPolicy.ALL_UNAUTHENTICATED;
         private boolean strictVisibility;
-        private String leafLifetime = "24h";
+        private Duration leafLifetime = LeafLifetime.DEFAULT;
         private Optional<WebhookTls> webhook = Optional.empty();
-        private String nativeSidecar = "auto";
+        private NativeSidecarMode nativeSidecar = NativeSidecarMode.AUTO;
 
         private Builder(IdentityMaterial identity) {
             this.identity = requireNonNull(identity, "identity");
@@ -223,7 +222,7 @@ public record InstallOptions(
             return this;
         }
 
-        public Builder defaultInboundPolicy(String defaultInboundPolicy) {
+        public Builder defaultInboundPolicy(DefaultInboundPolicy defaultInboundPolicy) {
             this.defaultInboundPolicy = defaultInboundPolicy;
             return this;
         }
@@ -233,7 +232,7 @@ public record InstallOptions(
             return this;
         }
 
-        public Builder leafLifetime(String leafLifetime) {
+        public Builder leafLifetime(Duration leafLifetime) {
             this.leafLifetime = leafLifetime;
             return this;
         }
@@ -244,7 +243,7 @@ public record InstallOptions(
             return this;
         }
 
-        public Builder nativeSidecar(String nativeSidecar) {
+        public Builder nativeSidecar(NativeSidecarMode nativeSidecar) {
             this.nativeSidecar = nativeSidecar;
             return this;
         }

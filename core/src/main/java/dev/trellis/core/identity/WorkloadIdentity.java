@@ -30,12 +30,24 @@ public record WorkloadIdentity(String trustDomain, String namespace, String serv
         requireNonNull(trustDomain, "trustDomain");
         requireNonNull(namespace, "namespace");
         requireNonNull(serviceAccount, "serviceAccount");
+        checkTrustDomain(trustDomain);
+        checkNamespace(namespace);
+        requireDnsName("service account", serviceAccount, 253);
+    }
+
+    /** {@code trustDomain}, when an identity may have it (a DNS name of at most 255 characters); else {@link IllegalArgumentException}. */
+    public static String checkTrustDomain(String trustDomain) {
         requireDnsName("trust domain", trustDomain, 255);
-        if (!DNS_LABEL.matcher(namespace).matches()) {
-            throw new IllegalArgumentException("identity: namespace '" + printable(namespace)
+        return trustDomain;
+    }
+
+    /** {@code namespace}, when it is a Kubernetes namespace name (a DNS-1123 label); else {@link IllegalArgumentException}. */
+    public static String checkNamespace(String namespace) {
+        if (namespace == null || !DNS_LABEL.matcher(namespace).matches()) {
+            throw new IllegalArgumentException("identity: namespace '" + (namespace == null ? null : printable(namespace))
                     + "' is not a DNS-1123 label (lower-case letters, digits and '-', at most 63)");
         }
-        requireDnsName("service account", serviceAccount, 253);
+        return namespace;
     }
 
     /** Parses {@code spiffe://<td>/ns/<ns>/sa/<sa>}, refusing anything else. */

@@ -1,5 +1,6 @@
 package dev.trellis.destination.translate;
 
+import dev.trellis.core.settings.DefaultInboundPolicy;
 import dev.trellis.api.policy.v1.Authorization;
 import dev.trellis.api.policy.v1.HttpRoute;
 import dev.trellis.api.policy.v1.HttpRouteMatch;
@@ -37,7 +38,7 @@ public final class InboundPolicies {
     }
 
     /** The annotation (on the pod, else its namespace) that sets the default policy for one workload, as the injector passes it on. */
-    public static final String DEFAULT_POLICY_ANNOTATION = "config.trellis.dev/default-inbound-policy";
+    public static final String DEFAULT_POLICY_ANNOTATION = dev.trellis.core.metadata.MetadataKeys.DEFAULT_INBOUND_POLICY;
 
     public static InboundServer of(ClusterSnapshot snapshot, Pod pod, int port, DefaultInboundPolicy clusterDefault, List<String> clusterNetworks,
                                    String trustDomain) {

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import dev.trellis.api.policy.v1.InboundServer;
 import dev.trellis.core.identity.IdentityPattern;
 import dev.trellis.core.identity.WorkloadIdentity;
+import dev.trellis.core.settings.DefaultInboundPolicy;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.util.Optional;
@@ -37,13 +38,20 @@ public final class InboundPolicy {
     public enum Fallback {
         ALL_UNAUTHENTICATED, ALL_AUTHENTICATED, DENY;
 
-        /** @throws IllegalArgumentException naming the accepted values */
+        /**
+         * Any default inbound policy the destination service and the annotation accept: the
+         * injector passes the annotation on, so the proxy must start with every one of them.
+         * While the real policy is unknown, {@code audit} lets everything through (as it will)
+         * and {@code cluster-authenticated} admits mesh identities only (the cluster's networks
+         * come with the policy).
+         *
+         * @throws IllegalArgumentException naming the accepted values
+         */
         public static Fallback parse(String text) {
-            return switch (text.strip().toLowerCase(java.util.Locale.ROOT)) {
-                case "all-unauthenticated" -> ALL_UNAUTHENTICATED;
-                case "all-authenticated" -> ALL_AUTHENTICATED;
-                case "deny" -> DENY;
-                default -> throw new IllegalArgumentException("'" + text + "' is not one of all-unauthenticated, all-authenticated, deny");
+            return switch (DefaultInboundPolicy.parse(text)) {
+                case ALL_UNAUTHENTICATED, AUDIT -> ALL_UNAUTHENTICATED;
+                case ALL_AUTHENTICATED, CLUSTER_AUTHENTICATED -> ALL_AUTHENTICATED;
+                case DENY -> DENY;
             };
         }
 

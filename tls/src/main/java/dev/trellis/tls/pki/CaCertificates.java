@@ -41,7 +41,7 @@ public final class CaCertificates {
     /** A new self-signed root for the trust domain. */
     public static CaCredentials newTrustAnchor(String trustDomain, Duration lifetime, Instant now) {
         KeyPair keys = EcKeys.generateP256();
-        X500Name name = new X500Name("CN=root.trellis." + trustDomain);
+        X500Name name = commonName("root.trellis." + trustDomain);
         X509Certificate certificate = sign(name, keys.getPublic(), name, keys.getPrivate(), null, -1, lifetime, now);
         return new CaCredentials(certificate, keys.getPrivate(), List.of());
     }
@@ -49,7 +49,7 @@ public final class CaCertificates {
     /** A new issuer signed by {@code anchor}, valid no longer than the anchor. */
     public static CaCredentials newIssuer(CaCredentials anchor, String trustDomain, Duration lifetime, Instant now) {
         KeyPair keys = EcKeys.generateP256();
-        X500Name name = new X500Name("CN=identity.trellis." + trustDomain);
+        X500Name name = commonName("identity.trellis." + trustDomain);
         X500Name issuerName = X500Name.getInstance(anchor.certificate().getSubjectX500Principal().getEncoded());
         X509Certificate certificate = sign(name, keys.getPublic(), issuerName, anchor.key(), anchor.certificate(), 0, lifetime, now);
         return new CaCredentials(certificate, keys.getPrivate(), anchor.chainAbove().isEmpty() && isSelfSigned(anchor.certificate()) ? List.of() : anchor.chain());
@@ -62,6 +62,15 @@ public final class CaCertificates {
 
     private static boolean isSelfSigned(X509Certificate certificate) {
         return certificate.getSubjectX500Principal().equals(certificate.getIssuerX500Principal());
+    }
+
+    /**
+     * {@code CN=<name>}, cut to the 64 characters RFC 5280 allows a common name: it only labels
+     * the certificate (names are checked in its subjectAltName), and a long namespace or trust
+     * domain must not make a valid installation fail.
+     */
+    static X500Name commonName(String name) {
+        return new X500Name("CN=" + (name.length() <= 64 ? name : name.substring(0, 64)));
     }
 
     private static X509Certificate sign(X500Name subject, PublicKey subjectKey, X500Name issuer, PrivateKey issuerKey,

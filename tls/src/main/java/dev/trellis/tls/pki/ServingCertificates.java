@@ -40,7 +40,7 @@ public final class ServingCertificates {
     /** A new self-signed CA named {@code CN=<name>} that may sign only end-entity certificates. */
     public static CaCredentials newCa(String name, Duration lifetime, Instant now) {
         KeyPair keys = EcKeys.generateP256();
-        X500Name subject = new X500Name("CN=" + name);
+        X500Name subject = CaCertificates.commonName(name);
         try {
             X509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(subject, CaCertificates.newSerial(),
                     Date.from(now.minus(LeafIssuer.CLOCK_SKEW)), Date.from(now.plus(lifetime)), subject, keys.getPublic());
@@ -54,7 +54,7 @@ public final class ServingCertificates {
     }
 
     /**
-     * A serving certificate for {@code dnsNames} (the first is also its common name), signed by
+     * A serving certificate for {@code dnsNames} (the first, cut to 64 characters, is also its common name), signed by
      * {@code ca}, valid no longer than the CA.
      */
     public static Serving issue(CaCredentials ca, List<String> dnsNames, Duration lifetime, Instant now) {
@@ -69,7 +69,7 @@ public final class ServingCertificates {
         try {
             X509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(
                     X500Name.getInstance(ca.certificate().getSubjectX500Principal().getEncoded()), CaCertificates.newSerial(),
-                    Date.from(now.minus(LeafIssuer.CLOCK_SKEW)), Date.from(notAfter), new X500Name("CN=" + dnsNames.getFirst()), keys.getPublic());
+                    Date.from(now.minus(LeafIssuer.CLOCK_SKEW)), Date.from(notAfter), CaCertificates.commonName(dnsNames.getFirst()), keys.getPublic());
             JcaX509ExtensionUtils extensions = new JcaX509ExtensionUtils();
             builder.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
             builder.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));

@@ -297,6 +297,58 @@ class DestinationServiceTest {
         }
     }
 
+    @Test
+    void aPortNoContainerDeclaresIsDeclaredByTheServicesThatSendToIt() throws Exception {
+        MutableClusterSource source = new MutableClusterSource();
+        // As many manifests are written: no containerPort at all; the Services say where the app serves.
+        String pod = """
+                apiVersion: v1
+                kind: Pod
+                metadata: {namespace: emojivoto, name: web-0, labels: {app: web}}
+                spec:
+                  serviceAccountName: web
+                  containers: [{name: app, image: web}]
+                status: {podIP: 10.0.0.9, phase: Running}
+                ---
+                """;
+        String services = """
+                apiVersion: v1
+                kind: Service
+                metadata: {namespace: emojivoto, name: web-svc}
+                spec:
+                  selector: {app: web}
+                  ports: [{name: http, port: 80, targetPort: 8080}, {name: admin, port: 9090}, {name: dns, port: 53, protocol: UDP}]
+                ---
+                apiVersion: v1
+                kind: Service
+                metadata: {namespace: other, name: elsewhere}
+                spec: {selector: {app: web}, ports: [{port: 81, targetPort: 7070}]}
+                ---
+                apiVersion: v1
+                kind: Service
+                metadata: {namespace: emojivoto, name: manual}
+                spec: {ports: [{port: 82}]}
+                ---
+                apiVersion: discovery.k8s.io/v1
+                kind: EndpointSlice
+                metadata: {namespace: emojivoto, name: manual-1, labels: {kubernetes.io/service-name: manual}}
+                addressType: IPv4
+                ports: [{port: 6060}]
+                endpoints: [{addresses: [10.0.0.9], targetRef: {kind: Pod, name: web-0, namespace: emojivoto}}]
+                ---
+                """;
+        source.set(pod + services);
+        try (DestinationFixture fixture = new DestinationFixture(dir, source, c -> c)) {
+            var stream = fixture.policy(WEB).withDeadlineAfter(10, java.util.concurrent.TimeUnit.SECONDS)
+                    .watchWorkload(Workload.newBuilder().setNamespace("emojivoto").setName("web-0").build());
+            // 8080 (a targetPort), 9090 (a port without targetPort), 6060 (a slice naming the pod); not UDP 53, not another
+            // namespace's Service, not the manual Service's own port 82.
+            assertThat(stream.next().getPortsList()).extracting(p -> p.getPort()).containsExactly(6060, 8080, 9090);
+            source.set(pod);
+            assertThat(stream.next().getPortsList()).isEmpty();
+        }
+    }
+
     /** One web pod, a Server on its http port, and a policy admitting the callers of one MeshTLSAuthentication with {@code spec}. */
     private static String webServerAuthorizing(String meshTlsSpec) {
         return Manifests.app("emojivoto", "web-svc", "web", 1, 1, "") + """

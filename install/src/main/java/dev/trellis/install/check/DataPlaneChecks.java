@@ -8,12 +8,14 @@ import dev.trellis.injector.PodInjector;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.ResourceRequirements;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.stream.Stream;
 
@@ -56,7 +58,35 @@ final class DataPlaneChecks {
                 : CheckResult.warning("every proxy runs this CLI's version (" + version + ")", "other versions: " + named(otherVersion)
                         + "\nrestart the workloads (kubectl rollout restart) to inject the current proxy", HINT));
         results.add(memoryLimits(meshed));
+        results.add(declaredPorts(meshed, client.services().inAnyNamespace().list().getItems()));
         return new CheckReport.Category("data-plane", results);
+    }
+
+    /**
+     * Each meshed pod declares some port: a container port, or a Service that selects it. A
+     * proxy forwards inbound traffic only to declared ports (the destination service also counts
+     * Servers and EndpointSlices naming the pod, which this does not read), so a pod that
+     * declares none has every inbound connection refused ({@code tcp_refused_total{reason="undeclared_port"}}).
+     */
+    private static CheckResult declaredPorts(List<Pod> meshed, List<Service> services) {
+        String title = "every meshed pod declares the ports it serves";
+        List<String> none = new ArrayList<>();
+        for (Pod pod : meshed) {
+            boolean containerPort = Stream.concat(pod.getSpec().getContainers().stream(), pod.getSpec().getInitContainers() == null ? Stream.empty()
+                            : pod.getSpec().getInitContainers().stream().filter(c -> "Always".equals(c.getRestartPolicy())))
+                    .filter(c -> !PodInjector.PROXY_CONTAINER.equals(c.getName()))
+                    .anyMatch(c -> c.getPorts() != null && !c.getPorts().isEmpty());
+            Map<String, String> labels = pod.getMetadata().getLabels() == null ? Map.of() : pod.getMetadata().getLabels();
+            boolean selected = services.stream().filter(s -> pod.getMetadata().getNamespace().equals(s.getMetadata().getNamespace()))
+                    .map(s -> s.getSpec() == null ? null : s.getSpec().getSelector())
+                    .anyMatch(selector -> selector != null && !selector.isEmpty() && labels.entrySet().containsAll(selector.entrySet()));
+            if (!containerPort && !selected) {
+                none.add(name(pod));
+            }
+        }
+        return none.isEmpty() ? CheckResult.ok(title) : CheckResult.warning(title, "no container port and no Service selecting them: " + named(none)
+                + "\ntheir proxies refuse inbound connections to ports the pod does not declare (metric tcp_refused_total{reason=\"undeclared_port\"});"
+                + " declare containerPort, or a Service or Server for the port", "docs/inject.md#declared-ports");
     }
 
     /**

@@ -21,6 +21,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
@@ -164,6 +165,24 @@ class ClusterCheckTest {
                 .contains("config.trellis.dev/proxy-memory-limit");
     }
 
+    @Test
+    void aMeshedPodThatDeclaresNoPortWarns() {
+        install(pki(Duration.ofDays(3650), Duration.ofDays(365)));
+        String version = dev.trellis.core.version.TrellisVersion.current();
+        var portless = meshedPod("api-0", true, version);
+        portless.getSpec().getContainers().getFirst().setPorts(List.of());
+        portless.getMetadata().setLabels(new java.util.HashMap<>(Map.of("trellis.dev/control-plane-ns", "trellis", "app", "api")));
+        client.resource(portless).create();
+        CheckReport report = ClusterCheck.run(client, CheckOptions.defaults().withProxies(true), CLOCK);
+        assertThat(line(report, "every meshed pod declares the ports it serves")).startsWith("‼");
+        assertThat(report.text()).contains("no container port and no Service selecting them: shop/api-0").contains("undeclared_port");
+        // A Service that selects it says where it serves: its proxy forwards there.
+        client.resource(new io.fabric8.kubernetes.api.model.ServiceBuilder().withNewMetadata().withName("api").withNamespace("shop").endMetadata()
+                .withNewSpec().addToSelector("app", "api").addNewPort().withPort(80).withNewTargetPort(8080).endPort().endSpec().build()).create();
+        CheckReport served = ClusterCheck.run(client, CheckOptions.defaults().withProxies(true), CLOCK);
+        assertThat(line(served, "every meshed pod declares the ports it serves")).startsWith("√");
+    }
+
     private static io.fabric8.kubernetes.api.model.Pod withProxyMemoryLimit(io.fabric8.kubernetes.api.model.Pod pod, String limit) {
         pod.getSpec().getInitContainers().getFirst().setResources(new io.fabric8.kubernetes.api.model.ResourceRequirementsBuilder()
                 .addToLimits("memory", new io.fabric8.kubernetes.api.model.Quantity(limit)).build());
@@ -174,7 +193,7 @@ class ClusterCheckTest {
         return new io.fabric8.kubernetes.api.model.PodBuilder().withNewMetadata().withName(name).withNamespace("shop")
                     .addToLabels("trellis.dev/control-plane-ns", "trellis").addToAnnotations("trellis.dev/proxy-version", version).endMetadata()
                 .withNewSpec().addNewInitContainer().withName("trellis-proxy").withImage("proxy").withRestartPolicy("Always").endInitContainer()
-                    .addNewContainer().withName("web").withImage("web").endContainer().endSpec()
+                    .addNewContainer().withName("web").withImage("web").addNewPort().withContainerPort(8080).endPort().endContainer().endSpec()
                 .withNewStatus().withPhase("Running").addNewInitContainerStatus().withName("trellis-proxy").withReady(proxyReady).endInitContainerStatus()
                 .endStatus().build();
     }

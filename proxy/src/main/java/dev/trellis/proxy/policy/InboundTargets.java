@@ -22,7 +22,8 @@ import java.util.function.Consumer;
  * then called onward as this workload — identity laundering — and on one machine the
  * loopback admin ports of the control plane. Now a port is declared by the proxy's
  * configuration ({@code --inbound-ports}, the pod's container ports as the injector writes
- * them) or by the destination service ({@code WatchWorkload}: container ports and Servers),
+ * them) or by the destination service ({@code WatchWorkload}: container ports, the target
+ * ports of Services and EndpointSlices that send to the pod, and Servers),
  * and the app is reached on the address the connection arrived on — the pod's — unless the
  * destination service marks the port loopback-only (an explicit Server) or the operator set
  * {@code --app-host}. Istio stopped forwarding inbound traffic to localhost in 1.10 for the
@@ -97,7 +98,7 @@ public final class InboundTargets {
             String known = fromControlPlane.isPresent() || this.fromControlPlane.isEmpty() ? ""
                     : " (the destination service has not said which ports it declares)";
             return new Target.Refused(ProxyError.UNDECLARED_PORT.because("port " + port + " is not declared by " + workload
-                    + " (its container ports, the Servers that select it, or --inbound-ports)" + known));
+                    + " (its container ports, the target ports of Services that select it, the Servers that select it, or --inbound-ports)" + known));
         }
         boolean loopback = byControlPlane.map(DeclaredPort::getLoopback).orElse(false);
         InetAddress host = appHost.orElse(loopback ? LOOPBACK : arrivedOn);

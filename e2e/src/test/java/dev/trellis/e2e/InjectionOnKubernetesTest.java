@@ -165,11 +165,16 @@ class InjectionOnKubernetesTest {
             assertThat(rules(emoji)).isEqualTo(before);
 
             // Where native sidecars are off, the proxy is the first container and its postStart hook holds the app back until it is ready.
-            RunningPod classic = cluster.deploy(app("vote", Map.of("config.trellis.dev/proxy-native-sidecar", "false"))).getFirst();
+            // Its own init container (a peer clone, a fetch) calls web's pod as it could before injection: it runs before the
+            // redirect, while no proxy runs yet (before the fix it ran after the redirect, and its connections were refused).
+            Deployment vote = app("vote", Map.of("config.trellis.dev/proxy-native-sidecar", "false"));
+            vote.getSpec().getTemplate().getSpec().setInitContainers(List.of(initCall("fetch-peer", "http://" + web.address() + ":8080/")));
+            RunningPod classic = cluster.deploy(vote).getFirst();
             classic.awaitReady(Duration.ofSeconds(120));
             Pod classicPod = client.pods().inNamespace(NS).withName(classic.name()).get();
             assertThat(classicPod.getSpec().getContainers()).extracting(Container::getName).containsExactly("trellis-proxy", "app");
-            assertThat(classicPod.getSpec().getInitContainers()).extracting(Container::getName).containsExactly("trellis-init");
+            assertThat(classicPod.getSpec().getInitContainers()).extracting(Container::getName).containsExactly("fetch-peer", "trellis-init");
+            assertThat(classic.logTail("fetch-peer")).contains("call 0: 200 hello from " + web.name());
             assertThat(Files.readString(classic.log("trellis-proxy-poststart"))).contains("is ready");
 
             // A pod of a namespace that did not ask is left alone.
@@ -186,11 +191,14 @@ class InjectionOnKubernetesTest {
             PodSpec jobSpec = appSpec("report", "call", "http://emoji-svc." + NS + ".svc.cluster.local/", "3");
             jobSpec.setRestartPolicy("Never");
             jobSpec.getContainers().getFirst().setReadinessProbe(null);
+            // Native form: its init container runs after the proxy is ready, meshed: it reaches the clusterIP only the mesh serves.
+            jobSpec.setInitContainers(List.of(initCall("warm-up", "http://emoji-svc." + NS + ".svc.cluster.local/")));
             RunningPod job = cluster.run(new PodBuilder().withNewMetadata().withName("report-0").withNamespace(NS).addToLabels("app", "report").endMetadata()
                     .withSpec(jobSpec).build());
             assertThat(job.awaitCompletion(Duration.ofSeconds(120))).as(job.logTail("app")).containsEntry("app", 0);
             assertThat(job.isRunning("trellis-proxy")).isFalse();
             assertThat(job.logTail("app")).contains("call 2: 200 hello from " + emoji.name() + " to spiffe://cluster.local/ns/" + NS + "/sa/report");
+            assertThat(job.logTail("warm-up")).contains("call 0: 200 hello from " + emoji.name() + " to spiffe://cluster.local/ns/" + NS + "/sa/report");
         }
     }
 
@@ -262,6 +270,11 @@ class InjectionOnKubernetesTest {
                 cluster.deploy(deployment).getLast().awaitReady(Duration.ofSeconds(90));
             }
         }
+    }
+
+    /** An app init container that calls {@code url} once and fails unless it answers 200. */
+    private static Container initCall(String name, String url) {
+        return new io.fabric8.kubernetes.api.model.ContainerBuilder().withName(name).withImage("test/app:1").withArgs("call", url, "1").build();
     }
 
     private static Deployment app(String name, Map<String, String> annotations) {

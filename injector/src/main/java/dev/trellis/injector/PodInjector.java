@@ -34,7 +34,9 @@ import java.util.stream.Collectors;
  * alone, its settings as {@code TRELLIS_PROXY_*} environment, admin on loopback, probes on a
  * probe-only listener) — as a native sidecar (an init container that keeps running, so Jobs
  * finish) where the cluster has them, else as the first container with a postStart hook that
- * holds the app back until the proxy is ready. Pure: no I/O.
+ * holds the app back until the proxy is ready. The app's own init containers run meshed after
+ * the native sidecar, or, in the first-container form, where no proxy runs yet, before
+ * proxy-init's redirect. Pure: no I/O.
  */
 public final class PodInjector {
 
@@ -196,15 +198,19 @@ public final class PodInjector {
         Container proxy = proxy(settings);
         Container init = proxyInit(settings);
         List<Container> inits = new ArrayList<>();
-        inits.add(init);
         List<Container> containers = new ArrayList<>();
         if (settings.nativeSidecar()) {
+            // The app's init containers run meshed: after the redirect, with the proxy up and ready.
+            inits.add(init);
             inits.add(new ContainerBuilder(proxy).withRestartPolicy("Always")
                     .withStartupProbe(probe("/ready", 1, 120)).build());
             inits.addAll(containers(spec.getInitContainers()));
             containers.addAll(containers(spec.getContainers()));
         } else {
+            // No proxy runs until the regular containers start, so the app's init containers run before the
+            // redirect, with the network they had before injection (a StatefulSet cloning from a peer, a fetch).
             inits.addAll(containers(spec.getInitContainers()));
+            inits.add(init);
             List<String> await = new ArrayList<>(AWAIT);
             await.addAll(List.of("http://127.0.0.1:" + ADMIN_PORT + "/ready", "--timeout", "120s"));
             containers.add(new ContainerBuilder(proxy).withNewLifecycle().withNewPostStart().withNewExec().withCommand(await)

@@ -56,7 +56,7 @@ class PodInjectorTest {
     void withoutNativeSidecarsTheProxyComesFirstAndHoldsTheAppBackUntilReady() throws Exception {
         for (Pod pod : List.of(injected(legacy, Map.of(Annotations.INJECT, "enabled")),
                 injected(injector, Map.of(Annotations.INJECT, "enabled", Annotations.NATIVE_SIDECAR, "false")))) {
-            assertThat(pod.getSpec().getInitContainers()).extracting(Container::getName).containsExactly("trellis-init", "migrate");
+            assertThat(pod.getSpec().getInitContainers()).extracting(Container::getName).containsExactly("migrate", "trellis-init");
             assertThat(pod.getSpec().getContainers()).extracting(Container::getName).containsExactly("trellis-proxy", "app");
             Container proxy = pod.getSpec().getContainers().getFirst();
             assertThat(proxy.getRestartPolicy()).isNull();

@@ -26,6 +26,25 @@ final class Fields {
         throw new InvalidResourceException(path + ": must be an object");
     }
 
+    /**
+     * Refuses a key other than {@code known}, naming it and what is known: a misspelled field
+     * ({@code spec.podSelecter}) must not be stored and silently ignored, in local mode as the
+     * CRDs' schemas refuse it on a cluster. Returns this, to read on.
+     */
+    Fields only(String... known) throws InvalidResourceException {
+        java.util.Set<String> allowed = java.util.Set.of(known);
+        for (Object key : map.keySet()) {
+            if (!(key instanceof String name)) {
+                throw new InvalidResourceException(path + ": field names must be strings, not " + key);
+            }
+            if (!allowed.contains(name)) {
+                throw new InvalidResourceException(at(name) + ": unknown field (" + (path.isEmpty() ? "known" : path + " has") + ": "
+                        + String.join(", ", new java.util.TreeSet<>(allowed)) + ")");
+            }
+        }
+        return this;
+    }
+
     String at(String key) {
         return path.isEmpty() ? key : path + "." + key;
     }

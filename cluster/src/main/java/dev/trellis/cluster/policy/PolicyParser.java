@@ -67,6 +67,7 @@ public final class PolicyParser {
         }
         ObjectKey id = new ObjectKey(namespace, name);
         try {
+            new Fields(resource.getAdditionalProperties(), "").only("spec");
             Fields spec = Fields.of(resource.getAdditionalProperties().get("spec"), "spec");
             return switch (kind) {
                 case "Server" -> server(id, spec);
@@ -84,6 +85,7 @@ public final class PolicyParser {
     }
 
     private static Server server(ObjectKey id, Fields spec) throws InvalidResourceException {
+        spec.only("podSelector", "port", "protocol");
         Selector selector = selector(spec.object("podSelector"));
         PortRef portRef;
         if (spec.isNumber("port")) {
@@ -111,13 +113,15 @@ public final class PolicyParser {
     }
 
     private static AuthorizationPolicy authorizationPolicy(ObjectKey id, Fields spec) throws InvalidResourceException {
-        Fields target = spec.object("targetRef");
+        spec.only("targetRef", "requiredAuthenticationRefs");
+        Fields target = spec.object("targetRef").only("kind", "name");
         String kind = target.string("kind");
         if (!List.of("Server", "Namespace", "HTTPRoute").contains(kind)) {
             throw new InvalidResourceException(target.at("kind") + ": '" + kind + "' is not one of Server, Namespace, HTTPRoute");
         }
         List<AuthenticationRef> refs = new ArrayList<>();
         for (Fields ref : spec.objects("requiredAuthenticationRefs")) {
+            ref.only("kind", "name", "namespace");
             String refKind = ref.string("kind");
             if (!List.of("MeshTLSAuthentication", "NetworkAuthentication").contains(refKind)) {
                 throw new InvalidResourceException(ref.at("kind") + ": '" + refKind + "' is not one of MeshTLSAuthentication, NetworkAuthentication");
@@ -128,6 +132,7 @@ public final class PolicyParser {
     }
 
     private static MeshTlsAuthentication meshTls(ObjectKey id, Fields spec) throws InvalidResourceException {
+        spec.only("identities", "identityRefs");
         List<String> identities = spec.strings("identities");
         for (int i = 0; i < identities.size(); i++) {
             String identity = identities.get(i);
@@ -140,6 +145,7 @@ public final class PolicyParser {
         }
         List<ObjectKey> accounts = new ArrayList<>();
         for (Fields ref : spec.objects("identityRefs")) {
+            ref.only("kind", "name", "namespace");
             String kind = ref.string("kind");
             if (!kind.equals("ServiceAccount")) {
                 throw new InvalidResourceException(ref.at("kind") + ": only ServiceAccount is supported");
@@ -153,8 +159,10 @@ public final class PolicyParser {
     }
 
     private static NetworkAuthentication networkAuthentication(ObjectKey id, Fields spec) throws InvalidResourceException {
+        spec.only("networks");
         List<Network> networks = new ArrayList<>();
         for (Fields network : spec.objects("networks")) {
+            network.only("cidr", "except");
             String cidr = cidr(network.string("cidr"), network.at("cidr"));
             List<String> except = new ArrayList<>();
             for (String e : network.strings("except")) {
@@ -169,11 +177,12 @@ public final class PolicyParser {
     }
 
     private static HttpRoute httpRoute(ObjectKey id, Fields spec) throws InvalidResourceException {
+        spec.only("parentRefs", "rules");
         List<Fields> parents = spec.objects("parentRefs");
         if (parents.size() != 1) {
             throw new InvalidResourceException("spec.parentRefs: needs exactly one parent (a Service or a Server)");
         }
-        Fields parent = parents.getFirst();
+        Fields parent = parents.getFirst().only("kind", "name", "port");
         String parentKind = parent.optString("kind").orElse("Service");
         if (!parentKind.equals("Service") && !parentKind.equals("Server")) {
             throw new InvalidResourceException(parent.at("kind") + ": '" + parentKind + "' is not Service or Server");
@@ -181,13 +190,15 @@ public final class PolicyParser {
         List<RouteRule> rules = new ArrayList<>();
         List<Fields> ruleFields = spec.objects("rules");
         for (int r = 0; r < ruleFields.size(); r++) {
-            Fields rule = ruleFields.get(r);
+            Fields rule = ruleFields.get(r).only("name", "matches", "timeout", "retryable");
             List<RouteMatch> matches = new ArrayList<>();
             for (Fields match : rule.objects("matches")) {
+                match.only("path", "method");
                 PathMatch type = PathMatch.PREFIX;
                 String path = "/";
                 Optional<Fields> pathFields = match.optObject("path");
                 if (pathFields.isPresent()) {
+                    pathFields.get().only("type", "value");
                     String typeText = pathFields.get().optString("type").orElse("PathPrefix");
                     type = switch (typeText) {
                         case "Exact" -> PathMatch.EXACT;
@@ -223,6 +234,7 @@ public final class PolicyParser {
     }
 
     private static EgressPolicy egressPolicy(ObjectKey id, Fields spec) throws InvalidResourceException {
+        spec.only("podSelector", "mode", "allow", "deny");
         Selector selector = spec.optObject("podSelector").isPresent() ? selector(spec.object("podSelector")) : Selector.ALL;
         String modeText = spec.optString("mode").orElse("allow");
         EgressMode mode = switch (modeText.toLowerCase(Locale.ROOT)) {
@@ -237,6 +249,7 @@ public final class PolicyParser {
     private static List<EgressRule> egressRules(Fields spec, String key) throws InvalidResourceException {
         List<EgressRule> rules = new ArrayList<>();
         for (Fields rule : spec.objects(key)) {
+            rule.only("host", "cidr", "ports");
             Optional<String> host = rule.optString("host").map(h -> h.toLowerCase(Locale.ROOT));
             Optional<String> cidr = rule.optString("cidr");
             if (host.isPresent() == cidr.isPresent()) {
@@ -254,12 +267,14 @@ public final class PolicyParser {
     }
 
     private static RateLimitPolicy rateLimitPolicy(ObjectKey id, Fields spec) throws InvalidResourceException {
-        Fields target = spec.object("targetRef");
+        spec.only("targetRef", "totalRequestsPerSecond", "identityRequestsPerSecond", "overrides");
+        Fields target = spec.object("targetRef").only("kind", "name");
         if (!target.optString("kind").orElse("Server").equals("Server")) {
             throw new InvalidResourceException(target.at("kind") + ": only Server is supported");
         }
         List<RateLimitOverride> overrides = new ArrayList<>();
         for (Fields override : spec.objects("overrides")) {
+            override.only("identities", "requestsPerSecond");
             List<String> identities = override.strings("identities");
             if (identities.isEmpty()) {
                 throw new InvalidResourceException(override.at("identities") + ": needs at least one identity");
@@ -276,9 +291,11 @@ public final class PolicyParser {
     }
 
     private static Selector selector(Fields fields) throws InvalidResourceException {
+        fields.only("matchLabels", "matchExpressions");
         Map<String, String> labels = fields.stringMap("matchLabels");
         List<Selector.Expression> expressions = new ArrayList<>();
         for (Fields expression : fields.objects("matchExpressions")) {
+            expression.only("key", "operator", "values");
             Selector.Operator operator;
             try {
                 operator = Selector.Operator.parse(expression.string("operator"));

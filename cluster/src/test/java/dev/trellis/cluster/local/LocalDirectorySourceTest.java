@@ -120,6 +120,22 @@ class LocalDirectorySourceTest {
     }
 
     @Test
+    void aMisspelledPolicyFieldIsNamedAndTheLastGoodStateKept() throws Exception {
+        Files.writeString(dir.resolve("app.yaml"), APP);
+        Files.writeString(dir.resolve("policy.yaml"), SERVER);
+        try (LocalDirectorySource source = LocalDirectorySource.start(dir, Duration.ofMillis(50))) {
+            Awaitility.await().atMost(Duration.ofSeconds(5)).until(source::synced);
+            assertThat(source.current().servers()).hasSize(1);
+            Files.writeString(dir.resolve("policy.yaml"), SERVER.replace("port: http", "port: http\n  protocal: http1"));
+            Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> source.problem().isPresent());
+            assertThat(source.problem().orElseThrow()).contains(dir.resolve("policy.yaml") + ":")
+                    .contains("Server emojivoto/web-http: spec.protocal: unknown field (spec has: podSelector, port, protocol)");
+            // Not stored and ignored: the Server as it was stays in force until the file is fixed.
+            assertThat(source.current().servers()).hasSize(1);
+        }
+    }
+
+    @Test
     void anIdentityThatIsNeitherAPatternNorASpiffeIdIsRefusedByName() throws Exception {
         Files.writeString(dir.resolve("app.yaml"), APP);
         Files.writeString(dir.resolve("authn.yaml"), """

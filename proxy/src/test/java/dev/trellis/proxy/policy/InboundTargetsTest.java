@@ -29,7 +29,7 @@ class InboundTargetsTest {
         InboundTargets targets = new InboundTargets(Set.of(), Set.of(8080), Optional.empty(), Optional.empty(), "shop/front-0");
         assertThat(app(targets, 8080)).isEqualTo(new InetSocketAddress(POD, 8080));
         assertThat(refusal(targets, 9090)).isEqualTo("undeclared_port: port 9090 is not declared by shop/front-0 "
-                + "(its container ports, the Servers that select it, or --inbound-ports)");
+                + "(its container ports, the target ports of Services that select it, the Servers that select it, or --inbound-ports)");
     }
 
     @Test

@@ -6,6 +6,7 @@ import com.sun.net.httpserver.HttpServer;
 import dev.trellis.core.identity.WorkloadIdentity;
 import dev.trellis.core.net.HostPort;
 import dev.trellis.testing.FakeDestination;
+import dev.trellis.testing.RawH2Client;
 import dev.trellis.testing.TestPki;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -151,6 +152,53 @@ class SlowClientsTest {
     }
 
     /** One more byte on each slow connection; a closed one shows as such on its next read. */
+    @Test
+    void anHttp2ClientThatSendsHalfARequestHeadIsClosedAtTheDeadlineOnBothSides() throws Exception {
+        HttpServer app = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        app.createContext("/", exchange -> {
+            exchange.sendResponseHeaders(200, -1);
+            exchange.close();
+        });
+        app.start();
+        try (MeshFixture mesh = new MeshFixture(dir)) {
+            Duration deadline = Duration.ofSeconds(1);
+            Proxy server = mesh.start(MeshFixture.declaring(mesh.config(EMOJI, List.of()), app.getAddress().getPort()).toBuilder()
+                    .headerTimeout(deadline).build());
+            Proxy client = mesh.start(mesh.config(WEB, List.of(new dev.trellis.proxy.outbound.ForwardListener.Forward(new HostPort("127.0.0.1", 0),
+                    HOST + ":80", true)), Optional.empty(), Duration.ofSeconds(5)).toBuilder().headerTimeout(deadline).build());
+            mesh.destination.set(HOST + ":80", List.of(FakeDestination.endpoint("127.0.0.1", app.getAddress().getPort(), EMOJI, server.inboundAddress().getPort())));
+
+            // The app's side: the HTTP forward (plaintext HTTP/2). Netty's codec alone would hold the open header block for good.
+            long started = System.nanoTime();
+            try (RawH2Client slow = new RawH2Client(client.forwardAddress(0), null, null);
+                 RawH2Client honest = new RawH2Client(client.forwardAddress(0), null, null)) {
+                slow.halfHeaders();
+                assertThat(slow.goAway()).succeedsWithin(Duration.ofSeconds(5)).isEqualTo((long) io.netty.handler.codec.http2.Http2Error.ENHANCE_YOUR_CALM.code());
+                assertThat(slow.closed()).succeedsWithin(Duration.ofSeconds(5));
+                assertThat(Duration.ofNanos(System.nanoTime() - started)).isGreaterThanOrEqualTo(deadline);
+                // Another connection, whole and idle, is left alone.
+                assertThat(honest.isOpen()).isTrue();
+                assertThat(honest.goAway()).isNotDone();
+            }
+            assertThat(MeshFixture.metrics(client)).contains("request_refused_total{direction=\"outbound\",reason=\"header_timeout\"} 1.0");
+
+            // The mesh side: a peer with a valid certificate is authenticated, not trusted.
+            var web = new dev.trellis.tls.context.CredentialsStore(WEB, mesh.pki.trustAnchors(), java.time.Clock.systemUTC());
+            web.install(mesh.pki.credentialsFor(WEB, Duration.ofHours(1)));
+            var tls = dev.trellis.tls.context.MeshSslContexts.forClient(mesh.pki.trustAnchors(), Optional.of(web),
+                    List.of(dev.trellis.proxy.transport.MeshProtocols.HTTP2), java.time.Clock.systemUTC());
+            started = System.nanoTime();
+            try (RawH2Client peer = new RawH2Client(server.inboundAddress(), tls, EMOJI.dnsName())) {
+                peer.halfHeaders();
+                assertThat(peer.closed()).succeedsWithin(Duration.ofSeconds(5));
+                assertThat(Duration.ofNanos(System.nanoTime() - started)).isGreaterThanOrEqualTo(deadline);
+            }
+            assertThat(MeshFixture.metrics(server)).contains("request_refused_total{direction=\"inbound\",reason=\"header_timeout\"} 1.0");
+        } finally {
+            app.stop(0);
+        }
+    }
+
     private static void trickle(List<Socket> slow) {
         for (Socket socket : slow) {
             try {

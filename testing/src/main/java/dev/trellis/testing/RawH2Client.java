@@ -47,6 +47,7 @@ public final class RawH2Client implements AutoCloseable {
     private final Map<Integer, CompletableFuture<Http2Headers>> responses = new ConcurrentHashMap<>();
     private final AtomicInteger resetsReceived = new AtomicInteger();
     private final CompletableFuture<Long> goAway = new CompletableFuture<>();
+    private final CompletableFuture<Void> settingsAcked = new CompletableFuture<>();
     private final CompletableFuture<Void> closed = new CompletableFuture<>();
     private final CompletableFuture<Throwable> failure = new CompletableFuture<>();
     private final Channel channel;
@@ -161,6 +162,23 @@ public final class RawH2Client implements AutoCloseable {
         });
     }
 
+    /**
+     * Half a request head: a HEADERS frame on a new stream whose header block does not end (no
+     * END_HEADERS flag, one byte of block: {@code :method GET}), and no CONTINUATION after it.
+     * Sent once the server's SETTINGS are acknowledged (an ACK inside an open header block
+     * would be a protocol error of its own).
+     */
+    public void halfHeaders() throws Exception {
+        settingsAcked.get(10, TimeUnit.SECONDS);
+        int stream = nextStream;
+        nextStream += 2;
+        channel.eventLoop().execute(() -> {
+            ByteBuf frame = channel.alloc().buffer(10);
+            frame.writeMedium(1).writeByte(0x1).writeByte(0).writeInt(stream).writeByte(0x82);
+            channel.writeAndFlush(frame);
+        });
+    }
+
     /** A GET for {@code path} on {@code authority}, with extra headers (name, value, ...). */
     public static Http2Headers get(String authority, String path, String... extra) {
         Http2Headers headers = new DefaultHttp2Headers(false).method("GET").scheme("https").authority(authority).path(path);
@@ -235,6 +253,7 @@ public final class RawH2Client implements AutoCloseable {
         public void onSettingsRead(ChannelHandlerContext ctx, Http2Settings settings) {
             writer.writeSettingsAck(ctx, ctx.newPromise());
             ctx.flush();
+            settingsAcked.complete(null);
         }
 
         @Override

@@ -12,6 +12,7 @@ import dev.trellis.proxy.connlog.ConnectionLog;
 import dev.trellis.proxy.errors.ProxyError;
 import dev.trellis.proxy.errors.ProxyFailure;
 import dev.trellis.proxy.http.DrainHandlers;
+import dev.trellis.proxy.http.H2HeaderDeadline;
 import dev.trellis.proxy.http.H2ServerCodecs;
 import dev.trellis.proxy.http.MeshHeaders;
 import dev.trellis.proxy.http.ProxyErrors;
@@ -102,9 +103,21 @@ final class HttpInbound {
         this.appPool = new AppHttp1Pool(io, connectTimeout);
     }
 
-    /** Serves HTTP/2 on {@code connection}, whose client is {@code client}. */
-    public void install(Channel connection, WorkloadIdentity client, Optional<Integer> originalPort) {
+    /**
+     * Serves HTTP/2 on {@code connection} (accepted at {@code start}), whose client is
+     * {@code client}: the codec's bounds, and its SETTINGS and every header block whole within
+     * {@code headerTimeout} ({@link H2HeaderDeadline}) — a mesh peer is authenticated, not trusted.
+     */
+    public void install(Channel connection, WorkloadIdentity client, Optional<Integer> originalPort, java.time.Duration headerTimeout,
+                        java.time.Instant start) {
         connection.pipeline()
+                .addLast("head-deadline", new H2HeaderDeadline(headerTimeout, true, why -> {
+                    metrics.refused("inbound", ProxyError.HEADER_TIMEOUT);
+                    log.info("proxy: inbound HTTP/2 connection from {} ({}) refused ({}): {}", connection.remoteAddress(), client,
+                            ProxyError.HEADER_TIMEOUT.label(), why);
+                    connectionLog.inboundRefusal(start, client.spiffeId(), ConnectionLog.addressOf(connection), "inbound port", "http2", true,
+                            ProxyError.HEADER_TIMEOUT, why);
+                }))
                 .addLast("h2", H2ServerCodecs.server())
                 .addLast("mux", new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
                     @Override

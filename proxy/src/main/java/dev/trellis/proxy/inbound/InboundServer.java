@@ -401,7 +401,7 @@ public final class InboundServer {
                 ctx.pipeline().addAfter("tls", "bytes", new ByteCounter(counters.read()::inc, counters.written()::inc));
                 metrics.opened(labels);
                 ctx.channel().closeFuture().addListener(f -> metrics.closed(labels, 0, 0));
-                http.install(ctx.channel(), client.get(), originalPort);
+                http.install(ctx.channel(), client.get(), originalPort, settings.headerTimeout(), start);
             } else {
                 refuse(ctx.channel(), start, client, "inbound port", "tls", true,
                         ProxyError.UNSUPPORTED_TRANSPORT.because("ALPN '" + protocol + "' is not a transport this proxy serves"));

@@ -11,6 +11,7 @@ import dev.trellis.proxy.discovery.RouteProfiles;
 import dev.trellis.proxy.errors.ProxyError;
 import dev.trellis.proxy.errors.ProxyFailure;
 import dev.trellis.proxy.http.DrainHandlers;
+import dev.trellis.proxy.http.H2HeaderDeadline;
 import dev.trellis.proxy.http.H2ServerCodecs;
 import dev.trellis.proxy.http.MeshHeaders;
 import dev.trellis.proxy.http.ProxyErrors;
@@ -61,11 +62,13 @@ final class H2Outbound {
     private final CredentialsStore credentials;
     private final HttpMetrics metrics;
     private final Duration resolveTimeout;
+    private final Duration headerTimeout;
     private final RouteProfiles profiles;
     private final RetryBudgets budgets;
 
     H2Outbound(Discovery discovery, Balancer balancer, H2Connections connections, CredentialsStore credentials,
-               HttpMetrics metrics, Duration resolveTimeout, RouteProfiles profiles, RetryBudgets budgets) {
+               HttpMetrics metrics, Duration resolveTimeout, Duration headerTimeout, RouteProfiles profiles, RetryBudgets budgets) {
+        this.headerTimeout = requireNonNull(headerTimeout, "headerTimeout");
         this.budgets = requireNonNull(budgets, "budgets");
         this.profiles = requireNonNull(profiles, "profiles");
         this.discovery = requireNonNull(discovery, "discovery");
@@ -76,10 +79,19 @@ final class H2Outbound {
         this.resolveTimeout = requireNonNull(resolveTimeout, "resolveTimeout");
     }
 
-    /** Serves {@code client} (auto-read off, its first bytes held by a pending handler) as HTTP/2 for {@code authority}. */
+    /**
+     * Serves {@code client} (auto-read off, its first bytes held by a pending handler) as
+     * HTTP/2 for {@code authority}: the codec's bounds, and the request-head deadline on its
+     * SETTINGS and every header block ({@link H2HeaderDeadline}).
+     */
     public void install(Channel client, String authority) {
-        // HTTP/2 has its own bounds (the codec's); the connection is past its opening.
+        // The connection is past its opening: the codec and the header deadline bound it from here.
         Openings.settle(client);
+        client.pipeline().addBefore("pending", "head-deadline", new H2HeaderDeadline(headerTimeout, true, why -> {
+            metrics.refused("outbound", ProxyError.HEADER_TIMEOUT);
+            RequestOutcomes.of(client).refused(ProxyError.HEADER_TIMEOUT, authority, why);
+            log.info("proxy: HTTP/2 connection from {} to {} refused ({}): {}", client.remoteAddress(), authority, ProxyError.HEADER_TIMEOUT.label(), why);
+        }));
         client.pipeline().addBefore("pending", "h2", H2ServerCodecs.server());
         client.pipeline().addBefore("pending", "mux", new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
             @Override

@@ -104,7 +104,7 @@ public final class OutboundSide implements AutoCloseable {
                 settings.request(), settings.resolve(), settings.header(), shared.profiles(),
                 (client, authority, host) -> opaque.carry(client, authority, Optional.empty(), new OpaqueOutbound.Seen("http1", host)), budgets);
         H2Outbound http2 = new H2Outbound(shared.discovery(), balancer, endpointConnections, shared.credentials(), shared.httpMetrics(),
-                settings.resolve(), shared.profiles(), budgets);
+                settings.resolve(), settings.header(), shared.profiles(), budgets);
 
         // The listeners the app reaches them through.
         HttpConnectionLog httpLog = new HttpConnectionLog(shared.connectionLog(), shared.self());

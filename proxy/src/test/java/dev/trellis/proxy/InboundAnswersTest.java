@@ -93,6 +93,21 @@ class InboundAnswersTest {
     }
 
     @Test
+    void anHttp2RequestToAnAppThatIsNotHttpGets502WithTheReasonAsHttp1Does() throws Exception {
+        mesh.destination.set(HOST + ":80", List.of(FakeDestination.endpoint("127.0.0.1", notHttp.getLocalPort(), EMOJI, server.inboundAddress().getPort())));
+        // A client of HTTP/2 with prior knowledge (gRPC, h2c) through the HTTP forward: its streams reach the app as HTTP/2.
+        Proxy h2Client = mesh.start(mesh.config(TestPki.identity("emojivoto", "vote"), List.of(new dev.trellis.proxy.outbound.ForwardListener.Forward(
+                new HostPort("127.0.0.1", 0), HOST + ":80", true))));
+        try (RawH2Client h2 = new RawH2Client(h2Client.forwardAddress(0), null, null)) {
+            Http2Headers answer = h2.request(RawH2Client.get(HOST, "/"), true).get(10, TimeUnit.SECONDS);
+            assertThat(answer.status().toString()).isEqualTo("502");
+            assertThat(answer.get("trellis-proxy-error")).hasToString("app sent a malformed response");
+            assertThat(h2.resetsReceived()).isZero();
+        }
+        assertThat(MeshFixture.metrics(server)).contains("request_refused_total{direction=\"inbound\",reason=\"app_bad_response\"} 1.0");
+    }
+
+    @Test
     void anHttp2RequestWhoseAnswerCannotBeConvertedIsAnsweredAtOnce() throws Exception {
         CredentialsStore web = new CredentialsStore(WEB, mesh.pki.trustAnchors(), Clock.systemUTC());
         web.install(mesh.pki.credentialsFor(WEB, Duration.ofHours(1)));

@@ -17,7 +17,9 @@ import java.util.ArrayDeque;
 /**
  * Joins two HTTP/2 streams (child channels of two connections): headers, data and resets
  * read on one are written, as fresh frames, on the other — bodies stream through, never
- * buffered whole by design. A stream that ends abnormally resets its peer.
+ * buffered whole by design. A stream that ends abnormally resets its peer — unless it is the
+ * answering side and ends before any response headers, when the caller may answer in its place
+ * (a 502 with the reason, as HTTP/1 gets) instead of the bare reset.
  *
  * <p>Backpressure follows HTTP/2 flow control end to end: a side whose peer stream is not
  * writable stops reading, which withholds flow-control credit from its sender; when the
@@ -29,8 +31,17 @@ public final class StreamRelay {
 
     /** Joins {@code first} (which may hold frames in a {@link Relay#pending} handler) to {@code second}, both active. */
     public static void join(Channel first, Channel second) {
-        Forwarder toSecond = new Forwarder(second);
-        second.pipeline().addLast("relay", new Forwarder(first));
+        join(first, second, null);
+    }
+
+    /**
+     * As {@link #join(Channel, Channel)}, and when {@code second} (the answering side) closes
+     * before any headers of it reached {@code first}, {@code unanswered} runs instead of the
+     * reset (it answers {@code first} itself); {@code null}: reset, as any other early end.
+     */
+    public static void join(Channel first, Channel second, Runnable unanswered) {
+        Forwarder toSecond = new Forwarder(second, null);
+        second.pipeline().addLast("relay", new Forwarder(first, unanswered));
         ArrayDeque<Object> frames = Relay.takePending(first, toSecond);
         Object msg;
         while ((msg = frames.poll()) != null) {
@@ -65,11 +76,14 @@ public final class StreamRelay {
 
     private static final class Forwarder extends ChannelInboundHandlerAdapter {
         private final Channel peer;
+        private final Runnable unanswered;
         private boolean ended;
+        private boolean headersForwarded;
         private boolean flushScheduled;
 
-        Forwarder(Channel peer) {
+        Forwarder(Channel peer, Runnable unanswered) {
             this.peer = peer;
+            this.unanswered = unanswered;
         }
 
         void forward(Object msg) {
@@ -82,6 +96,7 @@ public final class StreamRelay {
                     || msg instanceof Http2ResetFrame) {
                 ended = true;
             }
+            headersForwarded |= msg instanceof Http2HeadersFrame;
             peer.write(copy);
             // Streams opened by this side do not always see channelReadComplete, so the flush is
             // scheduled on the event loop instead: it runs after the frames of this read burst, once.
@@ -123,7 +138,11 @@ public final class StreamRelay {
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
             if (!ended && peer.isActive()) {
-                peer.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.CANCEL));
+                if (unanswered != null && !headersForwarded) {
+                    unanswered.run();
+                } else {
+                    peer.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.CANCEL));
+                }
             }
         }
 

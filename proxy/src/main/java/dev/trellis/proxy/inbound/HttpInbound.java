@@ -196,7 +196,7 @@ final class HttpInbound {
                         }
                         TapHub.Tap tapped = tapStart(stream, asked.method(), authority, asked.path(), app);
                         if (h2App) {
-                            toH2App(stream, headers, app, authority, started, tapped);
+                            toH2App(stream, headers, app, authority, started, start, tapped);
                         } else {
                             toHttp1App(stream, headers, app, authority, started, tapped);
                         }
@@ -205,8 +205,14 @@ final class HttpInbound {
             });
         }
 
-        /** Relays the stream to the app's HTTP/2 connection, frame by frame. */
-        private void toH2App(Channel stream, Http2HeadersFrame headers, InetSocketAddress app, String authority, long started, TapHub.Tap tapped) {
+        /**
+         * Relays the stream to the app's HTTP/2 connection, frame by frame. An app stream that
+         * ends before it answers — the app does not speak HTTP/2 on that port, or dropped the
+         * connection — gets the caller a 502 with the reason, as an HTTP/1 app's would, not a
+         * bare reset.
+         */
+        private void toH2App(Channel stream, Http2HeadersFrame headers, InetSocketAddress app, String authority, long started, Instant start,
+                             TapHub.Tap tapped) {
             Http2Headers forwarded = new DefaultHttp2Headers().add(headers.headers());
             MeshHeaders.strip(forwarded);
             forwarded.set(MeshHeaders.CLIENT_ID, client.spiffeId());
@@ -227,10 +233,21 @@ final class HttpInbound {
                     appStream.writeAndFlush(new DefaultHttp2HeadersFrame(forwarded, headers.isEndStream()));
                     ResponseStatus seen = new ResponseStatus();
                     appStream.pipeline().addFirst("status", seen);
-                    StreamRelay.join(stream, appStream);
+                    boolean[] answeredHere = new boolean[1];
+                    StreamRelay.join(stream, appStream, () -> {
+                        answeredHere[0] = true;
+                        refuse(stream, headers.headers(), ProxyError.APP_BAD_RESPONSE.because("the app at " + app + " ended the HTTP/2 stream without "
+                                + "answering (does it speak HTTP/2 without TLS on port " + app.getPort() + "?)"), authority, started, start, app.toString());
+                        tapped.end(ProxyError.APP_BAD_RESPONSE.httpStatus(), Optional.empty(), Optional.of(ProxyError.APP_BAD_RESPONSE.text()));
+                    });
                     appStream.closeFuture().addListener(f -> {
-                        metrics.response("inbound", authority, seen.status(), seen.grpcStatus(), Duration.ofNanos(System.nanoTime() - started));
-                        tapped.end(seen.status(), seen.grpcStatus(), Optional.empty());
+                        if (answeredHere[0]) {
+                            return;
+                        }
+                        // Reset by the app before it answered: the caller got the reset, which counts as a failure.
+                        int status = seen.headersSeen() ? seen.status() : ProxyError.APP_BAD_RESPONSE.httpStatus();
+                        metrics.response("inbound", authority, status, seen.grpcStatus(), Duration.ofNanos(System.nanoTime() - started));
+                        tapped.end(status, seen.grpcStatus(), Optional.empty());
                     });
                 });
             });

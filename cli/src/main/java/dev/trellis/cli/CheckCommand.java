@@ -6,7 +6,6 @@ import dev.trellis.install.check.ClusterCheck;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -76,10 +75,8 @@ final class CheckCommand implements Callable<Integer> {
         }
     }
 
-    private Config config() throws Exception {
-        Config config = kubeconfig != null
-                ? Config.fromKubeconfig(context, Files.readString(kubeconfig), kubeconfig.toString())
-                : Config.autoConfigure(context);
+    private Config config() {
+        Config config = Kubeconfigs.load(kubeconfig, context, "check");
         config.setConnectionTimeout(5_000);
         config.setRequestTimeout(10_000);
         config.setRequestRetryBackoffLimit(0);

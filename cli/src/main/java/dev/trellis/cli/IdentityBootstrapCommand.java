@@ -6,7 +6,6 @@ import dev.trellis.tls.pki.CaCertificates;
 import dev.trellis.tls.pki.CaCredentials;
 import dev.trellis.tls.pki.EcKeys;
 import dev.trellis.tls.pki.Pem;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -57,7 +56,7 @@ final class IdentityBootstrapCommand implements Callable<Integer> {
         if (!force) {
             for (Path file : files) {
                 if (Files.exists(file)) {
-                    throw new FileAlreadyExistsException("identity bootstrap: " + file + " exists; refusing to overwrite it (use --force)");
+                    throw new IllegalArgumentException("identity bootstrap: " + file + " exists; refusing to overwrite it (use --force)");
                 }
             }
         }

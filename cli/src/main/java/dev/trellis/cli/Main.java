@@ -90,7 +90,8 @@ public final class Main {
             return "permission denied: " + e.getFile();
         }
         if (exception instanceof java.nio.file.FileAlreadyExistsException e) {
-            return e.getFile() + " exists and is not a directory";
+            // Files.createDirectories says so of a file where a directory should be; others of a file they would not replace.
+            return e.getFile() + " already exists" + (e.getReason() != null ? ": " + e.getReason() : "");
         }
         if (exception instanceof java.nio.file.NotDirectoryException e) {
             return "not a directory: " + e.getFile();

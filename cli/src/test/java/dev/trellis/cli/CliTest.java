@@ -20,6 +20,7 @@ import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -54,6 +55,54 @@ class CliTest {
     }
 
     @Test
+    void checkRefusesAKubeconfigItCannotUseNamingTheFileAndAContextTheKubeconfigLacks() throws Exception {
+        Path garbled = dir.resolve("garbled.yaml");
+        Files.writeString(garbled, "apiVersion: v1\nkind: Config\nclusters: {this is: [not, a list\n");
+        Run broken = trellis("check", "--kubeconfig", garbled.toString());
+        assertThat(broken.exit()).isEqualTo(1);
+        assertThat(broken.err()).startsWith("trellis: check: " + garbled + " is not a kubeconfig: ");
+        Run missing = trellis("check", "--kubeconfig", dir.resolve("nope.yaml").toString());
+        assertThat(missing.err()).isEqualTo("trellis: check: cannot read kubeconfig " + dir.resolve("nope.yaml") + ": no such file\n");
+
+        Path kubeconfig = dir.resolve("kubeconfig.yaml");
+        Files.writeString(kubeconfig, """
+                apiVersion: v1
+                kind: Config
+                clusters: [{name: dev, cluster: {server: "https://127.0.0.1:1"}}]
+                users: [{name: me, user: {token: abc}}]
+                contexts: [{name: dev, context: {cluster: dev, user: me}}, {name: staging, context: {cluster: dev, user: me}}]
+                current-context: dev
+                """);
+        // kubectl refuses a context the kubeconfig lacks; so does check, rather than checking the current cluster instead.
+        Run other = trellis("check", "--kubeconfig", kubeconfig.toString(), "--context", "prod");
+        assertThat(other.exit()).isEqualTo(1);
+        assertThat(other.err()).isEqualTo("trellis: check: context \"prod\" does not exist in [" + kubeconfig + "] (its contexts: dev, staging)\n");
+        assertThat(other.out()).isEmpty();
+    }
+
+    @Test
+    void injectRefusesAManifestNestedTooDeepNamingTheFileAndLine() throws Exception {
+        // 2,000 levels, in YAML's block form, its flow form, and JSON: each overflowed the stack before.
+        StringBuilder block = new StringBuilder("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: deep}\ndata:\n");
+        for (int i = 0; i < 2000; i++) {
+            block.append("  ".repeat(i + 1)).append("a:\n");
+        }
+        block.append("  ".repeat(2001)).append("b\n");
+        String flow = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: deep}\ndata: " + "[".repeat(2000) + "]".repeat(2000) + "\n";
+        String json = "{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": {\"name\": \"deep\"}, \"data\": "
+                + "{\"a\": ".repeat(2000) + "1" + "}".repeat(2000) + "}\n";
+        for (Map.Entry<String, String> deep : Map.of("block.yaml", block.toString(), "flow.yaml", flow, "deep.json", json).entrySet()) {
+            Path file = dir.resolve(deep.getKey());
+            Files.writeString(file, deep.getValue());
+            Run run = trellis("inject", file.toString());
+            assertThat(run.exit()).as(deep.getKey()).isEqualTo(1);
+            assertThat(run.err()).as(deep.getKey()).matches("trellis: " + java.util.regex.Pattern.quote(file.toString())
+                    + ":\\d+:\\d+: nested more than 128 levels deep\n");
+            assertThat(run.out()).isEmpty();
+        }
+    }
+
+    @Test
     void bootstrapWritesTheFourFilesAndRefusesToOverwriteWithoutForce() throws Exception {
         Path pki = dir.resolve("pki");
         Run first = trellis("identity", "bootstrap", "--trust-domain", "example.org", "--out", pki.toString());
@@ -70,7 +119,7 @@ class CliTest {
         byte[] anchorBefore = Files.readAllBytes(pki.resolve("trust-anchor.pem"));
         Run second = trellis("identity", "bootstrap", "--out", pki.toString());
         assertThat(second.exit()).isEqualTo(1);
-        assertThat(second.err()).contains("exists; refusing to overwrite it (use --force)");
+        assertThat(second.err()).isEqualTo("trellis: identity bootstrap: " + pki.resolve("trust-anchor.pem") + " exists; refusing to overwrite it (use --force)\n");
         assertThat(Files.readAllBytes(pki.resolve("trust-anchor.pem"))).isEqualTo(anchorBefore);
 
         assertThat(trellis("identity", "bootstrap", "--out", pki.toString(), "--force").exit()).isZero();

@@ -13,6 +13,12 @@ import java.util.Map;
 import java.util.Optional;
 import org.snakeyaml.engine.v2.api.LoadSettings;
 import org.snakeyaml.engine.v2.api.lowlevel.Compose;
+import org.snakeyaml.engine.v2.api.lowlevel.Parse;
+import org.snakeyaml.engine.v2.events.Event;
+import org.snakeyaml.engine.v2.events.MappingEndEvent;
+import org.snakeyaml.engine.v2.events.MappingStartEvent;
+import org.snakeyaml.engine.v2.events.SequenceEndEvent;
+import org.snakeyaml.engine.v2.events.SequenceStartEvent;
 import org.snakeyaml.engine.v2.constructor.StandardConstructor;
 import org.snakeyaml.engine.v2.exceptions.Mark;
 import org.snakeyaml.engine.v2.exceptions.MarkedYamlEngineException;
@@ -22,14 +28,18 @@ import org.snakeyaml.engine.v2.nodes.Node;
 /**
  * Reads the Kubernetes objects of one manifest file (YAML or JSON, several documents
  * allowed), as written: nothing is defaulted. Any error fails the whole file, naming the
- * file, the line and what is wrong. Limits: file size and document count below, 50 aliases
- * per document (no alias bombs). Trellis policy resources are validated on the way.
+ * file, the line and what is wrong. Limits: file size, document count and nesting depth below
+ * (depth is checked on the parser's events, before anything recursive reads the tree: a
+ * document nested 2,000 levels deep overflowed the stack), 50 aliases per document (no alias
+ * bombs). Trellis policy resources are validated on the way.
  * Thread-safe.
  */
 public final class ManifestParser {
 
     public static final int MAX_FILE_BYTES = 4 * 1024 * 1024;
     public static final int MAX_DOCUMENTS = 1000;
+    /** Mappings and sequences inside one another; a Kubernetes object, CRD schemas included, needs far fewer. */
+    public static final int MAX_DEPTH = 128;
 
     private final KubernetesSerialization serialization = new KubernetesSerialization();
     private final LoadSettings settings = LoadSettings.builder()
@@ -65,6 +75,7 @@ public final class ManifestParser {
     public List<KubernetesResource> documents(String file, String text) throws ManifestException {
         List<KubernetesResource> objects = new ArrayList<>();
         try {
+            checkDepth(file, text);
             int count = 0;
             for (Node node : new Compose(settings).composeAllFromString(text)) {
                 if (++count > MAX_DOCUMENTS) {
@@ -85,6 +96,21 @@ public final class ManifestParser {
             throw new ManifestException(file + ": not valid YAML: " + e.getMessage());
         }
         return objects;
+    }
+
+    /** Refuses nesting deeper than {@link #MAX_DEPTH}, naming where it goes too deep, from the parser's events (no recursion). */
+    private void checkDepth(String file, String text) throws ManifestException {
+        int depth = 0;
+        for (Event event : new Parse(settings).parseString(text)) {
+            if (event instanceof MappingStartEvent || event instanceof SequenceStartEvent) {
+                if (++depth > MAX_DEPTH) {
+                    String at = event.getStartMark().map(m -> (m.getLine() + 1) + ":" + (m.getColumn() + 1)).orElse("?");
+                    throw new ManifestException(file + ":" + at + ": nested more than " + MAX_DEPTH + " levels deep");
+                }
+            } else if (event instanceof MappingEndEvent || event instanceof SequenceEndEvent) {
+                depth--;
+            }
+        }
     }
 
     private KubernetesResource toObject(String where, Object tree) throws ManifestException {

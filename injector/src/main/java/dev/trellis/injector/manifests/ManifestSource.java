@@ -97,7 +97,7 @@ public final class ManifestSource {
         try {
             response = http.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(30)).GET().build(), HttpResponse.BodyHandlers.ofInputStream());
         } catch (IOException e) {
-            throw new IOException("inject: cannot fetch " + uri + ": " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()), e);
+            throw new IOException("inject: cannot fetch " + uri + ": " + describe(e), e);
         }
         try (InputStream body = response.body()) {
             if (!response.uri().getScheme().equalsIgnoreCase("https")) {
@@ -108,6 +108,37 @@ public final class ManifestSource {
             }
             return limited(body, uri.toString());
         }
+    }
+
+    /** What went wrong, in words: the JDK's client often throws a ConnectException with no message of its own. */
+    static String describe(IOException e) {
+        for (Throwable cause = e; cause != null; cause = cause.getCause() == cause ? null : cause.getCause()) {
+            switch (cause) {
+                case java.net.ConnectException refused -> {
+                    return "connection refused" + (refused.getMessage() == null || refused.getMessage().isBlank() ? "" : " (" + refused.getMessage() + ")");
+                }
+                case java.net.http.HttpConnectTimeoutException timeout -> {
+                    return "no connection within 10 s";
+                }
+                case java.net.http.HttpTimeoutException timeout -> {
+                    return "no answer within 30 s";
+                }
+                case java.net.UnknownHostException unknown -> {
+                    return "unknown host " + unknown.getMessage();
+                }
+                case javax.net.ssl.SSLHandshakeException handshake -> {
+                    return "TLS handshake failed: " + handshake.getMessage();
+                }
+                default -> {
+                }
+            }
+        }
+        for (Throwable cause = e; cause != null; cause = cause.getCause() == cause ? null : cause.getCause()) {
+            if (cause.getMessage() != null && !cause.getMessage().isBlank()) {
+                return cause.getMessage();
+            }
+        }
+        return e.getClass().getSimpleName();
     }
 
     private static String limited(InputStream in, String name) throws IOException {

@@ -95,9 +95,21 @@ class ManifestSourceTest {
         assertThat(trusting(ca).read(url + "/app.yaml", System.in)).singleElement()
                 .satisfies(named -> assertThat(named.text()).contains("kind: Pod"));
         // The system's trust store does not know this server's CA.
-        assertThatThrownBy(() -> new ManifestSource().read(url + "/app.yaml", System.in)).hasMessageContaining("cannot fetch");
+        assertThatThrownBy(() -> new ManifestSource().read(url + "/app.yaml", System.in)).hasMessageContaining("cannot fetch")
+                .hasMessageContaining("TLS handshake failed");
         assertThatThrownBy(() -> trusting(ca).read(url + "/huge.yaml", System.in)).hasMessageContaining("is over");
         assertThatThrownBy(() -> trusting(ca).read(url + "/moved.yaml", System.in)).hasMessageContaining("HTTP 302");
+    }
+
+    @Test
+    void aPortNobodyListensOnIsNamedAsRefusedNotAsAnExceptionClass() throws Exception {
+        int closed;
+        try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            closed = socket.getLocalPort();
+        }
+        String url = "https://127.0.0.1:" + closed + "/app.yaml";
+        assertThatThrownBy(() -> trusting(ca).read(url, System.in)).hasMessageStartingWith("inject: cannot fetch " + url + ": connection refused")
+                .hasMessageNotContaining("ConnectException");
     }
 
     @Test

@@ -93,6 +93,48 @@ class BalancerTest {
         assertThat(balancer.pick(List.of())).isEmpty();
     }
 
+    /**
+     * Two replicas, one slow answer: peak-EWMA takes the slow one's estimate up to that answer at
+     * once, and P2C (which with two endpoints always compares both) sends everything to the other
+     * until the estimate has decayed below it — ln(100/2) ≈ 4 decay constants, ~40 s, with
+     * sequential requests that keep nothing pending. That is the design (Linkerd's and Finagle's
+     * too: traffic leaves slowness fast and returns slowly); the demo's test waits for it.
+     */
+    @Test
+    void aReplicaThatAnsweredOnceSlowlyGetsTrafficAgainOnceItsEstimateDecays() {
+        List<Endpoint> two = List.of(endpoint(1), endpoint(2));
+        java.util.function.IntFunction<Duration> fast = port -> Duration.ofMillis(2);
+        // Warm: both answer in 2 ms.
+        for (int i = 0; i < 200; i++) {
+            Balancer.Lease lease = balancer.pick(two).orElseThrow();
+            clock.addAndGet(fast.apply(port(lease)).toNanos());
+            lease.succeeded();
+            clock.addAndGet(Duration.ofMillis(50).toNanos());
+        }
+        // One 100 ms answer from replica 2 (a GC pause).
+        Balancer.Lease slow;
+        do {
+            slow = balancer.pick(two).orElseThrow();
+            if (port(slow) != 2) {
+                slow.succeeded();
+            }
+        } while (port(slow) != 2);
+        clock.addAndGet(Duration.ofMillis(100).toNanos());
+        slow.succeeded();
+        // Then 20 requests a second, one at a time, for 60 s: when does replica 2 get one again?
+        long resumedAt = -1;
+        for (int i = 0; i < 1200 && resumedAt < 0; i++) {
+            Balancer.Lease lease = balancer.pick(two).orElseThrow();
+            if (port(lease) == 2) {
+                resumedAt = i * 50L;
+            }
+            clock.addAndGet(Duration.ofMillis(2).toNanos());
+            lease.succeeded();
+            clock.addAndGet(Duration.ofMillis(48).toNanos());
+        }
+        assertThat(resumedAt).as("ms until replica 2 is picked again").isBetween(30_000L, 45_000L);
+    }
+
     private Map<Integer, Integer> run(int requests, java.util.function.IntFunction<Duration> latency) {
         Map<Integer, Integer> counts = new HashMap<>();
         for (int i = 0; i < requests; i++) {

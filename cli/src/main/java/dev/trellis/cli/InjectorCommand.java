@@ -111,8 +111,13 @@ final class InjectorCommand implements Callable<Integer> {
 
     /** Native sidecars (restartPolicy Always on init containers) are on by default from Kubernetes 1.29. */
     static boolean supportsNativeSidecars(VersionInfo version) {
-        String minor = version.getMinor().replaceAll("[^0-9].*$", "");
-        return Integer.parseInt(version.getMajor().replaceAll("[^0-9].*$", "")) > 1 || (!minor.isEmpty() && Integer.parseInt(minor) >= 29);
+        String major = version == null || version.getMajor() == null ? "" : version.getMajor().replaceAll("[^0-9].*$", "");
+        String minor = version == null || version.getMinor() == null ? "" : version.getMinor().replaceAll("[^0-9].*$", "");
+        if (major.isEmpty()) {
+            throw new IllegalStateException("injector: the API server did not say its version, so --native-sidecar auto cannot decide; "
+                    + "give --native-sidecar true or false");
+        }
+        return Integer.parseInt(major) > 1 || (!minor.isEmpty() && Integer.parseInt(minor) >= 29);
     }
 
     /**

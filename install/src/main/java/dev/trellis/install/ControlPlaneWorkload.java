@@ -182,13 +182,18 @@ final class ControlPlaneWorkload {
         all.add(port("probe", probePort));
         List<VolumeMount> allMounts = new ArrayList<>(mounts);
         allMounts.add(new VolumeMountBuilder().withName("tmp").withMountPath("/tmp").build());
-        return new ContainerBuilder()
+        ContainerBuilder container = new ContainerBuilder()
                 .withName(role)
                 .withImage(image())
                 .withImagePullPolicy(options.imagePullPolicy())
                 .withArgs(args)
                 .withPorts(all)
-                .withVolumeMounts(allMounts)
+                .withVolumeMounts(allMounts);
+        if (!resources.jvmOptions().isEmpty()) {
+            // The JVM reads it itself, before the image's flags; an explicit -Xmx wins over the image's MaxRAMPercentage.
+            container.addNewEnv().withName("JAVA_TOOL_OPTIONS").withValue(resources.jvmOptions()).endEnv();
+        }
+        return container
                 .withResources(new ResourceRequirementsBuilder()
                         .addToRequests("cpu", new Quantity(resources.cpuRequest()))
                         .addToRequests("memory", new Quantity(resources.memory()))
@@ -347,6 +352,12 @@ final class ControlPlaneWorkload {
     /**
      * Requests and limits of one container. Memory request = limit (the JVM sizes its heap
      * from the limit, and a pod that gets what it asked for is not the first evicted).
+     * {@code jvmOptions}: caps that replace the image's sizing from the limit for a component
+     * measured to need less (given as {@code JAVA_TOOL_OPTIONS}); empty: the image's.
      */
-    record Resources(String cpuRequest, String cpuLimit, String memory) {}
+    record Resources(String cpuRequest, String cpuLimit, String memory, String jvmOptions) {
+        Resources(String cpuRequest, String cpuLimit, String memory) {
+            this(cpuRequest, cpuLimit, memory, "");
+        }
+    }
 }

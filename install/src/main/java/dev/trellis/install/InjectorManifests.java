@@ -47,6 +47,14 @@ final class InjectorManifests {
     static final String TLS_SECRET = ControlPlaneNamespace.INJECTOR_TLS_SECRET;
     static final String TLS_DIR = "/var/run/trellis/injector-tls";
     static final String WEBHOOK_PATH = "/inject";
+    /**
+     * Measured (docs/benchmarks.md, bench/injector-memory.sh): with the image's sizing from its
+     * 256Mi limit the injector peaked at 285-289 MiB under 50 concurrent admissions (the outside
+     * review saw 219-232), its live set 27-34 MiB. A 64 MiB heap, C1 only (a third of C2's code
+     * cache and compiler arenas; 1,500+ admissions/s still, p99 lower) and capped metaspace,
+     * code cache and direct memory: 183 MiB at the same load, 73 MiB under the limit.
+     */
+    static final String JVM_OPTIONS = "-Xmx64m -XX:TieredStopAtLevel=1 -XX:MaxMetaspaceSize=80m -XX:ReservedCodeCacheSize=32m -XX:MaxDirectMemorySize=32m";
 
     private InjectorManifests() {
     }
@@ -68,7 +76,7 @@ final class InjectorManifests {
                 "--admin", "127.0.0.1:" + ADMIN_PORT,
                 "--probe", "0.0.0.0:" + PROBE_PORT);
         var container = workload.container(args, List.of(ControlPlaneWorkload.port("webhook", WEBHOOK_PORT)),
-                new ControlPlaneWorkload.Resources("50m", "1", "256Mi"), PROBE_PORT,
+                new ControlPlaneWorkload.Resources("50m", "1", "256Mi", JVM_OPTIONS), PROBE_PORT,
                 List.of(ControlPlaneWorkload.trustAnchorsMount(),
                         new VolumeMountBuilder().withName("tls").withMountPath(TLS_DIR).withReadOnly(true).build()));
         var pod = workload.pod(container, List.of(ControlPlaneWorkload.trustAnchorsVolume(),

@@ -61,10 +61,19 @@ public final class NamespaceCache implements AdmissionHandler.Namespaces, AutoCl
             public void onDelete(Namespace namespace, boolean unknownFinalState) {
             }
         });
+        // fabric8 stops an informer whose first list fails; this one keeps trying (the API server may be down as the
+        // injector starts), and stays not ready until it has synced. Failures are logged at most every 30 s.
+        java.util.concurrent.atomic.AtomicLong lastWarning = new java.util.concurrent.atomic.AtomicLong();
+        informer.exceptionHandler((started, failure) -> {
+            long now = System.nanoTime();
+            long last = lastWarning.get();
+            if ((last == 0 || now - last > 30_000_000_000L) && lastWarning.compareAndSet(last, now)) {
+                log.warn("injector: the namespace watch failed ({}); retrying; namespaces are read from the API server meanwhile", rootMessage(failure));
+            }
+            return true;
+        });
         informer.start().whenComplete((done, failure) -> {
-            if (failure != null) {
-                log.warn("injector: the namespace watch did not start ({}); namespaces are read from the API server until it does", failure.toString());
-            } else {
+            if (failure == null) {
                 log.info("injector: namespace cache synced ({} namespaces)", informer.getStore().list().size());
             }
         });
@@ -101,6 +110,14 @@ public final class NamespaceCache implements AdmissionHandler.Namespaces, AutoCl
             Thread.currentThread().interrupt();
             throw new AdmissionHandler.NamespaceUnavailableException("interrupted while reading namespace " + namespace);
         }
+    }
+
+    private static String rootMessage(Throwable failure) {
+        Throwable root = failure;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        return root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
     }
 
     private static void warnIfOnlyAnnotated(Namespace namespace) {

@@ -134,6 +134,9 @@ class SlowClientsTest {
                 }
                 assertThat(Duration.ofNanos(System.nanoTime() - started)).as("time until both were cut off").isLessThan(Duration.ofSeconds(4));
             }
+            // Both refusals counted, the trickled head's 408 as the trickled body's.
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(MeshFixture.metrics(client))
+                    .contains("request_refused_total{direction=\"outbound\",reason=\"header_timeout\"} 2.0"));
         } finally {
             app.stop(0);
         }

@@ -29,6 +29,7 @@ import java.util.concurrent.TimeUnit;
 final class Http1RequestDeadline extends ChannelInboundHandlerAdapter {
 
     private final Duration deadline;
+    private final Runnable counted;
     private ScheduledFuture<?> timer;
     /** Waiting for the next request's first byte: not counting. */
     private boolean idle;
@@ -38,7 +39,13 @@ final class Http1RequestDeadline extends ChannelInboundHandlerAdapter {
     private boolean overdue;
 
     Http1RequestDeadline(Duration deadline) {
+        this(deadline, () -> { });
+    }
+
+    /** {@code counted} runs at each 408 (the owner counts it in {@code request_refused_total}). */
+    Http1RequestDeadline(Duration deadline, Runnable counted) {
         this.deadline = requireNonNull(deadline, "deadline");
+        this.counted = requireNonNull(counted, "counted");
     }
 
     @Override
@@ -112,6 +119,7 @@ final class Http1RequestDeadline extends ChannelInboundHandlerAdapter {
             overdue = true;
             return;
         }
+        counted.run();
         RequestOutcomes.of(ctx.channel()).refused(ProxyError.HEADER_TIMEOUT, null, "no complete request within " + deadline);
         ctx.writeAndFlush(io.netty.buffer.Unpooled.wrappedBuffer(("HTTP/1.1 408 Request Timeout\r\n" + MeshHeaders.PROXY_ERROR + ": "
                 + ProxyError.HEADER_TIMEOUT.text() + "\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII)))

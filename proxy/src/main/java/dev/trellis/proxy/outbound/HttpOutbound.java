@@ -154,7 +154,7 @@ final class HttpOutbound implements OutboundExchange.Path {
      */
     public void install(Channel client, Optional<String> authority) {
         client.pipeline()
-                .addLast("request-deadline", new Http1RequestDeadline(headerTimeout))
+                .addLast("request-deadline", new Http1RequestDeadline(headerTimeout, () -> metrics.refused("outbound", ProxyError.HEADER_TIMEOUT)))
                 .addLast("http1", new HttpServerCodec(8192, 16384, 16384))
                 .addLast("drain", DrainHandlers.http1())
                 .addLast("requests", new Requests(authority));

@@ -125,7 +125,13 @@ final class WebhookChecks {
     /** Namespaces annotated {@code trellis.dev/inject: enabled} without the label: the API server does not send their pods to the injector. */
     private static CheckResult annotatedOnly(KubernetesClient client) {
         String description = "namespaces that ask for injection carry the trellis.dev/inject label";
-        List<String> names = client.namespaces().list().getItems().stream()
+        List<io.fabric8.kubernetes.api.model.Namespace> namespaces;
+        try {
+            namespaces = client.namespaces().list().getItems();
+        } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+            return CheckResult.warning(description, "cannot list namespaces: " + e.getMessage(), "docs/inject.md#opting-in");
+        }
+        List<String> names = namespaces.stream()
                 .filter(ns -> ns.getMetadata().getAnnotations() != null && MetadataKeys.ENABLED.equals(ns.getMetadata().getAnnotations().get(MetadataKeys.INJECT)))
                 .filter(ns -> ns.getMetadata().getLabels() == null || !ns.getMetadata().getLabels().containsKey(MetadataKeys.INJECT))
                 .map(ns -> ns.getMetadata().getName()).sorted().toList();

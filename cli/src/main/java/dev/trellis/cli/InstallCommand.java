@@ -116,25 +116,16 @@ final class InstallCommand implements Callable<Integer> {
                 .imagePullPolicy(imagePullPolicy)
                 .ha(ha)
                 .controllerUid(controllerUid)
-                .defaultInboundPolicy(setting("--default-inbound-policy", () -> DefaultInboundPolicy.parse(defaultInboundPolicy)))
+                .defaultInboundPolicy(InstallOptions.flag("--default-inbound-policy", () -> DefaultInboundPolicy.parse(defaultInboundPolicy)))
                 .strictVisibility(strictVisibility)
                 .leafLifetime(leafLifetime)
-                .nativeSidecar(setting("--native-sidecar", () -> NativeSidecarMode.parse(nativeSidecar)))
+                .nativeSidecar(InstallOptions.flag("--native-sidecar", () -> NativeSidecarMode.parse(nativeSidecar)))
                 .webhook(injector ? Optional.of(webhookTls()) : Optional.empty());
         if (version != null) {
             options.version(version);
         }
         spec.commandLine().getOut().print(ManifestStream.yaml(ControlPlane.objects(options.build(), new SecureRandom())));
         return 0;
-    }
-
-    /** A flag's value by its rule, or the rule's error naming the flag. */
-    private static <T> T setting(String flag, java.util.function.Supplier<T> rule) {
-        try {
-            return rule.get();
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("install: " + flag + ": " + e.getMessage(), e);
-        }
     }
 
     /** The webhook's PKI from the three files, or a new one. */

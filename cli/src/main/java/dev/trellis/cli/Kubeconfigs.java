@@ -1,5 +1,6 @@
 package dev.trellis.cli;
 
+import dev.trellis.core.text.Causes;
 import io.fabric8.kubernetes.api.model.NamedContext;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.internal.KubeConfigUtils;
@@ -49,7 +50,7 @@ final class Kubeconfigs {
             try {
                 parsed = KubeConfigUtils.parseConfigFromString(text);
             } catch (RuntimeException e) {
-                throw new IllegalArgumentException(command + ": " + file + " is not a kubeconfig: " + rootMessage(e));
+                throw new IllegalArgumentException(command + ": " + file + " is not a kubeconfig: " + Causes.rootMessage(e));
             }
             if (parsed == null) {
                 throw new IllegalArgumentException(command + ": " + file + " is not a kubeconfig: it is empty");
@@ -66,21 +67,11 @@ final class Kubeconfigs {
         try {
             return kubeconfig != null ? Config.fromKubeconfig(context, explicitText, kubeconfig.toString()) : Config.autoConfigure(context);
         } catch (RuntimeException e) {
-            throw new IllegalArgumentException(command + ": cannot use kubeconfig " + (files.isEmpty() ? "(in-cluster)" : files) + ": " + rootMessage(e));
+            throw new IllegalArgumentException(command + ": cannot use kubeconfig " + (files.isEmpty() ? "(in-cluster)" : files) + ": " + Causes.rootMessage(e));
         }
     }
 
     private static String describe(IOException e) {
         return e instanceof java.nio.file.NoSuchFileException ? "no such file" : e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-    }
-
-    private static String rootMessage(Throwable e) {
-        Throwable root = e;
-        while (root.getCause() != null && root.getCause() != root) {
-            root = root.getCause();
-        }
-        String message = root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
-        int newline = message.indexOf('\n');
-        return newline > 0 ? message.substring(0, newline) : message;
     }
 }

@@ -82,8 +82,16 @@ public record InstallOptions(
     }
 
     private static void checked(String flag, Runnable rule) {
-        try {
+        flag(flag, () -> {
             rule.run();
+            return null;
+        });
+    }
+
+    /** {@code rule}'s value, or its error as install says it: naming {@code flag}. For the CLI's parsing too. */
+    public static <T> T flag(String flag, java.util.function.Supplier<T> rule) {
+        try {
+            return rule.get();
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("install: " + flag + ": " + e.getMessage(), e);
         }

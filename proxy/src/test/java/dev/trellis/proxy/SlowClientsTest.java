@@ -42,12 +42,7 @@ class SlowClientsTest {
 
     @Test
     void slowRequestHeadsAreCutAtTheirDeadlineAndBoundedPerSourceWhileAnHonestClientIsServed() throws Exception {
-        HttpServer app = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        app.createContext("/", exchange -> {
-            exchange.sendResponseHeaders(200, -1);
-            exchange.close();
-        });
-        app.start();
+        HttpServer app = emptyApp();
         List<Socket> slow = new ArrayList<>();
         try (MeshFixture mesh = new MeshFixture(dir)) {
             Proxy server = mesh.start(MeshFixture.declaring(mesh.config(EMOJI, List.of()), app.getAddress().getPort()));
@@ -154,15 +149,9 @@ class SlowClientsTest {
         return head.toString();
     }
 
-    /** One more byte on each slow connection; a closed one shows as such on its next read. */
     @Test
     void anHttp2ClientThatSendsHalfARequestHeadIsClosedAtTheDeadlineOnBothSides() throws Exception {
-        HttpServer app = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        app.createContext("/", exchange -> {
-            exchange.sendResponseHeaders(200, -1);
-            exchange.close();
-        });
-        app.start();
+        HttpServer app = emptyApp();
         try (MeshFixture mesh = new MeshFixture(dir)) {
             Duration deadline = Duration.ofSeconds(1);
             Proxy server = mesh.start(MeshFixture.declaring(mesh.config(EMOJI, List.of()), app.getAddress().getPort()).toBuilder()
@@ -202,6 +191,18 @@ class SlowClientsTest {
         }
     }
 
+    /** An app on loopback answering every request 200 with no body. */
+    private static HttpServer emptyApp() throws IOException {
+        HttpServer app = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        app.createContext("/", exchange -> {
+            exchange.sendResponseHeaders(200, -1);
+            exchange.close();
+        });
+        app.start();
+        return app;
+    }
+
+    /** One more byte on each slow connection; a closed one shows as such on its next read. */
     private static void trickle(List<Socket> slow) {
         for (Socket socket : slow) {
             try {

@@ -1,5 +1,6 @@
 package dev.trellis.cluster.manifest;
 
+import dev.trellis.core.text.Causes;
 import dev.trellis.cluster.policy.InvalidResourceException;
 import dev.trellis.cluster.policy.PolicyParser;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
@@ -121,7 +122,7 @@ public final class ManifestParser {
         try {
             converted = serialization.convertValue(tree, KubernetesResource.class);
         } catch (RuntimeException e) {
-            throw new ManifestException(where + ": " + kind + ": " + rootMessage(e));
+            throw new ManifestException(where + ": " + kind + ": " + Causes.rootMessage(e));
         }
         if (converted instanceof KubernetesList list) {
             List<HasMetadata> items = list.getItems() == null ? List.of() : list.getItems();
@@ -148,15 +149,5 @@ public final class ManifestParser {
             }
         }
         return object;
-    }
-
-    private static String rootMessage(Throwable e) {
-        Throwable root = e;
-        while (root.getCause() != null && root.getCause() != root) {
-            root = root.getCause();
-        }
-        String message = root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
-        int newline = message.indexOf('\n');
-        return newline > 0 ? message.substring(0, newline) : message;
     }
 }

@@ -72,25 +72,18 @@ public final class DeclaredPorts {
         Map<String, String> labels = pod.getMetadata().getLabels() == null ? Map.of() : pod.getMetadata().getLabels();
         Set<Integer> ports = new TreeSet<>();
         for (Service service : snapshot.services()) {
-            Map<String, String> selector = service.getSpec() == null ? null : service.getSpec().getSelector();
-            if (!namespace.equals(service.getMetadata().getNamespace()) || selector == null || selector.isEmpty()
-                    || !labels.entrySet().containsAll(selector.entrySet()) || service.getSpec().getPorts() == null) {
-                continue;
-            }
-            for (ServicePort port : service.getSpec().getPorts()) {
-                if (port.getProtocol() != null && !port.getProtocol().equals("TCP")) {
-                    continue;
-                }
-                IntOrString target = port.getTargetPort();
-                Integer number = target == null ? port.getPort() : target.getIntVal() != null ? target.getIntVal() : named.get(target.getStrVal());
-                if (number != null && number >= 1 && number <= 65535) {
-                    ports.add(number);
-                }
-            }
-        }
-        for (Service service : snapshot.services()) {
             if (!namespace.equals(service.getMetadata().getNamespace())) {
                 continue;
+            }
+            Map<String, String> selector = service.getSpec() == null ? null : service.getSpec().getSelector();
+            if (selector != null && !selector.isEmpty() && labels.entrySet().containsAll(selector.entrySet()) && service.getSpec().getPorts() != null) {
+                for (ServicePort port : service.getSpec().getPorts()) {
+                    IntOrString target = port.getTargetPort();
+                    Integer number = target == null ? port.getPort() : target.getIntVal() != null ? target.getIntVal() : named.get(target.getStrVal());
+                    if (tcp(port.getProtocol()) && number != null) {
+                        ports.add(number);
+                    }
+                }
             }
             for (EndpointSlice slice : snapshot.endpointSlices(ObjectKey.of(service))) {
                 boolean namesThePod = slice.getEndpoints() != null && slice.getEndpoints().stream().map(Endpoint::getTargetRef)
@@ -98,15 +91,19 @@ public final class DeclaredPorts {
                                 && (ref.getNamespace() == null || namespace.equals(ref.getNamespace())));
                 if (namesThePod && slice.getPorts() != null) {
                     for (EndpointPort port : slice.getPorts()) {
-                        if ((port.getProtocol() == null || port.getProtocol().equals("TCP")) && port.getPort() != null
-                                && port.getPort() >= 1 && port.getPort() <= 65535) {
+                        if (tcp(port.getProtocol()) && port.getPort() != null) {
                             ports.add(port.getPort());
                         }
                     }
                 }
             }
         }
+        ports.removeIf(port -> port < 1 || port > 65535);
         return ports;
+    }
+
+    private static boolean tcp(String protocol) {
+        return protocol == null || protocol.equals("TCP");
     }
 
     private static List<Integer> containerPorts(Pod pod) {
@@ -124,7 +121,7 @@ public final class DeclaredPorts {
                 continue;
             }
             for (ContainerPort port : container.getPorts()) {
-                boolean tcp = port.getProtocol() == null || port.getProtocol().equals("TCP");
+                boolean tcp = tcp(port.getProtocol());
                 if (tcp && port.getContainerPort() != null && port.getContainerPort() >= 1 && port.getContainerPort() <= 65535) {
                     ports.add(port.getContainerPort());
                 }

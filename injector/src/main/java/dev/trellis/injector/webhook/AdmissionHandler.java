@@ -1,5 +1,6 @@
 package dev.trellis.injector.webhook;
 
+import dev.trellis.core.text.Causes;
 import static java.util.Objects.requireNonNull;
 
 import dev.trellis.injector.Annotations;
@@ -189,6 +190,7 @@ public final class AdmissionHandler {
                 .withStatus(new StatusBuilder().withCode(code).withMessage(message).build()).build();
     }
 
+    /** What the parser said and where (Jackson's location, which its message puts on a line of its own), else the root cause. */
     private static String rootMessage(Throwable e) {
         Throwable root = e;
         while (root.getCause() != null && root.getCause() != root) {
@@ -197,9 +199,7 @@ public final class AdmissionHandler {
         if (root instanceof tools.jackson.core.JacksonException json && json.getLocation() != null && json.getLocation().getLineNr() > 0) {
             return json.getOriginalMessage() + " at line " + json.getLocation().getLineNr() + ", column " + json.getLocation().getColumnNr();
         }
-        String message = root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
-        int newline = message.indexOf('\n');
-        return newline > 0 ? message.substring(0, newline) : message;
+        return Causes.rootMessage(e);
     }
 
     /** What an answer is doing now, for the denial that names it when the deadline passes; and how long it has left. */

@@ -1,5 +1,6 @@
 package dev.trellis.injector.webhook;
 
+import dev.trellis.core.text.Causes;
 import static java.util.Objects.requireNonNull;
 
 import dev.trellis.core.metadata.MetadataKeys;
@@ -68,7 +69,7 @@ public final class NamespaceCache implements AdmissionHandler.Namespaces, AutoCl
             long now = System.nanoTime();
             long last = lastWarning.get();
             if ((last == 0 || now - last > 30_000_000_000L) && lastWarning.compareAndSet(last, now)) {
-                log.warn("injector: the namespace watch failed ({}); retrying; namespaces are read from the API server meanwhile", rootMessage(failure));
+                log.warn("injector: the namespace watch failed ({}); retrying; namespaces are read from the API server meanwhile", Causes.rootMessage(failure));
             }
             return true;
         });
@@ -112,13 +113,6 @@ public final class NamespaceCache implements AdmissionHandler.Namespaces, AutoCl
         }
     }
 
-    private static String rootMessage(Throwable failure) {
-        Throwable root = failure;
-        while (root.getCause() != null && root.getCause() != root) {
-            root = root.getCause();
-        }
-        return root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
-    }
 
     private static void warnIfOnlyAnnotated(Namespace namespace) {
         Map<String, String> annotations = namespace.getMetadata().getAnnotations();

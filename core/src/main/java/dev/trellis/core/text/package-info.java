@@ -1,2 +1,2 @@
-/** Rendering of untrusted input (names, tokens, headers) into log lines and error messages. */
+/** Text for people: untrusted input (names, tokens, headers) and failures rendered into log lines and error messages. */
 package dev.trellis.core.text;

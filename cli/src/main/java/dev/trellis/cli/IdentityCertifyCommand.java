@@ -14,9 +14,9 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code trellis identity certify}: get one mesh certificate and write it out. */
 @Command(mixinStandardHelpOptions = true, name = "certify", description = {
@@ -55,7 +55,7 @@ final class IdentityCertifyCommand implements Callable<Integer> {
             try {
                 return client.certifyOnce();
             } catch (dev.trellis.tls.client.CertifyException e) {
-                if (e.code() != io.grpc.Status.Code.RESOURCE_EXHAUSTED || attempt == MAX_ATTEMPTS) {
+                if (e.code() != dev.trellis.wire.grpc.GrpcStatus.Code.RESOURCE_EXHAUSTED || attempt == MAX_ATTEMPTS) {
                     throw e;
                 }
                 long wait = e.retryAfter().map(java.time.Duration::toMillis).orElse(500L);

@@ -2,8 +2,8 @@ package dev.trellis.cli;
 
 import dev.trellis.core.version.TrellisVersion;
 import java.io.PrintWriter;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine;
 
 /**
  * The entry point of the Trellis distribution: every component is a subcommand.
@@ -27,8 +27,13 @@ public final class Main {
 
     /** Runs the command line and returns the exit code; used by tests too. */
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
-        boolean sidecar = args.length > 0 && args[0].equals("proxy");
-        CommandLine commandLine = sidecar ? proxyCommandLine(out, err) : commandLine(out, err);
+        CommandLine sidecarCommand = args.length == 0 ? null : switch (args[0]) {
+            case "proxy" -> sidecarCommandLine(new ProxyCommand(), "proxy", out, err);
+            case "await" -> sidecarCommandLine(new AwaitCommand(), "await", out, err);
+            default -> null;
+        };
+        boolean sidecar = sidecarCommand != null;
+        CommandLine commandLine = sidecar ? sidecarCommand : commandLine(out, err);
         try {
             return commandLine.execute(sidecar ? java.util.Arrays.copyOfRange(args, 1, args.length) : args);
         } finally {
@@ -44,12 +49,14 @@ public final class Main {
     }
 
     /**
-     * {@code trellis proxy} alone, named as in the whole tree: a sidecar starts with every pod,
-     * and building the models of all the other commands first (picocli reads every option of
-     * every command when the tree is made) only delayed it.
+     * A command the proxy container runs ({@code trellis proxy}, and {@code trellis await} in its
+     * postStart hook) alone, named as in the whole tree: a sidecar starts with every pod, and
+     * building the models of all the other commands first (picocli reads every option of every
+     * command when the tree is made) only delayed it; and the proxy image's class path holds
+     * what these commands need, not the others' (cli/target/proxy-lib).
      */
-    static CommandLine proxyCommandLine(PrintWriter out, PrintWriter err) {
-        return configured(new CommandLine(new ProxyCommand()).setCommandName("trellis proxy"), out, err);
+    static CommandLine sidecarCommandLine(Object command, String name, PrintWriter out, PrintWriter err) {
+        return configured(new CommandLine(command).setCommandName("trellis " + name), out, err);
     }
 
     private static CommandLine configured(CommandLine commandLine, PrintWriter out, PrintWriter err) {

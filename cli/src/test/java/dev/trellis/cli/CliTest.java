@@ -44,7 +44,10 @@ class CliTest {
         // its errors and its exit codes must stay those of the whole tree.
         StringWriter ignored = new StringWriter();
         String whole = Main.commandLine(new PrintWriter(ignored), new PrintWriter(ignored)).getSubcommands().get("proxy").getUsageMessage();
-        assertThat(Main.proxyCommandLine(new PrintWriter(ignored), new PrintWriter(ignored)).getUsageMessage()).isEqualTo(whole);
+        assertThat(Main.sidecarCommandLine(new ProxyCommand(), "proxy", new PrintWriter(ignored), new PrintWriter(ignored)).getUsageMessage())
+                .isEqualTo(whole);
+        String wholeAwait = Main.commandLine(new PrintWriter(ignored), new PrintWriter(ignored)).getSubcommands().get("await").getUsageMessage();
+        assertThat(trellis("await", "--help").out()).isEqualTo(wholeAwait);
         assertThat(trellis("proxy", "--help").out()).isEqualTo(whole);
         Run unknown = trellis("proxy", "--no-such-flag");
         assertThat(unknown.exit()).isEqualTo(2);

@@ -3,12 +3,12 @@ package dev.trellis.destination;
 import static java.util.Objects.requireNonNull;
 
 import dev.trellis.admin.AdminServer;
+import dev.trellis.api.server.MeshGrpcServers;
 import dev.trellis.cluster.ClusterSource;
 import dev.trellis.tls.context.CredentialsStore;
 import dev.trellis.tls.context.MeshSslContexts;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
-import dev.trellis.tls.grpc.MeshGrpcServers;
 import io.netty.handler.ssl.ClientAuth;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;

@@ -3,6 +3,7 @@ package dev.trellis.identity;
 import static java.util.Objects.requireNonNull;
 
 import dev.trellis.admin.AdminServer;
+import dev.trellis.api.server.MeshGrpcServers;
 import dev.trellis.identity.audit.AuditLog;
 import dev.trellis.identity.auth.Authenticator;
 import dev.trellis.identity.issuer.IssuerWatcher;
@@ -16,7 +17,6 @@ import dev.trellis.tls.pki.LeafIssuer;
 import dev.trellis.tls.pki.TrustAnchors;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
-import dev.trellis.tls.grpc.MeshGrpcServers;
 import io.netty.handler.ssl.ClientAuth;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;

@@ -110,7 +110,7 @@ class IdentityClientTest {
         IdentityClient client = client(EMOJI, wrongToken, store);
 
         assertThatThrownBy(client::certifyOnce)
-                .isInstanceOfSatisfying(CertifyException.class, e -> assertThat(e.code()).isEqualTo(Status.Code.PERMISSION_DENIED))
+                .isInstanceOfSatisfying(CertifyException.class, e -> assertThat(e.code()).isEqualTo(dev.trellis.wire.grpc.GrpcStatus.Code.PERMISSION_DENIED))
                 .hasMessageContaining("token for ns/emojivoto/sa/web cannot request ns/emojivoto/sa/emoji");
         assertThat(store.current()).isEmpty();
     }
@@ -124,7 +124,7 @@ class IdentityClientTest {
         IdentityClient client = closing(new IdentityClient(config, store, clock));
 
         assertThatThrownBy(client::certifyOnce)
-                .isInstanceOfSatisfying(CertifyException.class, e -> assertThat(e.code()).isEqualTo(Status.Code.UNAVAILABLE));
+                .isInstanceOfSatisfying(CertifyException.class, e -> assertThat(e.code()).isEqualTo(dev.trellis.wire.grpc.GrpcStatus.Code.UNAVAILABLE));
         assertThat(store.current()).isEmpty();
     }
 

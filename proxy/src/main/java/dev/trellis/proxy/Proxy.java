@@ -23,8 +23,7 @@ import dev.trellis.tls.client.IdentityClient;
 import dev.trellis.tls.context.CredentialsStore;
 import dev.trellis.tls.context.MeshSslContexts;
 import dev.trellis.tls.pki.TrustAnchors;
-import io.grpc.ManagedChannel;
-import io.grpc.netty.NettyChannelBuilder;
+import dev.trellis.wire.grpc.GrpcClient;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.FileOutputStream;
@@ -101,14 +100,11 @@ public final class Proxy implements AutoCloseable {
             thread.setDaemon(true);
             return thread;
         });
-        ManagedChannel destination = NettyChannelBuilder.forAddress(controlPlane.destinationAddress().host(), controlPlane.destinationAddress().port())
-                .sslContext(MeshSslContexts.forGrpcClient(anchors, Optional.of(credentials), clock))
-                .overrideAuthority(controlPlane.destinationName().dnsName())
-                .maxInboundMessageSize(4 * 1024 * 1024)
-                // The control-plane client's I/O on the proxy's own event loop and its callbacks on the discovery thread:
-                // no threads of gRPC's own.
-                .eventLoopGroup(io.group()).channelType(io.channelType()).executor(scheduler)
-                .build();
+        // One connection to the destination service for discovery, profiles and policy: its I/O on the proxy's own event
+        // loop, its callbacks on the discovery thread.
+        GrpcClient destination = new GrpcClient(new GrpcClient.Config(controlPlane.destinationAddress().host(), controlPlane.destinationAddress().port(),
+                controlPlane.destinationName().dnsName(), Optional.of(MeshSslContexts.forGrpcClient(anchors, Optional.of(credentials), clock)), io.group(),
+                io.channelType(), scheduler, 4 * 1024 * 1024, timeouts.connect()));
         this.discovery = new Discovery(destination, scheduler, config.identity().namespace(), Duration.ofMillis(500));
         PolicyMetrics policyMetrics = new PolicyMetrics(registry);
         this.policyWatches = config.workload().map(pod -> new PolicyWatches(destination, scheduler, config.identity().namespace(), pod, Duration.ofMillis(500),
@@ -143,7 +139,7 @@ public final class Proxy implements AutoCloseable {
                 targets, inboundPolicy, connectionLog, clock);
         targets.protect(inbound.address().getPort());
         this.tapServer = listen.tap().isPresent()
-                ? Optional.of(TapServer.start(listen.tap().get(), credentials, controlPlane.vizName(), tapHub, clock)) : Optional.empty();
+                ? Optional.of(TapServer.start(listen.tap().get(), io, credentials, controlPlane.vizName(), tapHub, clock)) : Optional.empty();
         tapServer.ifPresent(tap -> targets.protect(tap.address().getPort()));
 
         AdminServer.Builder adminBuilder = AdminServer.builder("proxy")

@@ -98,6 +98,34 @@ class HttpMeshTest {
         }
     }
 
+    /** Tap (the proxy's own gRPC server, no grpc-java) answers viz's grpc-java client: matching requests up to the limit, then OK. */
+    @Test
+    void theVizIdentityTapsMatchingRequestsUpToItsLimitAndTheTapEndsOk() throws Exception {
+        WorkloadIdentity viz = TestPki.identity("trellis", "trellis-viz");
+        dev.trellis.tls.context.CredentialsStore store = new dev.trellis.tls.context.CredentialsStore(viz, mesh.pki.trustAnchors(), java.time.Clock.systemUTC());
+        store.install(mesh.pki.credentialsFor(viz, Duration.ofHours(1)));
+        java.util.List<dev.trellis.api.tap.v1.TapEvent> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+        var ended = new java.util.concurrent.CompletableFuture<String>();
+        try (AutoCloseable tap = new dev.trellis.viz.TapClient(dev.trellis.tls.context.MeshSslContexts.forGrpcClient(mesh.pki.trustAnchors(),
+                Optional.of(store), java.time.Clock.systemUTC())).observe(server.tapAddress().orElseThrow(), EMOJI,
+                dev.trellis.api.tap.v1.Match.newBuilder().setPathPrefix("/hello").build(), 2, events::add, ended::complete)) {
+            await().atMost(Duration.ofSeconds(10)).until(() -> {
+                get("/echo");   // not matched
+                get("/hello");
+                return ended.isDone();
+            });
+        }
+        assertThat(ended.get()).isEqualTo("done");
+        assertThat(events).extracting(e -> e.getEventCase().name()).containsExactly("REQUEST_INIT", "RESPONSE_INIT", "RESPONSE_END",
+                "REQUEST_INIT", "RESPONSE_INIT", "RESPONSE_END");
+        dev.trellis.api.tap.v1.TapEvent first = events.getFirst();
+        assertThat(first.getDirection()).isEqualTo(dev.trellis.api.tap.v1.TapEvent.Direction.INBOUND);
+        assertThat(first.getRequestInit().getPath()).isEqualTo("/hello");
+        assertThat(first.getSource().getIdentity()).isEqualTo(WEB.spiffeId());
+        assertThat(first.getDestination().getIdentity()).isEqualTo(EMOJI.spiffeId());
+        assertThat(events.get(1).getResponseInit().getStatus()).isEqualTo(200);
+    }
+
     @Test
     void aRequestReachesTheServerAppWhichLearnsTheCallersIdentity() throws Exception {
         HttpResponse<String> response = get("/hello");

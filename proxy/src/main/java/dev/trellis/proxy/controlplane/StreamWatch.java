@@ -2,10 +2,8 @@ package dev.trellis.proxy.controlplane;
 
 import static java.util.Objects.requireNonNull;
 
-import io.grpc.Status;
-import io.grpc.stub.ClientCallStreamObserver;
-import io.grpc.stub.ClientResponseObserver;
-import io.grpc.stub.StreamObserver;
+import dev.trellis.wire.grpc.GrpcClient;
+import dev.trellis.wire.grpc.GrpcStatus;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -23,7 +21,7 @@ import org.slf4j.LoggerFactory;
  * answered) while the last answer stays in force. {@code NOT_FOUND} before any answer — a
  * workload the cluster state does not list yet — is logged quietly; any other break is a
  * warning that says whether an answer is being kept. {@link #close} cancels the stream and
- * every reconnect. Thread-safe: messages come on gRPC threads, readers are event loops.
+ * every reconnect. Thread-safe: messages come on the client's callback thread, readers are event loops.
  *
  * @param <T> the message the stream sends
  */
@@ -31,10 +29,10 @@ public final class StreamWatch<T> implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(StreamWatch.class);
 
-    /** Starts one call of the stream with {@code observer} as its response observer (e.g. {@code stub.watchEgress(request, observer)}). */
+    /** Starts one call of the stream with {@code listener} as its listener (e.g. {@code client.serverStream(path, request, decoder, listener)}). */
     @FunctionalInterface
     public interface Call<T> {
-        void start(StreamObserver<T> observer);
+        GrpcClient.Call start(GrpcClient.Listener<T> listener);
     }
 
     /** Where the stream's messages go. */
@@ -77,7 +75,7 @@ public final class StreamWatch<T> implements AutoCloseable {
     /** A wait for the first answer ran out: later callers take their fallback at once instead of each waiting again. */
     private volatile boolean waitedOut;
     private volatile boolean closed;
-    private ClientCallStreamObserver<?> running;
+    private GrpcClient.Call running;
 
     /**
      * @param what names the stream in logs, e.g. {@code "discovery of web.emojivoto.svc.cluster.local:80"}
@@ -129,21 +127,11 @@ public final class StreamWatch<T> implements AutoCloseable {
             return;
         }
         updates.callStarted();
-        call.start(new ClientResponseObserver<Object, T>() {
+        GrpcClient.Call started = call.start(new GrpcClient.Listener<T>() {
             private boolean answered;
 
             @Override
-            public void beforeStart(ClientCallStreamObserver<Object> stream) {
-                synchronized (StreamWatch.this) {
-                    running = stream;
-                }
-                if (closed) {
-                    stream.cancel("the watch is closed", null);
-                }
-            }
-
-            @Override
-            public void onNext(T message) {
+            public void onMessage(T message) {
                 answered = true;
                 latest = message;
                 updates.next(message);
@@ -151,26 +139,28 @@ public final class StreamWatch<T> implements AutoCloseable {
             }
 
             @Override
-            public void onError(Throwable error) {
-                reopen(answered ? 0 : attempt + 1, Status.fromThrowable(error));
-            }
-
-            @Override
-            public void onCompleted() {
-                reopen(answered ? 0 : attempt + 1, Status.UNAVAILABLE.withDescription("the server ended the stream"));
+            public void onClose(GrpcStatus status) {
+                reopen(answered ? 0 : attempt + 1, status.isOk()
+                        ? GrpcStatus.of(GrpcStatus.Code.UNAVAILABLE, "the server ended the stream") : status);
             }
         });
+        synchronized (this) {
+            running = started;
+        }
+        if (closed) {
+            started.cancel("the watch is closed");
+        }
     }
 
-    private void reopen(int attempt, Status why) {
+    private void reopen(int attempt, GrpcStatus why) {
         if (closed) {
             return;
         }
         long delay = ReconnectBackoff.millis(reconnect.initialBackoff(), attempt);
-        if (latest == null && why.getCode() == Status.Code.NOT_FOUND) {
-            log.debug("control plane: {} not known yet ({}); asking again in {} ms", what, why.getDescription(), delay);
+        if (latest == null && why.code() == GrpcStatus.Code.NOT_FOUND) {
+            log.debug("control plane: {} not known yet ({}); asking again in {} ms", what, why.description(), delay);
         } else {
-            log.warn("control plane: stream for {} broke ({} {}); {}, reconnecting in {} ms", what, why.getCode(), why.getDescription(),
+            log.warn("control plane: stream for {} broke ({} {}); {}, reconnecting in {} ms", what, why.code(), why.description(),
                     latest == null ? "no answer yet" : "keeping the last answer", delay);
         }
         reconnect.scheduler().schedule(() -> open(attempt), delay, TimeUnit.MILLISECONDS);
@@ -180,12 +170,12 @@ public final class StreamWatch<T> implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        ClientCallStreamObserver<?> stream;
+        GrpcClient.Call stream;
         synchronized (this) {
             stream = running;
         }
         if (stream != null) {
-            stream.cancel("the watch is closed", null);
+            stream.cancel("the watch is closed");
         }
     }
 }

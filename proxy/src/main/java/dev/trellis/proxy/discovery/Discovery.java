@@ -2,11 +2,11 @@ package dev.trellis.proxy.discovery;
 
 import static java.util.Objects.requireNonNull;
 
-import dev.trellis.api.destination.v1.DestinationGrpc;
-import dev.trellis.api.destination.v1.GetDestination;
-import dev.trellis.api.destination.v1.Update;
 import dev.trellis.proxy.controlplane.StreamWatch;
-import io.grpc.ManagedChannel;
+import dev.trellis.wire.destination.DestinationService;
+import dev.trellis.wire.destination.GetDestination;
+import dev.trellis.wire.destination.Update;
+import dev.trellis.wire.grpc.GrpcClient;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
@@ -31,8 +31,7 @@ public final class Discovery implements AutoCloseable {
 
     static final int MAX_AUTHORITIES = 1000;
 
-    private final DestinationGrpc.DestinationStub stub;
-    private final ManagedChannel channel;
+    private final GrpcClient client;
     private final ScheduledExecutorService scheduler;
     private final String contextNamespace;
     private final StreamWatch.Reconnect reconnect;
@@ -42,9 +41,8 @@ public final class Discovery implements AutoCloseable {
     private final AtomicBoolean changePending = new AtomicBoolean();
     private volatile boolean closed;
 
-    public Discovery(ManagedChannel channel, ScheduledExecutorService scheduler, String contextNamespace, Duration initialBackoff) {
-        this.channel = requireNonNull(channel, "channel");
-        this.stub = DestinationGrpc.newStub(channel);
+    public Discovery(GrpcClient client, ScheduledExecutorService scheduler, String contextNamespace, Duration initialBackoff) {
+        this.client = requireNonNull(client, "client");
         this.scheduler = requireNonNull(scheduler, "scheduler");
         this.contextNamespace = requireNonNull(contextNamespace, "contextNamespace");
         this.reconnect = new StreamWatch.Reconnect(scheduler, initialBackoff);
@@ -66,8 +64,9 @@ public final class Discovery implements AutoCloseable {
         Resolution[] created = new Resolution[1];
         Resolution resolution = resolutions.computeIfAbsent(authority, a -> created[0] = new Resolution(a));
         if (created[0] == resolution) {
-            GetDestination request = GetDestination.newBuilder().setAuthority(authority).setContextNamespace(contextNamespace).build();
-            watches.add(new StreamWatch<Update>("discovery of " + authority, observer -> stub.get(request, observer), new StreamWatch.Updates<>() {
+            GetDestination request = new GetDestination(authority, contextNamespace);
+            watches.add(new StreamWatch<Update>("discovery of " + authority, listener -> client.serverStream(DestinationService.GET, request, Update::read, listener),
+                    new StreamWatch.Updates<>() {
                 @Override
                 public void callStarted() {
                     resolution.streamStarted();
@@ -117,12 +116,7 @@ public final class Discovery implements AutoCloseable {
     public void close() {
         closed = true;
         watches.forEach(StreamWatch::close);
-        channel.shutdownNow();
-        try {
-            // Its last callbacks run on the scheduler, which the proxy stops after this.
-            channel.awaitTermination(2, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        // The destination connection is the proxy's one; discovery, the first to use it, closes it.
+        client.close();
     }
 }

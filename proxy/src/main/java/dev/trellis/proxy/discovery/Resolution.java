@@ -1,12 +1,10 @@
 package dev.trellis.proxy.discovery;
 
-import dev.trellis.api.destination.v1.TcpAddress;
-import dev.trellis.api.destination.v1.Update;
-import dev.trellis.api.destination.v1.WeightedAddr;
 import dev.trellis.core.identity.WorkloadIdentity;
-import java.net.InetAddress;
+import dev.trellis.wire.destination.TcpAddress;
+import dev.trellis.wire.destination.Update;
+import dev.trellis.wire.destination.WeightedAddr;
 import java.net.InetSocketAddress;
-import java.net.UnknownHostException;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -80,11 +78,11 @@ public final class Resolution {
             endpoints.clear();
             replaceOnNext = false;
         }
-        switch (update.getUpdateCase()) {
-            case ADD -> {
+        switch (update) {
+            case Update.Add add -> {
                 exists = true;
-                for (WeightedAddr addr : update.getAdd().getAddrsList()) {
-                    toEndpoint(addr, update.getAdd().getMetricLabelsMap()).ifPresent(e -> {
+                for (WeightedAddr addr : add.addrs()) {
+                    toEndpoint(addr, add.metricLabels()).ifPresent(e -> {
                         if (endpoints.size() < MAX_ENDPOINTS || endpoints.containsKey(e.address())) {
                             endpoints.put(e.address(), e);
                         } else {
@@ -93,40 +91,39 @@ public final class Resolution {
                     });
                 }
             }
-            case REMOVE -> {
-                for (TcpAddress addr : update.getRemove().getAddrsList()) {
+            case Update.Remove remove -> {
+                for (TcpAddress addr : remove.addrs()) {
                     toAddress(addr).ifPresent(endpoints::remove);
                 }
             }
-            case NO_ENDPOINTS -> {
-                exists = update.getNoEndpoints().getExists();
+            case Update.NoEndpoints none -> {
+                exists = none.exists();
                 endpoints.clear();
             }
-            default -> log.warn("discovery: {}: ignoring an empty update", authority);
+            case Update.Empty empty -> log.warn("discovery: {}: ignoring an empty update", authority);
         }
         current = new EndpointSet(exists, List.copyOf(endpoints.values()));
         first.complete(current);
     }
 
     private Optional<Endpoint> toEndpoint(WeightedAddr addr, Map<String, String> setLabels) {
-        Optional<InetSocketAddress> address = toAddress(addr.getAddr());
+        Optional<InetSocketAddress> address = toAddress(addr.addr());
         if (address.isEmpty()) {
             return Optional.empty();
         }
         Optional<WorkloadIdentity> identity = Optional.empty();
-        if (addr.hasTlsIdentity() && !addr.getTlsIdentity().getSpiffeId().isEmpty()) {
+        if (!addr.spiffeId().isEmpty()) {
             try {
-                identity = Optional.of(WorkloadIdentity.parseSpiffeId(addr.getTlsIdentity().getSpiffeId()));
+                identity = Optional.of(WorkloadIdentity.parseSpiffeId(addr.spiffeId()));
             } catch (IllegalArgumentException e) {
                 log.warn("discovery: {}: endpoint {} has a malformed identity; skipping it: {}", authority, address.get(), e.getMessage());
                 return Optional.empty();
             }
         }
         Map<String, String> labels = new HashMap<>(setLabels);
-        labels.putAll(addr.getMetricLabelsMap());
+        labels.putAll(addr.metricLabels());
         try {
-            return Optional.of(new Endpoint(address.get(), Math.max(1, addr.getWeight()), identity, addr.getProxyInboundPort(),
-                    addr.getProtocolHint().getProtocol() == dev.trellis.api.destination.v1.ProtocolHint.Protocol.OPAQUE, labels));
+            return Optional.of(new Endpoint(address.get(), Math.max(1, addr.weight()), identity, addr.proxyInboundPort(), addr.opaqueHint(), labels));
         } catch (IllegalArgumentException e) {
             log.warn("discovery: {}: skipping endpoint {}: {}", authority, address.get(), e.getMessage());
             return Optional.empty();
@@ -134,15 +131,10 @@ public final class Resolution {
     }
 
     private Optional<InetSocketAddress> toAddress(TcpAddress addr) {
-        byte[] ip = addr.getIp().toByteArray();
-        if ((ip.length != 4 && ip.length != 16) || addr.getPort() < 1 || addr.getPort() > 65535) {
-            log.warn("discovery: {}: skipping a malformed address ({} IP bytes, port {})", authority, ip.length, addr.getPort());
-            return Optional.empty();
+        Optional<InetSocketAddress> address = addr.toSocketAddress();
+        if (address.isEmpty()) {
+            log.warn("discovery: {}: skipping a malformed address ({})", authority, addr);
         }
-        try {
-            return Optional.of(new InetSocketAddress(InetAddress.getByAddress(ip), addr.getPort()));
-        } catch (UnknownHostException e) {
-            return Optional.empty();
-        }
+        return address;
     }
 }

@@ -2,12 +2,12 @@ package dev.trellis.proxy.discovery;
 
 import static java.util.Objects.requireNonNull;
 
-import dev.trellis.api.destination.v1.DestinationGrpc;
-import dev.trellis.api.destination.v1.GetDestination;
-import dev.trellis.api.destination.v1.Profile;
-import dev.trellis.api.destination.v1.Route;
 import dev.trellis.proxy.controlplane.StreamWatch;
-import io.grpc.ManagedChannel;
+import dev.trellis.wire.destination.DestinationService;
+import dev.trellis.wire.destination.GetDestination;
+import dev.trellis.wire.destination.Profile;
+import dev.trellis.wire.destination.Route;
+import dev.trellis.wire.grpc.GrpcClient;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -37,15 +37,15 @@ public final class RouteProfiles implements AutoCloseable {
 
     private record CompiledRoute(Route route, Optional<Pattern> regex) {}
 
-    private final DestinationGrpc.DestinationStub stub;
+    private final GrpcClient client;
     private final String contextNamespace;
     private final StreamWatch.Reconnect reconnect;
     private final List<StreamWatch<Profile>> watches = new CopyOnWriteArrayList<>();
     private final ConcurrentHashMap<String, List<CompiledRoute>> tables = new ConcurrentHashMap<>();
     private volatile boolean closed;
 
-    public RouteProfiles(ManagedChannel channel, ScheduledExecutorService scheduler, String contextNamespace) {
-        this.stub = DestinationGrpc.newStub(requireNonNull(channel, "channel"));
+    public RouteProfiles(GrpcClient client, ScheduledExecutorService scheduler, String contextNamespace) {
+        this.client = requireNonNull(client, "client");
         this.reconnect = new StreamWatch.Reconnect(scheduler, Duration.ofMillis(500));
         this.contextNamespace = requireNonNull(contextNamespace, "contextNamespace");
     }
@@ -55,8 +55,9 @@ public final class RouteProfiles implements AutoCloseable {
         List<CompiledRoute> table = tables.get(authority);
         if (table == null) {
             if (tables.size() < MAX_AUTHORITIES && tables.putIfAbsent(authority, List.of()) == null && !closed) {
-                GetDestination request = GetDestination.newBuilder().setAuthority(authority).setContextNamespace(contextNamespace).build();
-                watches.add(new StreamWatch<Profile>("route profile of " + authority, observer -> stub.getProfile(request, observer),
+                GetDestination request = new GetDestination(authority, contextNamespace);
+                watches.add(new StreamWatch<Profile>("route profile of " + authority,
+                        listener -> client.serverStream(DestinationService.GET_PROFILE, request, Profile::read, listener),
                         profile -> tables.put(authority, compile(profile)), reconnect).start());
                 if (closed) {
                     watches.forEach(StreamWatch::close);
@@ -68,15 +69,14 @@ public final class RouteProfiles implements AutoCloseable {
         String bare = query < 0 ? path : path.substring(0, query);
         for (CompiledRoute compiled : table) {
             Route route = compiled.route();
-            String wanted = route.getCondition().getMethod();
+            String wanted = route.method();
             if (!wanted.isEmpty() && !wanted.equalsIgnoreCase(method)) {
                 continue;
             }
-            boolean matches = compiled.regex().map(p -> p.matcher(bare).matches()).orElse(bare.equals(route.getCondition().getPath()));
+            boolean matches = compiled.regex().map(p -> p.matcher(bare).matches()).orElse(bare.equals(route.path()));
             if (matches) {
-                Optional<Duration> timeout = route.hasTimeout() && (route.getTimeout().getSeconds() > 0 || route.getTimeout().getNanos() > 0)
-                        ? Optional.of(Duration.ofSeconds(route.getTimeout().getSeconds(), route.getTimeout().getNanos())) : Optional.empty();
-                return new MatchedRoute(route.getName(), route.getIsRetryable(), timeout);
+                Optional<Duration> timeout = route.timeout().filter(t -> t.isPositive());
+                return new MatchedRoute(route.name(), route.retryable(), timeout);
             }
         }
         return MatchedRoute.DEFAULT;
@@ -84,8 +84,8 @@ public final class RouteProfiles implements AutoCloseable {
 
     private static List<CompiledRoute> compile(Profile profile) {
         List<CompiledRoute> out = new ArrayList<>();
-        for (Route route : profile.getRoutesList()) {
-            String regex = route.getCondition().getPathRegex();
+        for (Route route : profile.routes()) {
+            String regex = route.pathRegex();
             if (regex.isEmpty()) {
                 out.add(new CompiledRoute(route, Optional.empty()));
                 continue;
@@ -93,7 +93,7 @@ public final class RouteProfiles implements AutoCloseable {
             try {
                 out.add(new CompiledRoute(route, Optional.of(Pattern.compile(regex))));
             } catch (PatternSyntaxException e) {
-                log.warn("profiles: route {} has a bad path pattern; skipped: {}", route.getName(), e.getDescription());
+                log.warn("profiles: route {} has a bad path pattern; skipped: {}", route.name(), e.getDescription());
             }
         }
         return List.copyOf(out);

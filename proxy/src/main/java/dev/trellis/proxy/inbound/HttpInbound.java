@@ -2,12 +2,8 @@ package dev.trellis.proxy.inbound;
 
 import static java.util.Objects.requireNonNull;
 
-import dev.trellis.api.tap.v1.Peer;
-import dev.trellis.api.tap.v1.RequestInit;
-import dev.trellis.api.tap.v1.TapEvent;
 import dev.trellis.core.identity.IdentityPattern;
 import dev.trellis.core.identity.WorkloadIdentity;
-import dev.trellis.proxy.transport.HalfClosure;
 import dev.trellis.proxy.connlog.ConnectionLog;
 import dev.trellis.proxy.errors.ProxyError;
 import dev.trellis.proxy.errors.ProxyFailure;
@@ -25,7 +21,11 @@ import dev.trellis.proxy.policy.InboundTargets;
 import dev.trellis.proxy.tap.TapHub;
 import dev.trellis.proxy.tcp.Relay;
 import dev.trellis.proxy.transport.Causes;
+import dev.trellis.proxy.transport.HalfClosure;
 import dev.trellis.proxy.transport.IoRuntime;
+import dev.trellis.wire.tap.TapEvent.Peer;
+import dev.trellis.wire.tap.TapEvent.RequestInit;
+import dev.trellis.wire.tap.TapEvent;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -302,9 +302,9 @@ final class HttpInbound {
 
         private TapHub.Tap tapStart(Channel stream, String method, String authority, String path, InetSocketAddress app) {
             return tap.start(TapEvent.Direction.INBOUND,
-                    Peer.newBuilder().setAddress(sourceOf(stream).getHostAddress()).setIdentity(client.spiffeId()).build(),
-                    Peer.newBuilder().setAddress(app.getAddress().getHostAddress() + ":" + app.getPort()).setIdentity(self.spiffeId()).build(),
-                    RequestInit.newBuilder().setMethod(method).setScheme("http").setAuthority(authority).setPath(path).build(), app.getPort());
+                    new Peer(sourceOf(stream).getHostAddress(), client.spiffeId()),
+                    new Peer(app.getAddress().getHostAddress() + ":" + app.getPort(), self.spiffeId()),
+                    new RequestInit(method, "http", authority, path), app.getPort());
         }
     }
 

@@ -1,7 +1,7 @@
 package dev.trellis.proxy.policy;
 
-import dev.trellis.api.policy.v1.EgressPolicy;
-import dev.trellis.api.policy.v1.EgressRule;
+import dev.trellis.wire.policy.EgressPolicy;
+import dev.trellis.wire.policy.EgressRule;
 import java.net.InetAddress;
 import java.util.Locale;
 import java.util.Optional;
@@ -34,38 +34,38 @@ final class EgressAuthorizer {
     }
 
     static Decision decide(EgressPolicy policy, Optional<String> host, boolean hostVerified, InetAddress address, int port, CidrCache cidrs) {
-        boolean denied = policy.getDenyList().stream().anyMatch(r -> matches(r, host, true, address, port, cidrs));
-        boolean allowed = policy.getAllowList().stream().anyMatch(r -> matches(r, host, hostVerified, address, port, cidrs));
-        boolean blocked = switch (policy.getMode()) {
+        boolean denied = policy.deny().stream().anyMatch(r -> matches(r, host, true, address, port, cidrs));
+        boolean allowed = policy.allow().stream().anyMatch(r -> matches(r, host, hostVerified, address, port, cidrs));
+        boolean blocked = switch (policy.mode()) {
             case ALLOW -> denied || !allowed;
             case DENY -> denied;
-            case AUDIT -> denied || (policy.getAllowCount() > 0 && !allowed);
+            case AUDIT -> denied || (!policy.allow().isEmpty() && !allowed);
             case UNRECOGNIZED -> true;
         };
         if (!blocked) {
             return Decision.ALLOWED;
         }
-        return policy.getMode() == EgressPolicy.Mode.AUDIT ? Decision.AUDIT_DENIED : Decision.DENIED;
+        return policy.mode() == EgressPolicy.Mode.AUDIT ? Decision.AUDIT_DENIED : Decision.DENIED;
     }
 
     /** Whether an allow rule names {@code host} (and {@code port}): the decision then depends on what {@code host} resolves to. */
     static boolean allowsByName(EgressPolicy policy, Optional<String> host, int port) {
-        return host.isPresent() && policy.getAllowList().stream()
-                .anyMatch(r -> r.getDestinationCase() == EgressRule.DestinationCase.HOST && portMatches(r, port) && hostMatches(r.getHost(), host.get()));
+        return host.isPresent() && policy.allow().stream()
+                .anyMatch(r -> r.kind() == EgressRule.Kind.HOST && portMatches(r, port) && hostMatches(r.destination(), host.get()));
     }
 
     private static boolean portMatches(EgressRule rule, int port) {
-        return rule.getPortsCount() == 0 || rule.getPortsList().contains(port);
+        return rule.ports().isEmpty() || rule.ports().contains(port);
     }
 
     static boolean matches(EgressRule rule, Optional<String> host, boolean hostVerified, InetAddress address, int port, CidrCache cidrs) {
         if (!portMatches(rule, port)) {
             return false;
         }
-        return switch (rule.getDestinationCase()) {
-            case HOST -> hostVerified && host.map(h -> hostMatches(rule.getHost(), h)).orElse(false);
-            case CIDR -> cidrs.get(rule.getCidr()).map(c -> c.contains(address)).orElse(false);
-            case DESTINATION_NOT_SET -> false;
+        return switch (rule.kind()) {
+            case HOST -> hostVerified && host.map(h -> hostMatches(rule.destination(), h)).orElse(false);
+            case CIDR -> cidrs.get(rule.destination()).map(c -> c.contains(address)).orElse(false);
+            case NOT_SET -> false;
         };
     }
 

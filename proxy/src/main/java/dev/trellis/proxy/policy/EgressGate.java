@@ -2,7 +2,7 @@ package dev.trellis.proxy.policy;
 
 import static java.util.Objects.requireNonNull;
 
-import dev.trellis.api.policy.v1.EgressPolicy;
+import dev.trellis.wire.policy.EgressPolicy;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -73,7 +73,7 @@ public final class EgressGate {
         EgressAuthorizer.Decision decision = EgressAuthorizer.decide(policy, host, hostVerified, destination.getAddress(), destination.getPort(), cidrs);
         metrics.egress(host.orElse(destination.getAddress().getHostAddress()), decision);
         return new Verdict(decision == EgressAuthorizer.Decision.DENIED, decision.logValue(),
-                "egress policy " + policy.getLabelsOrDefault("name", "") + " (" + policy.getMode() + ")" + check);
+                "egress policy " + policy.label("name") + " (" + policy.mode() + ")" + check);
     }
 
     private static final java.util.regex.Pattern HOST_VALUE = java.util.regex.Pattern.compile(

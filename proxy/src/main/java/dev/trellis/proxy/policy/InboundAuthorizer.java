@@ -1,13 +1,12 @@
 package dev.trellis.proxy.policy;
 
-import dev.trellis.api.policy.v1.Authorization;
-import dev.trellis.api.policy.v1.HttpRoute;
-import dev.trellis.api.policy.v1.HttpRouteMatch;
-import dev.trellis.api.policy.v1.InboundServer;
-import dev.trellis.api.policy.v1.MeshTls;
-import dev.trellis.api.policy.v1.Network;
 import dev.trellis.core.identity.IdentityPattern;
 import dev.trellis.core.identity.WorkloadIdentity;
+import dev.trellis.wire.policy.Authorization.MeshTls;
+import dev.trellis.wire.policy.Authorization.Network;
+import dev.trellis.wire.policy.Authorization;
+import dev.trellis.wire.policy.HttpRoute;
+import dev.trellis.wire.policy.InboundServer;
 import java.net.InetAddress;
 import java.util.Optional;
 
@@ -24,7 +23,7 @@ public final class InboundAuthorizer {
     /** The outcome: allowed or not, the server's name and, when allowed, the authorization's. */
     public record Decision(boolean allowed, String server, String authorization, boolean audit) {
         static Decision allow(InboundServer policy, Authorization by) {
-            return new Decision(true, name(policy), by.getLabelsOrDefault("name", ""), isAudit(policy));
+            return new Decision(true, name(policy), by.label("name"), isAudit(policy));
         }
 
         static Decision deny(InboundServer policy) {
@@ -39,17 +38,17 @@ public final class InboundAuthorizer {
     record Caller(Optional<WorkloadIdentity> identity, InetAddress source, String localTrustDomain) {}
 
     static Decision connection(InboundServer policy, Caller caller, CidrCache cidrs) {
-        return first(policy.getAuthorizationsList(), caller, cidrs).map(a -> Decision.allow(policy, a)).orElseGet(() -> Decision.deny(policy));
+        return first(policy.authorizations(), caller, cidrs).map(a -> Decision.allow(policy, a)).orElseGet(() -> Decision.deny(policy));
     }
 
     static Decision request(InboundServer policy, Caller caller, Request request, CidrCache cidrs) {
-        Optional<Authorization> byServer = first(policy.getAuthorizationsList(), caller, cidrs);
+        Optional<Authorization> byServer = first(policy.authorizations(), caller, cidrs);
         if (byServer.isPresent()) {
             return Decision.allow(policy, byServer.get());
         }
-        for (HttpRoute route : policy.getRoutesList()) {
-            if (route.getMatchesList().stream().anyMatch(m -> matches(m, request))) {
-                return first(route.getAuthorizationsList(), caller, cidrs).map(a -> Decision.allow(policy, a))
+        for (HttpRoute route : policy.routes()) {
+            if (route.matches().stream().anyMatch(m -> matches(m, request))) {
+                return first(route.authorizations(), caller, cidrs).map(a -> Decision.allow(policy, a))
                         .orElseGet(() -> Decision.deny(policy));
             }
         }
@@ -61,27 +60,27 @@ public final class InboundAuthorizer {
     }
 
     static boolean permits(Authorization authorization, Caller caller, CidrCache cidrs) {
-        if (authorization.getNetworksCount() > 0 && authorization.getNetworksList().stream().noneMatch(n -> inNetwork(n, caller.source(), cidrs))) {
+        if (!authorization.networks().isEmpty() && authorization.networks().stream().noneMatch(n -> inNetwork(n, caller.source(), cidrs))) {
             return false;
         }
-        return switch (authorization.getAuthenticationCase()) {
-            case UNAUTHENTICATED -> true;
-            case MESH_TLS -> caller.identity().isPresent() && meshTlsAdmits(authorization.getMeshTls(), caller.identity().get(), caller.localTrustDomain());
-            case AUTHENTICATION_NOT_SET -> false;
+        return switch (authorization.authentication()) {
+            case Authorization.Unauthenticated anyone -> true;
+            case MeshTls meshTls -> caller.identity().isPresent() && meshTlsAdmits(meshTls, caller.identity().get(), caller.localTrustDomain());
+            case Authorization.NotSet nobody -> false;
         };
     }
 
     /** Whole identities only, trust domain included; "any" means anyone of the local trust domain. */
     private static boolean meshTlsAdmits(MeshTls meshTls, WorkloadIdentity client, String localTrustDomain) {
-        if (meshTls.getAny() && IdentityPattern.anyIn(localTrustDomain).matches(client)) {
+        if (meshTls.any() && IdentityPattern.anyIn(localTrustDomain).matches(client)) {
             return true;
         }
-        for (String identity : meshTls.getIdentitiesList()) {
+        for (String identity : meshTls.identities()) {
             if (parsed(identity, localTrustDomain).filter(p -> p instanceof IdentityPattern.Exactly).map(p -> p.matches(client)).orElse(false)) {
                 return true;
             }
         }
-        return meshTls.getPatternsList().stream().anyMatch(pattern -> parsed(pattern, localTrustDomain).map(p -> p.matches(client)).orElse(false));
+        return meshTls.patterns().stream().anyMatch(pattern -> parsed(pattern, localTrustDomain).map(p -> p.matches(client)).orElse(false));
     }
 
     /** A pattern from the destination service; one that does not parse admits nobody (fail closed). */
@@ -94,19 +93,19 @@ public final class InboundAuthorizer {
     }
 
     private static boolean inNetwork(Network network, InetAddress source, CidrCache cidrs) {
-        boolean inside = cidrs.get(network.getCidr()).map(c -> c.contains(source)).orElse(false);
-        return inside && network.getExceptList().stream().map(cidrs::get).flatMap(Optional::stream).noneMatch(c -> c.contains(source));
+        boolean inside = cidrs.get(network.cidr()).map(c -> c.contains(source)).orElse(false);
+        return inside && network.except().stream().map(cidrs::get).flatMap(Optional::stream).noneMatch(c -> c.contains(source));
     }
 
-    private static boolean matches(HttpRouteMatch match, Request request) {
-        if (!match.getMethod().isEmpty() && !match.getMethod().equalsIgnoreCase(request.method())) {
+    private static boolean matches(HttpRoute.Match match, Request request) {
+        if (!match.method().isEmpty() && !match.method().equalsIgnoreCase(request.method())) {
             return false;
         }
         String path = pathOnly(request.path());
-        if (!match.getPathExact().isEmpty()) {
-            return path.equals(match.getPathExact());
+        if (!match.pathExact().isEmpty()) {
+            return path.equals(match.pathExact());
         }
-        return match.getPathPrefix().isEmpty() || path.startsWith(match.getPathPrefix());
+        return match.pathPrefix().isEmpty() || path.startsWith(match.pathPrefix());
     }
 
     public static String pathOnly(String uri) {
@@ -115,10 +114,10 @@ public final class InboundAuthorizer {
     }
 
     private static String name(InboundServer policy) {
-        return policy.getLabelsOrDefault("name", "");
+        return policy.label("name");
     }
 
     private static boolean isAudit(InboundServer policy) {
-        return "audit".equals(policy.getLabelsOrDefault("mode", ""));
+        return "audit".equals(policy.label("mode"));
     }
 }

@@ -2,10 +2,10 @@ package dev.trellis.proxy.policy;
 
 import static java.util.Objects.requireNonNull;
 
-import dev.trellis.api.policy.v1.InboundServer;
 import dev.trellis.core.identity.IdentityPattern;
 import dev.trellis.core.identity.WorkloadIdentity;
 import dev.trellis.core.settings.DefaultInboundPolicy;
+import dev.trellis.wire.policy.InboundServer;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.util.Optional;
@@ -138,7 +138,7 @@ public final class InboundPolicy {
             then.accept(true);
             return;
         }
-        withPolicy(port, executor, policy -> then.accept(policy.map(p -> p.getProtocol() == InboundServer.Protocol.OPAQUE).orElse(false)));
+        withPolicy(port, executor, policy -> then.accept(policy.map(p -> p.protocol() == InboundServer.Protocol.OPAQUE).orElse(false)));
     }
 
     private void withPolicy(int port, Executor executor, Consumer<Optional<InboundServer>> then) {

@@ -1,9 +1,9 @@
 package dev.trellis.proxy.policy;
 
-import dev.trellis.api.policy.v1.InboundServer;
-import dev.trellis.api.policy.v1.RateLimitOverride;
 import dev.trellis.core.identity.WorkloadIdentity;
 import dev.trellis.ratelimit.TokenBucket;
+import dev.trellis.wire.policy.InboundServer;
+import dev.trellis.wire.policy.RateLimit;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.LongSupplier;
@@ -30,17 +30,17 @@ public final class InboundRateLimiter {
 
     /** Whether one more request to {@code policy}'s Server from {@code client} is within its limits. */
     public boolean tryAcquire(InboundServer policy, Optional<WorkloadIdentity> client) {
-        if (!policy.hasRateLimit()) {
+        if (policy.rateLimit().isEmpty()) {
             return true;
         }
-        var limit = policy.getRateLimit();
-        String server = policy.getLabelsOrDefault("name", "");
+        RateLimit limit = policy.rateLimit().get();
+        String server = policy.label("name");
         ServerBuckets buckets = servers.compute(server, (k, existing) ->
                 existing != null && existing.limit.equals(limit) ? existing : new ServerBuckets(limit, nanoTime.getAsLong()));
         long now = nanoTime.getAsLong();
         String caller = client.map(WorkloadIdentity::spiffeId).orElse("unauthenticated");
-        int perIdentity = limit.getOverridesList().stream().filter(o -> o.getIdentitiesList().contains(caller))
-                .mapToInt(RateLimitOverride::getRps).findFirst().orElse(limit.getIdentityRps());
+        int perIdentity = limit.overrides().stream().filter(o -> o.identities().contains(caller))
+                .mapToInt(RateLimit.Override::rps).findFirst().orElse(limit.identityRps());
         if (perIdentity > 0) {
             TokenBucket bucket = buckets.byIdentity.get(caller);
             if (bucket == null) {
@@ -56,15 +56,15 @@ public final class InboundRateLimiter {
     }
 
     private static final class ServerBuckets {
-        final dev.trellis.api.policy.v1.RateLimit limit;
+        final RateLimit limit;
         final TokenBucket total;
         final ConcurrentHashMap<String, TokenBucket> byIdentity = new ConcurrentHashMap<>();
         /** Shared by the identities past {@link #MAX_BUCKETS}. */
         private TokenBucket overflow;
 
-        ServerBuckets(dev.trellis.api.policy.v1.RateLimit limit, long now) {
+        ServerBuckets(RateLimit limit, long now) {
             this.limit = limit;
-            this.total = limit.getTotalRps() > 0 ? new TokenBucket(limit.getTotalRps(), Math.max(1, limit.getTotalRps()), now) : null;
+            this.total = limit.totalRps() > 0 ? new TokenBucket(limit.totalRps(), Math.max(1, limit.totalRps()), now) : null;
         }
 
         synchronized TokenBucket overflow(int perIdentity, long now) {

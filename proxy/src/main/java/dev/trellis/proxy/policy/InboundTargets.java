@@ -2,10 +2,10 @@ package dev.trellis.proxy.policy;
 
 import static java.util.Objects.requireNonNull;
 
-import dev.trellis.api.policy.v1.DeclaredPort;
-import dev.trellis.api.policy.v1.WorkloadPorts;
 import dev.trellis.proxy.errors.ProxyError;
 import dev.trellis.proxy.errors.ProxyFailure;
+import dev.trellis.wire.policy.WorkloadPorts.DeclaredPort;
+import dev.trellis.wire.policy.WorkloadPorts;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.Optional;
@@ -93,14 +93,14 @@ public final class InboundTargets {
     }
 
     private Target decide(int port, InetAddress arrivedOn, Optional<WorkloadPorts> fromControlPlane) {
-        Optional<DeclaredPort> byControlPlane = fromControlPlane.flatMap(p -> p.getPortsList().stream().filter(d -> d.getPort() == port).findFirst());
+        Optional<DeclaredPort> byControlPlane = fromControlPlane.flatMap(p -> p.ports().stream().filter(d -> d.port() == port).findFirst());
         if (!declared.contains(port) && byControlPlane.isEmpty()) {
             String known = fromControlPlane.isPresent() || this.fromControlPlane.isEmpty() ? ""
                     : " (the destination service has not said which ports it declares)";
             return new Target.Refused(ProxyError.UNDECLARED_PORT.because("port " + port + " is not declared by " + workload
                     + " (its container ports, the target ports of Services that select it, the Servers that select it, or --inbound-ports)" + known));
         }
-        boolean loopback = byControlPlane.map(DeclaredPort::getLoopback).orElse(false);
+        boolean loopback = byControlPlane.map(DeclaredPort::loopback).orElse(false);
         InetAddress host = appHost.orElse(loopback ? LOOPBACK : arrivedOn);
         return new Target.App(new InetSocketAddress(host, port));
     }

@@ -2,14 +2,14 @@ package dev.trellis.proxy.policy;
 
 import static java.util.Objects.requireNonNull;
 
-import dev.trellis.api.policy.v1.EgressPolicy;
-import dev.trellis.api.policy.v1.InboundPort;
-import dev.trellis.api.policy.v1.InboundServer;
-import dev.trellis.api.policy.v1.PolicyGrpc;
-import dev.trellis.api.policy.v1.Workload;
-import dev.trellis.api.policy.v1.WorkloadPorts;
 import dev.trellis.proxy.controlplane.StreamWatch;
-import io.grpc.Channel;
+import dev.trellis.wire.grpc.GrpcClient;
+import dev.trellis.wire.policy.EgressPolicy;
+import dev.trellis.wire.policy.InboundPort;
+import dev.trellis.wire.policy.InboundServer;
+import dev.trellis.wire.policy.PolicyService;
+import dev.trellis.wire.policy.Workload;
+import dev.trellis.wire.policy.WorkloadPorts;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -28,7 +28,7 @@ public final class PolicyWatches implements AutoCloseable {
 
     static final int MAX_PORTS = 256;
 
-    private final PolicyGrpc.PolicyStub stub;
+    private final GrpcClient client;
     private final Workload workload;
     private final StreamWatch.Reconnect reconnect;
     private final ConcurrentHashMap<Integer, StreamWatch<InboundServer>> inbound = new ConcurrentHashMap<>();
@@ -40,14 +40,16 @@ public final class PolicyWatches implements AutoCloseable {
      * Opens the egress and declared-ports watches once {@code ready} completes (the proxy holds its certificate:
      * before that, the destination service would refuse the handshake).
      */
-    public PolicyWatches(Channel channel, ScheduledExecutorService scheduler, String namespace, String workloadName, Duration initialBackoff,
+    public PolicyWatches(GrpcClient client, ScheduledExecutorService scheduler, String namespace, String workloadName, Duration initialBackoff,
                          CompletableFuture<?> ready) {
-        this.stub = PolicyGrpc.newStub(requireNonNull(channel, "channel"));
-        this.workload = Workload.newBuilder().setNamespace(namespace).setName(workloadName).build();
+        this.client = requireNonNull(client, "client");
+        this.workload = new Workload(namespace, workloadName);
         this.reconnect = new StreamWatch.Reconnect(scheduler, initialBackoff);
         String of = " of " + namespace + "/" + workloadName;
-        this.egress = new StreamWatch<>("egress policy" + of, observer -> stub.watchEgress(workload, observer), reconnect);
-        this.ports = new StreamWatch<>("declared ports" + of, observer -> stub.watchWorkload(workload, observer), reconnect);
+        this.egress = new StreamWatch<>("egress policy" + of, listener -> client.serverStream(PolicyService.WATCH_EGRESS, workload, EgressPolicy::read, listener),
+                reconnect);
+        this.ports = new StreamWatch<>("declared ports" + of, listener -> client.serverStream(PolicyService.WATCH_WORKLOAD, workload, WorkloadPorts::read, listener),
+                reconnect);
         ready.whenComplete((ok, error) -> {
             if (!closed) {
                 egress.start();
@@ -70,9 +72,9 @@ public final class PolicyWatches implements AutoCloseable {
             }
             @SuppressWarnings("unchecked")
             StreamWatch<InboundServer>[] created = new StreamWatch[1];
-            InboundPort request = InboundPort.newBuilder().setWorkload(workload).setPort(port).build();
+            InboundPort request = new InboundPort(workload, port);
             watch = inbound.computeIfAbsent(port, p -> created[0] = new StreamWatch<>("inbound policy of port " + p + " of "
-                    + workload.getNamespace() + "/" + workload.getName(), observer -> stub.watchInbound(request, observer), reconnect));
+                    + workload, listener -> client.serverStream(PolicyService.WATCH_INBOUND, request, InboundServer::read, listener), reconnect));
             if (created[0] == watch) {
                 watch.start();
                 if (closed) {

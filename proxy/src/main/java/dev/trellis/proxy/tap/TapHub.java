@@ -1,13 +1,12 @@
 package dev.trellis.proxy.tap;
 
-import com.google.protobuf.Duration;
-import com.google.protobuf.Timestamp;
-import dev.trellis.api.tap.v1.Match;
-import dev.trellis.api.tap.v1.Peer;
-import dev.trellis.api.tap.v1.RequestInit;
-import dev.trellis.api.tap.v1.ResponseEnd;
-import dev.trellis.api.tap.v1.ResponseInit;
-import dev.trellis.api.tap.v1.TapEvent;
+import dev.trellis.wire.tap.ObserveRequest.Match;
+import dev.trellis.wire.tap.TapEvent.Peer;
+import dev.trellis.wire.tap.TapEvent.RequestInit;
+import dev.trellis.wire.tap.TapEvent.ResponseEnd;
+import dev.trellis.wire.tap.TapEvent.ResponseInit;
+import dev.trellis.wire.tap.TapEvent;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
@@ -62,7 +61,6 @@ public final class TapHub {
         long id = ids.incrementAndGet();
         Instant started = Instant.now();
         long startedNanos = System.nanoTime();
-        TapEvent.Builder base = TapEvent.newBuilder().setDirection(direction).setSource(source).setDestination(destination).setStreamId(id);
         List<Subscriber> taking = interested.stream().filter(s -> {
             if (s.remaining().getAndDecrement() > 0) {
                 s.inFlight().incrementAndGet();
@@ -70,17 +68,14 @@ public final class TapHub {
             }
             return false;
         }).toList();
-        TapEvent init = base.clone().setTime(timestamp(started)).setRequestInit(request).build();
+        TapEvent init = new TapEvent(direction, started, source, destination, request, id);
         taking.forEach(s -> s.sink().accept(init));
         return (status, grpcStatus, error) -> {
             long elapsed = System.nanoTime() - startedNanos;
-            Duration since = Duration.newBuilder().setSeconds(elapsed / 1_000_000_000L).setNanos((int) (elapsed % 1_000_000_000L)).build();
-            Timestamp now = timestamp(Instant.now());
-            TapEvent response = base.clone().setTime(now).setResponseInit(ResponseInit.newBuilder().setStatus(status).setSinceRequestInit(since)).build();
-            ResponseEnd.Builder end = ResponseEnd.newBuilder().setSinceRequestInit(since);
-            grpcStatus.ifPresent(end::setGrpcStatus);
-            error.ifPresent(end::setError);
-            TapEvent ended = base.clone().setTime(now).setResponseEnd(end).build();
+            Duration since = Duration.ofNanos(elapsed);
+            Instant now = Instant.now();
+            TapEvent response = new TapEvent(direction, now, source, destination, new ResponseInit(status, since), id);
+            TapEvent ended = new TapEvent(direction, now, source, destination, new ResponseEnd(grpcStatus.orElse(0), since, 0, error.orElse("")), id);
             for (Subscriber s : taking) {
                 s.sink().accept(response);
                 s.sink().accept(ended);
@@ -93,15 +88,11 @@ public final class TapHub {
     }
 
     private static boolean matches(Match match, Peer source, Peer destination, RequestInit request, int destinationPort) {
-        return (match.getAuthority().isEmpty() || match.getAuthority().equals(request.getAuthority()))
-                && (match.getPathPrefix().isEmpty() || request.getPath().startsWith(match.getPathPrefix()))
-                && (match.getMethod().isEmpty() || match.getMethod().equalsIgnoreCase(request.getMethod()))
-                && (match.getSourceIdentity().isEmpty() || match.getSourceIdentity().equals(source.getIdentity()))
-                && (match.getDestinationIdentity().isEmpty() || match.getDestinationIdentity().equals(destination.getIdentity()))
-                && (match.getDestinationPort() == 0 || match.getDestinationPort() == destinationPort);
-    }
-
-    private static Timestamp timestamp(Instant at) {
-        return Timestamp.newBuilder().setSeconds(at.getEpochSecond()).setNanos(at.getNano()).build();
+        return (match.authority().isEmpty() || match.authority().equals(request.authority()))
+                && (match.pathPrefix().isEmpty() || request.path().startsWith(match.pathPrefix()))
+                && (match.method().isEmpty() || match.method().equalsIgnoreCase(request.method()))
+                && (match.sourceIdentity().isEmpty() || match.sourceIdentity().equals(source.identity()))
+                && (match.destinationIdentity().isEmpty() || match.destinationIdentity().equals(destination.identity()))
+                && (match.destinationPort() == 0 || match.destinationPort() == destinationPort);
     }
 }

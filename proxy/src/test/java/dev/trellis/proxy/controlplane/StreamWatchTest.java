@@ -6,13 +6,16 @@ import static org.awaitility.Awaitility.await;
 import dev.trellis.api.policy.v1.EgressPolicy;
 import dev.trellis.api.policy.v1.PolicyGrpc;
 import dev.trellis.api.policy.v1.Workload;
-import io.grpc.ManagedChannel;
+import dev.trellis.wire.grpc.GrpcClient;
 import io.grpc.Server;
 import io.grpc.Status;
-import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioSocketChannel;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
@@ -43,8 +46,8 @@ class StreamWatchTest {
     private final AtomicInteger callCount = new AtomicInteger();
     private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
     private Server server;
-    private ManagedChannel channel;
-    private PolicyGrpc.PolicyStub stub;
+    private final EventLoopGroup loop = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+    private GrpcClient client;
 
     @BeforeEach
     void start() throws Exception {
@@ -55,23 +58,29 @@ class StreamWatchTest {
                 calls.add((ServerCallStreamObserver<EgressPolicy>) responses);
             }
         }).build().start();
-        channel = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort()).usePlaintext().build();
-        stub = PolicyGrpc.newStub(channel);
+        client = new GrpcClient(new GrpcClient.Config("127.0.0.1", server.getPort(), "destination.test", Optional.empty(), loop,
+                NioSocketChannel.class, scheduler, 1024 * 1024, Duration.ofSeconds(5)));
     }
 
     @AfterEach
     void stop() throws Exception {
-        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        client.close();
+        loop.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         scheduler.shutdownNow();
+    }
+
+    private static dev.trellis.wire.policy.EgressPolicy wire(EgressPolicy.Mode mode) {
+        return dev.trellis.proxy.WireMessages.read(policy(mode), dev.trellis.wire.policy.EgressPolicy::read);
     }
 
     private static EgressPolicy policy(EgressPolicy.Mode mode) {
         return EgressPolicy.newBuilder().setMode(mode).build();
     }
 
-    private StreamWatch<EgressPolicy> watch(StreamWatch.Updates<EgressPolicy> updates) {
-        return new StreamWatch<>("egress policy of emojivoto/web", observer -> stub.watchEgress(WEB, observer), updates,
+    private StreamWatch<dev.trellis.wire.policy.EgressPolicy> watch(StreamWatch.Updates<dev.trellis.wire.policy.EgressPolicy> updates) {
+        return new StreamWatch<>("egress policy of emojivoto/web", listener -> client.serverStream(dev.trellis.wire.policy.PolicyService.WATCH_EGRESS,
+                        new dev.trellis.wire.policy.Workload(WEB.getNamespace(), WEB.getName()), dev.trellis.wire.policy.EgressPolicy::read, listener), updates,
                 new StreamWatch.Reconnect(scheduler, Duration.ofMillis(20)));
     }
 
@@ -84,10 +93,10 @@ class StreamWatchTest {
     @Test
     void aBrokenOrEndedStreamIsReopenedWhileTheLastAnswerStaysInForce() throws Exception {
         List<String> told = new CopyOnWriteArrayList<>();
-        try (StreamWatch<EgressPolicy> watch = watch(new StreamWatch.Updates<>() {
+        try (StreamWatch<dev.trellis.wire.policy.EgressPolicy> watch = watch(new StreamWatch.Updates<>() {
             @Override
-            public void next(EgressPolicy message) {
-                told.add(message.getMode().name());
+            public void next(dev.trellis.wire.policy.EgressPolicy message) {
+                told.add(message.mode().name());
             }
 
             @Override
@@ -101,10 +110,10 @@ class StreamWatchTest {
 
             first.onError(Status.UNAVAILABLE.withDescription("destination restarting").asRuntimeException());
             ServerCallStreamObserver<EgressPolicy> second = nextCall();
-            assertThat(watch.latest()).as("the last answer, while the new call has said nothing").contains(policy(EgressPolicy.Mode.DENY));
+            assertThat(watch.latest()).as("the last answer, while the new call has said nothing").contains(wire(EgressPolicy.Mode.DENY));
 
             second.onNext(policy(EgressPolicy.Mode.AUDIT));
-            await().atMost(Duration.ofSeconds(10)).until(() -> watch.latest().equals(Optional.of(policy(EgressPolicy.Mode.AUDIT))));
+            await().atMost(Duration.ofSeconds(10)).until(() -> watch.latest().equals(Optional.of(wire(EgressPolicy.Mode.AUDIT))));
             second.onCompleted();
             nextCall().onNext(policy(EgressPolicy.Mode.ALLOW));
             await().atMost(Duration.ofSeconds(10)).until(() -> told.size() == 6);
@@ -114,7 +123,7 @@ class StreamWatchTest {
 
     @Test
     void aStreamRefusedBeforeItsFirstAnswerIsAskedAgain() throws Exception {
-        try (StreamWatch<EgressPolicy> watch = watch(StreamWatch.Updates.latestOnly()).start()) {
+        try (StreamWatch<dev.trellis.wire.policy.EgressPolicy> watch = watch(StreamWatch.Updates.latestOnly()).start()) {
             nextCall().onError(Status.NOT_FOUND.withDescription("no pod emojivoto/web yet").asRuntimeException());
             nextCall().onError(Status.PERMISSION_DENIED.asRuntimeException());
             nextCall().onNext(policy(EgressPolicy.Mode.DENY));
@@ -124,27 +133,27 @@ class StreamWatchTest {
 
     @Test
     void aWaitForTheFirstAnswerRunsOutOnceAndLaterCallersTakeTheirFallbackAtOnce() throws Exception {
-        try (StreamWatch<EgressPolicy> watch = watch(StreamWatch.Updates.latestOnly()).start()) {
+        try (StreamWatch<dev.trellis.wire.policy.EgressPolicy> watch = watch(StreamWatch.Updates.latestOnly()).start()) {
             ServerCallStreamObserver<EgressPolicy> call = nextCall();
-            CompletableFuture<Optional<EgressPolicy>> waited = new CompletableFuture<>();
+            CompletableFuture<Optional<dev.trellis.wire.policy.EgressPolicy>> waited = new CompletableFuture<>();
             watch.whenKnown(Duration.ofMillis(100), Runnable::run, waited::complete);
             assertThat(waited.get(10, TimeUnit.SECONDS)).isEmpty();
 
-            CompletableFuture<Optional<EgressPolicy>> later = new CompletableFuture<>();
+            CompletableFuture<Optional<dev.trellis.wire.policy.EgressPolicy>> later = new CompletableFuture<>();
             watch.whenKnown(Duration.ofHours(1), Runnable::run, later::complete);
             assertThat(later).as("told on the caller's thread, without waiting again").isCompletedWithValue(Optional.empty());
 
             call.onNext(policy(EgressPolicy.Mode.AUDIT));
             await().atMost(Duration.ofSeconds(10)).until(() -> watch.latest().isPresent());
-            CompletableFuture<Optional<EgressPolicy>> known = new CompletableFuture<>();
+            CompletableFuture<Optional<dev.trellis.wire.policy.EgressPolicy>> known = new CompletableFuture<>();
             watch.whenKnown(Duration.ofHours(1), Runnable::run, known::complete);
-            assertThat(known).isCompletedWithValue(Optional.of(policy(EgressPolicy.Mode.AUDIT)));
+            assertThat(known).isCompletedWithValue(Optional.of(wire(EgressPolicy.Mode.AUDIT)));
         }
     }
 
     @Test
     void closingCancelsTheCallOnTheServerAndNothingReconnects() throws Exception {
-        StreamWatch<EgressPolicy> watch = watch(StreamWatch.Updates.latestOnly()).start();
+        StreamWatch<dev.trellis.wire.policy.EgressPolicy> watch = watch(StreamWatch.Updates.latestOnly()).start();
         ServerCallStreamObserver<EgressPolicy> call = nextCall();
         call.onNext(policy(EgressPolicy.Mode.DENY));
         await().atMost(Duration.ofSeconds(10)).until(() -> watch.latest().isPresent());
@@ -154,6 +163,6 @@ class StreamWatchTest {
         // Several backoffs' worth of time: a reconnect would have reached the server by now.
         Thread.sleep(500);
         assertThat(callCount).hasValue(1);
-        assertThat(watch.latest()).as("the last answer stays readable").contains(policy(EgressPolicy.Mode.DENY));
+        assertThat(watch.latest()).as("the last answer stays readable").contains(wire(EgressPolicy.Mode.DENY));
     }
 }

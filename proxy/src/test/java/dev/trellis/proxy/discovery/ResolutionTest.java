@@ -50,6 +50,10 @@ class ResolutionTest {
         return resolution.current().endpoints().stream().map(e -> e.address().getAddress().getHostAddress()).toList();
     }
 
+    private static dev.trellis.wire.destination.Update wire(Update update) {
+        return dev.trellis.proxy.WireMessages.read(update, dev.trellis.wire.destination.Update::read);
+    }
+
     @Test
     void addsRemovesAndNoEndpointsChangeTheSetAndTheFirstAnswerIsAwaitable() {
         Resolution resolution = new Resolution("emoji-svc.emojivoto.svc.cluster.local:8080");
@@ -57,16 +61,16 @@ class ResolutionTest {
         assertThat(resolution.firstAnswer()).isNotDone();
         resolution.streamStarted();
 
-        resolution.apply(add(endpoint(1), endpoint(2)));
+        resolution.apply(wire(add(endpoint(1), endpoint(2))));
         assertThat(resolution.firstAnswer()).isDone();
         assertThat(hosts(resolution)).containsExactly("10.0.0.1", "10.0.0.2");
         Endpoint first = resolution.current().endpoints().getFirst();
         assertThat(first.identity()).contains(EMOJI);
         assertThat(first.labels()).containsEntry("service", "emoji-svc").containsEntry("pod", "emoji-1");
 
-        resolution.apply(remove(1));
+        resolution.apply(wire(remove(1)));
         assertThat(hosts(resolution)).containsExactly("10.0.0.2");
-        resolution.apply(Update.newBuilder().setNoEndpoints(NoEndpoints.newBuilder().setExists(true)).build());
+        resolution.apply(wire(Update.newBuilder().setNoEndpoints(NoEndpoints.newBuilder().setExists(true)).build()));
         assertThat(resolution.current().exists()).isTrue();
         assertThat(resolution.current().endpoints()).isEmpty();
     }
@@ -75,14 +79,14 @@ class ResolutionTest {
     void aNewStreamsFirstAnswerReplacesTheSetInsteadOfAddingToIt() {
         Resolution resolution = new Resolution("emoji:8080");
         resolution.streamStarted();
-        resolution.apply(add(endpoint(1), endpoint(2)));
+        resolution.apply(wire(add(endpoint(1), endpoint(2))));
         // The stream broke; while it reconnects the last set stays in force.
         resolution.streamStarted();
         assertThat(hosts(resolution)).containsExactly("10.0.0.1", "10.0.0.2");
         // The endpoint removed while the stream was down must not linger.
-        resolution.apply(add(endpoint(2)));
+        resolution.apply(wire(add(endpoint(2))));
         assertThat(hosts(resolution)).containsExactly("10.0.0.2");
-        resolution.apply(add(endpoint(3)));
+        resolution.apply(wire(add(endpoint(3))));
         assertThat(hosts(resolution)).containsExactly("10.0.0.2", "10.0.0.3");
     }
 
@@ -95,7 +99,7 @@ class ResolutionTest {
         WeightedAddr portTooBig = WeightedAddr.newBuilder().setAddr(address(6, 70000)).build();
         WeightedAddr badIdentity = endpoint(7).toBuilder().setTlsIdentity(TlsIdentity.newBuilder().setSpiffeId("spiffe://other/not-a-workload")).build();
         WeightedAddr badProxyPort = endpoint(8).toBuilder().setProxyInboundPort(70000).build();
-        resolution.apply(add(threeByteIp, portZero, portTooBig, badIdentity, badProxyPort, endpoint(9)));
+        resolution.apply(wire(add(threeByteIp, portZero, portTooBig, badIdentity, badProxyPort, endpoint(9))));
         assertThat(hosts(resolution)).containsExactly("10.0.0.9");
     }
 
@@ -105,7 +109,7 @@ class ResolutionTest {
         resolution.streamStarted();
         WeightedAddr plain = WeightedAddr.newBuilder().setAddr(address(1, 5432)).setWeight(0).build();
         WeightedAddr opaque = endpoint(2).toBuilder().setProtocolHint(ProtocolHint.newBuilder().setProtocol(ProtocolHint.Protocol.OPAQUE)).build();
-        resolution.apply(add(plain, opaque));
+        resolution.apply(wire(add(plain, opaque)));
         List<Endpoint> endpoints = resolution.current().endpoints();
         assertThat(endpoints.get(0).identity()).isEmpty();
         assertThat(endpoints.get(0).weight()).as("a weight of 0 is read as 1").isEqualTo(1);
@@ -118,10 +122,10 @@ class ResolutionTest {
         Resolution resolution = new Resolution("big:80");
         resolution.streamStarted();
         WeightedAddr[] many = IntStream.range(0, Resolution.MAX_ENDPOINTS + 5).mapToObj(ResolutionTest::endpoint).toArray(WeightedAddr[]::new);
-        resolution.apply(add(many));
+        resolution.apply(wire(add(many)));
         assertThat(resolution.current().endpoints()).hasSize(Resolution.MAX_ENDPOINTS);
         // An update to one already kept is applied although the set is full.
-        resolution.apply(add(endpoint(0).toBuilder().setWeight(7).build()));
+        resolution.apply(wire(add(endpoint(0).toBuilder().setWeight(7).build())));
         assertThat(resolution.current().endpoints()).hasSize(Resolution.MAX_ENDPOINTS);
         assertThat(resolution.current().endpoints().stream().filter(e -> e.weight() == 7).map(Endpoint::labels).findFirst())
                 .isEqualTo(Optional.of(Map.of("service", "emoji-svc", "pod", "emoji-0")));

@@ -9,11 +9,14 @@ import dev.trellis.api.destination.v1.GetDestination;
 import dev.trellis.api.destination.v1.Profile;
 import dev.trellis.api.destination.v1.RequestMatch;
 import dev.trellis.api.destination.v1.Route;
-import io.grpc.ManagedChannel;
+import dev.trellis.wire.grpc.GrpcClient;
 import io.grpc.Server;
-import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioSocketChannel;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Optional;
@@ -38,7 +41,8 @@ class RouteProfilesTest {
     private final List<String> asked = new CopyOnWriteArrayList<>();
     private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
     private Server server;
-    private ManagedChannel channel;
+    private final EventLoopGroup loop = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+    private GrpcClient client;
     private RouteProfiles profiles;
 
     private static Route route(String name, String method, String path, String regex, boolean retryable, long timeoutMillis) {
@@ -65,14 +69,16 @@ class RouteProfilesTest {
                 responses.onNext(profile);
             }
         }).build().start();
-        channel = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort()).usePlaintext().build();
-        profiles = new RouteProfiles(channel, scheduler, "emojivoto");
+        client = new GrpcClient(new GrpcClient.Config("127.0.0.1", server.getPort(), "destination.test", Optional.empty(), loop,
+                NioSocketChannel.class, scheduler, 1024 * 1024, java.time.Duration.ofSeconds(5)));
+        profiles = new RouteProfiles(client, scheduler, "emojivoto");
     }
 
     @AfterEach
     void stop() throws Exception {
         profiles.close();
-        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        client.close();
+        loop.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         scheduler.shutdownNow();
     }

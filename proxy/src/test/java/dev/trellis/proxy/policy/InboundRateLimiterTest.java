@@ -22,30 +22,34 @@ class InboundRateLimiterTest {
         return Optional.of(WorkloadIdentity.parseSpiffeId("spiffe://cluster.local/ns/tenant/sa/" + account));
     }
 
+    private static dev.trellis.wire.policy.InboundServer wire(InboundServer policy) {
+        return dev.trellis.proxy.WireMessages.read(policy, dev.trellis.wire.policy.InboundServer::read);
+    }
+
     @Test
     void eachIdentityHasItsOwnBudget() {
-        assertThat(limiter.tryAcquire(SERVER, identity("web"))).isTrue();
-        assertThat(limiter.tryAcquire(SERVER, identity("web"))).isTrue();
-        assertThat(limiter.tryAcquire(SERVER, identity("web"))).as("burst of 2 spent").isFalse();
-        assertThat(limiter.tryAcquire(SERVER, identity("vote-bot"))).isTrue();
+        assertThat(limiter.tryAcquire(wire(SERVER), identity("web"))).isTrue();
+        assertThat(limiter.tryAcquire(wire(SERVER), identity("web"))).isTrue();
+        assertThat(limiter.tryAcquire(wire(SERVER), identity("web"))).as("burst of 2 spent").isFalse();
+        assertThat(limiter.tryAcquire(wire(SERVER), identity("vote-bot"))).isTrue();
         now.addAndGet(1_000_000_000L);
-        assertThat(limiter.tryAcquire(SERVER, identity("web"))).as("a second later").isTrue();
+        assertThat(limiter.tryAcquire(wire(SERVER), identity("web"))).as("a second later").isTrue();
     }
 
     /** A caller holding many identities must not reset the limits of the others by filling the table. */
     @Test
     void identitiesPastTheCapShareOneBucketAndTheOthersKeepTheirs() {
-        assertThat(limiter.tryAcquire(SERVER, identity("web"))).isTrue();
-        assertThat(limiter.tryAcquire(SERVER, identity("web"))).isTrue();
-        assertThat(limiter.tryAcquire(SERVER, identity("web"))).isFalse();
+        assertThat(limiter.tryAcquire(wire(SERVER), identity("web"))).isTrue();
+        assertThat(limiter.tryAcquire(wire(SERVER), identity("web"))).isTrue();
+        assertThat(limiter.tryAcquire(wire(SERVER), identity("web"))).isFalse();
         for (int i = 0; i < InboundRateLimiter.MAX_BUCKETS + 10; i++) {
-            limiter.tryAcquire(SERVER, identity("flood-" + i));
+            limiter.tryAcquire(wire(SERVER), identity("flood-" + i));
         }
-        assertThat(limiter.tryAcquire(SERVER, identity("web"))).as("web's spent budget was not reset by the flood").isFalse();
+        assertThat(limiter.tryAcquire(wire(SERVER), identity("web"))).as("web's spent budget was not reset by the flood").isFalse();
         now.addAndGet(1_000_000_000L);
         int served = 0;
         for (int i = 0; i < 100; i++) {
-            served += limiter.tryAcquire(SERVER, identity("late-" + i)) ? 1 : 0;
+            served += limiter.tryAcquire(wire(SERVER), identity("late-" + i)) ? 1 : 0;
         }
         assertThat(served).as("identities past the cap share one bucket of 2").isEqualTo(2);
     }

@@ -38,7 +38,7 @@ class InboundTargetsTest {
                 .addPorts(DeclaredPort.newBuilder().setPort(9090))
                 .addPorts(DeclaredPort.newBuilder().setPort(9901).setLoopback(true)).build();
         InboundTargets targets = new InboundTargets(Set.of(), Set.of(8080), Optional.empty(),
-                Optional.of((executor, then) -> then.accept(Optional.of(declared))), "shop/front-0");
+                Optional.of((executor, then) -> then.accept(Optional.of(dev.trellis.proxy.WireMessages.read(declared, dev.trellis.wire.policy.WorkloadPorts::read)))), "shop/front-0");
         assertThat(app(targets, 8080)).isEqualTo(new InetSocketAddress(POD, 8080));
         assertThat(app(targets, 9090)).isEqualTo(new InetSocketAddress(POD, 9090));
         assertThat(app(targets, 9901)).isEqualTo(new InetSocketAddress(InetAddress.getLoopbackAddress(), 9901));

@@ -1,6 +1,6 @@
 package dev.trellis.tls.client;
 
-import io.grpc.Status;
+import dev.trellis.wire.grpc.GrpcStatus;
 import java.time.Duration;
 import java.util.Optional;
 
@@ -9,17 +9,17 @@ public final class CertifyException extends Exception {
 
     private static final long serialVersionUID = 1L;
 
-    private final Status.Code code;
+    private final GrpcStatus.Code code;
     private final transient Duration retryAfter;
 
-    CertifyException(String message, Status.Code code, Duration retryAfter, Throwable cause) {
+    CertifyException(String message, GrpcStatus.Code code, Duration retryAfter, Throwable cause) {
         super(message, cause);
         this.code = code;
         this.retryAfter = retryAfter;
     }
 
     /** The gRPC status code of the refusal, or UNKNOWN for local failures. */
-    public Status.Code code() {
+    public GrpcStatus.Code code() {
         return code;
     }
 

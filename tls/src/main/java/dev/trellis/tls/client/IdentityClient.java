@@ -2,11 +2,6 @@ package dev.trellis.tls.client;
 
 import static java.util.Objects.requireNonNull;
 
-import com.google.protobuf.ByteString;
-import com.google.rpc.RetryInfo;
-import dev.trellis.api.identity.v1.CertifyRequest;
-import dev.trellis.api.identity.v1.CertifyResponse;
-import dev.trellis.api.identity.v1.IdentityGrpc;
 import dev.trellis.core.identity.WorkloadIdentity;
 import dev.trellis.core.net.HostPort;
 import dev.trellis.tls.context.Credentials;
@@ -15,11 +10,17 @@ import dev.trellis.tls.context.MeshSslContexts;
 import dev.trellis.tls.pki.CertificateRequests;
 import dev.trellis.tls.pki.EcKeys;
 import dev.trellis.tls.pki.Pem;
-import io.grpc.ManagedChannel;
-import io.grpc.Status;
-import io.grpc.StatusRuntimeException;
-import io.grpc.netty.NettyChannelBuilder;
-import io.grpc.protobuf.StatusProto;
+import dev.trellis.wire.grpc.GrpcClient;
+import dev.trellis.wire.grpc.GrpcException;
+import dev.trellis.wire.grpc.GrpcStatus;
+import dev.trellis.wire.identity.CertifyRequest;
+import dev.trellis.wire.identity.CertifyResponse;
+import dev.trellis.wire.identity.IdentityService;
+import dev.trellis.wire.protobuf.ProtoException;
+import dev.trellis.wire.protobuf.ProtoReader;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioSocketChannel;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -33,10 +34,12 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import javax.net.ssl.SSLException;
 import org.slf4j.Logger;
@@ -98,13 +101,15 @@ public final class IdentityClient implements AutoCloseable {
     private final Config config;
     private final CredentialsStore store;
     private final Clock clock;
-    private final ManagedChannel channel;
+    private final GrpcClient channel;
+    /** The event loop this client made for itself, when it was given none. */
+    private final Optional<io.netty.channel.EventLoopGroup> ownLoop;
     private final ScheduledExecutorService scheduler;
     private final AtomicInteger failures = new AtomicInteger();
     private volatile String lastFailure = "";
     private volatile boolean closed;
 
-    /** Where the client's gRPC channel does its I/O: an event loop group the caller owns (and closes after this client). */
+    /** Where the client's connection does its I/O: an event loop group the caller owns (and closes after this client). */
     public record Transport(io.netty.channel.EventLoopGroup loops, Class<? extends io.netty.channel.Channel> channelType) {
         public Transport {
             requireNonNull(loops, "loops");
@@ -112,15 +117,14 @@ public final class IdentityClient implements AutoCloseable {
         }
     }
 
-    /** A client with gRPC's own shared event loops and executor threads. */
+    /** A client with an event loop thread of its own. */
     public IdentityClient(Config config, CredentialsStore store, Clock clock) throws SSLException {
         this(config, store, clock, Optional.empty());
     }
 
     /**
-     * A client whose channel does its I/O on {@code transport}'s event loops and runs its
-     * callbacks on the client's own renewal thread, when given: no threads of gRPC's own (a
-     * sidecar counts every one).
+     * A client whose channel does its I/O on {@code transport}'s event loops, when given (a
+     * sidecar counts every thread).
      */
     public IdentityClient(Config config, CredentialsStore store, Clock clock, Optional<Transport> transport) throws SSLException {
         this.config = requireNonNull(config, "config");
@@ -134,12 +138,12 @@ public final class IdentityClient implements AutoCloseable {
             thread.setDaemon(true);
             return thread;
         });
-        NettyChannelBuilder builder = NettyChannelBuilder.forAddress(config.server().host(), config.server().port())
-                .sslContext(MeshSslContexts.forGrpcClient(store.trustAnchors(), Optional.empty(), clock))
-                .overrideAuthority(config.serverIdentity().dnsName())
-                .maxInboundMessageSize(MAX_RESPONSE_BYTES);
-        transport.ifPresent(t -> builder.eventLoopGroup(t.loops()).channelType(t.channelType()).executor(scheduler));
-        this.channel = builder.build();
+        this.ownLoop = transport.isPresent() ? Optional.empty() : Optional.of(new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory()));
+        Transport io = transport.orElseGet(() -> new Transport(ownLoop.orElseThrow(), NioSocketChannel.class));
+        this.channel = new GrpcClient(new GrpcClient.Config(config.server().host(), config.server().port(), config.serverIdentity().dnsName(),
+                // Callbacks in place: the renewal thread waits for the answer, so it cannot also be the one to deliver it.
+                Optional.of(MeshSslContexts.forGrpcClient(store.trustAnchors(), Optional.empty(), clock)), io.loops(), io.channelType(), Runnable::run,
+                MAX_RESPONSE_BYTES, config.callTimeout()));
     }
 
     /** Starts renewing: the first attempt now, the next ones as described above. */
@@ -159,22 +163,25 @@ public final class IdentityClient implements AutoCloseable {
         String token = readToken();
         CertifyResponse response;
         try {
-            response = IdentityGrpc.newBlockingStub(channel)
-                    .withDeadlineAfter(config.callTimeout().toMillis(), TimeUnit.MILLISECONDS)
-                    .certify(CertifyRequest.newBuilder()
-                            .setIdentity(config.identity().spiffeId())
-                            .setToken(token)
-                            .setCsrDer(ByteString.copyFrom(csr))
-                            .build());
-        } catch (StatusRuntimeException e) {
-            throw new CertifyException(describe(e), e.getStatus().getCode(), retryHint(e), e);
+            // The call's deadline ends it; the wait's own limit only guards against a lost answer.
+            response = channel.unary(IdentityService.CERTIFY, new CertifyRequest(config.identity().spiffeId(), token, csr), CertifyResponse::read, config.callTimeout())
+                    .get(config.callTimeout().toMillis() + 5_000, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            GrpcStatus status = e.getCause() instanceof GrpcException grpc ? grpc.status()
+                    : GrpcStatus.of(GrpcStatus.Code.UNKNOWN, String.valueOf(e.getCause()));
+            throw new CertifyException(describe(status), status.code(), retryHint(status), e.getCause());
+        } catch (TimeoutException e) {
+            throw new CertifyException("identity client: no answer from " + config.server(), GrpcStatus.Code.DEADLINE_EXCEEDED, null, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CertifyException("identity client: interrupted while waiting for " + config.server(), GrpcStatus.Code.CANCELLED, null, e);
         }
         Credentials credentials = toCredentials(response, keys);
         try {
             store.install(credentials);
         } catch (CertificateException e) {
             throw new CertifyException("identity client: refusing the certificate from " + config.server() + ": " + e.getMessage(),
-                    Status.Code.UNKNOWN, null, e);
+                    GrpcStatus.Code.UNKNOWN, null, e);
         }
         failures.set(0);
         return credentials;
@@ -183,47 +190,39 @@ public final class IdentityClient implements AutoCloseable {
     /**
      * What went wrong with a call, in words: the server's refusal as it gave it, or, when the
      * call never reached it, the transport's real reason (a TLS handshake refused because the
-     * server's certificate does not chain to our trust anchors, say) rather than gRPC's
-     * "io exception" and its channel pipeline.
+     * server's certificate does not chain to our trust anchors, say).
      */
-    private String describe(StatusRuntimeException e) {
-        Status status = e.getStatus();
-        if (status.getCode() == Status.Code.UNAVAILABLE) {
-            for (Throwable cause = e.getCause(); cause != null; cause = cause.getCause()) {
-                if (cause instanceof CertificateException refused) {
-                    return "identity client: the TLS handshake with " + config.server() + " failed: " + refused.getMessage()
-                            + " (is " + config.serverIdentity() + " signed by the trust anchors given?)";
-                }
-            }
-            Throwable root = e;
-            while (root.getCause() != null) {
-                root = root.getCause();
-            }
-            if (root != e) {
-                return "identity client: cannot reach " + config.server() + ": " + (root.getMessage() != null ? root.getMessage() : root.toString());
-            }
+    private String describe(GrpcStatus status) {
+        String tls = "the TLS handshake failed: ";
+        int refused = status.description().indexOf(tls);
+        if (status.code() == GrpcStatus.Code.UNAVAILABLE && refused >= 0) {
+            return "identity client: the TLS handshake with " + config.server() + " failed: " + status.description().substring(refused + tls.length())
+                    + " (is " + config.serverIdentity() + " signed by the trust anchors given?)";
         }
-        String description = status.getDescription() == null ? "" : ": " + status.getDescription().lines().findFirst().orElse("");
-        return "identity client: " + config.server() + " refused " + config.identity() + ": " + status.getCode() + description;
+        if (status.code() == GrpcStatus.Code.UNAVAILABLE) {
+            return "identity client: " + status.description();
+        }
+        String description = status.description().isEmpty() ? "" : ": " + status.description().lines().findFirst().orElse("");
+        return "identity client: " + config.server() + " refused " + config.identity() + ": " + status.code() + description;
     }
 
     private Credentials toCredentials(CertifyResponse response, KeyPair keys) throws CertifyException {
         List<X509Certificate> chain = new ArrayList<>();
         try {
-            chain.add(Pem.fromDer(response.getLeafDer().toByteArray(), "leaf from " + config.server()));
-            for (ByteString der : response.getIntermediatesDerList()) {
-                chain.add(Pem.fromDer(der.toByteArray(), "intermediate from " + config.server()));
+            chain.add(Pem.fromDer(response.leafDer(), "leaf from " + config.server()));
+            for (byte[] der : response.intermediatesDer()) {
+                chain.add(Pem.fromDer(der, "intermediate from " + config.server()));
             }
         } catch (IOException e) {
-            throw new CertifyException("identity client: " + e.getMessage(), Status.Code.UNKNOWN, null, e);
+            throw new CertifyException("identity client: " + e.getMessage(), GrpcStatus.Code.UNKNOWN, null, e);
         }
         if (!chain.getFirst().getPublicKey().equals(keys.getPublic())) {
-            throw new CertifyException("identity client: the leaf from " + config.server() + " is not for the key we sent", Status.Code.UNKNOWN, null, null);
+            throw new CertifyException("identity client: the leaf from " + config.server() + " is not for the key we sent", GrpcStatus.Code.UNKNOWN, null, null);
         }
         try {
             return new Credentials(config.identity(), keys.getPrivate(), chain);
         } catch (IllegalArgumentException e) {
-            throw new CertifyException("identity client: " + e.getMessage(), Status.Code.UNKNOWN, null, e);
+            throw new CertifyException("identity client: " + e.getMessage(), GrpcStatus.Code.UNKNOWN, null, e);
         }
     }
 
@@ -232,11 +231,11 @@ public final class IdentityClient implements AutoCloseable {
             long size = Files.size(config.tokenFile());
             if (size > MAX_TOKEN_BYTES) {
                 throw new CertifyException("identity client: token file " + config.tokenFile() + " is " + size + " bytes, over the " + MAX_TOKEN_BYTES + "-byte limit",
-                        Status.Code.UNKNOWN, null, null);
+                        GrpcStatus.Code.UNKNOWN, null, null);
             }
             return Files.readString(config.tokenFile(), StandardCharsets.UTF_8).strip();
         } catch (IOException e) {
-            throw new CertifyException("identity client: cannot read token file " + config.tokenFile() + ": " + e, Status.Code.UNKNOWN, null, e);
+            throw new CertifyException("identity client: cannot read token file " + config.tokenFile() + ": " + e, GrpcStatus.Code.UNKNOWN, null, e);
         }
     }
 
@@ -312,20 +311,40 @@ public final class IdentityClient implements AutoCloseable {
         return Duration.ofMillis(Math.min(withHint, config.maxBackoff().toMillis()));
     }
 
-    private static Duration retryHint(StatusRuntimeException e) {
-        com.google.rpc.Status details = StatusProto.fromThrowable(e);
-        if (details == null) {
-            return null;
-        }
-        for (com.google.protobuf.Any any : details.getDetailsList()) {
-            if (any.is(RetryInfo.class)) {
-                try {
-                    com.google.protobuf.Duration delay = any.unpack(RetryInfo.class).getRetryDelay();
-                    return Duration.ofSeconds(delay.getSeconds(), delay.getNanos());
-                } catch (com.google.protobuf.InvalidProtocolBufferException ignored) {
+    /**
+     * The server's retry hint: a {@code google.rpc.RetryInfo} among the details of the
+     * {@code google.rpc.Status} it sent in {@code grpc-status-details-bin}; null when none.
+     */
+    static Duration retryHint(GrpcStatus status) {
+        try {
+            ProtoReader details = ProtoReader.of(status.details());
+            while (details.next()) {
+                if (details.field() != 3) {
+                    details.skip();
+                    continue;
+                }
+                ProtoReader any = details.readMessage();
+                String type = "";
+                ProtoReader value = null;
+                while (any.next()) {
+                    switch (any.field()) {
+                        case 1 -> type = any.readString();
+                        case 2 -> value = any.readMessage();
+                        default -> any.skip();
+                    }
+                }
+                if (type.endsWith("/google.rpc.RetryInfo") && value != null) {
+                    while (value.next()) {
+                        if (value.field() == 1) {
+                            return value.readDuration();
+                        }
+                        value.skip();
+                    }
                     return null;
                 }
             }
+        } catch (ProtoException ignored) {
+            // Malformed details: no hint.
         }
         return null;
     }
@@ -334,12 +353,8 @@ public final class IdentityClient implements AutoCloseable {
     public void close() {
         closed = true;
         // The channel first: its last callbacks may run on the scheduler, which must still take them.
-        channel.shutdownNow();
-        try {
-            channel.awaitTermination(5, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        channel.close();
         scheduler.shutdownNow();
+        ownLoop.ifPresent(loop -> loop.shutdownGracefully(0, 2, TimeUnit.SECONDS));
     }
 }

@@ -5,7 +5,6 @@ import static java.util.Objects.requireNonNull;
 import dev.trellis.core.identity.WorkloadIdentity;
 import dev.trellis.tls.pki.MeshCertificates;
 import dev.trellis.tls.pki.TrustAnchors;
-import io.grpc.netty.GrpcSslContexts;
 import io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.OpenSsl;
@@ -44,6 +43,8 @@ public final class MeshSslContexts {
      * the CPU has AES instructions, ChaCha20 first when not); the JDK provider uses this one.
      */
     static final List<String> TLS_13_SUITES = List.of("TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256");
+    /** gRPC runs on HTTP/2 only. */
+    private static final List<String> GRPC_ALPN = List.of("h2");
 
     private MeshSslContexts() {}
 
@@ -95,21 +96,14 @@ public final class MeshSslContexts {
         return withoutResumption(common(builder, alpn, keyExchange).build());
     }
 
-    /** A gRPC server context (ALPN h2) presenting the store's credentials. */
+    /** A gRPC server context: {@link #forServer} with ALPN {@code h2} only, as gRPC requires. */
     public static SslContext forGrpcServer(CredentialsStore store, ClientAuth clientAuth, Clock clock) throws SSLException {
-        SslContextBuilder builder = SslContextBuilder.forServer(new CurrentCredentialsKeyManager(store))
-                .trustManager(new MeshTrustManager(store.trustAnchors(), clock))
-                .clientAuth(clientAuth);
-        return groups(GrpcSslContexts.configure(builder, provider()).protocols(TLS_13), KeyExchange.HYBRID).build();
+        return forServer(store, clientAuth, GRPC_ALPN, clock);
     }
 
-    /** A gRPC client context (ALPN h2); see {@link #forClient}. */
+    /** A gRPC client context: {@link #forClient} with ALPN {@code h2} only. */
     public static SslContext forGrpcClient(TrustAnchors anchors, Optional<CredentialsStore> store, Clock clock) throws SSLException {
-        SslContextBuilder builder = SslContextBuilder.forClient()
-                .trustManager(new MeshTrustManager(requireNonNull(anchors, "anchors"), clock))
-                .endpointIdentificationAlgorithm(null);
-        store.ifPresent(s -> builder.keyManager(new CurrentCredentialsKeyManager(s)));
-        return withoutResumption(groups(GrpcSslContexts.configure(builder, provider()).protocols(TLS_13), KeyExchange.HYBRID).build());
+        return forClient(anchors, store, GRPC_ALPN, clock);
     }
 
     /** The mesh identity of the peer of an established session, if it presented a certificate. */

@@ -1,4 +1,4 @@
-package dev.trellis.tls.grpc;
+package dev.trellis.api.server;
 
 import static java.util.Objects.requireNonNull;
 

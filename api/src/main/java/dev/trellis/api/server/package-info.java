@@ -1,2 +1,2 @@
 /** gRPC servers of the mesh, bounded the same way everywhere: resets, streams, metadata, keepalive, handshakes, idle connections. */
-package dev.trellis.tls.grpc;
+package dev.trellis.api.server;

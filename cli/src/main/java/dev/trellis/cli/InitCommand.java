@@ -1,6 +1,7 @@
 package dev.trellis.cli;
 
 import dev.trellis.core.net.Cidr;
+import dev.trellis.core.sidecar.ProxyPorts;
 import dev.trellis.init.InitConfig;
 import dev.trellis.init.ProxyInit;
 import java.util.List;
@@ -8,9 +9,9 @@ import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code trellis init}: proxy-init, the pod's iptables rules (run by the injector's init container). */
 @Command(mixinStandardHelpOptions = true, name = "init", description = {
@@ -21,13 +22,13 @@ final class InitCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--inbound-port", defaultValue = "4143", description = "The proxy's inbound port (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--inbound-port", defaultValue = "" + ProxyPorts.INBOUND, description = "The proxy's inbound port (default: ${DEFAULT-VALUE}).")
     int inboundPort;
 
-    @Option(names = "--outbound-port", defaultValue = "4140", description = "The proxy's outbound port (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--outbound-port", defaultValue = "" + ProxyPorts.OUTBOUND, description = "The proxy's outbound port (default: ${DEFAULT-VALUE}).")
     int outboundPort;
 
-    @Option(names = "--proxy-uid", defaultValue = "2102", description = "The proxy's uid, whose traffic is never redirected (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--proxy-uid", defaultValue = "" + ProxyPorts.UID, description = "The proxy's uid, whose traffic is never redirected (default: ${DEFAULT-VALUE}).")
     int proxyUid;
 
     @Option(names = "--skip-inbound-ports", split = ",", paramLabel = "PORT", description = "Inbound ports not redirected (the proxy's 4190-4192 never are).")

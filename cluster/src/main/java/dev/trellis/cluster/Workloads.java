@@ -1,5 +1,6 @@
 package dev.trellis.cluster;
 
+import dev.trellis.core.sidecar.ProxyPorts;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -16,10 +17,10 @@ public final class Workloads {
     /** The name of the proxy container the injector adds: its presence makes a pod meshed. */
     public static final String PROXY_CONTAINER = "trellis-proxy";
     /** The proxy's inbound port when the pod does not name one. */
-    public static final int DEFAULT_PROXY_INBOUND_PORT = 4143;
+    public static final int DEFAULT_PROXY_INBOUND_PORT = ProxyPorts.INBOUND;
     /** Where the pod's proxy serves tap (local mode); 4190 otherwise. */
     public static final String PROXY_TAP_PORT = "config.trellis.dev/proxy-tap-port";
-    public static final int DEFAULT_PROXY_TAP_PORT = 4190;
+    public static final int DEFAULT_PROXY_TAP_PORT = ProxyPorts.TAP;
     /** Ports (comma-separated) whose traffic is opaque TCP: no protocol detection, on either side. */
     public static final String OPAQUE_PORTS = "config.trellis.dev/opaque-ports";
     /** Ports (comma-separated) on which the app listens on loopback only. */

@@ -16,7 +16,7 @@ import dev.trellis.identity.audit.AuditLog;
 import dev.trellis.identity.auth.LocalTokenAuthenticator;
 import dev.trellis.proxy.Proxy;
 import dev.trellis.proxy.ProxyConfig;
-import dev.trellis.proxy.outbound.ForwardListener;
+import dev.trellis.proxy.Forward;
 import dev.trellis.tls.client.IdentityClient;
 import dev.trellis.tls.context.CredentialsStore;
 import dev.trellis.tls.context.MeshSslContexts;
@@ -151,11 +151,11 @@ public final class DemoMesh implements AutoCloseable {
         Proxy emoji1Proxy = factory.start("emoji", "emoji-1", List.of());
         Proxy votingProxy = factory.start("voting", "voting-0", List.of());
         Proxy webProxy = factory.start("web", "web-0", List.of(
-                ForwardListener.Forward.parse("0=http://emoji-svc.emojivoto.svc.cluster.local:8080"),
-                ForwardListener.Forward.parse("0=http://voting-svc.emojivoto.svc.cluster.local:8080")));
+                Forward.parse("0=http://emoji-svc.emojivoto.svc.cluster.local:8080"),
+                Forward.parse("0=http://voting-svc.emojivoto.svc.cluster.local:8080")));
         WebApp web = WebApp.start(webProxy.forwardAddress(0).getPort(), webProxy.forwardAddress(1).getPort());
         open.push(web);
-        Proxy botProxy = factory.start("vote-bot", "vote-bot-0", List.of(ForwardListener.Forward.parse("0=http://web-svc.emojivoto.svc.cluster.local:80")));
+        Proxy botProxy = factory.start("vote-bot", "vote-bot-0", List.of(Forward.parse("0=http://web-svc.emojivoto.svc.cluster.local:80")));
 
         List<DemoManifests.PodSpec> pods = List.of(
                 new DemoManifests.PodSpec("web", "web-0", "web", "http", web.port(), webProxy.inboundAddress().getPort(), webProxy.tapAddress().orElseThrow().getPort()),
@@ -217,7 +217,7 @@ public final class DemoMesh implements AutoCloseable {
             this.logs = logs;
         }
 
-        Proxy start(String serviceAccount, String pod, List<ForwardListener.Forward> forwards) throws Exception {
+        Proxy start(String serviceAccount, String pod, List<Forward> forwards) throws Exception {
             WorkloadIdentity identity = new WorkloadIdentity(TRUST_DOMAIN, DemoManifests.NAMESPACE, serviceAccount);
             Path token = tokens.fileFor(identity);
             ProxyConfig config = ProxyConfig.builder(identity)

@@ -3,6 +3,7 @@ package dev.trellis.init;
 import static java.util.Objects.requireNonNull;
 
 import dev.trellis.core.net.Cidr;
+import dev.trellis.core.sidecar.ProxyPorts;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
@@ -27,7 +28,7 @@ public record InitConfig(int proxyUid, int inboundPort, int outboundPort, Set<In
     public enum Backend { AUTO, NFT, LEGACY }
 
     /** The proxy's own listeners other than inbound: tap, admin, probes. Never redirected inbound. */
-    public static final Set<Integer> PROXY_PORTS = Set.of(4190, 4191, 4192);
+    public static final Set<Integer> PROXY_PORTS = ProxyPorts.OWN_LISTENERS;
 
     public InitConfig {
         requirePort(inboundPort, "inbound port");
@@ -57,9 +58,9 @@ public record InitConfig(int proxyUid, int inboundPort, int outboundPort, Set<In
 
     /** Builds {@link InitConfig}; starts from every default. */
     public static final class Builder {
-        private int proxyUid = 2102;
-        private int inboundPort = 4143;
-        private int outboundPort = 4140;
+        private int proxyUid = ProxyPorts.UID;
+        private int inboundPort = ProxyPorts.INBOUND;
+        private int outboundPort = ProxyPorts.OUTBOUND;
         private Set<Integer> skipInboundPorts = Set.of();
         private Set<Integer> skipOutboundPorts = Set.of();
         private List<Cidr> skipOutboundSubnets = List.of();

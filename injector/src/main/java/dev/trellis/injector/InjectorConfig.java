@@ -6,6 +6,7 @@ import dev.trellis.core.identity.ControlPlaneComponent;
 import dev.trellis.core.identity.WorkloadIdentity;
 import dev.trellis.core.settings.ClusterDomain;
 import dev.trellis.core.settings.Images;
+import dev.trellis.core.sidecar.ProxyPorts;
 import dev.trellis.core.version.TrellisVersion;
 import java.util.Optional;
 
@@ -32,7 +33,7 @@ public record InjectorConfig(String namespace, String trustDomain, String cluste
                              ProxyDefaults defaults) {
 
     /** The uid the proxy runs as; proxy-init lets this uid's traffic pass. */
-    public static final long PROXY_UID = 2102;
+    public static final long PROXY_UID = ProxyPorts.UID;
 
     public InjectorConfig {
         requireNonNull(namespace, "namespace");

@@ -3,6 +3,8 @@ package dev.trellis.injector;
 import dev.trellis.cluster.Workloads;
 import dev.trellis.core.identity.ControlPlaneComponent;
 import dev.trellis.core.metadata.MetadataKeys;
+import dev.trellis.core.sidecar.ProxyEnvironment;
+import dev.trellis.core.sidecar.ProxyPorts;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.EnvVar;
@@ -45,11 +47,11 @@ public final class PodInjector {
     /** Label on injected pods: which control plane meshes them (for selectors, viz and check). */
     public static final String LABEL_CONTROL_PLANE_NS = MetadataKeys.CONTROL_PLANE_NS;
 
-    static final int INBOUND_PORT = 4143;
-    static final int OUTBOUND_PORT = 4140;
-    static final int ADMIN_PORT = 4191;
-    static final int PROBE_PORT = 4192;
-    static final int TAP_PORT = 4190;
+    static final int INBOUND_PORT = ProxyPorts.INBOUND;
+    static final int OUTBOUND_PORT = ProxyPorts.OUTBOUND;
+    static final int ADMIN_PORT = ProxyPorts.ADMIN;
+    static final int PROBE_PORT = ProxyPorts.PROBES;
+    static final int TAP_PORT = ProxyPorts.TAP;
     static final String TOKEN_DIR = "/var/run/secrets/trellis";
     static final String TOKEN_FILE = TOKEN_DIR + "/identity-token";
     /** An hour: the kubelet renews it at 80 %, and the proxy reads it at every renewal. */
@@ -243,23 +245,23 @@ public final class PodInjector {
         env.add(field("TRELLIS_POD_NAME", "metadata.name"));
         env.add(field("TRELLIS_POD_SERVICE_ACCOUNT", "spec.serviceAccountName"));
         // $(VAR) refers to the variables above: the kubelet expands them.
-        env.add(value("TRELLIS_PROXY_IDENTITY", "spiffe://" + config.trustDomain() + "/ns/$(TRELLIS_POD_NAMESPACE)/sa/$(TRELLIS_POD_SERVICE_ACCOUNT)"));
-        env.add(value("TRELLIS_PROXY_WORKLOAD", "$(TRELLIS_POD_NAME)"));
-        env.add(value("TRELLIS_PROXY_TRUST_ANCHORS_PEM", config.trustAnchorsPem()));
-        env.add(value("TRELLIS_PROXY_TOKEN_FILE", TOKEN_FILE));
-        env.add(value("TRELLIS_PROXY_IDENTITY_ADDR", config.serviceAddress(ControlPlaneComponent.IDENTITY, 8080)));
-        env.add(value("TRELLIS_PROXY_IDENTITY_NAME", config.identityOf(ControlPlaneComponent.IDENTITY).spiffeId()));
-        env.add(value("TRELLIS_PROXY_DESTINATION_ADDR", config.serviceAddress(ControlPlaneComponent.DESTINATION, 8086)));
-        env.add(value("TRELLIS_PROXY_DESTINATION_NAME", config.identityOf(ControlPlaneComponent.DESTINATION).spiffeId()));
-        env.add(value("TRELLIS_PROXY_VIZ_NAME", config.identityOf(ControlPlaneComponent.VIZ).spiffeId()));
-        env.add(value("TRELLIS_PROXY_INBOUND", "0.0.0.0:" + INBOUND_PORT));
-        env.add(value("TRELLIS_PROXY_OUTBOUND", "127.0.0.1:" + OUTBOUND_PORT));
-        env.add(value("TRELLIS_PROXY_ADMIN", "127.0.0.1:" + ADMIN_PORT));
-        env.add(value("TRELLIS_PROXY_PROBE", "0.0.0.0:" + PROBE_PORT));
-        env.add(value("TRELLIS_PROXY_TAP", "0.0.0.0:" + TAP_PORT));
-        env.add(value("TRELLIS_PROXY_CONNECTION_LOG", "-"));
-        settings.opaquePorts().ifPresent(ports -> env.add(value("TRELLIS_PROXY_OPAQUE_PORTS", join(ports))));
-        settings.defaultInboundPolicy().ifPresent(policy -> env.add(value("TRELLIS_PROXY_DEFAULT_INBOUND_POLICY", policy)));
+        env.add(value(ProxyEnvironment.IDENTITY, "spiffe://" + config.trustDomain() + "/ns/$(TRELLIS_POD_NAMESPACE)/sa/$(TRELLIS_POD_SERVICE_ACCOUNT)"));
+        env.add(value(ProxyEnvironment.WORKLOAD, "$(TRELLIS_POD_NAME)"));
+        env.add(value(ProxyEnvironment.TRUST_ANCHORS_PEM, config.trustAnchorsPem()));
+        env.add(value(ProxyEnvironment.TOKEN_FILE, TOKEN_FILE));
+        env.add(value(ProxyEnvironment.IDENTITY_ADDR, config.serviceAddress(ControlPlaneComponent.IDENTITY, 8080)));
+        env.add(value(ProxyEnvironment.IDENTITY_NAME, config.identityOf(ControlPlaneComponent.IDENTITY).spiffeId()));
+        env.add(value(ProxyEnvironment.DESTINATION_ADDR, config.serviceAddress(ControlPlaneComponent.DESTINATION, 8086)));
+        env.add(value(ProxyEnvironment.DESTINATION_NAME, config.identityOf(ControlPlaneComponent.DESTINATION).spiffeId()));
+        env.add(value(ProxyEnvironment.VIZ_NAME, config.identityOf(ControlPlaneComponent.VIZ).spiffeId()));
+        env.add(value(ProxyEnvironment.INBOUND, "0.0.0.0:" + INBOUND_PORT));
+        env.add(value(ProxyEnvironment.OUTBOUND, "127.0.0.1:" + OUTBOUND_PORT));
+        env.add(value(ProxyEnvironment.ADMIN, "127.0.0.1:" + ADMIN_PORT));
+        env.add(value(ProxyEnvironment.PROBE, "0.0.0.0:" + PROBE_PORT));
+        env.add(value(ProxyEnvironment.TAP, "0.0.0.0:" + TAP_PORT));
+        env.add(value(ProxyEnvironment.CONNECTION_LOG, "-"));
+        settings.opaquePorts().ifPresent(ports -> env.add(value(ProxyEnvironment.OPAQUE_PORTS, join(ports))));
+        settings.defaultInboundPolicy().ifPresent(policy -> env.add(value(ProxyEnvironment.DEFAULT_INBOUND_POLICY, policy)));
         // The JVM reads this itself; slf4j-simple takes its level from it.
         env.add(value("JAVA_TOOL_OPTIONS", "-Dorg.slf4j.simpleLogger.defaultLogLevel=" + settings.logLevel()));
         ResourceRequirementsBuilder resources = new ResourceRequirementsBuilder()

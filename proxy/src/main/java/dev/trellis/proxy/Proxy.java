@@ -109,7 +109,7 @@ public final class Proxy implements AutoCloseable {
         PolicyMetrics policyMetrics = new PolicyMetrics(registry);
         this.policyWatches = config.workload().map(pod -> new PolicyWatches(destination, scheduler, config.identity().namespace(), pod, Duration.ofMillis(500),
                 credentials.firstInstalled()));
-        InboundPolicy inboundPolicy = new InboundPolicy(policyWatches, timeouts.policyWait(), ports.requireIdentity(), ports.opaque(), ports.defaultPolicy(),
+        InboundPolicy inboundPolicy = new InboundPolicy(policyWatches, timeouts.policyWait(), ports.requireIdentity(), ports.opaque(), InboundPolicy.Fallback.of(ports.defaultPolicy()),
                 policyMetrics, new InboundRateLimiter(System::nanoTime), config.identity().trustDomain());
         InboundTargets targets = new InboundTargets(config.ownPorts(), ports.declared(), ports.appHost(),
                 policyWatches.map(watches -> (executor, then) -> watches.declaredPorts(timeouts.policyWait(), executor, then)),

@@ -5,8 +5,9 @@ import static java.util.Objects.requireNonNull;
 import dev.trellis.core.identity.ControlPlaneComponent;
 import dev.trellis.core.identity.WorkloadIdentity;
 import dev.trellis.core.net.HostPort;
+import dev.trellis.core.settings.DefaultInboundPolicy;
+import dev.trellis.core.sidecar.ProxyPorts;
 import dev.trellis.core.time.DurationText;
-import dev.trellis.proxy.outbound.ForwardListener;
 import dev.trellis.proxy.policy.InboundPolicy;
 import dev.trellis.tls.context.KeyExchange;
 import dev.trellis.tls.pki.TrustAnchors;
@@ -34,12 +35,12 @@ public final class ProxyConfig {
      * the builder parses them, so the two cannot disagree.
      */
     public static final class Defaults {
-        public static final String INBOUND = "0.0.0.0:4143";
-        public static final String OUTBOUND = "127.0.0.1:4140";
-        public static final String ADMIN = "127.0.0.1:4191";
-        public static final String TAP = "0.0.0.0:4190";
+        public static final String INBOUND = "0.0.0.0:" + ProxyPorts.INBOUND;
+        public static final String OUTBOUND = "127.0.0.1:" + ProxyPorts.OUTBOUND;
+        public static final String ADMIN = "127.0.0.1:" + ProxyPorts.ADMIN;
+        public static final String TAP = "0.0.0.0:" + ProxyPorts.TAP;
         /** Where the injector puts the probe-only listener (off unless asked). */
-        public static final String PROBE = "0.0.0.0:4192";
+        public static final String PROBE = "0.0.0.0:" + ProxyPorts.PROBES;
         /** Server-speaks-first and otherwise undetectable protocols, as Linkerd's default list. */
         public static final String OPAQUE_PORTS = "25,587,3306,4444,5432,6379,9300,11211";
         public static final String DEFAULT_INBOUND_POLICY = "all-unauthenticated";
@@ -107,7 +108,7 @@ public final class ProxyConfig {
      * @param maxOpeningPerSource connections one source may have still opening on one listener; more are closed at once
      */
     public record Listeners(HostPort inbound, Optional<HostPort> outbound, HostPort admin, Optional<HostPort> probes, Optional<HostPort> tap,
-                            List<ForwardListener.Forward> forwards, int maxOpeningPerSource) {
+                            List<Forward> forwards, int maxOpeningPerSource) {
         public Listeners {
             if (maxOpeningPerSource < 1) {
                 throw new IllegalArgumentException("proxy: max opening connections per source must be at least 1, got " + maxOpeningPerSource);
@@ -133,7 +134,7 @@ public final class ProxyConfig {
      * @param defaultPolicy        what applies to a port while its policy is unknown
      */
     public record InboundPorts(Set<Integer> declared, Optional<String> appHost, Set<Integer> requireIdentity, Set<Integer> opaque,
-                               InboundPolicy.Fallback defaultPolicy) {
+                               DefaultInboundPolicy defaultPolicy) {
         public InboundPorts {
             declared = Set.copyOf(declared);
             requireNonNull(appHost, "appHost");
@@ -333,13 +334,13 @@ public final class ProxyConfig {
         private HostPort admin = HostPort.parse(Defaults.ADMIN);
         private Optional<HostPort> tap = Optional.of(HostPort.parse(Defaults.TAP));
         private Optional<HostPort> probes = Optional.empty();
-        private List<ForwardListener.Forward> forwards = new ArrayList<>();
+        private List<Forward> forwards = new ArrayList<>();
         private int maxOpeningPerSource = Integer.parseInt(Defaults.MAX_OPENING_PER_SOURCE);
         private Set<Integer> declaredPorts = Set.of();
         private Optional<String> appHost = Optional.empty();
         private Set<Integer> requireIdentityPorts = Set.of();
         private Set<Integer> opaquePorts = DEFAULT_OPAQUE_PORTS;
-        private InboundPolicy.Fallback defaultInboundPolicy = InboundPolicy.Fallback.parse(Defaults.DEFAULT_INBOUND_POLICY);
+        private DefaultInboundPolicy defaultInboundPolicy = DefaultInboundPolicy.parse(Defaults.DEFAULT_INBOUND_POLICY);
         private Duration detectTimeout = DurationText.parse(Defaults.DETECT_TIMEOUT);
         private Duration headerTimeout = DurationText.parse(Defaults.HEADER_TIMEOUT);
         private Duration connectTimeout = DurationText.parse(Defaults.CONNECT_TIMEOUT);
@@ -430,7 +431,7 @@ public final class ProxyConfig {
             return this;
         }
 
-        public Builder forwards(List<ForwardListener.Forward> forwards) {
+        public Builder forwards(List<Forward> forwards) {
             this.forwards = new ArrayList<>(forwards);
             return this;
         }
@@ -461,8 +462,8 @@ public final class ProxyConfig {
             return this;
         }
 
-        public Builder defaultInboundPolicy(InboundPolicy.Fallback fallback) {
-            this.defaultInboundPolicy = fallback;
+        public Builder defaultInboundPolicy(DefaultInboundPolicy policy) {
+            this.defaultInboundPolicy = policy;
             return this;
         }
 

@@ -11,7 +11,6 @@ import dev.trellis.api.tap.v1.TapEvent;
 import dev.trellis.api.tap.v1.TapGrpc;
 import dev.trellis.core.identity.WorkloadIdentity;
 import dev.trellis.core.net.HostPort;
-import dev.trellis.proxy.outbound.ForwardListener;
 import dev.trellis.testing.FakeDestination;
 import dev.trellis.testing.TestPki;
 import io.grpc.ManagedChannel;

@@ -9,7 +9,6 @@ import dev.trellis.api.identity.v1.IdentityGrpc;
 import dev.trellis.cluster.local.LocalDirectorySource;
 import dev.trellis.core.identity.WorkloadIdentity;
 import dev.trellis.destination.DestinationServer;
-import dev.trellis.proxy.outbound.ForwardListener;
 import dev.trellis.testing.TestPki;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
@@ -58,7 +57,7 @@ class GrpcRouteTimeoutTest {
                 int port = destination.grpcAddress().getPort();
                 Proxy server = mesh.start(MeshFixture.withDestination(mesh.config(SLOW, List.of()), port, "slow-0"));
                 Proxy client = mesh.start(MeshFixture.withDestination(mesh.config(WEB, List.of(
-                        ForwardListener.Forward.parse("0=http://slow-svc.emojivoto.svc.cluster.local:9090"))), port, "web-0"));
+                        Forward.parse("0=http://slow-svc.emojivoto.svc.cluster.local:9090"))), port, "web-0"));
                 int appPort = ((InetSocketAddress) app.getListenSockets().getFirst()).getPort();
                 Files.writeString(state.resolve("app.yaml"), """
                         apiVersion: v1

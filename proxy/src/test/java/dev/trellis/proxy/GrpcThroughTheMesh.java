@@ -11,7 +11,6 @@ import dev.trellis.api.tap.v1.TapEvent;
 import dev.trellis.api.tap.v1.TapGrpc;
 import dev.trellis.core.identity.WorkloadIdentity;
 import dev.trellis.core.net.HostPort;
-import dev.trellis.proxy.outbound.ForwardListener;
 import dev.trellis.testing.FakeDestination;
 import dev.trellis.testing.TestPki;
 import io.grpc.ManagedChannel;
@@ -92,7 +91,7 @@ abstract class GrpcThroughTheMesh {
                 })
                 .build().start();
         server = mesh.start(MeshFixture.declaring(mesh.config(EMOJI, List.of()), app.getPort()));
-        client = mesh.start(mesh.config(WEB, List.of(new ForwardListener.Forward(new HostPort("127.0.0.1", 0), AUTHORITY, perStream))));
+        client = mesh.start(mesh.config(WEB, List.of(new Forward(new HostPort("127.0.0.1", 0), AUTHORITY, perStream))));
         mesh.destination.set(AUTHORITY, List.of(FakeDestination.endpoint("127.0.0.1", app.getPort(), EMOJI, server.inboundAddress().getPort())));
         channel = NettyChannelBuilder.forAddress(client.forwardAddress(0)).usePlaintext().build();
     }

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.sun.net.httpserver.HttpServer;
 import dev.trellis.core.identity.WorkloadIdentity;
 import dev.trellis.core.net.HostPort;
-import dev.trellis.proxy.outbound.ForwardListener;
 import dev.trellis.testing.FakeDestination;
 import dev.trellis.testing.TestPki;
 import java.io.IOException;
@@ -152,7 +151,7 @@ class HttpStreamingTest {
         String ws = "ws-echo.emojivoto.svc.cluster.local";
         mesh.destination.set(ws + ":80", List.of(FakeDestination.endpoint("127.0.0.1", webSockets.port(), EMOJI, server.inboundAddress().getPort())));
         // A forward that treats its traffic as HTTP: the upgrade leaves the HTTP-aware path and is carried opaque over mTLS.
-        Proxy forwarding = mesh.start(mesh.config(WEB, List.of(ForwardListener.Forward.parse("0=http://" + ws + ":80"))));
+        Proxy forwarding = mesh.start(mesh.config(WEB, List.of(Forward.parse("0=http://" + ws + ":80"))));
         List<String> echoed = new java.util.concurrent.CopyOnWriteArrayList<>();
         CompletableFuture<Void> closed = new CompletableFuture<>();
         java.net.http.WebSocket socket = HttpClient.newHttpClient().newWebSocketBuilder().connectTimeout(Duration.ofSeconds(10))

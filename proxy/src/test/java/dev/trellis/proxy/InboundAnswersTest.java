@@ -96,7 +96,7 @@ class InboundAnswersTest {
     void anHttp2RequestToAnAppThatIsNotHttpGets502WithTheReasonAsHttp1Does() throws Exception {
         mesh.destination.set(HOST + ":80", List.of(FakeDestination.endpoint("127.0.0.1", notHttp.getLocalPort(), EMOJI, server.inboundAddress().getPort())));
         // A client of HTTP/2 with prior knowledge (gRPC, h2c) through the HTTP forward: its streams reach the app as HTTP/2.
-        Proxy h2Client = mesh.start(mesh.config(TestPki.identity("emojivoto", "vote"), List.of(new dev.trellis.proxy.outbound.ForwardListener.Forward(
+        Proxy h2Client = mesh.start(mesh.config(TestPki.identity("emojivoto", "vote"), List.of(new dev.trellis.proxy.Forward(
                 new HostPort("127.0.0.1", 0), HOST + ":80", true))));
         try (RawH2Client h2 = new RawH2Client(h2Client.forwardAddress(0), null, null)) {
             Http2Headers answer = h2.request(RawH2Client.get(HOST, "/"), true).get(10, TimeUnit.SECONDS);

@@ -5,7 +5,6 @@ import static org.awaitility.Awaitility.await;
 
 import com.sun.net.httpserver.HttpServer;
 import dev.trellis.core.identity.WorkloadIdentity;
-import dev.trellis.proxy.outbound.ForwardListener;
 import dev.trellis.testing.FakeDestination;
 import dev.trellis.testing.TestPki;
 import java.net.InetSocketAddress;
@@ -63,7 +62,7 @@ class InboundLaunderingTest {
         mesh.destination.set(VOTING_SVC, List.of(FakeDestination.endpoint("127.0.0.1", votingApp.getAddress().getPort(), VOTING,
                 voting.inboundAddress().getPort())));
         // web declares its own app port, and has an HTTP forward to voting (as the demo's web does).
-        web = mesh.start(MeshFixture.declaring(mesh.config(WEB, List.of(ForwardListener.Forward.parse("0=http://" + VOTING_SVC))),
+        web = mesh.start(MeshFixture.declaring(mesh.config(WEB, List.of(Forward.parse("0=http://" + VOTING_SVC))),
                 webApp.getAddress().getPort()));
         mesh.destination.set(WEB_SVC, List.of(FakeDestination.endpoint("127.0.0.1", webApp.getAddress().getPort(), WEB, web.inboundAddress().getPort())));
         int forwardPort = web.forwardAddress(0).getPort();
@@ -72,11 +71,11 @@ class InboundLaunderingTest {
         mesh.destination.set(UNDECLARED, List.of(FakeDestination.endpoint("127.0.0.1", votingApp.getAddress().getPort(), WEB,
                 web.inboundAddress().getPort())));
         voteBot = mesh.start(mesh.config(VOTE_BOT, List.of(
-                ForwardListener.Forward.parse("0=" + VIA_FORWARD),
-                ForwardListener.Forward.parse("0=http://" + VIA_FORWARD),
-                ForwardListener.Forward.parse("0=" + UNDECLARED),
-                ForwardListener.Forward.parse("0=http://" + UNDECLARED),
-                ForwardListener.Forward.parse("0=http://" + WEB_SVC))));
+                Forward.parse("0=" + VIA_FORWARD),
+                Forward.parse("0=http://" + VIA_FORWARD),
+                Forward.parse("0=" + UNDECLARED),
+                Forward.parse("0=http://" + UNDECLARED),
+                Forward.parse("0=http://" + WEB_SVC))));
     }
 
     @AfterEach

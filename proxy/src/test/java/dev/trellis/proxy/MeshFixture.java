@@ -7,7 +7,6 @@ import dev.trellis.identity.IdentityServerConfig;
 import dev.trellis.identity.audit.AuditLog;
 import dev.trellis.identity.auth.LocalTokenAuthenticator;
 import dev.trellis.identity.auth.LocalTokens;
-import dev.trellis.proxy.outbound.ForwardListener;
 import dev.trellis.testing.FakeDestination;
 import dev.trellis.testing.TestPki;
 import java.io.OutputStream;
@@ -40,12 +39,12 @@ final class MeshFixture implements AutoCloseable {
         this.destination = new FakeDestination(pki, DESTINATION);
     }
 
-    ProxyConfig config(WorkloadIdentity workload, List<ForwardListener.Forward> forwards) throws Exception {
+    ProxyConfig config(WorkloadIdentity workload, List<Forward> forwards) throws Exception {
         return config(workload, forwards, Optional.empty(), Duration.ofSeconds(10));
     }
 
     /** With an outbound listener (explicit HTTP proxy) on a port of its own, and a request timeout. */
-    ProxyConfig config(WorkloadIdentity workload, List<ForwardListener.Forward> forwards, Optional<HostPort> outbound, Duration requestTimeout)
+    ProxyConfig config(WorkloadIdentity workload, List<Forward> forwards, Optional<HostPort> outbound, Duration requestTimeout)
             throws Exception {
         Path token = dir.resolve(workload.serviceAccount() + ".token");
         Files.writeString(token, LocalTokens.mint(pki.tokenKey().getPrivate(), workload, Duration.ofHours(1), Instant.now()));

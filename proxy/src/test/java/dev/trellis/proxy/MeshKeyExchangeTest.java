@@ -5,7 +5,6 @@ import static org.awaitility.Awaitility.await;
 
 import dev.trellis.core.identity.WorkloadIdentity;
 import dev.trellis.core.net.HostPort;
-import dev.trellis.proxy.outbound.ForwardListener;
 import dev.trellis.testing.FakeDestination;
 import dev.trellis.testing.TestPki;
 import dev.trellis.tls.context.KeyExchange;
@@ -36,7 +35,7 @@ class MeshKeyExchangeTest {
         try (TcpServers app = TcpServers.echo(); MeshFixture mesh = new MeshFixture(dir)) {
             Proxy server = mesh.start(MeshFixture.declaring(mesh.config(EMOJI, List.of()), app.port()));
             mesh.destination.set(AUTHORITY, List.of(FakeDestination.endpoint("127.0.0.1", app.port(), EMOJI, server.inboundAddress().getPort())));
-            Proxy hybrid = mesh.start(mesh.config(WEB, List.of(new ForwardListener.Forward(new HostPort("127.0.0.1", 0), AUTHORITY))));
+            Proxy hybrid = mesh.start(mesh.config(WEB, List.of(new Forward(new HostPort("127.0.0.1", 0), AUTHORITY))));
             echo(hybrid);
             await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
                 assertThat(MeshFixture.metrics(hybrid)).contains("tls_handshakes_total{direction=\"outbound\",group=\"X25519MLKEM768\"} 1.0");
@@ -44,7 +43,7 @@ class MeshKeyExchangeTest {
             });
 
             Proxy classical = mesh.start(mesh.config(TestPki.identity("emojivoto", "vote-bot"),
-                    List.of(new ForwardListener.Forward(new HostPort("127.0.0.1", 0), AUTHORITY))).toBuilder().keyExchange(KeyExchange.CLASSICAL).build());
+                    List.of(new Forward(new HostPort("127.0.0.1", 0), AUTHORITY))).toBuilder().keyExchange(KeyExchange.CLASSICAL).build());
             echo(classical);
             await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
                 assertThat(MeshFixture.metrics(classical)).contains("tls_handshakes_total{direction=\"outbound\",group=\"X25519\"} 1.0");

@@ -5,7 +5,6 @@ import static org.awaitility.Awaitility.await;
 
 import dev.trellis.core.identity.WorkloadIdentity;
 import dev.trellis.core.net.HostPort;
-import dev.trellis.proxy.outbound.ForwardListener;
 import dev.trellis.testing.FakeDestination;
 import dev.trellis.testing.TestPki;
 import dev.trellis.testing.TlsProbe;
@@ -57,7 +56,7 @@ class OpaqueMeshTest {
         mesh = new MeshFixture(dir);
         app = TcpServers.echo();
         server = mesh.start(MeshFixture.declaring(mesh.config(EMOJI, List.of()), app.port()));
-        client = mesh.start(mesh.config(WEB, List.of(new ForwardListener.Forward(new HostPort("127.0.0.1", 0), AUTHORITY))));
+        client = mesh.start(mesh.config(WEB, List.of(new Forward(new HostPort("127.0.0.1", 0), AUTHORITY))));
         announce(app.port(), EMOJI);
     }
 

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.sun.net.httpserver.HttpServer;
 import dev.trellis.core.identity.WorkloadIdentity;
 import dev.trellis.core.net.HostPort;
-import dev.trellis.proxy.outbound.ForwardListener;
 import dev.trellis.testing.FakeDestination;
 import dev.trellis.testing.TestPki;
 import java.io.InputStream;
@@ -79,8 +78,8 @@ class OpaqueTwoEndpointsTest {
                 endpoints.add(FakeDestination.endpoint(ip, port, EMOJI, server.inboundAddress().getPort()));
             }
             mesh.destination.set(AUTHORITY, endpoints);
-            Proxy client = mesh.start(mesh.config(WEB, List.of(new ForwardListener.Forward(new HostPort("127.0.0.1", 0), AUTHORITY),
-                    new ForwardListener.Forward(new HostPort("127.0.0.1", 0), AUTHORITY, true))));
+            Proxy client = mesh.start(mesh.config(WEB, List.of(new Forward(new HostPort("127.0.0.1", 0), AUTHORITY),
+                    new Forward(new HostPort("127.0.0.1", 0), AUTHORITY, true))));
             InetSocketAddress opaque = client.forwardAddress(0);
             InetSocketAddress http = client.forwardAddress(1);
 

@@ -156,7 +156,7 @@ class SlowClientsTest {
             Duration deadline = Duration.ofSeconds(1);
             Proxy server = mesh.start(MeshFixture.declaring(mesh.config(EMOJI, List.of()), app.getAddress().getPort()).toBuilder()
                     .headerTimeout(deadline).build());
-            Proxy client = mesh.start(mesh.config(WEB, List.of(new dev.trellis.proxy.outbound.ForwardListener.Forward(new HostPort("127.0.0.1", 0),
+            Proxy client = mesh.start(mesh.config(WEB, List.of(new dev.trellis.proxy.Forward(new HostPort("127.0.0.1", 0),
                     HOST + ":80", true)), Optional.empty(), Duration.ofSeconds(5)).toBuilder().headerTimeout(deadline).build());
             mesh.destination.set(HOST + ":80", List.of(FakeDestination.endpoint("127.0.0.1", app.getAddress().getPort(), EMOJI, server.inboundAddress().getPort())));
 

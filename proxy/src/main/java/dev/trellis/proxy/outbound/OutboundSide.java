@@ -2,6 +2,7 @@ package dev.trellis.proxy.outbound;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.trellis.proxy.Forward;
 import dev.trellis.core.identity.WorkloadIdentity;
 import dev.trellis.core.net.HostPort;
 import dev.trellis.proxy.balance.Balancer;
@@ -50,7 +51,7 @@ import java.util.Set;
 public final class OutboundSide implements AutoCloseable {
 
     /** How the outbound side is configured (from the proxy's config). */
-    public record Settings(List<ForwardListener.Forward> forwards, Optional<HostPort> transparent, Set<Integer> opaquePorts,
+    public record Settings(List<Forward> forwards, Optional<HostPort> transparent, Set<Integer> opaquePorts,
                            Duration detect, Duration header, Duration connect, Duration request, Duration resolve, Duration policyWait,
                            int maxOpeningPerSource, KeyExchange keyExchange) {
         public Settings {
@@ -109,7 +110,7 @@ public final class OutboundSide implements AutoCloseable {
         // The listeners the app reaches them through.
         HttpConnectionLog httpLog = new HttpConnectionLog(shared.connectionLog(), shared.self());
         List<ForwardListener> forwards = new ArrayList<>();
-        for (ForwardListener.Forward forward : settings.forwards()) {
+        for (Forward forward : settings.forwards()) {
             forwards.add(new ForwardListener(forward, io, opaque, http1, http2, httpLog, settings.detect(), settings.maxOpeningPerSource()).start());
         }
         Optional<TransparentListener> transparent = settings.transparent().isPresent()

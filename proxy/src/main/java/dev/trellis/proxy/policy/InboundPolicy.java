@@ -44,11 +44,9 @@ public final class InboundPolicy {
          * While the real policy is unknown, {@code audit} lets everything through (as it will)
          * and {@code cluster-authenticated} admits mesh identities only (the cluster's networks
          * come with the policy).
-         *
-         * @throws IllegalArgumentException naming the accepted values
          */
-        public static Fallback parse(String text) {
-            return switch (DefaultInboundPolicy.parse(text)) {
+        public static Fallback of(DefaultInboundPolicy policy) {
+            return switch (policy) {
                 case ALL_UNAUTHENTICATED, AUDIT -> ALL_UNAUTHENTICATED;
                 case ALL_AUTHENTICATED, CLUSTER_AUTHENTICATED -> ALL_AUTHENTICATED;
                 case DENY -> DENY;

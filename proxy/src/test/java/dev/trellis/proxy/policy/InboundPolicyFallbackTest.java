@@ -50,14 +50,14 @@ class InboundPolicyFallbackTest {
     void everyDefaultPolicyTheAnnotationTakesStartsAProxy() {
         // The injector passes config.trellis.dev/default-inbound-policy on: each name it accepts must be one the proxy takes.
         for (dev.trellis.core.settings.DefaultInboundPolicy policy : dev.trellis.core.settings.DefaultInboundPolicy.values()) {
-            assertThat(InboundPolicy.Fallback.parse(policy.toString())).as("%s", policy).isNotNull();
+            assertThat(InboundPolicy.Fallback.of(policy)).as("%s", policy).isNotNull();
         }
-        assertThat(InboundPolicy.Fallback.parse("cluster-authenticated")).isEqualTo(InboundPolicy.Fallback.ALL_AUTHENTICATED);
-        assertThat(InboundPolicy.Fallback.parse("audit")).isEqualTo(InboundPolicy.Fallback.ALL_UNAUTHENTICATED);
+        assertThat(InboundPolicy.Fallback.of(dev.trellis.core.settings.DefaultInboundPolicy.CLUSTER_AUTHENTICATED)).isEqualTo(InboundPolicy.Fallback.ALL_AUTHENTICATED);
+        assertThat(InboundPolicy.Fallback.of(dev.trellis.core.settings.DefaultInboundPolicy.AUDIT)).isEqualTo(InboundPolicy.Fallback.ALL_UNAUTHENTICATED);
     }
 
     @Test
     void anUnknownValueIsNamed() {
-        assertThatThrownBy(() -> InboundPolicy.Fallback.parse("open")).hasMessageContaining("'open'").hasMessageContaining("all-authenticated");
+        assertThatThrownBy(() -> dev.trellis.core.settings.DefaultInboundPolicy.parse("open")).hasMessageContaining("'open'").hasMessageContaining("all-authenticated");
     }
 }

@@ -39,6 +39,16 @@ class CliTest {
     }
 
     @Test
+    void debugTurnsLeakDetectionBackOnOnlyWhereTheLauncherTurnedItOff() {
+        assertThat(ProxyCommand.leakDetection(false, io.netty.util.ResourceLeakDetector.Level.DISABLED))
+                .isEqualTo(io.netty.util.ResourceLeakDetector.Level.DISABLED);
+        assertThat(ProxyCommand.leakDetection(true, io.netty.util.ResourceLeakDetector.Level.DISABLED))
+                .isEqualTo(io.netty.util.ResourceLeakDetector.Level.SIMPLE);
+        assertThat(ProxyCommand.leakDetection(true, io.netty.util.ResourceLeakDetector.Level.PARANOID))
+                .as("a level the JVM was started with stays").isEqualTo(io.netty.util.ResourceLeakDetector.Level.PARANOID);
+    }
+
+    @Test
     void theProxyAloneReadsAndAnswersAsTheWholeTreeDoes() {
         // `trellis proxy` is parsed without the other commands' models (start-up); its usage,
         // its errors and its exit codes must stay those of the whole tree.

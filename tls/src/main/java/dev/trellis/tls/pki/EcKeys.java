@@ -14,7 +14,6 @@ import java.security.spec.ECGenParameterSpec;
 import java.security.spec.ECParameterSpec;
 import java.security.spec.ECPoint;
 import java.security.spec.ECPublicKeySpec;
-import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.sec.SECObjectIdentifiers;
 import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
 import org.bouncycastle.asn1.x9.X9ObjectIdentifiers;
@@ -27,7 +26,8 @@ public final class EcKeys {
     /** The signature algorithm of every mesh certificate and CSR. */
     public static final String SIGNATURE_ALGORITHM = "SHA256withECDSA";
 
-    private static final ASN1ObjectIdentifier P256 = SECObjectIdentifiers.secp256r1;
+    /** The DER of a P-256 SubjectPublicKeyInfo up to its point: see {@link #isP256(PublicKey)}. */
+    private static final byte[] P256_SPKI_PREFIX = java.util.HexFormat.of().parseHex("3059301306072a8648ce3d020106082a8648ce3d030107034200");
     /** What {@link #matches} signs. */
     private static final byte[] KEY_CHECK = "trellis: does this key belong to this certificate?".getBytes(StandardCharsets.US_ASCII);
 
@@ -47,12 +47,22 @@ public final class EcKeys {
     /** True when the encoded public key is an EC key on the named curve P-256. */
     static boolean isP256(SubjectPublicKeyInfo info) {
         return info.getAlgorithm().getAlgorithm().equals(X9ObjectIdentifiers.id_ecPublicKey)
-                && P256.equals(info.getAlgorithm().getParameters());
+                // Named here, not in a constant: loading this class (the sidecar does) must not load Bouncy Castle's ASN.1.
+                && SECObjectIdentifiers.secp256r1.equals(info.getAlgorithm().getParameters());
     }
 
     /** True when the key is an EC key on P-256. */
     public static boolean isP256(PublicKey key) {
-        return key instanceof ECPublicKey && isP256(SubjectPublicKeyInfo.getInstance(key.getEncoded()));
+        // The JDK encodes an EC public key as a named curve with an uncompressed point: for P-256 always these 26
+        // bytes (SEQUENCE, id-ecPublicKey, secp256r1, BIT STRING of 66) and the 65-byte point. Compared here rather
+        // than parsed with Bouncy Castle, which the sidecar would otherwise load at every certificate it installs.
+        if (!(key instanceof ECPublicKey)) {
+            return false;
+        }
+        byte[] encoded = key.getEncoded();
+        return encoded != null && encoded.length == P256_SPKI_PREFIX.length + 65
+                && java.util.Arrays.equals(encoded, 0, P256_SPKI_PREFIX.length, P256_SPKI_PREFIX, 0, P256_SPKI_PREFIX.length)
+                && encoded[P256_SPKI_PREFIX.length] == 0x04;
     }
 
     /** The public half of an EC private key. */

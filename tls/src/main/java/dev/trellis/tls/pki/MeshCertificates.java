@@ -15,7 +15,7 @@ public final class MeshCertificates {
     private static final int SAN_URI = 6;
 
     /** RFC 5280's upper bound for a commonName. */
-    private static final int MAX_COMMON_NAME = 64;
+    static final int MAX_COMMON_NAME = 64;
 
     private MeshCertificates() {}
 

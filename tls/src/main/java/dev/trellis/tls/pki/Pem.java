@@ -23,7 +23,6 @@ import java.util.ArrayList;
 import java.util.List;
 import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
 import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
-import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.openssl.PEMKeyPair;
 import org.bouncycastle.openssl.PEMParser;
 import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
@@ -49,20 +48,45 @@ public final class Pem {
         return parseCertificates(readLimited(file), file.toString());
     }
 
-    /** Parses every certificate of PEM text; {@code source} names the text in errors. */
+    /**
+     * Parses every certificate of PEM text; {@code source} names the text in errors. Text
+     * outside the blocks is ignored, as RFC 7468 allows; any block other than CERTIFICATE, a
+     * block without its end line, or base64 that does not decode is refused. Read by hand, not by
+     * Bouncy Castle's PEM parser: the sidecar reads its trust anchors at every start.
+     */
     public static List<X509Certificate> parseCertificates(String pem, String source) throws IOException {
         List<X509Certificate> certificates = new ArrayList<>();
-        try (PEMParser parser = new PEMParser(new StringReader(pem))) {
-            Object object;
-            while ((object = readObject(parser, source)) != null) {
-                if (!(object instanceof X509CertificateHolder holder)) {
-                    throw new IOException(source + ": expected only CERTIFICATE blocks, found " + object.getClass().getSimpleName());
+        String type = null;
+        StringBuilder base64 = new StringBuilder();
+        for (String line : pem.lines().map(String::strip).toList()) {
+            if (type == null) {
+                if (line.startsWith("-----BEGIN ") && line.endsWith("-----") && line.length() > 16) {
+                    type = line.substring("-----BEGIN ".length(), line.length() - "-----".length());
+                    if (!type.equals("CERTIFICATE")) {
+                        throw new IOException(source + ": expected only CERTIFICATE blocks, found a " + type + " block");
+                    }
+                    base64.setLength(0);
                 }
+            } else if (line.equals("-----END " + type + "-----")) {
                 if (certificates.size() == MAX_CERTIFICATES) {
                     throw new IOException(source + ": more than " + MAX_CERTIFICATES + " certificates");
                 }
-                certificates.add(fromDer(holder.getEncoded(), source));
+                byte[] der;
+                try {
+                    der = java.util.Base64.getDecoder().decode(base64.toString());
+                } catch (IllegalArgumentException e) {
+                    throw new IOException(source + ": malformed PEM: " + e.getMessage(), e);
+                }
+                certificates.add(fromDer(der, source));
+                type = null;
+            } else if (line.startsWith("-----")) {
+                throw new IOException(source + ": malformed PEM: '" + line + "' inside a " + type + " block");
+            } else {
+                base64.append(line);
             }
+        }
+        if (type != null) {
+            throw new IOException(source + ": malformed PEM: a " + type + " block without its END line");
         }
         if (certificates.isEmpty()) {
             throw new IOException(source + ": no PEM CERTIFICATE block");
@@ -120,9 +144,11 @@ public final class Pem {
 
     /** PEM text of a private key, PKCS#8. */
     public static String encodePrivateKey(PrivateKey key) {
+        // PemGenerationException is an IOException: caught as that, so that verifying this class (the sidecar
+        // reads its trust anchors with it) does not load Bouncy Castle.
         try {
             return encode(new JcaPKCS8Generator(key, null));
-        } catch (org.bouncycastle.util.io.pem.PemGenerationException e) {
+        } catch (IOException e) {
             throw new IllegalArgumentException("tls: cannot encode private key: " + e.getMessage(), e);
         }
     }

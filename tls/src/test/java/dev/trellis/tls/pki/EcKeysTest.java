@@ -31,4 +31,21 @@ class EcKeysTest {
         KeyPair keys = EcKeys.generateP256();
         assertThat(EcKeys.publicKeyOf(keys.getPrivate())).isEqualTo(keys.getPublic());
     }
+
+    @Test
+    void theJdkKeyCheckAgreesWithTheParsedOne() throws Exception {
+        java.util.List<java.security.PublicKey> keys = new java.util.ArrayList<>();
+        keys.add(EcKeys.generateP256().getPublic());
+        java.security.KeyPairGenerator p384 = java.security.KeyPairGenerator.getInstance("EC");
+        p384.initialize(new java.security.spec.ECGenParameterSpec("secp384r1"));
+        keys.add(p384.generateKeyPair().getPublic());
+        java.security.KeyPairGenerator rsa = java.security.KeyPairGenerator.getInstance("RSA");
+        rsa.initialize(2048);
+        keys.add(rsa.generateKeyPair().getPublic());
+        for (java.security.PublicKey key : keys) {
+            org.assertj.core.api.Assertions.assertThat(EcKeys.isP256(key)).as(key.getAlgorithm())
+                    .isEqualTo(EcKeys.isP256(org.bouncycastle.asn1.x509.SubjectPublicKeyInfo.getInstance(key.getEncoded())));
+        }
+        org.assertj.core.api.Assertions.assertThat(EcKeys.isP256(keys.getFirst())).isTrue();
+    }
 }

@@ -67,4 +67,15 @@ class PemTest {
         Files.writeString(broken, "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n");
         assertThatThrownBy(() -> Pem.readCertificates(broken)).hasMessageStartingWith(broken + ": malformed PEM");
     }
+
+    @Test
+    void readsCertificatesAmongOtherTextAndRefusesABlockWithoutItsEnd() throws Exception {
+        String one = Pem.encodeCertificates(java.util.List.of(anchor.certificate()));
+        String text = "subject: the anchor\r\n" + one.replace("\n", "\r\n") + "\ntrailing words\n" + one;
+        assertThat(Pem.parseCertificates(text, "bundle")).containsExactly(anchor.certificate(), anchor.certificate());
+        String unended = one.substring(0, one.indexOf("-----END"));
+        assertThatThrownBy(() -> Pem.parseCertificates(unended, "cut")).hasMessage("cut: malformed PEM: a CERTIFICATE block without its END line");
+        String nested = one.replace("-----END CERTIFICATE-----", "-----BEGIN CERTIFICATE-----");
+        assertThatThrownBy(() -> Pem.parseCertificates(nested, "nested")).hasMessageStartingWith("nested: malformed PEM: '-----BEGIN CERTIFICATE-----' inside");
+    }
 }

@@ -41,6 +41,17 @@ class ProxyClassPathTest {
         assertThat(names).noneMatch(n -> n.startsWith("grpc-") || n.startsWith("protobuf-") || n.startsWith("proto-google-")
                 || n.startsWith("guava-") || n.startsWith("kubernetes-") || n.startsWith("vertx-") || n.startsWith("trellis-api-"));
         assertThat(names).anyMatch(n -> n.startsWith("trellis-proxy-")).anyMatch(n -> n.startsWith("trellis-wire-"));
+        // Not by name alone: none of their classes can be loaded from it, whatever jar might carry them.
+        List<URL> urls = new ArrayList<>(List.of(CLI_JAR.toUri().toURL()));
+        for (Path jar : jars()) {
+            urls.add(jar.toUri().toURL());
+        }
+        try (URLClassLoader loader = new URLClassLoader(urls.toArray(URL[]::new), ClassLoader.getPlatformClassLoader())) {
+            for (String absent : List.of("io.grpc.Channel", "io.grpc.netty.NettyChannelBuilder", "com.google.protobuf.MessageLite",
+                    "com.google.common.collect.ImmutableList", "io.fabric8.kubernetes.client.KubernetesClient", "dev.trellis.api.tap.v1.TapEvent")) {
+                assertThat(loader.getResource(absent.replace('.', '/') + ".class")).as("%s on the proxy's class path", absent).isNull();
+            }
+        }
     }
 
     @Test

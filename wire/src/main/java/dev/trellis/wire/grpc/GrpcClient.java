@@ -13,11 +13,14 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
 import io.netty.handler.codec.http2.Http2DataFrame;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2GoAwayFrame;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
@@ -29,8 +32,10 @@ import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
+import io.netty.util.AttributeKey;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.util.concurrent.Promise;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -48,7 +53,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * needs of grpc-java, without grpc-java.
  *
  * <p>The connection is made when a call needs it and made again by the next call after it
- * closes; calls open when it closes end {@code UNAVAILABLE}. The server is verified by the
+ * closes or after the server sent GOAWAY (its open streams finish on the old one); calls open
+ * when it closes end {@code UNAVAILABLE}. The server is verified by the
  * TLS context against {@link Config#authority} (its SNI name, which a mesh trust manager
  * checks against the server's certificate). Responses over {@link Config#maxMessageBytes} end
  * the call {@code RESOURCE_EXHAUSTED}; an unparsable one ends it {@code INTERNAL}. Each call's
@@ -102,8 +108,12 @@ public final class GrpcClient implements AutoCloseable {
         void cancel(String why);
     }
 
+    private static final AttributeKey<Boolean> GOING_AWAY = AttributeKey.valueOf("trellis-grpc-going-away");
+
     private final Config config;
     private final Object lock = new Object();
+    /** Connections made and not yet closed: the newest takes new calls; older ones finish the streams they carry. */
+    private final ChannelGroup open = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private Future<Channel> connection;
     private volatile boolean closed;
 
@@ -171,7 +181,7 @@ public final class GrpcClient implements AutoCloseable {
 
     private Future<Channel> connection() {
         synchronized (lock) {
-            if (connection != null && (!connection.isDone() || (connection.isSuccess() && connection.getNow().isActive()))) {
+            if (connection != null && (!connection.isDone() || (connection.isSuccess() && usable(connection.getNow())))) {
                 return connection;
             }
             Promise<Channel> ready = config.loops().next().newPromise();
@@ -197,6 +207,19 @@ public final class GrpcClient implements AutoCloseable {
                                             ctx.close();   // the server never opens streams towards us
                                         }
                                     }))
+                                    .addLast("goaway", new ChannelInboundHandlerAdapter() {
+                                        @Override
+                                        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                                            if (msg instanceof Http2GoAwayFrame goAway) {
+                                                // The server is draining (a rollout, say): its open streams finish here, new calls
+                                                // go on a new connection, which may reach another server behind the same address.
+                                                ctx.channel().attr(GOING_AWAY).set(Boolean.TRUE);
+                                                goAway.release();
+                                                return;
+                                            }
+                                            ctx.fireChannelRead(msg);
+                                        }
+                                    })
                                     .addLast("ready", new ChannelInboundHandlerAdapter() {
                                         @Override
                                         public void channelActive(ChannelHandlerContext ctx) {
@@ -238,6 +261,7 @@ public final class GrpcClient implements AutoCloseable {
                     })
                     // Resolved here, on the callbacks executor (see start), never on an event loop.
                     .connect(new InetSocketAddress(config.host(), config.port()));
+            open.add(connect.channel());
             connect.addListener(done -> {
                 if (!done.isSuccess()) {
                     ready.tryFailure(done.cause());
@@ -245,6 +269,10 @@ public final class GrpcClient implements AutoCloseable {
             });
             return ready;
         }
+    }
+
+    private static boolean usable(Channel connection) {
+        return connection.isActive() && !connection.hasAttr(GOING_AWAY);
     }
 
     private static String describe(Throwable cause) {
@@ -267,12 +295,9 @@ public final class GrpcClient implements AutoCloseable {
             current = connection;
         }
         if (current != null) {
-            current.addListener(done -> {
-                if (done.isSuccess()) {
-                    ((Channel) done.getNow()).close();
-                }
-            });
+            current.addListener(done -> open.close());
         }
+        open.close();
     }
 
     /** One call on its HTTP/2 stream: writes the request, reads the response, ends once. */

@@ -218,6 +218,30 @@ class GrpcClientTest {
     }
 
     @Test
+    void afterGoAwayNewCallsGoOnANewConnectionWhileTheOpenStreamGoesOn() throws Exception {
+        List<GrpcStatus> closes = new CopyOnWriteArrayList<>();
+        client.serverStream(WATCH_EGRESS, new dev.trellis.wire.policy.Workload("shop", "open"), dev.trellis.wire.policy.EgressPolicy::read,
+                new GrpcClient.Listener<dev.trellis.wire.policy.EgressPolicy>() {
+                    @Override
+                    public void onMessage(dev.trellis.wire.policy.EgressPolicy message) {
+                        told.add(message.label("name"));
+                    }
+
+                    @Override
+                    public void onClose(GrpcStatus status) {
+                        closes.add(status);
+                    }
+                });
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> told.size() == 3);
+        server.shutdown();   // graceful: GOAWAY, no new connections, the open call goes on
+        // New calls leave the draining connection: here, with nothing listening any more, they cannot reach the server
+        // (behind a Service they would reach another replica); on the old connection they would fail to open a stream.
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10))
+                .until(() -> statusOf(certify(client, "ok", Duration.ofSeconds(5))).description().startsWith("cannot reach"));
+        assertThat(closes).as("the stream opened before GOAWAY is still open").isEmpty();
+    }
+
+    @Test
     void aClosedClientRefusesNewCalls() {
         client.close();
         assertThatThrownBy(() -> certify(client, "ok", Duration.ofSeconds(5)).get(10, TimeUnit.SECONDS))

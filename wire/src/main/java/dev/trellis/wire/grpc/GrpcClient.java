@@ -18,12 +18,15 @@ import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
+import io.netty.handler.codec.http2.DefaultHttp2PingFrame;
 import io.netty.handler.codec.http2.Http2DataFrame;
+import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2GoAwayFrame;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2PingFrame;
 import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2StreamChannel;
@@ -32,6 +35,8 @@ import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.AttributeKey;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
@@ -110,7 +115,18 @@ public final class GrpcClient implements AutoCloseable {
 
     private static final AttributeKey<Boolean> GOING_AWAY = AttributeKey.valueOf("trellis-grpc-going-away");
 
+    /**
+     * A connection with open calls that the server has said nothing on for this long gets a PING
+     * (the control plane's servers accept one every 30 s while calls are open, and ping every
+     * 60 s themselves, which counts as hearing from them)...
+     */
+    static final Duration PING_AFTER_SILENCE = Duration.ofSeconds(60);
+    /** ... and is closed when the PING is not answered within this: a server gone without a FIN (its node died) is noticed. */
+    static final Duration PING_ANSWER_WITHIN = Duration.ofSeconds(20);
+
     private final Config config;
+    private final Duration pingAfterSilence;
+    private final Duration pingAnswerWithin;
     private final Object lock = new Object();
     /** Connections made and not yet closed: the newest takes new calls; older ones finish the streams they carry. */
     private final ChannelGroup open = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
@@ -118,7 +134,14 @@ public final class GrpcClient implements AutoCloseable {
     private volatile boolean closed;
 
     public GrpcClient(Config config) {
+        this(config, PING_AFTER_SILENCE, PING_ANSWER_WITHIN);
+    }
+
+    /** With other keepalive timings (tests). */
+    GrpcClient(Config config, Duration pingAfterSilence, Duration pingAnswerWithin) {
         this.config = requireNonNull(config, "config");
+        this.pingAfterSilence = requireNonNull(pingAfterSilence, "pingAfterSilence");
+        this.pingAnswerWithin = requireNonNull(pingAnswerWithin, "pingAnswerWithin");
     }
 
     /** A call whose response is one message; the future fails with a {@link GrpcException} unless it ends OK with one. */
@@ -197,6 +220,8 @@ public final class GrpcClient implements AutoCloseable {
                                 ssl[0].setHandshakeTimeoutMillis(config.connectTimeout().toMillis());
                                 ch.pipeline().addLast("tls", ssl[0]);
                             }
+                            // Before the codec: every byte from the server counts, stream data included.
+                            ch.pipeline().addLast("silence", new IdleStateHandler(pingAfterSilence.toMillis(), 0, 0, TimeUnit.MILLISECONDS));
                             ch.pipeline()
                                     .addLast("h2", Http2FrameCodecBuilder.forClient()
                                             .initialSettings(Http2Settings.defaultSettings().pushEnabled(false).maxHeaderListSize(MAX_HEADER_LIST_BYTES))
@@ -207,6 +232,7 @@ public final class GrpcClient implements AutoCloseable {
                                             ctx.close();   // the server never opens streams towards us
                                         }
                                     }))
+                                    .addLast("keepalive", new KeepAlive(pingAnswerWithin))
                                     .addLast("goaway", new ChannelInboundHandlerAdapter() {
                                         @Override
                                         public void channelRead(ChannelHandlerContext ctx, Object msg) {
@@ -268,6 +294,52 @@ public final class GrpcClient implements AutoCloseable {
                 }
             });
             return ready;
+        }
+    }
+
+    /**
+     * Pings a silent connection and closes it when the answer does not come in time; any frame
+     * from the server counts as an answer (it is alive). Calls on a closed connection end
+     * UNAVAILABLE, and their watches reconnect.
+     */
+    private static final class KeepAlive extends ChannelInboundHandlerAdapter {
+
+        private final Duration answerWithin;
+        private ScheduledFuture<?> deadline;
+
+        KeepAlive(Duration answerWithin) {
+            this.answerWithin = answerWithin;
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
+            // Only while calls are open: the control plane's servers count a PING on a connection without calls
+            // as abuse (and such a connection needs no watching: a new call has its deadline or its watch's retry).
+            if (event instanceof IdleStateEvent && deadline == null && ctx.pipeline().get(Http2FrameCodec.class).connection().numActiveStreams() > 0) {
+                ctx.writeAndFlush(new DefaultHttp2PingFrame(System.nanoTime()));
+                deadline = ctx.executor().schedule(() -> ctx.close(), answerWithin.toMillis(), TimeUnit.MILLISECONDS);
+            }
+            ctx.fireUserEventTriggered(event);
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (deadline != null) {
+                deadline.cancel(false);
+                deadline = null;
+            }
+            if (msg instanceof Http2PingFrame ping && ping.ack()) {
+                return;   // ours; Netty answers the server's own pings itself
+            }
+            ctx.fireChannelRead(msg);
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            if (deadline != null) {
+                deadline.cancel(false);
+            }
+            ctx.fireChannelInactive();
         }
     }
 

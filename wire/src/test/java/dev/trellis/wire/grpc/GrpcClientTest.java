@@ -241,6 +241,83 @@ class GrpcClientTest {
         assertThat(closes).as("the stream opened before GOAWAY is still open").isEmpty();
     }
 
+    /** A relay to the server that can go silent without closing: a network that drops a dead node's packets. */
+    private static final class Silence implements AutoCloseable {
+        private final java.net.ServerSocket listener = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+        private final List<java.net.Socket> sockets = new CopyOnWriteArrayList<>();
+        private volatile boolean silent;
+
+        Silence(int target) throws java.io.IOException {
+            Thread.ofVirtual().start(() -> {
+                try {
+                    while (true) {
+                        java.net.Socket down = listener.accept();
+                        java.net.Socket up = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), target);
+                        sockets.add(down);
+                        sockets.add(up);
+                        Thread.ofVirtual().start(() -> pump(down, up));
+                        Thread.ofVirtual().start(() -> pump(up, down));
+                    }
+                } catch (java.io.IOException closed) {
+                    // the test is over
+                }
+            });
+        }
+
+        private void pump(java.net.Socket from, java.net.Socket to) {
+            byte[] buffer = new byte[16 * 1024];
+            try {
+                for (int n; (n = from.getInputStream().read(buffer)) > 0; ) {
+                    if (!silent) {
+                        to.getOutputStream().write(buffer, 0, n);
+                    }
+                }
+            } catch (java.io.IOException closed) {
+                // either side went away
+            }
+        }
+
+        int port() {
+            return listener.getLocalPort();
+        }
+
+        @Override
+        public void close() throws java.io.IOException {
+            listener.close();
+            for (java.net.Socket socket : sockets) {
+                socket.close();
+            }
+        }
+    }
+
+    @Test
+    void aServerThatFallsSilentIsPingedAndItsConnectionClosed() throws Exception {
+        try (Silence relay = new Silence(server.getPort())) {
+            GrpcClient pinging = new GrpcClient(new GrpcClient.Config("127.0.0.1", relay.port(), "identity.test", Optional.empty(), loop,
+                    NioSocketChannel.class, callbacks, 64 * 1024, Duration.ofSeconds(5)), Duration.ofMillis(300), Duration.ofMillis(300));
+            List<GrpcStatus> closes = new CopyOnWriteArrayList<>();
+            pinging.serverStream(WATCH_EGRESS, new dev.trellis.wire.policy.Workload("shop", "open"), dev.trellis.wire.policy.EgressPolicy::read,
+                    new GrpcClient.Listener<dev.trellis.wire.policy.EgressPolicy>() {
+                        @Override
+                        public void onMessage(dev.trellis.wire.policy.EgressPolicy message) {
+                            told.add(message.label("name"));
+                        }
+
+                        @Override
+                        public void onClose(GrpcStatus status) {
+                            closes.add(status);
+                        }
+                    });
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> told.size() == 3);
+            Thread.sleep(1_000);
+            assertThat(closes).as("a quiet but answering server keeps its connection (pings answered)").isEmpty();
+            relay.silent = true;
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> !closes.isEmpty());
+            assertThat(closes.getFirst().code()).isEqualTo(GrpcStatus.Code.UNAVAILABLE);
+            pinging.close();
+        }
+    }
+
     @Test
     void aClosedClientRefusesNewCalls() {
         client.close();

@@ -49,7 +49,8 @@ import org.slf4j.LoggerFactory;
  * The tap listener (default 0.0.0.0:4190): gRPC over mutual TLS, {@code Tap.Observe} for the
  * viz identity only (anyone else: PERMISSION_DENIED). At most {@value #MAX_LIMIT} events and
  * {@value #MAX_SUBSCRIBERS} subscribers at once; a subscriber that cannot keep up loses events
- * rather than queueing them. Bounded as the control plane's gRPC servers are: a
+ * rather than queueing them. Every refusal and every tap opened is logged with the caller's
+ * address and identity. Bounded as the control plane's gRPC servers are: a
  * {@value #MAX_REQUEST_BYTES}-byte request, an {@value #MAX_HEADER_LIST_BYTES}-byte header list,
  * {@value #MAX_SUBSCRIBERS} streams per connection, at most {@value #MAX_RESETS} resets per
  * {@value #RESET_WINDOW_SECONDS} s, 10 s for the handshake and for every header block, and
@@ -188,6 +189,7 @@ public final class TapServer implements AutoCloseable {
             CharSequence type = headers.get("content-type");
             if (!"POST".contentEquals(String.valueOf(headers.method())) || type == null || !type.toString().startsWith(GrpcMessages.CONTENT_TYPE)) {
                 answered = true;
+                log.info("proxy: tap call from {} refused: {} {} is not a gRPC call (415)", who(ctx), headers.method(), type);
                 ctx.writeAndFlush(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().status("415"), true)).addListener(f -> ctx.close());
                 return;
             }
@@ -206,6 +208,7 @@ public final class TapServer implements AutoCloseable {
                 end(ctx, GrpcStatus.of(GrpcStatus.Code.RESOURCE_EXHAUSTED, "tap: " + MAX_SUBSCRIBERS + " taps already open"), true);
                 return;
             }
+            log.info("proxy: tap opened by {} (limit {}, {})", who(ctx), request.limit(), request.match());
             ctx.writeAndFlush(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().status("200").set("content-type", GrpcMessages.CONTENT_TYPE), false));
             Channel stream = ctx.channel();
             int limit = request.limit() == 0 ? 100 : (int) Math.min(Integer.toUnsignedLong(request.limit()), MAX_LIMIT);
@@ -223,9 +226,19 @@ public final class TapServer implements AutoCloseable {
                     }));
         }
 
+        /** Ends the call; every refusal passes here, and is logged here. */
         private void end(ChannelHandlerContext ctx, GrpcStatus status, boolean trailersOnly) {
             answered = true;
+            if (!status.isOk()) {
+                log.info("proxy: tap call from {} refused: {}", who(ctx), status);
+            }
             ctx.writeAndFlush(new DefaultHttp2HeadersFrame(GrpcMessages.trailers(status, trailersOnly), true)).addListener(f -> ctx.close());
+        }
+
+        /** The caller, as a log names it: its address and its verified identity. */
+        private String who(ChannelHandlerContext ctx) {
+            return ctx.channel().parent().remoteAddress() + " ("
+                    + MeshSslContexts.peerIdentity(ssl.engine().getSession()).map(WorkloadIdentity::toString).orElse("no identity") + ")";
         }
 
         @Override

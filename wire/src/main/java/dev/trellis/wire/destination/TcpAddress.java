@@ -17,10 +17,6 @@ public record TcpAddress(byte[] ip, int port) implements ProtoWriter.Writable {
         requireNonNull(ip, "ip");
     }
 
-    public static TcpAddress of(InetSocketAddress address) {
-        return new TcpAddress(address.getAddress().getAddress(), address.getPort());
-    }
-
     /** The address, when the IP has 4 or 16 bytes and the port is 1-65535. */
     public Optional<InetSocketAddress> toSocketAddress() {
         if ((ip.length != 4 && ip.length != 16) || port < 1 || port > 65535) {

@@ -2,6 +2,7 @@ package dev.trellis.wire.grpc;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.trellis.core.text.Causes;
 import dev.trellis.wire.protobuf.ProtoException;
 import dev.trellis.wire.protobuf.ProtoReader;
 import dev.trellis.wire.protobuf.ProtoWriter;
@@ -347,15 +348,14 @@ public final class GrpcClient implements AutoCloseable {
         return connection.isActive() && !connection.hasAttr(GOING_AWAY);
     }
 
+    /** A refused certificate says so (the identity client names the trust anchors then); anything else, its deepest message. */
     private static String describe(Throwable cause) {
-        Throwable root = cause;
         for (Throwable next = cause; next != null; next = next.getCause()) {
             if (next instanceof java.security.cert.CertificateException) {
                 return "the TLS handshake failed: " + next.getMessage();
             }
-            root = next;
         }
-        return root == null ? "unknown" : root.getMessage() != null ? root.getMessage() : root.toString();
+        return cause == null ? "unknown" : Causes.rootMessage(cause);
     }
 
     /** Closes the connection; open calls end UNAVAILABLE, new ones fail at once. */

@@ -7,8 +7,8 @@ public final class GrpcException extends Exception {
 
     private final transient GrpcStatus status;
 
-    GrpcException(GrpcStatus status, Throwable cause) {
-        super(status.toString(), cause);
+    GrpcException(GrpcStatus status) {
+        super(status.toString());
         this.status = status;
     }
 

@@ -49,11 +49,7 @@ public record GrpcStatus(Code code, String description, byte[] details) {
 
     /** An exception carrying this status, for futures. */
     public GrpcException asException() {
-        return new GrpcException(this, null);
-    }
-
-    public GrpcException asException(Throwable cause) {
-        return new GrpcException(this, cause);
+        return new GrpcException(this);
     }
 
     @Override

@@ -100,14 +100,6 @@ public final class ProtoReader {
         return readUInt64() != 0;
     }
 
-    public float readFloat() throws ProtoException {
-        expect(FIXED32);
-        require(4);
-        int bits = (bytes[position] & 0xff) | (bytes[position + 1] & 0xff) << 8 | (bytes[position + 2] & 0xff) << 16 | (bytes[position + 3] & 0xff) << 24;
-        position += 4;
-        return Float.intBitsToFloat(bits);
-    }
-
     public byte[] readBytes() throws ProtoException {
         expect(LENGTH_DELIMITED);
         int length = readLength();
@@ -194,25 +186,6 @@ public final class ProtoReader {
         return java.time.Duration.ofSeconds(seconds, nanos);
     }
 
-    /** A {@code google.protobuf.Timestamp}. */
-    public java.time.Instant readTimestamp() throws ProtoException {
-        ProtoReader timestamp = readMessage();
-        long seconds = 0;
-        int nanos = 0;
-        while (timestamp.next()) {
-            switch (timestamp.field()) {
-                case 1 -> seconds = timestamp.readInt64();
-                case 2 -> nanos = timestamp.readInt32();
-                default -> timestamp.skip();
-            }
-        }
-        try {
-            return java.time.Instant.ofEpochSecond(seconds, nanos);
-        } catch (java.time.DateTimeException e) {
-            throw new ProtoException("protobuf: field " + field + " is a timestamp out of range");
-        }
-    }
-
     private void expect(int type) throws ProtoException {
         if (wireType != type) {
             throw new ProtoException("protobuf: field " + field + " has wire type " + wireType + ", expected " + type);
@@ -228,14 +201,10 @@ public final class ProtoReader {
     }
 
     private void advance(int count) throws ProtoException {
-        require(count);
-        position += count;
-    }
-
-    private void require(int count) throws ProtoException {
         if (count > end - position) {
             throw new ProtoException("protobuf: field " + field + " is cut short");
         }
+        position += count;
     }
 
     private long readRawVarint() throws ProtoException {

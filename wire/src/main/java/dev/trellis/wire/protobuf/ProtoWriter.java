@@ -57,19 +57,6 @@ public final class ProtoWriter {
         return writeUInt64(field, value ? 1 : 0);
     }
 
-    public ProtoWriter writeFloat(int field, float value) {
-        if (Float.floatToRawIntBits(value) != 0) {
-            tag(field, ProtoReader.FIXED32);
-            int bits = Float.floatToRawIntBits(value);
-            ensure(4);
-            bytes[size++] = (byte) bits;
-            bytes[size++] = (byte) (bits >>> 8);
-            bytes[size++] = (byte) (bits >>> 16);
-            bytes[size++] = (byte) (bits >>> 24);
-        }
-        return this;
-    }
-
     public ProtoWriter writeString(int field, String value) {
         if (!value.isEmpty()) {
             writeLengthDelimited(field, value.getBytes(StandardCharsets.UTF_8));

@@ -119,6 +119,21 @@ class GrpcClientTest {
         }
     }
 
+    /** A stream listener that records each message's name label in {@link #told} and hands the status on. */
+    private GrpcClient.Listener<dev.trellis.wire.policy.EgressPolicy> recording(java.util.function.Consumer<GrpcStatus> onClose) {
+        return new GrpcClient.Listener<>() {
+            @Override
+            public void onMessage(dev.trellis.wire.policy.EgressPolicy message) {
+                told.add(message.label("name"));
+            }
+
+            @Override
+            public void onClose(GrpcStatus status) {
+                onClose.accept(status);
+            }
+        };
+    }
+
     @Test
     void aUnaryCallGetsItsAnswerAndTheConnectionIsReused() throws Exception {
         assertThat(certify(client, "ok", Duration.ofSeconds(5)).get(10, TimeUnit.SECONDS).leafDer()).containsExactly(7, 7);
@@ -177,17 +192,7 @@ class GrpcClientTest {
     void aServerStreamDeliversEveryMessageInOrderThenItsStatus() throws Exception {
         CompletableFuture<GrpcStatus> ended = new CompletableFuture<>();
         client.serverStream(WATCH_EGRESS, new dev.trellis.wire.policy.Workload("shop", "ending"), dev.trellis.wire.policy.EgressPolicy::read,
-                new GrpcClient.Listener<dev.trellis.wire.policy.EgressPolicy>() {
-                    @Override
-                    public void onMessage(dev.trellis.wire.policy.EgressPolicy message) {
-                        told.add(message.label("name"));
-                    }
-
-                    @Override
-                    public void onClose(GrpcStatus status) {
-                        ended.complete(status);
-                    }
-                });
+                recording(ended::complete));
         GrpcStatus status = ended.get(10, TimeUnit.SECONDS);
         assertThat(told).containsExactly("ending-0", "ending-1", "ending-2");
         assertThat(status).isEqualTo(status).extracting(GrpcStatus::code).isEqualTo(GrpcStatus.Code.NOT_FOUND);
@@ -198,17 +203,7 @@ class GrpcClientTest {
     void cancellingAStreamCancelsItOnTheServerAndTellsTheListenerOnce() throws Exception {
         List<GrpcStatus> closes = new CopyOnWriteArrayList<>();
         GrpcClient.Call call = client.serverStream(WATCH_EGRESS, new dev.trellis.wire.policy.Workload("shop", "open"),
-                dev.trellis.wire.policy.EgressPolicy::read, new GrpcClient.Listener<dev.trellis.wire.policy.EgressPolicy>() {
-                    @Override
-                    public void onMessage(dev.trellis.wire.policy.EgressPolicy message) {
-                        told.add(message.label("name"));
-                    }
-
-                    @Override
-                    public void onClose(GrpcStatus status) {
-                        closes.add(status);
-                    }
-                });
+                dev.trellis.wire.policy.EgressPolicy::read, recording(closes::add));
         org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> told.size() == 3);
         call.cancel("the watch is closed");
         assertThat(cancelled.await(10, TimeUnit.SECONDS)).as("the server saw the cancellation").isTrue();
@@ -221,17 +216,7 @@ class GrpcClientTest {
     void afterGoAwayNewCallsGoOnANewConnectionWhileTheOpenStreamGoesOn() throws Exception {
         List<GrpcStatus> closes = new CopyOnWriteArrayList<>();
         client.serverStream(WATCH_EGRESS, new dev.trellis.wire.policy.Workload("shop", "open"), dev.trellis.wire.policy.EgressPolicy::read,
-                new GrpcClient.Listener<dev.trellis.wire.policy.EgressPolicy>() {
-                    @Override
-                    public void onMessage(dev.trellis.wire.policy.EgressPolicy message) {
-                        told.add(message.label("name"));
-                    }
-
-                    @Override
-                    public void onClose(GrpcStatus status) {
-                        closes.add(status);
-                    }
-                });
+                recording(closes::add));
         org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> told.size() == 3);
         server.shutdown();   // graceful: GOAWAY, no new connections, the open call goes on
         // New calls leave the draining connection: here, with nothing listening any more, they cannot reach the server
@@ -297,17 +282,7 @@ class GrpcClientTest {
                     NioSocketChannel.class, callbacks, 64 * 1024, Duration.ofSeconds(5)), Duration.ofMillis(300), Duration.ofMillis(300));
             List<GrpcStatus> closes = new CopyOnWriteArrayList<>();
             pinging.serverStream(WATCH_EGRESS, new dev.trellis.wire.policy.Workload("shop", "open"), dev.trellis.wire.policy.EgressPolicy::read,
-                    new GrpcClient.Listener<dev.trellis.wire.policy.EgressPolicy>() {
-                        @Override
-                        public void onMessage(dev.trellis.wire.policy.EgressPolicy message) {
-                            told.add(message.label("name"));
-                        }
-
-                        @Override
-                        public void onClose(GrpcStatus status) {
-                            closes.add(status);
-                        }
-                    });
+                    recording(closes::add));
             org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> told.size() == 3);
             Thread.sleep(1_000);
             assertThat(closes).as("a quiet but answering server keeps its connection (pings answered)").isEmpty();

@@ -31,6 +31,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.CleanupMode;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -44,7 +45,7 @@ class ProxySigtermTest {
     private static final WorkloadIdentity EMOJI = TestPki.identity("emojivoto", "emoji");
     private static final String HOST = "emoji-svc.emojivoto.svc.cluster.local";
 
-    @TempDir
+    @TempDir(cleanup = CleanupMode.ON_SUCCESS)   // the proxies' logs stay for a failed run
     Path dir;
 
     @Test
@@ -85,11 +86,8 @@ class ProxySigtermTest {
                     "--admin", "127.0.0.1:" + clientAdmin, "--shutdown-grace", "20s", "--tap", "off")), "client-proxy.log", processes);
             destination.set(HOST + ":80", List.of(FakeDestination.endpoint("127.0.0.1", app.getAddress().getPort(), EMOJI, serverInbound)));
 
-            HttpClient admin = HttpClient.newHttpClient();
-            for (int port : List.of(serverAdmin, clientAdmin)) {
-                Awaitility.await().atMost(Duration.ofSeconds(60)).ignoreExceptions().until(() -> admin.send(
-                        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/ready")).build(), HttpResponse.BodyHandlers.discarding()).statusCode() == 200);
-            }
+            TrellisProcesses.awaitReady(server, serverAdmin, dir.resolve("server-proxy.log"), Duration.ofSeconds(60));
+            TrellisProcesses.awaitReady(client, clientAdmin, dir.resolve("client-proxy.log"), Duration.ofSeconds(60));
             HttpClient http = HttpClient.newBuilder().proxy(ProxySelector.of(new InetSocketAddress("127.0.0.1", clientOutbound)))
                     .version(HttpClient.Version.HTTP_1_1).executor(Executors.newVirtualThreadPerTaskExecutor()).build();
             assertThat(get(http, "/", "warm").statusCode()).as("through both proxies; logs in %s", dir).isEqualTo(200);

@@ -5,6 +5,10 @@ import dev.trellis.identity.auth.LocalTokens;
 import dev.trellis.testing.TestPki;
 import java.io.IOException;
 import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -45,6 +49,35 @@ final class TrellisProcesses {
                 "--connection-log", dir.resolve(workload.serviceAccount() + "-connections.log").toString()));
         args.addAll(extra);
         return java(args);
+    }
+
+    /**
+     * Waits until the process's admin {@code /ready} answers 200; fails at once when the process
+     * exits (a port taken meanwhile, say), and on either failure with the last lines of its log.
+     */
+    static void awaitReady(Process process, int adminPort, Path log, Duration limit) throws Exception {
+        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+        HttpRequest ready = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/ready")).timeout(Duration.ofSeconds(2)).build();
+        long deadline = System.nanoTime() + limit.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (!process.isAlive()) {
+                throw new AssertionError("the process exited " + process.exitValue() + " before it was ready; " + tail(log));
+            }
+            try {
+                if (http.send(ready, HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
+                    return;
+                }
+            } catch (IOException notYet) {
+                // not listening yet
+            }
+            Thread.sleep(200);
+        }
+        throw new AssertionError("not ready on admin port " + adminPort + " within " + limit + "; " + tail(log));
+    }
+
+    private static String tail(Path log) throws IOException {
+        List<String> lines = Files.exists(log) ? Files.readAllLines(log) : List.of();
+        return "the last lines of " + log + ":\n" + String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
     }
 
     /** A loopback port free a moment ago, for a process that must be told its port. */

@@ -91,9 +91,11 @@ class ControlPlaneOnKubernetesTest {
             }
             List<RunningPod> pods = new ArrayList<>();
             for (Deployment deployment : deployments) {
-                pods.addAll(cluster.deploy(deployment));
-                // Later pods find earlier ones by their Service names, so start each once the one before is ready.
-                pods.getLast().awaitReady(Duration.ofSeconds(90));
+                // Later pods find earlier ones by their Service names, so start each once every replica before is ready
+                // (check counts them all).
+                for (RunningPod pod : cluster.deploy(deployment)) {
+                    pods.add(pod.awaitReady(Duration.ofSeconds(90)));
+                }
             }
             RunningPod identity = pods.stream().filter(p -> p.name().startsWith("trellis-identity")).findFirst().orElseThrow();
             RunningPod destination = pods.stream().filter(p -> p.name().startsWith("trellis-destination")).findFirst().orElseThrow();

@@ -267,7 +267,9 @@ class InjectionOnKubernetesTest {
         }
         for (Deployment deployment : deployments) {
             if (!deployment.getMetadata().getName().equals("trellis-viz")) {
-                cluster.deploy(deployment).getLast().awaitReady(Duration.ofSeconds(90));
+                for (RunningPod pod : cluster.deploy(deployment)) {
+                    pod.awaitReady(Duration.ofSeconds(90));
+                }
             }
         }
     }

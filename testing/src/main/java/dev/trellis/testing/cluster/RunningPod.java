@@ -61,6 +61,8 @@ public final class RunningPod implements AutoCloseable {
     private final List<String> sidecars = new ArrayList<>();
     private final List<String> admissionWarnings;
     private volatile boolean ready;
+    /** The cluster has written this pod's readiness into the API (its status, EndpointSlices, its Deployment's status). */
+    private volatile boolean recorded;
     private volatile boolean closed;
 
     private RunningPod(SimulatedCluster cluster, Pod pod, String address, String netns, String hostInterface, Path dir, List<String> admissionWarnings) {
@@ -128,13 +130,16 @@ public final class RunningPod implements AutoCloseable {
         return ready;
     }
 
-    /** Waits until the readiness probe passes; fails with each container's last log lines. */
+    /**
+     * Waits until the readiness probe passes and the cluster has recorded it (so a reader of the API
+     * sees the pod ready); fails with each container's last log lines.
+     */
     public RunningPod awaitReady(Duration limit) throws InterruptedException {
         long deadline = System.nanoTime() + limit.toNanos();
-        while (!ready && System.nanoTime() < deadline) {
+        while (!recorded && System.nanoTime() < deadline) {
             Thread.sleep(100);
         }
-        if (!ready) {
+        if (!recorded) {
             StringBuilder logs = new StringBuilder();
             for (String container : processes.keySet()) {
                 logs.append("--- ").append(container).append(processes.get(container).isAlive() ? " (running)" : " (exited " + processes.get(container).exitValue() + ")")
@@ -589,6 +594,7 @@ public final class RunningPod implements AutoCloseable {
             if (all) {
                 ready = true;
                 cluster.ready(this);
+                recorded = true;
                 return;
             }
             try {

@@ -3,6 +3,7 @@ package dev.trellis.proxy.inbound;
 import static java.util.Objects.requireNonNull;
 
 import dev.trellis.core.identity.WorkloadIdentity;
+import dev.trellis.core.metrics.Direction;
 import dev.trellis.proxy.errors.ProxyError;
 import dev.trellis.proxy.errors.ProxyFailure;
 import dev.trellis.proxy.http.MeshHeaders;
@@ -196,7 +197,7 @@ final class AppHttp1Exchange extends ChannelInboundHandlerAdapter {
                 appChannel.close();
             }
             if (!responseStarted) {
-                metrics.response("inbound", authority, 499, elapsed());
+                metrics.response(Direction.INBOUND, authority, 499, elapsed());
             }
         }
         ctx.fireChannelInactive();
@@ -296,7 +297,7 @@ final class AppHttp1Exchange extends ChannelInboundHandlerAdapter {
             if (!appKeepsAlive) {
                 appReusable = false;
             }
-            metrics.response("inbound", authority, response.status().code(), elapsed());
+            metrics.response(Direction.INBOUND, authority, response.status().code(), elapsed());
             tapped.end(response.status().code(), Optional.empty(), Optional.empty());
             if (headRequest && !(response instanceof LastHttpContent)) {
                 // HTTP/2 has no body to a HEAD: the headers end the stream, whatever Content-Length says.
@@ -367,7 +368,7 @@ final class AppHttp1Exchange extends ChannelInboundHandlerAdapter {
         ProxyError error = why.error();
         log.info("proxy: inbound HTTP from {} to app {} answered by the proxy ({}): {}", client, app, error.label(), why.getMessage());
         tapped.end(error.httpStatus(), Optional.empty(), Optional.of(error.text()));
-        metrics.response("inbound", authority, error.httpStatus(), elapsed());
+        metrics.response(Direction.INBOUND, authority, error.httpStatus(), elapsed());
         if (!stream.isActive()) {
             return;
         }

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import dev.trellis.core.identity.IdentityPattern;
 import dev.trellis.core.identity.WorkloadIdentity;
+import dev.trellis.core.metrics.Direction;
 import dev.trellis.proxy.connlog.ConnectionLog;
 import dev.trellis.proxy.errors.ProxyError;
 import dev.trellis.proxy.errors.ProxyFailure;
@@ -112,7 +113,7 @@ final class HttpInbound {
                         java.time.Instant start) {
         connection.pipeline()
                 .addLast("head-deadline", new H2HeaderDeadline(headerTimeout, true, why -> {
-                    metrics.refused("inbound", ProxyError.HEADER_TIMEOUT);
+                    metrics.refused(Direction.INBOUND, ProxyError.HEADER_TIMEOUT);
                     log.info("proxy: inbound HTTP/2 connection from {} ({}) refused ({}): {}", connection.remoteAddress(), client,
                             ProxyError.HEADER_TIMEOUT.label(), why);
                     connectionLog.inboundRefusal(start, client.spiffeId(), ConnectionLog.addressOf(connection), "inbound port", "http2", true,
@@ -158,7 +159,7 @@ final class HttpInbound {
             boolean h2App = request.contains(MeshHeaders.APP_PROTOCOL, "h2");
             log.debug("proxy: inbound stream {} from {}: {} {} (app protocol {})", stream.id(), client, request.method(), request.path(),
                     h2App ? "h2" : "http/1.1");
-            metrics.request("inbound", authority);
+            metrics.request(Direction.INBOUND, authority);
             metrics.inboundFrom(client.spiffeId());
             Optional<Integer> port = target == null ? originalPort : parsePort(target.toString());
             if (port.isEmpty()) {
@@ -191,7 +192,7 @@ final class HttpInbound {
                     // stream before anything reaches the app (rapid reset sends both together).
                     case ALLOW -> stream.eventLoop().execute(() -> {
                         if (!stream.isActive()) {
-                            metrics.response("inbound", authority, 499, Duration.ofNanos(System.nanoTime() - started));
+                            metrics.response(Direction.INBOUND, authority, 499, Duration.ofNanos(System.nanoTime() - started));
                             return;
                         }
                         TapHub.Tap tapped = tapStart(stream, asked.method(), authority, asked.path(), app);
@@ -246,7 +247,7 @@ final class HttpInbound {
                         }
                         // Reset by the app before it answered: the caller got the reset, which counts as a failure.
                         int status = seen.headersSeen() ? seen.status() : ProxyError.APP_BAD_RESPONSE.httpStatus();
-                        metrics.response("inbound", authority, status, seen.grpcStatus(), Duration.ofNanos(System.nanoTime() - started));
+                        metrics.response(Direction.INBOUND, authority, status, seen.grpcStatus(), Duration.ofNanos(System.nanoTime() - started));
                         tapped.end(status, seen.grpcStatus(), Optional.empty());
                     });
                 });
@@ -284,14 +285,14 @@ final class HttpInbound {
         /** A refusal: answered, counted, and a line in the connection log. */
         private void refuse(Channel stream, Http2Headers request, ProxyFailure why, String authority, long started, Instant start, String target) {
             log.info("proxy: inbound {} {} from {} refused ({}): {}", request.method(), request.path(), client, why.error().label(), why.getMessage());
-            metrics.refused("inbound", why.error());
+            metrics.refused(Direction.INBOUND, why.error());
             connectionLog.inboundRefusal(start, client.spiffeId(), ConnectionLog.addressOf(stream), target, "http2", true, why.error(), why.getMessage());
             answer(stream, request, why, authority, started);
         }
 
         private void answer(Channel stream, Http2Headers request, ProxyFailure why, String authority, long started) {
             boolean grpc = ProxyErrors.isGrpc(request);
-            metrics.response("inbound", authority, grpc ? 200 : why.error().httpStatus(),
+            metrics.response(Direction.INBOUND, authority, grpc ? 200 : why.error().httpStatus(),
                     grpc ? Optional.of(why.error().grpcCode().value()) : Optional.empty(), Duration.ofNanos(System.nanoTime() - started));
             if (stream.isActive()) {
                 stream.writeAndFlush(new DefaultHttp2HeadersFrame(ProxyErrors.h2(why.error(), grpc), true))

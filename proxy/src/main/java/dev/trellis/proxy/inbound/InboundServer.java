@@ -3,6 +3,7 @@ package dev.trellis.proxy.inbound;
 import static java.util.Objects.requireNonNull;
 
 import dev.trellis.core.identity.WorkloadIdentity;
+import dev.trellis.core.metrics.Direction;
 import dev.trellis.core.net.HostPort;
 import dev.trellis.proxy.transport.HalfClosure;
 import dev.trellis.proxy.connlog.ConnectionLog;
@@ -216,7 +217,7 @@ public final class InboundServer {
     private void mesh(Channel ch, Instant start) {
         SslHandler ssl = serverContext.newHandler(ch.alloc());
         HeaderDeadline.arm(ch, settings.headerTimeout(), () -> {
-            metrics.refused("inbound", ProxyError.HEADER_TIMEOUT.label());
+            metrics.refused(Direction.INBOUND, ProxyError.HEADER_TIMEOUT.label());
             connectionLog.inboundRefusal(start, null, ConnectionLog.addressOf(ch), "inbound port", "tls", true, ProxyError.HEADER_TIMEOUT,
                     "mTLS handshake and transport header not done within " + settings.headerTimeout());
         });
@@ -237,7 +238,7 @@ public final class InboundServer {
         }
         policy.connection(port, Optional.empty(), sourceOf(ch), ch.eventLoop(), allowed -> {
             if (allowed) {
-                connectToApp(ch, app, new ProxyMetrics.Labels("inbound", "", false, null), "plaintext (" + what + ") from " + ch.remoteAddress());
+                connectToApp(ch, app, new ProxyMetrics.Labels(Direction.INBOUND, "", false, null), "plaintext (" + what + ") from " + ch.remoteAddress());
             } else if (what.equals("HTTP1")) {
                 // Not the whole port, but maybe this request: the kubelet's probes arrive so, one request per connection.
                 plaintextRequest(ch, start, app);
@@ -303,7 +304,7 @@ public final class InboundServer {
                 .connect(app)
                 .addListener((ChannelFuture connected) -> {
                     if (!connected.isSuccess()) {
-                        metrics.refused("inbound", ProxyError.APP_CONNECT_FAILED.label());
+                        metrics.refused(Direction.INBOUND, ProxyError.APP_CONNECT_FAILED.label());
                         log.info("proxy: inbound plaintext request from {}: app {} refused: {}", client.remoteAddress(), app, Causes.rootMessage(connected.cause()));
                         client.close();
                         return;
@@ -330,7 +331,7 @@ public final class InboundServer {
 
     /** Counts, logs and writes the connection-log line of a refused connection, then closes it. */
     private void refuse(Channel ch, Instant start, Optional<WorkloadIdentity> client, String target, String protocol, boolean tls, ProxyFailure why) {
-        metrics.refused("inbound", why.error().label());
+        metrics.refused(Direction.INBOUND, why.error().label());
         log.info("proxy: inbound from {}{} refused ({}): {}", ch.remoteAddress(), client.map(c -> " (" + c + ")").orElse(""), why.error().label(),
                 why.getMessage());
         connectionLog.inboundRefusal(start, client.map(WorkloadIdentity::spiffeId).orElse(null), ConnectionLog.addressOf(ch), target, protocol, tls,
@@ -352,7 +353,7 @@ public final class InboundServer {
                 .connect(app)
                 .addListener((ChannelFuture connected) -> {
                     if (!connected.isSuccess()) {
-                        metrics.refused("inbound", ProxyError.APP_CONNECT_FAILED.label());
+                        metrics.refused(Direction.INBOUND, ProxyError.APP_CONNECT_FAILED.label());
                         log.info("proxy: inbound {}: app {} refused: {}", who, app, Causes.rootMessage(connected.cause()));
                         inbound.close();
                         return;
@@ -381,7 +382,7 @@ public final class InboundServer {
 
         @Override
         protected void configurePipeline(ChannelHandlerContext ctx, String protocol) {
-            metrics.tlsHandshake("inbound", MeshSslContexts.negotiatedGroup(ssl.engine()));
+            metrics.tlsHandshake(Direction.INBOUND, MeshSslContexts.negotiatedGroup(ssl.engine()));
             Optional<WorkloadIdentity> client = MeshSslContexts.peerIdentity(ssl.engine().getSession());
             if (client.isEmpty()) {
                 refuse(ctx.channel(), start, Optional.empty(), "inbound port", "tls", true,
@@ -396,7 +397,7 @@ public final class InboundServer {
                 Optional<Integer> originalPort = OriginalDestination.of(ctx.channel()).map(InetSocketAddress::getPort)
                         .filter(port -> port != address().getPort());
                 // Requests are counted per stream; the connection itself feeds the tcp_* metrics.
-                ProxyMetrics.Labels labels = new ProxyMetrics.Labels("inbound", "", true, client.get().spiffeId());
+                ProxyMetrics.Labels labels = new ProxyMetrics.Labels(Direction.INBOUND, "", true, client.get().spiffeId());
                 ProxyMetrics.Bytes counters = metrics.bytes(labels);
                 ctx.pipeline().addAfter("tls", "bytes", new ByteCounter(counters.read()::inc, counters.written()::inc));
                 metrics.opened(labels);
@@ -461,7 +462,7 @@ public final class InboundServer {
                                     ProxyError.POLICY_DENIED.because(client + " may not connect to port " + header.port()));
                             return;
                         }
-                        connectToApp(inbound, app.address(), new ProxyMetrics.Labels("inbound", header.name(), true, client.spiffeId()),
+                        connectToApp(inbound, app.address(), new ProxyMetrics.Labels(Direction.INBOUND, header.name(), true, client.spiffeId()),
                                 inbound.id() + " from " + client);
                     });
                 }

@@ -17,6 +17,7 @@ import static dev.trellis.core.metrics.ProxyMetricNames.ROUTE_RESPONSE_LATENCY_M
 import static dev.trellis.core.metrics.ProxyMetricNames.STATUS_CODE;
 import static dev.trellis.core.metrics.ProxyMetricNames.SUCCESS;
 
+import dev.trellis.core.metrics.Direction;
 import dev.trellis.proxy.errors.ProxyError;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.prometheus.metrics.core.metrics.Counter;
@@ -100,23 +101,23 @@ public final class HttpMetrics {
     }
 
     /** A request the proxy answered itself; reasons are {@link ProxyError} labels, a fixed set. */
-    public void refused(String direction, ProxyError error) {
-        refused.labelValues(direction, error.label()).inc();
+    public void refused(Direction direction, ProxyError error) {
+        refused.labelValues(direction.label(), error.label()).inc();
     }
 
-    public void request(String direction, String authority) {
-        requests.labelValues(direction, authorities.value(authority)).inc();
+    public void request(Direction direction, String authority) {
+        requests.labelValues(direction.label(), authorities.value(authority)).inc();
     }
 
-    public void response(String direction, String authority, int status, Duration elapsed) {
+    public void response(Direction direction, String authority, int status, Duration elapsed) {
         response(direction, authority, status, java.util.Optional.empty(), elapsed);
     }
 
     /** A response whose gRPC status (from trailers, or trailers-only headers) is known: non-zero is a failure. */
-    public void response(String direction, String authority, int status, java.util.Optional<Integer> grpcStatus, Duration elapsed) {
+    public void response(Direction direction, String authority, int status, java.util.Optional<Integer> grpcStatus, Duration elapsed) {
         String bounded = authorities.value(authority);
-        responses.labelValues(direction, bounded, statusLabel(status), classification(status, grpcStatus)).inc();
-        latency.labelValues(direction, bounded).observe(elapsed.toNanos() / 1e6);
+        responses.labelValues(direction.label(), bounded, statusLabel(status), classification(status, grpcStatus)).inc();
+        latency.labelValues(direction.label(), bounded).observe(elapsed.toNanos() / 1e6);
     }
 
     /** The status as a label: the standard codes' text is made once, not once per response. */

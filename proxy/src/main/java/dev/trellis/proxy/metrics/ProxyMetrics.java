@@ -11,6 +11,7 @@ import static dev.trellis.core.metrics.ProxyMetricNames.TLS;
 import static dev.trellis.core.metrics.ProxyMetricNames.TLS_MUTUAL;
 import static dev.trellis.core.metrics.ProxyMetricNames.TLS_NONE;
 
+import dev.trellis.core.metrics.Direction;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.Gauge;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -50,17 +51,17 @@ public final class ProxyMetrics {
         tcpReadBytes = Counter.builder().name(TCP_READ_BYTES).help("Bytes read from the connection's client side").labelNames(TCP_LABELS).register(registry);
         tcpWriteBytes = Counter.builder().name(TCP_WRITE_BYTES).help("Bytes written to the connection's client side").labelNames(TCP_LABELS).register(registry);
         tcpRefused = Counter.builder().name("tcp_refused").help("Connections refused, by reason")
-                .labelNames("direction", "reason").register(registry);
+                .labelNames(DIRECTION, "reason").register(registry);
         tlsHandshakes = Counter.builder().name("tls_handshakes").help("Mesh TLS handshakes completed, by key-exchange group (X25519MLKEM768 is the hybrid post-quantum one)")
-                .labelNames("direction", "group").register(registry);
+                .labelNames(DIRECTION, "group").register(registry);
         certExpiry = Gauge.builder().name("identity_cert_expiration_timestamp_seconds")
                 .help("notAfter of the proxy's current certificate, in Unix seconds").register(registry);
     }
 
     /** A connection's labels: direction, authority, tls ("true" or "no_identity"), the peer's identity. */
-    public record Labels(String direction, String authority, boolean tls, String peerId) {
+    public record Labels(Direction direction, String authority, boolean tls, String peerId) {
         String[] values(ProxyMetrics metrics) {
-            return new String[] {direction, metrics.authorities.value(authority), tls ? TLS_MUTUAL : TLS_NONE, metrics.peers.value(peerId)};
+            return new String[] {direction.label(), metrics.authorities.value(authority), tls ? TLS_MUTUAL : TLS_NONE, metrics.peers.value(peerId)};
         }
     }
 
@@ -86,17 +87,17 @@ public final class ProxyMetrics {
         return new Bytes(tcpReadBytes.labelValues(values), tcpWriteBytes.labelValues(values));
     }
 
-    public void refused(String direction, String reason) {
-        tcpRefused.labelValues(direction, reason).inc();
+    public void refused(Direction direction, String reason) {
+        tcpRefused.labelValues(direction.label(), reason).inc();
     }
 
     /** Groups a handshake may settle on; anything else is counted as {@code other}, so the label stays bounded. */
     private static final Set<String> KNOWN_GROUPS = Set.of("X25519MLKEM768", "X25519", "P-256", "P-384", "X25519Kyber768Draft00");
 
     /** A finished mesh TLS handshake and the key-exchange group it settled on. */
-    public void tlsHandshake(String direction, Optional<String> group) {
+    public void tlsHandshake(Direction direction, Optional<String> group) {
         String label = group.map(g -> KNOWN_GROUPS.contains(g) ? g : "other").orElse("unknown");
-        tlsHandshakes.labelValues(direction, label).inc();
+        tlsHandshakes.labelValues(direction.label(), label).inc();
     }
 
     /** Exposes the identity client's renewals failed in a row, read at each scrape. */

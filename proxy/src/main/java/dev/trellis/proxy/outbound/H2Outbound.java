@@ -2,9 +2,9 @@ package dev.trellis.proxy.outbound;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.trellis.core.metrics.Direction;
 import dev.trellis.proxy.transport.HalfClosure;
 import dev.trellis.proxy.balance.Balancer;
-import dev.trellis.proxy.discovery.Discovery;
 import dev.trellis.proxy.discovery.Endpoint;
 import dev.trellis.proxy.discovery.Resolution;
 import dev.trellis.proxy.discovery.RouteProfiles;
@@ -22,7 +22,6 @@ import dev.trellis.proxy.metrics.HttpMetrics;
 import dev.trellis.proxy.tcp.Relay;
 import dev.trellis.proxy.transport.Causes;
 import dev.trellis.proxy.transport.Openings;
-import dev.trellis.tls.context.CredentialsStore;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -38,6 +37,7 @@ import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
 import io.netty.util.ReferenceCountUtil;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -56,39 +56,38 @@ final class H2Outbound {
 
     private static final Logger log = LoggerFactory.getLogger(H2Outbound.class);
 
-    private final Discovery discovery;
+    private final Targets targets;
     private final Balancer balancer;
     private final H2Connections connections;
-    private final CredentialsStore credentials;
     private final HttpMetrics metrics;
-    private final Duration resolveTimeout;
     private final Duration headerTimeout;
     private final RouteProfiles profiles;
     private final RetryBudgets budgets;
 
-    H2Outbound(Discovery discovery, Balancer balancer, H2Connections connections, CredentialsStore credentials,
-               HttpMetrics metrics, Duration resolveTimeout, Duration headerTimeout, RouteProfiles profiles, RetryBudgets budgets) {
+    H2Outbound(Targets targets, Balancer balancer, H2Connections connections,
+               HttpMetrics metrics, Duration headerTimeout, RouteProfiles profiles, RetryBudgets budgets) {
         this.headerTimeout = requireNonNull(headerTimeout, "headerTimeout");
         this.budgets = requireNonNull(budgets, "budgets");
         this.profiles = requireNonNull(profiles, "profiles");
-        this.discovery = requireNonNull(discovery, "discovery");
+        this.targets = requireNonNull(targets, "targets");
         this.balancer = requireNonNull(balancer, "balancer");
         this.connections = requireNonNull(connections, "connections");
-        this.credentials = requireNonNull(credentials, "credentials");
         this.metrics = requireNonNull(metrics, "metrics");
-        this.resolveTimeout = requireNonNull(resolveTimeout, "resolveTimeout");
     }
 
     /**
      * Serves {@code client} (auto-read off, its first bytes held by a pending handler) as
-     * HTTP/2 for {@code authority}: the codec's bounds, and the request-head deadline on its
-     * SETTINGS and every header block ({@link H2HeaderDeadline}).
+     * HTTP/2 whose streams go to {@code target}, which its listener resolved: the codec's
+     * bounds, and the request-head deadline on its SETTINGS and every header block
+     * ({@link H2HeaderDeadline}).
      */
-    public void install(Channel client, String authority) {
+    void install(Channel client, Target target) {
+        String authority = target.authority();
+        Targets.OfConnection connectionTargets = targets.ofConnection(Optional.of(target));
         // The connection is past its opening: the codec and the header deadline bound it from here.
         Openings.settle(client);
         client.pipeline().addBefore("pending", "head-deadline", new H2HeaderDeadline(headerTimeout, true, why -> {
-            metrics.refused("outbound", ProxyError.HEADER_TIMEOUT);
+            metrics.refused(Direction.OUTBOUND, ProxyError.HEADER_TIMEOUT);
             RequestOutcomes.of(client).refused(ProxyError.HEADER_TIMEOUT, authority, why);
             log.info("proxy: HTTP/2 connection from {} to {} refused ({}): {}", client.remoteAddress(), authority, ProxyError.HEADER_TIMEOUT.label(), why);
         }));
@@ -96,7 +95,7 @@ final class H2Outbound {
         client.pipeline().addBefore("pending", "mux", new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
             @Override
             protected void initChannel(Http2StreamChannel stream) {
-                stream.pipeline().addLast(new FirstHeaders(authority));
+                stream.pipeline().addLast(new FirstHeaders(connectionTargets, authority));
             }
         }));
         client.pipeline().addBefore("pending", "drain", DrainHandlers.http2());
@@ -107,9 +106,11 @@ final class H2Outbound {
 
     /** Waits for a stream's request headers, then opens its peer stream. */
     private final class FirstHeaders extends ChannelInboundHandlerAdapter {
+        private final Targets.OfConnection connectionTargets;
         private final String authority;
 
-        FirstHeaders(String authority) {
+        FirstHeaders(Targets.OfConnection connectionTargets, String authority) {
+            this.connectionTargets = connectionTargets;
             this.authority = authority;
         }
 
@@ -123,21 +124,15 @@ final class H2Outbound {
             log.debug("proxy: HTTP/2 stream {} to {}: {} {}", stream.id(), authority, headers.headers().method(), headers.headers().path());
             stream.config().setAutoRead(false);
             ctx.pipeline().replace(this, "held", Relay.pending());
-            metrics.request("outbound", authority);
+            metrics.request(Direction.OUTBOUND, authority);
             budgets.of(authority).request();
             long started = System.nanoTime();
-            Resolution resolution;
-            try {
-                resolution = discovery.resolve(authority);
-            } catch (IllegalStateException e) {
-                answer(stream, headers.headers(), ProxyError.RESOLUTION_REFUSED.because(e.getMessage()), started);
-                return;
-            }
-            resolution.whenAnswered(credentials.firstInstalled(), resolveTimeout, stream.eventLoop(), error -> {
-                if (error.isPresent()) {
-                    answer(stream, headers.headers(), ProxyError.RESOLVE_TIMEOUT.because("no answer from discovery or identity within " + resolveTimeout), started);
+            connectionTargets.resolve(authority, stream.eventLoop(), target -> {
+                if (!(target instanceof Target.Resolved resolved)) {
+                    answer(stream, headers.headers(), ((Target.Unresolved) target).why(), started);
                     return;
                 }
+                Resolution resolution = resolved.resolution();
                 RouteProfiles.MatchedRoute route = profiles.match(authority, String.valueOf(headers.headers().method()), String.valueOf(headers.headers().path()));
                 // Opened once the current read is processed, so that a stream reset in the same read never goes upstream.
                 Attempts attempts = new Attempts(false, budgets.of(authority));
@@ -245,7 +240,7 @@ final class H2Outbound {
                         lease.failed();
                         if (!timedOut.get()) {
                             Duration elapsed = Duration.ofNanos(System.nanoTime() - started);
-                            metrics.response("outbound", authority, seen.status(), seen.grpcStatus(), elapsed);
+                            metrics.response(Direction.OUTBOUND, authority, seen.status(), seen.grpcStatus(), elapsed);
                             metrics.routeResponse(authority, HttpMetrics.Destination.of(lease.endpoint().labels()), route.name(), seen.status(), seen.grpcStatus(), elapsed);
                         }
                     });
@@ -257,9 +252,9 @@ final class H2Outbound {
         private void answer(Channel stream, Http2Headers request, ProxyFailure why, long started) {
             log.info("proxy: HTTP/2 stream to {}: {} {}: {}", authority, why.error().httpStatus(), why.error().label(), why.getMessage());
             boolean grpc = ProxyErrors.isGrpc(request);
-            metrics.response("outbound", authority, grpc ? 200 : why.error().httpStatus(),
+            metrics.response(Direction.OUTBOUND, authority, grpc ? 200 : why.error().httpStatus(),
                     grpc ? java.util.Optional.of(why.error().grpcCode().value()) : java.util.Optional.empty(), Duration.ofNanos(System.nanoTime() - started));
-            metrics.refused("outbound", why.error());
+            metrics.refused(Direction.OUTBOUND, why.error());
             RequestOutcomes.of(stream).refused(why.error(), authority, why.getMessage());
             if (stream.isActive()) {
                 stream.writeAndFlush(new DefaultHttp2HeadersFrame(ProxyErrors.h2(why.error(), grpc), true))

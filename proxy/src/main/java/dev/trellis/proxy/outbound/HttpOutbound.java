@@ -2,10 +2,9 @@ package dev.trellis.proxy.outbound;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.trellis.core.metrics.Direction;
 import dev.trellis.core.net.HostPort;
 import dev.trellis.proxy.balance.Balancer;
-import dev.trellis.proxy.discovery.Discovery;
-import dev.trellis.proxy.discovery.Resolution;
 import dev.trellis.proxy.discovery.RouteProfiles;
 import dev.trellis.proxy.errors.ProxyError;
 import dev.trellis.proxy.errors.ProxyFailure;
@@ -17,7 +16,6 @@ import dev.trellis.proxy.metrics.HttpMetrics;
 import dev.trellis.proxy.tcp.Relay;
 import dev.trellis.proxy.transport.Causes;
 import dev.trellis.proxy.transport.Openings;
-import dev.trellis.tls.context.CredentialsStore;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
@@ -68,13 +66,11 @@ final class HttpOutbound implements OutboundExchange.Path {
 
     static final int MAX_PIPELINED = 64;
 
-    private final Discovery discovery;
     private final Balancer balancer;
     private final H2Connections connections;
-    private final CredentialsStore credentials;
     private final HttpMetrics metrics;
     private final Duration requestTimeout;
-    private final Duration resolveTimeout;
+    private final Targets targets;
     private final RouteProfiles profiles;
     private final RetryBudgets budgets;
     private final Duration headerTimeout;
@@ -87,24 +83,22 @@ final class HttpOutbound implements OutboundExchange.Path {
      * path and is carried opaque to the authority — its request, re-encoded, first.
      */
     public interface Upgrades {
-        /** Carries {@code client} (auto-read off, the request's bytes held by a pending handler last) to {@code authority}. */
-        void carry(Channel client, String authority, Optional<String> host);
+        /** Carries {@code client} (auto-read off, the request's bytes held by a pending handler last) to {@code target}. */
+        void carry(Channel client, Target target, Optional<String> host);
     }
 
-    HttpOutbound(Discovery discovery, Balancer balancer, H2Connections connections, CredentialsStore credentials,
-                 HttpMetrics metrics, Duration requestTimeout, Duration resolveTimeout, Duration headerTimeout, RouteProfiles profiles,
+    HttpOutbound(Targets targets, Balancer balancer, H2Connections connections,
+                 HttpMetrics metrics, Duration requestTimeout, Duration headerTimeout, RouteProfiles profiles,
                  Upgrades upgrades, RetryBudgets budgets) {
         this.budgets = requireNonNull(budgets, "budgets");
         this.upgrades = requireNonNull(upgrades, "upgrades");
         this.headerTimeout = requireNonNull(headerTimeout, "headerTimeout");
         this.profiles = requireNonNull(profiles, "profiles");
-        this.discovery = requireNonNull(discovery, "discovery");
+        this.targets = requireNonNull(targets, "targets");
         this.balancer = requireNonNull(balancer, "balancer");
         this.connections = requireNonNull(connections, "connections");
-        this.credentials = requireNonNull(credentials, "credentials");
         this.metrics = requireNonNull(metrics, "metrics");
         this.requestTimeout = requireNonNull(requestTimeout, "requestTimeout");
-        this.resolveTimeout = requireNonNull(resolveTimeout, "resolveTimeout");
     }
 
     /**
@@ -149,15 +143,16 @@ final class HttpOutbound implements OutboundExchange.Path {
 
     /**
      * Makes {@code client} (auto-read off, its first bytes held by a pending handler) an
-     * HTTP/1.1 connection served by this path; {@code authority} is fixed for transparent
-     * connections and forwards, and empty for the explicit HTTP proxy.
+     * HTTP/1.1 connection served by this path; {@code target} is the one its listener resolved
+     * for transparent connections and forwards (every request goes there), and empty for the
+     * explicit HTTP proxy (each request names its authority).
      */
-    public void install(Channel client, Optional<String> authority) {
+    void install(Channel client, Optional<Target> target) {
         client.pipeline()
-                .addLast("request-deadline", new Http1RequestDeadline(headerTimeout, () -> metrics.refused("outbound", ProxyError.HEADER_TIMEOUT)))
+                .addLast("request-deadline", new Http1RequestDeadline(headerTimeout, () -> metrics.refused(Direction.OUTBOUND, ProxyError.HEADER_TIMEOUT)))
                 .addLast("http1", new HttpServerCodec(8192, 16384, 16384))
                 .addLast("drain", DrainHandlers.http1())
-                .addLast("requests", new Requests(authority));
+                .addLast("requests", new Requests(target));
         // Half-closure is allowed since the accept: a client may send its request and end its side; see Requests.
         Relay.replay(client);
         client.config().setAutoRead(true);
@@ -170,6 +165,7 @@ final class HttpOutbound implements OutboundExchange.Path {
      */
     private final class Requests extends ChannelInboundHandlerAdapter implements OutboundExchange.Client {
         private final Optional<String> fixedAuthority;
+        private final Targets.OfConnection connectionTargets;
         private final ArrayDeque<HttpObject> waiting = new ArrayDeque<>();
         private ChannelHandlerContext ctx;
         private OutboundExchange current;
@@ -180,8 +176,9 @@ final class HttpOutbound implements OutboundExchange.Path {
         /** The client shut its side down: what it sent whole is answered, then the connection closes. */
         private boolean inputShut;
 
-        Requests(Optional<String> fixedAuthority) {
-            this.fixedAuthority = fixedAuthority;
+        Requests(Optional<Target> target) {
+            this.fixedAuthority = target.map(Target::authority);
+            this.connectionTargets = targets.ofConnection(target);
         }
 
         @Override
@@ -335,13 +332,18 @@ final class HttpOutbound implements OutboundExchange.Path {
                 upgrade(head, authority.get());
                 return;
             }
-            metrics.request("outbound", authority.get());
+            metrics.request(Direction.OUTBOUND, authority.get());
             budget(authority.get()).request();
             RouteProfiles.MatchedRoute route = profiles.match(authority.get(), head.method().name(), head.uri());
             OutboundExchange exchange = new OutboundExchange(HttpOutbound.this, ctx.channel(), this, head, authority.get(), route,
                     route.retryable() || OutboundExchange.idempotent(head.method()), headerTimeout);
             current = exchange;
-            resolve(exchange, authority.get());
+            connectionTargets.resolve(authority.get(), exchange.loop(), target -> {
+                switch (target) {
+                    case Target.Resolved resolved -> exchange.resolved(resolved.endpoints());
+                    case Target.Unresolved unresolved -> exchange.fail(unresolved.why());
+                }
+            });
         }
 
         /**
@@ -366,14 +368,14 @@ final class HttpOutbound implements OutboundExchange.Path {
                 pipeline.context("http1").fireChannelRead(bytes);
                 pipeline.remove("http1");
                 pipeline.remove("request-deadline");
-                upgrades.carry(client, authority, host);
+                connectionTargets.resolve(authority, client.eventLoop(), target -> upgrades.carry(client, target, host));
             });
         }
 
         /** A request refused before it had an authority: answered, logged, and the connection closed. */
         private void refuseUnrouted(ProxyFailure why) {
             log.info("proxy: outbound HTTP from {} refused ({}): {}", ctx.channel().remoteAddress(), why.error().label(), why.getMessage());
-            metrics.refused("outbound", why.error());
+            metrics.refused(Direction.OUTBOUND, why.error());
             RequestOutcomes.of(ctx.channel()).refused(why.error(), null, why.getMessage());
             closing = true;
             FullHttpResponse response = ProxyErrors.response(why.error());
@@ -406,23 +408,6 @@ final class HttpOutbound implements OutboundExchange.Path {
         head.headers().forEach(header -> text.append(header.getKey()).append(": ").append(header.getValue()).append("\r\n"));
         text.append("\r\n");
         return ByteBufUtil.encodeString(channel.alloc(), java.nio.CharBuffer.wrap(text), StandardCharsets.ISO_8859_1);
-    }
-
-    private void resolve(OutboundExchange exchange, String authority) {
-        Resolution resolution;
-        try {
-            resolution = discovery.resolve(authority);
-        } catch (IllegalStateException e) {
-            exchange.fail(ProxyError.RESOLUTION_REFUSED.because(e.getMessage()));
-            return;
-        }
-        resolution.whenAnswered(credentials.firstInstalled(), resolveTimeout, exchange.loop(), error -> {
-            if (error.isPresent()) {
-                exchange.fail(ProxyError.RESOLVE_TIMEOUT.because("no answer from discovery or identity within " + resolveTimeout));
-            } else {
-                exchange.resolved(resolution.current());
-            }
-        });
     }
 
     /** The authority of an explicit-proxy request: its absolute target (rewritten to origin form) or its Host. */

@@ -3,11 +3,10 @@ package dev.trellis.proxy.outbound;
 import static java.util.Objects.requireNonNull;
 
 import dev.trellis.core.identity.WorkloadIdentity;
+import dev.trellis.core.metrics.Direction;
 import dev.trellis.proxy.balance.Balancer;
 import dev.trellis.proxy.connlog.ConnectionLog;
-import dev.trellis.proxy.discovery.Discovery;
 import dev.trellis.proxy.discovery.EndpointSet;
-import dev.trellis.proxy.discovery.Resolution;
 import dev.trellis.proxy.errors.ProxyError;
 import dev.trellis.proxy.errors.ProxyFailure;
 import dev.trellis.proxy.http.ProxyErrors;
@@ -35,7 +34,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Carries one outbound opaque connection: resolves its authority, picks an endpoint with the
+ * Carries one outbound opaque connection to its resolved {@link Target}: picks an endpoint with the
  * balancer, and joins the client to it — over mTLS when the endpoint is meshed. Nothing is
  * read from the client until the far side is connected, and the client is never asked to
  * speak first, so server-speaks-first protocols work. Up to {@value #ATTEMPTS} endpoints are
@@ -53,26 +52,22 @@ final class OpaqueOutbound {
 
     private final IoRuntime io;
     private final MeshConnector connector;
-    private final Discovery discovery;
     private final Balancer balancer;
     private final CredentialsStore credentials;
     private final ProxyMetrics metrics;
     private final ConnectionLog connectionLog;
-    private final Duration resolveTimeout;
     private final Duration connectTimeout;
     private final EgressGate egress;
 
-    OpaqueOutbound(IoRuntime io, MeshConnector connector, Discovery discovery, Balancer balancer, CredentialsStore credentials,
-                          ProxyMetrics metrics, ConnectionLog connectionLog, Duration resolveTimeout, Duration connectTimeout, EgressGate egress) {
+    OpaqueOutbound(IoRuntime io, MeshConnector connector, Balancer balancer, CredentialsStore credentials,
+                   ProxyMetrics metrics, ConnectionLog connectionLog, Duration connectTimeout, EgressGate egress) {
         this.egress = requireNonNull(egress, "egress");
         this.io = requireNonNull(io, "io");
         this.connector = requireNonNull(connector, "connector");
-        this.discovery = requireNonNull(discovery, "discovery");
         this.balancer = requireNonNull(balancer, "balancer");
         this.credentials = requireNonNull(credentials, "credentials");
         this.metrics = requireNonNull(metrics, "metrics");
         this.connectionLog = requireNonNull(connectionLog, "connectionLog");
-        this.resolveTimeout = requireNonNull(resolveTimeout, "resolveTimeout");
         this.connectTimeout = requireNonNull(connectTimeout, "connectTimeout");
     }
 
@@ -83,38 +78,28 @@ final class OpaqueOutbound {
 
     /**
      * Carries {@code client} (auto-read off, a {@link Relay#pending} handler last) to
-     * {@code authority}; {@code passthrough} is where to go when discovery has no endpoint,
-     * subject to the egress policy.
+     * {@code target}, or refuses it for the reason an unresolved target gives;
+     * {@code passthrough} is where to go when discovery knows no endpoint, subject to the
+     * egress policy.
      */
-    public void carry(Channel client, String authority, Optional<InetSocketAddress> passthrough) {
-        carry(client, authority, passthrough, Seen.OPAQUE);
-    }
-
-    public void carry(Channel client, String authority, Optional<InetSocketAddress> passthrough, Seen seen) {
+    void carry(Channel client, Target target, Optional<InetSocketAddress> passthrough, Seen seen) {
         // From here on the proxy, not the client, is what the connection waits for.
         Openings.settle(client);
         Instant start = BoundListener.acceptedAt(client);
+        String authority = target.authority();
         log.debug("proxy: accepted {} for {}", client.remoteAddress(), authority);
         ConnectionLog.OutboundConnection line = connectionLog.outbound(client, start, source(), seen.protocol(), Optional.of(authority), seen.host());
-        Resolution resolution;
-        try {
-            resolution = discovery.resolve(authority);
-        } catch (IllegalStateException e) {
-            refuse(client, line, ProxyError.RESOLUTION_REFUSED.because(e.getMessage()), Optional.empty());
-            return;
+        switch (target) {
+            case Target.Unresolved unresolved -> refuse(client, line, unresolved.why(), Optional.empty());
+            case Target.Resolved resolved -> {
+                EndpointSet endpoints = resolved.endpoints();
+                if (endpoints.isEmpty() && passthrough.isPresent()) {
+                    passThrough(client, line, passthrough.get(), seen);
+                } else {
+                    attempt(client, line, authority, endpoints, 1, java.util.Set.of());
+                }
+            }
         }
-        resolution.whenAnswered(credentials.firstInstalled(), resolveTimeout, client.eventLoop(), error -> {
-            if (error.isPresent()) {
-                refuse(client, line, ProxyError.RESOLVE_TIMEOUT.because("no answer from discovery or identity within " + resolveTimeout), Optional.empty());
-                return;
-            }
-            EndpointSet endpoints = resolution.current();
-            if (endpoints.isEmpty() && passthrough.isPresent()) {
-                passThrough(client, line, passthrough.get(), seen);
-            } else {
-                attempt(client, line, authority, endpoints, 1, java.util.Set.of());
-            }
-        });
     }
 
     /** Tries endpoints until one connects, never the same one twice, at most {@value #ATTEMPTS}. */
@@ -156,7 +141,7 @@ final class OpaqueOutbound {
                 return;
             }
             String serverId = chosen.endpoint().identity().map(i -> i.spiffeId()).orElse(null);
-            ProxyMetrics.Labels labels = new ProxyMetrics.Labels("outbound", authority, serverId != null, serverId);
+            ProxyMetrics.Labels labels = new ProxyMetrics.Labels(Direction.OUTBOUND, authority, serverId != null, serverId);
             metrics.opened(labels);
             Relay.Counts counts = Relay.join(client, server);
             line.carried(chosen.endpoint().address().toString(), serverId, serverId != null, counts::fromFirst, counts::fromSecond, "allowed");
@@ -165,7 +150,7 @@ final class OpaqueOutbound {
     }
 
     private void refuse(Channel client, ConnectionLog.OutboundConnection line, ProxyFailure why, Optional<String> destination) {
-        metrics.refused("outbound", why.error().label());
+        metrics.refused(Direction.OUTBOUND, why.error().label());
         log.info("proxy: {} refused ({}): {}", client.remoteAddress(), why.error().label(), why.getMessage());
         line.refuse(why.error(), destination, why.getMessage());
         client.close();
@@ -187,7 +172,7 @@ final class OpaqueOutbound {
     }
 
     private void deny(Channel client, ConnectionLog.OutboundConnection line, InetSocketAddress destination, Seen seen, EgressGate.Verdict verdict) {
-        metrics.refused("outbound", ProxyError.EGRESS_DENIED.label());
+        metrics.refused(Direction.OUTBOUND, ProxyError.EGRESS_DENIED.label());
         log.info("proxy: {} -> {} ({}) denied by the egress policy", client.remoteAddress(), destination, seen.host().orElse("no host"));
         line.refuse(ProxyError.EGRESS_DENIED, Optional.of(destination.toString()), verdict.reason());
         if (seen.protocol().equals("http1")) {
@@ -221,7 +206,7 @@ final class OpaqueOutbound {
                         return;
                     }
                     String authority = destination.getAddress().getHostAddress() + ":" + destination.getPort();
-                    ProxyMetrics.Labels labels = new ProxyMetrics.Labels("outbound", authority, false, null);
+                    ProxyMetrics.Labels labels = new ProxyMetrics.Labels(Direction.OUTBOUND, authority, false, null);
                     metrics.opened(labels);
                     Relay.Counts counts = Relay.join(client, connected.channel());
                     line.carried(destination.toString(), null, false, counts::fromFirst, counts::fromSecond, verdict.logValue());

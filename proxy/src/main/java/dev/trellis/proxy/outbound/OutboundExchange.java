@@ -2,6 +2,7 @@ package dev.trellis.proxy.outbound;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.trellis.core.metrics.Direction;
 import dev.trellis.proxy.balance.Balancer;
 import dev.trellis.proxy.discovery.EndpointSet;
 import dev.trellis.proxy.discovery.RouteProfiles;
@@ -591,7 +592,7 @@ final class OutboundExchange {
         end(true);
         if (!responseStarted) {
             Duration elapsed = Duration.ofNanos(System.nanoTime() - started);
-            path.metrics().response("outbound", authority, 499, elapsed);
+            path.metrics().response(Direction.OUTBOUND, authority, 499, elapsed);
         }
     }
 
@@ -603,7 +604,7 @@ final class OutboundExchange {
         end(true);
         log.info("proxy: {} {} {} -> {} {}: {}", head.method(), authority, head.uri(), why.error().httpStatus(), why.error().label(), why.getMessage());
         record(why.error().httpStatus());
-        path.metrics().refused("outbound", why.error());
+        path.metrics().refused(Direction.OUTBOUND, why.error());
         RequestOutcomes.of(client).refused(why.error(), authority, why.getMessage());
         FullHttpResponse response = ProxyErrors.response(why.error());
         // Keep the connection only when the request was read whole: the client's next bytes are then a new request.
@@ -634,7 +635,7 @@ final class OutboundExchange {
 
     private void record(int status) {
         Duration elapsed = Duration.ofNanos(System.nanoTime() - started);
-        path.metrics().response("outbound", authority, status, elapsed);
+        path.metrics().response(Direction.OUTBOUND, authority, status, elapsed);
         path.metrics().routeResponse(authority, destination(), route.name(), status, java.util.Optional.empty(), elapsed);
     }
 

@@ -2,6 +2,7 @@ package dev.trellis.proxy.outbound;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.trellis.core.metrics.Direction;
 import dev.trellis.proxy.Forward;
 import dev.trellis.core.identity.WorkloadIdentity;
 import dev.trellis.core.net.HostPort;
@@ -88,35 +89,37 @@ public final class OutboundSide implements AutoCloseable {
         // Endpoint connections: mTLS to each endpoint's proxy, verified against the identity discovery names;
         // those discovery no longer holds (removed, or now another identity) are drained.
         H2Connections endpointConnections = new H2Connections(io, clientContext(settings, shared, MeshProtocols.HTTP2), settings.connect(),
-                engine -> shared.metrics().tlsHandshake("outbound", MeshSslContexts.negotiatedGroup(engine)));
+                engine -> shared.metrics().tlsHandshake(Direction.OUTBOUND, MeshSslContexts.negotiatedGroup(engine)));
         shared.discovery().onEndpointsChanged(endpointConnections::retainOnly);
         MeshConnector opaqueConnector = new MeshConnector(io, clientContext(settings, shared, MeshProtocols.OPAQUE_TCP), settings.connect(),
-                engine -> shared.metrics().tlsHandshake("outbound", MeshSslContexts.negotiatedGroup(engine)));
+                engine -> shared.metrics().tlsHandshake(Direction.OUTBOUND, MeshSslContexts.negotiatedGroup(engine)));
         Balancer balancer = Balancer.create();
         HostResolver resolver = HostResolver.system();
 
         // Opaque connections, and whatever leaves the mesh through the egress gate.
-        OpaqueOutbound opaque = new OpaqueOutbound(io, opaqueConnector, shared.discovery(), balancer, shared.credentials(), shared.metrics(),
-                shared.connectionLog(), settings.resolve(), settings.connect(),
+        // Every listener resolves its connections' destinations once, through this.
+        Targets targets = new Targets(shared.discovery(), shared.credentials(), settings.resolve());
+        OpaqueOutbound opaque = new OpaqueOutbound(io, opaqueConnector, balancer, shared.credentials(), shared.metrics(),
+                shared.connectionLog(), settings.connect(),
                 new EgressGate(shared.policy(), shared.policyMetrics(), settings.policyWait(), resolver));
         // HTTP/1 requests (an upgrade leaves for the opaque path), and HTTP/2 streams, under one retry budget per authority.
         RetryBudgets budgets = RetryBudgets.defaults();
-        HttpOutbound http1 = new HttpOutbound(shared.discovery(), balancer, endpointConnections, shared.credentials(), shared.httpMetrics(),
-                settings.request(), settings.resolve(), settings.header(), shared.profiles(),
-                (client, authority, host) -> opaque.carry(client, authority, Optional.empty(), new OpaqueOutbound.Seen("http1", host)), budgets);
-        H2Outbound http2 = new H2Outbound(shared.discovery(), balancer, endpointConnections, shared.credentials(), shared.httpMetrics(),
-                settings.resolve(), settings.header(), shared.profiles(), budgets);
+        HttpOutbound http1 = new HttpOutbound(targets, balancer, endpointConnections, shared.httpMetrics(),
+                settings.request(), settings.header(), shared.profiles(),
+                (client, target, host) -> opaque.carry(client, target, Optional.empty(), new OpaqueOutbound.Seen("http1", host)), budgets);
+        H2Outbound http2 = new H2Outbound(targets, balancer, endpointConnections, shared.httpMetrics(),
+                settings.header(), shared.profiles(), budgets);
 
         // The listeners the app reaches them through.
         HttpConnectionLog httpLog = new HttpConnectionLog(shared.connectionLog(), shared.self());
         List<ForwardListener> forwards = new ArrayList<>();
         for (Forward forward : settings.forwards()) {
-            forwards.add(new ForwardListener(forward, io, opaque, http1, http2, httpLog, settings.detect(), settings.maxOpeningPerSource()).start());
+            forwards.add(new ForwardListener(forward, io, targets, opaque, http1, http2, httpLog, settings.detect(), settings.maxOpeningPerSource()).start());
         }
         Optional<TransparentListener> transparent = settings.transparent().isPresent()
                 ? Optional.of(new TransparentListener(settings.transparent().get(), io, opaque, http1, http2, httpLog, shared.connectionLog(),
-                        shared.self().spiffeId(), shared.discovery(), shared.metrics(), settings.opaquePorts(), settings.detect(), settings.header(),
-                        settings.resolve(), settings.maxOpeningPerSource()).start())
+                        shared.self().spiffeId(), targets, shared.metrics(), settings.opaquePorts(), settings.detect(), settings.header(),
+                        settings.maxOpeningPerSource()).start())
                 : Optional.empty();
         return new OutboundSide(endpointConnections, http1, resolver, forwards, transparent);
     }

@@ -2,15 +2,14 @@ package dev.trellis.proxy.outbound;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.trellis.core.metrics.Direction;
 import dev.trellis.core.net.HostPort;
 import dev.trellis.proxy.transport.HalfClosure;
 import dev.trellis.proxy.connlog.ConnectionLog;
 import dev.trellis.proxy.detect.Detection;
 import dev.trellis.proxy.detect.ProtocolDetector;
-import dev.trellis.proxy.discovery.Discovery;
 import dev.trellis.proxy.discovery.Endpoint;
 import dev.trellis.proxy.discovery.EndpointSet;
-import dev.trellis.proxy.discovery.Resolution;
 import dev.trellis.proxy.errors.ProxyError;
 import dev.trellis.proxy.errors.ProxyFailure;
 import dev.trellis.proxy.metrics.ProxyMetrics;
@@ -24,7 +23,6 @@ import dev.trellis.proxy.transport.OriginalDestination;
 import io.netty.channel.Channel;
 import java.net.InetSocketAddress;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -55,18 +53,17 @@ final class TransparentListener {
     private final HttpConnectionLog httpLog;
     private final ConnectionLog connectionLog;
     private final String self;
-    private final Discovery discovery;
+    private final Targets targets;
     private final java.util.Set<Integer> opaquePorts;
     private final java.time.Duration detectTimeout;
     private final java.time.Duration headerTimeout;
-    private final java.time.Duration resolveTimeout;
     private final Openings openings;
     private BoundListener listener;
 
     TransparentListener(HostPort listen, IoRuntime io, OpaqueOutbound outbound, HttpOutbound http, H2Outbound h2, HttpConnectionLog httpLog,
-                               ConnectionLog connectionLog, String self, Discovery discovery,
+                               ConnectionLog connectionLog, String self, Targets targets,
                                ProxyMetrics metrics, java.util.Set<Integer> opaquePorts, java.time.Duration detectTimeout, java.time.Duration headerTimeout,
-                               java.time.Duration resolveTimeout, int maxOpeningPerSource) {
+                               int maxOpeningPerSource) {
         this.openings = new Openings(maxOpeningPerSource);
         this.listen = requireNonNull(listen, "listen");
         this.io = requireNonNull(io, "io");
@@ -76,12 +73,11 @@ final class TransparentListener {
         this.httpLog = requireNonNull(httpLog, "httpLog");
         this.connectionLog = requireNonNull(connectionLog, "connectionLog");
         this.self = requireNonNull(self, "self");
-        this.discovery = requireNonNull(discovery, "discovery");
+        this.targets = requireNonNull(targets, "targets");
         this.metrics = requireNonNull(metrics, "metrics");
         this.opaquePorts = java.util.Set.copyOf(opaquePorts);
         this.detectTimeout = requireNonNull(detectTimeout, "detectTimeout");
         this.headerTimeout = requireNonNull(headerTimeout, "headerTimeout");
-        this.resolveTimeout = requireNonNull(resolveTimeout, "resolveTimeout");
     }
 
     TransparentListener start() throws InterruptedException {
@@ -104,7 +100,7 @@ final class TransparentListener {
                             // HTTP/2 needs an authority the explicit proxy cannot learn before the first stream; use --forward http://.
                             ProxyFailure why = ProxyError.NO_ORIGINAL_DESTINATION.because("the connection was not redirected and speaks "
                                     + detection.protocol() + ", not HTTP/1; use --forward for it");
-                            metrics.refused("outbound", why.error().label());
+                            metrics.refused(Direction.OUTBOUND, why.error().label());
                             log.info("proxy: outbound connection from {} refused: {}", ch.remoteAddress(), why.getMessage());
                             connectionLog.outbound(ch, BoundListener.acceptedAt(ch), self, detection.protocol().name().toLowerCase(java.util.Locale.ROOT),
                                     Optional.empty(), detection.sni()).refuse(why.error(), Optional.empty(), why.getMessage());
@@ -115,41 +111,42 @@ final class TransparentListener {
                 }
                 InetSocketAddress destination = original.get();
                 String authority = destination.getAddress().getHostAddress() + ":" + destination.getPort();
-                if (opaquePorts.contains(destination.getPort())) {
-                    outbound.carry(ch, authority, Optional.of(destination));
-                    return;
-                }
-                // Discovery first: a destination it marks opaque (a server-speaks-first protocol) must not
-                // wait for the app to speak, and whether the endpoints are meshed decides the HTTP path.
-                Resolution resolution;
-                try {
-                    resolution = discovery.resolve(authority);
-                } catch (IllegalStateException e) {
-                    outbound.carry(ch, authority, Optional.of(destination));
-                    return;
-                }
-                resolution.whenAnswered(CompletableFuture.completedFuture(null), resolveTimeout, ch.eventLoop(), error -> {
-                    EndpointSet endpoints = error.isEmpty() ? resolution.current() : EndpointSet.UNKNOWN;
-                    if (endpoints.endpoints().stream().anyMatch(Endpoint::opaque)) {
-                        outbound.carry(ch, authority, Optional.of(destination));
-                        return;
-                    }
-                    boolean meshed = !endpoints.meshed().isEmpty();
-                    ProtocolDetector.detectThen(ch, detectTimeout, detection -> carryDetected(ch, detection, authority, destination, meshed));
-                });
+                // Resolved once, here: the answer picks the path, and the path carries it without asking again.
+                targets.resolve(authority, ch.eventLoop(), target -> dispatch(ch, target, destination));
         });
         log.info("proxy: outbound (transparent) listening on {}", listener.address());
         return this;
     }
 
+    /**
+     * A destination discovery cannot answer for is refused; one it marks opaque (a
+     * server-speaks-first protocol), or an opaque port, is carried without waiting for the app
+     * to speak; anything else once its protocol is known, since whether the endpoints are
+     * meshed decides the HTTP path.
+     */
+    private void dispatch(Channel ch, Target target, InetSocketAddress destination) {
+        if (!(target instanceof Target.Resolved resolved)) {
+            outbound.carry(ch, target, Optional.of(destination), OpaqueOutbound.Seen.OPAQUE);
+            return;
+        }
+        EndpointSet endpoints = resolved.endpoints();
+        if (opaquePorts.contains(destination.getPort()) || endpoints.endpoints().stream().anyMatch(Endpoint::opaque)) {
+            outbound.carry(ch, resolved, Optional.of(destination), OpaqueOutbound.Seen.OPAQUE);
+            return;
+        }
+        boolean meshed = !endpoints.meshed().isEmpty();
+        ProtocolDetector.detectThen(ch, detectTimeout, detection -> carryDetected(ch, detection, resolved, destination, meshed));
+    }
+
     /** HTTP to meshed endpoints rides the HTTP path; everything else is carried opaque, HTTP/1 leaving the mesh once its head is read. */
-    private void carryDetected(Channel ch, Detection detection, String authority, InetSocketAddress destination, boolean meshed) {
+    private void carryDetected(Channel ch, Detection detection, Target.Resolved target, InetSocketAddress destination, boolean meshed) {
+        String authority = target.authority();
         if (meshed && detection.protocol() == Detection.Protocol.HTTP2) {
             httpLog.attach(ch, Optional.of(authority), "http2");
-            h2.install(ch, authority);
+            h2.install(ch, target);
         } else if (meshed && detection.protocol() == Detection.Protocol.HTTP1) {
             httpLog.attach(ch, Optional.of(authority), "http1");
-            http.install(ch, Optional.of(authority));
+            http.install(ch, Optional.of(target));
         } else if (detection.protocol() == Detection.Protocol.HTTP1) {
             // Leaving the mesh: the egress policy needs the Host, which only the whole head holds.
             RequestHead.read(ch, headerTimeout, head -> {
@@ -157,16 +154,16 @@ final class TransparentListener {
                     ProxyFailure why = HalfClosure.inputEnded(ch)
                             ? ProxyError.HEADER_TIMEOUT.because("the client ended its side before its HTTP/1 request head was whole")
                             : ProxyError.HEADER_TIMEOUT.because("no complete HTTP/1 request head within " + headerTimeout + " or " + RequestHead.MAX_HEAD + " bytes");
-                    metrics.refused("outbound", why.error().label());
+                    metrics.refused(Direction.OUTBOUND, why.error().label());
                     connectionLog.outbound(ch, BoundListener.acceptedAt(ch), self, "http1", Optional.of(authority), Optional.empty())
                             .refuse(why.error(), Optional.of(destination.toString()), why.getMessage());
                     ch.close();
                     return;
                 }
-                outbound.carry(ch, authority, Optional.of(destination), new OpaqueOutbound.Seen("http1", EgressGate.httpHost(head.get())));
+                outbound.carry(ch, target, Optional.of(destination), new OpaqueOutbound.Seen("http1", EgressGate.httpHost(head.get())));
             });
         } else {
-            outbound.carry(ch, authority, Optional.of(destination), seen(detection));
+            outbound.carry(ch, target, Optional.of(destination), seen(detection));
         }
     }
 
@@ -194,8 +191,4 @@ final class TransparentListener {
     public BoundListener listener() {
         return listener;
     }
-
-
-
-
 }

@@ -2,6 +2,7 @@ package dev.trellis.proxy.metrics;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.trellis.core.metrics.Direction;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.ByteArrayOutputStream;
@@ -17,7 +18,7 @@ class HttpMetricsTest {
     void aFailedGrpcCallIsStatus200AndAFailureInBothCounters() throws Exception {
         PrometheusRegistry registry = new PrometheusRegistry();
         HttpMetrics metrics = new HttpMetrics(registry);
-        metrics.response("outbound", "emoji:8080", 200, Optional.of(14), Duration.ofMillis(3));
+        metrics.response(Direction.OUTBOUND, "emoji:8080", 200, Optional.of(14), Duration.ofMillis(3));
         metrics.routeResponse("emoji:8080", new HttpMetrics.Destination("emojivoto", "emoji-svc"), "[default]", 200, Optional.of(14), Duration.ofMillis(3));
         String text = scrape(registry);
         assertThat(text)

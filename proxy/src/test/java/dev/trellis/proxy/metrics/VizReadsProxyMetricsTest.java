@@ -3,6 +3,7 @@ package dev.trellis.proxy.metrics;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import dev.trellis.core.metrics.Direction;
 import dev.trellis.viz.MetricsWindow;
 import dev.trellis.viz.StatRow;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
@@ -42,14 +43,14 @@ class VizReadsProxyMetricsTest {
     }
 
     private void inbound(int status, long millis, String client) {
-        http.request("inbound", "web-svc.emojivoto.svc.cluster.local:80");
+        http.request(Direction.INBOUND, "web-svc.emojivoto.svc.cluster.local:80");
         http.inboundFrom(client);
-        http.response("inbound", "web-svc.emojivoto.svc.cluster.local:80", status, Duration.ofMillis(millis));
+        http.response(Direction.INBOUND, "web-svc.emojivoto.svc.cluster.local:80", status, Duration.ofMillis(millis));
     }
 
     @Test
     void vizReadsGoldenMetricsEdgesAndRoutesAsTheProxyWroteThem() throws Exception {
-        ProxyMetrics.Labels mtls = new ProxyMetrics.Labels("inbound", "", true, VOTE_BOT);
+        ProxyMetrics.Labels mtls = new ProxyMetrics.Labels(Direction.INBOUND, "", true, VOTE_BOT);
         tcp.opened(mtls);
         inbound(200, 1, VOTE_BOT);
         scrapeAt(start);
@@ -60,7 +61,7 @@ class VizReadsProxyMetricsTest {
         inbound(503, 40, WEB);
         inbound(503, 40, WEB);
         for (int i = 0; i < 9; i++) {
-            http.response("outbound", EMOJI, 200, Optional.of(0), Duration.ofMillis(3));
+            http.response(Direction.OUTBOUND, EMOJI, 200, Optional.of(0), Duration.ofMillis(3));
             http.routeResponse(EMOJI, EMOJI_SVC, "ListAll", 200, Optional.of(0), Duration.ofMillis(3));
         }
         http.routeResponse(EMOJI, EMOJI_SVC, "ListAll", 200, Optional.of(14), Duration.ofMillis(3));
@@ -97,7 +98,7 @@ class VizReadsProxyMetricsTest {
                 start.plusSeconds(15))).extracting(MetricsWindow.RouteRow::authority).containsExactlyInAnyOrder(EMOJI, "10.96.0.12:8080");
 
         // A plaintext connection in the window: viz must not call the pod's traffic secured.
-        tcp.opened(new ProxyMetrics.Labels("inbound", "", false, null));
+        tcp.opened(new ProxyMetrics.Labels(Direction.INBOUND, "", false, null));
         inbound(200, 1, WEB);
         scrapeAt(start.plusSeconds(20));
         assertThat(viz.stat("emojivoto", "web", List.of(POD), 1, Duration.ofMinutes(1), start.plusSeconds(20)).secured()).isFalse();
@@ -106,10 +107,10 @@ class VizReadsProxyMetricsTest {
     @Test
     void peerIdentitiesAndAuthoritiesFromTrafficAreBoundedInTheScrape() throws Exception {
         for (int i = 0; i < ProxyMetrics.MAX_PEERS + 100; i++) {
-            tcp.opened(new ProxyMetrics.Labels("inbound", "", true, "spiffe://cluster.local/ns/n" + i + "/sa/s"));
+            tcp.opened(new ProxyMetrics.Labels(Direction.INBOUND, "", true, "spiffe://cluster.local/ns/n" + i + "/sa/s"));
         }
         for (int i = 0; i < ProxyMetrics.MAX_AUTHORITIES + 100; i++) {
-            http.response("outbound", "host-" + i + ":80", 200, Duration.ofMillis(1));
+            http.response(Direction.OUTBOUND, "host-" + i + ":80", 200, Duration.ofMillis(1));
         }
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         PrometheusTextFormatWriter.create().write(out, registry.scrape());

@@ -59,6 +59,9 @@ variant() { # label env...: one table row
   saturated=$(awk '/requests in/ {print $1}' "$WORK/wrk-$label.txt")
   saturated_cpu=$(echo "$(cpu_seconds "$c") + $(cpu_seconds "$s") - $c1" | bc)
   local after="$(rss_mb "$c") + $(rss_mb "$s")"
+  # With -XX:NativeMemoryTracking=summary in the variant's TRELLIS_JAVA_OPTS: where each proxy's memory is, after the loads.
+  "$(dirname "$JAVA")/jcmd" "$c" VM.native_memory summary >"$WORK/nmt-$label-client.txt" 2>&1 || true
+  "$(dirname "$JAVA")/jcmd" "$s" VM.native_memory summary >"$WORK/nmt-$label-server.txt" 2>&1 || true
   printf '| %s | %s | %s | %s/%s + %s/%s | %s | %s µs | %s | %s | %s µs | %s |\n' "$label" "$threads" "$idle" "$peak_c" "$peak_pc" "$peak_s" "$peak_ps" \
     "$(awk '/Requests\/sec/ {printf "%.0f", $2}' "$WORK/hey-$label.txt")" "$(echo "scale=1; $cpu * 1000000 / $requests" | bc)" \
     "$(awk '/99% in/ {printf "%.2f ms", $3*1000}' "$WORK/hey-$label.txt")" \

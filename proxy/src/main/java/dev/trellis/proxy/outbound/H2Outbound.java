@@ -3,6 +3,7 @@ package dev.trellis.proxy.outbound;
 import static java.util.Objects.requireNonNull;
 
 import dev.trellis.core.metrics.Direction;
+import dev.trellis.proxy.http.Refusals;
 import dev.trellis.proxy.transport.HalfClosure;
 import dev.trellis.proxy.balance.Balancer;
 import dev.trellis.proxy.discovery.Endpoint;
@@ -60,6 +61,7 @@ final class H2Outbound {
     private final Balancer balancer;
     private final H2Connections connections;
     private final HttpMetrics metrics;
+    private final Refusals refusals;
     private final Duration headerTimeout;
     private final RouteProfiles profiles;
     private final RetryBudgets budgets;
@@ -73,6 +75,7 @@ final class H2Outbound {
         this.balancer = requireNonNull(balancer, "balancer");
         this.connections = requireNonNull(connections, "connections");
         this.metrics = requireNonNull(metrics, "metrics");
+        this.refusals = new Refusals(Direction.OUTBOUND, metrics);
     }
 
     /**
@@ -86,11 +89,8 @@ final class H2Outbound {
         Targets.OfConnection connectionTargets = targets.ofConnection(Optional.of(target));
         // The connection is past its opening: the codec and the header deadline bound it from here.
         Openings.settle(client);
-        client.pipeline().addBefore("pending", "head-deadline", new H2HeaderDeadline(headerTimeout, true, why -> {
-            metrics.refused(Direction.OUTBOUND, ProxyError.HEADER_TIMEOUT);
-            RequestOutcomes.of(client).refused(ProxyError.HEADER_TIMEOUT, authority, why);
-            log.info("proxy: HTTP/2 connection from {} to {} refused ({}): {}", client.remoteAddress(), authority, ProxyError.HEADER_TIMEOUT.label(), why);
-        }));
+        client.pipeline().addBefore("pending", "head-deadline", new H2HeaderDeadline(headerTimeout, true,
+                why -> refusals.refused(client, "HTTP/2 connection", authority, ProxyError.HEADER_TIMEOUT.because(why))));
         client.pipeline().addBefore("pending", "h2", H2ServerCodecs.server());
         client.pipeline().addBefore("pending", "mux", new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
             @Override
@@ -250,12 +250,10 @@ final class H2Outbound {
 
         /** The proxy answers a stream itself: logged, counted, a line in the connection log. */
         private void answer(Channel stream, Http2Headers request, ProxyFailure why, long started) {
-            log.info("proxy: HTTP/2 stream to {}: {} {}: {}", authority, why.error().httpStatus(), why.error().label(), why.getMessage());
             boolean grpc = ProxyErrors.isGrpc(request);
             metrics.response(Direction.OUTBOUND, authority, grpc ? 200 : why.error().httpStatus(),
                     grpc ? java.util.Optional.of(why.error().grpcCode().value()) : java.util.Optional.empty(), Duration.ofNanos(System.nanoTime() - started));
-            metrics.refused(Direction.OUTBOUND, why.error());
-            RequestOutcomes.of(stream).refused(why.error(), authority, why.getMessage());
+            refusals.refused(stream, request.method() + " " + request.path(), authority, why);
             if (stream.isActive()) {
                 stream.writeAndFlush(new DefaultHttp2HeadersFrame(ProxyErrors.h2(why.error(), grpc), true))
                         // Done with this stream: closing it releases whatever of the request is still held or queued.

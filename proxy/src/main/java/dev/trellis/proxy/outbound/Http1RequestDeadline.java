@@ -3,8 +3,8 @@ package dev.trellis.proxy.outbound;
 import static java.util.Objects.requireNonNull;
 
 import dev.trellis.proxy.errors.ProxyError;
+import dev.trellis.proxy.errors.ProxyFailure;
 import dev.trellis.proxy.http.MeshHeaders;
-import dev.trellis.proxy.http.RequestOutcomes;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -12,6 +12,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * Each HTTP/1 request's head within {@code deadline}, counted from its first byte (the first
@@ -29,7 +30,7 @@ import java.util.concurrent.TimeUnit;
 final class Http1RequestDeadline extends ChannelInboundHandlerAdapter {
 
     private final Duration deadline;
-    private final Runnable counted;
+    private final Consumer<ProxyFailure> refused;
     private ScheduledFuture<?> timer;
     /** Waiting for the next request's first byte: not counting. */
     private boolean idle;
@@ -38,14 +39,10 @@ final class Http1RequestDeadline extends ChannelInboundHandlerAdapter {
     /** The next request's deadline passed while the current one was being answered. */
     private boolean overdue;
 
-    Http1RequestDeadline(Duration deadline) {
-        this(deadline, () -> { });
-    }
-
-    /** {@code counted} runs at each 408 (the owner counts it in {@code request_refused_total}). */
-    Http1RequestDeadline(Duration deadline, Runnable counted) {
+    /** {@code refused} hears each 408 before it is written (the owner logs and counts it: {@link dev.trellis.proxy.http.Refusals}). */
+    Http1RequestDeadline(Duration deadline, Consumer<ProxyFailure> refused) {
         this.deadline = requireNonNull(deadline, "deadline");
-        this.counted = requireNonNull(counted, "counted");
+        this.refused = requireNonNull(refused, "refused");
     }
 
     @Override
@@ -119,8 +116,7 @@ final class Http1RequestDeadline extends ChannelInboundHandlerAdapter {
             overdue = true;
             return;
         }
-        counted.run();
-        RequestOutcomes.of(ctx.channel()).refused(ProxyError.HEADER_TIMEOUT, null, "no complete request within " + deadline);
+        refused.accept(ProxyError.HEADER_TIMEOUT.because("no complete request within " + deadline));
         ctx.writeAndFlush(io.netty.buffer.Unpooled.wrappedBuffer(("HTTP/1.1 408 Request Timeout\r\n" + MeshHeaders.PROXY_ERROR + ": "
                 + ProxyError.HEADER_TIMEOUT.text() + "\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII)))
                 .addListener(ChannelFutureListener.CLOSE);

@@ -11,6 +11,7 @@ import dev.trellis.proxy.errors.ProxyFailure;
 import dev.trellis.proxy.http.DrainHandlers;
 import dev.trellis.proxy.http.MeshHeaders;
 import dev.trellis.proxy.http.ProxyErrors;
+import dev.trellis.proxy.http.Refusals;
 import dev.trellis.proxy.http.RequestOutcomes;
 import dev.trellis.proxy.metrics.HttpMetrics;
 import dev.trellis.proxy.tcp.Relay;
@@ -69,6 +70,7 @@ final class HttpOutbound implements OutboundExchange.Path {
     private final Balancer balancer;
     private final H2Connections connections;
     private final HttpMetrics metrics;
+    private final Refusals refusals;
     private final Duration requestTimeout;
     private final Targets targets;
     private final RouteProfiles profiles;
@@ -98,6 +100,7 @@ final class HttpOutbound implements OutboundExchange.Path {
         this.balancer = requireNonNull(balancer, "balancer");
         this.connections = requireNonNull(connections, "connections");
         this.metrics = requireNonNull(metrics, "metrics");
+        this.refusals = new Refusals(Direction.OUTBOUND, metrics);
         this.requestTimeout = requireNonNull(requestTimeout, "requestTimeout");
     }
 
@@ -131,6 +134,11 @@ final class HttpOutbound implements OutboundExchange.Path {
     }
 
     @Override
+    public Refusals refusals() {
+        return refusals;
+    }
+
+    @Override
     public Duration requestTimeout() {
         return requestTimeout;
     }
@@ -149,7 +157,7 @@ final class HttpOutbound implements OutboundExchange.Path {
      */
     void install(Channel client, Optional<Target> target) {
         client.pipeline()
-                .addLast("request-deadline", new Http1RequestDeadline(headerTimeout, () -> metrics.refused(Direction.OUTBOUND, ProxyError.HEADER_TIMEOUT)))
+                .addLast("request-deadline", new Http1RequestDeadline(headerTimeout, why -> refusals.refused(client, "HTTP/1 request", null, why)))
                 .addLast("http1", new HttpServerCodec(8192, 16384, 16384))
                 .addLast("drain", DrainHandlers.http1())
                 .addLast("requests", new Requests(target));
@@ -374,9 +382,7 @@ final class HttpOutbound implements OutboundExchange.Path {
 
         /** A request refused before it had an authority: answered, logged, and the connection closed. */
         private void refuseUnrouted(ProxyFailure why) {
-            log.info("proxy: outbound HTTP from {} refused ({}): {}", ctx.channel().remoteAddress(), why.error().label(), why.getMessage());
-            metrics.refused(Direction.OUTBOUND, why.error());
-            RequestOutcomes.of(ctx.channel()).refused(why.error(), null, why.getMessage());
+            refusals.refused(ctx.channel(), "HTTP/1 request", null, why);
             closing = true;
             FullHttpResponse response = ProxyErrors.response(why.error());
             HttpUtil.setKeepAlive(response, false);

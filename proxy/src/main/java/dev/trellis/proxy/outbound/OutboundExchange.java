@@ -10,6 +10,7 @@ import dev.trellis.proxy.errors.ProxyError;
 import dev.trellis.proxy.errors.ProxyFailure;
 import dev.trellis.proxy.http.MeshHeaders;
 import dev.trellis.proxy.http.ProxyErrors;
+import dev.trellis.proxy.http.Refusals;
 import dev.trellis.proxy.http.RequestOutcomes;
 import dev.trellis.proxy.http.StreamRelay;
 import dev.trellis.proxy.metrics.HttpMetrics;
@@ -86,6 +87,9 @@ final class OutboundExchange {
         Balancer balancer();
 
         HttpMetrics metrics();
+
+        /** Where the requests the proxy answers itself are logged and counted. */
+        Refusals refusals();
 
         RetryBudget budget(String authority);
 
@@ -602,10 +606,8 @@ final class OutboundExchange {
             return;
         }
         end(true);
-        log.info("proxy: {} {} {} -> {} {}: {}", head.method(), authority, head.uri(), why.error().httpStatus(), why.error().label(), why.getMessage());
         record(why.error().httpStatus());
-        path.metrics().refused(Direction.OUTBOUND, why.error());
-        RequestOutcomes.of(client).refused(why.error(), authority, why.getMessage());
+        path.refusals().refused(client, head.method() + " " + head.uri(), authority, why);
         FullHttpResponse response = ProxyErrors.response(why.error());
         // Keep the connection only when the request was read whole: the client's next bytes are then a new request.
         boolean reusable = reusable() && requestComplete;

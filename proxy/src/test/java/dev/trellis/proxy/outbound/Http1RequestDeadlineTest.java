@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.trellis.proxy.errors.ProxyError;
 import dev.trellis.proxy.http.MeshHeaders;
-import dev.trellis.proxy.http.RequestOutcomes;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
@@ -28,17 +27,7 @@ class Http1RequestDeadlineTest {
 
     private EmbeddedChannel channel() {
         EmbeddedChannel channel = new EmbeddedChannel();
-        channel.attr(RequestOutcomes.KEY).set(new RequestOutcomes() {
-            @Override
-            public void forwarded() {
-            }
-
-            @Override
-            public void refused(ProxyError error, String authority, String reason) {
-                refusals.add(error.label() + ": " + reason);
-            }
-        });
-        channel.pipeline().addLast(new Http1RequestDeadline(DEADLINE));
+        channel.pipeline().addLast(new Http1RequestDeadline(DEADLINE, why -> refusals.add(why.error().label() + ": " + why.getMessage())));
         return channel;
     }
 

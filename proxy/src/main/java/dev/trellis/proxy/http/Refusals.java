@@ -1,0 +1,45 @@
+package dev.trellis.proxy.http;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.trellis.core.metrics.Direction;
+import dev.trellis.proxy.errors.ProxyFailure;
+import dev.trellis.proxy.metrics.HttpMetrics;
+import io.netty.channel.Channel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Where an HTTP path tells that the proxy answered a request itself, one instance per
+ * direction: the log line (what, from whom, the status and reason), the refusal counter, and
+ * the outcome for the connection's log line ({@link RequestOutcomes}). The path writes the
+ * answer; this records it, the same way from every place that refuses.
+ */
+public final class Refusals {
+
+    private static final Logger log = LoggerFactory.getLogger(Refusals.class);
+
+    private final Direction direction;
+    private final HttpMetrics metrics;
+
+    public Refusals(Direction direction, HttpMetrics metrics) {
+        this.direction = requireNonNull(direction, "direction");
+        this.metrics = requireNonNull(metrics, "metrics");
+    }
+
+    public Direction direction() {
+        return direction;
+    }
+
+    /**
+     * {@code what} was refused on {@code channel} (a connection or one of its HTTP/2 streams):
+     * a request ({@code GET /path}) or the connection itself; {@code authority} is where it was
+     * going, {@code null} when it named none.
+     */
+    public void refused(Channel channel, String what, String authority, ProxyFailure why) {
+        log.info("proxy: {} {} from {}{} refused ({} {}): {}", direction, what, channel.remoteAddress(), authority == null ? "" : " to " + authority,
+                why.error().httpStatus(), why.error().label(), why.getMessage());
+        metrics.refused(direction, why.error());
+        RequestOutcomes.of(channel).refused(why.error(), authority, why.getMessage());
+    }
+}

@@ -5,7 +5,10 @@
 # records on a proxy's first run after a build (left at cli/target/trellis-proxy.aot).
 # Everything listens on 127.0.0.1.
 #
-# Usage: bench/proxy-startup.sh [runs-per-variant]
+# With TRAINED_AOT=FILE, also from that cache: one made as the proxy image makes its own
+# (images/proxy-aot-training.sh, a run without a control plane), for the launcher's JVM.
+#
+# Usage: [TRAINED_AOT=FILE] bench/proxy-startup.sh [runs-per-variant]
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 RUNS="${1:-5}"
@@ -19,9 +22,9 @@ bench_control_plane 28143
 
 # One proxy start: prints "<ms to ready> <RSS KiB when ready>", then stops it.
 start_once() {
-  local aot="$1" t0 pid
+  local aot="$1" cache="${2:-$AOT_CACHE}" t0 pid
   t0=$(date +%s%N)
-  TRELLIS_AOT="$aot" "$ROOT/trellis" proxy --identity spiffe://cluster.local/ns/bench/sa/web \
+  TRELLIS_AOT="$aot" TRELLIS_AOT_CACHE="$cache" "$ROOT/trellis" proxy --identity spiffe://cluster.local/ns/bench/sa/web \
     --trust-anchor "$WORK/pki/trust-anchor.pem" --identity-addr "$IDENTITY_ADDR" --token-file "$WORK/pki/web.token" \
     --destination-addr "$DESTINATION_ADDR" --inbound 127.0.0.1:28144 --outbound 127.0.0.1:28140 --admin 127.0.0.1:28191 \
     --connection-log /dev/null --tap off >"$WORK/proxy.log" 2>&1 &
@@ -39,8 +42,8 @@ start_once() {
 }
 
 report() {
-  local name="$1" aot="$2" all=()
-  for _ in $(seq 1 "$RUNS"); do all+=("$(start_once "$aot")"); done
+  local name="$1" aot="$2" cache="${3:-$AOT_CACHE}" all=()
+  for _ in $(seq 1 "$RUNS"); do all+=("$(start_once "$aot" "$cache")"); done
   printf '%s\n' "${all[@]}" | sort -n | awk -v name="$name" '{ms[NR]=$1; rss+=$2} END {
     printf "%-22s ready median %5d ms (min %d, max %d)   RSS mean %6.1f MiB\n", name, ms[int((NR+1)/2)], ms[1], ms[NR], rss/NR/1024 }'
 }
@@ -51,3 +54,8 @@ start_once on >/dev/null
 report "aot-cache" on
 [[ -f "$AOT_CACHE" ]] || { echo "bench: the launcher recorded no AOT cache; see $WORK/proxy.log" >&2; exit 1; }
 echo "AOT cache: $(du -h "$AOT_CACHE" | cut -f1), kept at $AOT_CACHE for later ./trellis proxy runs"
+if [[ -n "${TRAINED_AOT:-}" ]]; then
+  touch "$TRAINED_AOT"   # the launcher takes a cache only when it is newer than the jar
+  report "image-training" on "$TRAINED_AOT"
+  grep -h "\[aot" "$WORK/proxy.log" | head -3 || true
+fi

@@ -75,7 +75,8 @@ public final class BenchInjector {
         Files.writeString(dir.resolve("review.json"), new KubernetesSerialization().asJson(review(pod())));
 
         ImageCatalog.Image controller = ImageCatalog.read(root.resolve("images/Dockerfile"), root,
-                Map.of("runtime:/opt/java", Path.of(System.getProperty("java.home")))).image("controller");
+                Map.of("runtime:/opt/trellis-runtime", Path.of(System.getProperty("java.home")), "proxy-aot:/opt/trellis/proxy.aot", Path.of("/dev/null")))
+                .image("controller");
         List<String> command = new ArrayList<>();
         for (String word : controller.entrypoint()) {
             command.add(word.replace("/opt/java/bin/java", Path.of(System.getProperty("java.home"), "bin", "java").toString())

@@ -118,6 +118,21 @@ class InstalledManifestsTest {
         assertThat(image).containsAll(expected);
     }
 
+    /** The image's AOT cache is trained with the JVM, options and class path its proxy runs with, or the JVM would refuse it. */
+    @Test
+    void theProxyImagesAotCacheIsTrainedAsTheProxyRuns() throws Exception {
+        String dockerfile = Files.readString(DOCKERFILE).replace("\\\n", " ");
+        Matcher entrypoint = Pattern.compile("LABEL dev\\.trellis\\.image=\"proxy\"[\\s\\S]*?ENTRYPOINT \\[([^\\]]*)\\]").matcher(dockerfile);
+        assertThat(entrypoint.find()).isTrue();
+        List<String> runs = new ArrayList<>(Pattern.compile("\"([^\"]*)\"").matcher(entrypoint.group(1)).results().map(m -> m.group(1)).toList());
+        assertThat(runs.remove("-XX:AOTCache=/opt/trellis/proxy.aot")).as("the proxy reads the trained cache").isTrue();
+        Matcher training = Pattern.compile("RUN /opt/trellis-build/proxy-aot-training\\.sh /opt/trellis/proxy\\.aot (.*)").matcher(dockerfile);
+        assertThat(training.find()).as("the training run").isTrue();
+        List<String> trained = List.of(training.group(1).replace("\"", "").trim().split("\\s+"));
+        assertThat(trained).isEqualTo(runs);
+        assertThat(dockerfile).contains("COPY --from=proxy-aot /opt/trellis/proxy.aot /opt/trellis/proxy.aot");
+    }
+
     /** The TRELLIS_* variables a command's options default from ({@code ${env:NAME}} in the annotations). */
     private static Set<String> environmentVariablesOf(Class<?> command) {
         Set<String> names = new java.util.HashSet<>();

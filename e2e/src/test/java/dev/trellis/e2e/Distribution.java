@@ -23,7 +23,13 @@ final class Distribution {
         if (!Files.isRegularFile(jar) || !Files.isDirectory(ROOT.resolve("cli/target/lib"))) {
             throw new IllegalStateException("e2e: " + jar + " and cli/target/lib are missing; these tests run after the cli module is packaged (./mvnw verify)");
         }
-        return ImageCatalog.read(ROOT.resolve("images/Dockerfile"), ROOT, Map.of("runtime:/opt/java", Path.of(System.getProperty("java.home"))));
+        // No image is built here, so the proxy image's AOT cache stands in as an empty file: its JVM refuses it
+        // with a line on stderr and starts without, as it would with a cache that does not fit.
+        Path noAotCache = ROOT.resolve("e2e/target/simulated-proxy.aot");
+        Files.createDirectories(noAotCache.getParent());
+        Files.write(noAotCache, new byte[0]);
+        return ImageCatalog.read(ROOT.resolve("images/Dockerfile"), ROOT, Map.of("runtime:/opt/trellis-runtime", Path.of(System.getProperty("java.home")),
+                "proxy-aot:/opt/trellis/proxy.aot", noAotCache));
     }
 
     /** The uid and whether the root file system is read-only, of the process whose command line has all of {@code words}. */

@@ -157,7 +157,7 @@ run() { # name port h2port: prints three table rows; REQUESTS = requests the thr
     "$(echo "$wrk_out" | awk '$1=="99%" {print $2}')"
   printf '| %s | saturation HTTP/2 (h2load, 16 conns x 10 streams) | %s | %s | %s |\n' "$name" \
     "$(echo "$h2_out" | awk '/finished in/ {print $4}')" "n/a" "n/a"
-  REQUESTS=$(( $(echo "$hey_out" | awk '/\[200\]/ {print $2}') + $(echo "$wrk_out" | awk '/requests in/ {print $1}') \
+  REQUESTS=$(( $(echo "$hey_out" | awk '$1=="[200]" {print $2}') + $(echo "$wrk_out" | awk '/requests in/ {print $1}') \
     + $(echo "$h2_out" | awk '/^requests:/ {print $8}') ))
 }
 
@@ -169,7 +169,7 @@ new_connections() {
   c0=$(echo "$(cpu_seconds "$a") + $(cpu_seconds "$b")" | bc)
   out="$(hey -z "${DURATION}s" -c 8 --disable-keepalive "http://127.0.0.1:$port/" 2>&1)"
   c1=$(echo "$(cpu_seconds "$a") + $(cpu_seconds "$b")" | bc)
-  done_=$(echo "$out" | awk '/\[200\]/ {print $2}')
+  done_=$(echo "$out" | awk '$1=="[200]" {print $2}')
   printf '| %s | new connections, one request each (hey, 8 conns, no keep-alive) | %s | %s | %s |\n' "$name" \
     "$(echo "$out" | awk '/Requests\/sec/ {print $2}')" \
     "$(echo "$out" | awk '/50% in/ {printf "%.2f ms", $3*1000}')" \

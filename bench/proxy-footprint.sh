@@ -51,7 +51,7 @@ variant() { # label env...: one table row
     sleep 1
   done
   local requests cpu
-  requests=$(awk '/\[200\]/ {print $2}' "$WORK/hey-$label.txt")
+  requests=$(awk '$1=="[200]" {print $2}' "$WORK/hey-$label.txt")
   cpu=$(echo "$(cpu_seconds "$c") + $(cpu_seconds "$s") - $c0" | bc)
   local c1 saturated saturated_cpu
   c1=$(echo "$(cpu_seconds "$c") + $(cpu_seconds "$s")" | bc)

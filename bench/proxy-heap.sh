@@ -43,7 +43,7 @@ for checkout in "${CHECKOUTS[@]}"; do
   age1=$(grep -E ' - age +1:' "$WORK/age-$s.log" | tail -20 | awk '{t+=$(NF-3)} END {printf "%.0f KB", t/NR/1024}')
   pauses=$(grep 'Pause Young (Allocation Failure) [0-9]' "$WORK/gc-$s.log" | tail -40 | awk '{print $NF}' | tr -d 'ms' | sort -n \
     | awk '{a[NR]=$1} END {printf "%.1f / %.1f ms", a[int(NR/2)], a[int(NR*0.9)]}')
-  echo "| $(cd "$checkout" && git log --oneline -1 | cut -c1-50) | $(awk '/\[200\]/ {print $2}' "$WORK/hey.txt") | $age1 | ${old_before} KB → ${old_after} KB | $pauses | $(rss_mb "$c") + $(rss_mb "$s") MiB |"
+  echo "| $(cd "$checkout" && git log --oneline -1 | cut -c1-50) | $(awk '$1=="[200]" {print $2}' "$WORK/hey.txt") | $age1 | ${old_before} KB → ${old_after} KB | $pauses | $(rss_mb "$c") + $(rss_mb "$s") MiB |"
   kill "$cp" "$sp" "$c" "$s" 2>/dev/null || true
   while kill -0 "$c" 2>/dev/null || kill -0 "$s" 2>/dev/null; do sleep 0.2; done
 done

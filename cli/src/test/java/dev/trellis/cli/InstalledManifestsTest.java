@@ -110,7 +110,7 @@ class InstalledManifestsTest {
         Matcher roleOptions = Pattern.compile("if \\[\\[ \"\\$\\{1:-\\}\" == \"proxy\" \\]\\]; then\\s+ROLE_OPTS=\\(([^)]*)\\)").matcher(launcher);
         assertThat(roleOptions.find()).as("the launcher's proxy options").isTrue();
         List<String> expected = new ArrayList<>(List.of(roleOptions.group(1).trim().split("\\s+")));
-        expected.addAll(List.of("--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow"));
+        expected.addAll(List.of("-Xlog:disable", "-Xlog:all=warning:stderr", "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow"));
         String dockerfile = Files.readString(DOCKERFILE).replace("\\\n", " ");
         Matcher entrypoint = Pattern.compile("LABEL dev\\.trellis\\.image=\"proxy\"[\\s\\S]*?ENTRYPOINT \\[([^\\]]*)\\]").matcher(dockerfile);
         assertThat(entrypoint.find()).isTrue();

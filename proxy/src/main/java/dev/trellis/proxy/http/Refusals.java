@@ -12,8 +12,10 @@ import org.slf4j.LoggerFactory;
 /**
  * Where an HTTP path tells that the proxy answered a request itself, one instance per
  * direction: the log line (what, from whom, the status and reason), the refusal counter, and
- * the outcome for the connection's log line ({@link RequestOutcomes}). The path writes the
- * answer; this records it, the same way from every place that refuses.
+ * the outcome for the connection's log line ({@link RequestOutcomes}: outbound connections have
+ * one; inbound, each refusal is a connection-log line of its own, which the inbound path writes
+ * with the request's start and target port). The path writes the answer; this records it, the
+ * same way from every place that refuses.
  */
 public final class Refusals {
 

@@ -13,6 +13,7 @@ import dev.trellis.proxy.http.H2HeaderDeadline;
 import dev.trellis.proxy.http.H2ServerCodecs;
 import dev.trellis.proxy.http.MeshHeaders;
 import dev.trellis.proxy.http.ProxyErrors;
+import dev.trellis.proxy.http.Refusals;
 import dev.trellis.proxy.http.ResponseStatus;
 import dev.trellis.proxy.http.StreamRelay;
 import dev.trellis.proxy.metrics.HttpMetrics;
@@ -76,6 +77,7 @@ final class HttpInbound {
     private static final Logger log = LoggerFactory.getLogger(HttpInbound.class);
 
     private final HttpMetrics metrics;
+    private final Refusals refusals;
     private final H2cAppConnections appConnections;
     private final AppHttp1Pool appPool;
     private final InboundTargets targets;
@@ -99,6 +101,7 @@ final class HttpInbound {
         this.policy = requireNonNull(policy, "policy");
         this.scrape = requireNonNull(scrape, "scrape");
         this.metrics = requireNonNull(metrics, "metrics");
+        this.refusals = new Refusals(Direction.INBOUND, metrics);
         this.connectionLog = requireNonNull(connectionLog, "connectionLog");
         this.appConnections = new H2cAppConnections(io, connectTimeout);
         this.appPool = new AppHttp1Pool(io, connectTimeout);
@@ -113,9 +116,8 @@ final class HttpInbound {
                         java.time.Instant start) {
         connection.pipeline()
                 .addLast("head-deadline", new H2HeaderDeadline(headerTimeout, true, why -> {
-                    metrics.refused(Direction.INBOUND, ProxyError.HEADER_TIMEOUT);
-                    log.info("proxy: inbound HTTP/2 connection from {} ({}) refused ({}): {}", connection.remoteAddress(), client,
-                            ProxyError.HEADER_TIMEOUT.label(), why);
+                    refusals.refused(connection, "HTTP/2 connection of " + client, null, ProxyError.HEADER_TIMEOUT.because(why));
+                    // Inbound, each refusal is a line of its own (the outbound side tells its connection's line instead).
                     connectionLog.inboundRefusal(start, client.spiffeId(), ConnectionLog.addressOf(connection), "inbound port", "http2", true,
                             ProxyError.HEADER_TIMEOUT, why);
                 }))
@@ -284,8 +286,7 @@ final class HttpInbound {
 
         /** A refusal: answered, counted, and a line in the connection log. */
         private void refuse(Channel stream, Http2Headers request, ProxyFailure why, String authority, long started, Instant start, String target) {
-            log.info("proxy: inbound {} {} from {} refused ({}): {}", request.method(), request.path(), client, why.error().label(), why.getMessage());
-            metrics.refused(Direction.INBOUND, why.error());
+            refusals.refused(stream, request.method() + " " + request.path() + " of " + client, authority, why);
             connectionLog.inboundRefusal(start, client.spiffeId(), ConnectionLog.addressOf(stream), target, "http2", true, why.error(), why.getMessage());
             answer(stream, request, why, authority, started);
         }

@@ -46,9 +46,7 @@ public final class EcKeys {
 
     /** True when the encoded public key is an EC key on the named curve P-256. */
     static boolean isP256(SubjectPublicKeyInfo info) {
-        return info.getAlgorithm().getAlgorithm().equals(X9ObjectIdentifiers.id_ecPublicKey)
-                // Named here, not in a constant: loading this class (the sidecar does) must not load Bouncy Castle's ASN.1.
-                && SECObjectIdentifiers.secp256r1.equals(info.getAlgorithm().getParameters());
+        return WithBouncyCastle.isP256(info);
     }
 
     /** True when the key is an EC key on P-256. */
@@ -67,21 +65,7 @@ public final class EcKeys {
 
     /** The public half of an EC private key. */
     public static PublicKey publicKeyOf(PrivateKey key) {
-        if (!(key instanceof ECPrivateKey ec)) {
-            throw new IllegalArgumentException("tls: expected an EC private key, got " + key.getAlgorithm());
-        }
-        try {
-            ECNamedCurveParameterSpec curve = ECNamedCurveTable.getParameterSpec("secp256r1");
-            ECParameterSpec params = ec.getParams();
-            if (!params.getCurve().getField().equals(new java.security.spec.ECFieldFp(curve.getCurve().getField().getCharacteristic()))) {
-                throw new IllegalArgumentException("tls: private key is not on P-256");
-            }
-            org.bouncycastle.math.ec.ECPoint q = curve.getG().multiply(ec.getS()).normalize();
-            ECPoint w = new ECPoint(q.getAffineXCoord().toBigInteger(), q.getAffineYCoord().toBigInteger());
-            return KeyFactory.getInstance("EC").generatePublic(new ECPublicKeySpec(w, params));
-        } catch (GeneralSecurityException e) {
-            throw new IllegalArgumentException("tls: cannot derive the public key: " + e.getMessage(), e);
-        }
+        return WithBouncyCastle.publicKeyOf(key);
     }
 
     /**
@@ -106,6 +90,39 @@ public final class EcKeys {
             return verifier.verify(signature);
         } catch (GeneralSecurityException | IllegalArgumentException e) {
             return false;
+        }
+    }
+
+    /**
+     * What needs Bouncy Castle's ASN.1 and EC arithmetic, for the control plane. Kept apart: the
+     * sidecar uses {@link EcKeys} at every start, and verifying code that calls into those
+     * classes loads them (five classes of ASN.1, for the check below alone).
+     */
+    private static final class WithBouncyCastle {
+
+        private WithBouncyCastle() {}
+
+        static boolean isP256(SubjectPublicKeyInfo info) {
+            return info.getAlgorithm().getAlgorithm().equals(X9ObjectIdentifiers.id_ecPublicKey)
+                    && SECObjectIdentifiers.secp256r1.equals(info.getAlgorithm().getParameters());
+        }
+
+        static PublicKey publicKeyOf(PrivateKey key) {
+            if (!(key instanceof ECPrivateKey ec)) {
+                throw new IllegalArgumentException("tls: expected an EC private key, got " + key.getAlgorithm());
+            }
+            try {
+                ECNamedCurveParameterSpec curve = ECNamedCurveTable.getParameterSpec("secp256r1");
+                ECParameterSpec params = ec.getParams();
+                if (!params.getCurve().getField().equals(new java.security.spec.ECFieldFp(curve.getCurve().getField().getCharacteristic()))) {
+                    throw new IllegalArgumentException("tls: private key is not on P-256");
+                }
+                org.bouncycastle.math.ec.ECPoint q = curve.getG().multiply(ec.getS()).normalize();
+                ECPoint w = new ECPoint(q.getAffineXCoord().toBigInteger(), q.getAffineYCoord().toBigInteger());
+                return KeyFactory.getInstance("EC").generatePublic(new ECPublicKeySpec(w, params));
+            } catch (GeneralSecurityException e) {
+                throw new IllegalArgumentException("tls: cannot derive the public key: " + e.getMessage(), e);
+            }
         }
     }
 }

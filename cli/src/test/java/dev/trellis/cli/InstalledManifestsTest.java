@@ -111,26 +111,28 @@ class InstalledManifestsTest {
         assertThat(roleOptions.find()).as("the launcher's proxy options").isTrue();
         List<String> expected = new ArrayList<>(List.of(roleOptions.group(1).trim().split("\\s+")));
         expected.addAll(List.of("-Xlog:disable", "-Xlog:all=warning:stderr", "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow"));
-        String dockerfile = Files.readString(DOCKERFILE).replace("\\\n", " ");
-        Matcher entrypoint = Pattern.compile("LABEL dev\\.trellis\\.image=\"proxy\"[\\s\\S]*?ENTRYPOINT \\[([^\\]]*)\\]").matcher(dockerfile);
-        assertThat(entrypoint.find()).isTrue();
-        List<String> image = Pattern.compile("\"([^\"]*)\"").matcher(entrypoint.group(1)).results().map(m -> m.group(1)).toList();
-        assertThat(image).containsAll(expected);
+        assertThat(proxyEntrypoint()).containsAll(expected);
     }
 
     /** The image's AOT cache is trained with the JVM, options and class path its proxy runs with, or the JVM would refuse it. */
     @Test
     void theProxyImagesAotCacheIsTrainedAsTheProxyRuns() throws Exception {
         String dockerfile = Files.readString(DOCKERFILE).replace("\\\n", " ");
-        Matcher entrypoint = Pattern.compile("LABEL dev\\.trellis\\.image=\"proxy\"[\\s\\S]*?ENTRYPOINT \\[([^\\]]*)\\]").matcher(dockerfile);
-        assertThat(entrypoint.find()).isTrue();
-        List<String> runs = new ArrayList<>(Pattern.compile("\"([^\"]*)\"").matcher(entrypoint.group(1)).results().map(m -> m.group(1)).toList());
+        List<String> runs = new ArrayList<>(proxyEntrypoint());
         assertThat(runs.remove("-XX:AOTCache=/opt/trellis/proxy.aot")).as("the proxy reads the trained cache").isTrue();
         Matcher training = Pattern.compile("RUN /opt/trellis-build/proxy-aot-training\\.sh /opt/trellis/proxy\\.aot (.*)").matcher(dockerfile);
         assertThat(training.find()).as("the training run").isTrue();
         List<String> trained = List.of(training.group(1).replace("\"", "").trim().split("\\s+"));
         assertThat(trained).isEqualTo(runs);
         assertThat(dockerfile).contains("COPY --from=proxy-aot /opt/trellis/proxy.aot /opt/trellis/proxy.aot");
+    }
+
+    /** The proxy image's ENTRYPOINT, word by word. */
+    private static List<String> proxyEntrypoint() throws java.io.IOException {
+        String dockerfile = Files.readString(DOCKERFILE).replace("\\\n", " ");
+        Matcher entrypoint = Pattern.compile("LABEL dev\\.trellis\\.image=\"proxy\"[\\s\\S]*?ENTRYPOINT \\[([^\\]]*)\\]").matcher(dockerfile);
+        assertThat(entrypoint.find()).as("the proxy image's ENTRYPOINT").isTrue();
+        return Pattern.compile("\"([^\"]*)\"").matcher(entrypoint.group(1)).results().map(m -> m.group(1)).toList();
     }
 
     /** The TRELLIS_* variables a command's options default from ({@code ${env:NAME}} in the annotations). */

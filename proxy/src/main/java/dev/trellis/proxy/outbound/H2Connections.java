@@ -9,21 +9,17 @@ import dev.trellis.proxy.transport.ConnectFailures;
 import dev.trellis.proxy.transport.Causes;
 import dev.trellis.proxy.transport.IoRuntime;
 import dev.trellis.proxy.transport.MeshProtocols;
+import dev.trellis.wire.h2.ClientConnections;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
-import io.netty.handler.codec.http2.Http2GoAwayFrame;
-import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
-import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import java.net.InetSocketAddress;
@@ -44,7 +40,6 @@ import java.util.stream.Collectors;
  */
 final class H2Connections implements AutoCloseable {
 
-    private static final AttributeKey<Boolean> GOING_AWAY = AttributeKey.valueOf(H2Connections.class, "goingAway");
 
     private final IoRuntime io;
     private final SslContext clientContext;
@@ -67,7 +62,7 @@ final class H2Connections implements AutoCloseable {
     public Future<Channel> connection(Endpoint endpoint, EventLoop loop) {
         Key key = new Key(endpoint.dialAddress(), endpoint.identity().orElseThrow());
         Future<Channel> existing = connections.get(key);
-        if (existing != null && (!existing.isDone() || (existing.isSuccess() && isUsable(existing.getNow())))) {
+        if (existing != null && (!existing.isDone() || (existing.isSuccess() && ClientConnections.takesNewStreams(existing.getNow())))) {
             return existing;
         }
         drainOthersAt(key);
@@ -112,16 +107,11 @@ final class H2Connections implements AutoCloseable {
         connection.addListener(f -> {
             if (f.isSuccess()) {
                 Channel channel = (Channel) f.getNow();
-                channel.attr(GOING_AWAY).set(Boolean.TRUE);
+                ClientConnections.stopNewStreams(channel);
                 // Netty's HTTP/2 close is graceful: GOAWAY, then the close once the open streams end (30 s at most).
                 channel.close();
             }
         });
-    }
-
-    /** Open, and the server has not said GOAWAY: new streams may go on it. */
-    private static boolean isUsable(Channel connection) {
-        return connection.isActive() && !connection.hasAttr(GOING_AWAY);
     }
 
     /**
@@ -152,25 +142,9 @@ final class H2Connections implements AutoCloseable {
                         ssl[0] = clientContext.newHandler(ch.alloc(), identity.dnsName(), endpoint.dialAddress().getPort());
                         ch.pipeline().addLast("tls", ssl[0])
                                 .addLast("h2", Http2FrameCodecBuilder.forClient().build())
-                                .addLast("mux", new Http2MultiplexHandler(new ChannelInboundHandlerAdapter() {
-                                    @Override
-                                    public void channelActive(ChannelHandlerContext ctx) {
-                                        // the server never opens streams towards us
-                                        ctx.close();
-                                    }
-                                }))
-                                .addLast("goaway", new ChannelInboundHandlerAdapter() {
-                                    @Override
-                                    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                                        if (msg instanceof Http2GoAwayFrame goAway) {
-                                            // The server is draining: streams it accepted finish, new ones go elsewhere.
-                                            ctx.channel().attr(GOING_AWAY).set(Boolean.TRUE);
-                                            goAway.release();
-                                            return;
-                                        }
-                                        ctx.fireChannelRead(msg);
-                                    }
-                                });
+                                .addLast("mux", ClientConnections.multiplexer())
+                                // The server is draining: streams it accepted finish, new ones go elsewhere.
+                                .addLast("goaway", ClientConnections.goAwayMarker());
                     }
                 })
                 .connect(endpoint.dialAddress())

@@ -3,6 +3,7 @@ package dev.trellis.wire.grpc;
 import static java.util.Objects.requireNonNull;
 
 import dev.trellis.core.text.Causes;
+import dev.trellis.wire.h2.ClientConnections;
 import dev.trellis.wire.protobuf.ProtoException;
 import dev.trellis.wire.protobuf.ProtoReader;
 import dev.trellis.wire.protobuf.ProtoWriter;
@@ -23,10 +24,8 @@ import io.netty.handler.codec.http2.DefaultHttp2PingFrame;
 import io.netty.handler.codec.http2.Http2DataFrame;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
-import io.netty.handler.codec.http2.Http2GoAwayFrame;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
-import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2PingFrame;
 import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.handler.codec.http2.Http2Settings;
@@ -38,7 +37,6 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
-import io.netty.util.AttributeKey;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.GlobalEventExecutor;
@@ -113,8 +111,6 @@ public final class GrpcClient implements AutoCloseable {
         /** Ends the call ({@code CANCELLED} to its listener, unless it already ended); the server sees RST_STREAM. */
         void cancel(String why);
     }
-
-    private static final AttributeKey<Boolean> GOING_AWAY = AttributeKey.valueOf("trellis-grpc-going-away");
 
     /**
      * A connection with open calls that the server has said nothing on for this long gets a PING
@@ -205,7 +201,7 @@ public final class GrpcClient implements AutoCloseable {
 
     private Future<Channel> connection() {
         synchronized (lock) {
-            if (connection != null && (!connection.isDone() || (connection.isSuccess() && usable(connection.getNow())))) {
+            if (connection != null && (!connection.isDone() || (connection.isSuccess() && ClientConnections.takesNewStreams(connection.getNow())))) {
                 return connection;
             }
             Promise<Channel> ready = config.loops().next().newPromise();
@@ -227,26 +223,10 @@ public final class GrpcClient implements AutoCloseable {
                                     .addLast("h2", Http2FrameCodecBuilder.forClient()
                                             .initialSettings(Http2Settings.defaultSettings().pushEnabled(false).maxHeaderListSize(MAX_HEADER_LIST_BYTES))
                                             .build())
-                                    .addLast("mux", new Http2MultiplexHandler(new ChannelInboundHandlerAdapter() {
-                                        @Override
-                                        public void channelActive(ChannelHandlerContext ctx) {
-                                            ctx.close();   // the server never opens streams towards us
-                                        }
-                                    }))
+                                    .addLast("mux", ClientConnections.multiplexer())
                                     .addLast("keepalive", new KeepAlive(pingAnswerWithin))
-                                    .addLast("goaway", new ChannelInboundHandlerAdapter() {
-                                        @Override
-                                        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                                            if (msg instanceof Http2GoAwayFrame goAway) {
-                                                // The server is draining (a rollout, say): its open streams finish here, new calls
-                                                // go on a new connection, which may reach another server behind the same address.
-                                                ctx.channel().attr(GOING_AWAY).set(Boolean.TRUE);
-                                                goAway.release();
-                                                return;
-                                            }
-                                            ctx.fireChannelRead(msg);
-                                        }
-                                    })
+                                    // The server is draining: new calls go on a new connection, which may reach another server behind the same address.
+                                    .addLast("goaway", ClientConnections.goAwayMarker())
                                     .addLast("ready", new ChannelInboundHandlerAdapter() {
                                         @Override
                                         public void channelActive(ChannelHandlerContext ctx) {
@@ -342,10 +322,6 @@ public final class GrpcClient implements AutoCloseable {
             }
             ctx.fireChannelInactive();
         }
-    }
-
-    private static boolean usable(Channel connection) {
-        return connection.isActive() && !connection.hasAttr(GOING_AWAY);
     }
 
     /** A refused certificate says so (the identity client names the trust anchors then); anything else, its deepest message. */

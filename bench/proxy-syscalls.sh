@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# System calls per new app connection, per proxy (issue 21, item 3): a client and a server
+# System calls per new app connection, per proxy (issue 21, item 3), and per request on kept-alive connections: a client and a server
 # `trellis proxy` with the real control plane and nginx behind, each traced with `strace -c -f`
 # while hey opens one connection per request (8 at a time, no keep-alive) for the run's
 # seconds, first through an opaque forward (each app connection is an mTLS connection between
@@ -30,13 +30,14 @@ S=$(java_pid "$SERVER"); C=$(java_pid "$CLIENT")
 # Warm: the JIT's work is not what is counted.
 for port in $TCP_FWD $HTTP_FWD; do hey -z 5s -c 8 --disable-keepalive "http://127.0.0.1:$port/" >/dev/null 2>&1; done
 
-# trace NAME PORT: the top system calls per connection of each proxy.
+# trace NAME PORT [HEY-OPTIONS...]: the top system calls per request of each proxy.
 trace() {
-  local name=$1 port=$2 done_ pid
+  local name=$1 port=$2 done_ pid; shift 2
+  local load=("$@"); [[ ${#load[@]} -gt 0 ]] || load=(-c 8 --disable-keepalive)
   strace -c -f -q -o "$WORK/strace-$name-client.txt" -p "$C" & local tc=$!
   strace -c -f -q -o "$WORK/strace-$name-server.txt" -p "$S" & local ts=$!
   sleep 1
-  hey -z "${DURATION}s" -c 8 --disable-keepalive "http://127.0.0.1:$port/" >"$WORK/hey-$name.txt" 2>&1
+  hey -z "${DURATION}s" "${load[@]}" "http://127.0.0.1:$port/" >"$WORK/hey-$name.txt" 2>&1
   kill -INT "$tc" "$ts"; wait "$tc" "$ts" 2>/dev/null || true
   done_=$(awk '$1=="[200]" {print $2}' "$WORK/hey-$name.txt")
   for side in client server; do
@@ -48,11 +49,13 @@ trace() {
   done
 }
 
-echo "# System calls per new app connection, $(date -u +%Y-%m-%dT%H:%MZ), ${DURATION}s per path, $(nproc) cores (under strace)"
+echo "# System calls per request (one new app connection each, then kept-alive), $(date -u +%Y-%m-%dT%H:%MZ), ${DURATION}s per path, $(nproc) cores (under strace)"
 echo
-echo "| path | proxy | connections | system calls per connection | the most frequent, per connection |"
+echo "| path | proxy | requests | system calls per request | the most frequent, per request |"
 echo "|---|---|---|---|---|"
 trace opaque $TCP_FWD
 trace http $HTTP_FWD
+# Then requests on kept-alive app connections: what a request costs once its connection exists.
+trace http-kept-alive $HTTP_FWD -c 64
 echo
 echo "strace summaries: $WORK"

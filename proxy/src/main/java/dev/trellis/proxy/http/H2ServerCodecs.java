@@ -1,11 +1,10 @@
 package dev.trellis.proxy.http;
 
-import io.netty.handler.codec.http2.Http2FrameCodec;
-import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import dev.trellis.proxy.h2.H2Connection;
 import io.netty.handler.codec.http2.Http2Settings;
 
 /**
- * The proxy's HTTP/2 server codec, bounded as the mesh's gRPC servers are: at most
+ * The proxy's HTTP/2 server connections, bounded as the mesh's gRPC servers are: at most
  * {@value #MAX_RESETS} client resets per {@value #RESET_WINDOW_SECONDS} s (past which the
  * connection gets GOAWAY and closes — CVE-2023-44487), {@value #MAX_CONCURRENT_STREAMS}
  * concurrent streams, a {@value #MAX_HEADER_LIST_BYTES}-byte header list, and a graceful
@@ -21,9 +20,10 @@ public final class H2ServerCodecs {
     private H2ServerCodecs() {
     }
 
-    public static Http2FrameCodec server() {
-        return Http2FrameCodecBuilder.forServer()
-                .initialSettings(Http2Settings.defaultSettings().maxConcurrentStreams(MAX_CONCURRENT_STREAMS).maxHeaderListSize(MAX_HEADER_LIST_BYTES))
+    /** A server connection whose streams go to {@code acceptor} on their first headers. */
+    public static H2Connection server(H2Connection.Acceptor acceptor) {
+        return H2Connection.server(Http2Settings.defaultSettings().maxConcurrentStreams(MAX_CONCURRENT_STREAMS).maxHeaderListSize(MAX_HEADER_LIST_BYTES),
+                        acceptor)
                 .decoderEnforceMaxRstFramesPerWindow(MAX_RESETS, RESET_WINDOW_SECONDS)
                 .gracefulShutdownTimeoutMillis(DrainHandlers.GRACEFUL_CLOSE_WAITS_FOR_STREAMS)
                 .build();

@@ -1,6 +1,7 @@
 package dev.trellis.proxy.http;
 
 import dev.trellis.proxy.errors.ProxyError;
+import dev.trellis.proxy.h2.H2Stream;
 import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
@@ -46,5 +47,20 @@ public final class ProxyErrors {
             headers.status(Integer.toString(error.httpStatus()));
         }
         return headers.set(MeshHeaders.PROXY_ERROR, error.text());
+    }
+
+    /**
+     * Answers {@code stream} with {@link #h2} and ends it: a request still coming is cut off
+     * with a reset (CANCEL), which also releases whatever of it is in flight.
+     */
+    public static void answer(H2Stream stream, ProxyError error, boolean grpc) {
+        if (!stream.isOpen()) {
+            return;
+        }
+        stream.writeHeaders(h2(error, grpc), true);
+        stream.flush();
+        if (stream.isOpen()) {
+            stream.close();
+        }
     }
 }

@@ -1,15 +1,13 @@
 package dev.trellis.proxy.http;
 
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http2.Http2Headers;
 import java.util.Optional;
 
 /** Notes an HTTP/2 response's status and, for gRPC, its grpc-status (in trailers or trailers-only headers). One per stream. */
-public final class ResponseStatus extends ChannelInboundHandlerAdapter {
+public final class ResponseStatus {
     private int status = 200;
     private boolean headersSeen;
     private Optional<Integer> grpcStatus = Optional.empty();
-    private boolean first = true;
 
     /** The response's {@code :status}; 200 until its headers came (or when it was not a number). */
     public int status() {
@@ -26,24 +24,20 @@ public final class ResponseStatus extends ChannelInboundHandlerAdapter {
         return grpcStatus;
     }
 
-    @Override
-    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (msg instanceof io.netty.handler.codec.http2.Http2HeadersFrame frame) {
-            if (first && frame.headers().status() != null) {
-                headersSeen = true;
-                status = parseStatus(frame.headers().status());
-                first = false;
-            }
-            CharSequence grpc = frame.headers().get("grpc-status");
-            if (grpc != null) {
-                try {
-                    grpcStatus = Optional.of(Integer.parseInt(grpc.toString().strip()));
-                } catch (NumberFormatException e) {
-                    grpcStatus = Optional.of(2); // UNKNOWN
-                }
+    /** Headers the response's stream carried (its head, 1xx heads, trailers), in order. */
+    public void headers(Http2Headers headers) {
+        if (!headersSeen && headers.status() != null) {
+            headersSeen = true;
+            status = parseStatus(headers.status());
+        }
+        CharSequence grpc = headers.get("grpc-status");
+        if (grpc != null) {
+            try {
+                grpcStatus = Optional.of(Integer.parseInt(grpc.toString().strip()));
+            } catch (NumberFormatException e) {
+                grpcStatus = Optional.of(2); // UNKNOWN
             }
         }
-        ctx.fireChannelRead(msg);
     }
 
     private static int parseStatus(CharSequence text) {

@@ -8,16 +8,19 @@ import dev.trellis.proxy.errors.ProxyError;
 import dev.trellis.proxy.errors.ProxyFailure;
 import dev.trellis.proxy.http.MeshHeaders;
 import dev.trellis.proxy.http.ProxyErrors;
-import dev.trellis.proxy.http.StreamRelay;
+import dev.trellis.proxy.h2.H2Stream;
+import dev.trellis.proxy.http.Http1OverH2;
 import dev.trellis.proxy.metrics.HttpMetrics;
 import dev.trellis.proxy.tap.TapHub;
 import dev.trellis.proxy.transport.Causes;
 import dev.trellis.proxy.transport.IoRuntime;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.handler.codec.DecoderException;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
@@ -46,7 +49,7 @@ import org.slf4j.LoggerFactory;
  * leaves mid-exchange, is not reused. Handler of one stream; runs on the stream's event loop,
  * and the app connection's events are brought there.
  */
-final class AppHttp1Exchange extends ChannelInboundHandlerAdapter {
+final class AppHttp1Exchange implements H2Stream.Listener {
 
     private static final Logger log = LoggerFactory.getLogger(AppHttp1Exchange.class);
 
@@ -60,7 +63,7 @@ final class AppHttp1Exchange extends ChannelInboundHandlerAdapter {
     private final long started;
     private final TapHub.Tap tapped;
 
-    private Channel stream;
+    private final H2Stream stream;
     private Channel appChannel;
     private final ArrayDeque<HttpObject> held = new ArrayDeque<>();
     private boolean headSeen;
@@ -75,7 +78,8 @@ final class AppHttp1Exchange extends ChannelInboundHandlerAdapter {
     private boolean skipToEnd;
 
     AppHttp1Exchange(AppHttp1Pool pool, HttpMetrics metrics, WorkloadIdentity client, InetSocketAddress app, String authority, long started,
-                     TapHub.Tap tapped) {
+                     TapHub.Tap tapped, H2Stream stream) {
+        this.stream = requireNonNull(stream, "stream");
         this.pool = requireNonNull(pool, "pool");
         this.metrics = requireNonNull(metrics, "metrics");
         this.client = requireNonNull(client, "client");
@@ -86,16 +90,35 @@ final class AppHttp1Exchange extends ChannelInboundHandlerAdapter {
     }
 
     @Override
-    public void handlerAdded(ChannelHandlerContext ctx) {
-        stream = ctx.channel();
+    public void headers(Http2Headers headers, boolean endStream) {
+        if (done) {
+            return;
+        }
+        HttpObject converted;
+        try {
+            converted = Http1OverH2.read(stream.id(), headers, endStream, true, stream.connection().alloc());
+        } catch (Http2Exception | RuntimeException e) {
+            // A request that cannot be converted (a :path with a space, say) is answered 400 at once;
+            // an outside review saw such a stream left unanswered for a minute.
+            if (!responseStarted) {
+                fail(ProxyError.BAD_REQUEST.because(Causes.rootMessage(e)));
+            }
+            return;
+        }
+        fromStream(converted);
     }
 
     @Override
-    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (done || !(msg instanceof HttpObject object)) {
-            ReferenceCountUtil.release(msg);
+    public void data(ByteBuf data, boolean endStream) {
+        if (done) {
+            data.release();
             return;
         }
+        fromStream(Http1OverH2.read(data, endStream));
+    }
+
+    private void fromStream(HttpObject object) {
+        Object msg = object;
         HttpRequest first = null;
         if (!headSeen) {
             if (!(object instanceof HttpRequest request)) {
@@ -131,7 +154,7 @@ final class AppHttp1Exchange extends ChannelInboundHandlerAdapter {
         MeshHeaders.stripConversionHeaders(request.headers());
         request.headers().set(MeshHeaders.CLIENT_ID, client.spiffeId());
         headRequest = io.netty.handler.codec.http.HttpMethod.HEAD.equals(request.method());
-        stream.config().setAutoRead(false);
+        stream.pauseReading();
         pool.acquire(app, stream.eventLoop(), fromApp).addListener(acquired -> onStreamLoop(() -> {
             if (!acquired.isSuccess()) {
                 ProxyError error = ProxyFailure.errorOf(acquired.cause(), ProxyError.APP_CONNECT_FAILED);
@@ -152,10 +175,8 @@ final class AppHttp1Exchange extends ChannelInboundHandlerAdapter {
             // On already for a pooled connection (then a no-op); a new one starts reading here.
             appChannel.config().setAutoRead(true);
             if (!requestComplete) {
-                stream.config().setAutoRead(true);
-                stream.read();
-                // Reading returns the stream's flow-control credit; the WINDOW_UPDATE waits in the connection until flushed.
-                StreamRelay.flushThrough(stream);
+                // The stream's withheld flow-control credit goes back to the caller.
+                stream.resumeReading();
             }
         }));
     }
@@ -167,7 +188,7 @@ final class AppHttp1Exchange extends ChannelInboundHandlerAdapter {
             stream.eventLoop().execute(this::flushApp);
         }
         if (!requestComplete && !appChannel.isWritable()) {
-            stream.config().setAutoRead(false);
+            stream.pauseReading();
         }
     }
 
@@ -179,16 +200,15 @@ final class AppHttp1Exchange extends ChannelInboundHandlerAdapter {
     }
 
     @Override
-    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    public void writabilityChanged() {
         if (stream.isWritable() && appChannel != null && responseStarted && !done) {
             appChannel.config().setAutoRead(true);
             appChannel.read();
         }
-        ctx.fireChannelWritabilityChanged();
     }
 
     @Override
-    public void channelInactive(ChannelHandlerContext ctx) {
+    public void closed() {
         releaseHeld();
         if (!done) {
             // The caller went away mid-exchange: the app connection is in an unknown state.
@@ -200,21 +220,6 @@ final class AppHttp1Exchange extends ChannelInboundHandlerAdapter {
                 metrics.response(Direction.INBOUND, authority, 499, elapsed());
             }
         }
-        ctx.fireChannelInactive();
-    }
-
-    /**
-     * A request the codec could not convert (a {@code :path} with a space, say) is answered
-     * 400 at once; an outside review saw such a stream left unanswered for a minute.
-     */
-    @Override
-    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        if (!responseStarted && (cause instanceof DecoderException || cause instanceof IllegalArgumentException)) {
-            fail(ProxyError.BAD_REQUEST.because(Causes.rootMessage(cause)));
-            return;
-        }
-        log.debug("proxy: inbound stream from {} failed: {}", client, cause.toString());
-        ctx.close();
     }
 
     /** The app connection's side: its response, its writability, its end. */
@@ -227,7 +232,7 @@ final class AppHttp1Exchange extends ChannelInboundHandlerAdapter {
 
         @Override
         public void channelReadComplete(ChannelHandlerContext ctx) {
-            onStreamLoop(() -> StreamRelay.flushThrough(stream));
+            onStreamLoop(stream::flush);
         }
 
         @Override
@@ -235,10 +240,8 @@ final class AppHttp1Exchange extends ChannelInboundHandlerAdapter {
             Channel from = ctx.channel();
             onStreamLoop(() -> {
                 if (from == appChannel && from.isWritable() && !requestComplete && !done) {
-                    stream.config().setAutoRead(true);
-                    stream.read();
-                    // Reading returns the stream's flow-control credit; the WINDOW_UPDATE waits in the connection until flushed.
-                    StreamRelay.flushThrough(stream);
+                    // The stream's withheld flow-control credit goes back to the caller.
+                    stream.resumeReading();
                 }
             });
         }
@@ -301,7 +304,7 @@ final class AppHttp1Exchange extends ChannelInboundHandlerAdapter {
             tapped.end(response.status().code(), Optional.empty(), Optional.empty());
             if (headRequest && !(response instanceof LastHttpContent)) {
                 // HTTP/2 has no body to a HEAD: the headers end the stream, whatever Content-Length says.
-                stream.write(new DefaultFullHttpResponse(response.protocolVersion(), response.status(), stream.alloc().buffer(0),
+                Http1OverH2.write(stream, new DefaultFullHttpResponse(response.protocolVersion(), response.status(), Unpooled.EMPTY_BUFFER,
                         response.headers(), io.netty.handler.codec.http.EmptyHttpHeaders.INSTANCE));
                 skipToEnd = true;
                 return;
@@ -326,14 +329,15 @@ final class AppHttp1Exchange extends ChannelInboundHandlerAdapter {
     /** {@code 100 Continue} goes on; the hop's other 1xx answers stay here (the empty end the codec adds to each is dropped as unasked). */
     private void informational(HttpResponse response) {
         if (response.status().code() == 100) {
-            stream.writeAndFlush(new DefaultFullHttpResponse(response.protocolVersion(), response.status()));
+            Http1OverH2.write(stream, new DefaultFullHttpResponse(response.protocolVersion(), response.status()));
+            stream.flush();
         }
         ReferenceCountUtil.release(response);
     }
 
     private void toStream(HttpObject object) {
         boolean last = object instanceof LastHttpContent;
-        stream.write(object);
+        Http1OverH2.write(stream, object);
         if (last) {
             responseEnded();
         } else if (!stream.isWritable()) {
@@ -343,7 +347,7 @@ final class AppHttp1Exchange extends ChannelInboundHandlerAdapter {
 
     private void responseEnded() {
         done = true;
-        StreamRelay.flushThrough(stream);
+        stream.flush();
         Channel used = appChannel;
         if (requestComplete && appReusable) {
             pool.giveBack(app, used, fromApp);
@@ -369,11 +373,14 @@ final class AppHttp1Exchange extends ChannelInboundHandlerAdapter {
         log.info("proxy: inbound HTTP from {} to app {} answered by the proxy ({}): {}", client, app, error.label(), why.getMessage());
         tapped.end(error.httpStatus(), Optional.empty(), Optional.of(error.text()));
         metrics.response(Direction.INBOUND, authority, error.httpStatus(), elapsed());
-        if (!stream.isActive()) {
+        if (!stream.isOpen()) {
             return;
         }
-        FullHttpResponse response = ProxyErrors.response(error);
-        stream.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+        Http1OverH2.write(stream, ProxyErrors.response(error));
+        stream.flush();
+        if (stream.isOpen()) {
+            stream.close();
+        }
     }
 
     private Duration elapsed() {

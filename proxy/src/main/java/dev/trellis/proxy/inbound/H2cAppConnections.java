@@ -3,19 +3,17 @@ package dev.trellis.proxy.inbound;
 import static java.util.Objects.requireNonNull;
 
 import dev.trellis.proxy.errors.ProxyError;
+import dev.trellis.proxy.h2.H2Connection;
+import dev.trellis.proxy.http.BatchedFlushes;
 import dev.trellis.proxy.transport.Causes;
 import dev.trellis.proxy.transport.IoRuntime;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
-import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import java.net.InetSocketAddress;
@@ -36,7 +34,7 @@ final class H2cAppConnections implements AutoCloseable {
 
     Future<Channel> connection(InetSocketAddress port, EventLoop loop) {
         Future<Channel> existing = connections.get(port);
-        if (existing != null && (!existing.isDone() || (existing.isSuccess() && existing.getNow().isActive()))) {
+        if (existing != null && (!existing.isDone() || (existing.isSuccess() && takesNewStreams(existing.getNow())))) {
             return existing;
         }
         Promise<Channel> ready = loop.newPromise();
@@ -46,12 +44,7 @@ final class H2cAppConnections implements AutoCloseable {
                 .handler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        ch.pipeline().addLast(Http2FrameCodecBuilder.forClient().build(), new Http2MultiplexHandler(new ChannelInboundHandlerAdapter() {
-                            @Override
-                            public void channelActive(ChannelHandlerContext ctx) {
-                                ctx.close();
-                            }
-                        }));
+                        ch.pipeline().addLast(BatchedFlushes.perLoopRound(), H2Connection.client().build());
                     }
                 })
                 .connect(port)
@@ -65,6 +58,12 @@ final class H2cAppConnections implements AutoCloseable {
                     }
                 });
         return ready;
+    }
+
+    /** Open and not going away (on the connection's loop: the proxy has one). */
+    private static boolean takesNewStreams(Channel channel) {
+        H2Connection connection = H2Connection.of(channel);
+        return connection != null && connection.takesNewStreams();
     }
 
     @Override

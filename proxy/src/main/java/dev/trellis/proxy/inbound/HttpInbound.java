@@ -8,6 +8,10 @@ import dev.trellis.core.metrics.Direction;
 import dev.trellis.proxy.connlog.ConnectionLog;
 import dev.trellis.proxy.errors.ProxyError;
 import dev.trellis.proxy.errors.ProxyFailure;
+import dev.trellis.proxy.h2.H2Connection;
+import dev.trellis.proxy.h2.H2Stream;
+import dev.trellis.proxy.h2.HeldFrames;
+import dev.trellis.proxy.http.BatchedFlushes;
 import dev.trellis.proxy.http.DrainHandlers;
 import dev.trellis.proxy.http.H2HeaderDeadline;
 import dev.trellis.proxy.http.H2ServerCodecs;
@@ -21,7 +25,6 @@ import dev.trellis.proxy.policy.InboundAuthorizer;
 import dev.trellis.proxy.policy.InboundPolicy;
 import dev.trellis.proxy.policy.InboundTargets;
 import dev.trellis.proxy.tap.TapHub;
-import dev.trellis.proxy.tcp.Relay;
 import dev.trellis.proxy.transport.Causes;
 import dev.trellis.proxy.transport.HalfClosure;
 import dev.trellis.proxy.transport.IoRuntime;
@@ -30,21 +33,9 @@ import dev.trellis.wire.tap.TapEvent.RequestInit;
 import dev.trellis.wire.tap.TapEvent;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFutureListener;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelInitializer;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
-import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
 import io.netty.handler.codec.http2.Http2Headers;
-import io.netty.handler.codec.http2.Http2HeadersFrame;
-import io.netty.handler.codec.http2.Http2MultiplexHandler;
-import io.netty.handler.codec.http2.Http2StreamChannel;
-import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
-import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
-import io.netty.util.ReferenceCountUtil;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -121,19 +112,14 @@ final class HttpInbound {
                     connectionLog.inboundRefusal(start, client.spiffeId(), ConnectionLog.addressOf(connection), "inbound port", "http2", true,
                             ProxyError.HEADER_TIMEOUT, why);
                 }))
-                .addLast("h2", H2ServerCodecs.server())
-                .addLast("mux", new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
-                    @Override
-                    protected void initChannel(Http2StreamChannel stream) {
-                        stream.pipeline().addLast("dispatch", new Dispatch(client, originalPort));
-                    }
-                }))
+                .addLast("flushes", BatchedFlushes.perLoopRound())
+                .addLast("h2", H2ServerCodecs.server(new Dispatch(client, originalPort)))
                 .addLast("drain", DrainHandlers.http2());
         HalfClosure.notCarried(connection);
     }
 
-    /** Decides a stream on its first headers, then joins it to the app. One per stream. */
-    private final class Dispatch extends ChannelInboundHandlerAdapter {
+    /** Decides each stream of one connection on its first headers, then joins it to the app. */
+    private final class Dispatch implements H2Connection.Acceptor {
         private final WorkloadIdentity client;
         private final Optional<Integer> originalPort;
 
@@ -143,13 +129,7 @@ final class HttpInbound {
         }
 
         @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            if (!(msg instanceof Http2HeadersFrame headers)) {
-                ReferenceCountUtil.release(msg);
-                return;
-            }
-            Channel stream = ctx.channel();
-            Http2Headers request = headers.headers();
+        public void accept(H2Stream stream, Http2Headers request, boolean endStream) {
             CharSequence target = request.get(MeshHeaders.TARGET_PORT);
             if (target != null && MeshHeaders.TARGET_PROXY.contentEquals(target)) {
                 serveSelf(stream, request);
@@ -159,49 +139,48 @@ final class HttpInbound {
             Instant start = Instant.now();
             String authority = request.authority() == null ? "" : request.authority().toString();
             boolean h2App = request.contains(MeshHeaders.APP_PROTOCOL, "h2");
-            log.debug("proxy: inbound stream {} from {}: {} {} (app protocol {})", stream.id(), client, request.method(), request.path(),
+            log.debug("proxy: inbound {} from {}: {} {} (app protocol {})", stream, client, request.method(), request.path(),
                     h2App ? "h2" : "http/1.1");
             metrics.request(Direction.INBOUND, authority);
             metrics.inboundFrom(client.spiffeId());
             Optional<Integer> port = target == null ? originalPort : parsePort(target.toString());
             if (port.isEmpty()) {
-                refuse(stream, request, ProxyError.NO_TARGET_PORT.because("no valid " + MeshHeaders.TARGET_PORT + " and no original destination"),
+                refuse(stream, null, request, ProxyError.NO_TARGET_PORT.because("no valid " + MeshHeaders.TARGET_PORT + " and no original destination"),
                         authority, started, start, "?");
                 return;
             }
             // Hold the rest of the stream (its body) until it is decided.
-            stream.config().setAutoRead(false);
-            ctx.pipeline().replace(this, "held", Relay.pending());
-            targets.resolve(port.get(), arrivedOn(stream), stream.eventLoop(), decided -> {
+            HeldFrames held = HeldFrames.hold(stream);
+            targets.resolve(port.get(), arrivedOn(stream.connection()), stream.eventLoop(), decided -> {
                 switch (decided) {
-                    case InboundTargets.Target.Refused refused -> refuse(stream, request, refused.why(), authority, started, start, port.get().toString());
-                    case InboundTargets.Target.App app -> authorize(stream, headers, app.address(), h2App, authority, started, start);
+                    case InboundTargets.Target.Refused refused -> refuse(stream, held, request, refused.why(), authority, started, start, port.get().toString());
+                    case InboundTargets.Target.App app -> authorize(stream, held, request, endStream, app.address(), h2App, authority, started, start);
                 }
             });
         }
 
-        private void authorize(Channel stream, Http2HeadersFrame headers, InetSocketAddress app, boolean h2App, String authority, long started,
-                               Instant start) {
-            Http2Headers request = headers.headers();
+        private void authorize(H2Stream stream, HeldFrames held, Http2Headers request, boolean endStream, InetSocketAddress app, boolean h2App,
+                               String authority, long started, Instant start) {
             InboundAuthorizer.Request asked = new InboundAuthorizer.Request(String.valueOf(request.method()), String.valueOf(request.path()));
-            policy.request(app.getPort(), Optional.of(client), sourceOf(stream), asked, stream.eventLoop(), verdict -> {
+            policy.request(app.getPort(), Optional.of(client), sourceOf(stream.connection()), asked, stream.eventLoop(), verdict -> {
                 switch (verdict) {
-                    case DENY -> refuse(stream, request, ProxyError.POLICY_DENIED.because(client + " may not " + asked.method() + " "
+                    case DENY -> refuse(stream, held, request, ProxyError.POLICY_DENIED.because(client + " may not " + asked.method() + " "
                             + InboundAuthorizer.pathOnly(asked.path()) + " on port " + app.getPort()), authority, started, start, app.toString());
-                    case RATE_LIMITED -> refuse(stream, request, ProxyError.RATE_LIMITED.because(client + " is over the rate limit of port " + app.getPort()),
-                            authority, started, start, app.toString());
+                    case RATE_LIMITED -> refuse(stream, held, request, ProxyError.RATE_LIMITED.because(client + " is over the rate limit of port "
+                            + app.getPort()), authority, started, start, app.toString());
                     // Forwarded once the current read is processed: a RST_STREAM read with its HEADERS cancels the
                     // stream before anything reaches the app (rapid reset sends both together).
                     case ALLOW -> stream.eventLoop().execute(() -> {
-                        if (!stream.isActive()) {
+                        if (held.isClosed()) {
+                            held.discard();
                             metrics.response(Direction.INBOUND, authority, 499, Duration.ofNanos(System.nanoTime() - started));
                             return;
                         }
                         TapHub.Tap tapped = tapStart(stream, asked.method(), authority, asked.path(), app);
                         if (h2App) {
-                            toH2App(stream, headers, app, authority, started, start, tapped);
+                            toH2App(stream, held, request, endStream, app, authority, started, start, tapped);
                         } else {
-                            toHttp1App(stream, headers, app, authority, started, tapped);
+                            toHttp1App(stream, held, request, endStream, app, authority, started, tapped);
                         }
                     });
                 }
@@ -214,111 +193,126 @@ final class HttpInbound {
          * connection — gets the caller a 502 with the reason, as an HTTP/1 app's would, not a
          * bare reset.
          */
-        private void toH2App(Channel stream, Http2HeadersFrame headers, InetSocketAddress app, String authority, long started, Instant start,
-                             TapHub.Tap tapped) {
-            Http2Headers forwarded = new DefaultHttp2Headers().add(headers.headers());
+        private void toH2App(H2Stream stream, HeldFrames held, Http2Headers request, boolean endStream, InetSocketAddress app, String authority,
+                             long started, Instant start, TapHub.Tap tapped) {
+            Http2Headers forwarded = new DefaultHttp2Headers().add(request);
             MeshHeaders.strip(forwarded);
             forwarded.set(MeshHeaders.CLIENT_ID, client.spiffeId());
             appConnections.connection(app, stream.eventLoop()).addListener(connected -> {
-                if (!connected.isSuccess()) {
-                    answer(stream, headers.headers(), ProxyError.APP_CONNECT_FAILED.because(Causes.rootMessage(connected.cause())), authority, started);
+                H2Connection connection = connected.isSuccess() ? H2Connection.of((Channel) connected.getNow()) : null;
+                if (connection == null || held.isClosed()) {
+                    ProxyFailure why = ProxyError.APP_CONNECT_FAILED.because(connected.isSuccess() ? "no stream to " + app
+                            : Causes.rootMessage(connected.cause()));
+                    answer(stream, held, request, why, authority, started);
                     tapped.end(502, Optional.empty(), Optional.of(ProxyError.APP_CONNECT_FAILED.text()));
                     return;
                 }
-                new Http2StreamChannelBootstrap((Channel) connected.getNow()).open().addListener(opened -> {
-                    if (!opened.isSuccess() || !stream.isActive()) {
-                        answer(stream, headers.headers(), ProxyError.APP_CONNECT_FAILED.because("no stream to " + app), authority, started);
-                        return;
+                H2Stream appStream = connection.open(H2Stream.discarding());
+                appStream.writeHeaders(forwarded, endStream);
+                if (!appStream.isOpen()) {
+                    answer(stream, held, request, ProxyError.APP_CONNECT_FAILED.because("no stream to " + app), authority, started);
+                    tapped.end(502, Optional.empty(), Optional.of(ProxyError.APP_CONNECT_FAILED.text()));
+                    return;
+                }
+                log.debug("proxy: inbound {} joined to app {}", stream, appStream);
+                ResponseStatus seen = new ResponseStatus();
+                StreamRelay.join(stream, held, endStream, appStream, new StreamRelay.Answers() {
+                    private boolean answeredHere;
+
+                    @Override
+                    public void headers(Http2Headers headers) {
+                        seen.headers(headers);
                     }
-                    Channel appStream = (Channel) opened.getNow();
-                    log.debug("proxy: inbound stream {} joined to app stream {}", stream.id(), appStream.id());
-                    appStream.config().setAutoRead(false);
-                    appStream.writeAndFlush(new DefaultHttp2HeadersFrame(forwarded, headers.isEndStream()));
-                    ResponseStatus seen = new ResponseStatus();
-                    appStream.pipeline().addFirst("status", seen);
-                    boolean[] answeredHere = new boolean[1];
-                    StreamRelay.join(stream, appStream, () -> {
-                        answeredHere[0] = true;
-                        refuse(stream, headers.headers(), ProxyError.APP_BAD_RESPONSE.because("the app at " + app + " ended the HTTP/2 stream without "
+
+                    @Override
+                    public boolean unanswered() {
+                        answeredHere = true;
+                        refuse(stream, null, request, ProxyError.APP_BAD_RESPONSE.because("the app at " + app + " ended the HTTP/2 stream without "
                                 + "answering (does it speak HTTP/2 without TLS on port " + app.getPort() + "?)"), authority, started, start, app.toString());
                         tapped.end(ProxyError.APP_BAD_RESPONSE.httpStatus(), Optional.empty(), Optional.of(ProxyError.APP_BAD_RESPONSE.text()));
-                    });
-                    appStream.closeFuture().addListener(f -> {
-                        if (answeredHere[0]) {
+                        return true;
+                    }
+
+                    @Override
+                    public void closed() {
+                        if (answeredHere) {
                             return;
                         }
                         // Reset by the app before it answered: the caller got the reset, which counts as a failure.
                         int status = seen.headersSeen() ? seen.status() : ProxyError.APP_BAD_RESPONSE.httpStatus();
                         metrics.response(Direction.INBOUND, authority, status, seen.grpcStatus(), Duration.ofNanos(System.nanoTime() - started));
                         tapped.end(status, seen.grpcStatus(), Optional.empty());
-                    });
+                    }
                 });
             });
         }
 
-        /** Converts the stream to HTTP/1.1 (the held frames replayed through the codec) and streams it to the app at {@code app}. */
-        private void toHttp1App(Channel stream, Http2HeadersFrame headers, InetSocketAddress app, String authority, long started, TapHub.Tap tapped) {
-            stream.pipeline().addBefore("held", "h1", new Http2StreamFrameToHttpObjectCodec(true))
-                    .addBefore("held", "to-app", new AppHttp1Exchange(appPool, metrics, client, app, authority, started, tapped));
+        /** Converts the stream to HTTP/1.1 and streams it to the app at {@code app}. */
+        private void toHttp1App(H2Stream stream, HeldFrames held, Http2Headers request, boolean endStream, InetSocketAddress app, String authority,
+                                long started, TapHub.Tap tapped) {
+            AppHttp1Exchange exchange = new AppHttp1Exchange(appPool, metrics, client, app, authority, started, tapped, stream);
             // The exchange reads on once the app is connected.
-            stream.pipeline().fireChannelRead(headers);
-            Relay.replay(stream);
+            exchange.headers(request, endStream);
+            held.release(exchange);
         }
 
         /** The proxy's own metrics, to the scraper identity only. */
-        private void serveSelf(Channel stream, Http2Headers request) {
+        private void serveSelf(H2Stream stream, Http2Headers request) {
             if (!IdentityPattern.exactly(scrape.scraper()).matches(client)) {
                 log.info("proxy: {} asked for the proxy's metrics; only {} may", client, scrape.scraper());
-                answer(stream, request, ProxyError.SCRAPE_DENIED.because(client + " is not " + scrape.scraper()), "", System.nanoTime());
+                answer(stream, null, request, ProxyError.SCRAPE_DENIED.because(client + " is not " + scrape.scraper()), "", System.nanoTime());
                 return;
             }
             if (!"GET".contentEquals(String.valueOf(request.method())) || !"/metrics".contentEquals(String.valueOf(request.path()))) {
-                answer(stream, request, ProxyError.NOT_FOUND.because(request.method() + " " + request.path()), "", System.nanoTime());
+                answer(stream, null, request, ProxyError.NOT_FOUND.because(request.method() + " " + request.path()), "", System.nanoTime());
                 return;
             }
             byte[] body = scrape.text().get().getBytes(StandardCharsets.UTF_8);
             Http2Headers response = new DefaultHttp2Headers().status("200")
                     .set(HttpHeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")
                     .setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
-            stream.write(new DefaultHttp2HeadersFrame(response, false));
-            stream.writeAndFlush(new DefaultHttp2DataFrame(Unpooled.wrappedBuffer(body), true)).addListener(ChannelFutureListener.CLOSE);
-        }
-
-        /** A refusal: answered, counted, and a line in the connection log. */
-        private void refuse(Channel stream, Http2Headers request, ProxyFailure why, String authority, long started, Instant start, String target) {
-            refusals.refused(stream, request.method() + " " + request.path() + " of " + client, authority, why);
-            connectionLog.inboundRefusal(start, client.spiffeId(), ConnectionLog.addressOf(stream), target, "http2", true, why.error(), why.getMessage());
-            answer(stream, request, why, authority, started);
-        }
-
-        private void answer(Channel stream, Http2Headers request, ProxyFailure why, String authority, long started) {
-            boolean grpc = ProxyErrors.isGrpc(request);
-            metrics.response(Direction.INBOUND, authority, grpc ? 200 : why.error().httpStatus(),
-                    grpc ? Optional.of(why.error().grpcCode().value()) : Optional.empty(), Duration.ofNanos(System.nanoTime() - started));
-            if (stream.isActive()) {
-                stream.writeAndFlush(new DefaultHttp2HeadersFrame(ProxyErrors.h2(why.error(), grpc), true))
-                        // Done with this stream: closing it releases whatever of the request is still held or queued.
-                        .addListener(ChannelFutureListener.CLOSE);
+            stream.writeHeaders(response, false);
+            stream.writeData(Unpooled.wrappedBuffer(body), true);
+            stream.flush();
+            if (stream.isOpen()) {
+                stream.close();
             }
         }
 
-        private TapHub.Tap tapStart(Channel stream, String method, String authority, String path, InetSocketAddress app) {
+        /** A refusal: answered, counted, and a line in the connection log. */
+        private void refuse(H2Stream stream, HeldFrames held, Http2Headers request, ProxyFailure why, String authority, long started, Instant start,
+                            String target) {
+            refusals.refused(stream.connection(), request.method() + " " + request.path() + " of " + client, authority, why);
+            connectionLog.inboundRefusal(start, client.spiffeId(), ConnectionLog.addressOf(stream.connection()), target, "http2", true, why.error(),
+                    why.getMessage());
+            answer(stream, held, request, why, authority, started);
+        }
+
+        private void answer(H2Stream stream, HeldFrames held, Http2Headers request, ProxyFailure why, String authority, long started) {
+            if (held != null) {
+                held.discard();
+            }
+            boolean grpc = ProxyErrors.isGrpc(request);
+            metrics.response(Direction.INBOUND, authority, grpc ? 200 : why.error().httpStatus(),
+                    grpc ? Optional.of(why.error().grpcCode().value()) : Optional.empty(), Duration.ofNanos(System.nanoTime() - started));
+            ProxyErrors.answer(stream, why.error(), grpc);
+        }
+
+        private TapHub.Tap tapStart(H2Stream stream, String method, String authority, String path, InetSocketAddress app) {
             return tap.start(TapEvent.Direction.INBOUND,
-                    new Peer(sourceOf(stream).getHostAddress(), client.spiffeId()),
+                    new Peer(sourceOf(stream.connection()).getHostAddress(), client.spiffeId()),
                     new Peer(app.getAddress().getHostAddress() + ":" + app.getPort(), self.spiffeId()),
                     new RequestInit(method, "http", authority, path), app.getPort());
         }
     }
 
-    /** The caller's address: the mesh connection's peer (a stream's parent). */
-    private static InetAddress sourceOf(Channel channel) {
-        Channel connection = channel instanceof io.netty.handler.codec.http2.Http2StreamChannel ? channel.parent() : channel;
+    /** The caller's address: the mesh connection's peer. */
+    private static InetAddress sourceOf(Channel connection) {
         return ((InetSocketAddress) connection.remoteAddress()).getAddress();
     }
 
     /** The address the mesh connection arrived on: the pod's own, which the app is reached on. */
-    private static InetAddress arrivedOn(Channel channel) {
-        Channel connection = channel instanceof io.netty.handler.codec.http2.Http2StreamChannel ? channel.parent() : channel;
+    private static InetAddress arrivedOn(Channel connection) {
         return ((InetSocketAddress) connection.localAddress()).getAddress();
     }
 

@@ -5,11 +5,12 @@ import static java.util.Objects.requireNonNull;
 import dev.trellis.core.identity.WorkloadIdentity;
 import dev.trellis.proxy.discovery.Endpoint;
 import dev.trellis.proxy.errors.ProxyError;
+import dev.trellis.proxy.http.BatchedFlushes;
 import dev.trellis.proxy.transport.ConnectFailures;
 import dev.trellis.proxy.transport.Causes;
 import dev.trellis.proxy.transport.IoRuntime;
 import dev.trellis.proxy.transport.MeshProtocols;
-import dev.trellis.wire.h2.ClientConnections;
+import dev.trellis.proxy.h2.H2Connection;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -17,7 +18,6 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.Future;
@@ -62,7 +62,7 @@ final class H2Connections implements AutoCloseable {
     public Future<Channel> connection(Endpoint endpoint, EventLoop loop) {
         Key key = new Key(endpoint.dialAddress(), endpoint.identity().orElseThrow());
         Future<Channel> existing = connections.get(key);
-        if (existing != null && (!existing.isDone() || (existing.isSuccess() && ClientConnections.takesNewStreams(existing.getNow())))) {
+        if (existing != null && (!existing.isDone() || (existing.isSuccess() && takesNewStreams(existing.getNow())))) {
             return existing;
         }
         drainOthersAt(key);
@@ -107,27 +107,22 @@ final class H2Connections implements AutoCloseable {
         connection.addListener(f -> {
             if (f.isSuccess()) {
                 Channel channel = (Channel) f.getNow();
-                ClientConnections.stopNewStreams(channel);
+                IoRuntime.runOn(channel.eventLoop(), () -> {
+                    H2Connection handler = H2Connection.of(channel);
+                    if (handler != null) {
+                        handler.stopNewStreams();
+                    }
+                });
                 // Netty's HTTP/2 close is graceful: GOAWAY, then the close once the open streams end (30 s at most).
                 channel.close();
             }
         });
     }
 
-    /**
-     * Whether {@code cause}, the failure of a stream on one of these connections, means the
-     * server never processed it: the connection was going away (GOAWAY named an earlier last
-     * stream), so the request may be sent again whatever its method.
-     */
-    public static boolean unprocessed(Throwable cause) {
-        return cause instanceof StreamRefusedException;
-    }
-
-    /** A stream the server refused unprocessed, by GOAWAY. */
-    public static final class StreamRefusedException extends IllegalStateException {
-        public StreamRefusedException(String message) {
-            super(message);
-        }
+    /** Open, and neither side has said GOAWAY (on the connection's loop: the proxy has one). */
+    private static boolean takesNewStreams(Channel channel) {
+        H2Connection connection = H2Connection.of(channel);
+        return connection != null && connection.takesNewStreams();
     }
 
     private Future<Channel> connect(Endpoint endpoint, EventLoop loop) {
@@ -141,10 +136,9 @@ final class H2Connections implements AutoCloseable {
                     protected void initChannel(SocketChannel ch) {
                         ssl[0] = clientContext.newHandler(ch.alloc(), identity.dnsName(), endpoint.dialAddress().getPort());
                         ch.pipeline().addLast("tls", ssl[0])
-                                .addLast("h2", Http2FrameCodecBuilder.forClient().build())
-                                .addLast("mux", ClientConnections.multiplexer())
-                                // The server is draining: streams it accepted finish, new ones go elsewhere.
-                                .addLast("goaway", ClientConnections.goAwayMarker());
+                                .addLast("flushes", BatchedFlushes.perLoopRound())
+                                // After the server's GOAWAY, streams it accepted finish and new ones go elsewhere.
+                                .addLast("h2", H2Connection.client().build());
                     }
                 })
                 .connect(endpoint.dialAddress())

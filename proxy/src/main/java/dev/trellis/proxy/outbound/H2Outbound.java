@@ -3,42 +3,35 @@ package dev.trellis.proxy.outbound;
 import static java.util.Objects.requireNonNull;
 
 import dev.trellis.core.metrics.Direction;
-import dev.trellis.proxy.http.Refusals;
-import dev.trellis.proxy.transport.HalfClosure;
 import dev.trellis.proxy.balance.Balancer;
-import dev.trellis.proxy.discovery.Endpoint;
 import dev.trellis.proxy.discovery.Resolution;
 import dev.trellis.proxy.discovery.RouteProfiles;
 import dev.trellis.proxy.errors.ProxyError;
 import dev.trellis.proxy.errors.ProxyFailure;
+import dev.trellis.proxy.h2.H2Stream;
+import dev.trellis.proxy.h2.HeldFrames;
+import dev.trellis.proxy.http.BatchedFlushes;
 import dev.trellis.proxy.http.DrainHandlers;
 import dev.trellis.proxy.http.H2HeaderDeadline;
 import dev.trellis.proxy.http.H2ServerCodecs;
 import dev.trellis.proxy.http.MeshHeaders;
 import dev.trellis.proxy.http.ProxyErrors;
+import dev.trellis.proxy.http.Refusals;
 import dev.trellis.proxy.http.RequestOutcomes;
 import dev.trellis.proxy.http.ResponseStatus;
 import dev.trellis.proxy.http.StreamRelay;
 import dev.trellis.proxy.metrics.HttpMetrics;
 import dev.trellis.proxy.tcp.Relay;
-import dev.trellis.proxy.transport.Causes;
+import dev.trellis.proxy.transport.HalfClosure;
 import dev.trellis.proxy.transport.Openings;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFutureListener;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelInitializer;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
-import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
 import io.netty.handler.codec.http2.Http2Headers;
-import io.netty.handler.codec.http2.Http2HeadersFrame;
-import io.netty.handler.codec.http2.Http2MultiplexHandler;
-import io.netty.handler.codec.http2.Http2StreamChannel;
-import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
-import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.net.InetSocketAddress;
 import java.time.Duration;
-import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -58,22 +51,20 @@ final class H2Outbound {
     private static final Logger log = LoggerFactory.getLogger(H2Outbound.class);
 
     private final Targets targets;
-    private final Balancer balancer;
-    private final H2Connections connections;
+    private final EndpointStreams endpoints;
     private final HttpMetrics metrics;
     private final Refusals refusals;
     private final Duration headerTimeout;
     private final RouteProfiles profiles;
     private final RetryBudgets budgets;
 
-    H2Outbound(Targets targets, Balancer balancer, H2Connections connections,
+    H2Outbound(Targets targets, EndpointStreams endpoints,
                HttpMetrics metrics, Duration headerTimeout, RouteProfiles profiles, RetryBudgets budgets) {
         this.headerTimeout = requireNonNull(headerTimeout, "headerTimeout");
         this.budgets = requireNonNull(budgets, "budgets");
         this.profiles = requireNonNull(profiles, "profiles");
         this.targets = requireNonNull(targets, "targets");
-        this.balancer = requireNonNull(balancer, "balancer");
-        this.connections = requireNonNull(connections, "connections");
+        this.endpoints = requireNonNull(endpoints, "endpoints");
         this.metrics = requireNonNull(metrics, "metrics");
         this.refusals = new Refusals(Direction.OUTBOUND, metrics);
     }
@@ -91,53 +82,64 @@ final class H2Outbound {
         Openings.settle(client);
         client.pipeline().addBefore("pending", "head-deadline", new H2HeaderDeadline(headerTimeout, true,
                 why -> refusals.refused(client, "HTTP/2 connection", authority, ProxyError.HEADER_TIMEOUT.because(why))));
-        client.pipeline().addBefore("pending", "h2", H2ServerCodecs.server());
-        client.pipeline().addBefore("pending", "mux", new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
-            @Override
-            protected void initChannel(Http2StreamChannel stream) {
-                stream.pipeline().addLast(new FirstHeaders(connectionTargets, authority));
-            }
-        }));
+        client.pipeline().addBefore("pending", "flushes", BatchedFlushes.perLoopRound());
+        client.pipeline().addBefore("pending", "h2", H2ServerCodecs.server((stream, headers, endStream) ->
+                accept(stream, headers, endStream, connectionTargets, authority)));
         client.pipeline().addBefore("pending", "drain", DrainHandlers.http2());
         Relay.replay(client);
         HalfClosure.notCarried(client);
         client.config().setAutoRead(true);
     }
 
-    /** Waits for a stream's request headers, then opens its peer stream. */
-    private final class FirstHeaders extends ChannelInboundHandlerAdapter {
-        private final Targets.OfConnection connectionTargets;
-        private final String authority;
-
-        FirstHeaders(Targets.OfConnection connectionTargets, String authority) {
-            this.connectionTargets = connectionTargets;
-            this.authority = authority;
-        }
-
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            if (!(msg instanceof Http2HeadersFrame headers)) {
-                ReferenceCountUtil.release(msg);
+    /** A stream's request headers: its frames are held while its target is resolved, then it goes to an endpoint. */
+    private void accept(H2Stream stream, Http2Headers headers, boolean endStream, Targets.OfConnection connectionTargets, String authority) {
+        log.debug("proxy: HTTP/2 {} to {}: {} {}", stream, authority, headers.method(), headers.path());
+        HeldFrames held = HeldFrames.hold(stream);
+        metrics.request(Direction.OUTBOUND, authority);
+        budgets.of(authority).request();
+        long started = System.nanoTime();
+        connectionTargets.resolve(authority, stream.eventLoop(), target -> {
+            if (!(target instanceof Target.Resolved resolved)) {
+                answer(stream, held, headers, authority, ((Target.Unresolved) target).why(), started);
                 return;
             }
-            Channel stream = ctx.channel();
-            log.debug("proxy: HTTP/2 stream {} to {}: {} {}", stream.id(), authority, headers.headers().method(), headers.headers().path());
-            stream.config().setAutoRead(false);
-            ctx.pipeline().replace(this, "held", Relay.pending());
-            metrics.request(Direction.OUTBOUND, authority);
-            budgets.of(authority).request();
-            long started = System.nanoTime();
-            connectionTargets.resolve(authority, stream.eventLoop(), target -> {
-                if (!(target instanceof Target.Resolved resolved)) {
-                    answer(stream, headers.headers(), ((Target.Unresolved) target).why(), started);
-                    return;
-                }
-                Resolution resolution = resolved.resolution();
-                RouteProfiles.MatchedRoute route = profiles.match(authority, String.valueOf(headers.headers().method()), String.valueOf(headers.headers().path()));
-                // Opened once the current read is processed, so that a stream reset in the same read never goes upstream.
-                Attempts attempts = new Attempts(false, budgets.of(authority));
-                stream.eventLoop().execute(() -> attempt(stream, headers.headers(), headers.isEndStream(), resolution, started, route, attempts));
-            });
+            Resolution resolution = resolved.resolution();
+            RouteProfiles.MatchedRoute route = profiles.match(authority, String.valueOf(headers.method()), String.valueOf(headers.path()));
+            // Opened once the current read is processed, so that a stream reset in the same read never goes upstream.
+            Attempts attempts = new Attempts(false, budgets.of(authority));
+            stream.eventLoop().execute(() -> new Exchange(stream, held, headers, endStream, authority, resolution, started, route, attempts).attempt());
+        });
+    }
+
+    /** One stream's way to an endpoint: its attempts, then the relay. */
+    private final class Exchange implements EndpointStreams.Opening, StreamRelay.Answers {
+        private final H2Stream stream;
+        private final HeldFrames held;
+        private final Http2Headers request;
+        private final boolean endStream;
+        private final String authority;
+        private final Resolution resolution;
+        private final long started;
+        private final RouteProfiles.MatchedRoute route;
+        private final Attempts attempts;
+        private final ResponseStatus seen = new ResponseStatus();
+        private Balancer.Lease lease;
+        private H2Stream upstream;
+        private ScheduledFuture<?> timeout;
+        private boolean answered;
+        private boolean settled;
+
+        Exchange(H2Stream stream, HeldFrames held, Http2Headers request, boolean endStream, String authority, Resolution resolution, long started,
+                 RouteProfiles.MatchedRoute route, Attempts attempts) {
+            this.stream = stream;
+            this.held = held;
+            this.request = request;
+            this.endStream = endStream;
+            this.authority = authority;
+            this.resolution = resolution;
+            this.started = started;
+            this.route = route;
+            this.attempts = attempts;
         }
 
         /**
@@ -146,119 +148,118 @@ final class H2Outbound {
          * then, as far as {@link Attempts} allows a request no endpoint processed; an endpoint
          * that presents the wrong identity is not tried again elsewhere (that is no outage).
          */
-        private void attempt(Channel stream, Http2Headers requestHeaders, boolean endStream, Resolution resolution, long started,
-                             RouteProfiles.MatchedRoute route, Attempts attempts) {
-            if (!stream.isActive()) {
+        void attempt() {
+            if (held.isClosed()) {
+                held.discard();
+                metrics.response(Direction.OUTBOUND, authority, 499, Duration.ofNanos(System.nanoTime() - started));
                 return;
             }
             attempts.begin();
-            java.util.Set<java.net.InetSocketAddress> failed = attempts.avoid();
-            // Never the same endpoint twice for one stream.
-            List<Endpoint> meshed = resolution.current().meshed();
-            var lease = balancer.pick(failed.isEmpty() ? meshed : meshed.stream().filter(e -> !failed.contains(e.address())).toList());
-            if (lease.isEmpty()) {
-                answer(stream, requestHeaders, failed.isEmpty() ? NoUsableEndpoint.why(authority, resolution.current())
+            Set<InetSocketAddress> failed = attempts.avoid();
+            Optional<Balancer.Lease> picked = endpoints.pick(resolution.current(), failed);
+            if (picked.isEmpty()) {
+                answer(stream, held, request, authority, failed.isEmpty() ? NoUsableEndpoint.why(authority, resolution.current())
                         : ProxyError.CONNECT_FAILED.because(authority + ": every endpoint failed (" + failed.size() + " tried)"), started);
                 return;
             }
-            open(stream, requestHeaders, endStream, lease.get(), started, route, cannotOpen -> {
-                boolean again = cannotOpen.error() == ProxyError.CONNECT_FAILED && stream.isActive() && attempts.mayResendUnprocessed(true);
-                if (!again) {
-                    answer(stream, requestHeaders, cannotOpen, started);
-                    return;
-                }
-                log.info("proxy: HTTP/2 stream to {}: {}; trying another endpoint", authority, cannotOpen.getMessage());
-                attempts.failedOn(lease.get().endpoint().address());
-                attempt(stream, requestHeaders, endStream, resolution, started, route, attempts);
-            });
+            lease = picked.get();
+            endpoints.open(lease, stream.eventLoop(), H2Stream.discarding(), this::forwarded, endStream, this);
         }
 
-        /** Opens the stream on {@code lease}'s endpoint and joins it to {@code stream}; {@code cannotOpen} hears why not, before anything was sent. */
-        private void open(Channel stream, Http2Headers requestHeaders, boolean endStream, Balancer.Lease lease, long started, RouteProfiles.MatchedRoute route,
-                          java.util.function.Consumer<ProxyFailure> cannotOpen) {
-            connections.connection(lease.endpoint(), stream.eventLoop()).addListener(connected -> {
-                if (!connected.isSuccess()) {
+        private Http2Headers forwarded(Balancer.Lease chosen) {
+            Http2Headers forwarded = new DefaultHttp2Headers().add(request);
+            MeshHeaders.strip(forwarded);
+            forwarded.set(MeshHeaders.TARGET_PORT, Integer.toString(chosen.endpoint().address().getPort()));
+            forwarded.set(MeshHeaders.APP_PROTOCOL, "h2");
+            return forwarded;
+        }
+
+        @Override
+        public void failed(EndpointStreams.CannotOpen cannot, Balancer.Lease chosen) {
+            ProxyFailure why = cannot.why();
+            boolean again = why.error() == ProxyError.CONNECT_FAILED && !held.isClosed() && attempts.mayResendUnprocessed(true);
+            if (!again) {
+                answer(stream, held, request, authority, why, started);
+                return;
+            }
+            log.info("proxy: HTTP/2 stream to {}: {}; trying another endpoint", authority, why.getMessage());
+            attempts.failedOn(chosen.endpoint().address());
+            attempt();
+        }
+
+        @Override
+        public void opened(H2Stream opened, Balancer.Lease chosen) {
+            if (held.isClosed()) {
+                // The caller left while the stream was opened.
+                chosen.succeeded();
+                opened.close();
+                held.discard();
+                metrics.response(Direction.OUTBOUND, authority, 499, Duration.ofNanos(System.nanoTime() - started));
+                return;
+            }
+            upstream = opened;
+            RequestOutcomes.of(stream.connection()).forwarded();
+            log.debug("proxy: HTTP/2 {} joined to {} on {}", stream, opened, chosen.endpoint().address());
+            StreamRelay.join(stream, held, endStream, opened, this);
+            // The route's timeout: before a response began the caller gets 504 (DEADLINE_EXCEEDED for gRPC); after, the stream is reset.
+            timeout = route.timeout().map(t -> stream.eventLoop().schedule(() -> timedOut(t), t.toMillis(), TimeUnit.MILLISECONDS)).orElse(null);
+        }
+
+        private void timedOut(Duration after) {
+            if (!upstream.isOpen()) {
+                return;
+            }
+            answered = true;
+            if (!seen.headersSeen()) {
+                answer(stream, null, request, authority, ProxyError.REQUEST_TIMEOUT.because("no response from " + lease.endpoint().address() + " within " + after),
+                        started);
+            } else {
+                stream.close();
+            }
+            upstream.close();
+        }
+
+        @Override
+        public void headers(Http2Headers headers) {
+            boolean first = !seen.headersSeen();
+            seen.headers(headers);
+            if (first && seen.headersSeen()) {
+                // The response's first headers settle the lease.
+                settled = true;
+                int status = seen.status();
+                if ((status == 502 || status == 503) && headers.contains(MeshHeaders.PROXY_ERROR)) {
                     lease.failed();
-                    cannotOpen.accept(ProxyFailure.errorOf(connected.cause(), ProxyError.CONNECT_FAILED).because(connected.cause().getMessage()));
-                    return;
+                } else {
+                    lease.succeeded();
                 }
-                new Http2StreamChannelBootstrap((Channel) connected.getNow()).open().addListener(opened -> {
-                    if (!opened.isSuccess() || !stream.isActive()) {
-                        lease.failed();
-                        if (opened.isSuccess()) {
-                            ((Channel) opened.getNow()).close();
-                        }
-                        cannotOpen.accept(ProxyError.CONNECT_FAILED.because(lease.endpoint().address() + ": no stream could be opened"
-                                + (opened.isSuccess() ? " (the caller left)" : ": " + Causes.rootMessage(opened.cause()))));
-                        return;
-                    }
-                    RequestOutcomes.of(stream).forwarded();
-                    Http2StreamChannel upstream = (Http2StreamChannel) opened.getNow();
-                    java.util.concurrent.atomic.AtomicBoolean timedOut = new java.util.concurrent.atomic.AtomicBoolean();
-                    log.debug("proxy: HTTP/2 stream {} joined to {} on {}", stream.id(), upstream.id(), lease.endpoint().address());
-                    Http2Headers forwarded = new DefaultHttp2Headers().add(requestHeaders);
-                    MeshHeaders.strip(forwarded);
-                    forwarded.set(MeshHeaders.TARGET_PORT, Integer.toString(lease.endpoint().address().getPort()));
-                    forwarded.set(MeshHeaders.APP_PROTOCOL, "h2");
-                    upstream.config().setAutoRead(false);
-                    lease.restartClock();
-                    upstream.pipeline().addLast("lease", new ChannelInboundHandlerAdapter() {
-                        @Override
-                        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                            // The response's first headers settle the lease.
-                            if (msg instanceof Http2HeadersFrame response && response.headers().status() != null) {
-                                int status = Integer.parseInt(response.headers().status().toString());
-                                if ((status == 502 || status == 503) && response.headers().contains(MeshHeaders.PROXY_ERROR)) {
-                                    lease.failed();
-                                } else {
-                                    lease.succeeded();
-                                }
-                                ctx.pipeline().remove(this);
-                            }
-                            ctx.fireChannelRead(msg);
-                        }
-                    });
-                    ResponseStatus seen = new ResponseStatus();
-                    upstream.pipeline().addFirst("status", seen);
-                    upstream.writeAndFlush(new DefaultHttp2HeadersFrame(forwarded, endStream));
-                    StreamRelay.join(stream, upstream);
-                    // The route's timeout: before a response began the caller gets 504 (DEADLINE_EXCEEDED for gRPC); after, the stream is reset.
-                    var timeout = route.timeout().map(t -> stream.eventLoop().schedule(() -> {
-                        if (!upstream.isActive()) {
-                            return;
-                        }
-                        timedOut.set(true);
-                        if (!seen.headersSeen()) {
-                            answer(stream, requestHeaders, ProxyError.REQUEST_TIMEOUT.because("no response from " + lease.endpoint().address() + " within " + t), started);
-                        } else {
-                            stream.close();
-                        }
-                        upstream.close();
-                    }, t.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS));
-                    upstream.closeFuture().addListener(f -> {
-                        timeout.ifPresent(task -> task.cancel(false));
-                        lease.failed();
-                        if (!timedOut.get()) {
-                            Duration elapsed = Duration.ofNanos(System.nanoTime() - started);
-                            metrics.response(Direction.OUTBOUND, authority, seen.status(), seen.grpcStatus(), elapsed);
-                            metrics.routeResponse(authority, HttpMetrics.Destination.of(lease.endpoint().labels()), route.name(), seen.status(), seen.grpcStatus(), elapsed);
-                        }
-                    });
-                });
-            });
-        }
-
-        /** The proxy answers a stream itself: logged, counted, a line in the connection log. */
-        private void answer(Channel stream, Http2Headers request, ProxyFailure why, long started) {
-            boolean grpc = ProxyErrors.isGrpc(request);
-            metrics.response(Direction.OUTBOUND, authority, grpc ? 200 : why.error().httpStatus(),
-                    grpc ? java.util.Optional.of(why.error().grpcCode().value()) : java.util.Optional.empty(), Duration.ofNanos(System.nanoTime() - started));
-            refusals.refused(stream, request.method() + " " + request.path(), authority, why);
-            if (stream.isActive()) {
-                stream.writeAndFlush(new DefaultHttp2HeadersFrame(ProxyErrors.h2(why.error(), grpc), true))
-                        // Done with this stream: closing it releases whatever of the request is still held or queued.
-                        .addListener(ChannelFutureListener.CLOSE);
             }
         }
+
+        @Override
+        public void closed() {
+            if (timeout != null) {
+                timeout.cancel(false);
+            }
+            if (!settled) {
+                lease.failed();
+            }
+            if (!answered) {
+                Duration elapsed = Duration.ofNanos(System.nanoTime() - started);
+                metrics.response(Direction.OUTBOUND, authority, seen.status(), seen.grpcStatus(), elapsed);
+                metrics.routeResponse(authority, HttpMetrics.Destination.of(lease.endpoint().labels()), route.name(), seen.status(), seen.grpcStatus(), elapsed);
+            }
+        }
+    }
+
+    /** The proxy answers a stream itself: logged, counted, a line in the connection log; what it held is dropped. */
+    private void answer(H2Stream stream, HeldFrames held, Http2Headers request, String authority, ProxyFailure why, long started) {
+        if (held != null) {
+            held.discard();
+        }
+        boolean grpc = ProxyErrors.isGrpc(request);
+        metrics.response(Direction.OUTBOUND, authority, grpc ? 200 : why.error().httpStatus(),
+                grpc ? Optional.of(why.error().grpcCode().value()) : Optional.empty(), Duration.ofNanos(System.nanoTime() - started));
+        refusals.refused(stream.connection(), request.method() + " " + request.path(), authority, why);
+        ProxyErrors.answer(stream, why.error(), grpc);
     }
 }

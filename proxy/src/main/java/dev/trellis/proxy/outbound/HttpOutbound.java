@@ -67,8 +67,7 @@ final class HttpOutbound implements OutboundExchange.Path {
 
     static final int MAX_PIPELINED = 64;
 
-    private final Balancer balancer;
-    private final H2Connections connections;
+    private final EndpointStreams endpoints;
     private final HttpMetrics metrics;
     private final Refusals refusals;
     private final Duration requestTimeout;
@@ -89,7 +88,7 @@ final class HttpOutbound implements OutboundExchange.Path {
         void carry(Channel client, Target target, Optional<String> host);
     }
 
-    HttpOutbound(Targets targets, Balancer balancer, H2Connections connections,
+    HttpOutbound(Targets targets, EndpointStreams endpoints,
                  HttpMetrics metrics, Duration requestTimeout, Duration headerTimeout, RouteProfiles profiles,
                  Upgrades upgrades, RetryBudgets budgets) {
         this.budgets = requireNonNull(budgets, "budgets");
@@ -97,8 +96,7 @@ final class HttpOutbound implements OutboundExchange.Path {
         this.headerTimeout = requireNonNull(headerTimeout, "headerTimeout");
         this.profiles = requireNonNull(profiles, "profiles");
         this.targets = requireNonNull(targets, "targets");
-        this.balancer = requireNonNull(balancer, "balancer");
-        this.connections = requireNonNull(connections, "connections");
+        this.endpoints = requireNonNull(endpoints, "endpoints");
         this.metrics = requireNonNull(metrics, "metrics");
         this.refusals = new Refusals(Direction.OUTBOUND, metrics);
         this.requestTimeout = requireNonNull(requestTimeout, "requestTimeout");
@@ -119,13 +117,8 @@ final class HttpOutbound implements OutboundExchange.Path {
     }
 
     @Override
-    public H2Connections connections() {
-        return connections;
-    }
-
-    @Override
-    public Balancer balancer() {
-        return balancer;
+    public EndpointStreams endpoints() {
+        return endpoints;
     }
 
     @Override

@@ -8,11 +8,12 @@ import dev.trellis.proxy.discovery.EndpointSet;
 import dev.trellis.proxy.discovery.RouteProfiles;
 import dev.trellis.proxy.errors.ProxyError;
 import dev.trellis.proxy.errors.ProxyFailure;
+import dev.trellis.proxy.h2.H2Stream;
+import dev.trellis.proxy.http.Http1OverH2;
 import dev.trellis.proxy.http.MeshHeaders;
 import dev.trellis.proxy.http.ProxyErrors;
 import dev.trellis.proxy.http.Refusals;
 import dev.trellis.proxy.http.RequestOutcomes;
-import dev.trellis.proxy.http.StreamRelay;
 import dev.trellis.proxy.metrics.HttpMetrics;
 import dev.trellis.proxy.transport.Causes;
 import dev.trellis.proxy.transport.IoRuntime;
@@ -35,10 +36,8 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpStatusClass;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
-import io.netty.handler.codec.http2.Http2GoAwayFrame;
-import io.netty.handler.codec.http2.Http2StreamChannel;
-import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
-import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
+import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.HttpConversionUtil;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -82,9 +81,8 @@ final class OutboundExchange {
 
     /** What the exchange needs from the path it runs on; one per proxy. */
     interface Path {
-        H2Connections connections();
-
-        Balancer balancer();
+        /** Where an endpoint is picked and the request's stream opened. */
+        EndpointStreams endpoints();
 
         HttpMetrics metrics();
 
@@ -123,7 +121,7 @@ final class OutboundExchange {
     private final Attempts attempts;
 
     /** The current attempt's stream, once open; events from older attempts' streams are ignored. */
-    private Http2StreamChannel stream;
+    private H2Stream stream;
     private Balancer.Lease lease;
     /** The body goes straight to {@link #stream} as it is read. */
     private boolean streaming;
@@ -226,76 +224,81 @@ final class OutboundExchange {
 
     private void send() {
         attempts.begin();
-        var picked = path.balancer().pick(endpoints.meshed(), attempts.avoid());
+        var picked = path.endpoints().pick(endpoints, attempts.avoid());
         if (picked.isEmpty()) {
             fail(NoUsableEndpoint.why(authority, endpoints));
             return;
         }
         Balancer.Lease chosen = picked.get();
         this.lease = chosen;
-        path.connections().connection(chosen.endpoint(), loop).addListener(connected -> onLoop(() -> {
-            if (done || lease != chosen) {
-                return;
-            }
-            if (!connected.isSuccess()) {
-                chosen.failed();
-                retryOr(ProxyFailure.errorOf(connected.cause(), ProxyError.CONNECT_FAILED).because(connected.cause().getMessage()), true);
-                return;
-            }
-            openStream((Channel) connected.getNow(), chosen);
-        }));
-    }
-
-    private void openStream(Channel connection, Balancer.Lease chosen) {
-        new Http2StreamChannelBootstrap(connection).handler(new ChannelInitializer<Http2StreamChannel>() {
+        FromEndpoint listener = new FromEndpoint();
+        boolean wholeWithoutBody = replayable && !heldBodyReadable();
+        path.endpoints().open(chosen, loop, listener, this::firstHeaders, wholeWithoutBody, new EndpointStreams.Opening() {
             @Override
-            protected void initChannel(Http2StreamChannel ch) {
-                ch.config().setAutoRead(false);
-                ch.pipeline().addLast("h1", new Http2StreamFrameToHttpObjectCodec(false)).addLast("exchange", new FromEndpoint());
-            }
-        }).open().addListener(opened -> onLoop(() -> {
-            if (done || lease != chosen) {
-                if (opened.isSuccess()) {
-                    ((Channel) opened.getNow()).close();
+            public void opened(H2Stream opened, Balancer.Lease lease) {
+                if (done || OutboundExchange.this.lease != chosen) {
+                    opened.close();
+                    return;
                 }
-                return;
+                listener.stream = opened;
+                started(opened, wholeWithoutBody);
             }
-            if (!opened.isSuccess()) {
-                unprocessed(new H2Connections.StreamRefusedException("stream not opened: " + Causes.rootMessage(opened.cause())));
-                return;
+
+            @Override
+            public void failed(EndpointStreams.CannotOpen why, Balancer.Lease lease) {
+                if (done || OutboundExchange.this.lease != chosen) {
+                    return;
+                }
+                if (why.unprocessed()) {
+                    unprocessed(why.why().getMessage());
+                } else {
+                    retryOr(why.why(), true);
+                }
             }
-            started((Http2StreamChannel) opened.getNow(), chosen);
-        }));
+        });
     }
 
-    /** The endpoint's stream is open: the request goes. */
-    private void started(Http2StreamChannel opened, Balancer.Lease chosen) {
+    /** The request's head as the endpoint's stream opens with it. */
+    private Http2Headers firstHeaders(Balancer.Lease chosen) {
+        head.headers().set(MeshHeaders.TARGET_PORT, chosen.endpoint().address().getPort());
+        HttpRequest first = replayable ? wholeHead() : head;
+        return HttpConversionUtil.toHttp2Headers(first, true);
+    }
+
+    /** The endpoint's stream is open and has the request's head: the rest of the request goes. */
+    private void started(H2Stream opened, boolean wholeWithoutBody) {
         this.stream = opened;
         upstreamFlush.target = opened;
-        head.headers().set(MeshHeaders.TARGET_PORT, chosen.endpoint().address().getPort());
-        // The request's latency, not the shared connection's set-up, is the endpoint's.
-        chosen.restartClock();
         if (replayable) {
-            upstreamFlush.write(wholeRequest());
-            upstreamFlush.flushNow();
+            if (!wholeWithoutBody) {
+                // The held body goes as it is (duplicates: it stays held for another attempt); the last piece ends the stream.
+                HttpContent last = null;
+                for (HttpContent content : held) {
+                    if (content.content().isReadable()) {
+                        if (last != null) {
+                            opened.writeData(last.content().retainedDuplicate(), false);
+                        }
+                        last = content;
+                    }
+                }
+                opened.writeData(last.content().retainedDuplicate(), true);
+            }
+            opened.flush();
             armResponseTimer();
         } else {
             streaming = true;
-            upstreamFlush.write(copyOfHead());
             HttpContent content;
             while ((content = held.poll()) != null) {
                 upstreamFlush.write(content);
             }
             upstreamFlush.flushNow();
+            opened.flush();
             if (requestComplete) {
                 armResponseTimer();
             } else {
                 resumeClient();
             }
         }
-        opened.config().setAutoRead(true);
-        opened.read();
-        StreamRelay.flushThrough(opened);
     }
 
     private boolean heldBodyReadable() {
@@ -307,86 +310,81 @@ final class OutboundExchange {
         return false;
     }
 
-    /** The held request, whole, as a new message (the held body stays for another attempt). */
-    private DefaultFullHttpRequest wholeRequest() {
-        ByteBuf body;
-        if (!heldBodyReadable()) {
-            body = Unpooled.EMPTY_BUFFER;
-        } else {
-            CompositeByteBuf parts = client.alloc().compositeBuffer(Math.max(2, held.size()));
-            for (HttpContent content : held) {
-                parts.addComponent(true, content.content().retainedDuplicate());
-            }
-            body = parts;
+    /** The held request's head, for a body sent whole: its length said, chunking gone (the held body stays for another attempt). */
+    private HttpRequest wholeHead() {
+        long length = 0;
+        for (HttpContent content : held) {
+            length += content.content().readableBytes();
         }
-        DefaultFullHttpRequest request = new DefaultFullHttpRequest(head.protocolVersion(), head.method(), head.uri(), body,
-                head.headers().copy(), io.netty.handler.codec.http.EmptyHttpHeaders.INSTANCE);
-        HttpUtil.setContentLength(request, body.readableBytes());
-        request.headers().remove(HttpHeaderNames.TRANSFER_ENCODING);
-        return request;
+        HttpRequest copy = new io.netty.handler.codec.http.DefaultHttpRequest(head.protocolVersion(), head.method(), head.uri(), head.headers().copy());
+        copy.headers().remove(HttpHeaderNames.TRANSFER_ENCODING);
+        HttpUtil.setContentLength(copy, length);
+        return copy;
     }
 
-    private HttpRequest copyOfHead() {
-        return new io.netty.handler.codec.http.DefaultHttpRequest(head.protocolVersion(), head.method(), head.uri(), head.headers().copy());
-    }
-
-    /** Reads the endpoint's stream, bringing each event to the client's event loop. */
-    private final class FromEndpoint extends ChannelInboundHandlerAdapter {
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            Channel from = ctx.channel();
-            onLoop(() -> fromEndpoint(from, msg));
-        }
+    /** Reads the endpoint's stream of one attempt, bringing each event to the client's event loop. */
+    private final class FromEndpoint implements H2Stream.Listener {
+        /** Set once the stream is open; events of an attempt that is no longer current are dropped. */
+        H2Stream stream;
 
         @Override
-        public void channelReadComplete(ChannelHandlerContext ctx) {
-            onLoop(OutboundExchange.this::flushClient);
-        }
-
-        @Override
-        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-            Channel from = ctx.channel();
+        public void headers(Http2Headers headers, boolean endStream) {
+            H2Stream from = stream;
             onLoop(() -> {
-                if (from == stream && streaming && !requestComplete && from.isWritable()) {
+                if (from != OutboundExchange.this.stream || done) {
+                    return;
+                }
+                HttpObject converted;
+                try {
+                    converted = Http1OverH2.read(from.id(), headers, endStream, false, client.alloc());
+                } catch (Http2Exception | RuntimeException e) {
+                    log.debug("proxy: unconvertible response from {}: {}", authority, e.toString());
+                    endpointLost("the response could not be converted to HTTP/1.1: " + Causes.rootMessage(e));
+                    return;
+                }
+                fromEndpoint(from, converted);
+            });
+        }
+
+        @Override
+        public void data(ByteBuf data, boolean endStream) {
+            H2Stream from = stream;
+            onLoop(() -> fromEndpoint(from, Http1OverH2.read(data, endStream)));
+        }
+
+        @Override
+        public void writabilityChanged() {
+            H2Stream from = stream;
+            onLoop(() -> {
+                if (from == OutboundExchange.this.stream && streaming && !requestComplete && from.isWritable()) {
                     resumeClient();
                 }
             });
         }
 
         @Override
-        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-            if (evt instanceof Http2GoAwayFrame goAway) {
-                // Our stream came after the last one the draining server accepted.
-                goAway.release();
-                Channel from = ctx.channel();
-                onLoop(() -> {
-                    if (from == stream && !responseStarted) {
-                        unprocessed(new H2Connections.StreamRefusedException("stream refused by GOAWAY"));
-                    }
-                });
-                return;
-            }
-            ctx.fireUserEventTriggered(evt);
-        }
-
-        @Override
-        public void channelInactive(ChannelHandlerContext ctx) {
-            Channel from = ctx.channel();
+        public void refused() {
+            // Our stream came after the last one the draining server accepted.
+            H2Stream from = stream;
             onLoop(() -> {
-                if (from == stream && !done) {
-                    endpointLost("the stream closed before the response ended");
+                if (from != null && from == OutboundExchange.this.stream && !responseStarted) {
+                    unprocessed("stream refused by GOAWAY");
                 }
             });
         }
 
         @Override
-        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            log.debug("proxy: stream to {} failed: {}", authority, cause.toString());
-            ctx.close();
+        public void closed() {
+            H2Stream from = stream;
+            onLoop(() -> {
+                if (from != null && from == OutboundExchange.this.stream && !done) {
+                    endpointLost("the stream closed before the response ended");
+                }
+            });
         }
     }
 
-    private void fromEndpoint(Channel from, Object msg) {
+    private void fromEndpoint(H2Stream from, Object msg) {
         if (from != stream || done) {
             ReferenceCountUtil.release(msg);
             return;
@@ -409,7 +407,7 @@ final class OutboundExchange {
             }
             writeClient(content);
             if (!client.isWritable()) {
-                stream.config().setAutoRead(false);
+                stream.pauseReading();
             }
             return;
         }
@@ -433,7 +431,7 @@ final class OutboundExchange {
             lease.failed();
             if (attempts.mayRetry(resendable())) {
                 ReferenceCountUtil.release(response);
-                Channel abandoned = stream;
+                H2Stream abandoned = stream;
                 stream = null;
                 abandoned.close();
                 retry();
@@ -485,10 +483,10 @@ final class OutboundExchange {
     }
 
     /** The endpoint never processed the request (a draining server's GOAWAY): any method may go again, elsewhere. */
-    private void unprocessed(H2Connections.StreamRefusedException why) {
-        log.debug("proxy: {} {}{} attempt {}: {}", head.method(), authority, head.uri(), attempts.made(), why.getMessage());
+    private void unprocessed(String why) {
+        log.debug("proxy: {} {}{} attempt {}: {}", head.method(), authority, head.uri(), attempts.made(), why);
         lease.succeeded();
-        Channel abandoned = stream;
+        H2Stream abandoned = stream;
         stream = null;
         if (abandoned != null) {
             abandoned.close();
@@ -497,13 +495,13 @@ final class OutboundExchange {
             attempts.failedOn(lease.endpoint().address());
             send();
         } else {
-            fail(ProxyError.CONNECT_FAILED.because(lease.endpoint().address() + ": " + why.getMessage()));
+            fail(ProxyError.CONNECT_FAILED.because(lease.endpoint().address() + ": " + why));
         }
     }
 
     /** Another endpoint when the request may go again, else {@code why}. {@code nothingSent}: the failure came before the stream. */
     private void retryOr(ProxyFailure why, boolean nothingSent) {
-        Channel abandoned = stream;
+        H2Stream abandoned = stream;
         stream = null;
         if (abandoned != null) {
             abandoned.close();
@@ -534,7 +532,7 @@ final class OutboundExchange {
                 return;
             }
             current.failed();
-            Channel abandoned = stream;
+            H2Stream abandoned = stream;
             stream = null;
             // Whether the endpoint can have had the whole request: a stream that still cannot take more holds part of it
             // (its flow-control window was not opened again), which tells a stalled hop from a slow app.
@@ -578,10 +576,8 @@ final class OutboundExchange {
     /** The client drained: the endpoint's stream may be read again. */
     void clientWritable() {
         if (client.isWritable() && stream != null && responseStarted && !done) {
-            stream.config().setAutoRead(true);
-            stream.read();
-            // Reading returns the stream's flow-control credit; the WINDOW_UPDATE waits in the connection until flushed.
-            StreamRelay.flushThrough(stream);
+            // The stream's withheld flow-control credit goes back to the endpoint.
+            stream.resumeReading();
         }
     }
 
@@ -687,22 +683,18 @@ final class OutboundExchange {
 
     /** Writes to the endpoint's stream, flushed once per burst of the client's reads. */
     private static final class UpstreamFlush {
-        Channel target;
+        H2Stream target;
         private boolean pending;
 
         void write(HttpObject msg) {
-            target.write(msg).addListener(written -> {
-                if (!written.isSuccess()) {
-                    log.debug("proxy: write to {} failed: {}", target, Causes.rootMessage(written.cause()));
-                }
-            });
+            Http1OverH2.write(target, msg);
             pending = true;
         }
 
         void flushNow() {
             if (pending && target != null) {
                 pending = false;
-                StreamRelay.flushThrough(target);
+                target.flush();
             }
         }
     }

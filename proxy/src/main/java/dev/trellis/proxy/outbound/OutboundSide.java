@@ -104,10 +104,12 @@ public final class OutboundSide implements AutoCloseable {
                 new EgressGate(shared.policy(), shared.policyMetrics(), settings.policyWait(), resolver));
         // HTTP/1 requests (an upgrade leaves for the opaque path), and HTTP/2 streams, under one retry budget per authority.
         RetryBudgets budgets = RetryBudgets.defaults();
-        HttpOutbound http1 = new HttpOutbound(targets, balancer, endpointConnections, shared.httpMetrics(),
+        // Both HTTP paths pick an endpoint and open a request's stream on it through one piece.
+        EndpointStreams endpointStreams = new EndpointStreams(balancer, endpointConnections);
+        HttpOutbound http1 = new HttpOutbound(targets, endpointStreams, shared.httpMetrics(),
                 settings.request(), settings.header(), shared.profiles(),
                 (client, target, host) -> opaque.carry(client, target, Optional.empty(), new OpaqueOutbound.Seen("http1", host)), budgets);
-        H2Outbound http2 = new H2Outbound(targets, balancer, endpointConnections, shared.httpMetrics(),
+        H2Outbound http2 = new H2Outbound(targets, endpointStreams, shared.httpMetrics(),
                 settings.header(), shared.profiles(), budgets);
 
         // The listeners the app reaches them through.

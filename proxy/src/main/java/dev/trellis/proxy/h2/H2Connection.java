@@ -115,6 +115,12 @@ public final class H2Connection extends Http2ConnectionHandler {
                 && !connection().goAwaySent() && connection().local().canOpenStream();
     }
 
+    /** Open and not going away, but at the peer's limit of concurrent streams: another connection may take the next one. */
+    public boolean atStreamLimit() {
+        return ctx != null && ctx.channel().isActive() && !newStreamsStopped && !connection().goAwayReceived()
+                && !connection().goAwaySent() && !connection().local().canOpenStream();
+    }
+
     /** No new streams from now on; the open ones go on. */
     public void stopNewStreams() {
         newStreamsStopped = true;
@@ -207,6 +213,16 @@ public final class H2Connection extends Http2ConnectionHandler {
         }
     }
 
+    /**
+     * A listener failed on what its stream read: that stream is reset (INTERNAL_ERROR), and the
+     * connection's other streams go on — a bug in one exchange must not end every other one
+     * (which an exception reaching the codec would: a connection error).
+     */
+    private static void failed(H2Stream stream, RuntimeException e) {
+        log.warn("proxy: {} failed and is reset: {}", stream, e.toString(), e);
+        stream.reset(Http2Error.INTERNAL_ERROR);
+    }
+
     /** What the decoder read, to each stream's listener. */
     private final class Frames extends Http2FrameAdapter {
         @Override
@@ -220,7 +236,11 @@ public final class H2Connection extends Http2ConnectionHandler {
             Http2Stream codecStream = connection().stream(streamId);
             H2Stream stream = codecStream == null ? null : codecStream.getProperty(streamKey);
             if (stream != null) {
-                stream.listener().headers(headers, endStream);
+                try {
+                    stream.listener().headers(headers, endStream);
+                } catch (RuntimeException e) {
+                    failed(stream, e);
+                }
                 return;
             }
             if (codecStream == null) {
@@ -233,7 +253,11 @@ public final class H2Connection extends Http2ConnectionHandler {
             }
             H2Stream accepted = new H2Stream(H2Connection.this, H2Stream.DISCARD);
             accepted.bind(codecStream);
-            acceptor.accept(accepted, headers, endStream);
+            try {
+                acceptor.accept(accepted, headers, endStream);
+            } catch (RuntimeException e) {
+                failed(accepted, e);
+            }
         }
 
         @Override
@@ -244,7 +268,12 @@ public final class H2Connection extends Http2ConnectionHandler {
             if (stream == null || stream.isClosed()) {
                 return bytes;
             }
-            stream.listener().data(data.retain(), endOfStream);
+            try {
+                stream.listener().data(data.retain(), endOfStream);
+            } catch (RuntimeException e) {
+                failed(stream, e);
+                return bytes;
+            }
             return stream.delivered(bytes);
         }
 
@@ -253,7 +282,11 @@ public final class H2Connection extends Http2ConnectionHandler {
             Http2Stream codecStream = connection().stream(streamId);
             H2Stream stream = codecStream == null ? null : codecStream.getProperty(streamKey);
             if (stream != null && !stream.isClosed()) {
-                stream.listener().reset(errorCode);
+                try {
+                    stream.listener().reset(errorCode);
+                } catch (RuntimeException e) {
+                    failed(stream, e);
+                }
             }
         }
     }

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import dev.trellis.proxy.errors.ProxyError;
 import dev.trellis.proxy.h2.H2Connection;
+import dev.trellis.proxy.h2.H2ConnectionPool;
 import dev.trellis.proxy.http.BatchedFlushes;
 import dev.trellis.proxy.transport.Causes;
 import dev.trellis.proxy.transport.IoRuntime;
@@ -18,27 +19,30 @@ import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import java.net.InetSocketAddress;
 import java.time.Duration;
-import java.util.concurrent.ConcurrentHashMap;
 
-/** One HTTP/2 (prior knowledge, plaintext inside the pod) connection per app address, reopened when it closes. Thread-safe. */
+/**
+ * HTTP/2 (prior knowledge, plaintext inside the pod) connections to the app, by address:
+ * reopened when they close, another opened when one is at the app's limit of concurrent
+ * streams ({@link H2ConnectionPool}). Thread-safe.
+ */
 final class H2cAppConnections implements AutoCloseable {
 
     private final IoRuntime io;
     private final Duration connectTimeout;
-    private final ConcurrentHashMap<InetSocketAddress, Future<Channel>> connections = new ConcurrentHashMap<>();
+    private final H2ConnectionPool<InetSocketAddress> pool = new H2ConnectionPool<>(this::connect);
 
     H2cAppConnections(IoRuntime io, Duration connectTimeout) {
         this.io = requireNonNull(io, "io");
         this.connectTimeout = requireNonNull(connectTimeout, "connectTimeout");
     }
 
+    /** A connection to the app at {@code port} that takes a new stream, connecting when there is none. */
     Future<Channel> connection(InetSocketAddress port, EventLoop loop) {
-        Future<Channel> existing = connections.get(port);
-        if (existing != null && (!existing.isDone() || (existing.isSuccess() && takesNewStreams(existing.getNow())))) {
-            return existing;
-        }
+        return pool.connection(port, loop);
+    }
+
+    private Future<Channel> connect(InetSocketAddress port, EventLoop loop) {
         Promise<Channel> ready = loop.newPromise();
-        connections.put(port, ready);
         new Bootstrap().group(loop).channel(io.channelType())
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectTimeout.toMillis())
                 .handler(new ChannelInitializer<SocketChannel>() {
@@ -51,28 +55,15 @@ final class H2cAppConnections implements AutoCloseable {
                 .addListener((ChannelFuture connected) -> {
                     if (connected.isSuccess()) {
                         ready.trySuccess(connected.channel());
-                        connected.channel().closeFuture().addListener(f -> connections.remove(port, ready));
                     } else {
-                        connections.remove(port, ready);
                         ready.tryFailure(ProxyError.APP_CONNECT_FAILED.because(port + ": " + Causes.rootMessage(connected.cause())));
                     }
                 });
         return ready;
     }
 
-    /** Open and not going away (on the connection's loop: the proxy has one). */
-    private static boolean takesNewStreams(Channel channel) {
-        H2Connection connection = H2Connection.of(channel);
-        return connection != null && connection.takesNewStreams();
-    }
-
     @Override
     public void close() {
-        connections.values().forEach(f -> {
-            if (f.isSuccess()) {
-                f.getNow().close();
-            }
-        });
-        connections.clear();
+        pool.close();
     }
 }

@@ -198,19 +198,12 @@ final class HttpInbound {
             Http2Headers forwarded = new DefaultHttp2Headers().add(request);
             MeshHeaders.strip(forwarded);
             forwarded.set(MeshHeaders.CLIENT_ID, client.spiffeId());
-            appConnections.connection(app, stream.eventLoop()).addListener(connected -> {
-                H2Connection connection = connected.isSuccess() ? H2Connection.of((Channel) connected.getNow()) : null;
-                if (connection == null || held.isClosed()) {
-                    ProxyFailure why = ProxyError.APP_CONNECT_FAILED.because(connected.isSuccess() ? "no stream to " + app
-                            : Causes.rootMessage(connected.cause()));
-                    answer(stream, held, request, why, authority, started);
-                    tapped.end(502, Optional.empty(), Optional.of(ProxyError.APP_CONNECT_FAILED.text()));
-                    return;
-                }
-                H2Stream appStream = connection.open(H2Stream.discarding());
-                appStream.writeHeaders(forwarded, endStream);
-                if (!appStream.isOpen()) {
-                    answer(stream, held, request, ProxyError.APP_CONNECT_FAILED.because("no stream to " + app), authority, started);
+            openAppStream(app, stream, forwarded, endStream, true, (appStream, why) -> {
+                if (appStream == null || held.isClosed()) {
+                    if (appStream != null) {
+                        appStream.close();
+                    }
+                    answer(stream, held, request, ProxyError.APP_CONNECT_FAILED.because(appStream == null ? why : "the caller left"), authority, started);
                     tapped.end(502, Optional.empty(), Optional.of(ProxyError.APP_CONNECT_FAILED.text()));
                     return;
                 }
@@ -244,6 +237,33 @@ final class HttpInbound {
                         tapped.end(status, seen.grpcStatus(), Optional.empty());
                     }
                 });
+            });
+        }
+
+        /**
+         * Opens a stream to the app at {@code app} whose first headers are {@code forwarded}, and
+         * hands it to {@code then}, or null and why not (no connection, or it refused the stream).
+         * A connection at the app's stream limit is asked once more, for another.
+         */
+        private void openAppStream(InetSocketAddress app, H2Stream stream, Http2Headers forwarded, boolean endStream, boolean askAgain,
+                                   java.util.function.BiConsumer<H2Stream, String> then) {
+            appConnections.connection(app, stream.eventLoop()).addListener(connected -> {
+                if (!connected.isSuccess()) {
+                    then.accept(null, Causes.rootMessage(connected.cause()));
+                    return;
+                }
+                H2Connection connection = H2Connection.of((Channel) connected.getNow());
+                if (connection == null) {
+                    then.accept(null, "no stream to " + app);
+                    return;
+                }
+                if (askAgain && connection.atStreamLimit()) {
+                    openAppStream(app, stream, forwarded, endStream, false, then);
+                    return;
+                }
+                H2Stream appStream = connection.open(H2Stream.discarding());
+                appStream.writeHeaders(forwarded, endStream);
+                then.accept(appStream.isOpen() ? appStream : null, "no stream to " + app + " (it takes no new streams)");
             });
         }
 

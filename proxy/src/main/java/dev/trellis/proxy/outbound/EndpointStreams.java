@@ -41,10 +41,16 @@ final class EndpointStreams {
         void failed(CannotOpen why, Balancer.Lease lease);
     }
 
-    private final Balancer balancer;
-    private final H2Connections connections;
+    /** Where the connection to an endpoint comes from ({@link H2Connections}; a test's own). */
+    interface Connections {
+        /** A connection to {@code endpoint} with an {@link H2Connection} in its pipeline, made on {@code loop} when needed. */
+        io.netty.util.concurrent.Future<Channel> connection(dev.trellis.proxy.discovery.Endpoint endpoint, EventLoop loop);
+    }
 
-    EndpointStreams(Balancer balancer, H2Connections connections) {
+    private final Balancer balancer;
+    private final Connections connections;
+
+    EndpointStreams(Balancer balancer, Connections connections) {
         this.balancer = requireNonNull(balancer, "balancer");
         this.connections = requireNonNull(connections, "connections");
     }
@@ -60,6 +66,12 @@ final class EndpointStreams {
      */
     void open(Balancer.Lease lease, EventLoop loop, H2Stream.Listener listener, Function<Balancer.Lease, Http2Headers> headers, boolean endStream,
               Opening opening) {
+        open(lease, loop, listener, headers, endStream, opening, true);
+    }
+
+    /** {@code askAgain}: a connection that filled up (its peer's stream limit) since it was handed out gets one more ask, for another. */
+    private void open(Balancer.Lease lease, EventLoop loop, H2Stream.Listener listener, Function<Balancer.Lease, Http2Headers> headers, boolean endStream,
+                      Opening opening, boolean askAgain) {
         connections.connection(lease.endpoint(), loop).addListener(connected -> IoRuntime.runOn(loop, () -> {
             if (!connected.isSuccess()) {
                 lease.failed();
@@ -68,13 +80,19 @@ final class EndpointStreams {
                 return;
             }
             Channel channel = (Channel) connected.getNow();
-            IoRuntime.runOn(channel.eventLoop(), () -> openOn(channel, lease, loop, listener, headers, endStream, opening));
+            IoRuntime.runOn(channel.eventLoop(), () -> {
+                H2Connection connection = H2Connection.of(channel);
+                if (askAgain && connection != null && connection.atStreamLimit()) {
+                    open(lease, loop, listener, headers, endStream, opening, false);
+                    return;
+                }
+                openOn(connection, lease, loop, listener, headers, endStream, opening);
+            });
         }));
     }
 
-    private static void openOn(Channel channel, Balancer.Lease lease, EventLoop loop, H2Stream.Listener listener,
+    private static void openOn(H2Connection connection, Balancer.Lease lease, EventLoop loop, H2Stream.Listener listener,
                                Function<Balancer.Lease, Http2Headers> headers, boolean endStream, Opening opening) {
-        H2Connection connection = H2Connection.of(channel);
         if (connection == null || !connection.takesNewStreams()) {
             // Going away since it was handed out: the request was never sent.
             IoRuntime.runOn(loop, () -> opening.failed(CannotOpen.refused(lease.endpoint().address(), "its connection takes no new streams"), lease));

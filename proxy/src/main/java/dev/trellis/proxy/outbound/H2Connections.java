@@ -11,6 +11,7 @@ import dev.trellis.proxy.transport.Causes;
 import dev.trellis.proxy.transport.IoRuntime;
 import dev.trellis.proxy.transport.MeshProtocols;
 import dev.trellis.proxy.h2.H2Connection;
+import dev.trellis.proxy.h2.H2ConnectionPool;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -25,26 +26,25 @@ import io.netty.util.concurrent.Promise;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
 
 /**
- * One multiplexed HTTP/2-over-mTLS connection per meshed endpoint <em>and the identity
- * discovery announced for it</em>, opened on first use and reopened when it closes. The TLS
- * handshake checks the endpoint presents that identity; ALPN must settle on {@code h2}. When
- * discovery announces another identity at the same address, the next request opens a new
+ * The HTTP/2-over-mTLS connections to meshed endpoints, by endpoint <em>and the identity
+ * discovery announced for it</em>: opened on first use, reopened when they close, another one
+ * opened when one is at the endpoint's limit of concurrent streams ({@link H2ConnectionPool}).
+ * The TLS handshake checks the endpoint presents that identity; ALPN must settle on {@code h2}.
+ * When discovery announces another identity at the same address, the next request opens a new
  * connection verified against the new identity, and the old ones are drained (GOAWAY: their
  * streams finish, none start) — a connection verified once must not go on carrying requests
  * for an identity it was never checked against. A connection whose server sent GOAWAY takes
  * no new streams either. Thread-safe.
  */
-final class H2Connections implements AutoCloseable {
-
+final class H2Connections implements EndpointStreams.Connections, AutoCloseable {
 
     private final IoRuntime io;
     private final SslContext clientContext;
     private final Duration connectTimeout;
-    private final ConcurrentHashMap<Key, Future<Channel>> connections = new ConcurrentHashMap<>();
+    private final H2ConnectionPool<Key> pool = new H2ConnectionPool<>(this::connect);
     private final java.util.function.Consumer<javax.net.ssl.SSLEngine> handshakes;
 
     /** {@code handshakes} learns of every finished handshake (metrics read the negotiated group off the engine). */
@@ -55,36 +55,35 @@ final class H2Connections implements AutoCloseable {
         this.connectTimeout = requireNonNull(connectTimeout, "connectTimeout");
     }
 
-    /** A connection is for one address and the one identity its handshake verified. */
-    private record Key(InetSocketAddress address, WorkloadIdentity identity) {}
-
-    /** The connection to {@code endpoint} as its identity, connecting when there is none (or it closed). */
-    public Future<Channel> connection(Endpoint endpoint, EventLoop loop) {
-        Key key = new Key(endpoint.dialAddress(), endpoint.identity().orElseThrow());
-        Future<Channel> existing = connections.get(key);
-        if (existing != null && (!existing.isDone() || (existing.isSuccess() && takesNewStreams(existing.getNow())))) {
-            return existing;
+    /**
+     * A connection is for one address and the one identity its handshake verified; the
+     * endpoint it was first made for names it in failures.
+     */
+    private record Key(InetSocketAddress address, WorkloadIdentity identity, Endpoint endpoint) {
+        Key(Endpoint endpoint) {
+            this(endpoint.dialAddress(), endpoint.identity().orElseThrow(), endpoint);
         }
-        drainOthersAt(key);
-        Future<Channel> fresh = connect(endpoint, loop);
-        connections.put(key, fresh);
-        fresh.addListener(f -> {
-            if (!f.isSuccess()) {
-                connections.remove(key, fresh);
-            } else {
-                ((Channel) f.getNow()).closeFuture().addListener(c -> connections.remove(key, fresh));
-            }
-        });
-        return fresh;
+
+        @Override
+        public boolean equals(Object other) {
+            return other instanceof Key key && key.address.equals(address) && key.identity.equals(identity);
+        }
+
+        @Override
+        public int hashCode() {
+            return address.hashCode() * 31 + identity.hashCode();
+        }
     }
 
-    /** Connections to the same address verified as another identity: no new streams, closed once theirs finish. */
-    private void drainOthersAt(Key key) {
-        connections.forEach((other, connection) -> {
-            if (other.address().equals(key.address()) && !other.identity().equals(key.identity()) && connections.remove(other, connection)) {
-                drain(connection);
-            }
-        });
+    /** A connection to {@code endpoint} as its identity that takes a new stream, connecting when there is none. */
+    @Override
+    public Future<Channel> connection(Endpoint endpoint, EventLoop loop) {
+        Key key = new Key(endpoint);
+        if (pool.size(key) == 0) {
+            // Connections to the same address verified as another identity: no new streams, closed once theirs finish.
+            pool.drainIf(other -> other.address().equals(key.address()) && !other.identity().equals(key.identity()));
+        }
+        return pool.connection(key, loop);
     }
 
     /**
@@ -94,40 +93,14 @@ final class H2Connections implements AutoCloseable {
      */
     public void retainOnly(Set<Endpoint> inUse) {
         Set<Key> wanted = inUse.stream().filter(e -> e.identity().isPresent())
-                .map(e -> new Key(e.dialAddress(), e.identity().get())).collect(Collectors.toSet());
-        connections.forEach((key, connection) -> {
-            if (!wanted.contains(key) && connections.remove(key, connection)) {
-                drain(connection);
-            }
-        });
+                .map(Key::new).collect(Collectors.toSet());
+        pool.drainIf(key -> !wanted.contains(key));
     }
 
-    /** No new streams; closed once its streams end. */
-    private static void drain(Future<Channel> connection) {
-        connection.addListener(f -> {
-            if (f.isSuccess()) {
-                Channel channel = (Channel) f.getNow();
-                IoRuntime.runOn(channel.eventLoop(), () -> {
-                    H2Connection handler = H2Connection.of(channel);
-                    if (handler != null) {
-                        handler.stopNewStreams();
-                    }
-                });
-                // Netty's HTTP/2 close is graceful: GOAWAY, then the close once the open streams end (30 s at most).
-                channel.close();
-            }
-        });
-    }
-
-    /** Open, and neither side has said GOAWAY (on the connection's loop: the proxy has one). */
-    private static boolean takesNewStreams(Channel channel) {
-        H2Connection connection = H2Connection.of(channel);
-        return connection != null && connection.takesNewStreams();
-    }
-
-    private Future<Channel> connect(Endpoint endpoint, EventLoop loop) {
+    private Future<Channel> connect(Key key, EventLoop loop) {
+        Endpoint endpoint = key.endpoint();
         Promise<Channel> ready = loop.newPromise();
-        WorkloadIdentity identity = endpoint.identity().orElseThrow();
+        WorkloadIdentity identity = key.identity();
         SslHandler[] ssl = new SslHandler[1];
         new Bootstrap().group(loop).channel(io.channelType())
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectTimeout.toMillis())
@@ -167,11 +140,6 @@ final class H2Connections implements AutoCloseable {
 
     @Override
     public void close() {
-        for (Future<Channel> connection : connections.values()) {
-            if (connection.isSuccess()) {
-                connection.getNow().close();
-            }
-        }
-        connections.clear();
+        pool.close();
     }
 }

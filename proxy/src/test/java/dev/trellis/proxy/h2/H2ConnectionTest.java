@@ -21,10 +21,9 @@ import org.junit.jupiter.api.Test;
  */
 class H2ConnectionTest {
 
-    /** What one side's listener heard, in order. */
+    /** What the client's listener heard, in order. */
     private static final class Heard implements H2Stream.Listener {
         final List<String> events = new ArrayList<>();
-        int dataBytes;
 
         @Override
         public void headers(Http2Headers headers, boolean endStream) {
@@ -33,14 +32,8 @@ class H2ConnectionTest {
 
         @Override
         public void data(ByteBuf data, boolean endStream) {
-            dataBytes += data.readableBytes();
             events.add("data " + data.readableBytes() + (endStream ? " end" : ""));
             data.release();
-        }
-
-        @Override
-        public void reset(long errorCode) {
-            events.add("reset " + errorCode);
         }
 
         @Override
@@ -54,41 +47,21 @@ class H2ConnectionTest {
         }
     }
 
-    private final List<H2Stream> accepted = new ArrayList<>();
-    private final List<Heard> serverHeard = new ArrayList<>();
-    private final EmbeddedChannel server = new EmbeddedChannel(H2Connection.server(
-            Http2Settings.defaultSettings().maxConcurrentStreams(2), (stream, headers, end) -> {
-                Heard heard = new Heard();
-                heard.headers(headers, end);
-                serverHeard.add(heard);
-                accepted.add(stream);
-                stream.listener(heard);
-            }).build());
-    private final EmbeddedChannel client = new EmbeddedChannel(H2Connection.client().build());
+    private final H2Pair pair = new H2Pair(Http2Settings.defaultSettings().maxConcurrentStreams(2));
+    private final EmbeddedChannel client = pair.client;
+    private final EmbeddedChannel server = pair.server;
 
     @AfterEach
     void close() {
-        client.finishAndReleaseAll();
-        server.finishAndReleaseAll();
+        pair.close();
     }
 
-    /** Carries the bytes each side wrote to the other until neither has more. */
     private void exchange() {
-        boolean moved = true;
-        while (moved) {
-            moved = carry(client, server) | carry(server, client);
-        }
+        pair.pump();
     }
 
-    private static boolean carry(EmbeddedChannel from, EmbeddedChannel to) {
-        boolean moved = false;
-        Object out;
-        while ((out = from.readOutbound()) != null) {
-            to.writeInbound(out);
-            moved = true;
-        }
-        to.runPendingTasks();
-        return moved;
+    private List<H2Pair.Accepted> serverHeard() {
+        return pair.accepted();
     }
 
     private static Http2Headers get(String path) {
@@ -110,17 +83,17 @@ class H2ConnectionTest {
         stream.writeData(Unpooled.copiedBuffer("hello", StandardCharsets.UTF_8), true);
         stream.flush();
         exchange();
-        assertThat(serverHeard).hasSize(1);
-        assertThat(serverHeard.getFirst().events).containsExactly("headers /a", "data 5 end");
+        assertThat(serverHeard()).hasSize(1);
+        assertThat(serverHeard().getFirst().events).containsExactly("headers /a", "data 5 end");
 
-        H2Stream answering = accepted.getFirst();
+        H2Stream answering = serverHeard().getFirst().stream;
         answering.writeHeaders(new DefaultHttp2Headers().status("200"), false);
         answering.writeData(Unpooled.copiedBuffer("world!", StandardCharsets.UTF_8), false);
         answering.writeHeaders(new DefaultHttp2Headers().add("grpc-status", "0"), true);
         answering.flush();
         exchange();
         assertThat(clientHeard.events).containsExactly("headers 200", "data 6", "headers null end", "closed");
-        assertThat(serverHeard.getFirst().events).endsWith("closed");
+        assertThat(serverHeard().getFirst().events).endsWith("closed");
         assertThat(stream.isOpen()).isFalse();
         assertThat(answering.isOpen()).isFalse();
     }
@@ -131,18 +104,18 @@ class H2ConnectionTest {
         Heard clientHeard = new Heard();
         H2Stream stream = open(clientHeard, "/big", false);
         exchange();
-        H2Stream answering = accepted.getFirst();
+        H2Stream answering = serverHeard().getFirst().stream;
         answering.pauseReading();
         // The default window is 65,535 bytes: the client may send that much and no more.
         stream.writeData(Unpooled.wrappedBuffer(new byte[100_000]), false);
         stream.flush();
         exchange();
-        assertThat(serverHeard.getFirst().dataBytes).isEqualTo(65_535);
+        assertThat(serverHeard().getFirst().dataBytes).isEqualTo(65_535);
         assertThat(stream.isWritable()).isFalse();
 
         answering.resumeReading();
         exchange();
-        assertThat(serverHeard.getFirst().dataBytes).isEqualTo(100_000);
+        assertThat(serverHeard().getFirst().dataBytes).isEqualTo(100_000);
     }
 
     @Test
@@ -154,7 +127,7 @@ class H2ConnectionTest {
         stream.reset(Http2Error.CANCEL);
         exchange();
         assertThat(clientHeard.events).containsExactly("closed");
-        assertThat(serverHeard.getFirst().events).containsExactly("headers /r", "reset " + Http2Error.CANCEL.code(), "closed");
+        assertThat(serverHeard().getFirst().events).containsExactly("headers /r", "reset " + Http2Error.CANCEL.code(), "closed");
     }
 
     @Test
@@ -168,7 +141,7 @@ class H2ConnectionTest {
         open(second, "/2", true);
         server.close();
         exchange();
-        assertThat(serverHeard).hasSize(1);
+        assertThat(serverHeard()).hasSize(1);
         assertThat(second.events).containsExactly("refused", "closed");
         assertThat(H2Connection.of(client).takesNewStreams()).isFalse();
 
@@ -189,7 +162,7 @@ class H2ConnectionTest {
         H2Stream over = H2Connection.of(client).open(third);
         over.writeHeaders(get("/3"), false);
         exchange();
-        assertThat(serverHeard).hasSize(2);
+        assertThat(serverHeard()).hasSize(2);
         assertThat(third.events).containsExactly("refused", "closed");
         assertThat(over.isOpen()).isFalse();
     }
@@ -201,5 +174,40 @@ class H2ConnectionTest {
         assertThat(H2Connection.of(server).takesNewStreams()).isTrue();
         H2Connection.of(client).stopNewStreams();
         assertThat(H2Connection.of(client).takesNewStreams()).isFalse();
+    }
+
+    @Test
+    void aListenerThatFailsCostsItsOwnStreamAndNotTheConnection() {
+        exchange();
+        Heard broken = new Heard();
+        H2Stream first = open(broken, "/broken", false);
+        exchange();
+        serverHeard().getFirst().stream.listener(new H2Stream.Listener() {
+            @Override
+            public void headers(Http2Headers headers, boolean endStream) {
+            }
+
+            @Override
+            public void data(ByteBuf data, boolean endStream) {
+                data.release();
+                throw new IllegalStateException("a bug in one exchange");
+            }
+
+            @Override
+            public void closed() {
+            }
+        });
+        first.writeData(Unpooled.copiedBuffer("x", StandardCharsets.UTF_8), true);
+        first.flush();
+        exchange();
+        assertThat(broken.events).containsExactly("closed");
+        assertThat(first.isOpen()).isFalse();
+
+        Heard fine = new Heard();
+        open(fine, "/fine", true);
+        exchange();
+        assertThat(client.isActive()).isTrue();
+        assertThat(serverHeard()).hasSize(2);
+        assertThat(serverHeard().get(1).events).containsExactly("headers /fine end");
     }
 }

@@ -417,8 +417,8 @@ final class OutboundExchange {
     /** {@code 100 Continue} goes to a client that asked for it; other 1xx answers are the hop's own and are dropped. */
     private void informational(HttpResponse response) {
         if (response.status().code() == 100 && HttpUtil.is100ContinueExpected(head)) {
-            writeClient(response instanceof FullHttpResponse full ? full.retainedDuplicate()
-                    : new io.netty.handler.codec.http.DefaultFullHttpResponse(response.protocolVersion(), response.status()));
+            // A fresh one: the converted answer carries the conversion's own headers (x-http2-stream-id), which are no one's business.
+            writeClient(new io.netty.handler.codec.http.DefaultFullHttpResponse(head.protocolVersion(), response.status()));
         }
         ReferenceCountUtil.release(response);
     }

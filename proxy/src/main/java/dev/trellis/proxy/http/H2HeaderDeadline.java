@@ -2,6 +2,7 @@ package dev.trellis.proxy.http;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.trellis.proxy.transport.Deadlines;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.ChannelFutureListener;
@@ -9,7 +10,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http2.DefaultHttp2GoAwayFrame;
 import io.netty.handler.codec.http2.Http2Error;
-import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -38,6 +38,8 @@ public final class H2HeaderDeadline extends ChannelInboundHandlerAdapter {
     private static final int END_HEADERS = 0x4;
 
     private final Duration deadline;
+    private final Deadlines.Source wheels;
+    private Deadlines wheel;
     private final Consumer<String> onExpiry;
     private final byte[] header = new byte[FRAME_HEADER_LENGTH];
     private int prefaceLeft;
@@ -47,10 +49,11 @@ public final class H2HeaderDeadline extends ChannelInboundHandlerAdapter {
     private int flags;
     private boolean firstFrameSeen;
     private boolean headerBlockOpen;
-    private ScheduledFuture<?> timer;
+    private Deadlines.Deadline timer;
 
     /** {@code prefaceExpected}: the client's connection preface is still in the bytes to come (not consumed by an earlier handler). */
-    public H2HeaderDeadline(Duration deadline, boolean prefaceExpected, Consumer<String> onExpiry) {
+    public H2HeaderDeadline(Duration deadline, Deadlines.Source wheels, boolean prefaceExpected, Consumer<String> onExpiry) {
+        this.wheels = requireNonNull(wheels, "wheels");
         this.deadline = requireNonNull(deadline, "deadline");
         this.onExpiry = requireNonNull(onExpiry, "onExpiry");
         this.prefaceLeft = prefaceExpected ? PREFACE_LENGTH : 0;
@@ -58,6 +61,7 @@ public final class H2HeaderDeadline extends ChannelInboundHandlerAdapter {
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
+        wheel = wheels.of(ctx.channel().eventLoop());
         // Until the client's SETTINGS has arrived whole.
         arm(ctx);
     }
@@ -122,7 +126,7 @@ public final class H2HeaderDeadline extends ChannelInboundHandlerAdapter {
 
     private void arm(ChannelHandlerContext ctx) {
         cancel();
-        timer = ctx.executor().schedule(() -> expire(ctx), deadline.toNanos(), TimeUnit.NANOSECONDS);
+        timer = wheel.schedule(deadline, () -> expire(ctx));
     }
 
     private void expire(ChannelHandlerContext ctx) {
@@ -140,7 +144,7 @@ public final class H2HeaderDeadline extends ChannelInboundHandlerAdapter {
 
     private void cancel() {
         if (timer != null) {
-            timer.cancel(false);
+            timer.cancel();
             timer = null;
         }
     }

@@ -26,6 +26,7 @@ import dev.trellis.proxy.policy.InboundPolicy;
 import dev.trellis.proxy.policy.InboundTargets;
 import dev.trellis.proxy.tap.TapHub;
 import dev.trellis.proxy.transport.Causes;
+import dev.trellis.proxy.transport.Deadlines;
 import dev.trellis.proxy.transport.HalfClosure;
 import dev.trellis.proxy.transport.IoRuntime;
 import dev.trellis.wire.tap.TapEvent.Peer;
@@ -77,6 +78,7 @@ final class HttpInbound {
     private final TapHub tap;
     private final WorkloadIdentity self;
     private final ConnectionLog connectionLog;
+    private final Deadlines.Source deadlines;
 
     /**
      * The proxy's own metrics over the inbound mTLS listener (threat-model findings 7 and 9):
@@ -96,6 +98,7 @@ final class HttpInbound {
         this.connectionLog = requireNonNull(connectionLog, "connectionLog");
         this.appConnections = new H2cAppConnections(io, connectTimeout);
         this.appPool = new AppHttp1Pool(io, connectTimeout);
+        this.deadlines = io;
     }
 
     /**
@@ -106,7 +109,7 @@ final class HttpInbound {
     public void install(Channel connection, WorkloadIdentity client, Optional<Integer> originalPort, java.time.Duration headerTimeout,
                         java.time.Instant start) {
         connection.pipeline()
-                .addLast("head-deadline", new H2HeaderDeadline(headerTimeout, true, why -> {
+                .addLast("head-deadline", new H2HeaderDeadline(headerTimeout, deadlines, true, why -> {
                     refusals.refused(connection, "HTTP/2 connection of " + client, null, ProxyError.HEADER_TIMEOUT.because(why));
                     // Inbound, each refusal is a line of its own (the outbound side tells its connection's line instead).
                     connectionLog.inboundRefusal(start, client.spiffeId(), ConnectionLog.addressOf(connection), "inbound port", "http2", true,

@@ -2,10 +2,8 @@ package dev.trellis.proxy.outbound;
 
 import static java.util.Objects.requireNonNull;
 
-import io.netty.util.concurrent.EventExecutor;
-import io.netty.util.concurrent.ScheduledFuture;
+import dev.trellis.proxy.transport.Deadlines;
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 
@@ -21,16 +19,16 @@ final class BodyRate {
 
     static final int MIN_BYTES_PER_SECOND = 240;
 
-    private final EventExecutor loop;
+    private final Deadlines deadlines;
     private final Duration window;
     private final BooleanSupplier heldBack;
     private final Consumer<String> tooSlow;
-    private ScheduledFuture<?> timer;
+    private Deadlines.Deadline timer;
     private long bytes;
     private boolean stopped;
 
-    BodyRate(EventExecutor loop, Duration window, BooleanSupplier heldBack, Consumer<String> tooSlow) {
-        this.loop = requireNonNull(loop, "loop");
+    BodyRate(Deadlines deadlines, Duration window, BooleanSupplier heldBack, Consumer<String> tooSlow) {
+        this.deadlines = requireNonNull(deadlines, "deadlines");
         this.window = requireNonNull(window, "window");
         this.heldBack = requireNonNull(heldBack, "heldBack");
         this.tooSlow = requireNonNull(tooSlow, "tooSlow");
@@ -41,7 +39,7 @@ final class BodyRate {
         cancel();
         bytes = 0;
         if (!stopped) {
-            timer = loop.schedule(this::windowEnded, window.toNanos(), TimeUnit.NANOSECONDS);
+            timer = deadlines.schedule(window, this::windowEnded);
         }
     }
 
@@ -76,7 +74,7 @@ final class BodyRate {
 
     private void cancel() {
         if (timer != null) {
-            timer.cancel(false);
+            timer.cancel();
             timer = null;
         }
     }

@@ -22,6 +22,7 @@ import dev.trellis.proxy.http.ResponseStatus;
 import dev.trellis.proxy.http.StreamRelay;
 import dev.trellis.proxy.metrics.HttpMetrics;
 import dev.trellis.proxy.tcp.Relay;
+import dev.trellis.proxy.transport.Deadlines;
 import dev.trellis.proxy.transport.HalfClosure;
 import dev.trellis.proxy.transport.Openings;
 import io.netty.channel.Channel;
@@ -52,19 +53,21 @@ final class H2Outbound {
 
     private final Targets targets;
     private final EndpointStreams endpoints;
+    private final Deadlines.Source deadlines;
     private final HttpMetrics metrics;
     private final Refusals refusals;
     private final Duration headerTimeout;
     private final RouteProfiles profiles;
     private final RetryBudgets budgets;
 
-    H2Outbound(Targets targets, EndpointStreams endpoints,
+    H2Outbound(Targets targets, EndpointStreams endpoints, Deadlines.Source deadlines,
                HttpMetrics metrics, Duration headerTimeout, RouteProfiles profiles, RetryBudgets budgets) {
         this.headerTimeout = requireNonNull(headerTimeout, "headerTimeout");
         this.budgets = requireNonNull(budgets, "budgets");
         this.profiles = requireNonNull(profiles, "profiles");
         this.targets = requireNonNull(targets, "targets");
         this.endpoints = requireNonNull(endpoints, "endpoints");
+        this.deadlines = requireNonNull(deadlines, "deadlines");
         this.metrics = requireNonNull(metrics, "metrics");
         this.refusals = new Refusals(Direction.OUTBOUND, metrics);
     }
@@ -80,7 +83,7 @@ final class H2Outbound {
         Targets.OfConnection connectionTargets = targets.ofConnection(Optional.of(target));
         // The connection is past its opening: the codec and the header deadline bound it from here.
         Openings.settle(client);
-        client.pipeline().addBefore("pending", "head-deadline", new H2HeaderDeadline(headerTimeout, true,
+        client.pipeline().addBefore("pending", "head-deadline", new H2HeaderDeadline(headerTimeout, deadlines, true,
                 why -> refusals.refused(client, "HTTP/2 connection", authority, ProxyError.HEADER_TIMEOUT.because(why))));
         client.pipeline().addBefore("pending", "flushes", BatchedFlushes.perLoopRound());
         client.pipeline().addBefore("pending", "h2", H2ServerCodecs.server((stream, headers, endStream) ->

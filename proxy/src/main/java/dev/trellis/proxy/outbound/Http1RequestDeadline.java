@@ -5,13 +5,12 @@ import static java.util.Objects.requireNonNull;
 import dev.trellis.proxy.errors.ProxyError;
 import dev.trellis.proxy.errors.ProxyFailure;
 import dev.trellis.proxy.http.MeshHeaders;
+import dev.trellis.proxy.transport.Deadlines;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
@@ -30,8 +29,10 @@ import java.util.function.Consumer;
 final class Http1RequestDeadline extends ChannelInboundHandlerAdapter {
 
     private final Duration deadline;
+    private final Deadlines.Source wheels;
     private final Consumer<ProxyFailure> refused;
-    private ScheduledFuture<?> timer;
+    private Deadlines wheel;
+    private Deadlines.Deadline timer;
     /** Waiting for the next request's first byte: not counting. */
     private boolean idle;
     /** The current request was read whole and its answer is not out yet. */
@@ -40,13 +41,15 @@ final class Http1RequestDeadline extends ChannelInboundHandlerAdapter {
     private boolean overdue;
 
     /** {@code refused} hears each 408 before it is written (the owner logs and counts it: {@link dev.trellis.proxy.http.Refusals}). */
-    Http1RequestDeadline(Duration deadline, Consumer<ProxyFailure> refused) {
+    Http1RequestDeadline(Duration deadline, Deadlines.Source wheels, Consumer<ProxyFailure> refused) {
         this.deadline = requireNonNull(deadline, "deadline");
+        this.wheels = requireNonNull(wheels, "wheels");
         this.refused = requireNonNull(refused, "refused");
     }
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
+        wheel = wheels.of(ctx.channel().eventLoop());
         arm(ctx);
     }
 
@@ -104,7 +107,7 @@ final class Http1RequestDeadline extends ChannelInboundHandlerAdapter {
 
     private void arm(ChannelHandlerContext ctx) {
         cancel();
-        timer = ctx.executor().schedule(() -> expire(ctx), deadline.toNanos(), TimeUnit.NANOSECONDS);
+        timer = wheel.schedule(deadline, () -> expire(ctx));
     }
 
     private void expire(ChannelHandlerContext ctx) {
@@ -124,7 +127,7 @@ final class Http1RequestDeadline extends ChannelInboundHandlerAdapter {
 
     private void cancel() {
         if (timer != null) {
-            timer.cancel(false);
+            timer.cancel();
             timer = null;
         }
     }

@@ -16,6 +16,7 @@ import dev.trellis.proxy.http.RequestOutcomes;
 import dev.trellis.proxy.metrics.HttpMetrics;
 import dev.trellis.proxy.tcp.Relay;
 import dev.trellis.proxy.transport.Causes;
+import dev.trellis.proxy.transport.Deadlines;
 import dev.trellis.proxy.transport.Openings;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
@@ -68,6 +69,7 @@ final class HttpOutbound implements OutboundExchange.Path {
     static final int MAX_PIPELINED = 64;
 
     private final EndpointStreams endpoints;
+    private final Deadlines.Source deadlines;
     private final HttpMetrics metrics;
     private final Refusals refusals;
     private final Duration requestTimeout;
@@ -88,7 +90,7 @@ final class HttpOutbound implements OutboundExchange.Path {
         void carry(Channel client, Target target, Optional<String> host);
     }
 
-    HttpOutbound(Targets targets, EndpointStreams endpoints,
+    HttpOutbound(Targets targets, EndpointStreams endpoints, Deadlines.Source deadlines,
                  HttpMetrics metrics, Duration requestTimeout, Duration headerTimeout, RouteProfiles profiles,
                  Upgrades upgrades, RetryBudgets budgets) {
         this.budgets = requireNonNull(budgets, "budgets");
@@ -97,6 +99,7 @@ final class HttpOutbound implements OutboundExchange.Path {
         this.profiles = requireNonNull(profiles, "profiles");
         this.targets = requireNonNull(targets, "targets");
         this.endpoints = requireNonNull(endpoints, "endpoints");
+        this.deadlines = requireNonNull(deadlines, "deadlines");
         this.metrics = requireNonNull(metrics, "metrics");
         this.refusals = new Refusals(Direction.OUTBOUND, metrics);
         this.requestTimeout = requireNonNull(requestTimeout, "requestTimeout");
@@ -119,6 +122,11 @@ final class HttpOutbound implements OutboundExchange.Path {
     @Override
     public EndpointStreams endpoints() {
         return endpoints;
+    }
+
+    @Override
+    public Deadlines.Source deadlines() {
+        return deadlines;
     }
 
     @Override
@@ -150,7 +158,7 @@ final class HttpOutbound implements OutboundExchange.Path {
      */
     void install(Channel client, Optional<Target> target) {
         client.pipeline()
-                .addLast("request-deadline", new Http1RequestDeadline(headerTimeout, why -> refusals.refused(client, "HTTP/1 request", null, why)))
+                .addLast("request-deadline", new Http1RequestDeadline(headerTimeout, deadlines, why -> refusals.refused(client, "HTTP/1 request", null, why)))
                 .addLast("http1", new HttpServerCodec(8192, 16384, 16384))
                 .addLast("drain", DrainHandlers.http1())
                 .addLast("requests", new Requests(target));

@@ -16,6 +16,7 @@ import dev.trellis.proxy.http.Refusals;
 import dev.trellis.proxy.http.RequestOutcomes;
 import dev.trellis.proxy.metrics.HttpMetrics;
 import dev.trellis.proxy.transport.Causes;
+import dev.trellis.proxy.transport.Deadlines;
 import dev.trellis.proxy.transport.IoRuntime;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
@@ -40,11 +41,9 @@ import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.HttpConversionUtil;
 import io.netty.util.ReferenceCountUtil;
-import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -83,6 +82,9 @@ final class OutboundExchange {
     interface Path {
         /** Where an endpoint is picked and the request's stream opened. */
         EndpointStreams endpoints();
+
+        /** The deadline wheels of the proxy's loops. */
+        Deadlines.Source deadlines();
 
         HttpMetrics metrics();
 
@@ -127,7 +129,8 @@ final class OutboundExchange {
     private boolean streaming;
     private boolean responseStarted;
     private boolean done;
-    private ScheduledFuture<?> responseTimer;
+    private Deadlines.Deadline responseTimer;
+    private final Deadlines deadlines;
     /** The body's minimum rate, measured while it is read. */
     private final BodyRate bodyRate;
     private final UpstreamFlush upstreamFlush = new UpstreamFlush();
@@ -142,7 +145,8 @@ final class OutboundExchange {
         this.head = requireNonNull(head, "head");
         this.authority = requireNonNull(authority, "authority");
         this.route = requireNonNull(route, "route");
-        this.bodyRate = new BodyRate(loop, bodyWindow, () -> !client.config().isAutoRead(), this::bodyTooSlow);
+        this.deadlines = path.deadlines().of(loop);
+        this.bodyRate = new BodyRate(deadlines, bodyWindow, () -> !client.config().isAutoRead(), this::bodyTooSlow);
         this.clientKeepAlive = HttpUtil.isKeepAlive(head);
         this.attempts = new Attempts(retryable, path.budget(authority));
         this.replayable = hasSmallDeclaredBody(head);
@@ -527,7 +531,7 @@ final class OutboundExchange {
         cancel(responseTimer);
         Duration timeout = route.timeout().orElse(path.requestTimeout());
         Balancer.Lease current = lease;
-        responseTimer = loop.schedule(() -> {
+        responseTimer = deadlines.schedule(timeout, () -> {
             if (done || responseStarted || lease != current) {
                 return;
             }
@@ -542,7 +546,7 @@ final class OutboundExchange {
                 abandoned.close();
             }
             fail(ProxyError.REQUEST_TIMEOUT.because("no response from " + current.endpoint().address() + " within " + timeout + held));
-        }, timeout.toNanos(), TimeUnit.NANOSECONDS);
+        });
     }
 
     /** The body came below its minimum rate. */
@@ -675,9 +679,9 @@ final class OutboundExchange {
         IoRuntime.runOn(loop, task);
     }
 
-    private static void cancel(ScheduledFuture<?> timer) {
+    private static void cancel(Deadlines.Deadline timer) {
         if (timer != null) {
-            timer.cancel(false);
+            timer.cancel();
         }
     }
 

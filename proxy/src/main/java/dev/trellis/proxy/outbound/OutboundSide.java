@@ -106,10 +106,10 @@ public final class OutboundSide implements AutoCloseable {
         RetryBudgets budgets = RetryBudgets.defaults();
         // Both HTTP paths pick an endpoint and open a request's stream on it through one piece.
         EndpointStreams endpointStreams = new EndpointStreams(balancer, endpointConnections);
-        HttpOutbound http1 = new HttpOutbound(targets, endpointStreams, shared.httpMetrics(),
+        HttpOutbound http1 = new HttpOutbound(targets, endpointStreams, io, shared.httpMetrics(),
                 settings.request(), settings.header(), shared.profiles(),
                 (client, target, host) -> opaque.carry(client, target, Optional.empty(), new OpaqueOutbound.Seen("http1", host)), budgets);
-        H2Outbound http2 = new H2Outbound(targets, endpointStreams, shared.httpMetrics(),
+        H2Outbound http2 = new H2Outbound(targets, endpointStreams, io, shared.httpMetrics(),
                 settings.header(), shared.profiles(), budgets);
 
         // The listeners the app reaches them through.

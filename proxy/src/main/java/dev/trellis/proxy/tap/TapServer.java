@@ -98,7 +98,7 @@ public final class TapServer implements AutoCloseable {
                                             ctx.fireUserEventTriggered(event);
                                         }
                                     })
-                                    .addLast("head-deadline", new H2HeaderDeadline(HANDSHAKE_AND_HEADERS, true,
+                                    .addLast("head-deadline", new H2HeaderDeadline(HANDSHAKE_AND_HEADERS, io, true,
                                             why -> log.info("proxy: tap connection from {} closed: {}", connection.remoteAddress(), why)))
                                     .addLast("h2", Http2FrameCodecBuilder.forServer()
                                             .initialSettings(Http2Settings.defaultSettings().maxConcurrentStreams(MAX_SUBSCRIBERS)

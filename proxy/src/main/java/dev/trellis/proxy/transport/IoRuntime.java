@@ -20,15 +20,30 @@ import java.util.concurrent.TimeUnit;
  * native library loads (needed for SO_ORIGINAL_DST in transparent mode), NIO elsewhere.
  * One per proxy, passed to every listener and connector; closed last.
  */
-public final class IoRuntime implements AutoCloseable {
+public final class IoRuntime implements Deadlines.Source, AutoCloseable {
 
     private final boolean epoll;
     private final EventLoopGroup group;
+    /** One deadline wheel per loop, made with the loops. */
+    private final java.util.Map<io.netty.util.concurrent.EventExecutor, Deadlines> deadlines;
 
     private IoRuntime(int threads) {
         this.epoll = Epoll.isAvailable();
         IoHandlerFactory factory = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
         this.group = new MultiThreadIoEventLoopGroup(threads, factory);
+        java.util.Map<io.netty.util.concurrent.EventExecutor, Deadlines> wheels = new java.util.IdentityHashMap<>();
+        group.forEach(loop -> wheels.put(loop, new Deadlines((io.netty.channel.EventLoop) loop)));
+        this.deadlines = java.util.Collections.unmodifiableMap(wheels);
+    }
+
+    /** The deadline wheel of {@code loop}, one of these loops. */
+    @Override
+    public Deadlines of(io.netty.channel.EventLoop loop) {
+        Deadlines wheel = deadlines.get(loop);
+        if (wheel == null) {
+            throw new IllegalArgumentException(loop + " is not one of this proxy's event loops");
+        }
+        return wheel;
     }
 
     /** Runs {@code task} now when called on {@code loop}, or queues it there: for work that must happen on a channel's own loop. */

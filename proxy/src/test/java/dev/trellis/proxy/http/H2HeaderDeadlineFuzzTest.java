@@ -18,7 +18,7 @@ class H2HeaderDeadlineFuzzTest {
     @FuzzTest(maxDuration = "20s")
     void passesEveryByteOnAndThrowsNothing(byte[] input) {
         int split = input.length == 0 ? 0 : (input[0] & 0xff) % (input.length + 1);
-        EmbeddedChannel channel = new EmbeddedChannel(new H2HeaderDeadline(Duration.ofSeconds(10), (input.length & 1) == 0, why -> { }));
+        EmbeddedChannel channel = new EmbeddedChannel(new H2HeaderDeadline(Duration.ofSeconds(10), dev.trellis.proxy.transport.Deadlines::new, (input.length & 1) == 0, why -> { }));
         channel.writeInbound(Unpooled.wrappedBuffer(input, 0, split));
         channel.writeInbound(Unpooled.wrappedBuffer(input, split, input.length - split));
         ByteBuf passed = Unpooled.buffer();

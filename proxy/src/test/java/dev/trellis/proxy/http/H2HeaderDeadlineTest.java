@@ -28,7 +28,7 @@ class H2HeaderDeadlineTest {
     private final List<String> expired = new ArrayList<>();
 
     private EmbeddedChannel channel() {
-        return new EmbeddedChannel(new H2HeaderDeadline(DEADLINE, true, expired::add));
+        return new EmbeddedChannel(new H2HeaderDeadline(DEADLINE, dev.trellis.proxy.transport.Deadlines::new, true, expired::add));
     }
 
     private static byte[] frame(int type, int flags, int stream, byte[] payload) {

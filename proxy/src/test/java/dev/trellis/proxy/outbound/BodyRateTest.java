@@ -22,7 +22,7 @@ class BodyRateTest {
     private final EmbeddedChannel loop = new EmbeddedChannel();
     private final AtomicBoolean heldBack = new AtomicBoolean();
     private final List<String> tooSlow = new ArrayList<>();
-    private final BodyRate rate = new BodyRate(loop.eventLoop(), WINDOW, heldBack::get, tooSlow::add);
+    private final BodyRate rate = new BodyRate(new dev.trellis.proxy.transport.Deadlines(loop.eventLoop()), WINDOW, heldBack::get, tooSlow::add);
 
     private void advance(Duration by) {
         loop.advanceTimeBy(by.toMillis(), TimeUnit.MILLISECONDS);

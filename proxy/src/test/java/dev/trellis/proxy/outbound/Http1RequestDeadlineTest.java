@@ -27,7 +27,7 @@ class Http1RequestDeadlineTest {
 
     private EmbeddedChannel channel() {
         EmbeddedChannel channel = new EmbeddedChannel();
-        channel.pipeline().addLast(new Http1RequestDeadline(DEADLINE, why -> refusals.add(why.error().label() + ": " + why.getMessage())));
+        channel.pipeline().addLast(new Http1RequestDeadline(DEADLINE, dev.trellis.proxy.transport.Deadlines::new, why -> refusals.add(why.error().label() + ": " + why.getMessage())));
         return channel;
     }
 

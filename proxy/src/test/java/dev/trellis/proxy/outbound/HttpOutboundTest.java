@@ -9,6 +9,7 @@ import dev.trellis.proxy.discovery.Endpoint;
 import dev.trellis.proxy.discovery.RouteProfiles;
 import dev.trellis.proxy.h2.H2Pair;
 import dev.trellis.proxy.metrics.HttpMetrics;
+import dev.trellis.proxy.transport.Deadlines;
 import dev.trellis.testing.FakeDestination;
 import dev.trellis.testing.TestPki;
 import dev.trellis.tls.context.CredentialsStore;
@@ -121,7 +122,9 @@ class HttpOutboundTest {
             H2Pair pair = endpoints.get(endpoint.address());
             return pair.client.eventLoop().<Channel>newSucceededFuture(pair.client);
         };
-        HttpOutbound path = new HttpOutbound(targets, new EndpointStreams(Balancer.create(), fake), new HttpMetrics(new PrometheusRegistry()),
+        Map<EventLoop, Deadlines> wheels = new java.util.HashMap<>();
+        HttpOutbound path = new HttpOutbound(targets, new EndpointStreams(Balancer.create(), fake), loop -> wheels.computeIfAbsent(loop, Deadlines::new),
+                new HttpMetrics(new PrometheusRegistry()),
                 REQUEST_TIMEOUT, Duration.ofSeconds(10), profiles, (client, t, host) -> client.close(), RetryBudgets.defaults());
         app = new EmbeddedChannel();
         app.freezeTime();

@@ -4,7 +4,6 @@ import static java.util.Objects.requireNonNull;
 
 import dev.trellis.core.metrics.Direction;
 import dev.trellis.core.net.HostPort;
-import dev.trellis.proxy.balance.Balancer;
 import dev.trellis.proxy.discovery.RouteProfiles;
 import dev.trellis.proxy.errors.ProxyError;
 import dev.trellis.proxy.errors.ProxyFailure;

@@ -111,14 +111,17 @@ public final class H2Connection extends Http2ConnectionHandler {
 
     /** Open, and neither side said GOAWAY nor was it told to stop taking streams. */
     public boolean takesNewStreams() {
-        return ctx != null && ctx.channel().isActive() && !newStreamsStopped && !connection().goAwayReceived()
-                && !connection().goAwaySent() && connection().local().canOpenStream();
+        return staying() && connection().local().canOpenStream();
     }
 
     /** Open and not going away, but at the peer's limit of concurrent streams: another connection may take the next one. */
     public boolean atStreamLimit() {
-        return ctx != null && ctx.channel().isActive() && !newStreamsStopped && !connection().goAwayReceived()
-                && !connection().goAwaySent() && !connection().local().canOpenStream();
+        return staying() && !connection().local().canOpenStream();
+    }
+
+    /** Open, and neither side said GOAWAY nor was it told to stop taking streams. */
+    private boolean staying() {
+        return ctx != null && ctx.channel().isActive() && !newStreamsStopped && !connection().goAwayReceived() && !connection().goAwaySent();
     }
 
     /** No new streams from now on; the open ones go on. */

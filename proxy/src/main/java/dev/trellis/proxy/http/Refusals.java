@@ -5,7 +5,10 @@ import static java.util.Objects.requireNonNull;
 import dev.trellis.core.metrics.Direction;
 import dev.trellis.proxy.errors.ProxyFailure;
 import dev.trellis.proxy.metrics.HttpMetrics;
+import dev.trellis.proxy.h2.H2Stream;
+import dev.trellis.proxy.h2.HeldFrames;
 import io.netty.channel.Channel;
+import io.netty.handler.codec.http2.Http2Headers;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,5 +46,21 @@ public final class Refusals {
                 why.error().httpStatus(), why.error().label(), why.getMessage());
         metrics.refused(direction, why.error());
         RequestOutcomes.of(channel).refused(why.error(), authority, why.getMessage());
+    }
+
+    /**
+     * The proxy answers an HTTP/2 request itself with {@code why}'s error (a gRPC status for
+     * gRPC), counted as the request's response; what {@code held} holds of it (may be null) is
+     * dropped. Logging the refusal is {@link #refused}'s.
+     */
+    public void answer(H2Stream stream, HeldFrames held, Http2Headers request, String authority, ProxyFailure why, long started) {
+        if (held != null) {
+            held.discard();
+        }
+        boolean grpc = ProxyErrors.isGrpc(request);
+        metrics.response(direction, authority, grpc ? 200 : why.error().httpStatus(),
+                grpc ? java.util.Optional.of(why.error().grpcCode().value()) : java.util.Optional.empty(),
+                java.time.Duration.ofNanos(System.nanoTime() - started));
+        ProxyErrors.answer(stream, why.error(), grpc);
     }
 }

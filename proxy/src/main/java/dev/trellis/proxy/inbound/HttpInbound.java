@@ -16,7 +16,6 @@ import dev.trellis.proxy.http.DrainHandlers;
 import dev.trellis.proxy.http.H2HeaderDeadline;
 import dev.trellis.proxy.http.H2ServerCodecs;
 import dev.trellis.proxy.http.MeshHeaders;
-import dev.trellis.proxy.http.ProxyErrors;
 import dev.trellis.proxy.http.Refusals;
 import dev.trellis.proxy.http.ResponseStatus;
 import dev.trellis.proxy.http.StreamRelay;
@@ -312,13 +311,7 @@ final class HttpInbound {
         }
 
         private void answer(H2Stream stream, HeldFrames held, Http2Headers request, ProxyFailure why, String authority, long started) {
-            if (held != null) {
-                held.discard();
-            }
-            boolean grpc = ProxyErrors.isGrpc(request);
-            metrics.response(Direction.INBOUND, authority, grpc ? 200 : why.error().httpStatus(),
-                    grpc ? Optional.of(why.error().grpcCode().value()) : Optional.empty(), Duration.ofNanos(System.nanoTime() - started));
-            ProxyErrors.answer(stream, why.error(), grpc);
+            refusals.answer(stream, held, request, authority, why, started);
         }
 
         private TapHub.Tap tapStart(H2Stream stream, String method, String authority, String path, InetSocketAddress app) {

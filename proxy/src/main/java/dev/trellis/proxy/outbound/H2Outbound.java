@@ -15,7 +15,6 @@ import dev.trellis.proxy.http.DrainHandlers;
 import dev.trellis.proxy.http.H2HeaderDeadline;
 import dev.trellis.proxy.http.H2ServerCodecs;
 import dev.trellis.proxy.http.MeshHeaders;
-import dev.trellis.proxy.http.ProxyErrors;
 import dev.trellis.proxy.http.Refusals;
 import dev.trellis.proxy.http.RequestOutcomes;
 import dev.trellis.proxy.http.ResponseStatus;
@@ -256,13 +255,7 @@ final class H2Outbound {
 
     /** The proxy answers a stream itself: logged, counted, a line in the connection log; what it held is dropped. */
     private void answer(H2Stream stream, HeldFrames held, Http2Headers request, String authority, ProxyFailure why, long started) {
-        if (held != null) {
-            held.discard();
-        }
-        boolean grpc = ProxyErrors.isGrpc(request);
-        metrics.response(Direction.OUTBOUND, authority, grpc ? 200 : why.error().httpStatus(),
-                grpc ? Optional.of(why.error().grpcCode().value()) : Optional.empty(), Duration.ofNanos(System.nanoTime() - started));
         refusals.refused(stream.connection(), request.method() + " " + request.path(), authority, why);
-        ProxyErrors.answer(stream, why.error(), grpc);
+        refusals.answer(stream, held, request, authority, why, started);
     }
 }

@@ -58,6 +58,20 @@ public final class ProxyMetricNames {
     public static final String PEER_ID = "peer_id";
     /** A histogram bucket's upper bound. */
     public static final String LE = "le";
+    /** HTTP requests the proxy answered itself: {@link #DIRECTION}, {@link #REASON}. */
+    public static final String REQUEST_REFUSED = "request_refused";
+    /** Connections the proxy refused or failed: {@link #DIRECTION}, {@link #REASON}. */
+    public static final String TCP_REFUSED = "tcp_refused";
+    /** Why the proxy refused: a proxy error label. */
+    public static final String REASON = "reason";
+    /** Inbound HTTP requests denied by policy: {@link #SERVER_NAME}. */
+    public static final String INBOUND_HTTP_AUTHZ_DENY = "inbound_http_authz_deny";
+    /** Inbound TCP connections denied by policy: {@link #SERVER_NAME}. */
+    public static final String INBOUND_TCP_AUTHZ_DENY = "inbound_tcp_authz_deny";
+    /** The Server (policy resource) a decision was made under. */
+    public static final String SERVER_NAME = "srv_name";
+    /** Gauge: notAfter of the proxy's current certificate, in Unix seconds. */
+    public static final String CERT_EXPIRY = "identity_cert_expiration_timestamp_seconds";
 
     private ProxyMetricNames() {
     }

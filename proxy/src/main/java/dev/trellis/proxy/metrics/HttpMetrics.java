@@ -43,8 +43,8 @@ public final class HttpMetrics {
     private final Counter refused;
 
     public HttpMetrics(PrometheusRegistry registry) {
-        refused = Counter.builder().name("request_refused").help("HTTP requests the proxy refused or failed itself, by reason")
-                .labelNames(DIRECTION, "reason").register(registry);
+        refused = Counter.builder().name(dev.trellis.core.metrics.ProxyMetricNames.REQUEST_REFUSED).help("HTTP requests the proxy refused or failed itself, by reason")
+                .labelNames(DIRECTION, dev.trellis.core.metrics.ProxyMetricNames.REASON).register(registry);
         requests = Counter.builder().name("request").help("HTTP requests").labelNames(DIRECTION, AUTHORITY).register(registry);
         responses = Counter.builder().name(RESPONSE).help("HTTP responses")
                 .labelNames(DIRECTION, AUTHORITY, STATUS_CODE, CLASSIFICATION).register(registry);

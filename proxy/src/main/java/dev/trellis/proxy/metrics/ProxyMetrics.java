@@ -11,6 +11,7 @@ import static dev.trellis.core.metrics.ProxyMetricNames.TLS;
 import static dev.trellis.core.metrics.ProxyMetricNames.TLS_MUTUAL;
 import static dev.trellis.core.metrics.ProxyMetricNames.TLS_NONE;
 
+import dev.trellis.core.metrics.ProxyMetricNames;
 import dev.trellis.core.metrics.Direction;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.Gauge;
@@ -50,11 +51,11 @@ public final class ProxyMetrics {
         tcpOpenConnections = Gauge.builder().name(TCP_OPEN_CONNECTIONS).help("TCP connections open now").labelNames(TCP_LABELS).register(registry);
         tcpReadBytes = Counter.builder().name(TCP_READ_BYTES).help("Bytes read from the connection's client side").labelNames(TCP_LABELS).register(registry);
         tcpWriteBytes = Counter.builder().name(TCP_WRITE_BYTES).help("Bytes written to the connection's client side").labelNames(TCP_LABELS).register(registry);
-        tcpRefused = Counter.builder().name("tcp_refused").help("Connections refused, by reason")
-                .labelNames(DIRECTION, "reason").register(registry);
+        tcpRefused = Counter.builder().name(ProxyMetricNames.TCP_REFUSED).help("Connections refused, by reason")
+                .labelNames(DIRECTION, ProxyMetricNames.REASON).register(registry);
         tlsHandshakes = Counter.builder().name("tls_handshakes").help("Mesh TLS handshakes completed, by key-exchange group (X25519MLKEM768 is the hybrid post-quantum one)")
                 .labelNames(DIRECTION, "group").register(registry);
-        certExpiry = Gauge.builder().name("identity_cert_expiration_timestamp_seconds")
+        certExpiry = Gauge.builder().name(ProxyMetricNames.CERT_EXPIRY)
                 .help("notAfter of the proxy's current certificate, in Unix seconds").register(registry);
     }
 

@@ -1,5 +1,6 @@
 package dev.trellis.proxy.policy;
 
+import dev.trellis.core.metrics.ProxyMetricNames;
 import dev.trellis.proxy.metrics.BoundedLabel;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -23,15 +24,15 @@ public final class PolicyMetrics {
 
     public PolicyMetrics(PrometheusRegistry registry) {
         httpAllow = Counter.builder().name("inbound_http_authz_allow").help("Inbound HTTP requests authorized")
-                .labelNames("srv_name", "authz_name").register(registry);
-        httpDeny = Counter.builder().name("inbound_http_authz_deny").help("Inbound HTTP requests denied by policy")
-                .labelNames("srv_name").register(registry);
+                .labelNames(ProxyMetricNames.SERVER_NAME, "authz_name").register(registry);
+        httpDeny = Counter.builder().name(ProxyMetricNames.INBOUND_HTTP_AUTHZ_DENY).help("Inbound HTTP requests denied by policy")
+                .labelNames(ProxyMetricNames.SERVER_NAME).register(registry);
         tcpAllow = Counter.builder().name("inbound_tcp_authz_allow").help("Inbound TCP connections authorized")
-                .labelNames("srv_name", "authz_name").register(registry);
-        tcpDeny = Counter.builder().name("inbound_tcp_authz_deny").help("Inbound TCP connections denied by policy")
-                .labelNames("srv_name").register(registry);
+                .labelNames(ProxyMetricNames.SERVER_NAME, "authz_name").register(registry);
+        tcpDeny = Counter.builder().name(ProxyMetricNames.INBOUND_TCP_AUTHZ_DENY).help("Inbound TCP connections denied by policy")
+                .labelNames(ProxyMetricNames.SERVER_NAME).register(registry);
         httpRateLimited = Counter.builder().name("inbound_http_ratelimit").help("Inbound HTTP requests refused by a rate limit (429)")
-                .labelNames("srv_name").register(registry);
+                .labelNames(ProxyMetricNames.SERVER_NAME).register(registry);
         egress = Counter.builder().name("outbound_egress").help("Connections and requests leaving the mesh, by host and decision")
                 .labelNames("host", "decision").register(registry);
     }

@@ -64,6 +64,27 @@ public final class BoundedHttpListener implements AutoCloseable {
         CompletableFuture<FullHttpResponse> handle(FullHttpRequest request, InetSocketAddress peer);
     }
 
+    /** An answer: whole, or a head followed by a body its writer streams. */
+    public sealed interface Reply permits Reply.Whole, Reply.Streamed {
+
+        /** A whole answer, as {@link Handler} gives. */
+        record Whole(FullHttpResponse response) implements Reply {}
+
+        /**
+         * {@code head} goes out chunked, then {@code writer} is handed the connection (on its
+         * event loop) to write {@code HttpContent}s and finally a {@code LastHttpContent}; the
+         * connection closes after it. No request deadline runs while it streams: the writer
+         * bounds its own time, and stops when the connection closes.
+         */
+        record Streamed(io.netty.handler.codec.http.HttpResponse head, java.util.function.Consumer<ChannelHandlerContext> writer) implements Reply {}
+    }
+
+    /** Answers one whole request with a whole or a streamed reply; may complete on any thread. A failed future answers 500. */
+    @FunctionalInterface
+    public interface StreamingHandler {
+        CompletableFuture<Reply> handle(FullHttpRequest request, InetSocketAddress peer);
+    }
+
     private final Channel channel;
 
     private BoundedHttpListener(Channel channel) {
@@ -77,6 +98,13 @@ public final class BoundedHttpListener implements AutoCloseable {
      */
     public static BoundedHttpListener start(String what, EventLoopGroup group, HostPort listen, Optional<Supplier<SslContext>> tls, Limits limits,
                                             Handler handler) {
+        requireNonNull(handler, "handler");
+        return startStreaming(what, group, listen, tls, limits, (request, peer) -> handler.handle(request, peer).thenApply(Reply.Whole::new));
+    }
+
+    /** As {@link #start}, for a handler that may also stream its answers. */
+    public static BoundedHttpListener startStreaming(String what, EventLoopGroup group, HostPort listen, Optional<Supplier<SslContext>> tls, Limits limits,
+                                                     StreamingHandler handler) {
         requireNonNull(handler, "handler");
         OpenConnections connections = new OpenConnections(limits.maxConnections());
         ServerBootstrap bootstrap = new ServerBootstrap()
@@ -129,9 +157,9 @@ public final class BoundedHttpListener implements AutoCloseable {
 
     private static final class Requests extends SimpleChannelInboundHandler<FullHttpRequest> {
         private final String what;
-        private final Handler handler;
+        private final StreamingHandler handler;
 
-        Requests(String what, Handler handler) {
+        Requests(String what, StreamingHandler handler) {
             super(false);
             this.what = what;
             this.handler = handler;
@@ -149,20 +177,22 @@ public final class BoundedHttpListener implements AutoCloseable {
             }
             boolean head = request.method().equals(HttpMethod.HEAD);
             boolean keepAlive = HttpUtil.isKeepAlive(request);
-            CompletableFuture<FullHttpResponse> answer;
+            CompletableFuture<Reply> answer;
             try {
                 answer = handler.handle(request, (InetSocketAddress) ctx.channel().remoteAddress());
             } catch (RuntimeException e) {
                 answer = CompletableFuture.failedFuture(e);
             }
-            answer.whenComplete((response, failure) -> {
+            answer.whenComplete((reply, failure) -> {
                 request.release();
                 ctx.executor().execute(() -> {
                     if (failure != null) {
                         log.warn("{}: answering {} {} failed: {}", what, request.method(), request.uri(), failure.toString());
                         respond(ctx, head, text(HttpResponseStatus.INTERNAL_SERVER_ERROR, "text/plain", "internal error\n"), true);
-                    } else {
-                        respond(ctx, head, response, !keepAlive);
+                    } else if (reply instanceof Reply.Whole whole) {
+                        respond(ctx, head, whole.response(), !keepAlive);
+                    } else if (reply instanceof Reply.Streamed streamed) {
+                        stream(ctx, streamed);
                     }
                 });
             });
@@ -172,6 +202,16 @@ public final class BoundedHttpListener implements AutoCloseable {
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             log.debug("{}: connection from {} failed: {}", what, ctx.channel().remoteAddress(), cause.toString());
             ctx.close();
+        }
+
+        private static void stream(ChannelHandlerContext ctx, Reply.Streamed streamed) {
+            if (!ctx.channel().isActive()) {
+                return;
+            }
+            HttpUtil.setTransferEncodingChunked(streamed.head(), true);
+            streamed.head().headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            ctx.writeAndFlush(streamed.head());
+            streamed.writer().accept(ctx);
         }
 
         private static void respond(ChannelHandlerContext ctx, boolean head, FullHttpResponse response, boolean close) {

@@ -90,7 +90,7 @@ final class VizServeCommand implements Callable<Integer> {
                 ControlPlaneComponent.IDENTITY.identity(trustDomain, namespace), tokenFile),
                 credentials, clock);
         identity.start();
-        ClusterSource cluster = source.open(WatchedResource.PODS_ONLY);
+        ClusterSource cluster = source.open(WatchedResource.VIZ);
         AdminServer adminServer = AdminServer.builder("viz").listen(admin).probes(Optional.ofNullable(probe))
                 .readiness(() -> credentials.current().isEmpty() ? Optional.of("no certificate yet for " + self)
                         : !cluster.synced() ? Optional.of(cluster.problem().orElse("cluster state from " + cluster.describe() + " not loaded yet"))

@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
-/** What Trellis reads off a Pod: whether it is meshed, its service account, where its proxy listens, its deployment. */
+/** What Trellis reads off a Pod: whether it is meshed, its service account, where its proxy listens, the workload it belongs to. */
 public final class Workloads {
 
     /** A pod whose proxy listens on this port of the pod's address (local mode: every workload on 127.0.0.1). */
@@ -99,13 +99,48 @@ public final class Workloads {
                 .or(() -> pod.getMetadata().getOwnerReferences().stream().findFirst());
     }
 
-    /** The deployment a pod belongs to, as {@code viz stat deploy} groups: label {@code app}, else its owner, else itself. */
-    public static String deployment(Pod pod) {
-        Map<String, String> labels = pod.getMetadata().getLabels();
-        if (labels != null && labels.get("app") != null) {
-            return labels.get("app");
+    /** The workload a pod belongs to: the kind of controller that made it, and its name. */
+    public record Workload(String kind, String name) {
+        public static final String DEPLOYMENT = "Deployment";
+        public static final String STATEFUL_SET = "StatefulSet";
+        public static final String DAEMON_SET = "DaemonSet";
+        public static final String JOB = "Job";
+        public static final String CRON_JOB = "CronJob";
+        public static final String POD = "Pod";
+        /** Every kind, in the order pages list them. */
+        public static final List<String> KINDS = List.of(DEPLOYMENT, STATEFUL_SET, DAEMON_SET, JOB, CRON_JOB, POD);
+    }
+
+    /**
+     * The workload that owns {@code pod}, from its controller reference alone (no lookup): a
+     * ReplicaSet's pods belong to the Deployment named by the ReplicaSet's name without its
+     * {@code pod-template-hash} suffix (or its last {@code -segment}); StatefulSet, DaemonSet,
+     * Job and CronJob owners are themselves; a pod without an owner is its own workload. A Job
+     * made by a CronJob shows as the Job, since the pod does not name the CronJob.
+     */
+    public static Workload workload(Pod pod) {
+        Optional<OwnerReference> owner = owner(pod);
+        if (owner.isEmpty() || owner.get().getKind() == null || owner.get().getName() == null) {
+            return new Workload(Workload.POD, pod.getMetadata().getName());
         }
-        return owner(pod).map(OwnerReference::getName).orElse(pod.getMetadata().getName());
+        String name = owner.get().getName();
+        return switch (owner.get().getKind()) {
+            case "ReplicaSet" -> {
+                Map<String, String> labels = pod.getMetadata().getLabels();
+                String hash = labels == null ? null : labels.get("pod-template-hash");
+                if (hash != null && name.endsWith("-" + hash)) {
+                    yield new Workload(Workload.DEPLOYMENT, name.substring(0, name.length() - hash.length() - 1));
+                }
+                int dash = name.lastIndexOf('-');
+                yield new Workload(Workload.DEPLOYMENT, dash > 0 ? name.substring(0, dash) : name);
+            }
+            case "Deployment" -> new Workload(Workload.DEPLOYMENT, name);
+            case "StatefulSet" -> new Workload(Workload.STATEFUL_SET, name);
+            case "DaemonSet" -> new Workload(Workload.DAEMON_SET, name);
+            case "Job" -> new Workload(Workload.JOB, name);
+            case "CronJob" -> new Workload(Workload.CRON_JOB, name);
+            default -> new Workload(Workload.POD, pod.getMetadata().getName());
+        };
     }
 
     private static Optional<String> annotation(Pod pod, String key) {

@@ -133,7 +133,7 @@ class InjectionOnKubernetesTest {
 
             Thread.sleep(1100);
             window.record(emojiKey, Instant.now(), metricsOf(emoji));
-            StatRow row = window.stat(NS, "emoji", List.of(emojiKey), 1, Duration.ofMinutes(5), Instant.now());
+            StatRow row = window.stat(NS, "Deployment", "emoji", List.of(emojiKey), 1, Duration.ofMinutes(5), Instant.now());
             assertThat(row.successRate()).as("%s", row).isEqualTo(1.0);
             assertThat(row.rps()).isPositive();
             assertThat(row.secured()).isTrue();

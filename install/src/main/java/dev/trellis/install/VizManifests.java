@@ -60,7 +60,7 @@ final class VizManifests {
                 true);
         List<HasMetadata> objects = new ArrayList<>();
         objects.add(workload.serviceAccount());
-        objects.addAll(workload.clusterRole(DestinationManifests.readRules(WatchedResource.PODS_ONLY)));
+        objects.addAll(workload.clusterRole(DestinationManifests.readRules(WatchedResource.VIZ)));
         objects.add(new SecretBuilder().withMetadata(workload.metadata(API_TOKEN_SECRET)).withType("Opaque")
                 .addToStringData("token", token).build());
         // A new token (each install makes one) restarts the API, which reads it at start.

@@ -129,10 +129,11 @@ class ControlPlaneTest {
             assertThat(rule.getResources()).containsExactly("tokenreviews");
             assertThat(rule.getVerbs()).containsExactly("create");
         });
-        assertThat(rules.get("trellis-trellis-viz")).singleElement().satisfies(rule -> {
-            assertThat(rule.getResources()).containsExactly("pods");
-            assertThat(rule.getVerbs()).containsExactly("get", "list", "watch");
-        });
+        assertThat(rules.get("trellis-trellis-viz")).allSatisfy(rule -> assertThat(rule.getVerbs()).containsExactly("get", "list", "watch"));
+        assertThat(rules.get("trellis-trellis-viz").stream().flatMap(r -> r.getResources().stream()).toList())
+                .as("pods, Services and policy: what the dashboard reads, nothing more")
+                .containsExactlyInAnyOrderElementsOf(WatchedResource.VIZ.stream().flatMap(r -> r.resources().stream()).toList())
+                .contains("pods", "services", "servers", "authorizationpolicies");
         List<String> destinationResources = rules.get("trellis-trellis-destination").stream().flatMap(r -> r.getResources().stream()).toList();
         assertThat(destinationResources).containsExactlyInAnyOrderElementsOf(
                 WatchedResource.ALL.stream().flatMap(r -> r.resources().stream()).toList());

@@ -42,7 +42,7 @@ import java.util.concurrent.TimeUnit;
  * cluster state gives its pod (threat-model findings 7 and 9). One short connection per
  * scrape; responses above {@value #MAX_BYTES} bytes are refused. Thread-safe.
  */
-public final class MeshScraper implements AutoCloseable {
+public final class MeshScraper implements Viz.Scraper, AutoCloseable {
 
     static final int MAX_BYTES = 4 * 1024 * 1024;
 
@@ -57,6 +57,7 @@ public final class MeshScraper implements AutoCloseable {
     }
 
     /** The Prometheus text of the proxy listening (inbound) on {@code address} as {@code identity}. */
+    @Override
     public CompletableFuture<String> scrape(InetSocketAddress address, WorkloadIdentity identity) {
         CompletableFuture<String> result = new CompletableFuture<>();
         SslHandler[] ssl = new SslHandler[1];

@@ -2,23 +2,30 @@ package dev.trellis.viz;
 
 import static dev.trellis.core.metrics.ProxyMetricNames.AUTHORITY;
 import static dev.trellis.core.metrics.ProxyMetricNames.CLASSIFICATION;
+import static dev.trellis.core.metrics.ProxyMetricNames.CERT_EXPIRY;
 import static dev.trellis.core.metrics.ProxyMetricNames.CLIENT_ID;
 import static dev.trellis.core.metrics.ProxyMetricNames.DIRECTION;
 import static dev.trellis.core.metrics.ProxyMetricNames.DST_NAMESPACE;
 import static dev.trellis.core.metrics.ProxyMetricNames.DST_SERVICE;
 import static dev.trellis.core.metrics.ProxyMetricNames.INBOUND;
+import static dev.trellis.core.metrics.ProxyMetricNames.INBOUND_HTTP_AUTHZ_DENY;
+import static dev.trellis.core.metrics.ProxyMetricNames.INBOUND_TCP_AUTHZ_DENY;
 import static dev.trellis.core.metrics.ProxyMetricNames.INBOUND_REQUESTS_BY_CLIENT;
 import static dev.trellis.core.metrics.ProxyMetricNames.LE;
 import static dev.trellis.core.metrics.ProxyMetricNames.OUTBOUND;
+import static dev.trellis.core.metrics.ProxyMetricNames.REASON;
+import static dev.trellis.core.metrics.ProxyMetricNames.REQUEST_REFUSED;
 import static dev.trellis.core.metrics.ProxyMetricNames.RESPONSE;
 import static dev.trellis.core.metrics.ProxyMetricNames.RESPONSE_LATENCY_MS;
 import static dev.trellis.core.metrics.ProxyMetricNames.ROUTE;
 import static dev.trellis.core.metrics.ProxyMetricNames.ROUTE_RESPONSE;
 import static dev.trellis.core.metrics.ProxyMetricNames.ROUTE_RESPONSE_LATENCY_MS;
+import static dev.trellis.core.metrics.ProxyMetricNames.SERVER_NAME;
 import static dev.trellis.core.metrics.ProxyMetricNames.SUCCESS;
 import static dev.trellis.core.metrics.ProxyMetricNames.TCP_OPEN;
 import static dev.trellis.core.metrics.ProxyMetricNames.TCP_OPEN_CONNECTIONS;
 import static dev.trellis.core.metrics.ProxyMetricNames.TCP_READ_BYTES;
+import static dev.trellis.core.metrics.ProxyMetricNames.TCP_REFUSED;
 import static dev.trellis.core.metrics.ProxyMetricNames.TCP_WRITE_BYTES;
 import static dev.trellis.core.metrics.ProxyMetricNames.TLS;
 import static dev.trellis.core.metrics.ProxyMetricNames.TLS_MUTUAL;
@@ -41,9 +48,15 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class MetricsWindow {
 
-    /** What one scrape of one proxy says, summed over authorities (inbound side). */
+    /**
+     * What one scrape of one proxy says, summed over authorities (inbound side); {@code refusals}
+     * counts inbound requests and connections the proxy refused, by reason, and
+     * {@code policyDenials} those denied by policy, by Server; {@code certificateExpiry} is the
+     * proxy's certificate's notAfter in Unix seconds (0: not reported).
+     */
     record Point(Instant at, double requests, double successes, TreeMap<Double, Double> latencyBuckets, double tcpOpen,
-                 double readBytes, double writeBytes, double plaintextConnections, Map<String, Double> byClient, Map<RouteKey, RoutePoint> routes) {}
+                 double readBytes, double writeBytes, double plaintextConnections, Map<String, Double> byClient, Map<RouteKey, RoutePoint> routes,
+                 Map<String, Double> refusals, Map<String, Double> policyDenials, double certificateExpiry) {}
 
     /** An outbound route: the authority called, the Service discovery said it is (empty when none), and the profile's route name. */
     public record RouteKey(String authority, String dstNamespace, String dstService, String route) {}
@@ -76,7 +89,22 @@ public final class MetricsWindow {
         Map<String, Double> byClient = new java.util.HashMap<>();
         Map<RouteKey, double[]> routeCounts = new java.util.HashMap<>();
         Map<RouteKey, TreeMap<Double, Double>> routeBuckets = new java.util.HashMap<>();
+        Map<String, Double> refusals = new java.util.HashMap<>();
+        Map<String, Double> policyDenials = new java.util.HashMap<>();
+        double certificateExpiry = 0;
         for (PromText.Sample sample : PromText.parse(prometheusText)) {
+            if (sample.name().equals(CERT_EXPIRY)) {
+                certificateExpiry = sample.value();
+                continue;
+            }
+            if (sample.name().equals(total(INBOUND_HTTP_AUTHZ_DENY)) || sample.name().equals(total(INBOUND_TCP_AUTHZ_DENY))) {
+                policyDenials.merge(sample.label(SERVER_NAME), sample.value(), Double::sum);
+                continue;
+            }
+            if ((sample.name().equals(total(REQUEST_REFUSED)) || sample.name().equals(total(TCP_REFUSED))) && INBOUND.equals(sample.label(DIRECTION))) {
+                refusals.merge(sample.label(REASON), sample.value(), Double::sum);
+                continue;
+            }
             if (sample.name().equals(total(INBOUND_REQUESTS_BY_CLIENT))) {
                 byClient.merge(sample.label(CLIENT_ID), sample.value(), Double::sum);
                 continue;
@@ -125,7 +153,8 @@ public final class MetricsWindow {
         synchronized (points) {
             Map<RouteKey, RoutePoint> routes = new java.util.HashMap<>();
         routeCounts.forEach((key, counts) -> routes.put(key, new RoutePoint(counts[0], counts[1], routeBuckets.getOrDefault(key, new TreeMap<>()))));
-        points.addLast(new Point(at, requests, successes, buckets, tcpOpen, read, write, plaintext, Map.copyOf(byClient), Map.copyOf(routes)));
+        points.addLast(new Point(at, requests, successes, buckets, tcpOpen, read, write, plaintext, Map.copyOf(byClient), Map.copyOf(routes),
+                    Map.copyOf(refusals), Map.copyOf(policyDenials), certificateExpiry));
             while (!points.isEmpty() && points.peekFirst().at().isBefore(at.minus(retention))) {
                 points.removeFirst();
             }
@@ -145,7 +174,7 @@ public final class MetricsWindow {
      * The golden metrics of {@code pods} (keys {@code namespace/name}) over the last
      * {@code window}: the newest point of each pod against its oldest within the window.
      */
-    public StatRow stat(String namespace, String name, Collection<String> pods, int meshedPods, Duration window, Instant now) {
+    public StatRow stat(String namespace, String kind, String name, Collection<String> pods, int meshedPods, Duration window, Instant now) {
         double requests = 0;
         double successes = 0;
         double seconds = 0;
@@ -184,7 +213,7 @@ public final class MetricsWindow {
             }
         }
         boolean any = requests > 0;
-        return new StatRow(namespace, name, meshedPods, pods.size(),
+        return new StatRow(namespace, kind, name, meshedPods, pods.size(),
                 any ? successes / requests : null,
                 seconds > 0 ? requests / seconds : 0,
                 any ? quantile(buckets, 0.50) : null, any ? quantile(buckets, 0.95) : null, any ? quantile(buckets, 0.99) : null,
@@ -243,6 +272,76 @@ public final class MetricsWindow {
                     any ? quantile(b, 0.5) : null, any ? quantile(b, 0.95) : null, any ? quantile(b, 0.99) : null));
         });
         return rows;
+    }
+
+    /** What the proxies of {@code pods} refused inbound in the window: by reason, and by the policy's Server. */
+    public record Refusals(Map<String, Double> byReason, Map<String, Double> byServer) {}
+
+    /** Inbound refusals of {@code pods} in the window, summed. */
+    public Refusals refusals(Collection<String> pods, Duration window, Instant now) {
+        Map<String, Double> byReason = new TreeMap<>();
+        Map<String, Double> byServer = new TreeMap<>();
+        for (String pod : pods) {
+            Point[] span = span(pod, window, now);
+            if (span == null || span[0] == span[1]) {
+                continue;
+            }
+            span[1].refusals().forEach((reason, v) -> addIfAny(byReason, reason, delta(v, span[0].refusals().getOrDefault(reason, 0.0))));
+            span[1].policyDenials().forEach((server, v) -> addIfAny(byServer, server, delta(v, span[0].policyDenials().getOrDefault(server, 0.0))));
+        }
+        return new Refusals(byReason, byServer);
+    }
+
+    private static void addIfAny(Map<String, Double> into, String key, double value) {
+        if (value > 0) {
+            into.merge(key, value, Double::sum);
+        }
+    }
+
+    /** Calls from one pod to one Service in the window, from the pod's outbound route metrics. */
+    public record ServiceCalls(String pod, String dstNamespace, String dstService, double requests, double successes, double seconds) {}
+
+    /** The Services each of {@code pods} called in the window (calls discovery resolved to a Service), with their outcomes. */
+    public java.util.List<ServiceCalls> serviceCalls(Collection<String> pods, Duration window, Instant now) {
+        java.util.List<ServiceCalls> calls = new java.util.ArrayList<>();
+        for (String pod : pods) {
+            Point[] span = span(pod, window, now);
+            if (span == null || span[0] == span[1]) {
+                continue;
+            }
+            double seconds = Duration.between(span[0].at(), span[1].at()).toMillis() / 1000.0;
+            Map<java.util.List<String>, double[]> byService = new TreeMap<>(java.util.Comparator.comparing((java.util.List<String> k) -> k.get(0))
+                    .thenComparing(k -> k.get(1)));
+            for (var route : span[1].routes().entrySet()) {
+                RouteKey key = route.getKey();
+                if (key.dstService().isEmpty()) {
+                    continue;
+                }
+                RoutePoint before = span[0].routes().getOrDefault(key, new RoutePoint(0, 0, new TreeMap<>()));
+                double[] c = byService.computeIfAbsent(java.util.List.of(key.dstNamespace(), key.dstService()), k -> new double[2]);
+                c[0] += delta(route.getValue().requests(), before.requests());
+                c[1] += delta(route.getValue().successes(), before.successes());
+            }
+            byService.forEach((service, c) -> {
+                if (c[0] > 0) {
+                    calls.add(new ServiceCalls(pod, service.get(0), service.get(1), c[0], c[1], seconds));
+                }
+            });
+        }
+        return calls;
+    }
+
+    /** The notAfter of {@code pod}'s proxy certificate as last scraped, if it reported one. */
+    public java.util.Optional<Instant> certificateExpiry(String pod) {
+        Deque<Point> points = byPod.get(pod);
+        if (points == null) {
+            return java.util.Optional.empty();
+        }
+        synchronized (points) {
+            Point last = points.peekLast();
+            return last == null || last.certificateExpiry() <= 0 ? java.util.Optional.empty()
+                    : java.util.Optional.of(Instant.ofEpochMilli((long) (last.certificateExpiry() * 1000)));
+        }
     }
 
     /** The oldest point of {@code pod} within the window and its newest, or null. */

@@ -37,19 +37,30 @@ public final class Viz implements AutoCloseable {
     /** The window rates and quantiles are computed over. */
     public static final Duration WINDOW = Duration.ofMinutes(1);
 
-    /** What {@code viz stat} groups by. */
-    public enum Resource { DEPLOY, POD, NS }
+    /**
+     * What {@code viz stat} groups by: {@code DEPLOY} the Deployments, {@code WORKLOAD} the
+     * owning workloads of every kind ({@link Workloads#workload}), one row per pod, or per namespace.
+     */
+    public enum Resource { DEPLOY, WORKLOAD, POD, NS }
 
     private final ClusterSource cluster;
-    private final MeshScraper scraper;
+    private final Scraper scraper;
     private final TapClient tapClient;
     private final String trustDomain;
     private final Clock clock;
     private final MetricsWindow window = new MetricsWindow(WINDOW.plusSeconds(30));
+    private final GoldenHistory history = new GoldenHistory(20_000);
+    private final java.util.concurrent.atomic.AtomicLong rounds = new java.util.concurrent.atomic.AtomicLong();
     private final ConcurrentHashMap<String, String> scrapeErrors = new ConcurrentHashMap<>();
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("trellis-viz-scrape").daemon().factory());
 
-    private Viz(ClusterSource cluster, MeshScraper scraper, TapClient tapClient, String trustDomain, Clock clock) {
+    /** Reads one proxy's metrics text: {@link MeshScraper} over mTLS as the viz identity; generated text in benchmarks. */
+    @FunctionalInterface
+    public interface Scraper {
+        java.util.concurrent.CompletableFuture<String> scrape(InetSocketAddress proxy, WorkloadIdentity identity);
+    }
+
+    private Viz(ClusterSource cluster, Scraper scraper, TapClient tapClient, String trustDomain, Clock clock) {
         this.cluster = cluster;
         this.scraper = scraper;
         this.tapClient = tapClient;
@@ -57,7 +68,7 @@ public final class Viz implements AutoCloseable {
         this.clock = clock;
     }
 
-    public static Viz start(ClusterSource cluster, MeshScraper scraper, TapClient tapClient, String trustDomain, Duration interval, Clock clock) {
+    public static Viz start(ClusterSource cluster, Scraper scraper, TapClient tapClient, String trustDomain, Duration interval, Clock clock) {
         Viz viz = new Viz(requireNonNull(cluster, "cluster"), requireNonNull(scraper, "scraper"), requireNonNull(tapClient, "tapClient"),
                 requireNonNull(trustDomain, "trustDomain"), clock);
         viz.timer.scheduleWithFixedDelay(viz::scrapeAll, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
@@ -90,7 +101,22 @@ public final class Viz implements AutoCloseable {
         } catch (Exception ignored) {
             // errors are recorded per pod above
         }
-        window.expire(clock.instant());
+        Instant now = clock.instant();
+        window.expire(now);
+        if (rounds.incrementAndGet() < 2) {
+            return;  // one scrape spans no time: a history point now would say "no requests"
+        }
+        for (StatRow row : stat(Resource.WORKLOAD, Optional.empty(), Optional.empty(), HISTORY_WINDOW)) {
+            history.record(workloadKey(row.namespace(), row.kind(), row.name()), now, row);
+        }
+        history.expire(now);
+    }
+
+    /** The window each history point is computed over: a few scrapes, whatever the interval. */
+    private static final Duration HISTORY_WINDOW = Duration.ofSeconds(30);
+
+    private static String workloadKey(String namespace, String kind, String name) {
+        return namespace + "/" + kind + "/" + name;
     }
 
     private static Optional<InetSocketAddress> proxyAddress(Pod pod) {
@@ -108,32 +134,147 @@ public final class Viz implements AutoCloseable {
     /** As {@link #stat(Resource, Optional, Optional)}, over a window of one's choosing (at most the retention, 90 s). */
     public List<StatRow> stat(Resource resource, Optional<String> namespace, Optional<String> name, Duration over) {
         Instant now = clock.instant();
-        Map<String, List<Pod>> groups = new TreeMap<>();
+        Map<Group, List<Pod>> groups = new TreeMap<>(GROUP_ORDER);
         for (Pod pod : cluster.current().pods()) {
             String ns = pod.getMetadata().getNamespace();
             if (namespace.isPresent() && !namespace.get().equals(ns)) {
                 continue;
             }
-            String group = switch (resource) {
-                case DEPLOY -> ns + "/" + Workloads.deployment(pod);
-                case POD -> ns + "/" + pod.getMetadata().getName();
-                case NS -> ns + "/" + ns;
-            };
+            Group group = group(resource, pod);
+            if (resource == Resource.DEPLOY && !group.kind().equals(Workloads.Workload.DEPLOYMENT)) {
+                continue;
+            }
+            if (name.isPresent() && !name.get().equals(group.name())) {
+                continue;
+            }
             groups.computeIfAbsent(group, g -> new ArrayList<>()).add(pod);
         }
         List<StatRow> rows = new ArrayList<>();
         groups.forEach((group, pods) -> {
-            String ns = group.substring(0, group.indexOf('/'));
-            String groupName = group.substring(group.indexOf('/') + 1);
-            if (name.isPresent() && !name.get().equals(groupName)) {
-                return;
-            }
             List<String> keys = pods.stream().map(p -> ObjectKey.of(p).toString()).toList();
             int meshed = (int) pods.stream().filter(Workloads::isMeshed).count();
-            rows.add(window.stat(ns, groupName, keys, meshed, over, now));
+            rows.add(window.stat(group.namespace(), group.kind(), group.name(), keys, meshed, over, now));
         });
-        rows.sort(Comparator.comparing(StatRow::namespace).thenComparing(StatRow::name));
         return rows;
+    }
+
+    /** One row of {@code viz stat}: the namespace, the kind of resource and its name. */
+    private record Group(String namespace, String kind, String name) {}
+
+    private static final Comparator<Group> GROUP_ORDER = Comparator.comparing(Group::namespace).thenComparing(Group::kind).thenComparing(Group::name);
+
+    private static Group group(Resource resource, Pod pod) {
+        String ns = pod.getMetadata().getNamespace();
+        return switch (resource) {
+            case DEPLOY, WORKLOAD -> {
+                Workloads.Workload workload = Workloads.workload(pod);
+                yield new Group(ns, workload.kind(), workload.name());
+            }
+            case POD -> new Group(ns, Workloads.Workload.POD, pod.getMetadata().getName());
+            case NS -> new Group(ns, "Namespace", ns);
+        };
+    }
+
+    /** The pods of workload {@code kind}/{@code name} in {@code namespace}, sorted by name. */
+    public List<Pod> pods(String namespace, String kind, String name) {
+        return cluster.current().pods().stream()
+                .filter(p -> p.getMetadata().getNamespace().equals(namespace))
+                .filter(p -> Workloads.workload(p).equals(new Workloads.Workload(kind, name)))
+                .sorted(Comparator.comparing(p -> p.getMetadata().getName()))
+                .toList();
+    }
+
+    /** Golden metrics of workload {@code kind}/{@code name} over time (empty until it was recorded). */
+    public List<GoldenHistory.Sample> history(String namespace, String kind, String name, GoldenHistory.Range range) {
+        return history.samples(workloadKey(namespace, kind, name), range);
+    }
+
+    /** What the proxies of {@code pods} refused inbound in the last minute, by reason and by Server. */
+    public MetricsWindow.Refusals refusals(List<Pod> pods) {
+        return window.refusals(pods.stream().map(p -> ObjectKey.of(p).toString()).toList(), WINDOW, clock.instant());
+    }
+
+    /** A proxy's certificate: whose, and until when (as its last scrape said). */
+    public record Certificate(String namespace, String pod, String identity, Instant notAfter) {}
+
+    /** The certificates of every meshed pod's proxy that reported one, soonest expiry first. */
+    public List<Certificate> certificates() {
+        List<Certificate> out = new ArrayList<>();
+        for (Pod pod : cluster.current().pods()) {
+            window.certificateExpiry(ObjectKey.of(pod).toString()).ifPresent(notAfter -> out.add(new Certificate(pod.getMetadata().getNamespace(),
+                    pod.getMetadata().getName(), new WorkloadIdentity(trustDomain, pod.getMetadata().getNamespace(), Workloads.serviceAccount(pod)).spiffeId(),
+                    notAfter)));
+        }
+        out.sort(Comparator.comparing(Certificate::notAfter));
+        return out;
+    }
+
+    /** The cluster state viz reads now (pods, Services, policy). */
+    public ClusterSnapshot snapshot() {
+        return cluster.current();
+    }
+
+    /** Pods whose proxies could not be scraped, with the last error: {@code namespace/name} to message. */
+    public Map<String, String> scrapeErrors() {
+        return new TreeMap<>(scrapeErrors);
+    }
+
+    /** A workload in the call graph. */
+    public record Node(String namespace, String kind, String name) {}
+
+    /** Calls from one workload to another in the window: rate, success rate (null without calls) and through which Service. */
+    public record Call(Node src, Node dst, String service, double rps, Double successRate) {}
+
+    /**
+     * The call graph of {@code namespace} over the last minute: calls from its workloads, and
+     * calls into them, from the callers' outbound metrics (the Service discovery resolved each
+     * call to). A callee is every workload whose pods the Service selects; a Service not in the
+     * cluster state is a node of kind {@code Service}.
+     */
+    public List<Call> topology(String namespace) {
+        Instant now = clock.instant();
+        ClusterSnapshot snapshot = cluster.current();
+        Map<String, Pod> podsByKey = new TreeMap<>();
+        snapshot.pods().forEach(p -> podsByKey.put(ObjectKey.of(p).toString(), p));
+        Map<String, List<Pod>> podsByNamespace = new java.util.HashMap<>();
+        snapshot.pods().forEach(p -> podsByNamespace.computeIfAbsent(p.getMetadata().getNamespace(), n -> new ArrayList<>()).add(p));
+        Map<List<String>, List<Node>> calleesByService = new java.util.HashMap<>();
+        Map<List<Object>, double[]> calls = new java.util.LinkedHashMap<>();
+        for (MetricsWindow.ServiceCalls c : window.serviceCalls(podsByKey.keySet(), WINDOW, now)) {
+            Pod caller = podsByKey.get(c.pod());
+            Workloads.Workload from = Workloads.workload(caller);
+            Node src = new Node(caller.getMetadata().getNamespace(), from.kind(), from.name());
+            List<Node> callees = calleesByService.computeIfAbsent(List.of(c.dstNamespace(), c.dstService()),
+                    k -> callees(snapshot, podsByNamespace.getOrDefault(c.dstNamespace(), List.of()), c.dstNamespace(), c.dstService()));
+            for (Node dst : callees) {
+                if (!src.namespace().equals(namespace) && !dst.namespace().equals(namespace)) {
+                    continue;
+                }
+                double[] sums = calls.computeIfAbsent(List.of(src, dst, c.dstService()), k -> new double[3]);
+                sums[0] += c.requests();
+                sums[1] += c.successes();
+                sums[2] = Math.max(sums[2], c.seconds());
+            }
+        }
+        List<Call> out = new ArrayList<>();
+        calls.forEach((key, sums) -> out.add(new Call((Node) key.get(0), (Node) key.get(1), (String) key.get(2),
+                sums[2] > 0 ? sums[0] / sums[2] : 0, sums[0] > 0 ? sums[1] / sums[0] : null)));
+        out.sort(Comparator.comparing((Call c) -> c.src().name()).thenComparing(c -> c.dst().name()));
+        return out;
+    }
+
+    private static List<Node> callees(ClusterSnapshot snapshot, List<Pod> podsOfNamespace, String namespace, String service) {
+        Optional<io.fabric8.kubernetes.api.model.Service> found = snapshot.service(new ObjectKey(namespace, service));
+        Map<String, String> selector = found.map(s -> s.getSpec() == null ? null : s.getSpec().getSelector()).orElse(null);
+        if (selector == null || selector.isEmpty()) {
+            return List.of(new Node(namespace, "Service", service));
+        }
+        List<Node> nodes = podsOfNamespace.stream()
+                .filter(p -> p.getMetadata().getLabels() != null && p.getMetadata().getLabels().entrySet().containsAll(selector.entrySet()))
+                .map(Workloads::workload).distinct()
+                .map(w -> new Node(namespace, w.kind(), w.name()))
+                .toList();
+        return nodes.isEmpty() ? List.of(new Node(namespace, "Service", service)) : nodes;
     }
 
     /** A caller and a callee that talked in the window, with the identities each presented. */
@@ -142,33 +283,37 @@ public final class Viz implements AutoCloseable {
     /**
      * Who called whom in the last minute, from each pod's proxy: its inbound requests by the
      * caller's mesh identity; the caller's deployment is the one whose pods run as that
-     * identity's service account.
+     * identity's service account. Callers and callees are named by their workload.
      */
     public List<EdgeRow> edges(Optional<String> namespace) {
         Instant now = clock.instant();
         ClusterSnapshot snapshot = cluster.current();
-        Map<String, Pod> podsByKey = new TreeMap<>();
-        snapshot.pods().forEach(p -> podsByKey.put(ObjectKey.of(p).toString(), p));
+        Map<String, Pod> podsByKey = new java.util.HashMap<>();
+        // The workloads that run as each service account, once: a caller is named by its identity's account.
+        Map<String, java.util.TreeSet<String>> workloadsByAccount = new java.util.HashMap<>();
+        for (Pod pod : snapshot.pods()) {
+            String ns = pod.getMetadata().getNamespace();
+            workloadsByAccount.computeIfAbsent(ns + "/" + Workloads.serviceAccount(pod), k -> new java.util.TreeSet<>()).add(Workloads.workload(pod).name());
+            if (namespace.isEmpty() || namespace.get().equals(ns)) {
+                podsByKey.put(ObjectKey.of(pod).toString(), pod);
+            }
+        }
         java.util.Set<EdgeRow> rows = new java.util.TreeSet<>(Comparator.comparing(EdgeRow::src).thenComparing(EdgeRow::dst).thenComparing(EdgeRow::clientId));
         for (MetricsWindow.Edge edge : window.edges(podsByKey.keySet(), WINDOW, now)) {
             Pod dst = podsByKey.get(edge.pod());
             String dstNs = dst.getMetadata().getNamespace();
-            if (namespace.isPresent() && !namespace.get().equals(dstNs)) {
-                continue;
-            }
             String serverId = new WorkloadIdentity(trustDomain, dstNs, Workloads.serviceAccount(dst)).spiffeId();
             String src = "unknown";
             String srcNs = "";
             try {
                 WorkloadIdentity client = WorkloadIdentity.parseSpiffeId(edge.clientId());
                 srcNs = client.namespace();
-                src = snapshot.pods().stream()
-                        .filter(p -> p.getMetadata().getNamespace().equals(client.namespace()) && Workloads.serviceAccount(p).equals(client.serviceAccount()))
-                        .map(Workloads::deployment).distinct().sorted().reduce((a, b) -> a + "," + b).orElse("sa/" + client.serviceAccount());
+                java.util.TreeSet<String> callers = workloadsByAccount.get(client.namespace() + "/" + client.serviceAccount());
+                src = callers == null ? "sa/" + client.serviceAccount() : String.join(",", callers);
             } catch (IllegalArgumentException e) {
                 // not a SPIFFE ID ("other" when the proxy capped its label values)
             }
-            rows.add(new EdgeRow(src, Workloads.deployment(dst), srcNs, dstNs, edge.clientId(), serverId, true));
+            rows.add(new EdgeRow(src, Workloads.workload(dst).name(), srcNs, dstNs, edge.clientId(), serverId, true));
         }
         return List.copyOf(rows);
     }
@@ -185,16 +330,16 @@ public final class Viz implements AutoCloseable {
     }
 
     /**
-     * Taps every meshed pod of {@code namespace} (of deployment {@code deployment} when given):
+     * Taps every meshed pod of {@code namespace} (of {@code workload} when given):
      * events matching {@code match} go to {@code sink} (from several threads: the sink must be
      * thread-safe) until {@code limit} requests per pod were seen. Close the handle to stop.
      */
-    public AutoCloseable tap(String namespace, Optional<String> deployment, dev.trellis.api.tap.v1.Match match, int limit,
+    public AutoCloseable tap(String namespace, Optional<Workloads.Workload> workload, dev.trellis.api.tap.v1.Match match, int limit,
                              java.util.function.Consumer<dev.trellis.api.tap.v1.TapEvent> sink, Runnable allEnded) {
         List<AutoCloseable> taps = new ArrayList<>();
         List<Pod> pods = cluster.current().pods().stream()
                 .filter(p -> p.getMetadata().getNamespace().equals(namespace))
-                .filter(p -> deployment.map(d -> d.equals(Workloads.deployment(p))).orElse(true))
+                .filter(p -> workload.map(w -> w.equals(Workloads.workload(p))).orElse(true))
                 .filter(p -> Workloads.isMeshed(p) && p.getStatus() != null && p.getStatus().getPodIP() != null)
                 .toList();
         java.util.concurrent.atomic.AtomicInteger open = new java.util.concurrent.atomic.AtomicInteger(pods.size());

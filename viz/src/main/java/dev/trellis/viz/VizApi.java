@@ -33,17 +33,25 @@ public final class VizApi implements AutoCloseable {
     private final Viz viz;
     private final JsonMapper json = JsonMapper.builder().build();
 
-    private VizApi(HttpServer server, String token, Viz viz) {
+    private final Optional<java.util.function.Supplier<java.net.URI>> dashboardLogins;
+
+    private VizApi(HttpServer server, String token, Viz viz, Optional<java.util.function.Supplier<java.net.URI>> dashboardLogins) {
         this.server = server;
         this.token = token;
         this.viz = viz;
+        this.dashboardLogins = dashboardLogins;
     }
 
     /** Binds 127.0.0.1:{@code port} (0: any free port), with a random token. */
     public static VizApi start(Viz viz, int port) throws IOException {
+        return start(viz, port, randomToken());
+    }
+
+    /** A token as the API makes one when none is given: 24 random bytes, hex. */
+    public static String randomToken() {
         byte[] secret = new byte[24];
         new SecureRandom().nextBytes(secret);
-        return start(viz, port, HexFormat.of().formatHex(secret));
+        return HexFormat.of().formatHex(secret);
     }
 
     /** Shortest token accepted from an operator (a Secret in a cluster). */
@@ -51,6 +59,15 @@ public final class VizApi implements AutoCloseable {
 
     /** Binds 127.0.0.1:{@code port} (0: any free port); callers must present {@code token}. */
     public static VizApi start(Viz viz, int port, String token) throws IOException {
+        return start(viz, port, token, Optional.empty());
+    }
+
+    /**
+     * As {@link #start(Viz, int, String)}; with {@code dashboardLogins}, {@code POST
+     * /api/dashboard/login} answers {@code {"url": …}}: a new one-time login link to the
+     * dashboard for the holder of the token (it sees everything the API does).
+     */
+    public static VizApi start(Viz viz, int port, String token, Optional<java.util.function.Supplier<java.net.URI>> dashboardLogins) throws IOException {
         if (token.length() < MIN_TOKEN_LENGTH || !token.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
             throw new IllegalArgumentException("viz: the API token must be at least " + MIN_TOKEN_LENGTH + " printable characters without spaces");
         }
@@ -60,7 +77,7 @@ public final class VizApi implements AutoCloseable {
         } catch (java.net.BindException e) {
             throw new IOException("viz: cannot listen on 127.0.0.1:" + port + ": " + e.getMessage(), e);
         }
-        VizApi api = new VizApi(server, token, viz);
+        VizApi api = new VizApi(server, token, viz, dashboardLogins);
         server.createContext("/api/", api::handle);
         server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
         server.start();
@@ -80,6 +97,18 @@ public final class VizApi implements AutoCloseable {
             String auth = exchange.getRequestHeaders().getFirst("Authorization");
             if (auth == null || !MessageDigest.isEqual(auth.getBytes(StandardCharsets.UTF_8), ("Bearer " + token).getBytes(StandardCharsets.UTF_8))) {
                 send(exchange, 401, Map.of("error", "viz: a bearer token from the API file is required"));
+                return;
+            }
+            if (exchange.getRequestMethod().equals("POST") && exchange.getRequestURI().getPath().equals("/api/dashboard/login")) {
+                if (dashboardLogins.isEmpty()) {
+                    send(exchange, 404, Map.of("error", "viz: this metrics API runs no dashboard"));
+                    return;
+                }
+                try {
+                    send(exchange, 200, Map.of("url", dashboardLogins.get().get().toString()));
+                } catch (IllegalStateException e) {
+                    send(exchange, 503, Map.of("error", e.getMessage()));
+                }
                 return;
             }
             if (!exchange.getRequestMethod().equals("GET")) {
@@ -145,7 +174,7 @@ public final class VizApi implements AutoCloseable {
         Object end = new Object();
         exchange.getResponseHeaders().set("Content-Type", "application/x-ndjson");
         exchange.sendResponseHeaders(200, 0);
-        try (AutoCloseable tap = viz.tap(params.getOrDefault("namespace", "default"), Optional.ofNullable(params.get("deploy")), match, max,
+        try (AutoCloseable tap = viz.tap(params.getOrDefault("namespace", "default"), Optional.ofNullable(params.get("deploy")).map(d -> new dev.trellis.cluster.Workloads.Workload(dev.trellis.cluster.Workloads.Workload.DEPLOYMENT, d)), match, max,
                 events::offer, () -> events.offer(end))) {
             long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(seconds);
             int completed = 0;

@@ -21,8 +21,10 @@ public enum WatchedResource {
 
     /** What the destination service reads. */
     public static final Set<WatchedResource> ALL = EnumSet.allOf(WatchedResource.class);
-    /** What the metrics API reads: where the proxies are. */
+    /** Where the proxies are, and nothing else. */
     public static final Set<WatchedResource> PODS_ONLY = EnumSet.of(PODS);
+    /** What the metrics API and dashboard read: where the proxies are, the Services they call (topology), the policy on their ports. */
+    public static final Set<WatchedResource> VIZ = EnumSet.of(PODS, SERVICES, POLICY);
 
     private final String apiGroup;
     private final List<String> resources;

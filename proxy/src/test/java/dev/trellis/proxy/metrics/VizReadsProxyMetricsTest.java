@@ -69,7 +69,7 @@ class VizReadsProxyMetricsTest {
         tcp.opened(mtls);
         scrapeAt(start.plusSeconds(10));
 
-        StatRow row = viz.stat("emojivoto", "web", List.of(POD), 1, Duration.ofMinutes(1), start.plusSeconds(10));
+        StatRow row = viz.stat("emojivoto", "Deployment", "web", List.of(POD), 1, Duration.ofMinutes(1), start.plusSeconds(10));
         assertThat(row.rps()).isCloseTo(2.0, within(1e-9));
         assertThat(row.successRate()).isCloseTo(0.9, within(1e-9));
         assertThat(row.latencyP50Ms()).isBetween(3.0, 5.0);
@@ -101,7 +101,33 @@ class VizReadsProxyMetricsTest {
         tcp.opened(new ProxyMetrics.Labels(Direction.INBOUND, "", false, null));
         inbound(200, 1, WEB);
         scrapeAt(start.plusSeconds(20));
-        assertThat(viz.stat("emojivoto", "web", List.of(POD), 1, Duration.ofMinutes(1), start.plusSeconds(20)).secured()).isFalse();
+        assertThat(viz.stat("emojivoto", "Deployment", "web", List.of(POD), 1, Duration.ofMinutes(1), start.plusSeconds(20)).secured()).isFalse();
+    }
+
+    @Test
+    void vizReadsRefusalsPolicyDenialsCallsByServiceAndTheCertificateAsTheProxyWroteThem() throws Exception {
+        dev.trellis.proxy.policy.PolicyMetrics policy = new dev.trellis.proxy.policy.PolicyMetrics(registry);
+        tcp.certificateExpires(start.plus(Duration.ofHours(24)));
+        http.routeResponse(EMOJI, EMOJI_SVC, "ListAll", 200, Optional.of(0), Duration.ofMillis(3));
+        scrapeAt(start);
+        for (int i = 0; i < 3; i++) {
+            http.refused(Direction.INBOUND, dev.trellis.proxy.errors.ProxyError.POLICY_DENIED);
+            policy.http(new dev.trellis.proxy.policy.InboundAuthorizer.Decision(false, "web-http", "", false));
+        }
+        policy.tcp(new dev.trellis.proxy.policy.InboundAuthorizer.Decision(false, "web-admin", "", false));
+        tcp.refused(Direction.INBOUND, "undeclared_port");
+        http.refused(Direction.OUTBOUND, dev.trellis.proxy.errors.ProxyError.NO_ENDPOINTS);
+        for (int i = 0; i < 10; i++) {
+            http.routeResponse(EMOJI, EMOJI_SVC, "ListAll", 200, Optional.of(i < 2 ? 14 : 0), Duration.ofMillis(3));
+        }
+        scrapeAt(start.plusSeconds(10));
+
+        MetricsWindow.Refusals refusals = viz.refusals(List.of(POD), Duration.ofMinutes(1), start.plusSeconds(10));
+        assertThat(refusals.byReason()).as("inbound only").containsOnly(java.util.Map.entry("policy_denied", 3.0), java.util.Map.entry("undeclared_port", 1.0));
+        assertThat(refusals.byServer()).containsOnly(java.util.Map.entry("web-http", 3.0), java.util.Map.entry("web-admin", 1.0));
+        assertThat(viz.serviceCalls(List.of(POD), Duration.ofMinutes(1), start.plusSeconds(10)))
+                .containsExactly(new MetricsWindow.ServiceCalls(POD, "emojivoto", "emoji-svc", 10, 8, 10));
+        assertThat(viz.certificateExpiry(POD)).contains(start.plus(Duration.ofHours(24)));
     }
 
     @Test

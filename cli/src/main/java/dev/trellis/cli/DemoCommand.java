@@ -52,6 +52,8 @@ final class DemoCommand implements Callable<Integer> {
         } catch (java.util.concurrent.TimeoutException e) {
             out.println("trellis demo: no request has succeeded yet after 30 s; see " + home.resolve("logs"));
         }
+        out.println("  dashboard:     " + demo.dashboardUrl() + "  (log in with the one-time link below; `./trellis viz dashboard` prints a new one)");
+        out.println("  login link:    " + demo.loginLink() + "  (works once, within an hour)");
         out.println("  cluster state: " + demo.stateDirectory() + "  (edit policy.yaml: deny web -> voting, and watch)");
         out.println("  try:           ./trellis viz stat deploy     ./trellis viz stat pod -o json");
         out.println("  stop:          Ctrl-C" + (duration != null ? " (or wait " + duration.toSeconds() + " s)" : ""));

@@ -27,7 +27,8 @@ import tools.jackson.databind.json.JsonMapper;
 
 /** {@code trellis viz …}: observability commands against the metrics API. */
 @Command(name = "viz", mixinStandardHelpOptions = true, description = "Golden metrics, edges and routes of meshed workloads, from the viz metrics API.",
-        subcommands = {VizCommand.Stat.class, VizCommand.Edges.class, VizCommand.Routes.class, VizCommand.Tap.class, VizCommand.Top.class, VizServeCommand.class})
+        subcommands = {VizCommand.Stat.class, VizCommand.Edges.class, VizCommand.Routes.class, VizCommand.Tap.class, VizCommand.Top.class,
+                VizCommand.Dashboard.class, VizServeCommand.class})
 final class VizCommand {
 
     /** Where the metrics API is and how the answer is printed: shared by every viz command. */
@@ -43,19 +44,24 @@ final class VizCommand {
 
         /** GETs {@code path} with {@code params} from the metrics API and returns the JSON body. */
         String get(CommandLine.Model.CommandSpec spec, String path, Map<String, String> params) throws Exception {
-            return send(spec, path, params, HttpResponse.BodyHandlers.ofString(), Duration.ofSeconds(10)).body();
+            return send(spec, "GET", path, params, HttpResponse.BodyHandlers.ofString(), Duration.ofSeconds(10)).body();
+        }
+
+        /** POSTs to {@code path} of the metrics API (no body) and returns the JSON body. */
+        String post(CommandLine.Model.CommandSpec spec, String path) throws Exception {
+            return send(spec, "POST", path, Map.of(), HttpResponse.BodyHandlers.ofString(), Duration.ofSeconds(10)).body();
         }
 
         /** GETs {@code path}, handing each line of the answer to {@code line} as it arrives. */
         void stream(CommandLine.Model.CommandSpec spec, String path, Map<String, String> params, java.util.function.Consumer<String> line, Duration timeout)
                 throws Exception {
-            HttpResponse<java.util.stream.Stream<String>> response = send(spec, path, params, HttpResponse.BodyHandlers.ofLines(), timeout);
+            HttpResponse<java.util.stream.Stream<String>> response = send(spec, "GET", path, params, HttpResponse.BodyHandlers.ofLines(), timeout);
             try (java.util.stream.Stream<String> lines = response.body()) {
                 lines.forEach(line);
             }
         }
 
-        private <T> HttpResponse<T> send(CommandLine.Model.CommandSpec spec, String path, Map<String, String> params, HttpResponse.BodyHandler<T> handler,
+        private <T> HttpResponse<T> send(CommandLine.Model.CommandSpec spec, String method, String path, Map<String, String> params, HttpResponse.BodyHandler<T> handler,
                                          Duration timeout) throws Exception {
             if (!List.of("table", "wide", "json").contains(output)) {
                 throw new CommandLine.ParameterException(spec.commandLine(), "viz: output '" + output + "' is not table, wide or json");
@@ -75,12 +81,14 @@ final class VizCommand {
             try {
                 response = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build().send(
                         HttpRequest.newBuilder(api.url().resolve(path + "?" + query)).header("Authorization", "Bearer " + api.token())
+                                .method(method, HttpRequest.BodyPublishers.noBody())
                                 .timeout(timeout).build(), handler);
             } catch (java.net.ConnectException e) {
                 throw new IllegalStateException("viz: the metrics API at " + api.url() + " does not answer; is `trellis demo` still running?");
             }
             if (response.statusCode() != 200) {
-                throw new IllegalStateException("viz: the metrics API answered " + response.statusCode());
+                String detail = response.body() instanceof String text ? ": " + dev.trellis.core.text.UntrustedText.printable(text, 300) : "";
+                throw new IllegalStateException("viz: the metrics API answered " + response.statusCode() + detail);
             }
             return response;
         }
@@ -104,7 +112,7 @@ final class VizCommand {
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
 
-        @Parameters(index = "0", defaultValue = "deploy", paramLabel = "RESOURCE", description = "deploy (default), pod or ns.")
+        @Parameters(index = "0", defaultValue = "deploy", paramLabel = "RESOURCE", description = "deploy (default), workload (every kind), pod or ns.")
         String resource;
 
         @Parameters(index = "1", arity = "0..1", paramLabel = "NAME", description = "Only this one.")
@@ -117,9 +125,10 @@ final class VizCommand {
         public Integer call() throws Exception {
             String kind = switch (resource.toLowerCase(Locale.ROOT)) {
                 case "deploy", "deployment", "deployments" -> "deploy";
+                case "workload", "workloads", "wl" -> "workload";
                 case "pod", "pods", "po" -> "pod";
                 case "ns", "namespace", "namespaces" -> "ns";
-                default -> throw new CommandLine.ParameterException(spec.commandLine(), "viz stat: resource '" + resource + "' is not deploy, pod or ns");
+                default -> throw new CommandLine.ParameterException(spec.commandLine(), "viz stat: resource '" + resource + "' is not deploy, workload, pod or ns");
             };
             Map<String, String> params = new LinkedHashMap<>();
             params.put("resource", kind);
@@ -127,6 +136,44 @@ final class VizCommand {
             params.put("name", name);
             String body = api.get(spec, "/api/stat", params);
             spec.commandLine().getOut().print(api.json() ? body + "\n" : StatTable.render(List.of(JSON.readValue(body, StatRow[].class)), api.wide()));
+            return 0;
+        }
+    }
+
+    /** {@code trellis viz dashboard}: a one-time login link to the dashboard, opened in a browser where there is one. */
+    @Command(name = "dashboard", mixinStandardHelpOptions = true, description = {
+            "Print a one-time login link to the dashboard (golden metrics, topology, live requests) and open it in a browser",
+            "where there is one. The link logs in once, within 5 minutes. Works against a running `trellis demo` without flags."})
+    static final class Dashboard implements Callable<Integer> {
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Option(names = "--show", defaultValue = "browser", description = "browser (default: open a browser where there is one, and print the link) or url (only print it).")
+        String show;
+
+        @Mixin
+        ApiOptions api = new ApiOptions();
+
+        @Override
+        public Integer call() throws Exception {
+            if (!show.equals("browser") && !show.equals("url")) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "viz dashboard: --show '" + show + "' is not browser or url");
+            }
+            String url = JSON.readTree(api.post(spec, "/api/dashboard/login")).path("url").asString("");
+            if (!url.startsWith("http://127.0.0.1:")) {
+                throw new IllegalStateException("viz dashboard: the metrics API gave no loopback login link ('"
+                        + dev.trellis.core.text.UntrustedText.printable(url, 80) + "')");
+            }
+            spec.commandLine().getOut().println(url);
+            spec.commandLine().getOut().flush();
+            boolean display = System.getenv("DISPLAY") != null || System.getenv("WAYLAND_DISPLAY") != null;
+            if (show.equals("browser") && display) {
+                try {
+                    new ProcessBuilder("xdg-open", url).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+                } catch (java.io.IOException e) {
+                    spec.commandLine().getErr().println("viz dashboard: could not open a browser (" + e.getMessage() + "); open the link above");
+                }
+            }
             return 0;
         }
     }

@@ -31,6 +31,10 @@ import dev.trellis.viz.TapClient;
 import dev.trellis.viz.Viz;
 import dev.trellis.viz.VizApi;
 import dev.trellis.viz.VizApiFile;
+import dev.trellis.viz.web.DashboardConfig;
+import dev.trellis.viz.web.DashboardServer;
+import dev.trellis.viz.web.LoginCodes;
+import dev.trellis.viz.web.Viewer;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -76,6 +80,12 @@ public final class DemoMesh implements AutoCloseable {
     private Viz viz;
     private VoteBot bot;
     private VizApi api;
+    private DashboardServer dashboard;
+    private java.net.URI loginLink;
+    /** Whoever holds the demo's files is its operator: the demo's logins see everything. */
+    private static final Viewer DEMO_VIEWER = new Viewer("demo-operator", List.of(), Viewer.Access.EVERYTHING);
+    /** The link the demo prints stays valid this long (links from `trellis viz dashboard`, 5 minutes). */
+    private static final Duration FIRST_LOGIN_LIFETIME = Duration.ofHours(1);
     private final Instant started = Instant.now();
 
     private DemoMesh(Path dir) {
@@ -175,7 +185,14 @@ public final class DemoMesh implements AutoCloseable {
         TapClient tapClient = new TapClient(MeshSslContexts.forGrpcClient(anchors, Optional.of(vizCredentials), clock));
         viz = Viz.start(cluster, scraper, tapClient, TRUST_DOMAIN, Duration.ofSeconds(2), clock);
         open.push(viz);
-        api = VizApi.start(viz, 0);
+        // The dashboard, behind a login: the demo mints the first one-time link; `trellis viz dashboard` asks the API for more.
+        LoginCodes codes = new LoginCodes(Duration.ofMinutes(5), clock);
+        dashboard = DashboardServer.start(DashboardConfig.builder().build(), viz, codes,
+                new DemoControlPlane(identity.adminAddress(), destination.adminAddress(), viz, issuer.certificate().getNotAfter().toInstant(), clock),
+                TRUST_DOMAIN, clock);
+        open.push(dashboard);
+        loginLink = dashboard.loginLink(codes.mint(DEMO_VIEWER, FIRST_LOGIN_LIFETIME));
+        api = VizApi.start(viz, 0, VizApi.randomToken(), Optional.of(() -> dashboard.loginLink(codes.mint(DEMO_VIEWER))));
         open.push(api);
         VizApiFile.write(dir.resolve("viz-api"), api);
 
@@ -303,6 +320,16 @@ public final class DemoMesh implements AutoCloseable {
         return Duration.between(started, Instant.now());
     }
 
+    /** The dashboard's address. */
+    public java.net.URI dashboardUrl() {
+        return dashboard.url();
+    }
+
+    /** The one-time link the demo printed: opening it logs in (once, within an hour). */
+    public java.net.URI loginLink() {
+        return loginLink;
+    }
+
     /** Golden metrics of the demo's deployments, from the proxies' metrics. */
     public List<StatRow> stat() {
         return viz.stat(Viz.Resource.DEPLOY, Optional.of(DemoManifests.NAMESPACE), Optional.empty());
@@ -335,7 +362,7 @@ public final class DemoMesh implements AutoCloseable {
         List<AutoCloseable> rest = new ArrayList<>();
         while (!open.isEmpty()) {
             AutoCloseable next = open.pop();
-            if (next instanceof VoteBot || next instanceof VizApi || next instanceof Viz) {
+            if (next instanceof VoteBot || next instanceof VizApi || next instanceof DashboardServer || next instanceof Viz) {
                 closeQuietly(next);
             } else {
                 rest.add(next);

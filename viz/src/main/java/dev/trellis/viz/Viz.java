@@ -329,29 +329,47 @@ public final class Viz implements AutoCloseable {
                 : key.dstService().equals(service) && key.dstNamespace().equals(namespace), WINDOW, clock.instant());
     }
 
-    /**
-     * Taps every meshed pod of {@code namespace} (of {@code workload} when given):
-     * events matching {@code match} go to {@code sink} (from several threads: the sink must be
-     * thread-safe) until {@code limit} requests per pod were seen. Close the handle to stop.
-     */
-    public AutoCloseable tap(String namespace, Optional<Workloads.Workload> workload, dev.trellis.api.tap.v1.Match match, int limit,
-                             java.util.function.Consumer<dev.trellis.api.tap.v1.TapEvent> sink, Runnable allEnded) {
-        List<AutoCloseable> taps = new ArrayList<>();
-        List<Pod> pods = cluster.current().pods().stream()
+    /** The meshed pods of {@code namespace} (of {@code workload} when given) whose proxies can be tapped now. */
+    public List<Pod> tapTargets(String namespace, Optional<Workloads.Workload> workload) {
+        return cluster.current().pods().stream()
                 .filter(p -> p.getMetadata().getNamespace().equals(namespace))
                 .filter(p -> workload.map(w -> w.equals(Workloads.workload(p))).orElse(true))
                 .filter(p -> Workloads.isMeshed(p) && p.getStatus() != null && p.getStatus().getPodIP() != null)
                 .toList();
+    }
+
+    /**
+     * Taps {@code pod}'s proxy: events matching {@code match} go to {@code sink} (on the tap's
+     * thread) until {@code limit} requests were seen or the handle is closed; {@code ended} then
+     * gets why ({@code done} at the limit).
+     */
+    public AutoCloseable tapPod(Pod pod, dev.trellis.api.tap.v1.Match match, int limit, java.util.function.Consumer<dev.trellis.api.tap.v1.TapEvent> sink,
+                                java.util.function.Consumer<String> ended) {
+        String namespace = pod.getMetadata().getNamespace();
+        WorkloadIdentity identity = new WorkloadIdentity(trustDomain, namespace, Workloads.serviceAccount(pod));
+        return tapClient.observe(new InetSocketAddress(pod.getStatus().getPodIP(), Workloads.proxyTapPort(pod)), identity, match, limit, sink, why -> {
+            if (!why.equals("done")) {
+                log.info("viz: tap of {}/{} ended: {}", namespace, pod.getMetadata().getName(), why);
+            }
+            ended.accept(why);
+        });
+    }
+
+    /**
+     * Taps every pod of {@link #tapTargets}: events matching {@code match} go to {@code sink}
+     * (from several threads: the sink must be thread-safe) until {@code limit} requests per pod
+     * were seen; {@code allEnded} runs once every pod's tap ended. Close the handle to stop.
+     */
+    public AutoCloseable tap(String namespace, Optional<Workloads.Workload> workload, dev.trellis.api.tap.v1.Match match, int limit,
+                             java.util.function.Consumer<dev.trellis.api.tap.v1.TapEvent> sink, Runnable allEnded) {
+        List<Pod> pods = tapTargets(namespace, workload);
         java.util.concurrent.atomic.AtomicInteger open = new java.util.concurrent.atomic.AtomicInteger(pods.size());
         if (pods.isEmpty()) {
             allEnded.run();
         }
+        List<AutoCloseable> taps = new ArrayList<>();
         for (Pod pod : pods) {
-            WorkloadIdentity identity = new WorkloadIdentity(trustDomain, namespace, Workloads.serviceAccount(pod));
-            taps.add(tapClient.observe(new InetSocketAddress(pod.getStatus().getPodIP(), Workloads.proxyTapPort(pod)), identity, match, limit, sink, why -> {
-                if (!why.equals("done")) {
-                    log.info("viz: tap of {}/{} ended: {}", namespace, pod.getMetadata().getName(), why);
-                }
+            taps.add(tapPod(pod, match, limit, sink, why -> {
                 if (open.decrementAndGet() == 0) {
                     allEnded.run();
                 }

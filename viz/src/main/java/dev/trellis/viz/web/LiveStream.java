@@ -68,6 +68,19 @@ final class LiveStream {
         return new BoundedHttpListener.Reply.Streamed(head, ctx -> new Running(start, ctx, streams).begin());
     }
 
+    /** A pod's tap, registered before it is opened. */
+    private static final class OpenTap implements AutoCloseable {
+        volatile AutoCloseable tap;
+
+        @Override
+        public void close() throws Exception {
+            AutoCloseable current = tap;
+            if (current != null) {
+                current.close();
+            }
+        }
+    }
+
     /** One stream on one connection. */
     private final class Running {
         private final Dashboard.LiveStart start;
@@ -80,8 +93,8 @@ final class LiveStream {
         private final AtomicBoolean ended = new AtomicBoolean();
         private final AtomicBoolean flushPending = new AtomicBoolean();
         private final long began = System.nanoTime();
-        private volatile AutoCloseable tap;
-        private volatile long tapOpened;
+        /** The open taps, by pod name. */
+        private final Map<String, OpenTap> taps = new ConcurrentHashMap<>();
 
         Running(Dashboard.LiveStart start, ChannelHandlerContext ctx, AtomicInteger userStreams) {
             this.start = start;
@@ -97,45 +110,58 @@ final class LiveStream {
                     filter.workload().map(w -> " " + w.kind() + "/" + w.name()).orElse(""),
                     filter.pathPrefix().isEmpty() ? "" : " path " + filter.pathPrefix(), filter.method().isEmpty() ? "" : " method " + filter.method(),
                     filter.status().map(s -> " status " + s).orElse(""));
-            var heartbeat = channel.eventLoop().scheduleAtFixedRate(this::stats, 1, 1, TimeUnit.SECONDS);
+            var heartbeat = channel.eventLoop().scheduleAtFixedRate(() -> {
+                stats();
+                reconcileTaps();
+            }, 1, 1, TimeUnit.SECONDS);
             var limit = channel.eventLoop().schedule(() -> end("time limit of " + config.liveMaxDuration().toMinutes() + " min reached"),
                     config.liveMaxDuration().toNanos(), TimeUnit.NANOSECONDS);
             channel.closeFuture().addListener(closed -> {
                 heartbeat.cancel(false);
                 limit.cancel(false);
                 ended.set(true);
-                closeTap();
+                taps.values().forEach(Running::closeQuietly);
+                taps.clear();
                 userStreams.decrementAndGet();
                 log.info("dashboard: {} live tap of namespace {} ended after {} s: {} requests sent, {} dropped", user(), filter.namespace(),
                         TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - began), sent.get(), dropped.get());
             });
-            openTap();
+            reconcileTaps();
         }
 
-        private void openTap() {
+        /**
+         * Each second: every pod the filter names has a tap open. A pod's tap ends at the proxy's
+         * limit, when its proxy restarts, or when the pod goes; it is opened again here, at most
+         * once a second, and pods that appeared since the stream began are tapped too.
+         */
+        private void reconcileTaps() {
             if (ended.get()) {
                 return;
             }
-            tapOpened = System.nanoTime();
             LiveTap.Filter filter = start.filter();
-            tap = viz.tap(filter.namespace(), filter.workload(), filter.match(), TAP_LIMIT, event -> {
-                synchronized (joiner) {
-                    joiner.accept(event, System.currentTimeMillis());
+            java.util.Set<String> wanted = new java.util.HashSet<>();
+            for (io.fabric8.kubernetes.api.model.Pod pod : viz.tapTargets(filter.namespace(), filter.workload())) {
+                String key = pod.getMetadata().getName();
+                wanted.add(key);
+                if (taps.containsKey(key)) {
+                    continue;
                 }
-            }, this::tapsEnded);
-        }
-
-        /** Every pod's tap ended (their limit, a restart, or no pods yet): open them again, at most once a second. */
-        private void tapsEnded() {
-            if (ended.get()) {
-                return;
+                // Registered before it opens, so a tap that ends at once is still taken out (and opened again next second).
+                OpenTap handle = new OpenTap();
+                taps.put(key, handle);
+                handle.tap = viz.tapPod(pod, filter.match(), TAP_LIMIT, event -> {
+                    synchronized (joiner) {
+                        joiner.accept(event, System.currentTimeMillis());
+                    }
+                }, why -> taps.remove(key, handle));
             }
-            long sinceOpened = System.nanoTime() - tapOpened;
-            long wait = Math.max(0, TimeUnit.SECONDS.toNanos(1) - sinceOpened);
-            channel.eventLoop().schedule(() -> {
-                closeTap();
-                openTap();
-            }, wait, TimeUnit.NANOSECONDS);
+            taps.keySet().removeIf(key -> {
+                if (wanted.contains(key)) {
+                    return false;
+                }
+                closeQuietly(taps.get(key));
+                return true;
+            });
         }
 
         private void send(LiveTap.Line line) {
@@ -172,12 +198,10 @@ final class LiveStream {
             channel.write(new DefaultHttpContent(Unpooled.wrappedBuffer(withNewline)));
         }
 
-        private void closeTap() {
-            AutoCloseable current = tap;
-            tap = null;
-            if (current != null) {
+        private static void closeQuietly(AutoCloseable tap) {
+            if (tap != null) {
                 try {
-                    current.close();
+                    tap.close();
                 } catch (Exception e) {
                     log.debug("dashboard: closing a tap: {}", e.toString());
                 }

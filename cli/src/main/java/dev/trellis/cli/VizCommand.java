@@ -140,16 +140,40 @@ final class VizCommand {
         }
     }
 
-    /** {@code trellis viz dashboard}: a one-time login link to the dashboard, opened in a browser where there is one. */
+    /**
+     * {@code trellis viz dashboard}: a one-time login link to the dashboard, opened in a browser
+     * where there is one. Against the demo (or any metrics API file) the API mints it; with
+     * {@code --kubernetes} the command port-forwards to the installed viz pod through the API
+     * server and trades the kubeconfig's own token for a link for that user, then holds the
+     * forward until Ctrl-C.
+     */
     @Command(name = "dashboard", mixinStandardHelpOptions = true, description = {
             "Print a one-time login link to the dashboard (golden metrics, topology, live requests) and open it in a browser",
-            "where there is one. The link logs in once, within 5 minutes. Works against a running `trellis demo` without flags."})
+            "where there is one. The link logs in once, within 5 minutes. Works against a running `trellis demo` without flags;",
+            "with --kubernetes it port-forwards to the installed dashboard and logs you in with your kubeconfig's token (your RBAC",
+            "decides which namespaces you see), until Ctrl-C."})
     static final class Dashboard implements Callable<Integer> {
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
 
         @Option(names = "--show", defaultValue = "browser", description = "browser (default: open a browser where there is one, and print the link) or url (only print it).")
         String show;
+
+        @Option(names = "--kubernetes", description = "The dashboard `trellis install` put on the cluster of your kubeconfig.")
+        boolean kubernetes;
+
+        @Option(names = "--kubeconfig", paramLabel = "FILE", description = "With --kubernetes: the kubeconfig (default: as kubectl finds it).")
+        Path kubeconfig;
+
+        @Option(names = "--context", description = "With --kubernetes: the kubeconfig context (default: the current one).")
+        String context;
+
+        @Option(names = "--control-plane-namespace", defaultValue = dev.trellis.core.identity.ControlPlaneComponent.DEFAULT_NAMESPACE,
+                description = "With --kubernetes: where the control plane runs (default: ${DEFAULT-VALUE}).")
+        String controlPlaneNamespace;
+
+        @Option(names = "--port", defaultValue = "0", description = "With --kubernetes: the local port of the forward (default: any free port).")
+        int localPort;
 
         @Mixin
         ApiOptions api = new ApiOptions();
@@ -159,11 +183,59 @@ final class VizCommand {
             if (!show.equals("browser") && !show.equals("url")) {
                 throw new CommandLine.ParameterException(spec.commandLine(), "viz dashboard: --show '" + show + "' is not browser or url");
             }
+            if (kubernetes) {
+                return onKubernetes();
+            }
             String url = JSON.readTree(api.post(spec, "/api/dashboard/login")).path("url").asString("");
             if (!url.startsWith("http://127.0.0.1:")) {
                 throw new IllegalStateException("viz dashboard: the metrics API gave no loopback login link ('"
                         + dev.trellis.core.text.UntrustedText.printable(url, 80) + "')");
             }
+            show(url);
+            return 0;
+        }
+
+        private int onKubernetes() throws Exception {
+            io.fabric8.kubernetes.client.Config config = Kubeconfigs.load(kubeconfig, context, "viz dashboard");
+            String token = config.getOauthToken() != null ? config.getOauthToken() : config.getAutoOAuthToken();
+            if (token == null || token.isBlank()) {
+                throw new IllegalStateException("viz dashboard: your kubeconfig gives no bearer token (it may authenticate with a client certificate); "
+                        + "the dashboard logs users in with their own token, checked by the API server: use a kubeconfig with a token "
+                        + "(OIDC, or `kubectl create token` for a service account)");
+            }
+            try (io.fabric8.kubernetes.client.KubernetesClient client = new io.fabric8.kubernetes.client.KubernetesClientBuilder().withConfig(config).build()) {
+                io.fabric8.kubernetes.api.model.Pod pod = client.pods().inNamespace(controlPlaneNamespace)
+                        .withLabels(dev.trellis.install.ControlPlane.vizPodSelector()).list().getItems().stream()
+                        .filter(p -> p.getStatus() != null && "Running".equals(p.getStatus().getPhase()))
+                        .findFirst()
+                        .orElseThrow(() -> new IllegalStateException("viz dashboard: no running viz pod in namespace " + controlPlaneNamespace
+                                + "; is the control plane installed (`trellis check`)?"));
+                try (io.fabric8.kubernetes.client.LocalPortForward forward = client.pods().inNamespace(controlPlaneNamespace)
+                        .withName(pod.getMetadata().getName()).portForward(dev.trellis.install.ControlPlane.DASHBOARD_PORT, localPort)) {
+                    String base = "http://127.0.0.1:" + forward.getLocalPort();
+                    HttpResponse<String> answer = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build().send(
+                            HttpRequest.newBuilder(java.net.URI.create(base + "/login/token")).header("Authorization", "Bearer " + token)
+                                    .timeout(Duration.ofSeconds(15)).POST(HttpRequest.BodyPublishers.noBody()).build(),
+                            HttpResponse.BodyHandlers.ofString());
+                    if (answer.statusCode() != 200) {
+                        throw new IllegalStateException("viz dashboard: the dashboard refused your token (" + answer.statusCode() + "): "
+                                + dev.trellis.core.text.UntrustedText.printable(JSON.readTree(answer.body()).path("error").asString(answer.body()), 300));
+                    }
+                    String path = JSON.readTree(answer.body()).path("path").asString("");
+                    if (!path.startsWith("/login?code=")) {
+                        throw new IllegalStateException("viz dashboard: the dashboard answered no login link");
+                    }
+                    show(base + path);
+                    spec.commandLine().getOut().println("viz dashboard: forwarding " + base + " to " + controlPlaneNamespace + "/"
+                            + pod.getMetadata().getName() + ":" + dev.trellis.install.ControlPlane.DASHBOARD_PORT + "; Ctrl-C stops");
+                    spec.commandLine().getOut().flush();
+                    new java.util.concurrent.CountDownLatch(1).await();
+                }
+            }
+            return 0;
+        }
+
+        private void show(String url) {
             spec.commandLine().getOut().println(url);
             spec.commandLine().getOut().flush();
             boolean display = System.getenv("DISPLAY") != null || System.getenv("WAYLAND_DISPLAY") != null;
@@ -174,7 +246,6 @@ final class VizCommand {
                     spec.commandLine().getErr().println("viz dashboard: could not open a browser (" + e.getMessage() + "); open the link above");
                 }
             }
-            return 0;
         }
     }
 

@@ -10,11 +10,18 @@ import dev.trellis.tls.client.IdentityClient;
 import dev.trellis.tls.context.CredentialsStore;
 import dev.trellis.tls.context.MeshSslContexts;
 import dev.trellis.tls.pki.TrustAnchors;
+import dev.trellis.viz.ControlPlaneStatus;
 import dev.trellis.viz.MeshScraper;
 import dev.trellis.viz.TapClient;
 import dev.trellis.viz.Viz;
 import dev.trellis.viz.VizApi;
 import dev.trellis.viz.VizApiFile;
+import dev.trellis.viz.web.DashboardConfig;
+import dev.trellis.viz.web.DashboardServer;
+import dev.trellis.viz.web.KubernetesViewers;
+import dev.trellis.viz.web.LoginCodes;
+import dev.trellis.viz.web.Logins;
+import dev.trellis.viz.web.Viewer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -63,6 +70,15 @@ final class VizServeCommand implements Callable<Integer> {
             description = "Callers must present the token in FILE (at least 32 characters; a Secret in a cluster). Default: a random one, written to --api-file.")
     Path apiTokenFile;
 
+    @Option(names = "--dashboard", paramLabel = "HOST:PORT",
+            description = "Also serve the dashboard here (a loopback address: it is reached with a port-forward). With --kubernetes, users log in with their own token "
+                    + "(`trellis viz dashboard`: TokenReview) and see what their RBAC lets them list; otherwise with links from the API (POST /api/dashboard/login). "
+                    + "Default: no dashboard.")
+    HostPort dashboard;
+
+    @Option(names = "--dashboard-allow-host", paramLabel = "NAME", description = "A Host name the dashboard answers to besides localhost, 127.0.0.1 and [::1] (repeatable).")
+    List<String> dashboardHosts = new java.util.ArrayList<>();
+
     @Option(names = "--admin", defaultValue = "127.0.0.1:9994", paramLabel = "HOST:PORT", description = "Admin listener: /live /ready /metrics (default: ${DEFAULT-VALUE}).")
     HostPort admin;
 
@@ -100,13 +116,39 @@ final class VizServeCommand implements Callable<Integer> {
         MeshScraper scraper = new MeshScraper(MeshSslContexts.forClient(anchors, Optional.of(credentials), List.of("h2"), clock), Duration.ofSeconds(3));
         Viz viz = Viz.start(cluster, scraper, new TapClient(MeshSslContexts.forGrpcClient(anchors, Optional.of(credentials), clock)),
                 trustDomain, interval, clock);
-        VizApi api = apiTokenFile == null ? VizApi.start(viz, port) : VizApi.start(viz, port, Files.readString(apiTokenFile).strip());
+        Optional<DashboardServer> dashboardServer = Optional.empty();
+        Optional<java.util.function.Supplier<java.net.URI>> dashboardLogins = Optional.empty();
+        io.fabric8.kubernetes.client.KubernetesClient reviews = null;
+        if (dashboard != null) {
+            LoginCodes codes = new LoginCodes(Duration.ofMinutes(5), clock);
+            Logins logins = Logins.NONE;
+            if (source.kubernetes) {
+                reviews = new io.fabric8.kubernetes.client.KubernetesClientBuilder().build();
+                logins = new KubernetesViewers(reviews, clock);
+            }
+            DashboardServer server = DashboardServer.start(DashboardConfig.builder().listen(dashboard).allowHosts(dashboardHosts).build(), viz, codes, logins,
+                    ControlPlaneStatus.NONE, trustDomain, clock);
+            dashboardServer = Optional.of(server);
+            // The API token's holder (the operator) may mint links that see everything.
+            Viewer operator = new Viewer("viz-api-token-holder", List.of(), Viewer.Access.EVERYTHING);
+            dashboardLogins = Optional.of(() -> server.loginLink(codes.mint(operator)));
+        }
+        String apiToken = apiTokenFile == null ? VizApi.randomToken() : Files.readString(apiTokenFile).strip();
+        VizApi api = VizApi.start(viz, port, apiToken, dashboardLogins);
         VizApiFile.write(apiFile, api);
         spec.commandLine().getOut().println("viz: metrics API on http://127.0.0.1:" + api.address().getPort() + " for " + cluster.describe()
                 + "; URL and token in " + apiFile);
+        dashboardServer.ifPresent(d -> spec.commandLine().getOut().println("viz: dashboard on " + d.url()
+                + (source.kubernetes ? " (log in with `trellis viz dashboard`: your token, your rights)" : " (log in with a link from POST /api/dashboard/login)")));
         spec.commandLine().getOut().flush();
         CountDownLatch stopped = new CountDownLatch(1);
+        Optional<DashboardServer> closeDashboard = dashboardServer;
+        io.fabric8.kubernetes.client.KubernetesClient closeReviews = reviews;
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            closeDashboard.ifPresent(DashboardServer::close);
+            if (closeReviews != null) {
+                closeReviews.close();
+            }
             api.close();
             adminServer.close();
             viz.close();

@@ -17,7 +17,15 @@ import java.util.List;
  */
 public final class ControlPlane {
 
+    /** Where the installed dashboard listens inside the viz pod: its loopback, reached with a port-forward. */
+    public static final int DASHBOARD_PORT = VizManifests.DASHBOARD_PORT;
+
     private ControlPlane() {
+    }
+
+    /** The labels that pick the installed viz pods (the metrics API and the dashboard). */
+    public static java.util.Map<String, String> vizPodSelector() {
+        return java.util.Map.of(ControlPlaneWorkload.LABEL_PART_OF, ControlPlaneWorkload.PART_OF, ControlPlaneWorkload.LABEL_COMPONENT, VizManifests.ROLE);
     }
 
     /** The seven policy CRDs. */

@@ -13,10 +13,13 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The metrics API: it reads pods only (to find proxies), scrapes them over mTLS as the viz
- * identity, and answers the CLI on the pod's loopback (reached with {@code kubectl
- * port-forward}) with the bearer token of the {@code trellis-viz-api-token} Secret, made
- * here. No Service and no open port but the probes: nothing in the cluster reaches it.
+ * The metrics API and the dashboard: it reads pods, Services and policy, scrapes the proxies
+ * over mTLS as the viz identity, answers the CLI on the pod's loopback (reached with {@code
+ * kubectl port-forward}) with the bearer token of the {@code trellis-viz-api-token} Secret,
+ * made here, and serves the dashboard on the pod's loopback too ({@code trellis viz dashboard}
+ * port-forwards to it and logs the user in with their own token: it may create TokenReviews
+ * and SubjectAccessReviews, nothing else beyond reading). No Service and no open port but the
+ * probes: nothing in the cluster reaches it.
  * One replica even under {@code --ha}: each replica would scrape every proxy, and the CLI
  * talks to one pod.
  */
@@ -24,6 +27,7 @@ final class VizManifests {
 
     static final String ROLE = "viz";
     static final int API_PORT = 8084;
+    static final int DASHBOARD_PORT = 8085;
     static final int ADMIN_PORT = 9994;
     static final int PROBE_PORT = 9995;
     static final String API_TOKEN_SECRET = "trellis-viz-api-token";
@@ -46,6 +50,7 @@ final class VizManifests {
                 "--identity-addr", options.serviceHost(ControlPlaneComponent.IDENTITY.serviceAccount()) + ":" + IdentityManifests.GRPC_PORT,
                 "--token-file", ControlPlaneWorkload.IDENTITY_TOKEN_FILE,
                 "--port", String.valueOf(API_PORT),
+                "--dashboard", "127.0.0.1:" + DASHBOARD_PORT,
                 "--api-file", STATE_DIR + "/api",
                 "--api-token-file", API_TOKEN_DIR + "/token",
                 "--admin", "127.0.0.1:" + ADMIN_PORT,
@@ -60,7 +65,13 @@ final class VizManifests {
                 true);
         List<HasMetadata> objects = new ArrayList<>();
         objects.add(workload.serviceAccount());
-        objects.addAll(workload.clusterRole(DestinationManifests.readRules(WatchedResource.VIZ)));
+        List<io.fabric8.kubernetes.api.model.rbac.PolicyRule> rules = new ArrayList<>(DestinationManifests.readRules(WatchedResource.VIZ));
+        // The dashboard's logins: who a user's token is (TokenReview), and what that user may see (SubjectAccessReview).
+        rules.add(new io.fabric8.kubernetes.api.model.rbac.PolicyRuleBuilder().withApiGroups("authentication.k8s.io").withResources("tokenreviews")
+                .withVerbs("create").build());
+        rules.add(new io.fabric8.kubernetes.api.model.rbac.PolicyRuleBuilder().withApiGroups("authorization.k8s.io").withResources("subjectaccessreviews")
+                .withVerbs("create").build());
+        objects.addAll(workload.clusterRole(rules));
         objects.add(new SecretBuilder().withMetadata(workload.metadata(API_TOKEN_SECRET)).withType("Opaque")
                 .addToStringData("token", token).build());
         // A new token (each install makes one) restarts the API, which reads it at start.

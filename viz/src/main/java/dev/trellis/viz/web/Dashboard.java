@@ -38,10 +38,11 @@ final class Dashboard {
     private final KeyedRateLimiter<InetAddress> loginAttempts;
     private final Assets assets;
     private final DashboardApi api;
+    private final Logins logins;
     private final String cookieName;
     private final JsonMapper json = JsonMapper.builder().build();
 
-    Dashboard(DashboardConfig config, Sessions sessions, LoginCodes codes, Assets assets, DashboardApi api, String cookieName) {
+    Dashboard(DashboardConfig config, Sessions sessions, LoginCodes codes, Logins logins, Assets assets, DashboardApi api, String cookieName) {
         this.config = requireNonNull(config, "config");
         this.guards = new RequestGuards(config);
         this.sessions = requireNonNull(sessions, "sessions");
@@ -49,6 +50,7 @@ final class Dashboard {
         this.loginAttempts = KeyedRateLimiter.create(config.loginAttempts());
         this.assets = requireNonNull(assets, "assets");
         this.api = requireNonNull(api, "api");
+        this.logins = requireNonNull(logins, "logins");
         this.cookieName = requireNonNull(cookieName, "cookieName");
     }
 
@@ -57,6 +59,10 @@ final class Dashboard {
         Optional<Refusal> refused = guards.shape(request).or(() -> guards.host(request));
         if (refused.isPresent()) {
             return refuse(request, refused.get(), "-");
+        }
+        // The CLI trades the user's own token for a one-time link (the user opens it in a browser).
+        if (request.path().equals("/login/token") && request.method().equals("POST")) {
+            return tokenLogin(request);
         }
         // The login page and what it needs are the only things answered without a session.
         if (request.path().equals("/login")) {
@@ -146,6 +152,44 @@ final class Dashboard {
         return WebAnswer.json(200, Map.of("user", viewer.get().user()))
                 .withHeader("Set-Cookie", cookieName + "=" + started.id() + "; Path=/; Max-Age=" + config.sessionLifetime().toSeconds()
                         + "; HttpOnly; SameSite=Strict" + secure());
+    }
+
+    /**
+     * {@code POST /login/token} with {@code Authorization: Bearer <the user's token>}: the
+     * token is checked ({@link Logins}, a TokenReview on Kubernetes) and a one-time login link
+     * for that user is the answer, {@code {"user": …, "path": "/login?code=…"}}. Rate-limited per
+     * source as logins are; a browser page of another origin cannot send it (no CORS is answered,
+     * and an Origin, when sent, must be this dashboard).
+     */
+    private Outcome tokenLogin(WebRequest request) {
+        if (request.header("origin").isPresent()) {
+            Optional<Refusal> refused = guards.sameOrigin(request);
+            if (refused.isPresent()) {
+                return refuse(request, refused.get(), "-");
+            }
+        }
+        if (!loginAttempts.tryAcquire(request.source()).isZero()) {
+            return refuse(request, new Refusal(429, "login_rate_limited", "dashboard: too many login attempts from "
+                    + request.source().getHostAddress() + "; wait a moment"), "-");
+        }
+        String authorization = request.header("authorization").orElse("");
+        if (!authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
+            return refuse(request, new Refusal(401, "no_token", "dashboard: POST /login/token needs Authorization: Bearer <your token>"), "-");
+        }
+        Viewer viewer;
+        try {
+            viewer = logins.authenticate(authorization.substring(7).strip());
+        } catch (Logins.LoginRefused e) {
+            return refuse(request, new Refusal(401, "token_refused", e.getMessage()), "-");
+        }
+        String code;
+        try {
+            code = codes.mint(viewer);
+        } catch (IllegalStateException e) {
+            return refuse(request, new Refusal(503, "too_many_codes", e.getMessage()), viewer.user());
+        }
+        log.info("dashboard: {} (groups {}) got a login link for their token, from {}", viewer.user(), viewer.groups(), request.source().getHostAddress());
+        return WebAnswer.json(200, Map.of("user", viewer.user(), "path", "/login?code=" + code));
     }
 
     private String code(WebRequest request) {

@@ -56,6 +56,12 @@ public final class DashboardServer implements AutoCloseable {
      */
     public static DashboardServer start(DashboardConfig config, Viz viz, LoginCodes codes, ControlPlaneStatus controlPlane, String trustDomain,
                                         Clock clock) {
+        return start(config, viz, codes, Logins.NONE, controlPlane, trustDomain, clock);
+    }
+
+    /** As above; {@code logins} also lets a user trade their own token for a login link ({@code POST /login/token}). */
+    public static DashboardServer start(DashboardConfig config, Viz viz, LoginCodes codes, Logins logins, ControlPlaneStatus controlPlane,
+                                        String trustDomain, Clock clock) {
         requireNonNull(config, "config");
         Sessions sessions = new Sessions(config, clock);
         Assets assets = new Assets();
@@ -81,7 +87,7 @@ public final class DashboardServer implements AutoCloseable {
             throw e;
         }
         // The cookie is named after the port: two dashboards on one host (two demos) keep their sessions apart.
-        dashboard.set(new Dashboard(config, sessions, codes, assets, api, "trellis-session-" + listener.address().getPort()));
+        dashboard.set(new Dashboard(config, sessions, codes, logins, assets, api, "trellis-session-" + listener.address().getPort()));
         return new DashboardServer(group, requests, listener, sessions);
     }
 

@@ -36,6 +36,23 @@ class DashboardTest {
     private LoginCodes codes;
     private Dashboard dashboard;
     private InetAddress source;
+    /** Token logins: "good-token" is bob, who may see shop only; anything else is refused. */
+    private final Logins logins = token -> {
+        if (!token.equals("good-token")) {
+            throw new Logins.LoginRefused("dashboard: the API server did not authenticate that token (unknown token)");
+        }
+        return new Viewer("bob", List.of("dev"), new Viewer.Access() {
+            @Override
+            public boolean mayView(String namespace) {
+                return namespace.equals("shop");
+            }
+
+            @Override
+            public boolean mayTap(String namespace) {
+                return false;
+            }
+        });
+    };
 
     @BeforeEach
     void start() throws Exception {
@@ -49,7 +66,7 @@ class DashboardTest {
     private void build(DashboardConfig newConfig) {
         config = newConfig;
         codes = new LoginCodes(config.loginCodeLifetime(), clock);
-        dashboard = new Dashboard(config, new Sessions(config, clock), codes, new Assets(),
+        dashboard = new Dashboard(config, new Sessions(config, clock), codes, logins, new Assets(),
                 new DashboardApi(viz, ControlPlaneStatus.NONE, "cluster.local", clock), COOKIE);
     }
 
@@ -240,6 +257,25 @@ class DashboardTest {
                 "{\"namespace\":\"shop\",\"status\":\"abc\"}");
         assertThat(badFilter.status()).isEqualTo(400);
         assertThat(body(badFilter)).contains("status must be an HTTP status");
+    }
+
+    @Test
+    void aUsersOwnTokenBuysALoginLinkForThatUserAndNoOneElse() {
+        WebAnswer refused = send("POST", "/login/token", Map.of("authorization", "Bearer stolen"), "");
+        assertThat(refused.status()).isEqualTo(401);
+        assertThat(body(refused)).contains("did not authenticate that token");
+        assertThat(send("POST", "/login/token", Map.of(), "").status()).as("no token").isEqualTo(401);
+        assertThat(send("POST", "/login/token", Map.of("authorization", "Bearer good-token", "origin", "http://evil.example"), "").status())
+                .as("not from another site's page").isEqualTo(403);
+        WebAnswer granted = send("POST", "/login/token", Map.of("authorization", "Bearer good-token"), "");
+        assertThat(granted.status()).isEqualTo(200);
+        String path = body(granted).replaceAll(".*\"path\":\"([^\"]+)\".*", "$1");
+        assertThat(path).startsWith("/login?code=");
+        WebAnswer login = send("POST", "/login", Map.of("origin", ORIGIN), "code=" + path.substring("/login?code=".length()));
+        assertThat(login.status()).isEqualTo(200);
+        String session = login.headers().get("Set-Cookie").replaceAll("^[^=]+=([^;]+);.*", "$1");
+        assertThat(body(get("/api/session", session))).contains("\"user\":\"bob\"");
+        assertThat(get("/api/workloads?namespace=secret", session).status()).as("bob's rights, not more").isEqualTo(403);
     }
 
     @Test

@@ -77,7 +77,7 @@ public final class MetricsWindow {
         this.retention = retention;
     }
 
-    /** Records a scrape of pod {@code podKey} ({@code namespace/name}) taken at {@code at}. */
+    /** Records a scrape of pod {@code podKey} ({@code namespace/name}) taken at {@code at}; one not newer than the last is ignored. */
     public void record(String podKey, Instant at, String prometheusText) {
         double requests = 0;
         double successes = 0;
@@ -151,6 +151,9 @@ public final class MetricsWindow {
         }
         Deque<Point> points = byPod.computeIfAbsent(podKey, k -> new ArrayDeque<>());
         synchronized (points) {
+            if (!points.isEmpty() && !points.peekLast().at().isBefore(at)) {
+                return;  // not newer than what we have (a Prometheus that has not scraped the pod again yet)
+            }
             Map<RouteKey, RoutePoint> routes = new java.util.HashMap<>();
         routeCounts.forEach((key, counts) -> routes.put(key, new RoutePoint(counts[0], counts[1], routeBuckets.getOrDefault(key, new TreeMap<>()))));
         points.addLast(new Point(at, requests, successes, buckets, tcpOpen, read, write, plaintext, Map.copyOf(byClient), Map.copyOf(routes),

@@ -44,7 +44,7 @@ public final class Viz implements AutoCloseable {
     public enum Resource { DEPLOY, WORKLOAD, POD, NS }
 
     private final ClusterSource cluster;
-    private final Scraper scraper;
+    private final Collector collector;
     private final TapClient tapClient;
     private final String trustDomain;
     private final Clock clock;
@@ -60,46 +60,91 @@ public final class Viz implements AutoCloseable {
         java.util.concurrent.CompletableFuture<String> scrape(InetSocketAddress proxy, WorkloadIdentity identity);
     }
 
-    private Viz(ClusterSource cluster, Scraper scraper, TapClient tapClient, String trustDomain, Clock clock) {
+    /**
+     * Where each round's metrics come from: every proxy scraped by viz itself (a {@link Scraper}),
+     * or a Prometheus that scraped them (its samples, with the time each scrape was taken).
+     */
+    public interface Collector {
+        /** Hands {@code sink} the latest metrics of each of {@code meshedPods} it can, within about 10 s, and says why for the others. */
+        void collect(List<Pod> meshedPods, Sink sink) throws InterruptedException;
+
+        /** Takes what a round collected; called from any thread. */
+        interface Sink {
+            /** Pod {@code podKey} ({@code namespace/name}): its proxy's metrics text as of {@code at}. */
+            void metrics(String podKey, Instant at, String text);
+
+            void failed(String podKey, String why);
+        }
+    }
+
+    private Viz(ClusterSource cluster, Collector collector, TapClient tapClient, String trustDomain, Clock clock) {
         this.cluster = cluster;
-        this.scraper = scraper;
+        this.collector = collector;
         this.tapClient = tapClient;
         this.trustDomain = trustDomain;
         this.clock = clock;
     }
 
+    /** Starts scraping every meshed pod's proxy with {@code scraper} every {@code interval}. */
     public static Viz start(ClusterSource cluster, Scraper scraper, TapClient tapClient, String trustDomain, Duration interval, Clock clock) {
-        Viz viz = new Viz(requireNonNull(cluster, "cluster"), requireNonNull(scraper, "scraper"), requireNonNull(tapClient, "tapClient"),
+        requireNonNull(scraper, "scraper");
+        return start(cluster, new ProxyScrapes(scraper, trustDomain, clock), tapClient, trustDomain, interval, clock);
+    }
+
+    /** Starts collecting the meshed pods' metrics with {@code collector} every {@code interval}. */
+    public static Viz start(ClusterSource cluster, Collector collector, TapClient tapClient, String trustDomain, Duration interval, Clock clock) {
+        Viz viz = new Viz(requireNonNull(cluster, "cluster"), requireNonNull(collector, "collector"), requireNonNull(tapClient, "tapClient"),
                 requireNonNull(trustDomain, "trustDomain"), clock);
-        viz.timer.scheduleWithFixedDelay(viz::scrapeAll, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
+        viz.timer.scheduleWithFixedDelay(viz::collectAll, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
         return viz;
     }
 
-    private void scrapeAll() {
-        ClusterSnapshot snapshot = cluster.current();
-        List<java.util.concurrent.CompletableFuture<?>> pending = new ArrayList<>();
-        for (Pod pod : snapshot.pods()) {
-            Optional<InetSocketAddress> proxy = proxyAddress(pod);
-            if (proxy.isEmpty()) {
-                continue;
-            }
-            String key = ObjectKey.of(pod).toString();
-            WorkloadIdentity identity = new WorkloadIdentity(trustDomain, pod.getMetadata().getNamespace(), Workloads.serviceAccount(pod));
-            pending.add(scraper.scrape(proxy.get(), identity).whenComplete((text, error) -> {
-                if (error != null) {
-                    if (!String.valueOf(error.getMessage()).equals(scrapeErrors.put(key, String.valueOf(error.getMessage())))) {
-                        log.warn("viz: scraping {}: {}", key, error.getMessage());
+    /** Each proxy scraped by viz itself, all at once, for at most 10 s. */
+    private record ProxyScrapes(Scraper scraper, String trustDomain, Clock clock) implements Collector {
+        @Override
+        public void collect(List<Pod> meshedPods, Sink sink) throws InterruptedException {
+            List<java.util.concurrent.CompletableFuture<?>> pending = new ArrayList<>();
+            for (Pod pod : meshedPods) {
+                String key = ObjectKey.of(pod).toString();
+                WorkloadIdentity identity = new WorkloadIdentity(trustDomain, pod.getMetadata().getNamespace(), Workloads.serviceAccount(pod));
+                pending.add(scraper.scrape(proxyAddress(pod).orElseThrow(), identity).whenComplete((text, error) -> {
+                    if (error != null) {
+                        sink.failed(key, String.valueOf(error.getMessage()));
+                    } else {
+                        sink.metrics(key, clock.instant(), text);
                     }
-                    return;
-                }
-                scrapeErrors.remove(key);
-                window.record(key, clock.instant(), text);
-            }));
+                }));
+            }
+            try {
+                java.util.concurrent.CompletableFuture.allOf(pending.toArray(java.util.concurrent.CompletableFuture[]::new)).get(10, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                // errors are told per pod; a scrape still running past 10 s is late for this round
+            }
         }
+    }
+
+    private void collectAll() {
         try {
-            java.util.concurrent.CompletableFuture.allOf(pending.toArray(java.util.concurrent.CompletableFuture[]::new)).get(10, TimeUnit.SECONDS);
-        } catch (Exception ignored) {
-            // errors are recorded per pod above
+            List<Pod> meshed = cluster.current().pods().stream().filter(p -> proxyAddress(p).isPresent()).toList();
+            collector.collect(meshed, new Collector.Sink() {
+                @Override
+                public void metrics(String podKey, Instant at, String text) {
+                    scrapeErrors.remove(podKey);
+                    window.record(podKey, at, text);
+                }
+
+                @Override
+                public void failed(String podKey, String why) {
+                    if (!why.equals(scrapeErrors.put(podKey, why))) {
+                        log.warn("viz: metrics of {}: {}", podKey, why);
+                    }
+                }
+            });
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+        } catch (RuntimeException e) {
+            log.warn("viz: collecting metrics failed: {}", e.toString());
         }
         Instant now = clock.instant();
         window.expire(now);
@@ -119,7 +164,8 @@ public final class Viz implements AutoCloseable {
         return namespace + "/" + kind + "/" + name;
     }
 
-    private static Optional<InetSocketAddress> proxyAddress(Pod pod) {
+    /** Where {@code pod}'s proxy serves its metrics (its inbound mTLS listener), when the pod is meshed and has an address. */
+    public static Optional<InetSocketAddress> proxyAddress(Pod pod) {
         if (!Workloads.isMeshed(pod) || pod.getStatus() == null || pod.getStatus().getPodIP() == null) {
             return Optional.empty();
         }

@@ -24,6 +24,12 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--duration", description = "Stop by itself after this long (e.g. 30s); default: run until Ctrl-C.")
     Duration duration;
 
+    @Option(names = "--prometheus", defaultValue = "auto", paramLabel = "auto|off|URL",
+            description = "Where the metrics API reads the proxies' metrics: auto (default) starts a real Prometheus when `prometheus` is on PATH "
+                    + "(Debian's package), else the embedded scraper; off: the embedded scraper; a URL: that Prometheus (user:password@ for basic auth), "
+                    + "which you point at the demo's scrape bridge with the job the demo writes to DIR/prometheus/scrape-config.yml.")
+    String prometheus;
+
     @Option(names = "--refresh", defaultValue = "2s", description = "How often the live table is printed (default: ${DEFAULT-VALUE}).")
     Duration refresh;
 
@@ -36,7 +42,18 @@ final class DemoCommand implements Callable<Integer> {
         }
         long began = System.nanoTime();
         out.println("trellis demo: starting the control plane, 5 workloads and their proxies in " + home + " ...");
-        DemoMesh demo = DemoMesh.start(home);
+        DemoMesh.Metrics metrics = switch (prometheus) {
+            case "auto" -> DemoMesh.Metrics.AUTO;
+            case "off" -> DemoMesh.Metrics.EMBEDDED;
+            default -> {
+                java.net.URI url = java.net.URI.create(prometheus);
+                if (!"http".equals(url.getScheme()) && !"https".equals(url.getScheme()) || url.getHost() == null) {
+                    throw new IllegalArgumentException("demo: --prometheus '" + prometheus + "' is not auto, off or an http(s) URL");
+                }
+                yield DemoMesh.Metrics.external(url);
+            }
+        };
+        DemoMesh demo = DemoMesh.start(home, metrics);
         CountDownLatch stopped = new CountDownLatch(1);
         Thread hook = new Thread(() -> {
             demo.close();
@@ -52,6 +69,7 @@ final class DemoCommand implements Callable<Integer> {
         } catch (java.util.concurrent.TimeoutException e) {
             out.println("trellis demo: no request has succeeded yet after 30 s; see " + home.resolve("logs"));
         }
+        out.println("  metrics:       " + demo.metricsSource());
         out.println("  dashboard:     " + demo.dashboardUrl() + "  (log in with the one-time link below; `./trellis viz dashboard` prints a new one)");
         out.println("  login link:    " + demo.loginLink() + "  (works once, within an hour)");
         out.println("  cluster state: " + demo.stateDirectory() + "  (edit policy.yaml: deny web -> voting, and watch)");

@@ -31,6 +31,8 @@ import dev.trellis.viz.TapClient;
 import dev.trellis.viz.Viz;
 import dev.trellis.viz.VizApi;
 import dev.trellis.viz.VizApiFile;
+import dev.trellis.viz.prometheus.PrometheusApi;
+import dev.trellis.viz.prometheus.ScrapeBridge;
 import dev.trellis.viz.web.DashboardConfig;
 import dev.trellis.viz.web.DashboardServer;
 import dev.trellis.viz.web.LoginCodes;
@@ -50,6 +52,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -81,6 +84,9 @@ public final class DemoMesh implements AutoCloseable {
     private VoteBot bot;
     private VizApi api;
     private DashboardServer dashboard;
+    private Metrics metrics = Metrics.AUTO;
+    private String metricsSource = "the embedded scraper";
+    private Optional<PrometheusApi> prometheus = Optional.empty();
     private java.net.URI loginLink;
     /** Whoever holds the demo's files is its operator: the demo's logins see everything. */
     private static final Viewer DEMO_VIEWER = new Viewer("demo-operator", List.of(), Viewer.Access.EVERYTHING);
@@ -98,7 +104,29 @@ public final class DemoMesh implements AutoCloseable {
      * @throws IllegalStateException when another demo uses {@code dir}
      */
     public static DemoMesh start(Path dir) throws Exception {
+        return start(dir, Metrics.AUTO);
+    }
+
+    /**
+     * Where the metrics API gets the proxies' metrics: {@link #AUTO} a real Prometheus when
+     * {@code prometheus} is on PATH (started and configured by the demo), else the embedded
+     * scraper; {@link #EMBEDDED} always the embedded scraper; or an existing Prometheus at a URL
+     * (user:password in the URL for basic auth), which the user points at the demo's scrape
+     * bridge (the demo writes the scrape configuration to {@code DIR/prometheus/scrape-config.yml}).
+     */
+    public record Metrics(String mode, Optional<java.net.URI> url) {
+        public static final Metrics AUTO = new Metrics("auto", Optional.empty());
+        public static final Metrics EMBEDDED = new Metrics("embedded", Optional.empty());
+
+        public static Metrics external(java.net.URI url) {
+            return new Metrics("external", Optional.of(url));
+        }
+    }
+
+    /** Starts everything, with the proxies' metrics from {@code metrics}; on failure stops what started and throws with what failed. */
+    public static DemoMesh start(Path dir, Metrics metrics) throws Exception {
         DemoMesh demo = new DemoMesh(dir.toAbsolutePath().normalize());
+        demo.metrics = metrics;
         try {
             demo.startAll();
             return demo;
@@ -183,7 +211,9 @@ public final class DemoMesh implements AutoCloseable {
         MeshScraper scraper = new MeshScraper(MeshSslContexts.forClient(anchors, Optional.of(vizCredentials), List.of("h2"), clock), Duration.ofSeconds(3));
         open.push(scraper);
         TapClient tapClient = new TapClient(MeshSslContexts.forGrpcClient(anchors, Optional.of(vizCredentials), clock));
-        viz = Viz.start(cluster, scraper, tapClient, TRUST_DOMAIN, Duration.ofSeconds(2), clock);
+        Optional<Viz.Collector> fromPrometheus = prometheusCollector(cluster, scraper, logs, clock);
+        viz = fromPrometheus.isPresent() ? Viz.start(cluster, fromPrometheus.get(), tapClient, TRUST_DOMAIN, METRICS_INTERVAL, clock)
+                : Viz.start(cluster, scraper, tapClient, TRUST_DOMAIN, METRICS_INTERVAL, clock);
         open.push(viz);
         // The dashboard, behind a login: the demo mints the first one-time link; `trellis viz dashboard` asks the API for more.
         LoginCodes codes = new LoginCodes(Duration.ofMinutes(5), clock);
@@ -211,6 +241,62 @@ public final class DemoMesh implements AutoCloseable {
         }
         bot = VoteBot.start(botProxy.forwardAddress(0).getPort(), 4, Duration.ofMillis(40));
         open.push(bot);
+    }
+
+    /** How often the proxies' metrics are taken: by Prometheus's scrapes, or by the embedded scraper. */
+    private static final Duration METRICS_INTERVAL = Duration.ofSeconds(2);
+
+    /**
+     * A real Prometheus when asked for or found on PATH: it scrapes every proxy through viz's
+     * scrape bridge (mTLS as the viz identity) and viz reads the samples back with PromQL.
+     * Empty: the embedded scraper.
+     */
+    private Optional<Viz.Collector> prometheusCollector(LocalDirectorySource cluster, MeshScraper scraper, Path logs, Clock clock) throws Exception {
+        Optional<Path> binary = DemoPrometheus.onPath();
+        if (metrics.mode().equals("embedded") || metrics.mode().equals("auto") && binary.isEmpty()) {
+            metricsSource = "the embedded scraper" + (metrics.mode().equals("auto") ? " (no prometheus on PATH)" : "");
+            return Optional.empty();
+        }
+        String token = VizApi.randomToken();
+        ScrapeBridge bridge = ScrapeBridge.start(cluster, scraper, TRUST_DOMAIN, new HostPort("127.0.0.1", 0), token);
+        open.push(bridge);
+        Path promDir = fresh(dir.resolve("prometheus"));
+        Files.setPosixFilePermissions(promDir, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        PrometheusApi api;
+        if (metrics.url().isPresent()) {
+            java.net.URI url = metrics.url().get();
+            Optional<String> user = Optional.ofNullable(url.getUserInfo()).map(u -> u.contains(":") ? u.substring(0, u.indexOf(':')) : u);
+            Optional<String> password = Optional.ofNullable(url.getUserInfo()).filter(u -> u.contains(":")).map(u -> u.substring(u.indexOf(':') + 1));
+            java.net.URI base = new java.net.URI(url.getScheme(), null, url.getHost(), url.getPort(), url.getPath().endsWith("/") ? url.getPath() : url.getPath() + "/", null, null);
+            api = new PrometheusApi(base, user, password);
+            Path tokenFile = promDir.resolve("bridge-token");
+            Files.createFile(tokenFile, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+            Files.writeString(tokenFile, token);
+            Map<String, Object> bearer = Map.of("type", "Bearer", "credentials_file", tokenFile.toString());
+            Path snippet = promDir.resolve("scrape-config.yml");
+            Files.writeString(snippet, tools.jackson.databind.json.JsonMapper.builder().build().writeValueAsString(Map.of("job_name",
+                    dev.trellis.viz.prometheus.PrometheusCollector.JOB, "scrape_interval", METRICS_INTERVAL.toSeconds() + "s", "authorization", bearer,
+                    "http_sd_configs", List.of(Map.of("url", bridge.targetsUrl().toString(), "authorization", bearer)))));
+            metricsSource = "Prometheus at " + base + " (add the scrape job in " + snippet + " to its scrape_configs)";
+        } else {
+            DemoPrometheus started = DemoPrometheus.start(binary.orElseThrow(), promDir, bridge.targetsUrl(), token, METRICS_INTERVAL, logs.resolve("prometheus.log"));
+            open.push(started);
+            api = started.api();
+            metricsSource = "Prometheus " + api.base() + " (user " + DemoPrometheus.USER + ", password in " + promDir.resolve("password")
+                    + "), scraping every proxy over mTLS through viz";
+        }
+        prometheus = Optional.of(api);
+        return Optional.of(new dev.trellis.viz.prometheus.PrometheusCollector(api, clock));
+    }
+
+    /** Where the proxies' metrics come from, as the demo prints it. */
+    public String metricsSource() {
+        return metricsSource;
+    }
+
+    /** The Prometheus the metrics API reads, when there is one. */
+    public Optional<PrometheusApi> prometheus() {
+        return prometheus;
     }
 
     /** Starts proxies with the demo's control plane, each as its own pod. */
@@ -362,7 +448,7 @@ public final class DemoMesh implements AutoCloseable {
         List<AutoCloseable> rest = new ArrayList<>();
         while (!open.isEmpty()) {
             AutoCloseable next = open.pop();
-            if (next instanceof VoteBot || next instanceof VizApi || next instanceof DashboardServer || next instanceof Viz) {
+            if (next instanceof VoteBot || next instanceof VizApi || next instanceof DashboardServer || next instanceof Viz || next instanceof DemoPrometheus) {
                 closeQuietly(next);
             } else {
                 rest.add(next);

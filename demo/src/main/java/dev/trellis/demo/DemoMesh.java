@@ -436,6 +436,11 @@ public final class DemoMesh implements AutoCloseable {
         return viz.routes(service, DemoManifests.NAMESPACE);
     }
 
+    /** Golden metrics of the demo's Deployment {@code name} over {@code range}, as the dashboard's charts show them. */
+    public List<dev.trellis.viz.GoldenHistory.Sample> history(String name, dev.trellis.viz.GoldenHistory.Range range) {
+        return viz.history(DemoManifests.NAMESPACE, dev.trellis.cluster.Workloads.Workload.DEPLOYMENT, name, range);
+    }
+
     /** Golden metrics by {@code resource} over {@code window}, for tests and scripts that cannot wait a minute. */
     public List<StatRow> stat(Viz.Resource resource, Duration window) {
         return viz.stat(resource, Optional.of(DemoManifests.NAMESPACE), Optional.empty(), window);

@@ -76,6 +76,13 @@ class DemoPrometheusTest {
                 assertThat(viaPrometheus.rps()).as(deployment + " rps, Prometheus against the proxies' counters").isCloseTo(own.rps(), within(own.rps() * 0.2));
                 assertThat(viaPrometheus.successRate()).as(deployment + " success").isCloseTo(own.successRate(), within(0.05));
             }
+
+            // The charts come from Prometheus too (query_range): points every 10 s with the same rates.
+            List<dev.trellis.viz.GoldenHistory.Sample> history = demo.history("voting", dev.trellis.viz.GoldenHistory.Range.FIVE_MINUTES);
+            assertThat(history).hasSizeGreaterThanOrEqualTo(2);
+            assertThat(history.getLast().rps()).isCloseTo(fromPrometheus.get("voting").rps(), within(fromPrometheus.get("voting").rps() * 0.25));
+            assertThat(history.getLast().successRate()).isBetween(0.5, 0.99);
+            assertThat(history.getLast().latencyP99Ms()).isPositive();
         }
     }
 

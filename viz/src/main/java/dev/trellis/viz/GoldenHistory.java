@@ -43,6 +43,11 @@ public final class GoldenHistory {
             return step;
         }
 
+        /** How far back the range reaches: its step times its points. */
+        public Duration span() {
+            return step.multipliedBy(points);
+        }
+
         /** {@code 5m}, {@code 1h} or {@code 6h}. */
         public static Range parse(String text) {
             for (Range range : values()) {

@@ -232,7 +232,25 @@ public final class Viz implements AutoCloseable {
 
     /** Golden metrics of workload {@code kind}/{@code name} over time (empty until it was recorded). */
     public List<GoldenHistory.Sample> history(String namespace, String kind, String name, GoldenHistory.Range range) {
+        if (collector instanceof HistorySource source) {
+            try {
+                return source.history(namespace, kind, name, range);
+            } catch (java.io.IOException e) {
+                log.warn("viz: history of {} {}/{} from the collector failed, so viz's own: {}", kind, namespace, name, e.getMessage());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         return history.samples(workloadKey(namespace, kind, name), range);
+    }
+
+    /**
+     * A collector that keeps history itself (Prometheus) answers the charts from it: they then
+     * survive a restart of viz and hold the collector's own resolution.
+     */
+    public interface HistorySource {
+        List<GoldenHistory.Sample> history(String namespace, String kind, String name, GoldenHistory.Range range)
+                throws java.io.IOException, InterruptedException;
     }
 
     /** What the proxies of {@code pods} refused inbound in the last minute, by reason and by Server. */

@@ -22,7 +22,7 @@ import java.util.Set;
  * the dashboard) runs unchanged on Prometheus's data, with Prometheus's scrape times. The
  * labels Prometheus adds to a target ({@link #TARGET_LABELS}) are left out of the text.
  */
-public final class PrometheusCollector implements Viz.Collector {
+public final class PrometheusCollector implements Viz.Collector, Viz.HistorySource {
 
     /** The scrape job the proxies are in. */
     public static final String JOB = "trellis-proxies";
@@ -86,6 +86,49 @@ public final class PrometheusCollector implements Viz.Collector {
                 sink.metrics(key, taken.get(key), text.toString());
             }
         }
+    }
+
+    /**
+     * A workload's golden metrics over {@code range} with PromQL over Prometheus's {@code
+     * query_range} (the target labels Prometheus keeps per series name the workload): requests
+     * per second and success from {@code rate(response_total)}, latency from {@code
+     * histogram_quantile} over {@code rate(response_latency_ms_bucket)}, each rate over one step.
+     */
+    @Override
+    public List<dev.trellis.viz.GoldenHistory.Sample> history(String namespace, String kind, String name, dev.trellis.viz.GoldenHistory.Range range)
+            throws IOException, InterruptedException {
+        String selector = "job=\"" + JOB + "\",direction=\"inbound\",namespace=\"" + escape(namespace) + "\",workload_kind=\"" + escape(kind)
+                + "\",workload=\"" + escape(name) + "\"";
+        String window = "[" + Math.max(range.step().toSeconds(), 2 * LOOKBACK.toSeconds() / 3) + "s]";
+        Instant end = clock.instant();
+        Instant start = end.minus(range.span());
+        Map<Instant, Double> rps = values(prometheus.queryRange("sum(rate(response_total{" + selector + "}" + window + "))", start, end, range.step()));
+        Map<Instant, Double> success = values(prometheus.queryRange("sum(rate(response_total{" + selector + ",classification=\"success\"}" + window
+                + ")) / sum(rate(response_total{" + selector + "}" + window + "))", start, end, range.step()));
+        List<Map<Instant, Double>> quantiles = new java.util.ArrayList<>();
+        for (double q : new double[] {0.5, 0.95, 0.99}) {
+            quantiles.add(values(prometheus.queryRange("histogram_quantile(" + q + ", sum by (le) (rate(response_latency_ms_bucket{" + selector + "}" + window
+                    + ")))", start, end, range.step())));
+        }
+        List<dev.trellis.viz.GoldenHistory.Sample> out = new java.util.ArrayList<>();
+        for (Map.Entry<Instant, Double> point : new java.util.TreeMap<>(rps).entrySet()) {
+            Instant at = point.getKey();
+            out.add(new dev.trellis.viz.GoldenHistory.Sample(at, finite(success.get(at)), point.getValue(), finite(quantiles.get(0).get(at)),
+                    finite(quantiles.get(1).get(at)), finite(quantiles.get(2).get(at))));
+        }
+        return out;
+    }
+
+    private static Map<Instant, Double> values(List<PrometheusApi.Series> series) {
+        Map<Instant, Double> out = new HashMap<>();
+        if (!series.isEmpty()) {
+            series.getFirst().samples().forEach(s -> out.put(s.at(), s.value()));
+        }
+        return out;
+    }
+
+    private static Double finite(Double value) {
+        return value == null || value.isNaN() || value.isInfinite() ? null : value;
     }
 
     private static String format(double value) {

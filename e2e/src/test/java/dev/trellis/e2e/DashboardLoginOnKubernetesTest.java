@@ -44,7 +44,7 @@ class DashboardLoginOnKubernetesTest {
         }
         try (SimulatedCluster cluster = SimulatedCluster.start(dir.resolve("cluster"), Distribution.images());
              KubernetesClusterSource source = KubernetesClusterSource.start(cluster.client(), Duration.ofMillis(50), WatchedResource.VIZ)) {
-            Viz viz = Viz.start(source, (proxy, identity) -> CompletableFuture.failedFuture(new IllegalStateException("no proxies here")),
+            Viz viz = Viz.start(source, (Viz.Scraper) (proxy, identity) -> CompletableFuture.failedFuture(new IllegalStateException("no proxies here")),
                     new TapClient(io.netty.handler.ssl.SslContextBuilder.forClient().build()), "cluster.local", Duration.ofSeconds(5), Clock.systemUTC());
             LoginCodes codes = new LoginCodes(Duration.ofMinutes(5), Clock.systemUTC());
             try (DashboardServer server = DashboardServer.start(DashboardConfig.builder().build(), viz, codes,

@@ -16,6 +16,9 @@ import dev.trellis.viz.TapClient;
 import dev.trellis.viz.Viz;
 import dev.trellis.viz.VizApi;
 import dev.trellis.viz.VizApiFile;
+import dev.trellis.viz.prometheus.PrometheusApi;
+import dev.trellis.viz.prometheus.PrometheusCollector;
+import dev.trellis.viz.prometheus.ScrapeBridge;
 import dev.trellis.viz.web.DashboardConfig;
 import dev.trellis.viz.web.DashboardServer;
 import dev.trellis.viz.web.KubernetesViewers;
@@ -79,6 +82,22 @@ final class VizServeCommand implements Callable<Integer> {
     @Option(names = "--dashboard-allow-host", paramLabel = "NAME", description = "A Host name the dashboard answers to besides localhost, 127.0.0.1 and [::1] (repeatable).")
     List<String> dashboardHosts = new java.util.ArrayList<>();
 
+    @Option(names = "--prometheus", paramLabel = "URL",
+            description = "Read the proxies' metrics from this Prometheus (PromQL over its HTTP API) instead of scraping them; it must scrape them through "
+                    + "a viz scrape bridge (--bridge). Default: viz scrapes the proxies itself.")
+    java.net.URI prometheusUrl;
+
+    @Option(names = "--prometheus-credentials-file", paramLabel = "FILE", description = "user:password for the Prometheus's basic auth (default: none).")
+    Path prometheusCredentials;
+
+    @Option(names = "--bridge", paramLabel = "HOST:PORT",
+            description = "Serve the scrape bridge here: a Prometheus scrapes the proxies through it (GET /targets for http_sd, /proxies/NS/POD/metrics), "
+                    + "and viz fetches each over mTLS as the viz identity. Needs --bridge-token-file. Default: none.")
+    HostPort bridge;
+
+    @Option(names = "--bridge-token-file", paramLabel = "FILE", description = "The bearer token the bridge wants (at least 32 characters; Prometheus's credentials_file).")
+    Path bridgeTokenFile;
+
     @Option(names = "--admin", defaultValue = "127.0.0.1:9994", paramLabel = "HOST:PORT", description = "Admin listener: /live /ready /metrics (default: ${DEFAULT-VALUE}).")
     HostPort admin;
 
@@ -114,8 +133,33 @@ final class VizServeCommand implements Callable<Integer> {
                 .build().start();
         credentials.firstInstalled().get(30, TimeUnit.SECONDS);
         MeshScraper scraper = new MeshScraper(MeshSslContexts.forClient(anchors, Optional.of(credentials), List.of("h2"), clock), Duration.ofSeconds(3));
-        Viz viz = Viz.start(cluster, scraper, new TapClient(MeshSslContexts.forGrpcClient(anchors, Optional.of(credentials), clock)),
-                trustDomain, interval, clock);
+        TapClient tapClient = new TapClient(MeshSslContexts.forGrpcClient(anchors, Optional.of(credentials), clock));
+        Optional<ScrapeBridge> scrapeBridge = Optional.empty();
+        if (bridge != null) {
+            if (bridgeTokenFile == null) {
+                throw new picocli.CommandLine.ParameterException(spec.commandLine(), "viz serve: --bridge needs --bridge-token-file");
+            }
+            scrapeBridge = Optional.of(ScrapeBridge.start(cluster, scraper, trustDomain, bridge, Files.readString(bridgeTokenFile).strip()));
+            spec.commandLine().getOut().println("viz: Prometheus scrape bridge on " + scrapeBridge.get().targetsUrl().resolve("/")
+                    + " (targets: " + scrapeBridge.get().targetsUrl() + ")");
+        }
+        Viz viz;
+        if (prometheusUrl != null) {
+            Optional<String> user = Optional.empty();
+            Optional<String> password = Optional.empty();
+            if (prometheusCredentials != null) {
+                String pair = Files.readString(prometheusCredentials).strip();
+                if (!pair.contains(":")) {
+                    throw new picocli.CommandLine.ParameterException(spec.commandLine(), "viz serve: " + prometheusCredentials + " must hold user:password");
+                }
+                user = Optional.of(pair.substring(0, pair.indexOf(':')));
+                password = Optional.of(pair.substring(pair.indexOf(':') + 1));
+            }
+            PrometheusApi prometheus = new PrometheusApi(prometheusUrl.toString().endsWith("/") ? prometheusUrl : java.net.URI.create(prometheusUrl + "/"), user, password);
+            viz = Viz.start(cluster, new PrometheusCollector(prometheus, clock), tapClient, trustDomain, interval, clock);
+        } else {
+            viz = Viz.start(cluster, scraper, tapClient, trustDomain, interval, clock);
+        }
         Optional<DashboardServer> dashboardServer = Optional.empty();
         Optional<java.util.function.Supplier<java.net.URI>> dashboardLogins = Optional.empty();
         io.fabric8.kubernetes.client.KubernetesClient reviews = null;
@@ -143,9 +187,11 @@ final class VizServeCommand implements Callable<Integer> {
         spec.commandLine().getOut().flush();
         CountDownLatch stopped = new CountDownLatch(1);
         Optional<DashboardServer> closeDashboard = dashboardServer;
+        Optional<ScrapeBridge> closeBridge = scrapeBridge;
         io.fabric8.kubernetes.client.KubernetesClient closeReviews = reviews;
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             closeDashboard.ifPresent(DashboardServer::close);
+            closeBridge.ifPresent(ScrapeBridge::close);
             if (closeReviews != null) {
                 closeReviews.close();
             }

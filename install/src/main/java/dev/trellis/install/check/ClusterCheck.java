@@ -35,6 +35,7 @@ public final class ClusterCheck {
         List<HasMetadata> expected = expected(options);
         categories.add(ControlPlaneChecks.run(client, options.namespace(), expected));
         categories.add(IdentityChecks.run(client, options.namespace(), options.expiryWarning(), clock));
+        categories.add(VizChecks.run(client, options.namespace(), expected));
         CheckReport.Category injector = WebhookChecks.run(client, options.namespace(), expected, options.expiryWarning(), clock.instant());
         if (!injector.results().isEmpty()) {
             categories.add(injector);

@@ -49,7 +49,7 @@ class ClusterCheckTest {
         CheckReport report = check();
         assertThat(report.worst()).as(report.text()).isEqualTo(Outcome.OK);
         assertThat(report.categories()).extracting(CheckReport.Category::name)
-                .containsExactly("kubernetes-api", "kubernetes-version", "control-plane", "identity", "injector");
+                .containsExactly("kubernetes-api", "kubernetes-version", "control-plane", "identity", "viz", "injector");
         assertThat(report.text()).contains("√ control plane Deployments are available").endsWith("Status check results are √\n");
     }
 
@@ -163,6 +163,30 @@ class ClusterCheckTest {
         assertThat(line(report, "every proxy's memory limit is at least 256Mi")).startsWith("‼");
         assertThat(report.text()).contains("shop/web-2 (192Mi)").contains("shop/web-3 (0.1Gi)").doesNotContain("shop/web-0 (")
                 .contains("config.trellis.dev/proxy-memory-limit");
+    }
+
+    @Test
+    void anInstallationFromBeforeTheDashboardIsToldToReapply() {
+        install(pki(Duration.ofDays(3650), Duration.ofDays(365)));
+        CheckReport healthy = check();
+        assertThat(line(healthy, "the viz pod serves the dashboard")).startsWith("√");
+        assertThat(line(healthy, "viz's ClusterRole grants what the dashboard needs")).startsWith("√");
+
+        var role = client.rbac().clusterRoles().withName("trellis-trellis-viz").get();
+        role.setRules(role.getRules().stream().filter(r -> !r.getResources().contains("tokenreviews")).toList());
+        client.rbac().clusterRoles().resource(role).update();
+        var viz = client.apps().deployments().inNamespace("trellis").withName("trellis-viz").get();
+        viz.getSpec().getTemplate().getSpec().getContainers().forEach(c -> {
+            List<String> args = new java.util.ArrayList<>(c.getArgs());
+            int at = args.indexOf("--dashboard");
+            args.remove(at + 1);
+            args.remove(at);
+            c.setArgs(args);
+        });
+        client.apps().deployments().inNamespace("trellis").resource(viz).update();
+        CheckReport report = check();
+        assertError(report, "viz's ClusterRole grants what the dashboard needs", "create authentication.k8s.io/tokenreviews");
+        assertThat(line(report, "the viz pod serves the dashboard")).startsWith("‼");
     }
 
     @Test

@@ -11,6 +11,7 @@ import dev.trellis.tls.context.CredentialsStore;
 import dev.trellis.tls.context.MeshSslContexts;
 import dev.trellis.tls.pki.TrustAnchors;
 import dev.trellis.viz.ControlPlaneStatus;
+import dev.trellis.viz.MeshChecks;
 import dev.trellis.viz.MeshScraper;
 import dev.trellis.viz.TapClient;
 import dev.trellis.viz.Viz;
@@ -170,8 +171,17 @@ final class VizServeCommand implements Callable<Integer> {
                 reviews = new io.fabric8.kubernetes.client.KubernetesClientBuilder().build();
                 logins = new KubernetesViewers(reviews, clock);
             }
-            DashboardServer server = DashboardServer.start(DashboardConfig.builder().listen(dashboard).allowHosts(dashboardHosts).build(), viz, codes, logins,
-                    ControlPlaneStatus.NONE, trustDomain, clock);
+            // The control-plane page: viz's own certificate and cluster state, what it sees of the proxies, and the issuer that signed its certificate.
+            ControlPlaneStatus status = new MeshChecks(viz, () -> List.of(
+                    credentials.current().map(c -> new ControlPlaneStatus.Check("viz holds a certificate from the identity service",
+                            c.chain().getFirst().getNotAfter().toInstant().isAfter(clock.instant()), self.spiffeId() + " until "
+                                    + c.chain().getFirst().getNotAfter().toInstant())).orElse(new ControlPlaneStatus.Check(
+                            "viz holds a certificate from the identity service", false, "none yet")),
+                    new ControlPlaneStatus.Check("viz reads the cluster state", cluster.synced() && cluster.problem().isEmpty(),
+                            cluster.problem().orElse(cluster.synced() ? cluster.describe() + ": synced" : "not synced yet"))),
+                    () -> credentials.current().filter(c -> c.chain().size() > 1).map(c -> c.chain().get(1).getNotAfter().toInstant()), clock);
+            DashboardServer server = DashboardServer.start(DashboardConfig.builder().listen(dashboard).allowHosts(dashboardHosts).build(), viz, codes,
+                    logins, status, trustDomain, clock);
             dashboardServer = Optional.of(server);
             // The API token's holder (the operator) may mint links that see everything.
             Viewer operator = new Viewer("viz-api-token-holder", List.of(), Viewer.Access.EVERYTHING);

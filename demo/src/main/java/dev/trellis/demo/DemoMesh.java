@@ -218,7 +218,8 @@ public final class DemoMesh implements AutoCloseable {
         // The dashboard, behind a login: the demo mints the first one-time link; `trellis viz dashboard` asks the API for more.
         LoginCodes codes = new LoginCodes(Duration.ofMinutes(5), clock);
         dashboard = DashboardServer.start(DashboardConfig.builder().build(), viz, codes,
-                new DemoControlPlane(identity.adminAddress(), destination.adminAddress(), viz, issuer.certificate().getNotAfter().toInstant(), clock),
+                new dev.trellis.viz.MeshChecks(viz, new DemoControlPlane(identity.adminAddress(), destination.adminAddress()),
+                        () -> Optional.of(issuer.certificate().getNotAfter().toInstant()), clock),
                 TRUST_DOMAIN, clock);
         open.push(dashboard);
         loginLink = dashboard.loginLink(codes.mint(DEMO_VIEWER, FIRST_LOGIN_LIFETIME));

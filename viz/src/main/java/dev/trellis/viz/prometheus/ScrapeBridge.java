@@ -12,7 +12,6 @@ import io.fabric8.kubernetes.api.model.Pod;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
-import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -68,6 +67,8 @@ public final class ScrapeBridge implements AutoCloseable {
         byte[] expected = ("Bearer " + token).getBytes(StandardCharsets.UTF_8);
         JsonMapper json = JsonMapper.builder().build();
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+        // Targets name the bridge by the address it is bound to, never by a Host header a caller sent.
+        java.util.concurrent.atomic.AtomicReference<String> self = new java.util.concurrent.atomic.AtomicReference<>();
         BoundedHttpListener.Handler handler = (request, peer) -> {
             String auth = request.headers().get("Authorization", "");
             if (!MessageDigest.isEqual(auth.getBytes(StandardCharsets.UTF_8), expected)) {
@@ -79,7 +80,7 @@ public final class ScrapeBridge implements AutoCloseable {
             }
             String path = request.uri().contains("?") ? request.uri().substring(0, request.uri().indexOf('?')) : request.uri();
             if (path.equals("/targets")) {
-                return CompletableFuture.completedFuture(json(json, targets(cluster, request)));
+                return CompletableFuture.completedFuture(json(json, targets(cluster, self.get())));
             }
             String[] parts = path.split("/");
             if (parts.length == 5 && parts[1].equals("proxies") && parts[4].equals("metrics")) {
@@ -90,6 +91,7 @@ public final class ScrapeBridge implements AutoCloseable {
         try {
             BoundedHttpListener listener = BoundedHttpListener.start("prometheus bridge", group, listen, Optional.empty(),
                     new BoundedHttpListener.Limits(1024, 8192, 0, 64, Duration.ofSeconds(10)), handler);
+            self.set(listen.host() + ":" + listener.address().getPort());
             return new ScrapeBridge(group, listener);
         } catch (RuntimeException e) {
             group.shutdownGracefully();
@@ -114,8 +116,7 @@ public final class ScrapeBridge implements AutoCloseable {
 
     private record TargetGroup(List<String> targets, Map<String, String> labels) {}
 
-    private static List<TargetGroup> targets(ClusterSource cluster, FullHttpRequest request) {
-        String self = request.headers().get("Host", "127.0.0.1");
+    private static List<TargetGroup> targets(ClusterSource cluster, String self) {
         List<TargetGroup> groups = new ArrayList<>();
         for (Pod pod : cluster.current().pods()) {
             if (Viz.proxyAddress(pod).isEmpty()) {

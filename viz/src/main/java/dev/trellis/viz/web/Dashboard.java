@@ -66,7 +66,12 @@ final class Dashboard {
         }
         // The login page and what it needs are the only things answered without a session.
         if (request.path().equals("/login")) {
-            return request.method().equals("POST") ? login(request) : assets.loginPage();
+            if (request.method().equals("POST")) {
+                return login(request);
+            }
+            // Already logged in (a second click on a link): the app, not a login page that would spend nothing.
+            boolean loggedIn = request.param("code").isEmpty() && request.cookie(cookieName).flatMap(sessions::find).isPresent();
+            return loggedIn ? WebAnswer.redirect("/") : assets.loginPage();
         }
         Optional<String> asset = assetName(request.path());
         if (asset.isPresent() && Assets.PUBLIC.contains(asset.get())) {

@@ -43,6 +43,11 @@ record WebAnswer(int status, Map<String, String> headers, String contentType, by
         return new WebAnswer(204, Map.of(), "text/plain; charset=utf-8", new byte[0]);
     }
 
+    /** 303 to {@code path} of this dashboard. */
+    static WebAnswer redirect(String path) {
+        return new WebAnswer(303, Map.of("Location", path), "text/plain; charset=utf-8", new byte[0]);
+    }
+
     static WebAnswer text(int status, String message) {
         return new WebAnswer(status, Map.of(), "text/plain; charset=utf-8", (message + "\n").getBytes(StandardCharsets.UTF_8));
     }

@@ -132,6 +132,10 @@ class DashboardTest {
         String session = first.headers().get("Set-Cookie").replaceAll("^[^=]+=([^;]+);.*", "$1");
         assertThat(get("/api/namespaces", session).status()).isEqualTo(200);
         assertThat(body(get("/", session))).contains("dashboard.js");
+        WebAnswer again = get("/login", session);
+        assertThat(again.status()).as("logged in already: the app").isEqualTo(303);
+        assertThat(again.headers()).containsEntry("Location", "/");
+        assertThat(body(get("/login?code=another", session))).as("a new link still shows the login page, which spends it").contains("login-page");
     }
 
     @Test

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The dashboard's live stream under load: a real demo, `hey` calling the web app at RATE
-# requests/s (each call is 4 tapped requests: web -> emoji and web -> voting, seen by the
-# caller's and the callee's proxies, plus the vote bot's own traffic), and one live stream of
+# requests/s (each call is 2 tapped requests: the emoji and voting proxies' inbound sides; the
+# web proxy's explicit forwards emit no tap events; plus the vote bot's own traffic), and one live stream of
 # the whole namespace read by curl for SECONDS. Reports the lines the stream delivered per
 # second, what it dropped, and the demo JVM's resident memory every 10 s; then the same load
 # without a live stream, as the baseline of the same run. Everything listens on 127.0.0.1.

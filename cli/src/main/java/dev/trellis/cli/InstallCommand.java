@@ -99,6 +99,14 @@ final class InstallCommand implements Callable<Integer> {
             description = "How the injector adds proxies: native sidecars (Kubernetes 1.29+) or first containers; auto asks the API server (default: ${DEFAULT-VALUE}).")
     String nativeSidecar;
 
+    @Option(names = "--prometheus", defaultValue = "true", arity = "1", paramLabel = "true|false",
+            description = "Run a Prometheus beside viz, in its pod (default: ${DEFAULT-VALUE}); false: viz scrapes the proxies itself.")
+    boolean prometheus;
+
+    @Option(names = "--prometheus-image", defaultValue = InstallOptions.Builder.DEFAULT_PROMETHEUS_IMAGE, paramLabel = "IMAGE",
+            description = "The Prometheus image (default: ${DEFAULT-VALUE}).")
+    String prometheusImage;
+
     @Option(names = "--strict-visibility", description = "Destination service: callers resolve only their namespace and what is exported to it.")
     boolean strictVisibility;
 
@@ -118,6 +126,7 @@ final class InstallCommand implements Callable<Integer> {
                 .controllerUid(controllerUid)
                 .defaultInboundPolicy(InstallOptions.flag("--default-inbound-policy", () -> DefaultInboundPolicy.parse(defaultInboundPolicy)))
                 .strictVisibility(strictVisibility)
+                .prometheusImage(prometheus ? java.util.Optional.of(prometheusImage) : java.util.Optional.empty())
                 .leafLifetime(leafLifetime)
                 .nativeSidecar(InstallOptions.flag("--native-sidecar", () -> NativeSidecarMode.parse(nativeSidecar)))
                 .webhook(injector ? Optional.of(webhookTls()) : Optional.empty());

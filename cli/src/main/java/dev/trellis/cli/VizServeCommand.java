@@ -127,10 +127,13 @@ final class VizServeCommand implements Callable<Integer> {
                 credentials, clock);
         identity.start();
         ClusterSource cluster = source.open(WatchedResource.VIZ);
+        // The Prometheus viz reads, once it is set up below: viz is not ready while it does not answer.
+        java.util.concurrent.atomic.AtomicReference<PrometheusApi> readPrometheus = new java.util.concurrent.atomic.AtomicReference<>();
         AdminServer adminServer = AdminServer.builder("viz").listen(admin).probes(Optional.ofNullable(probe))
                 .readiness(() -> credentials.current().isEmpty() ? Optional.of("no certificate yet for " + self)
                         : !cluster.synced() ? Optional.of(cluster.problem().orElse("cluster state from " + cluster.describe() + " not loaded yet"))
-                        : cluster.problem())
+                        : cluster.problem().or(() -> Optional.ofNullable(readPrometheus.get()).filter(p -> !p.ready())
+                                .map(p -> "prometheus at " + p.base() + " does not answer /-/ready")))
                 .build().start();
         credentials.firstInstalled().get(30, TimeUnit.SECONDS);
         MeshScraper scraper = new MeshScraper(MeshSslContexts.forClient(anchors, Optional.of(credentials), List.of("h2"), clock), Duration.ofSeconds(3));
@@ -157,6 +160,7 @@ final class VizServeCommand implements Callable<Integer> {
                 password = Optional.of(pair.substring(pair.indexOf(':') + 1));
             }
             PrometheusApi prometheus = new PrometheusApi(prometheusUrl.toString().endsWith("/") ? prometheusUrl : java.net.URI.create(prometheusUrl + "/"), user, password);
+            readPrometheus.set(prometheus);
             viz = Viz.start(cluster, new PrometheusCollector(prometheus, clock), tapClient, trustDomain, interval, clock);
         } else {
             viz = Viz.start(cluster, scraper, tapClient, trustDomain, interval, clock);

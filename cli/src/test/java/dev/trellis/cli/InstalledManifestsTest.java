@@ -190,7 +190,23 @@ class InstalledManifestsTest {
                 .webhook(Optional.of(InstallOptions.WebhookTls.generate("trellis", "cluster.local", Instant.now()))).build(), new SecureRandom());
     }
 
+    /** Trellis's own containers (upstream ones, Prometheus, are checked apart). */
     private static List<Container> containers(List<HasMetadata> objects) {
+        return allContainers(objects).stream().filter(c -> c.getImage().startsWith(dev.trellis.install.InstallOptions.Builder.DEFAULT_REGISTRY + "/")).toList();
+    }
+
+    @Test
+    void theOnlyUpstreamImageIsThePinnedPrometheusBesideViz() throws Exception {
+        List<Container> upstream = allContainers(rendered(false)).stream()
+                .filter(c -> !c.getImage().startsWith(dev.trellis.install.InstallOptions.Builder.DEFAULT_REGISTRY + "/")).toList();
+        assertThat(upstream).singleElement().satisfies(c -> {
+            assertThat(c.getName()).isEqualTo("prometheus");
+            assertThat(c.getImage()).isEqualTo(dev.trellis.install.InstallOptions.Builder.DEFAULT_PROMETHEUS_IMAGE).matches(".*:v[0-9]+\\.[0-9]+\\.[0-9]+");
+            assertThat(c.getArgs()).contains("--web.listen-address=127.0.0.1:9090", "--storage.tsdb.retention.time=6h");
+        });
+    }
+
+    private static List<Container> allContainers(List<HasMetadata> objects) {
         List<Container> containers = new ArrayList<>();
         for (HasMetadata object : objects) {
             if (object instanceof Deployment deployment) {

@@ -28,8 +28,13 @@ final class Distribution {
         Path noAotCache = ROOT.resolve("e2e/target/simulated-proxy.aot");
         Files.createDirectories(noAotCache.getParent());
         Files.write(noAotCache, new byte[0]);
-        return ImageCatalog.read(ROOT.resolve("images/Dockerfile"), ROOT, Map.of("runtime:/opt/trellis-runtime", Path.of(System.getProperty("java.home")),
+        ImageCatalog catalog = ImageCatalog.read(ROOT.resolve("images/Dockerfile"), ROOT, Map.of("runtime:/opt/trellis-runtime", Path.of(System.getProperty("java.home")),
                 "proxy-aot:/opt/trellis/proxy.aot", noAotCache));
+        // The upstream Prometheus install runs beside viz: Debian's build of it stands in for the official image (.ci/run installs it).
+        Path prometheus = Path.of("/usr/bin/prometheus");
+        return Files.isExecutable(prometheus)
+                ? catalog.with(new ImageCatalog.Image("prometheus", List.of(prometheus.toString()), List.of(), Map.of(), java.util.Optional.empty(), Map.of()))
+                : catalog;
     }
 
     /** The uid and whether the root file system is read-only, of the process whose command line has all of {@code words}. */

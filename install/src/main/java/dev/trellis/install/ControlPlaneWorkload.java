@@ -194,23 +194,10 @@ final class ControlPlaneWorkload {
             container.addNewEnv().withName("JAVA_TOOL_OPTIONS").withValue(resources.jvmOptions()).endEnv();
         }
         return container
-                .withResources(new ResourceRequirementsBuilder()
-                        .addToRequests("cpu", new Quantity(resources.cpuRequest()))
-                        .addToRequests("memory", new Quantity(resources.memory()))
-                        .addToLimits("cpu", new Quantity(resources.cpuLimit()))
-                        .addToLimits("memory", new Quantity(resources.memory()))
-                        .build())
+                .withResources(limits(resources))
                 .withReadinessProbe(probe("/ready", 5, 3))
                 .withLivenessProbe(probe("/live", 10, 6))
-                .withNewSecurityContext()
-                    .withRunAsNonRoot(true)
-                    .withRunAsUser(options.controllerUid())
-                    .withRunAsGroup(options.controllerUid())
-                    .withReadOnlyRootFilesystem(true)
-                    .withAllowPrivilegeEscalation(false)
-                    .withNewCapabilities().withDrop("ALL").endCapabilities()
-                    .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile()
-                .endSecurityContext()
+                .withSecurityContext(hardened())
                 .build();
     }
 
@@ -227,6 +214,47 @@ final class ControlPlaneWorkload {
      * The pod: {@code container}, its {@code volumes} plus a memory-backed {@code /tmp}, the
      * pod-level security context, and an API token only when {@code callsTheApi}.
      */
+    /**
+     * A container of an upstream image beside a component (Prometheus beside viz): the same
+     * hardening (non-root uid, read-only root, no capabilities, no privilege escalation, the
+     * runtime's seccomp profile) and resource limits, its own args, and no probes — it listens on
+     * the pod's loopback only, where the kubelet cannot probe; the component's {@code /ready}
+     * says whether it answers.
+     */
+    Container upstreamContainer(String name, String image, List<String> args, Resources resources, List<VolumeMount> mounts) {
+        return new ContainerBuilder()
+                .withName(name)
+                .withImage(image)
+                .withImagePullPolicy(options.imagePullPolicy())
+                .withArgs(args)
+                .withVolumeMounts(mounts)
+                .withResources(limits(resources))
+                .withSecurityContext(hardened())
+                .build();
+    }
+
+    /** Requests and limits: the memory limit is the request (no overcommit), CPU may burst to its limit. */
+    private static io.fabric8.kubernetes.api.model.ResourceRequirements limits(Resources resources) {
+        return new ResourceRequirementsBuilder()
+                .addToRequests("cpu", new Quantity(resources.cpuRequest()))
+                .addToRequests("memory", new Quantity(resources.memory()))
+                .addToLimits("cpu", new Quantity(resources.cpuLimit()))
+                .addToLimits("memory", new Quantity(resources.memory()))
+                .build();
+    }
+
+    private io.fabric8.kubernetes.api.model.SecurityContext hardened() {
+        return new io.fabric8.kubernetes.api.model.SecurityContextBuilder()
+                .withRunAsNonRoot(true)
+                .withRunAsUser(options.controllerUid())
+                .withRunAsGroup(options.controllerUid())
+                .withReadOnlyRootFilesystem(true)
+                .withAllowPrivilegeEscalation(false)
+                .withNewCapabilities().withDrop("ALL").endCapabilities()
+                .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile()
+                .build();
+    }
+
     PodSpec pod(Container container, List<Volume> volumes, boolean callsTheApi) {
         List<Volume> all = new ArrayList<>(volumes);
         all.add(new VolumeBuilder().withName("tmp").withNewEmptyDir().withMedium("Memory").withSizeLimit(new Quantity("16Mi")).endEmptyDir().build());

@@ -40,6 +40,8 @@ import java.util.Optional;
  *                               no injector ({@code --injector=false})
  * @param nativeSidecar          how the injector adds proxies: auto (by the API server's
  *                               version), true or false
+ * @param prometheusImage        the Prometheus run beside viz in its pod (an upstream image, pinned);
+ *                               empty: none, viz scrapes the proxies itself ({@code --prometheus=false})
  */
 public record InstallOptions(
         String namespace,
@@ -55,7 +57,8 @@ public record InstallOptions(
         boolean strictVisibility,
         Duration leafLifetime,
         Optional<WebhookTls> webhook,
-        NativeSidecarMode nativeSidecar) {
+        NativeSidecarMode nativeSidecar,
+        Optional<String> prometheusImage) {
 
     /**
      * Each value by the rule the component that reads it applies ({@code dev.trellis.core.settings},
@@ -67,6 +70,13 @@ public record InstallOptions(
         requireNonNull(defaultInboundPolicy, "defaultInboundPolicy");
         requireNonNull(webhook, "webhook");
         requireNonNull(nativeSidecar, "nativeSidecar");
+        requireNonNull(prometheusImage, "prometheusImage");
+        prometheusImage.ifPresent(image -> {
+            if (image.isBlank() || image.length() > 255 || image.chars().anyMatch(c -> c <= ' ' || c > '~')) {
+                throw new IllegalArgumentException("install: --prometheus-image '" + dev.trellis.core.text.UntrustedText.printable(image, 60)
+                        + "' is not an image reference");
+            }
+        });
         // the namespace and trust domain as every control-plane identity will spell them
         checked("--namespace", () -> WorkloadIdentity.checkNamespace(namespace));
         checked("--trust-domain", () -> WorkloadIdentity.checkTrustDomain(trustDomain));
@@ -168,6 +178,8 @@ public record InstallOptions(
     /** Builds {@link InstallOptions}; starts from every default. */
     public static final class Builder {
         public static final String DEFAULT_REGISTRY = dev.trellis.injector.InjectorConfig.Builder.DEFAULT_REGISTRY;
+        /** The Prometheus beside viz: the official image, pinned. */
+        public static final String DEFAULT_PROMETHEUS_IMAGE = "prom/prometheus:v2.53.4";
         /** The uid control-plane containers run as (the proxy runs as 2102). */
         public static final long DEFAULT_CONTROLLER_UID = 2103;
 
@@ -185,6 +197,7 @@ public record InstallOptions(
         private Duration leafLifetime = LeafLifetime.DEFAULT;
         private Optional<WebhookTls> webhook = Optional.empty();
         private NativeSidecarMode nativeSidecar = NativeSidecarMode.AUTO;
+        private Optional<String> prometheusImage = Optional.of(DEFAULT_PROMETHEUS_IMAGE);
 
         private Builder(IdentityMaterial identity) {
             this.identity = requireNonNull(identity, "identity");
@@ -256,9 +269,15 @@ public record InstallOptions(
             return this;
         }
 
+        /** The Prometheus image run beside viz; empty: none. */
+        public Builder prometheusImage(Optional<String> image) {
+            this.prometheusImage = image;
+            return this;
+        }
+
         public InstallOptions build() {
             return new InstallOptions(namespace, trustDomain, clusterDomain, registry, version, imagePullPolicy, ha, identity, controllerUid,
-                    defaultInboundPolicy, strictVisibility, leafLifetime, webhook, nativeSidecar);
+                    defaultInboundPolicy, strictVisibility, leafLifetime, webhook, nativeSidecar, prometheusImage);
         }
     }
 }

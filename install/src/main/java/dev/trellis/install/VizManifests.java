@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The metrics API and the dashboard: it reads pods, Services and policy, scrapes the proxies
@@ -33,6 +34,17 @@ final class VizManifests {
     static final String API_TOKEN_SECRET = "trellis-viz-api-token";
     static final String API_TOKEN_DIR = "/var/run/trellis/viz-api-token";
     static final String STATE_DIR = "/var/run/trellis/viz";
+    /** Where viz's scrape bridge and the Prometheus beside it listen: the pod's loopback, nothing else reaches them. */
+    static final int BRIDGE_PORT = 9096;
+    static final int PROMETHEUS_PORT = 9090;
+    static final String BRIDGE_TOKEN_SECRET = "trellis-viz-bridge-token";
+    static final String BRIDGE_TOKEN_DIR = "/var/run/trellis/viz-bridge-token";
+    static final String PROMETHEUS_CONFIG = "trellis-prometheus-config";
+    static final String PROMETHEUS_CONFIG_DIR = "/var/run/trellis/prometheus-config";
+    static final String PROMETHEUS_DATA_DIR = "/var/run/trellis/prometheus";
+    /** Linkerd-viz's defaults: 10 s scrapes, 6 h kept. */
+    static final String SCRAPE_INTERVAL = "10s";
+    static final String RETENTION = "6h";
 
     private VizManifests() {
     }
@@ -42,7 +54,7 @@ final class VizManifests {
         byte[] secret = new byte[32];
         random.nextBytes(secret);
         String token = HexFormat.of().formatHex(secret);
-        List<String> args = List.of("viz", "serve",
+        List<String> args = new ArrayList<>(List.of("viz", "serve",
                 "--kubernetes",
                 "--trust-domain", options.trustDomain(),
                 "--namespace", options.namespace(),
@@ -54,15 +66,48 @@ final class VizManifests {
                 "--api-file", STATE_DIR + "/api",
                 "--api-token-file", API_TOKEN_DIR + "/token",
                 "--admin", "127.0.0.1:" + ADMIN_PORT,
-                "--probe", "0.0.0.0:" + PROBE_PORT);
-        var container = workload.container(args, List.of(), new ControlPlaneWorkload.Resources("100m", "1", "384Mi"), PROBE_PORT,
-                List.of(ControlPlaneWorkload.trustAnchorsMount(), ControlPlaneWorkload.identityTokenMount(),
-                        new VolumeMountBuilder().withName("api-token").withMountPath(API_TOKEN_DIR).withReadOnly(true).build(),
-                        new VolumeMountBuilder().withName("state").withMountPath(STATE_DIR).build()));
-        var pod = workload.pod(container, List.of(ControlPlaneWorkload.trustAnchorsVolume(), ControlPlaneWorkload.identityTokenVolume(),
+                "--probe", "0.0.0.0:" + PROBE_PORT));
+        List<io.fabric8.kubernetes.api.model.VolumeMount> mounts = new ArrayList<>(List.of(ControlPlaneWorkload.trustAnchorsMount(),
+                ControlPlaneWorkload.identityTokenMount(),
+                new VolumeMountBuilder().withName("api-token").withMountPath(API_TOKEN_DIR).withReadOnly(true).build(),
+                new VolumeMountBuilder().withName("state").withMountPath(STATE_DIR).build()));
+        List<io.fabric8.kubernetes.api.model.Volume> volumes = new ArrayList<>(List.of(ControlPlaneWorkload.trustAnchorsVolume(),
+                ControlPlaneWorkload.identityTokenVolume(),
                 new VolumeBuilder().withName("api-token").withNewSecret().withSecretName(API_TOKEN_SECRET).withDefaultMode(0440).endSecret().build(),
-                new VolumeBuilder().withName("state").withNewEmptyDir().withMedium("Memory").withSizeLimit(new io.fabric8.kubernetes.api.model.Quantity("1Mi")).endEmptyDir().build()),
-                true);
+                new VolumeBuilder().withName("state").withNewEmptyDir().withMedium("Memory").withSizeLimit(new io.fabric8.kubernetes.api.model.Quantity("1Mi")).endEmptyDir().build()));
+        List<HasMetadata> prometheusObjects = new ArrayList<>();
+        Optional<io.fabric8.kubernetes.api.model.Container> prometheus = Optional.empty();
+        if (options.prometheusImage().isPresent()) {
+            // Prometheus beside viz, in the same pod: it scrapes viz's bridge (which fetches every proxy over mTLS as the viz
+            // identity) on the pod's loopback, and viz reads it there; neither listens where anything else reaches.
+            byte[] bridgeSecret = new byte[32];
+            random.nextBytes(bridgeSecret);
+            args.addAll(List.of("--bridge", "127.0.0.1:" + BRIDGE_PORT, "--bridge-token-file", BRIDGE_TOKEN_DIR + "/token",
+                    "--prometheus", "http://127.0.0.1:" + PROMETHEUS_PORT + "/"));
+            mounts.add(new VolumeMountBuilder().withName("bridge-token").withMountPath(BRIDGE_TOKEN_DIR).withReadOnly(true).build());
+            volumes.add(new VolumeBuilder().withName("bridge-token").withNewSecret().withSecretName(BRIDGE_TOKEN_SECRET).withDefaultMode(0440).endSecret().build());
+            volumes.add(new VolumeBuilder().withName("prometheus-config").withNewConfigMap().withName(PROMETHEUS_CONFIG).endConfigMap().build());
+            volumes.add(new VolumeBuilder().withName("prometheus-data").withNewEmptyDir().withMedium("Memory")
+                    .withSizeLimit(new io.fabric8.kubernetes.api.model.Quantity("256Mi")).endEmptyDir().build());
+            prometheusObjects.add(new SecretBuilder().withMetadata(workload.metadata(BRIDGE_TOKEN_SECRET)).withType("Opaque")
+                    .addToStringData("token", HexFormat.of().formatHex(bridgeSecret)).build());
+            prometheusObjects.add(new io.fabric8.kubernetes.api.model.ConfigMapBuilder().withMetadata(workload.metadata(PROMETHEUS_CONFIG))
+                    .addToData("prometheus.yml", prometheusConfig()).build());
+            prometheus = Optional.of(workload.upstreamContainer("prometheus", options.prometheusImage().get(), List.of(
+                            "--config.file=" + PROMETHEUS_CONFIG_DIR + "/prometheus.yml",
+                            "--storage.tsdb.path=" + PROMETHEUS_DATA_DIR,
+                            "--storage.tsdb.retention.time=" + RETENTION,
+                            "--web.listen-address=127.0.0.1:" + PROMETHEUS_PORT),
+                    new ControlPlaneWorkload.Resources("100m", "1", "768Mi"),
+                    List.of(new VolumeMountBuilder().withName("prometheus-config").withMountPath(PROMETHEUS_CONFIG_DIR).withReadOnly(true).build(),
+                            new VolumeMountBuilder().withName("bridge-token").withMountPath(BRIDGE_TOKEN_DIR).withReadOnly(true).build(),
+                            new VolumeMountBuilder().withName("prometheus-data").withMountPath(PROMETHEUS_DATA_DIR).build())));
+        }
+        var container = workload.container(args, List.of(), new ControlPlaneWorkload.Resources("100m", "1", "384Mi"), PROBE_PORT, mounts);
+        var pod = workload.pod(container, volumes, true);
+        if (prometheus.isPresent()) {
+            pod = new io.fabric8.kubernetes.api.model.PodSpecBuilder(pod).addToContainers(prometheus.get()).build();
+        }
         List<HasMetadata> objects = new ArrayList<>();
         objects.add(workload.serviceAccount());
         List<io.fabric8.kubernetes.api.model.rbac.PolicyRule> rules = new ArrayList<>(DestinationManifests.readRules(WatchedResource.VIZ));
@@ -76,8 +121,25 @@ final class VizManifests {
                 .addToStringData("token", token).build());
         // A new token (each install makes one) restarts the API, which reads it at start.
         objects.add(workload.deployment(pod, Map.of("trellis.dev/api-token-checksum", sha256(token))));
+        objects.addAll(prometheusObjects);
         objects.add(workload.networkPolicy(List.of(PROBE_PORT)));
         return objects;
+    }
+
+    /**
+     * Prometheus's configuration (JSON, which it reads as YAML): one job, the proxies, found
+     * and scraped through viz's bridge on the pod's loopback with the bridge's token.
+     */
+    private static String prometheusConfig() {
+        java.util.Map<String, Object> bearer = java.util.Map.of("type", "Bearer", "credentials_file", BRIDGE_TOKEN_DIR + "/token");
+        java.util.Map<String, Object> config = java.util.Map.of(
+                "global", java.util.Map.of("scrape_interval", SCRAPE_INTERVAL, "evaluation_interval", SCRAPE_INTERVAL),
+                "scrape_configs", List.of(java.util.Map.of(
+                        "job_name", dev.trellis.core.metrics.ProxyMetricNames.PROMETHEUS_JOB,
+                        "authorization", bearer,
+                        "http_sd_configs", List.of(java.util.Map.of("url", "http://127.0.0.1:" + BRIDGE_PORT + "/targets",
+                                "refresh_interval", SCRAPE_INTERVAL, "authorization", bearer)))));
+        return tools.jackson.databind.json.JsonMapper.builder().build().writerWithDefaultPrettyPrinter().writeValueAsString(config);
     }
 
     private static String sha256(String text) {

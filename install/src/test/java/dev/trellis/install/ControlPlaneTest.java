@@ -91,6 +91,17 @@ class ControlPlaneTest {
             assertThat(deployment.getSpec().getTemplate().getMetadata().getLabels()).containsEntry("trellis.dev/inject", "disabled");
             for (Container container : pod.getContainers()) {
                 var security = container.getSecurityContext();
+                if (container.getName().equals("prometheus")) {
+                    // Upstream, beside viz: hardened and limited the same, on the pod's loopback only (no probe, no admin listener).
+                    assertThat(security.getReadOnlyRootFilesystem()).isTrue();
+                    assertThat(security.getRunAsNonRoot()).isTrue();
+                    assertThat(security.getAllowPrivilegeEscalation()).isFalse();
+                    assertThat(security.getCapabilities().getDrop()).containsExactly("ALL");
+                    assertThat(container.getResources().getLimits()).containsKeys("cpu", "memory");
+                    assertThat(container.getPorts()).isNullOrEmpty();
+                    assertThat(container.getArgs()).contains("--web.listen-address=127.0.0.1:9090");
+                    continue;
+                }
                 assertThat(security.getRunAsNonRoot()).as(name).isTrue();
                 assertThat(security.getRunAsUser()).as(name).isNotZero();
                 assertThat(security.getReadOnlyRootFilesystem()).as(name).isTrue();
@@ -251,7 +262,7 @@ class ControlPlaneTest {
     void anExternalIssuerWritesNoIssuerSecretButTheIdentityServiceStillReadsIt() throws Exception {
         InstallOptions.IdentityMaterial external = IdentityFiles.read(pki.trustAnchorFile(), Optional.empty(), Instant.now());
         List<HasMetadata> objects = ControlPlane.objects(InstallOptions.builder(external).build(), Manifests.seeded());
-        assertThat(of(objects, Secret.class)).extracting(s -> s.getMetadata().getName()).containsExactly("trellis-viz-api-token");
+        assertThat(of(objects, Secret.class)).extracting(s -> s.getMetadata().getName()).containsExactly("trellis-viz-api-token", "trellis-viz-bridge-token");
         Deployment identity = of(objects, Deployment.class).stream().filter(d -> d.getMetadata().getName().equals("trellis-identity")).findFirst().orElseThrow();
         assertThat(identity.getSpec().getTemplate().getSpec().getVolumes()).filteredOn(v -> v.getSecret() != null)
                 .extracting(v -> v.getSecret().getSecretName()).containsExactly("trellis-identity-issuer");

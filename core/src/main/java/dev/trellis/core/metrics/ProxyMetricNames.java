@@ -70,6 +70,8 @@ public final class ProxyMetricNames {
     public static final String INBOUND_TCP_AUTHZ_DENY = "inbound_tcp_authz_deny";
     /** The Server (policy resource) a decision was made under. */
     public static final String SERVER_NAME = "srv_name";
+    /** The Prometheus job the proxies are scraped in (through viz's bridge), wherever viz configures one. */
+    public static final String PROMETHEUS_JOB = "trellis-proxies";
     /** Gauge: notAfter of the proxy's current certificate, in Unix seconds. */
     public static final String CERT_EXPIRY = "identity_cert_expiration_timestamp_seconds";
 

@@ -176,7 +176,7 @@ class ClusterCheckTest {
         role.setRules(role.getRules().stream().filter(r -> !r.getResources().contains("tokenreviews")).toList());
         client.rbac().clusterRoles().resource(role).update();
         var viz = client.apps().deployments().inNamespace("trellis").withName("trellis-viz").get();
-        viz.getSpec().getTemplate().getSpec().getContainers().forEach(c -> {
+        viz.getSpec().getTemplate().getSpec().getContainers().stream().filter(c -> c.getName().equals("viz")).forEach(c -> {
             List<String> args = new java.util.ArrayList<>(c.getArgs());
             int at = args.indexOf("--dashboard");
             args.remove(at + 1);

@@ -25,7 +25,7 @@ import java.util.Set;
 public final class PrometheusCollector implements Viz.Collector, Viz.HistorySource {
 
     /** The scrape job the proxies are in. */
-    public static final String JOB = "trellis-proxies";
+    public static final String JOB = dev.trellis.core.metrics.ProxyMetricNames.PROMETHEUS_JOB;
     /** Labels Prometheus adds to every series of a target; the proxy's own are the rest. */
     public static final Set<String> TARGET_LABELS = Set.of("job", "instance", "namespace", "pod", "workload_kind", "workload");
     /** How far back a round looks for each series' newest sample: a few scrape intervals. */

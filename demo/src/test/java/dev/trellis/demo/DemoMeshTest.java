@@ -87,13 +87,13 @@ class DemoMeshTest {
             String allowed = Files.readString(policy);
             Files.writeString(policy, allowed.replace("name: web", "name: nobody"));
             Awaitility.await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofSeconds(1)).untilAsserted(() ->
-                    assertThat(byName(demo.stat(Viz.Resource.DEPLOY, Duration.ofSeconds(3))).get("voting").successRate()).isEqualTo(0.0));
+                    assertThat(byName(demo.stat(Viz.Resource.DEPLOY, Duration.ofSeconds(6))).get("voting").successRate()).isEqualTo(0.0));
             String votingMetrics = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + demo.proxyAdmin("voting-0").getPort() + "/metrics")).build(),
                     HttpResponse.BodyHandlers.ofString()).body();
             assertThat(votingMetrics).containsPattern("inbound_http_authz_deny_total\\{srv_name=\"voting-grpc\"} [1-9]");
             Files.writeString(policy, allowed);
             Awaitility.await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofSeconds(1)).untilAsserted(() ->
-                    assertThat(byName(demo.stat(Viz.Resource.DEPLOY, Duration.ofSeconds(3))).get("voting").successRate()).isGreaterThan(0.5));
+                    assertThat(byName(demo.stat(Viz.Resource.DEPLOY, Duration.ofSeconds(6))).get("voting").successRate()).isGreaterThan(0.5));
 
             // A second demo on the same directory is refused by name.
             assertThatThrownBy(() -> DemoMesh.start(dir)).hasMessageContaining("another demo is running").hasMessageContaining(dir.toString());

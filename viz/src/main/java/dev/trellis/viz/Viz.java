@@ -126,6 +126,10 @@ public final class Viz implements AutoCloseable {
     private void collectAll() {
         try {
             List<Pod> meshed = cluster.current().pods().stream().filter(p -> proxyAddress(p).isPresent()).toList();
+            // A pod that is gone has no scrape error to show.
+            java.util.Set<String> keys = new java.util.HashSet<>();
+            meshed.forEach(p -> keys.add(ObjectKey.of(p).toString()));
+            scrapeErrors.keySet().retainAll(keys);
             collector.collect(meshed, new Collector.Sink() {
                 @Override
                 public void metrics(String podKey, Instant at, String text) {

@@ -66,7 +66,7 @@ public final class DashboardServer implements AutoCloseable {
         Sessions sessions = new Sessions(config, clock);
         Assets assets = new Assets();
         DashboardApi api = new DashboardApi(viz, controlPlane, trustDomain, clock);
-        LiveStream live = new LiveStream(viz, config);
+        LiveStream live = new LiveStream(viz, config, sessions);
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         ExecutorService requests = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("trellis-dashboard-", 0).factory());
         java.util.concurrent.atomic.AtomicReference<Dashboard> dashboard = new java.util.concurrent.atomic.AtomicReference<>();

@@ -31,7 +31,8 @@ import tools.jackson.databind.json.JsonMapper;
  * one JSON line per request ({@link LiveTap}) and writes them to the browser as they come.
  * Bounded: {@code liveStreamsPerUser} streams per user, {@code liveLinesPerSecond} lines per
  * second per stream, nothing queued for a reader that does not keep up (a line that finds the
- * connection unwritable is dropped and counted), and {@code liveMaxDuration} at most. Each
+ * connection unwritable is dropped and counted), {@code liveMaxDuration} at most, and no longer
+ * than the session it was started under. Each
  * second a {@code stats} line says how many were sent and dropped. Starts and ends are logged
  * with the user. Thread-safe.
  */
@@ -44,12 +45,14 @@ final class LiveStream {
 
     private final Viz viz;
     private final DashboardConfig config;
+    private final Sessions sessions;
     private final Map<String, AtomicInteger> streamsByUser = new ConcurrentHashMap<>();
     private final JsonMapper json = JsonMapper.builder().build();
 
-    LiveStream(Viz viz, DashboardConfig config) {
+    LiveStream(Viz viz, DashboardConfig config, Sessions sessions) {
         this.viz = requireNonNull(viz, "viz");
         this.config = requireNonNull(config, "config");
+        this.sessions = requireNonNull(sessions, "sessions");
     }
 
     /** The stream for {@code start}, or a 429 when its user holds as many streams as allowed. */
@@ -111,6 +114,10 @@ final class LiveStream {
                     filter.pathPrefix().isEmpty() ? "" : " path " + filter.pathPrefix(), filter.method().isEmpty() ? "" : " method " + filter.method(),
                     filter.status().map(s -> " status " + s).orElse(""));
             var heartbeat = channel.eventLoop().scheduleAtFixedRate(() -> {
+                if (!sessions.isLive(start.session())) {
+                    end("the session ended (logout or expiry)");  // a stream lives no longer than the login it started under
+                    return;
+                }
                 stats();
                 reconcileTaps();
             }, 1, 1, TimeUnit.SECONDS);

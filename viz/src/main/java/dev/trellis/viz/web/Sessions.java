@@ -90,6 +90,11 @@ final class Sessions {
         return Optional.of(session);
     }
 
+    /** Whether {@code session} is still live (not ended, not expired), without marking it used. */
+    boolean isLive(Session session) {
+        return byIdHash.get(session.idHash) == session && !expired(session, clock.instant());
+    }
+
     void end(Session session) {
         byIdHash.remove(session.idHash, session);
     }

@@ -126,6 +126,23 @@ class DashboardServerTest {
         });
     }
 
+    @Test
+    void aLiveStreamEndsWithItsSession() throws Exception {
+        String session = login();
+        String csrf = session(session);
+        try (Socket stream = connect()) {
+            InputStream in = live(stream, session, csrf);
+            assertThat(statusLine(in)).startsWith("HTTP/1.1 200");
+            var http = java.net.http.HttpClient.newHttpClient();
+            var logout = http.send(java.net.http.HttpRequest.newBuilder(server.url().resolve("/logout")).header("Origin", "http://" + host())
+                    .header("Cookie", "trellis-session-" + server.address().getPort() + "=" + session).header(Dashboard.CSRF_HEADER, csrf)
+                    .POST(java.net.http.HttpRequest.BodyPublishers.noBody()).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertThat(logout.statusCode()).isEqualTo(204);
+            String rest = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(rest).contains("\"kind\":\"end\"").contains("the session ended");
+        }
+    }
+
     private InputStream live(Socket socket, String session, String csrf) throws Exception {
         byte[] body = "{\"namespace\":\"shop\"}".getBytes(StandardCharsets.UTF_8);
         socket.getOutputStream().write(("POST /api/live HTTP/1.1\r\nHost: " + host() + "\r\nOrigin: http://" + host() + "\r\nCookie: trellis-session-"

@@ -178,6 +178,44 @@ final class VizCommand {
         @Mixin
         ApiOptions api = new ApiOptions();
 
+        /** A local port that reaches a port of a pod, open until closed. */
+        interface Forward extends AutoCloseable {
+            int localPort();
+
+            @Override
+            void close() throws java.io.IOException;
+        }
+
+        /** How the command reaches the viz pod: fabric8's port-forward through the API server (tests reach a dashboard directly). */
+        @FunctionalInterface
+        interface Forwarder {
+            Forward open(io.fabric8.kubernetes.client.KubernetesClient client, String namespace, String pod, int port, int localPort) throws java.io.IOException;
+        }
+
+        Forwarder forwarder = (client, namespace, pod, port, local) -> {
+            io.fabric8.kubernetes.client.LocalPortForward forward = client.pods().inNamespace(namespace).withName(pod).portForward(port, local);
+            return new Forward() {
+                @Override
+                public int localPort() {
+                    return forward.getLocalPort();
+                }
+
+                @Override
+                public void close() throws java.io.IOException {
+                    forward.close();
+                }
+            };
+        };
+
+        /** How long the forward is held once the link is printed: until Ctrl-C (tests: not at all). */
+        Runnable hold = () -> {
+            try {
+                new java.util.concurrent.CountDownLatch(1).await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        };
+
         @Override
         public Integer call() throws Exception {
             if (!show.equals("browser") && !show.equals("url")) {
@@ -210,9 +248,9 @@ final class VizCommand {
                         .findFirst()
                         .orElseThrow(() -> new IllegalStateException("viz dashboard: no running viz pod in namespace " + controlPlaneNamespace
                                 + "; is the control plane installed (`trellis check`)?"));
-                try (io.fabric8.kubernetes.client.LocalPortForward forward = client.pods().inNamespace(controlPlaneNamespace)
-                        .withName(pod.getMetadata().getName()).portForward(dev.trellis.install.ControlPlane.DASHBOARD_PORT, localPort)) {
-                    String base = "http://127.0.0.1:" + forward.getLocalPort();
+                try (Forward forward = forwarder.open(client, controlPlaneNamespace, pod.getMetadata().getName(), dev.trellis.install.ControlPlane.DASHBOARD_PORT,
+                        localPort)) {
+                    String base = "http://127.0.0.1:" + forward.localPort();
                     HttpResponse<String> answer = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build().send(
                             HttpRequest.newBuilder(java.net.URI.create(base + "/login/token")).header("Authorization", "Bearer " + token)
                                     .timeout(Duration.ofSeconds(15)).POST(HttpRequest.BodyPublishers.noBody()).build(),
@@ -229,7 +267,7 @@ final class VizCommand {
                     spec.commandLine().getOut().println("viz dashboard: forwarding " + base + " to " + controlPlaneNamespace + "/"
                             + pod.getMetadata().getName() + ":" + dev.trellis.install.ControlPlane.DASHBOARD_PORT + "; Ctrl-C stops");
                     spec.commandLine().getOut().flush();
-                    new java.util.concurrent.CountDownLatch(1).await();
+                    hold.run();
                 }
             }
             return 0;

@@ -52,7 +52,6 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -274,11 +273,8 @@ public final class DemoMesh implements AutoCloseable {
             Path tokenFile = promDir.resolve("bridge-token");
             Files.createFile(tokenFile, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
             Files.writeString(tokenFile, token);
-            Map<String, Object> bearer = Map.of("type", "Bearer", "credentials_file", tokenFile.toString());
             Path snippet = promDir.resolve("scrape-config.yml");
-            Files.writeString(snippet, tools.jackson.databind.json.JsonMapper.builder().build().writeValueAsString(Map.of("job_name",
-                    dev.trellis.viz.prometheus.PrometheusCollector.JOB, "scrape_interval", METRICS_INTERVAL.toSeconds() + "s", "authorization", bearer,
-                    "http_sd_configs", List.of(Map.of("url", bridge.targetsUrl().toString(), "authorization", bearer)))));
+            Files.writeString(snippet, dev.trellis.viz.prometheus.ScrapeJob.jobText(bridge.targetsUrl(), tokenFile.toString(), METRICS_INTERVAL));
             metricsSource = "Prometheus at " + base + " (add the scrape job in " + snippet + " to its scrape_configs)";
         } else {
             DemoPrometheus started = DemoPrometheus.start(binary.orElseThrow(), promDir, bridge.targetsUrl(), token, METRICS_INTERVAL, logs.resolve("prometheus.log"));

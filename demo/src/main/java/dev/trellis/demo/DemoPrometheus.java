@@ -1,7 +1,7 @@
 package dev.trellis.demo;
 
 import dev.trellis.viz.prometheus.PrometheusApi;
-import dev.trellis.viz.prometheus.PrometheusCollector;
+import dev.trellis.viz.prometheus.ScrapeJob;
 import java.io.File;
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -76,16 +76,8 @@ final class DemoPrometheus implements AutoCloseable {
         JsonMapper json = JsonMapper.builder().build();
         Path webConfig = dir.resolve("web.yml");
         Files.writeString(webConfig, json.writeValueAsString(Map.of("basic_auth_users", Map.of(USER, OpenBSDBCrypt.generate("2y", password.toCharArray(), salt, 10)))));
-        Map<String, Object> bearer = Map.of("type", "Bearer", "credentials_file", tokenFile.toString());
         Path config = dir.resolve("prometheus.yml");
-        Files.writeString(config, json.writeValueAsString(Map.of(
-                "global", Map.of("scrape_interval", interval.toSeconds() + "s", "scrape_timeout", Math.max(1, interval.toSeconds() - 1) + "s",
-                        "evaluation_interval", interval.toSeconds() + "s"),
-                "scrape_configs", List.of(Map.of(
-                        "job_name", PrometheusCollector.JOB,
-                        "authorization", bearer,
-                        "http_sd_configs", List.of(Map.of("url", targetsUrl.toString(), "refresh_interval", interval.toSeconds() + "s",
-                                "authorization", bearer)))))));
+        Files.writeString(config, ScrapeJob.config(targetsUrl, tokenFile.toString(), interval));
         int port;
         try (ServerSocket socket = new ServerSocket(0)) {
             port = socket.getLocalPort();

@@ -2,11 +2,14 @@ package dev.trellis.install;
 
 import dev.trellis.cluster.kubernetes.WatchedResource;
 import dev.trellis.core.identity.ControlPlaneComponent;
+import dev.trellis.viz.prometheus.ScrapeJob;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.api.model.VolumeBuilder;
 import io.fabric8.kubernetes.api.model.VolumeMountBuilder;
+import java.net.URI;
 import java.security.SecureRandom;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -43,7 +46,7 @@ final class VizManifests {
     static final String PROMETHEUS_CONFIG_DIR = "/var/run/trellis/prometheus-config";
     static final String PROMETHEUS_DATA_DIR = "/var/run/trellis/prometheus";
     /** Linkerd-viz's defaults: 10 s scrapes, 6 h kept. */
-    static final String SCRAPE_INTERVAL = "10s";
+    static final Duration SCRAPE_INTERVAL = Duration.ofSeconds(10);
     static final String RETENTION = "6h";
 
     private VizManifests() {
@@ -92,7 +95,8 @@ final class VizManifests {
             prometheusObjects.add(new SecretBuilder().withMetadata(workload.metadata(BRIDGE_TOKEN_SECRET)).withType("Opaque")
                     .addToStringData("token", HexFormat.of().formatHex(bridgeSecret)).build());
             prometheusObjects.add(new io.fabric8.kubernetes.api.model.ConfigMapBuilder().withMetadata(workload.metadata(PROMETHEUS_CONFIG))
-                    .addToData("prometheus.yml", prometheusConfig()).build());
+                    .addToData("prometheus.yml", ScrapeJob.config(URI.create("http://127.0.0.1:" + BRIDGE_PORT + "/targets"), BRIDGE_TOKEN_DIR + "/token",
+                            SCRAPE_INTERVAL)).build());
             prometheus = Optional.of(workload.upstreamContainer("prometheus", options.prometheusImage().get(), List.of(
                             "--config.file=" + PROMETHEUS_CONFIG_DIR + "/prometheus.yml",
                             "--storage.tsdb.path=" + PROMETHEUS_DATA_DIR,
@@ -124,22 +128,6 @@ final class VizManifests {
         objects.addAll(prometheusObjects);
         objects.add(workload.networkPolicy(List.of(PROBE_PORT)));
         return objects;
-    }
-
-    /**
-     * Prometheus's configuration (JSON, which it reads as YAML): one job, the proxies, found
-     * and scraped through viz's bridge on the pod's loopback with the bridge's token.
-     */
-    private static String prometheusConfig() {
-        java.util.Map<String, Object> bearer = java.util.Map.of("type", "Bearer", "credentials_file", BRIDGE_TOKEN_DIR + "/token");
-        java.util.Map<String, Object> config = java.util.Map.of(
-                "global", java.util.Map.of("scrape_interval", SCRAPE_INTERVAL, "evaluation_interval", SCRAPE_INTERVAL),
-                "scrape_configs", List.of(java.util.Map.of(
-                        "job_name", dev.trellis.core.metrics.ProxyMetricNames.PROMETHEUS_JOB,
-                        "authorization", bearer,
-                        "http_sd_configs", List.of(java.util.Map.of("url", "http://127.0.0.1:" + BRIDGE_PORT + "/targets",
-                                "refresh_interval", SCRAPE_INTERVAL, "authorization", bearer)))));
-        return tools.jackson.databind.json.JsonMapper.builder().build().writerWithDefaultPrettyPrinter().writeValueAsString(config);
     }
 
     private static String sha256(String text) {

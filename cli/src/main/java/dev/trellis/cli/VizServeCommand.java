@@ -129,7 +129,8 @@ final class VizServeCommand implements Callable<Integer> {
         ClusterSource cluster = source.open(WatchedResource.VIZ);
         // The Prometheus viz reads, once it is set up below: viz is not ready while it does not answer.
         java.util.concurrent.atomic.AtomicReference<PrometheusApi> readPrometheus = new java.util.concurrent.atomic.AtomicReference<>();
-        AdminServer adminServer = AdminServer.builder("viz").listen(admin).probes(Optional.ofNullable(probe))
+        io.prometheus.metrics.model.registry.PrometheusRegistry registry = new io.prometheus.metrics.model.registry.PrometheusRegistry();
+        AdminServer adminServer = AdminServer.builder("viz").listen(admin).probes(Optional.ofNullable(probe)).registry(registry)
                 .readiness(() -> credentials.current().isEmpty() ? Optional.of("no certificate yet for " + self)
                         : !cluster.synced() ? Optional.of(cluster.problem().orElse("cluster state from " + cluster.describe() + " not loaded yet"))
                         : cluster.problem().or(() -> Optional.ofNullable(readPrometheus.get()).filter(p -> !p.ready())
@@ -185,7 +186,7 @@ final class VizServeCommand implements Callable<Integer> {
                             cluster.problem().orElse(cluster.synced() ? cluster.describe() + ": synced" : "not synced yet"))),
                     () -> credentials.current().filter(c -> c.chain().size() > 1).map(c -> c.chain().get(1).getNotAfter().toInstant()), clock);
             DashboardServer server = DashboardServer.start(DashboardConfig.builder().listen(dashboard).allowHosts(dashboardHosts).build(), viz, codes,
-                    logins, status, trustDomain, clock);
+                    logins, status, trustDomain, registry, clock);
             dashboardServer = Optional.of(server);
             // The API token's holder (the operator) may mint links that see everything.
             Viewer operator = new Viewer("viz-api-token-holder", List.of(), Viewer.Access.EVERYTHING);

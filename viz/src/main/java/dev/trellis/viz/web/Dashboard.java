@@ -16,7 +16,7 @@ import tools.jackson.databind.json.JsonMapper;
 /**
  * The dashboard's request path, apart from sockets: one method, {@link #handle}, reads top to
  * bottom as the layers a request passes (shape, Host, login, session, Origin and CSRF, route).
- * Whatever it refuses it logs once, here, with the reason and the source. Thread-safe.
+ * Whatever it refuses it logs and counts once, here, with the reason and the source. Thread-safe.
  */
 final class Dashboard {
 
@@ -39,10 +39,12 @@ final class Dashboard {
     private final Assets assets;
     private final DashboardApi api;
     private final Logins logins;
+    private final DashboardMetrics metrics;
     private final String cookieName;
     private final JsonMapper json = JsonMapper.builder().build();
 
-    Dashboard(DashboardConfig config, Sessions sessions, LoginCodes codes, Logins logins, Assets assets, DashboardApi api, String cookieName) {
+    Dashboard(DashboardConfig config, Sessions sessions, LoginCodes codes, Logins logins, Assets assets, DashboardApi api, DashboardMetrics metrics,
+              String cookieName) {
         this.config = requireNonNull(config, "config");
         this.guards = new RequestGuards(config);
         this.sessions = requireNonNull(sessions, "sessions");
@@ -51,6 +53,7 @@ final class Dashboard {
         this.assets = requireNonNull(assets, "assets");
         this.api = requireNonNull(api, "api");
         this.logins = requireNonNull(logins, "logins");
+        this.metrics = requireNonNull(metrics, "metrics");
         this.cookieName = requireNonNull(cookieName, "cookieName");
     }
 
@@ -134,13 +137,9 @@ final class Dashboard {
 
     /** Spends a one-time code (JSON {@code {"code": …}} or a form's {@code code=…}) for a session cookie. */
     private Outcome login(WebRequest request) {
-        Optional<Refusal> refused = guards.sameOrigin(request);
+        Optional<Refusal> refused = guards.sameOrigin(request).or(() -> overLoginRate(request));
         if (refused.isPresent()) {
             return refuse(request, refused.get(), "-");
-        }
-        if (!loginAttempts.tryAcquire(request.source()).isZero()) {
-            return refuse(request, new Refusal(429, "login_rate_limited", "dashboard: too many login attempts from "
-                    + request.source().getHostAddress() + "; wait a moment"), "-");
         }
         Optional<Viewer> viewer = codes.spend(code(request));
         if (viewer.isEmpty()) {
@@ -153,6 +152,7 @@ final class Dashboard {
         } catch (IllegalStateException e) {
             return refuse(request, new Refusal(503, "too_many_sessions", e.getMessage()), viewer.get().user());
         }
+        metrics.loggedIn("code");
         log.info("dashboard: {} logged in from {} (access: {})", viewer.get().user(), request.source().getHostAddress(), viewer.get().access());
         return WebAnswer.json(200, Map.of("user", viewer.get().user()))
                 .withHeader("Set-Cookie", cookieName + "=" + started.id() + "; Path=/; Max-Age=" + config.sessionLifetime().toSeconds()
@@ -167,15 +167,10 @@ final class Dashboard {
      * and an Origin, when sent, must be this dashboard).
      */
     private Outcome tokenLogin(WebRequest request) {
-        if (request.header("origin").isPresent()) {
-            Optional<Refusal> refused = guards.sameOrigin(request);
-            if (refused.isPresent()) {
-                return refuse(request, refused.get(), "-");
-            }
-        }
-        if (!loginAttempts.tryAcquire(request.source()).isZero()) {
-            return refuse(request, new Refusal(429, "login_rate_limited", "dashboard: too many login attempts from "
-                    + request.source().getHostAddress() + "; wait a moment"), "-");
+        Optional<Refusal> refused = (request.header("origin").isPresent() ? guards.sameOrigin(request) : Optional.<Refusal>empty())
+                .or(() -> overLoginRate(request));
+        if (refused.isPresent()) {
+            return refuse(request, refused.get(), "-");
         }
         String authorization = request.header("authorization").orElse("");
         if (!authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
@@ -193,8 +188,16 @@ final class Dashboard {
         } catch (IllegalStateException e) {
             return refuse(request, new Refusal(503, "too_many_codes", e.getMessage()), viewer.user());
         }
+        metrics.loggedIn("token");
         log.info("dashboard: {} (groups {}) got a login link for their token, from {}", viewer.user(), viewer.groups(), request.source().getHostAddress());
         return WebAnswer.json(200, Map.of("user", viewer.user(), "path", "/login?code=" + code));
+    }
+
+    /** Logins of either kind share one budget per source address: guessing codes and trying tokens cost the same. */
+    private Optional<Refusal> overLoginRate(WebRequest request) {
+        return loginAttempts.tryAcquire(request.source()).isZero() ? Optional.empty()
+                : Optional.of(new Refusal(429, "login_rate_limited", "dashboard: too many login attempts from " + request.source().getHostAddress()
+                        + "; wait a moment"));
     }
 
     private String code(WebRequest request) {
@@ -219,6 +222,7 @@ final class Dashboard {
     }
 
     private WebAnswer refuse(WebRequest request, Refusal refusal, String user) {
+        metrics.refused(refusal.reason());
         log.warn("dashboard: refused {} {} from {} (user {}): {} ({})", request.method(), UntrustedText.printable(request.path(), 80),
                 request.source().getHostAddress(), user, refusal.message(), refusal.reason());
         return refusal.answer(request);

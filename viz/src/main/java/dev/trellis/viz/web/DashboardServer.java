@@ -62,6 +62,12 @@ public final class DashboardServer implements AutoCloseable {
     /** As above; {@code logins} also lets a user trade their own token for a login link ({@code POST /login/token}). */
     public static DashboardServer start(DashboardConfig config, Viz viz, LoginCodes codes, Logins logins, ControlPlaneStatus controlPlane,
                                         String trustDomain, Clock clock) {
+        return start(config, viz, codes, logins, controlPlane, trustDomain, new io.prometheus.metrics.model.registry.PrometheusRegistry(), clock);
+    }
+
+    /** As above, with the dashboard's counters ({@link DashboardMetrics}) in {@code registry}: an admin listener's, which serves them. */
+    public static DashboardServer start(DashboardConfig config, Viz viz, LoginCodes codes, Logins logins, ControlPlaneStatus controlPlane,
+                                        String trustDomain, io.prometheus.metrics.model.registry.PrometheusRegistry registry, Clock clock) {
         requireNonNull(config, "config");
         Sessions sessions = new Sessions(config, clock);
         Assets assets = new Assets();
@@ -87,7 +93,7 @@ public final class DashboardServer implements AutoCloseable {
             throw e;
         }
         // The cookie is named after the port: two dashboards on one host (two demos) keep their sessions apart.
-        dashboard.set(new Dashboard(config, sessions, codes, logins, assets, api, "trellis-session-" + listener.address().getPort()));
+        dashboard.set(new Dashboard(config, sessions, codes, logins, assets, api, new DashboardMetrics(registry), "trellis-session-" + listener.address().getPort()));
         return new DashboardServer(group, requests, listener, sessions);
     }
 

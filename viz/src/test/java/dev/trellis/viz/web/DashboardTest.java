@@ -36,6 +36,7 @@ class DashboardTest {
     private LoginCodes codes;
     private Dashboard dashboard;
     private InetAddress source;
+    private io.prometheus.metrics.model.registry.PrometheusRegistry registry;
     /** Token logins: "good-token" is bob, who may see shop only; anything else is refused. */
     private final Logins logins = token -> {
         if (!token.equals("good-token")) {
@@ -65,9 +66,10 @@ class DashboardTest {
 
     private void build(DashboardConfig newConfig) {
         config = newConfig;
+        registry = new io.prometheus.metrics.model.registry.PrometheusRegistry();
         codes = new LoginCodes(config.loginCodeLifetime(), clock);
         dashboard = new Dashboard(config, new Sessions(config, clock), codes, logins, new Assets(),
-                new DashboardApi(viz, ControlPlaneStatus.NONE, "cluster.local", clock), COOKIE);
+                new DashboardApi(viz, ControlPlaneStatus.NONE, "cluster.local", clock), new DashboardMetrics(registry), COOKIE);
     }
 
     @AfterEach
@@ -280,6 +282,17 @@ class DashboardTest {
         String session = login.headers().get("Set-Cookie").replaceAll("^[^=]+=([^;]+);.*", "$1");
         assertThat(body(get("/api/session", session))).contains("\"user\":\"bob\"");
         assertThat(get("/api/workloads?namespace=secret", session).status()).as("bob's rights, not more").isEqualTo(403);
+    }
+
+    @Test
+    void everyRefusalAndLoginIsCounted() {
+        send("GET", "/", Map.of("host", "evil.example"), "");
+        get("/api/namespaces", null);
+        login(everything());
+        String text = registry.scrape().stream().map(snapshot -> snapshot.getMetadata().getName() + " "
+                + snapshot.getDataPoints().stream().map(p -> p.getLabels() + "=" + ((io.prometheus.metrics.model.snapshots.CounterSnapshot.CounterDataPointSnapshot) p).getValue())
+                .toList()).collect(java.util.stream.Collectors.joining("\n"));
+        assertThat(text).contains("reason=\"host_not_allowed\"}=1.0", "reason=\"no_session\"}=1.0", "how=\"code\"}=1.0");
     }
 
     @Test

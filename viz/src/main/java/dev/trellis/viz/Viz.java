@@ -51,6 +51,8 @@ public final class Viz implements AutoCloseable {
     private final MetricsWindow window = new MetricsWindow(WINDOW.plusSeconds(30));
     private final GoldenHistory history = new GoldenHistory(20_000);
     private final java.util.concurrent.atomic.AtomicLong rounds = new java.util.concurrent.atomic.AtomicLong();
+    /** When the last history point was taken; only the collecting thread reads and writes it. */
+    private Instant lastHistory = Instant.EPOCH;
     private final ConcurrentHashMap<String, String> scrapeErrors = new ConcurrentHashMap<>();
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("trellis-viz-scrape").daemon().factory());
 
@@ -155,6 +157,11 @@ public final class Viz implements AutoCloseable {
         if (rounds.incrementAndGet() < 2) {
             return;  // one scrape spans no time: a history point now would say "no requests"
         }
+        // A point is due once a step (10 s): rounds in between (every second with Prometheus) compute nothing for it.
+        if (Duration.between(lastHistory, now).compareTo(GoldenHistory.STEP.minusMillis(500)) < 0) {
+            return;
+        }
+        lastHistory = now;
         for (StatRow row : stat(Resource.WORKLOAD, Optional.empty(), Optional.empty(), HISTORY_WINDOW)) {
             history.record(workloadKey(row.namespace(), row.kind(), row.name()), now, row);
         }

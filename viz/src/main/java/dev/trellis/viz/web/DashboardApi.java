@@ -100,8 +100,10 @@ final class DashboardApi {
         }
         StatRow stat = viz.stat(Viz.Resource.WORKLOAD, Optional.of(namespace), Optional.of(name)).stream()
                 .filter(r -> r.kind().equals(kind)).findFirst().orElseThrow();
-        List<Viz.EdgeRow> inbound = viz.edges(Optional.of(namespace)).stream().filter(e -> e.dst().equals(name)).toList();
-        List<Viz.EdgeRow> outbound = viz.edges(Optional.empty()).stream()
+        // Every edge once: the inbound ones end here, the outbound ones start here (and may end in any namespace).
+        List<Viz.EdgeRow> edges = viz.edges(Optional.empty());
+        List<Viz.EdgeRow> inbound = edges.stream().filter(e -> e.dstNamespace().equals(namespace) && e.dst().equals(name)).toList();
+        List<Viz.EdgeRow> outbound = edges.stream()
                 .filter(e -> e.srcNamespace().equals(namespace) && Arrays.asList(e.src().split(",")).contains(name))
                 .filter(e -> viewer.access().mayView(e.dstNamespace()))
                 .toList();

@@ -113,12 +113,15 @@ public final class DemoMesh implements AutoCloseable {
      * (user:password in the URL for basic auth), which the user points at the demo's scrape
      * bridge (the demo writes the scrape configuration to {@code DIR/prometheus/scrape-config.yml}).
      */
-    public record Metrics(String mode, Optional<java.net.URI> url) {
-        public static final Metrics AUTO = new Metrics("auto", Optional.empty());
-        public static final Metrics EMBEDDED = new Metrics("embedded", Optional.empty());
+    public record Metrics(Mode mode, Optional<java.net.URI> url) {
+        /** Which of the three. */
+        public enum Mode { AUTO, EMBEDDED, EXTERNAL }
+
+        public static final Metrics AUTO = new Metrics(Mode.AUTO, Optional.empty());
+        public static final Metrics EMBEDDED = new Metrics(Mode.EMBEDDED, Optional.empty());
 
         public static Metrics external(java.net.URI url) {
-            return new Metrics("external", Optional.of(url));
+            return new Metrics(Mode.EXTERNAL, Optional.of(url));
         }
     }
 
@@ -254,8 +257,8 @@ public final class DemoMesh implements AutoCloseable {
      */
     private Optional<Viz.Collector> prometheusCollector(LocalDirectorySource cluster, MeshScraper scraper, Path logs, Clock clock) throws Exception {
         Optional<Path> binary = DemoPrometheus.onPath();
-        if (metrics.mode().equals("embedded") || metrics.mode().equals("auto") && binary.isEmpty()) {
-            metricsSource = "the embedded scraper" + (metrics.mode().equals("auto") ? " (no prometheus on PATH)" : "");
+        if (metrics.mode() == Metrics.Mode.EMBEDDED || metrics.mode() == Metrics.Mode.AUTO && binary.isEmpty()) {
+            metricsSource = "the embedded scraper" + (metrics.mode() == Metrics.Mode.AUTO ? " (no prometheus on PATH)" : "");
             return Optional.empty();
         }
         String token = VizApi.randomToken();

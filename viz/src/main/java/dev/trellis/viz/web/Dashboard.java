@@ -210,7 +210,7 @@ final class Dashboard {
                 return "";
             }
         }
-        return WebRequest.of("POST", "/?" + body, Map.of(), new byte[0], request.source()).param("code").orElse("");
+        return WebRequest.parameters(body).getOrDefault("code", "");
     }
 
     private String secure() {

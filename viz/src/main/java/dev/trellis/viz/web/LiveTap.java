@@ -69,7 +69,7 @@ final class LiveTap {
 
         private static String text(JsonNode json, String field, int max) {
             JsonNode node = json.path(field);
-            String value = node.isNumber() ? node.asString() : node.isString() ? node.asString() : "";
+            String value = node.isNumber() || node.isString() ? node.asString() : "";
             if (value.length() > max) {
                 throw new IllegalArgumentException(field + " is longer than " + max + " characters");
             }

@@ -18,20 +18,24 @@ record WebRequest(String method, String target, String path, Map<String, String>
     static WebRequest of(String method, String target, Map<String, String> headers, byte[] body, InetAddress source) {
         int question = target.indexOf('?');
         String path = question < 0 ? target : target.substring(0, question);
-        Map<String, String> query = new HashMap<>();
-        if (question >= 0) {
-            for (String pair : target.substring(question + 1).split("&")) {
-                int eq = pair.indexOf('=');
-                try {
-                    String key = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
-                    String value = eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
-                    query.putIfAbsent(key, value);
-                } catch (IllegalArgumentException e) {
-                    // a malformed escape: the parameter is left out, and whatever needed it says so
-                }
+        Map<String, String> query = question < 0 ? Map.of() : parameters(target.substring(question + 1));
+        return new WebRequest(method, target, path, Map.copyOf(query), Map.copyOf(headers), body, source);
+    }
+
+    /** {@code a=1&b=2} (a query, or a form's body) decoded; the first of a repeated name wins, a malformed escape is left out. */
+    static Map<String, String> parameters(String encoded) {
+        Map<String, String> out = new HashMap<>();
+        for (String pair : encoded.split("&")) {
+            int eq = pair.indexOf('=');
+            try {
+                String key = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
+                String value = eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+                out.putIfAbsent(key, value);
+            } catch (IllegalArgumentException e) {
+                // a malformed escape: the parameter is left out, and whatever needed it says so
             }
         }
-        return new WebRequest(method, target, path, Map.copyOf(query), Map.copyOf(headers), body, source);
+        return out;
     }
 
     Optional<String> header(String lowerCaseName) {

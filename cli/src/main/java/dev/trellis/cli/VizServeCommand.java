@@ -144,7 +144,7 @@ final class VizServeCommand implements Callable<Integer> {
             if (bridgeTokenFile == null) {
                 throw new picocli.CommandLine.ParameterException(spec.commandLine(), "viz serve: --bridge needs --bridge-token-file");
             }
-            scrapeBridge = Optional.of(ScrapeBridge.start(cluster, scraper, trustDomain, bridge, Files.readString(bridgeTokenFile).strip()));
+            scrapeBridge = Optional.of(ScrapeBridge.start(cluster, scraper, trustDomain, bridge, Files.readString(bridgeTokenFile).strip(), registry));
             spec.commandLine().getOut().println("viz: Prometheus scrape bridge on " + scrapeBridge.get().targetsUrl().resolve("/")
                     + " (targets: " + scrapeBridge.get().targetsUrl() + ")");
         }

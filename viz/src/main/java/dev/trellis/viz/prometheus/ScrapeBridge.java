@@ -37,8 +37,8 @@ import tools.jackson.databind.json.JsonMapper;
  * target list for Prometheus's {@code http_sd_configs} (a target per meshed pod, labelled
  * {@code namespace}, {@code pod}, {@code workload_kind}, {@code workload}); {@code GET
  * /proxies/NS/POD/metrics} is one proxy's scrape. Nothing else is served; a wrong token is
- * 401 (logged), an unknown pod 404, a proxy that cannot be scraped 502 with why (Prometheus
- * shows it as the target's scrape error, {@code up} 0).
+ * 401, another method 405, an unknown pod or path 404, each logged and counted; a proxy that
+ * cannot be scraped is 502 with why (Prometheus shows it as the target's scrape error, {@code up} 0).
  * Bounded as every listener here ({@link BoundedHttpListener}).
  */
 public final class ScrapeBridge implements AutoCloseable {
@@ -59,6 +59,12 @@ public final class ScrapeBridge implements AutoCloseable {
      * @throws IllegalArgumentException when the token is shorter than 32 characters
      */
     public static ScrapeBridge start(ClusterSource cluster, Viz.Scraper scraper, String trustDomain, HostPort listen, String token) {
+        return start(cluster, scraper, trustDomain, listen, token, new io.prometheus.metrics.model.registry.PrometheusRegistry());
+    }
+
+    /** As above, counting what it refuses ({@code prometheus_bridge_refused_total{reason}}) in {@code registry}: an admin listener's. */
+    public static ScrapeBridge start(ClusterSource cluster, Viz.Scraper scraper, String trustDomain, HostPort listen, String token,
+                                     io.prometheus.metrics.model.registry.PrometheusRegistry registry) {
         requireNonNull(cluster, "cluster");
         requireNonNull(scraper, "scraper");
         if (token.length() < 32) {
@@ -69,14 +75,26 @@ public final class ScrapeBridge implements AutoCloseable {
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         // Targets name the bridge by the address it is bound to, never by a Host header a caller sent.
         java.util.concurrent.atomic.AtomicReference<String> self = new java.util.concurrent.atomic.AtomicReference<>();
+        io.prometheus.metrics.core.metrics.Counter refusals = io.prometheus.metrics.core.metrics.Counter.builder().name("prometheus_bridge_refused")
+                .help("Scrape bridge requests refused, by reason").labelNames("reason").register(registry);
         BoundedHttpListener.Handler handler = (request, peer) -> {
+            // Every refusal passes here: logged with who asked for what, and counted.
+            java.util.function.BiFunction<String, String, CompletableFuture<FullHttpResponse>> refuse = (reason, why) -> {
+                refusals.labelValues(reason).inc();
+                log.warn("prometheus bridge: refused {} {} from {}: {}", request.method(), printable(request.uri()), peer, why);
+                HttpResponseStatus status = switch (reason) {
+                    case "no_token" -> HttpResponseStatus.UNAUTHORIZED;
+                    case "method_not_allowed" -> HttpResponseStatus.METHOD_NOT_ALLOWED;
+                    default -> HttpResponseStatus.NOT_FOUND;
+                };
+                return done(status, "prometheus bridge: " + why + "\n");
+            };
             String auth = request.headers().get("Authorization", "");
             if (!MessageDigest.isEqual(auth.getBytes(StandardCharsets.UTF_8), expected)) {
-                log.warn("prometheus bridge: refused {} {} from {}: no or wrong bearer token", request.method(), printable(request.uri()), peer);
-                return done(HttpResponseStatus.UNAUTHORIZED, "prometheus bridge: a bearer token is required\n");
+                return refuse.apply("no_token", "a bearer token is required (none, or not this bridge's)");
             }
             if (!request.method().equals(HttpMethod.GET)) {
-                return done(HttpResponseStatus.METHOD_NOT_ALLOWED, "prometheus bridge: GET only\n");
+                return refuse.apply("method_not_allowed", "GET only");
             }
             String path = request.uri().contains("?") ? request.uri().substring(0, request.uri().indexOf('?')) : request.uri();
             if (path.equals("/targets")) {
@@ -84,9 +102,11 @@ public final class ScrapeBridge implements AutoCloseable {
             }
             String[] parts = path.split("/");
             if (parts.length == 5 && parts[1].equals("proxies") && parts[4].equals("metrics")) {
-                return scrape(cluster, scraper, trustDomain, parts[2], parts[3]);
+                Optional<Pod> pod = meshedPod(cluster, parts[2], parts[3]);
+                return pod.isEmpty() ? refuse.apply("unknown_pod", "no meshed pod " + printable(parts[2]) + "/" + printable(parts[3]))
+                        : scrape(scraper, trustDomain, pod.get());
             }
-            return done(HttpResponseStatus.NOT_FOUND, "prometheus bridge: only /targets and /proxies/NAMESPACE/POD/metrics\n");
+            return refuse.apply("not_found", "only /targets and /proxies/NAMESPACE/POD/metrics");
         };
         try {
             BoundedHttpListener listener = BoundedHttpListener.start("prometheus bridge", group, listen, Optional.empty(),
@@ -131,15 +151,19 @@ public final class ScrapeBridge implements AutoCloseable {
         return groups;
     }
 
-    private static CompletableFuture<FullHttpResponse> scrape(ClusterSource cluster, Viz.Scraper scraper, String trustDomain, String namespace, String name) {
-        Optional<Pod> pod = cluster.current().pods().stream()
-                .filter(p -> p.getMetadata().getNamespace().equals(namespace) && p.getMetadata().getName().equals(name)).findFirst();
-        Optional<InetSocketAddress> proxy = pod.flatMap(Viz::proxyAddress);
-        if (proxy.isEmpty()) {
-            return done(HttpResponseStatus.NOT_FOUND, "prometheus bridge: no meshed pod " + printable(namespace) + "/" + printable(name) + "\n");
-        }
-        WorkloadIdentity identity = new WorkloadIdentity(trustDomain, namespace, Workloads.serviceAccount(pod.get()));
-        return scraper.scrape(proxy.get(), identity).handle((text, error) -> {
+    private static Optional<Pod> meshedPod(ClusterSource cluster, String namespace, String name) {
+        return cluster.current().pods().stream()
+                .filter(p -> p.getMetadata().getNamespace().equals(namespace) && p.getMetadata().getName().equals(name))
+                .filter(p -> Viz.proxyAddress(p).isPresent())
+                .findFirst();
+    }
+
+    /** One proxy's metrics over mTLS; a failure is the scrape's error (Prometheus shows it, {@code up} 0), not a refusal. */
+    private static CompletableFuture<FullHttpResponse> scrape(Viz.Scraper scraper, String trustDomain, Pod pod) {
+        String namespace = pod.getMetadata().getNamespace();
+        String name = pod.getMetadata().getName();
+        WorkloadIdentity identity = new WorkloadIdentity(trustDomain, namespace, Workloads.serviceAccount(pod));
+        return scraper.scrape(Viz.proxyAddress(pod).orElseThrow(), identity).handle((text, error) -> {
             if (error != null) {
                 return BoundedHttpListener.text(HttpResponseStatus.BAD_GATEWAY, "text/plain", "prometheus bridge: scraping " + namespace + "/" + name + " as "
                         + identity.spiffeId() + ": " + error.getMessage() + "\n");

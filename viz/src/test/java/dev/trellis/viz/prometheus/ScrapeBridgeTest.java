@@ -36,7 +36,11 @@ class ScrapeBridgeTest {
     }
 
     private HttpResponse<String> get(String path, String token) throws Exception {
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + bridge.address().getPort() + path));
+        return get(bridge, path, token);
+    }
+
+    private HttpResponse<String> get(ScrapeBridge to, String path, String token) throws Exception {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + to.address().getPort() + path));
         if (token != null) {
             request.header("Authorization", "Bearer " + token);
         }
@@ -65,5 +69,19 @@ class ScrapeBridgeTest {
         HttpResponse<String> failed = get("/proxies/shop/db-0/metrics", TOKEN);
         assertThat(failed.statusCode()).isEqualTo(502);
         assertThat(failed.body()).contains("as spiffe://cluster.local/ns/shop/sa/db", "handshake failed");
+    }
+
+    @Test
+    void everyRefusalIsCounted() throws Exception {
+        var registry = new io.prometheus.metrics.model.registry.PrometheusRegistry();
+        try (ScrapeBridge counted = ScrapeBridge.start(mesh, mesh, "cluster.local", new HostPort("127.0.0.1", 0), TOKEN, registry)) {
+            get(counted, "/targets", null);
+            get(counted, "/proxies/shop/nobody/metrics", TOKEN);
+            get(counted, "/", TOKEN);
+            String counts = registry.scrape().stream().flatMap(m -> m.getDataPoints().stream())
+                    .map(p -> p.getLabels().get("reason") + "=" + ((io.prometheus.metrics.model.snapshots.CounterSnapshot.CounterDataPointSnapshot) p).getValue())
+                    .sorted().toList().toString();
+            assertThat(counts).isEqualTo("[no_token=1.0, not_found=1.0, unknown_pod=1.0]");
+        }
     }
 }

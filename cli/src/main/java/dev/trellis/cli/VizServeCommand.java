@@ -116,6 +116,34 @@ final class VizServeCommand implements Callable<Integer> {
         return ControlPlaneComponent.VIZ.identity(trustDomain, namespace);
     }
 
+    /** The Prometheus of --prometheus, with the basic-auth pair of --prometheus-credentials-file when given. */
+    private PrometheusApi prometheus() throws java.io.IOException {
+        Optional<String> user = Optional.empty();
+        Optional<String> password = Optional.empty();
+        if (prometheusCredentials != null) {
+            String pair = Files.readString(prometheusCredentials).strip();
+            if (!pair.contains(":")) {
+                throw new picocli.CommandLine.ParameterException(spec.commandLine(), "viz serve: " + prometheusCredentials + " must hold user:password");
+            }
+            user = Optional.of(pair.substring(0, pair.indexOf(':')));
+            password = Optional.of(pair.substring(pair.indexOf(':') + 1));
+        }
+        return new PrometheusApi(prometheusUrl, user, password);
+    }
+
+    /** The control-plane page in a cluster: viz's own certificate and cluster state, what it sees of the proxies, and the issuer that signed its certificate. */
+    private static ControlPlaneStatus controlPlaneChecks(Viz viz, CredentialsStore credentials, ClusterSource cluster, WorkloadIdentity self, Clock clock) {
+        String holdsCertificate = "viz holds a certificate from the identity service";
+        return new MeshChecks(viz, () -> List.of(
+                credentials.current().map(c -> {
+                    java.time.Instant until = c.chain().getFirst().getNotAfter().toInstant();
+                    return new ControlPlaneStatus.Check(holdsCertificate, until.isAfter(clock.instant()), self.spiffeId() + " until " + until);
+                }).orElse(new ControlPlaneStatus.Check(holdsCertificate, false, "none yet")),
+                new ControlPlaneStatus.Check("viz reads the cluster state", cluster.synced() && cluster.problem().isEmpty(),
+                        cluster.problem().orElse(cluster.synced() ? cluster.describe() + ": synced" : "not synced yet"))),
+                () -> credentials.current().filter(c -> c.chain().size() > 1).map(c -> c.chain().get(1).getNotAfter().toInstant()), clock);
+    }
+
     @Override
     public Integer call() throws Exception {
         Clock clock = Clock.systemUTC();
@@ -150,17 +178,7 @@ final class VizServeCommand implements Callable<Integer> {
         }
         Viz viz;
         if (prometheusUrl != null) {
-            Optional<String> user = Optional.empty();
-            Optional<String> password = Optional.empty();
-            if (prometheusCredentials != null) {
-                String pair = Files.readString(prometheusCredentials).strip();
-                if (!pair.contains(":")) {
-                    throw new picocli.CommandLine.ParameterException(spec.commandLine(), "viz serve: " + prometheusCredentials + " must hold user:password");
-                }
-                user = Optional.of(pair.substring(0, pair.indexOf(':')));
-                password = Optional.of(pair.substring(pair.indexOf(':') + 1));
-            }
-            PrometheusApi prometheus = new PrometheusApi(prometheusUrl.toString().endsWith("/") ? prometheusUrl : java.net.URI.create(prometheusUrl + "/"), user, password);
+            PrometheusApi prometheus = prometheus();
             readPrometheus.set(prometheus);
             viz = Viz.start(cluster, new PrometheusCollector(prometheus, clock), tapClient, trustDomain, interval, clock);
         } else {
@@ -176,15 +194,7 @@ final class VizServeCommand implements Callable<Integer> {
                 reviews = new io.fabric8.kubernetes.client.KubernetesClientBuilder().build();
                 logins = new KubernetesViewers(reviews, clock);
             }
-            // The control-plane page: viz's own certificate and cluster state, what it sees of the proxies, and the issuer that signed its certificate.
-            ControlPlaneStatus status = new MeshChecks(viz, () -> List.of(
-                    credentials.current().map(c -> new ControlPlaneStatus.Check("viz holds a certificate from the identity service",
-                            c.chain().getFirst().getNotAfter().toInstant().isAfter(clock.instant()), self.spiffeId() + " until "
-                                    + c.chain().getFirst().getNotAfter().toInstant())).orElse(new ControlPlaneStatus.Check(
-                            "viz holds a certificate from the identity service", false, "none yet")),
-                    new ControlPlaneStatus.Check("viz reads the cluster state", cluster.synced() && cluster.problem().isEmpty(),
-                            cluster.problem().orElse(cluster.synced() ? cluster.describe() + ": synced" : "not synced yet"))),
-                    () -> credentials.current().filter(c -> c.chain().size() > 1).map(c -> c.chain().get(1).getNotAfter().toInstant()), clock);
+            ControlPlaneStatus status = controlPlaneChecks(viz, credentials, cluster, self, clock);
             DashboardServer server = DashboardServer.start(DashboardConfig.builder().listen(dashboard).allowHosts(dashboardHosts).build(), viz, codes,
                     logins, status, trustDomain, registry, clock);
             dashboardServer = Optional.of(server);

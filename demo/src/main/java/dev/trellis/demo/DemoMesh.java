@@ -271,7 +271,7 @@ public final class DemoMesh implements AutoCloseable {
             java.net.URI url = metrics.url().get();
             Optional<String> user = Optional.ofNullable(url.getUserInfo()).map(u -> u.contains(":") ? u.substring(0, u.indexOf(':')) : u);
             Optional<String> password = Optional.ofNullable(url.getUserInfo()).filter(u -> u.contains(":")).map(u -> u.substring(u.indexOf(':') + 1));
-            java.net.URI base = new java.net.URI(url.getScheme(), null, url.getHost(), url.getPort(), url.getPath().endsWith("/") ? url.getPath() : url.getPath() + "/", null, null);
+            java.net.URI base = new java.net.URI(url.getScheme(), null, url.getHost(), url.getPort(), url.getPath(), null, null);
             api = new PrometheusApi(base, user, password);
             Path tokenFile = promDir.resolve("bridge-token");
             Files.createFile(tokenFile, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));

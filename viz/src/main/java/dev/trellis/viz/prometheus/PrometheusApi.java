@@ -44,9 +44,11 @@ public final class PrometheusApi {
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
     private final JsonMapper json = JsonMapper.builder().build();
 
-    /** {@code base}: where Prometheus answers ({@code http://127.0.0.1:9090/}); {@code user}/{@code password} when it wants basic auth. */
+    /** {@code base}: where Prometheus answers ({@code http://127.0.0.1:9090}, a trailing slash or not); {@code user}/{@code password} when it wants basic auth. */
     public PrometheusApi(URI base, Optional<String> user, Optional<String> password) {
-        this.base = requireNonNull(base, "base");
+        // Relative API paths resolve under the base's path only when it ends with a slash: decided here, once.
+        String text = requireNonNull(base, "base").toString();
+        this.base = text.endsWith("/") ? base : URI.create(text + "/");
         this.authorization = user.map(u -> "Basic " + Base64.getEncoder().encodeToString((u + ":" + password.orElse("")).getBytes(StandardCharsets.UTF_8)));
     }
 

@@ -6,6 +6,7 @@ import dev.trellis.admin.AdminServer;
 import dev.trellis.api.server.MeshGrpcServers;
 import dev.trellis.identity.audit.AuditLog;
 import dev.trellis.identity.auth.Authenticator;
+import dev.trellis.identity.delegation.NodeDelegation;
 import dev.trellis.identity.issuer.IssuerWatcher;
 import dev.trellis.identity.issuer.ServingCertificate;
 import dev.trellis.identity.service.IdentityMetrics;
@@ -56,7 +57,8 @@ public final class IdentityServer implements AutoCloseable {
     private final Server grpc;
     private final AdminServer admin;
 
-    private IdentityServer(IdentityServerConfig config, Authenticator authenticator, AuditLog audit, Clock clock) throws IOException, InterruptedException {
+    private IdentityServer(IdentityServerConfig config, Authenticator authenticator, Optional<NodeDelegation> delegation, AuditLog audit, Clock clock)
+            throws IOException, InterruptedException {
         TrustAnchors anchors = TrustAnchors.read(config.trustAnchorFile());
         PrometheusRegistry registry = new PrometheusRegistry();
         IdentityMetrics metrics = new IdentityMetrics(registry);
@@ -89,7 +91,7 @@ public final class IdentityServer implements AutoCloseable {
         // Authenticators may block on the API server: calls run on virtual threads, never on
         // the event loop. Their number is bounded by the per-peer limit and the call cap.
         this.callExecutor = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("trellis-identity-call-", 0).factory());
-        IdentityService service = new IdentityService(config.trustDomain(), issuers, authenticator, config.leafLifetime(),
+        IdentityService service = new IdentityService(config.trustDomain(), issuers, authenticator, delegation, config.leafLifetime(),
                 config.limits(), audit, metrics, clock);
         this.grpc = MeshGrpcServers.forAddress(config.listen().toSocketAddress(), MeshSslContexts.forGrpcServer(servingStore, ClientAuth.NONE, clock))
                 .addService(ServerInterceptors.intercept(service, new PeerAddressInterceptor()))
@@ -129,7 +131,13 @@ public final class IdentityServer implements AutoCloseable {
     /** Starts the service. */
     public static IdentityServer start(IdentityServerConfig config, Authenticator authenticator, AuditLog audit, Clock clock)
             throws IOException, InterruptedException {
-        return new IdentityServer(requireNonNull(config, "config"), requireNonNull(authenticator, "authenticator"),
+        return start(config, authenticator, Optional.empty(), audit, clock);
+    }
+
+    /** Starts the service; with {@code delegation}, node proxies may ask for the identities of pods on their own node. */
+    public static IdentityServer start(IdentityServerConfig config, Authenticator authenticator, Optional<NodeDelegation> delegation, AuditLog audit, Clock clock)
+            throws IOException, InterruptedException {
+        return new IdentityServer(requireNonNull(config, "config"), requireNonNull(authenticator, "authenticator"), requireNonNull(delegation, "delegation"),
                 requireNonNull(audit, "audit"), requireNonNull(clock, "clock"));
     }
 

@@ -1,6 +1,7 @@
 package dev.trellis.init;
 
 import dev.trellis.core.net.Cidr;
+import dev.trellis.core.settings.ProxyMode;
 import java.util.List;
 import java.util.stream.Collectors;
 
@@ -9,7 +10,7 @@ import java.util.stream.Collectors;
  * Four chains of Trellis's own, flushed and rewritten on every run: inbound TCP (PREROUTING)
  * goes to the proxy's inbound port except the skipped ports and the proxy's own listeners;
  * outbound TCP (OUTPUT) goes to the proxy's outbound port except the proxy's own traffic (by
- * uid), anything through loopback or to the loopback network, skipped ports and skipped
+ * uid, or by the node agent's socket mark in node mode), anything through loopback or to the loopback network, skipped ports and skipped
  * networks. The jumps from PREROUTING and OUTPUT are added only where missing, so running
  * twice leaves the same rules.
  */
@@ -41,6 +42,9 @@ final class RulePlan {
         rule(out, INBOUND, "-p tcp -j " + INBOUND_REDIRECT);
         rule(out, OUTBOUND_REDIRECT, "-p tcp -j REDIRECT --to-ports " + config.outboundPort());
         rule(out, OUTBOUND, "-m owner --uid-owner " + config.proxyUid() + " -j RETURN");
+        // In node mode the node agent makes the proxy's sockets inside the pod, marked: they leave as the sidecar's uid does.
+        // Setting a mark takes CAP_NET_ADMIN, which an app that could set it could use to rewrite these rules anyway.
+        rule(out, OUTBOUND, "-m mark --mark 0x" + Integer.toHexString(ProxyMode.SOCKET_MARK) + " -j RETURN");
         rule(out, OUTBOUND, "-o lo -j RETURN");
         rule(out, OUTBOUND, "-d " + loopback + " -j RETURN");
         for (int port : sorted(config.skipOutboundPorts())) {

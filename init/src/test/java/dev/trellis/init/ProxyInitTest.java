@@ -25,6 +25,7 @@ class ProxyInitTest {
         assertThat(v4).contains("-A TRELLIS_INBOUND_REDIRECT -m comment --comment \"trellis/proxy-init\" -p tcp -j REDIRECT --to-ports 4143")
                 .contains("-A TRELLIS_OUTBOUND_REDIRECT -m comment --comment \"trellis/proxy-init\" -p tcp -j REDIRECT --to-ports 4140")
                 .contains("--uid-owner 2102 -j RETURN")
+                .contains("-m mark --mark 0x539 -j RETURN")
                 .contains("-o lo -j RETURN").contains("-d 127.0.0.0/8 -j RETURN")
                 .contains("-p tcp --dport 22 -j RETURN").contains("-p tcp --dport 9000 -j RETURN")
                 .contains("-p tcp --dport 4190 -j RETURN").contains("-p tcp --dport 4191 -j RETURN").contains("-p tcp --dport 4192 -j RETURN")

@@ -70,15 +70,25 @@ public final class Proxy implements AutoCloseable {
     private final Discovery discovery;
     private final InboundServer inbound;
     private final OutboundSide outbound;
-    private final AdminServer admin;
+    /** Empty for a hosted proxy: its node proxy has the one admin listener. */
+    private final Optional<AdminServer> admin;
+    /** Whether the event loops and the discovery thread are this proxy's own (a sidecar) or its host's. */
+    private final boolean ownsRuntime;
+    private final Clock clock;
     private final OutputStream connectionLogSink;
     private final ConnectionLog connectionLog;
+    private final PrometheusRegistry registry;
     private final CountDownLatch terminated = new CountDownLatch(1);
     private volatile boolean shuttingDown;
 
-    private Proxy(ProxyConfig config, Clock clock) throws Exception {
+    /** A hosted proxy's share of its host: the loops (with its sockets), the discovery thread, and whether it has an admin listener of its own. */
+    private record Host(IoRuntime io, ScheduledExecutorService scheduler, boolean adminListeners) {}
+
+    private Proxy(ProxyConfig config, Clock clock, Optional<Host> host) throws Exception {
         this.config = config;
-        PrometheusRegistry registry = new PrometheusRegistry();
+        this.ownsRuntime = host.isEmpty();
+        this.clock = clock;
+        this.registry = new PrometheusRegistry();
         ProxyMetrics metrics = new ProxyMetrics(registry);
         ProxyConfig.ControlPlane controlPlane = config.controlPlane();
         ProxyConfig.Timeouts timeouts = config.timeouts();
@@ -86,7 +96,7 @@ public final class Proxy implements AutoCloseable {
         ProxyConfig.InboundPorts ports = config.inboundPorts();
         TrustAnchors anchors = controlPlane.trustAnchors();
 
-        this.io = IoRuntime.create(1);
+        this.io = host.map(Host::io).orElseGet(() -> IoRuntime.create(1));
         this.credentials = new CredentialsStore(config.identity(), anchors, clock);
         credentials.onInstall(c -> metrics.certificateExpires(c.notAfter()));
         this.identityClient = new IdentityClient(IdentityClient.Config.defaults(config.identity(), controlPlane.identityAddress(),
@@ -95,11 +105,11 @@ public final class Proxy implements AutoCloseable {
         metrics.renewalFailures(identityClient::consecutiveFailures);
         identityClient.start();
 
-        this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+        this.scheduler = host.map(Host::scheduler).orElseGet(() -> Executors.newSingleThreadScheduledExecutor(r -> {
             Thread thread = new Thread(r, "trellis-proxy-discovery");
             thread.setDaemon(true);
             return thread;
-        });
+        }));
         // One connection to the destination service for discovery, profiles and policy: its I/O on the proxy's own event
         // loop, its callbacks on the discovery thread.
         GrpcClient destination = new GrpcClient(new GrpcClient.Config(controlPlane.destinationAddress().host(), controlPlane.destinationAddress().port(),
@@ -142,33 +152,65 @@ public final class Proxy implements AutoCloseable {
                 ? Optional.of(TapServer.start(listen.tap().get(), io, credentials, controlPlane.vizName(), tapHub, clock)) : Optional.empty();
         tapServer.ifPresent(tap -> targets.protect(tap.address().getPort()));
 
-        AdminServer.Builder adminBuilder = AdminServer.builder("proxy")
-                .listen(listen.admin())
-                .probes(listen.probes())
-                .registry(registry)
-                .readiness(() -> identityClient.notReadyReason(clock.instant()))
-                .debug(config.debug());
-        if (config.shutdownTokenFile().isPresent()) {
-            adminBuilder.shutdown(readShutdownToken(config), () -> shutdown());
+        if (host.map(Host::adminListeners).orElse(true)) {
+            AdminServer.Builder adminBuilder = AdminServer.builder("proxy")
+                    .listen(listen.admin())
+                    .probes(listen.probes())
+                    .registry(registry)
+                    .readiness(this::notReadyReason)
+                    .debug(config.debug());
+            if (config.shutdownTokenFile().isPresent()) {
+                adminBuilder.shutdown(readShutdownToken(config), () -> shutdown());
+            }
+            AdminServer started = adminBuilder.build().start();
+            targets.protect(started.address().getPort());
+            started.probeAddress().ifPresent(probes -> targets.protect(probes.getPort()));
+            this.admin = Optional.of(started);
+        } else {
+            this.admin = Optional.empty();
         }
-        this.admin = adminBuilder.build().start();
-        targets.protect(admin.address().getPort());
-        admin.probeAddress().ifPresent(probes -> targets.protect(probes.getPort()));
-        log.info("proxy: {} started (TLS {}, {} event loop, {} forwards)", config.identity(), MeshSslContexts.providerDescription(),
-                io.isEpoll() ? "epoll" : "NIO", outbound.forwardCount());
+        log.info("proxy: {} started (TLS {}, {} event loop, {} forwards, sockets {})", config.identity(), MeshSslContexts.providerDescription(),
+                io.isEpoll() ? "epoll" : "NIO", outbound.forwardCount(), io.sockets().describe());
+    }
+
+    /** Empty when ready; otherwise why not (no certificate yet, say). */
+    public Optional<String> notReadyReason() {
+        return identityClient.notReadyReason(clock.instant());
     }
 
     /** Starts a proxy; its identity client starts asking for a certificate at once. */
     public static Proxy start(ProxyConfig config, Clock clock) throws Exception {
-        return new Proxy(requireNonNull(config, "config"), requireNonNull(clock, "clock"));
+        return new Proxy(requireNonNull(config, "config"), requireNonNull(clock, "clock"), Optional.empty());
+    }
+
+    /**
+     * Starts a proxy hosted by a node proxy: on {@code host}'s loops and discovery thread, its
+     * data-plane sockets from {@code sockets}, answering for itself only on its inbound
+     * listener (the node proxy's admin listener answers for all). {@link #shutdown} leaves the
+     * host running.
+     */
+    public static Proxy hosted(ProxyConfig config, Clock clock, ProxyHost host, SocketSource sockets) throws Exception {
+        requireNonNull(host, "host");
+        return new Proxy(requireNonNull(config, "config"), requireNonNull(clock, "clock"),
+                Optional.of(new Host(host.io(requireNonNull(sockets, "sockets")), host.scheduler(), false)));
+    }
+
+    /**
+     * Starts a proxy hosted in this process with sockets of this machine's own network and an
+     * admin listener of its own: many workloads' proxies on one JVM's loops (the demo's node mode).
+     */
+    public static Proxy hostedLocally(ProxyConfig config, Clock clock, ProxyHost host) throws Exception {
+        requireNonNull(host, "host");
+        return new Proxy(requireNonNull(config, "config"), requireNonNull(clock, "clock"), Optional.of(new Host(host.localIo(), host.scheduler(), true)));
     }
 
     public InetSocketAddress inboundAddress() {
         return inbound.address();
     }
 
+    /** The admin listener's address; a hosted proxy may have none. */
     public InetSocketAddress adminAddress() {
-        return admin.address();
+        return admin.orElseThrow(() -> new IllegalStateException("proxy: a hosted proxy has no admin listener")).address();
     }
 
     /** The bound address of the {@code index}th forward, in configuration order. */
@@ -188,6 +230,11 @@ public final class Proxy implements AutoCloseable {
 
     public CredentialsStore credentials() {
         return credentials;
+    }
+
+    /** This proxy's metrics in Prometheus's text format, as its scrape endpoint serves them to viz. */
+    public String metricsText() {
+        return metricsText(registry);
     }
 
     /**
@@ -219,14 +266,16 @@ public final class Proxy implements AutoCloseable {
             log.warn("proxy: closing {} connections still open after the grace period", left);
         }
         listeners.forEach(BoundListener::closeConnections);
-        admin.close();
+        admin.ifPresent(AdminServer::close);
         tapServer.ifPresent(TapServer::close);
         outbound.close();
         policyWatches.ifPresent(PolicyWatches::close);
         routeProfiles.close();
         discovery.close();
         identityClient.close();
-        scheduler.shutdownNow();
+        if (ownsRuntime) {
+            scheduler.shutdownNow();
+        }
         io.close();
         connectionLog.close();
         if (connectionLogSink != System.out) {

@@ -212,7 +212,12 @@ public final class ProxyConfig {
 
     /** A builder holding this configuration, to change a part of it. */
     public Builder toBuilder() {
-        Builder b = new Builder(identity);
+        return toBuilder(identity);
+    }
+
+    /** A builder holding this configuration for another workload's {@code identity}: what a node proxy starts each pod's proxy from. */
+    public Builder toBuilder(WorkloadIdentity identity) {
+        Builder b = new Builder(requireNonNull(identity, "identity"));
         b.trustAnchors = controlPlane.trustAnchors();
         b.identityAddress = controlPlane.identityAddress();
         b.identityName = controlPlane.identityName();

@@ -22,6 +22,12 @@ public final class MetadataKeys {
     /** Annotation on a pod or namespace: the policy of its inbound ports that no Server covers. */
     public static final String DEFAULT_INBOUND_POLICY = "config.trellis.dev/default-inbound-policy";
 
+    /**
+     * Annotation on a pod or namespace (the pod's wins): how its traffic is proxied,
+     * {@code sidecar} (the default) or {@code node}. See {@link dev.trellis.core.settings.ProxyMode}.
+     */
+    public static final String PROXY_MODE = "config.trellis.dev/proxy-mode";
+
     /** The label every namespace carries with its own name (the API server sets it): webhooks select namespaces by it. */
     public static final String NAMESPACE_NAME = "kubernetes.io/metadata.name";
 

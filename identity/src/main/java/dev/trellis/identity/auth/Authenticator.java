@@ -22,6 +22,14 @@ public interface Authenticator {
      */
     WorkloadIdentity authenticate(String token, String trustDomain) throws AuthenticationException;
 
+    /**
+     * As {@link #authenticate}, with the pod the token is bound to when it names one: what a
+     * node proxy's request is checked against. The default knows no pod.
+     */
+    default Caller caller(String token, String trustDomain) throws AuthenticationException {
+        return Caller.of(authenticate(token, trustDomain));
+    }
+
     /** A short name for logs and the audit trail: {@code local-token}, {@code kubernetes}. */
     String name();
 }

@@ -32,8 +32,16 @@ public final class KubernetesAuthenticator implements Authenticator {
         this.client = requireNonNull(client, "client");
     }
 
+    /** The TokenReview user's extra key that names the pod a projected token is bound to. */
+    static final String POD_NAME_EXTRA = "authentication.kubernetes.io/pod-name";
+
     @Override
     public WorkloadIdentity authenticate(String token, String trustDomain) throws AuthenticationException {
+        return caller(token, trustDomain).identity();
+    }
+
+    @Override
+    public Caller caller(String token, String trustDomain) throws AuthenticationException {
         if (token == null || token.isEmpty()) {
             throw unauthenticated("no token");
         }
@@ -67,7 +75,10 @@ public final class KubernetesAuthenticator implements Authenticator {
         if (status.getUser() == null || status.getUser().getUsername() == null) {
             throw unauthenticated("TokenReview names no user");
         }
-        return ServiceAccountNames.parse(status.getUser().getUsername(), trustDomain);
+        WorkloadIdentity identity = ServiceAccountNames.parse(status.getUser().getUsername(), trustDomain);
+        java.util.Map<String, List<String>> extra = status.getUser().getExtra();
+        List<String> pods = extra == null ? null : extra.get(POD_NAME_EXTRA);
+        return new Caller(identity, pods == null || pods.size() != 1 ? java.util.Optional.empty() : java.util.Optional.of(pods.get(0)));
     }
 
     @Override

@@ -19,6 +19,11 @@ public final class LocalTokenAuthenticator implements Authenticator {
 
     @Override
     public WorkloadIdentity authenticate(String token, String trustDomain) throws AuthenticationException {
+        return caller(token, trustDomain).identity();
+    }
+
+    @Override
+    public Caller caller(String token, String trustDomain) throws AuthenticationException {
         return LocalTokens.verify(tokenKey, token, trustDomain, clock.instant());
     }
 

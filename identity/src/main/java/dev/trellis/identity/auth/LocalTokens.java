@@ -31,6 +31,8 @@ public final class LocalTokens {
 
     /** Issuer claim of every local token. */
     public static final String ISSUER = "trellis-local";
+    /** The claim naming the pod a token is bound to. */
+    static final String POD_CLAIM = "pod";
     /** Longest token accepted, in characters. */
     public static final int MAX_TOKEN_LENGTH = 4096;
     /** Longest lifetime a token may be minted with or claim. */
@@ -49,6 +51,11 @@ public final class LocalTokens {
 
     /** Mints a token for {@code identity}'s service account, valid for {@code ttl} from {@code now}. */
     public static String mint(PrivateKey tokenKey, WorkloadIdentity identity, Duration ttl, Instant now) {
+        return mint(tokenKey, identity, java.util.Optional.empty(), ttl, now);
+    }
+
+    /** As {@link #mint(PrivateKey, WorkloadIdentity, Duration, Instant)}, bound to {@code pod} (in the identity's namespace) when given. */
+    public static String mint(PrivateKey tokenKey, WorkloadIdentity identity, java.util.Optional<String> pod, Duration ttl, Instant now) {
         requireNonNull(tokenKey, "tokenKey");
         if (ttl.isNegative() || ttl.isZero() || ttl.compareTo(MAX_TTL) > 0) {
             throw new IllegalArgumentException("token: ttl " + ttl + " must be positive and at most " + MAX_TTL.toDays() + " days");
@@ -60,6 +67,7 @@ public final class LocalTokens {
                 .put("iat", now.getEpochSecond())
                 .put("exp", now.plus(ttl).getEpochSecond())
                 .put("jti", HexFormat.of().formatHex(randomBytes()));
+        pod.ifPresent(name -> claims.put(POD_CLAIM, name));
         String signingInput = ENCODER.encodeToString(HEADER.getBytes(StandardCharsets.UTF_8)) + "."
                 + ENCODER.encodeToString(JSON.writeValueAsBytes(claims));
         try {
@@ -76,7 +84,7 @@ public final class LocalTokens {
      * Checks a token's signature, audience and times, and returns the service account it names
      * as an identity of {@code trustDomain}.
      */
-    static WorkloadIdentity verify(PublicKey tokenKey, String token, String trustDomain, Instant now) throws AuthenticationException {
+    static Caller verify(PublicKey tokenKey, String token, String trustDomain, Instant now) throws AuthenticationException {
         if (token == null || token.isEmpty()) {
             throw unauthenticated("no token");
         }
@@ -123,7 +131,9 @@ public final class LocalTokens {
         if (Duration.between(issuedAt, expiry).compareTo(MAX_TTL) > 0) {
             throw unauthenticated("lifetime longer than " + MAX_TTL.toDays() + " days");
         }
-        return ServiceAccountNames.parse(claims.path("sub").asString(""), trustDomain);
+        WorkloadIdentity identity = ServiceAccountNames.parse(claims.path("sub").asString(""), trustDomain);
+        String pod = claims.path(POD_CLAIM).asString("");
+        return new Caller(identity, pod.isEmpty() ? java.util.Optional.empty() : java.util.Optional.of(pod));
     }
 
     /**

@@ -16,6 +16,8 @@ import dev.trellis.identity.audit.AuditEvent;
 import dev.trellis.identity.audit.AuditLog;
 import dev.trellis.identity.auth.AuthenticationException;
 import dev.trellis.identity.auth.Authenticator;
+import dev.trellis.identity.auth.Caller;
+import dev.trellis.identity.delegation.NodeDelegation;
 import dev.trellis.identity.issuer.IssuerWatcher;
 import dev.trellis.ratelimit.KeyedRateLimiter;
 import dev.trellis.tls.pki.CsrRejectedException;
@@ -71,9 +73,17 @@ public final class IdentityService extends IdentityGrpc.IdentityImplBase {
     private final IdentityMetrics metrics;
     private final Clock clock;
     private final CsrValidator validator = new CsrValidator();
+    private final Optional<NodeDelegation> delegation;
 
     public IdentityService(String trustDomain, IssuerWatcher issuers, Authenticator authenticator, Duration leafLifetime,
                            CertifyLimits limits, AuditLog audit, IdentityMetrics metrics, Clock clock) {
+        this(trustDomain, issuers, authenticator, Optional.empty(), leafLifetime, limits, audit, metrics, clock);
+    }
+
+    /** With {@code delegation}, node proxies may ask for the identities of pods on their own node ({@link NodeDelegation}). */
+    public IdentityService(String trustDomain, IssuerWatcher issuers, Authenticator authenticator, Optional<NodeDelegation> delegation, Duration leafLifetime,
+                           CertifyLimits limits, AuditLog audit, IdentityMetrics metrics, Clock clock) {
+        this.delegation = requireNonNull(delegation, "delegation");
         this.trustDomain = requireNonNull(trustDomain, "trustDomain");
         this.issuers = requireNonNull(issuers, "issuers");
         this.authenticator = requireNonNull(authenticator, "authenticator");
@@ -127,24 +137,25 @@ public final class IdentityService extends IdentityGrpc.IdentityImplBase {
             throw refuse(decision, Status.Code.UNAVAILABLE, "unavailable", "identity: the issuer expired at " + issuer.notAfter() + "; replace " + issuers.source());
         }
 
-        WorkloadIdentity authenticated;
+        Caller caller;
         try {
-            authenticated = authenticator.authenticate(request.getToken(), trustDomain);
+            caller = authenticator.caller(request.getToken(), trustDomain);
         } catch (AuthenticationException e) {
             if (e.kind() == AuthenticationException.Kind.UNAVAILABLE) {
                 throw refuse(decision, Status.Code.UNAVAILABLE, "unavailable", "identity: cannot authenticate now: " + e.getMessage());
             }
             throw refuse(decision, Status.Code.UNAUTHENTICATED, "unauthenticated", "identity: " + e.getMessage());
         }
-        decision.authenticated = authenticated.spiffeId();
+        WorkloadIdentity authenticated = caller.identity();
+        decision.authenticated = authenticated.spiffeId() + caller.pod().map(pod -> " (pod " + pod + ")").orElse("");
         if (!IdentityPattern.exactly(requested).matches(authenticated)) {
-            throw refuse(decision, Status.Code.PERMISSION_DENIED, "permission_denied",
-                    "identity: token for " + authenticated.shortName() + " cannot request " + requested.shortName());
+            authorizeDelegation(caller, requested, decision);
         }
 
-        wait = identityLimiter.tryAcquire(authenticated);
+        // Keyed by the identity issued: a node proxy's requests for its pods' accounts each count against that account.
+        wait = identityLimiter.tryAcquire(requested);
         if (!wait.isZero()) {
-            throw rateLimited(decision, "identity", "identity: too many requests for " + authenticated.shortName(), wait);
+            throw rateLimited(decision, "identity", "identity: too many requests for " + requested.shortName(), wait);
         }
         if (!acquireSigningSlot()) {
             throw rateLimited(decision, "signing", "identity: the CA is busy signing", Duration.ofMillis(100));
@@ -163,6 +174,26 @@ public final class IdentityService extends IdentityGrpc.IdentityImplBase {
         metrics.issued.inc();
         decision.issued(leaf);
         return toResponse(leaf);
+    }
+
+    /**
+     * Lets a node proxy have {@code requested} when its node runs a pod of that account in node
+     * mode; refuses anything else, naming who asked for what.
+     */
+    private void authorizeDelegation(Caller caller, WorkloadIdentity requested, Decision decision) {
+        if (delegation.isEmpty() || !delegation.get().isNodeProxy(caller.identity())) {
+            throw refuse(decision, Status.Code.PERMISSION_DENIED, "permission_denied",
+                    "identity: token for " + caller.identity().shortName() + " cannot request " + requested.shortName());
+        }
+        Optional<String> refusal;
+        try {
+            refusal = delegation.get().refusal(caller, requested);
+        } catch (RuntimeException e) {
+            throw refuse(decision, Status.Code.UNAVAILABLE, "unavailable", "identity: cannot check the node proxy's node now: " + e.getMessage());
+        }
+        if (refusal.isPresent()) {
+            throw refuse(decision, Status.Code.PERMISSION_DENIED, "node_delegation_denied", "identity: " + refusal.get());
+        }
     }
 
     /**

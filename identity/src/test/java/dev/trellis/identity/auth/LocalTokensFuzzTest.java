@@ -34,7 +34,7 @@ class LocalTokensFuzzTest {
             token = GENUINE.substring(0, at) + replacement + GENUINE.substring(at + 1);
         }
         try {
-            WorkloadIdentity identity = LocalTokens.verify(KEY.getPublic(), token, "cluster.local", NOW);
+            WorkloadIdentity identity = LocalTokens.verify(KEY.getPublic(), token, "cluster.local", NOW).identity();
             assertThat(token).as("only the genuine token verifies").isEqualTo(GENUINE);
             assertThat(identity).isEqualTo(WEB);
         } catch (AuthenticationException refused) {

@@ -21,13 +21,21 @@ class LocalTokensTest {
     @Test
     void aMintedTokenProvesItsServiceAccount() throws Exception {
         String token = LocalTokens.mint(key.getPrivate(), WEB, Duration.ofHours(1), now);
-        assertThat(LocalTokens.verify(key.getPublic(), token, "cluster.local", now.plusSeconds(60))).isEqualTo(WEB);
+        assertThat(LocalTokens.verify(key.getPublic(), token, "cluster.local", now.plusSeconds(60)).identity()).isEqualTo(WEB);
+    }
+
+    @Test
+    void aTokenBoundToAPodNamesItAndAnUnboundOneNone() throws Exception {
+        String bound = LocalTokens.mint(key.getPrivate(), WEB, java.util.Optional.of("web-0"), Duration.ofHours(1), now);
+        assertThat(LocalTokens.verify(key.getPublic(), bound, "cluster.local", now).pod()).contains("web-0");
+        String unbound = LocalTokens.mint(key.getPrivate(), WEB, Duration.ofHours(1), now);
+        assertThat(LocalTokens.verify(key.getPublic(), unbound, "cluster.local", now).pod()).isEmpty();
     }
 
     @Test
     void theTrustDomainIsTheVerifiersNotTheTokens() throws Exception {
         String token = LocalTokens.mint(key.getPrivate(), WEB, Duration.ofHours(1), now);
-        assertThat(LocalTokens.verify(key.getPublic(), token, "example.org", now).trustDomain()).isEqualTo("example.org");
+        assertThat(LocalTokens.verify(key.getPublic(), token, "example.org", now).identity().trustDomain()).isEqualTo("example.org");
     }
 
     @Test

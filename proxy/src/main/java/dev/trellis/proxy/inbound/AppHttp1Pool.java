@@ -61,7 +61,7 @@ final class AppHttp1Pool implements AutoCloseable {
             attach(pooled, exchange, ready);
             return ready;
         }
-        new Bootstrap().group(loop).channel(io.channelType())
+        io.connect(new Bootstrap().group(loop)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectTimeout.toMillis())
                 .option(ChannelOption.AUTO_READ, false)
                 .handler(new ChannelInitializer<SocketChannel>() {
@@ -69,14 +69,13 @@ final class AppHttp1Pool implements AutoCloseable {
                     protected void initChannel(SocketChannel app) {
                         app.pipeline().addLast("http1", new HttpClientCodec()).addLast("exchange", new ToExchange());
                     }
-                })
-                .connect(port)
-                .addListener((ChannelFuture connected) -> {
+                }), port)
+                .addListener((Future<Channel> connected) -> {
                     if (!connected.isSuccess()) {
                         ready.tryFailure(ProxyError.APP_CONNECT_FAILED.because(port + ": " + Causes.rootMessage(connected.cause())));
                         return;
                     }
-                    Channel app = connected.channel();
+                    Channel app = connected.getNow();
                     // Once per connection: an idle connection the app closes leaves the pool.
                     app.closeFuture().addListener(f -> forget(port, app));
                     attach(app, exchange, ready);

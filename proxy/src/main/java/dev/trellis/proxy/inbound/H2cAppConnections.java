@@ -43,18 +43,17 @@ final class H2cAppConnections implements AutoCloseable {
 
     private Future<Channel> connect(InetSocketAddress port, EventLoop loop) {
         Promise<Channel> ready = loop.newPromise();
-        new Bootstrap().group(loop).channel(io.channelType())
+        io.connect(new Bootstrap().group(loop)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectTimeout.toMillis())
                 .handler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         ch.pipeline().addLast(BatchedFlushes.perLoopRound(), H2Connection.client().build());
                     }
-                })
-                .connect(port)
-                .addListener((ChannelFuture connected) -> {
+                }), port)
+                .addListener((Future<Channel> connected) -> {
                     if (connected.isSuccess()) {
-                        ready.trySuccess(connected.channel());
+                        ready.trySuccess(connected.getNow());
                     } else {
                         ready.tryFailure(ProxyError.APP_CONNECT_FAILED.because(port + ": " + Causes.rootMessage(connected.cause())));
                     }

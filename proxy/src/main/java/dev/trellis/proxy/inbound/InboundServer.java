@@ -41,6 +41,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.util.concurrent.Future;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.DecoderException;
@@ -288,7 +289,7 @@ public final class InboundServer {
 
     private void forwardOneRequest(Channel client, InetSocketAddress app, PlaintextRequest request) {
         Relay.takePending(client, new DiscardInbound()).forEach(ReferenceCountUtil::release);
-        new Bootstrap().group(client.eventLoop()).channel(io.channelType())
+        io.connect(new Bootstrap().group(client.eventLoop())
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) settings.connectTimeout().toMillis())
                 .handler(new ChannelInboundHandlerAdapter() {
                     @Override
@@ -300,17 +301,16 @@ public final class InboundServer {
                     public void channelInactive(ChannelHandlerContext ctx) {
                         client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> client.close());
                     }
-                })
-                .connect(app)
-                .addListener((ChannelFuture connected) -> {
+                }), app)
+                .addListener((Future<Channel> connected) -> {
                     if (!connected.isSuccess()) {
                         metrics.refused(Direction.INBOUND, ProxyError.APP_CONNECT_FAILED.label());
                         log.info("proxy: inbound plaintext request from {}: app {} refused: {}", client.remoteAddress(), app, Causes.rootMessage(connected.cause()));
                         client.close();
                         return;
                     }
-                    client.closeFuture().addListener(f -> connected.channel().close());
-                    connected.channel().writeAndFlush(Unpooled.copiedBuffer(request.withConnectionClose(), StandardCharsets.ISO_8859_1));
+                    client.closeFuture().addListener(f -> connected.getNow().close());
+                    connected.getNow().writeAndFlush(Unpooled.copiedBuffer(request.withConnectionClose(), StandardCharsets.ISO_8859_1));
                     // The client's further bytes are read and dropped; its close ends the app's side too.
                     client.config().setAutoRead(true);
                     log.debug("proxy: inbound plaintext {} {} from {} admitted by route", request.method(), request.path(), client.remoteAddress());
@@ -341,7 +341,7 @@ public final class InboundServer {
 
     /** Joins {@code inbound} (auto-read off, a pending handler last) to the app at {@code app}. */
     private void connectToApp(Channel inbound, InetSocketAddress app, ProxyMetrics.Labels labels, String who) {
-        new Bootstrap().group(inbound.eventLoop()).channel(io.channelType())
+        io.connect(new Bootstrap().group(inbound.eventLoop())
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) settings.connectTimeout().toMillis())
                 .option(ChannelOption.AUTO_READ, false)
                 .handler(new ChannelInitializer<SocketChannel>() {
@@ -349,9 +349,8 @@ public final class InboundServer {
                     protected void initChannel(SocketChannel ch) {
                         ch.pipeline().addLast("pending", Relay.pending());
                     }
-                })
-                .connect(app)
-                .addListener((ChannelFuture connected) -> {
+                }), app)
+                .addListener((Future<Channel> connected) -> {
                     if (!connected.isSuccess()) {
                         metrics.refused(Direction.INBOUND, ProxyError.APP_CONNECT_FAILED.label());
                         log.info("proxy: inbound {}: app {} refused: {}", who, app, Causes.rootMessage(connected.cause()));
@@ -359,12 +358,12 @@ public final class InboundServer {
                         return;
                     }
                     if (!inbound.isActive()) {
-                        connected.channel().close();
+                        connected.getNow().close();
                         return;
                     }
                     metrics.opened(labels);
                     log.debug("proxy: inbound {} joined to app {}", who, app);
-                    Relay.Counts counts = Relay.join(inbound, connected.channel());
+                    Relay.Counts counts = Relay.join(inbound, connected.getNow());
                     inbound.closeFuture().addListener(f -> metrics.closed(labels, counts.fromFirst(), counts.fromSecond()));
                 });
     }

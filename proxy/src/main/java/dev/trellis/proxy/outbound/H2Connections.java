@@ -102,7 +102,7 @@ final class H2Connections implements EndpointStreams.Connections, AutoCloseable 
         Promise<Channel> ready = loop.newPromise();
         WorkloadIdentity identity = key.identity();
         SslHandler[] ssl = new SslHandler[1];
-        new Bootstrap().group(loop).channel(io.channelType())
+        io.connect(new Bootstrap().group(loop)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectTimeout.toMillis())
                 .handler(new ChannelInitializer<SocketChannel>() {
                     @Override
@@ -113,25 +113,24 @@ final class H2Connections implements EndpointStreams.Connections, AutoCloseable 
                                 // After the server's GOAWAY, streams it accepted finish and new ones go elsewhere.
                                 .addLast("h2", H2Connection.client().build());
                     }
-                })
-                .connect(endpoint.dialAddress())
-                .addListener((ChannelFuture connected) -> {
+                }), endpoint.dialAddress())
+                .addListener((Future<Channel> connected) -> {
                     if (!connected.isSuccess()) {
                         ready.tryFailure(ConnectFailures.of(endpoint, ProxyError.CONNECT_FAILED, "connect failed: " + Causes.rootMessage(connected.cause())));
                         return;
                     }
                     ssl[0].handshakeFuture().addListener(handshake -> {
                         if (!handshake.isSuccess()) {
-                            connected.channel().close();
+                            connected.getNow().close();
                             ready.tryFailure(ConnectFailures.handshake(endpoint, handshake.cause()));
                             return;
                         }
                         handshakes.accept(ssl[0].engine());
                         if (!MeshProtocols.HTTP2.equals(ssl[0].applicationProtocol())) {
-                            connected.channel().close();
+                            connected.getNow().close();
                             ready.tryFailure(ConnectFailures.of(endpoint, ProxyError.CONNECT_FAILED, "its proxy does not speak h2"));
                         } else {
-                            ready.trySuccess(connected.channel());
+                            ready.trySuccess(connected.getNow());
                         }
                     });
                 });

@@ -51,7 +51,7 @@ final class MeshConnector {
         Promise<Channel> ready = loop.newPromise();
         SslHandler[] ssl = new SslHandler[1];
         WorkloadIdentity identity = endpoint.identity().orElse(null);
-        new Bootstrap().group(loop).channel(io.channelType())
+        io.connect(new Bootstrap().group(loop)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectTimeout.toMillis())
                 .option(ChannelOption.AUTO_READ, false)
                 .handler(new ChannelInitializer<SocketChannel>() {
@@ -63,14 +63,13 @@ final class MeshConnector {
                         }
                         ch.pipeline().addLast("pending", Relay.pending());
                     }
-                })
-                .connect(endpoint.dialAddress())
-                .addListener((ChannelFuture connected) -> {
+                }), endpoint.dialAddress())
+                .addListener((Future<Channel> connected) -> {
                     if (!connected.isSuccess()) {
                         ready.tryFailure(ConnectFailures.of(endpoint, ProxyError.CONNECT_FAILED, "connect failed: " + Causes.rootMessage(connected.cause())));
                         return;
                     }
-                    Channel channel = connected.channel();
+                    Channel channel = connected.getNow();
                     if (identity == null) {
                         ready.trySuccess(channel);
                         return;

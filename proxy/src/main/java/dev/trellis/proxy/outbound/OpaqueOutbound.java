@@ -24,6 +24,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.util.concurrent.Future;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpResponseEncoder;
 import java.net.InetSocketAddress;
@@ -185,7 +186,7 @@ final class OpaqueOutbound {
     }
 
     private void connectDirect(Channel client, ConnectionLog.OutboundConnection line, InetSocketAddress destination, EgressGate.Verdict verdict) {
-        new Bootstrap().group(client.eventLoop()).channel(io.channelType())
+        io.connect(new Bootstrap().group(client.eventLoop())
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectTimeout.toMillis())
                 .option(ChannelOption.AUTO_READ, false)
                 .handler(new ChannelInitializer<SocketChannel>() {
@@ -193,22 +194,21 @@ final class OpaqueOutbound {
                     protected void initChannel(SocketChannel ch) {
                         ch.pipeline().addLast("pending", Relay.pending());
                     }
-                })
-                .connect(destination)
-                .addListener((ChannelFuture connected) -> {
+                }), destination)
+                .addListener((Future<Channel> connected) -> {
                     if (!connected.isSuccess()) {
                         refuse(client, line, ProxyError.CONNECT_FAILED.because(destination + ": " + Causes.rootMessage(connected.cause())),
                                 Optional.of(destination.toString()));
                         return;
                     }
                     if (!client.isActive()) {
-                        connected.channel().close();
+                        connected.getNow().close();
                         return;
                     }
                     String authority = destination.getAddress().getHostAddress() + ":" + destination.getPort();
                     ProxyMetrics.Labels labels = new ProxyMetrics.Labels(Direction.OUTBOUND, authority, false, null);
                     metrics.opened(labels);
-                    Relay.Counts counts = Relay.join(client, connected.channel());
+                    Relay.Counts counts = Relay.join(client, connected.getNow());
                     line.carried(destination.toString(), null, false, counts::fromFirst, counts::fromSecond, verdict.logValue());
                     client.closeFuture().addListener(closed -> metrics.closed(labels, counts.fromFirst(), counts.fromSecond()));
                 });

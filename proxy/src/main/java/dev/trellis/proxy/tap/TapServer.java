@@ -80,7 +80,7 @@ public final class TapServer implements AutoCloseable {
         SslContext tls = MeshSslContexts.forGrpcServer(credentials, ClientAuth.REQUIRE, clock);
         IdentityPattern allowed = IdentityPattern.exactly(viz);
         try {
-            Channel listener = new ServerBootstrap().group(io.group()).channel(io.serverChannelType())
+            Channel listener = io.listen(new ServerBootstrap().group(io.group())
                     .childHandler(new ChannelInitializer<>() {
                         @Override
                         protected void initChannel(Channel connection) {
@@ -112,8 +112,7 @@ public final class TapServer implements AutoCloseable {
                                         }
                                     }));
                         }
-                    })
-                    .bind(listen.toSocketAddress()).sync().channel();
+                    }), listen).sync().channel();
             return new TapServer(listener);
         } catch (Exception e) {
             throw new IOException("proxy: cannot listen for tap on " + listen + ": " + e.getMessage(), e);

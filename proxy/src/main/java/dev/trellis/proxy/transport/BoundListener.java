@@ -55,9 +55,8 @@ public final class BoundListener {
             throws InterruptedException {
         ChannelGroup connections = new DefaultChannelGroup(what, GlobalEventExecutor.INSTANCE);
         java.util.concurrent.atomic.AtomicLong lastWarning = new java.util.concurrent.atomic.AtomicLong(System.nanoTime() - WARNING_INTERVAL_NANOS);
-        ChannelFuture bound = new ServerBootstrap()
+        ChannelFuture bound = io.listen(new ServerBootstrap()
                 .group(io.group())
-                .channel(io.serverChannelType())
                 .childOption(ChannelOption.AUTO_READ, autoRead)
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
@@ -77,8 +76,7 @@ public final class BoundListener {
                         connections.add(ch);
                         accepted.accept(ch);
                     }
-                })
-                .bind(listen.toSocketAddress()).await();
+                }), listen).await();
         if (!bound.isSuccess()) {
             throw new IllegalStateException("proxy: cannot listen for " + what + " on " + listen + ": " + bound.cause().getMessage(), bound.cause());
         }

@@ -16,9 +16,11 @@ import io.netty.util.concurrent.EventExecutor;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The event loops of one proxy and the channel classes that go with them: epoll where the
- * native library loads (needed for SO_ORIGINAL_DST in transparent mode), NIO elsewhere.
- * One per proxy, passed to every listener and connector; closed last.
+ * The event loops of one proxy, the channel classes that go with them (epoll where the
+ * native library loads, needed for SO_ORIGINAL_DST in transparent mode; NIO elsewhere) and
+ * where its data-plane sockets come from ({@link Sockets}). One per proxy, passed to
+ * every listener and connector; closed last. A node proxy makes one and gives each pod it
+ * serves a {@linkplain #withSockets view} with that pod's sockets on the same loops.
  */
 public final class IoRuntime implements Deadlines.Source, AutoCloseable {
 
@@ -26,6 +28,9 @@ public final class IoRuntime implements Deadlines.Source, AutoCloseable {
     private final EventLoopGroup group;
     /** One deadline wheel per loop, made with the loops. */
     private final java.util.Map<io.netty.util.concurrent.EventExecutor, Deadlines> deadlines;
+    private final Sockets sockets;
+    /** Whether closing this closes the loops: false for a view. */
+    private final boolean ownsLoops;
 
     private IoRuntime(int threads) {
         this.epoll = Epoll.isAvailable();
@@ -34,6 +39,39 @@ public final class IoRuntime implements Deadlines.Source, AutoCloseable {
         java.util.Map<io.netty.util.concurrent.EventExecutor, Deadlines> wheels = new java.util.IdentityHashMap<>();
         group.forEach(loop -> wheels.put(loop, new Deadlines((io.netty.channel.EventLoop) loop)));
         this.deadlines = java.util.Collections.unmodifiableMap(wheels);
+        this.sockets = new LocalSockets(this);
+        this.ownsLoops = true;
+    }
+
+    private IoRuntime(IoRuntime loops, Sockets sockets) {
+        this.epoll = loops.epoll;
+        this.group = loops.group;
+        this.deadlines = loops.deadlines;
+        this.sockets = java.util.Objects.requireNonNull(sockets, "sockets");
+        this.ownsLoops = false;
+    }
+
+    /**
+     * These loops with data-plane sockets from {@code sockets}; closing the view leaves the
+     * loops running (their owner closes them).
+     */
+    public IoRuntime withSockets(Sockets sockets) {
+        return new IoRuntime(this, sockets);
+    }
+
+    /** Where this proxy's data-plane sockets come from. */
+    public Sockets sockets() {
+        return sockets;
+    }
+
+    /** Binds or adopts a listener: {@link Sockets#listen}. */
+    public io.netty.channel.ChannelFuture listen(io.netty.bootstrap.ServerBootstrap bootstrap, dev.trellis.core.net.HostPort listen) {
+        return sockets.listen(bootstrap, listen);
+    }
+
+    /** Connects a data-plane channel: {@link Sockets#connect}. */
+    public io.netty.util.concurrent.Future<io.netty.channel.Channel> connect(io.netty.bootstrap.Bootstrap bootstrap, java.net.InetSocketAddress remote) {
+        return sockets.connect(bootstrap, remote);
     }
 
     /** The deadline wheel of {@code loop}, one of these loops. */
@@ -78,6 +116,8 @@ public final class IoRuntime implements Deadlines.Source, AutoCloseable {
 
     @Override
     public void close() {
-        group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        if (ownsLoops) {
+            group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        }
     }
 }

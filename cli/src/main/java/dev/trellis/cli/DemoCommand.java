@@ -30,6 +30,11 @@ final class DemoCommand implements Callable<Integer> {
                     + "which you point at the demo's scrape bridge with the job the demo writes to DIR/prometheus/scrape-config.yml.")
     String prometheus;
 
+    @Option(names = "--proxy-mode", defaultValue = "sidecar", paramLabel = "sidecar|node",
+            description = {"sidecar (default): a proxy per workload, each with its own event loop and threads, as sidecars run;",
+                    "node: every workload's proxy hosted on one node proxy's shared loops, each still with its own identity (docs/node-mode.md)."})
+    String proxyMode;
+
     @Option(names = "--refresh", defaultValue = "2s", description = "How often the live table is printed (default: ${DEFAULT-VALUE}).")
     Duration refresh;
 
@@ -53,7 +58,7 @@ final class DemoCommand implements Callable<Integer> {
                 yield DemoMesh.Metrics.external(url);
             }
         };
-        DemoMesh demo = DemoMesh.start(home, metrics);
+        DemoMesh demo = DemoMesh.start(home, metrics, dev.trellis.core.settings.ProxyMode.parse(proxyMode));
         CountDownLatch stopped = new CountDownLatch(1);
         Thread hook = new Thread(() -> {
             demo.close();
@@ -69,6 +74,8 @@ final class DemoCommand implements Callable<Integer> {
         } catch (java.util.concurrent.TimeoutException e) {
             out.println("trellis demo: no request has succeeded yet after 30 s; see " + home.resolve("logs"));
         }
+        out.println("  proxies:       " + (demo.proxyMode() == dev.trellis.core.settings.ProxyMode.NODE
+                ? "one node proxy hosting every workload's proxy (--proxy-mode node)" : "one sidecar per workload"));
         out.println("  metrics:       " + demo.metricsSource());
         out.println("  dashboard:     " + demo.dashboardUrl() + "  (log in with the one-time link below; `./trellis viz dashboard` prints a new one)");
         out.println("  login link:    " + demo.loginLink() + "  (works once, within an hour)");

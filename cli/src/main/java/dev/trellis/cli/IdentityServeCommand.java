@@ -6,7 +6,12 @@ import dev.trellis.core.net.HostPort;
 import dev.trellis.identity.IdentityServer;
 import dev.trellis.identity.IdentityServerConfig;
 import dev.trellis.identity.audit.AuditLog;
+import dev.trellis.cluster.local.LocalDirectorySource;
+import dev.trellis.core.settings.ProxyMode;
 import dev.trellis.identity.auth.Authenticator;
+import dev.trellis.identity.delegation.ApiServerPods;
+import dev.trellis.identity.delegation.ClusterPods;
+import dev.trellis.identity.delegation.NodeDelegation;
 import dev.trellis.identity.auth.KubernetesAuthenticator;
 import dev.trellis.identity.auth.LocalTokenAuthenticator;
 import dev.trellis.ratelimit.RateLimit;
@@ -18,6 +23,7 @@ import java.io.FileOutputStream;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -92,6 +98,14 @@ final class IdentityServeCommand implements Callable<Integer> {
     @Option(names = "--debug", description = "Serve /debug/* pages on the admin listener. Off by default (threat-model finding 5).")
     boolean debug;
 
+    @Option(names = "--node-proxies", description = {"Let node proxies (service account " + ProxyMode.NODE_PROXY_SERVICE_ACCOUNT + " of --namespace) obtain the identities of",
+            "node-mode pods scheduled on their own node, and no others. Reads pods: from the API server with --kubernetes,",
+            "from --node-proxies-state DIR with --token-key. Off by default."})
+    boolean nodeProxies;
+
+    @Option(names = "--node-proxies-state", paramLabel = "DIR", description = "Local mode: the manifest directory whose Pods (spec.nodeName) --node-proxies checks against.")
+    Path nodeProxiesState;
+
     /** The service's settings from the flags, each checked by its rule; reads no file. */
     IdentityServerConfig config() {
         CertifyLimits defaults = CertifyLimits.defaults();
@@ -117,7 +131,7 @@ final class IdentityServeCommand implements Callable<Integer> {
                 ? new KubernetesAuthenticator(new KubernetesClientBuilder().withConfig(kubernetesConfig()).build())
                 : new LocalTokenAuthenticator(Pem.readPublicKey(authenticator.tokenKey), clock);
         AuditLog audit = auditLog.equals("-") ? AuditLog.sharing(System.out) : AuditLog.to(new FileOutputStream(auditLog, true));
-        IdentityServer server = IdentityServer.start(config, callers, audit, clock);
+        IdentityServer server = IdentityServer.start(config, callers, nodeDelegation(), audit, clock);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             server.close();
             try {
@@ -128,6 +142,20 @@ final class IdentityServeCommand implements Callable<Integer> {
         }, "trellis-identity-shutdown"));
         server.awaitTermination();
         return 0;
+    }
+
+    /** Who may act for node-mode pods: nobody unless {@code --node-proxies}. */
+    private Optional<NodeDelegation> nodeDelegation() {
+        if (!nodeProxies) {
+            return Optional.empty();
+        }
+        if (authenticator.kubernetes) {
+            return Optional.of(new NodeDelegation(namespace, new ApiServerPods(new KubernetesClientBuilder().withConfig(kubernetesConfig()).build())));
+        }
+        if (nodeProxiesState == null) {
+            throw new IllegalArgumentException("identity: --node-proxies with --token-key needs --node-proxies-state DIR (the manifests whose Pods say which node runs what)");
+        }
+        return Optional.of(new NodeDelegation(namespace, new ClusterPods(LocalDirectorySource.start(nodeProxiesState, Duration.ofSeconds(1)))));
     }
 
     /** In-cluster or kubeconfig, with short timeouts and no retries: a slow API server must not hold calls. */

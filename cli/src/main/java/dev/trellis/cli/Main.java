@@ -15,7 +15,7 @@ import picocli.CommandLine;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "Trellis: a service mesh for Kubernetes.",
-        subcommands = {VersionCommand.class, InstallCommand.class, CheckCommand.class, UninstallCommand.class, InitCommand.class, InjectCommand.class, UninjectCommand.class, InjectorCommand.class, AwaitCommand.class, IdentityCommand.class, ProxyCommand.class, DestinationCommand.class, DemoCommand.class,
+        subcommands = {VersionCommand.class, InstallCommand.class, CheckCommand.class, UninstallCommand.class, InitCommand.class, InjectCommand.class, UninjectCommand.class, InjectorCommand.class, AwaitCommand.class, IdentityCommand.class, ProxyCommand.class, NodeCommand.class, DestinationCommand.class, DemoCommand.class,
                 VizCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
 

@@ -14,7 +14,9 @@ import dev.trellis.identity.IdentityServer;
 import dev.trellis.identity.IdentityServerConfig;
 import dev.trellis.identity.audit.AuditLog;
 import dev.trellis.identity.auth.LocalTokenAuthenticator;
+import dev.trellis.core.settings.ProxyMode;
 import dev.trellis.proxy.Proxy;
+import dev.trellis.proxy.ProxyHost;
 import dev.trellis.proxy.ProxyConfig;
 import dev.trellis.proxy.Forward;
 import dev.trellis.tls.client.IdentityClient;
@@ -84,6 +86,7 @@ public final class DemoMesh implements AutoCloseable {
     private VizApi api;
     private DashboardServer dashboard;
     private Metrics metrics = Metrics.AUTO;
+    private ProxyMode proxyMode = ProxyMode.SIDECAR;
     private String metricsSource = "the embedded scraper";
     private Optional<PrometheusApi> prometheus = Optional.empty();
     private java.net.URI loginLink;
@@ -127,8 +130,18 @@ public final class DemoMesh implements AutoCloseable {
 
     /** Starts everything, with the proxies' metrics from {@code metrics}; on failure stops what started and throws with what failed. */
     public static DemoMesh start(Path dir, Metrics metrics) throws Exception {
+        return start(dir, metrics, ProxyMode.SIDECAR);
+    }
+
+    /**
+     * As {@link #start(Path, Metrics)}; with {@link ProxyMode#NODE} every workload's proxy runs
+     * hosted on one node proxy's shared loops and discovery thread, as a node proxy runs them
+     * (each keeps its own identity, certificate, listeners, policy and metrics).
+     */
+    public static DemoMesh start(Path dir, Metrics metrics, ProxyMode proxyMode) throws Exception {
         DemoMesh demo = new DemoMesh(dir.toAbsolutePath().normalize());
         demo.metrics = metrics;
+        demo.proxyMode = proxyMode;
         try {
             demo.startAll();
             return demo;
@@ -186,7 +199,13 @@ public final class DemoMesh implements AutoCloseable {
         VotingApp voting = VotingApp.start(VOTING_FAILURE_SHARE);
         open.push(voting);
 
-        ProxyFactory factory = new ProxyFactory(anchorFile, identityAddress, identityName, destinationAddress, destinationConfig.identity(), tokenFiles, logs);
+        Optional<ProxyHost> nodeProxy = Optional.empty();
+        if (proxyMode == ProxyMode.NODE) {
+            nodeProxy = Optional.of(ProxyHost.start(2));
+            open.push(nodeProxy.get());
+        }
+        ProxyFactory factory = new ProxyFactory(anchorFile, identityAddress, identityName, destinationAddress, destinationConfig.identity(), tokenFiles, logs,
+                nodeProxy);
         Proxy emoji0Proxy = factory.start("emoji", "emoji-0", List.of());
         Proxy emoji1Proxy = factory.start("emoji", "emoji-1", List.of());
         Proxy votingProxy = factory.start("voting", "voting-0", List.of());
@@ -309,9 +328,12 @@ public final class DemoMesh implements AutoCloseable {
         private final WorkloadIdentity destinationName;
         private final DemoTokens tokens;
         private final Path logs;
+        /** In node mode, the one host every proxy runs on. */
+        private final Optional<ProxyHost> host;
 
         ProxyFactory(Path anchorFile, HostPort identityAddress, WorkloadIdentity identityName, HostPort destinationAddress,
-                     WorkloadIdentity destinationName, DemoTokens tokens, Path logs) {
+                     WorkloadIdentity destinationName, DemoTokens tokens, Path logs, Optional<ProxyHost> host) {
+            this.host = host;
             this.anchorFile = anchorFile;
             this.identityAddress = identityAddress;
             this.identityName = identityName;
@@ -335,7 +357,7 @@ public final class DemoMesh implements AutoCloseable {
                     .connectionLogFile(Optional.of(logs.resolve(pod + "-connections.log")))
                     .workload(Optional.of(pod))
                     .build();
-            Proxy proxy = Proxy.start(config, Clock.systemUTC());
+            Proxy proxy = host.isPresent() ? Proxy.hostedLocally(config, Clock.systemUTC(), host.get()) : Proxy.start(config, Clock.systemUTC());
             proxiesByPod.put(pod, proxy);
             return proxy;
         }
@@ -445,6 +467,11 @@ public final class DemoMesh implements AutoCloseable {
     /** Golden metrics by {@code resource} over {@code window}, for tests and scripts that cannot wait a minute. */
     public List<StatRow> stat(Viz.Resource resource, Duration window) {
         return viz.stat(resource, Optional.of(DemoManifests.NAMESPACE), Optional.empty(), window);
+    }
+
+    /** Whether the workloads' proxies are sidecars or hosted on one node proxy. */
+    public ProxyMode proxyMode() {
+        return proxyMode;
     }
 
     /** Stops everything: traffic first, then the proxies (draining in parallel), then the apps and the control plane. */

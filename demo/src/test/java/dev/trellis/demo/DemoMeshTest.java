@@ -105,6 +105,22 @@ class DemoMeshTest {
         assertThatThrownBy(() -> new Socket("127.0.0.1", port).close()).isInstanceOf(java.net.ConnectException.class);
     }
 
+    @Test
+    void inNodeModeEveryWorkloadsProxyRunsOnOneHostAndEachHopIsStillMutualTlsBetweenTheWorkloadsOwnIdentities() throws Exception {
+        try (DemoMesh demo = DemoMesh.start(dir, DemoMesh.Metrics.EMBEDDED, dev.trellis.core.settings.ProxyMode.NODE)) {
+            assertThat(demo.proxyMode()).isEqualTo(dev.trellis.core.settings.ProxyMode.NODE);
+            Awaitility.await().atMost(Duration.ofSeconds(45)).pollInterval(Duration.ofSeconds(1)).untilAsserted(() -> {
+                Map<String, StatRow> rows = byName(demo.stat(Viz.Resource.DEPLOY, Duration.ofSeconds(20)));
+                for (String service : List.of("web", "emoji", "voting")) {
+                    assertThat(rows.get(service).rps()).as("%s RPS", service).isGreaterThan(0);
+                    assertThat(rows.get(service).secured()).as("%s secured", service).isTrue();
+                }
+            });
+            // The edges name both workloads' own identities: hosting shares threads, not identities.
+            assertThat(demo.edges()).anySatisfy(edge -> assertThat(edge.toString()).contains("web").contains("voting"));
+        }
+    }
+
     private static Map<String, StatRow> byName(List<StatRow> rows) {
         return rows.stream().collect(Collectors.toMap(StatRow::name, r -> r));
     }

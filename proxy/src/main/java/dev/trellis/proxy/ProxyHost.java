@@ -36,6 +36,27 @@ public final class ProxyHost implements AutoCloseable {
         return io.isEpoll();
     }
 
+    /** Sockets bound and connected in this process's own network namespace, on these loops: for hosting proxies of workloads on this machine. */
+    public SocketSource localSockets() {
+        dev.trellis.proxy.transport.Sockets local = io.sockets();
+        return new SocketSource() {
+            @Override
+            public io.netty.channel.ChannelFuture listen(io.netty.bootstrap.ServerBootstrap bootstrap, dev.trellis.core.net.HostPort listen) {
+                return local.listen(bootstrap, listen);
+            }
+
+            @Override
+            public io.netty.util.concurrent.Future<io.netty.channel.Channel> connect(io.netty.bootstrap.Bootstrap bootstrap, java.net.InetSocketAddress remote) {
+                return local.connect(bootstrap, remote);
+            }
+
+            @Override
+            public String describe() {
+                return local.describe();
+            }
+        };
+    }
+
     /** The loops, with {@code sockets} for one hosted proxy's data plane. */
     IoRuntime io(SocketSource sockets) {
         return io.withSockets(sockets);

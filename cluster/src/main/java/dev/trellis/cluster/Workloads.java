@@ -1,5 +1,6 @@
 package dev.trellis.cluster;
 
+import dev.trellis.core.settings.ProxyMode;
 import dev.trellis.core.sidecar.ProxyPorts;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.OwnerReference;
@@ -18,6 +19,8 @@ public final class Workloads {
     public static final String PROXY_CONTAINER = "trellis-proxy";
     /** The proxy's inbound port when the pod does not name one. */
     public static final int DEFAULT_PROXY_INBOUND_PORT = ProxyPorts.INBOUND;
+    /** The init container that writes a meshed pod's iptables rules (proxy-init). */
+    public static final String INIT_CONTAINER = "trellis-init";
     /** Where the pod's proxy serves tap (local mode); 4190 otherwise. */
     public static final String PROXY_TAP_PORT = "config.trellis.dev/proxy-tap-port";
     public static final int DEFAULT_PROXY_TAP_PORT = ProxyPorts.TAP;
@@ -29,9 +32,20 @@ public final class Workloads {
     private Workloads() {
     }
 
-    /** Meshed: the injector added the proxy container (or native sidecar), or (local mode) the pod names its proxy's inbound port. */
+    /**
+     * Meshed: the injector added the proxy container (or native sidecar); or, in node mode, it
+     * added proxy-init and marked the pod {@code config.trellis.dev/proxy-mode: node} (its node's
+     * proxy serves it); or (local mode) the pod names its proxy's inbound port.
+     */
     public static boolean isMeshed(Pod pod) {
-        return proxyContainer(pod.getSpec()).isPresent() || annotation(pod, PROXY_INBOUND_PORT).isPresent();
+        return proxyContainer(pod.getSpec()).isPresent() || annotation(pod, PROXY_INBOUND_PORT).isPresent() || inNodeMode(pod);
+    }
+
+    /** Injected for node mode: proxy-init among its init containers, and the pod itself annotated for node mode. */
+    public static boolean inNodeMode(Pod pod) {
+        return annotation(pod, dev.trellis.core.metadata.MetadataKeys.PROXY_MODE).map(String::strip).filter(ProxyMode.NODE.toString()::equals).isPresent()
+                && pod.getSpec() != null && pod.getSpec().getInitContainers() != null
+                && pod.getSpec().getInitContainers().stream().anyMatch(c -> INIT_CONTAINER.equals(c.getName()));
     }
 
     /** The proxy container of a pod spec: a regular container, or a native sidecar (an init container that keeps running). */

@@ -32,4 +32,16 @@ class WorkloadsTest {
         assertThat(Workloads.workload(pod("lonely", null, null, Map.of("app", "x")))).isEqualTo(new Workloads.Workload("Pod", "lonely"));
         assertThat(Workloads.workload(pod("odd", "Widget", "w", Map.of()))).isEqualTo(new Workloads.Workload("Pod", "odd"));
     }
+
+    @Test
+    void aNodeModePodIsMeshedOnlyWhenInjectedForIt() {
+        Pod asked = new PodBuilder().withNewMetadata().withName("web-0").withNamespace("shop").addToAnnotations("config.trellis.dev/proxy-mode", "node").endMetadata()
+                .withNewSpec().addNewContainer().withName("app").endContainer().endSpec().build();
+        assertThat(Workloads.isMeshed(asked)).as("annotated, not injected").isFalse();
+        Pod injected = new PodBuilder(asked).editSpec().addNewInitContainer().withName(Workloads.INIT_CONTAINER).endInitContainer().endSpec().build();
+        assertThat(Workloads.isMeshed(injected)).isTrue();
+        assertThat(Workloads.inNodeMode(injected)).isTrue();
+        Pod sidecarAsked = new PodBuilder(injected).editMetadata().addToAnnotations("config.trellis.dev/proxy-mode", "sidecar").endMetadata().build();
+        assertThat(Workloads.inNodeMode(sidecarAsked)).isFalse();
+    }
 }

@@ -1,5 +1,6 @@
 package dev.trellis.injector;
 
+import dev.trellis.core.settings.ProxyMode;
 import dev.trellis.cluster.Workloads;
 import dev.trellis.core.metadata.MetadataKeys;
 import dev.trellis.core.net.Cidr;
@@ -55,7 +56,7 @@ public final class Annotations {
      */
     record Settings(Optional<Boolean> inject, List<String> warnings, Optional<Set<Integer>> opaquePorts, Set<Integer> skipInboundPorts,
                     Set<Integer> skipOutboundPorts, List<Cidr> skipOutboundSubnets, String cpuRequest, Optional<String> cpuLimit, String memoryRequest,
-                    String memoryLimit, String logLevel, Optional<String> defaultInboundPolicy, boolean nativeSidecar) {
+                    String memoryLimit, String logLevel, Optional<String> defaultInboundPolicy, boolean nativeSidecar, ProxyMode proxyMode) {
 
         static Settings of(NamespaceMetadata namespace, Map<String, String> podLabels, Map<String, String> podAnnotations, InjectorConfig config)
                 throws InvalidAnnotationException {
@@ -89,10 +90,16 @@ public final class Annotations {
                 }
                 nativeSidecar = nativeSidecar && value.equals("true");
             }
+            ProxyMode proxyMode;
+            try {
+                proxyMode = ProxyMode.of(podAnnotations, namespace.annotations());
+            } catch (IllegalArgumentException e) {
+                throw new InvalidAnnotationException(MetadataKeys.PROXY_MODE + ": " + e.getMessage());
+            }
             return new Settings(inject, List.copyOf(warnings), opaque, ports(merged, SKIP_INBOUND_PORTS), ports(merged, SKIP_OUTBOUND_PORTS), subnets(merged),
                     quantity(merged, PROXY_CPU_REQUEST, defaults.cpuRequest()), optionalQuantity(merged, PROXY_CPU_LIMIT, defaults.cpuLimit()),
                     quantity(merged, PROXY_MEMORY_REQUEST, defaults.memoryRequest()), quantity(merged, PROXY_MEMORY_LIMIT, defaults.memoryLimit()),
-                    logLevel, inboundPolicy, nativeSidecar);
+                    logLevel, inboundPolicy, nativeSidecar, proxyMode);
         }
     }
 

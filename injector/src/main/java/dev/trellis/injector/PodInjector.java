@@ -3,6 +3,7 @@ package dev.trellis.injector;
 import dev.trellis.cluster.Workloads;
 import dev.trellis.core.identity.ControlPlaneComponent;
 import dev.trellis.core.metadata.MetadataKeys;
+import dev.trellis.core.settings.ProxyMode;
 import dev.trellis.core.sidecar.ProxyEnvironment;
 import dev.trellis.core.sidecar.ProxyPorts;
 import io.fabric8.kubernetes.api.model.Container;
@@ -43,7 +44,7 @@ import java.util.stream.Collectors;
 public final class PodInjector {
 
     public static final String PROXY_CONTAINER = Workloads.PROXY_CONTAINER;
-    public static final String INIT_CONTAINER = "trellis-init";
+    public static final String INIT_CONTAINER = Workloads.INIT_CONTAINER;
     /** Label on injected pods: which control plane meshes them (for selectors, viz and check). */
     public static final String LABEL_CONTROL_PLANE_NS = MetadataKeys.CONTROL_PLANE_NS;
 
@@ -148,6 +149,10 @@ public final class PodInjector {
         if (isInjected(spec)) {
             return Optional.of(new Decision.Skipped(SkipReason.ALREADY_INJECTED, "already injected (it has a " + PROXY_CONTAINER + " container)", warnings));
         }
+        if (containers(spec.getInitContainers()).stream().anyMatch(c -> INIT_CONTAINER.equals(c.getName()))) {
+            return Optional.of(new Decision.Skipped(SkipReason.ALREADY_INJECTED, "already injected for node mode (it has a " + INIT_CONTAINER + " init container)",
+                    warnings));
+        }
         if (Boolean.TRUE.equals(spec.getHostNetwork())) {
             String detail = "hostNetwork pod: proxy-init would redirect the node's traffic";
             List<String> told = new ArrayList<>(warnings);
@@ -196,6 +201,9 @@ public final class PodInjector {
     }
 
     private Pod mutate(Pod pod, Annotations.Settings settings) {
+        if (settings.proxyMode() == ProxyMode.NODE) {
+            return mutateForNodeMode(pod, settings);
+        }
         PodSpec spec = pod.getSpec();
         Container proxy = proxy(settings);
         Container init = proxyInit(settings);
@@ -234,6 +242,32 @@ public final class PodInjector {
                 .editSpec()
                     .withInitContainers(inits)
                     .withContainers(containers)
+                    .withVolumes(volumes)
+                .endSpec()
+                .build();
+    }
+
+    /**
+     * A node-mode pod gets proxy-init only: its traffic is redirected to listeners that the node
+     * agent makes inside it and the node proxy serves (docs/node-mode.md). No sidecar, no token:
+     * the node proxy asks for the pod's identity with its own. Until the node proxy serves the
+     * pod, the redirected connections are refused: no plaintext way out.
+     */
+    private Pod mutateForNodeMode(Pod pod, Annotations.Settings settings) {
+        PodSpec spec = pod.getSpec();
+        List<Container> inits = new ArrayList<>(containers(spec.getInitContainers()));
+        inits.add(proxyInit(settings));
+        List<Volume> volumes = new ArrayList<>(spec.getVolumes() == null ? List.of() : spec.getVolumes());
+        volumes.add(memoryVolume(VOLUME_INIT_RUN, "1Mi"));
+        volumes.add(memoryVolume(VOLUME_INIT_TMP, "16Mi"));
+        return new PodBuilder(pod)
+                .editOrNewMetadata()
+                    .addToAnnotations(Annotations.PROXY_VERSION, config.version())
+                    .addToAnnotations(MetadataKeys.PROXY_MODE, ProxyMode.NODE.toString())
+                    .addToLabels(LABEL_CONTROL_PLANE_NS, config.namespace())
+                .endMetadata()
+                .editSpec()
+                    .withInitContainers(inits)
                     .withVolumes(volumes)
                 .endSpec()
                 .build();

@@ -53,6 +53,28 @@ class PodInjectorTest {
     }
 
     @Test
+    void aNodeModePodGetsProxyInitAndNoSidecarOrToken() throws Exception {
+        for (Pod pod : List.of(injected(injector, Map.of(Annotations.INJECT, "enabled", "config.trellis.dev/proxy-mode", "node")),
+                injected(injector, Map.of("config.trellis.dev/proxy-mode", "node"), Map.of(Annotations.INJECT, "enabled")))) {
+            assertThat(pod.getSpec().getInitContainers()).extracting(Container::getName).containsExactly("migrate", "trellis-init");
+            assertThat(pod.getSpec().getContainers()).extracting(Container::getName).containsExactly("app");
+            assertThat(pod.getSpec().getVolumes()).extracting(v -> v.getName()).noneMatch(name -> name.contains("token"));
+            assertThat(pod.getMetadata().getAnnotations()).containsEntry("config.trellis.dev/proxy-mode", "node");
+            // Injected once: a second pass leaves it alone.
+            assertThat(reason(injector.inject(pod, ns("emojivoto", Map.of()), false))).isEqualTo(PodInjector.SkipReason.ALREADY_INJECTED);
+        }
+        // The pod's annotation wins over its namespace's.
+        assertThat(injected(injector, Map.of("config.trellis.dev/proxy-mode", "node"), Map.of(Annotations.INJECT, "enabled", "config.trellis.dev/proxy-mode", "sidecar"))
+                .getSpec().getInitContainers()).extracting(Container::getName).contains("trellis-proxy");
+    }
+
+    @Test
+    void aProxyModeThatIsNotOneIsRefusedNotTakenForASidecar() {
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> injected(injector, Map.of(Annotations.INJECT, "enabled", "config.trellis.dev/proxy-mode", "ambient")))
+                .isInstanceOf(Annotations.InvalidAnnotationException.class).hasMessageContaining("config.trellis.dev/proxy-mode").hasMessageContaining("ambient");
+    }
+
+    @Test
     void withoutNativeSidecarsTheProxyComesFirstAndHoldsTheAppBackUntilReady() throws Exception {
         for (Pod pod : List.of(injected(legacy, Map.of(Annotations.INJECT, "enabled")),
                 injected(injector, Map.of(Annotations.INJECT, "enabled", Annotations.NATIVE_SIDECAR, "false")))) {

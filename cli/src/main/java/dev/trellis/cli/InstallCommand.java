@@ -107,6 +107,10 @@ final class InstallCommand implements Callable<Integer> {
             description = "The Prometheus image (default: ${DEFAULT-VALUE}).")
     String prometheusImage;
 
+    @Option(names = "--node-mode", description = {"Also install node mode (docs/node-mode.md): a node agent and a node proxy on every node, as DaemonSets,",
+            "for pods annotated config.trellis.dev/proxy-mode: node; the identity service then serves node proxies. Off by default."})
+    boolean nodeMode;
+
     @Option(names = "--strict-visibility", description = "Destination service: callers resolve only their namespace and what is exported to it.")
     boolean strictVisibility;
 
@@ -126,6 +130,7 @@ final class InstallCommand implements Callable<Integer> {
                 .controllerUid(controllerUid)
                 .defaultInboundPolicy(InstallOptions.flag("--default-inbound-policy", () -> DefaultInboundPolicy.parse(defaultInboundPolicy)))
                 .strictVisibility(strictVisibility)
+                .nodeMode(nodeMode)
                 .prometheusImage(prometheus ? java.util.Optional.of(prometheusImage) : java.util.Optional.empty())
                 .leafLifetime(leafLifetime)
                 .nativeSidecar(InstallOptions.flag("--native-sidecar", () -> NativeSidecarMode.parse(nativeSidecar)))

@@ -28,6 +28,12 @@ public final class ControlPlane {
         return java.util.Map.of(ControlPlaneWorkload.LABEL_PART_OF, ControlPlaneWorkload.PART_OF, ControlPlaneWorkload.LABEL_COMPONENT, VizManifests.ROLE);
     }
 
+    /** The labels that pick node mode's installed pods: the node agent's ({@code agent}) or the node proxy's. */
+    public static java.util.Map<String, String> nodePodSelector(boolean agent) {
+        return java.util.Map.of(ControlPlaneWorkload.LABEL_PART_OF, ControlPlaneWorkload.PART_OF, ControlPlaneWorkload.LABEL_COMPONENT,
+                agent ? NodeManifests.AGENT_ROLE : NodeManifests.PROXY_ROLE);
+    }
+
     /** The seven policy CRDs. */
     public static List<HasMetadata> crds() {
         return List.copyOf(PolicyCrds.all());
@@ -44,6 +50,9 @@ public final class ControlPlane {
         objects.addAll(DestinationManifests.objects(options));
         objects.addAll(VizManifests.objects(options, random));
         options.webhook().ifPresent(tls -> objects.addAll(InjectorManifests.objects(options, tls)));
+        if (options.nodeMode()) {
+            objects.addAll(NodeManifests.objects(options));
+        }
         return objects;
     }
 
@@ -64,7 +73,7 @@ public final class ControlPlane {
     private static int deletionRank(HasMetadata object) {
         return switch (object.getKind()) {
             case "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration" -> 0;
-            case "Deployment" -> 1;
+            case "Deployment", "DaemonSet" -> 1;
             case "Namespace" -> 4;
             case "CustomResourceDefinition" -> 5;
             default -> object.getMetadata().getNamespace() == null ? 3 : 2;

@@ -316,6 +316,31 @@ final class ControlPlaneWorkload {
                 .build();
     }
 
+    /**
+     * A DaemonSet of the pod: one on every node, taints tolerated (node mode must serve every
+     * node's pods), never injected, updated one node at a time.
+     */
+    io.fabric8.kubernetes.api.model.apps.DaemonSet daemonSet(PodSpec pod) {
+        Map<String, String> podLabels = new LinkedHashMap<>(labels());
+        podLabels.put(LABEL_INJECT, "disabled");
+        PodSpec everywhere = new io.fabric8.kubernetes.api.model.PodSpecBuilder(pod)
+                .addNewToleration().withOperator("Exists").endToleration()
+                .withPriorityClassName("system-node-critical")
+                .build();
+        return new io.fabric8.kubernetes.api.model.apps.DaemonSetBuilder()
+                .withMetadata(metadata())
+                .withNewSpec()
+                    .withNewSelector().withMatchLabels(selector()).endSelector()
+                    .withNewUpdateStrategy().withType("RollingUpdate").withNewRollingUpdate().withMaxUnavailable(new IntOrString(1)).endRollingUpdate()
+                    .endUpdateStrategy()
+                    .withNewTemplate()
+                        .withNewMetadata().withLabels(podLabels).endMetadata()
+                        .withSpec(everywhere)
+                    .endTemplate()
+                .endSpec()
+                .build();
+    }
+
     /** With more than one replica: at most one pod of the component down at a time by voluntary disruption (a drain, say). */
     Optional<PodDisruptionBudget> disruptionBudget() {
         if (replicas() < 2) {

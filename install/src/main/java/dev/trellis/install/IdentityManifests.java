@@ -28,7 +28,7 @@ final class IdentityManifests {
 
     static List<HasMetadata> objects(InstallOptions options) {
         ControlPlaneWorkload workload = new ControlPlaneWorkload(options, ControlPlaneComponent.IDENTITY, ROLE, ControlPlaneWorkload.Replication.HA);
-        List<String> args = List.of("identity", "serve",
+        List<String> args = new ArrayList<>(List.of("identity", "serve",
                 "--kubernetes",
                 "--trust-domain", options.trustDomain(),
                 "--namespace", options.namespace(),
@@ -38,7 +38,15 @@ final class IdentityManifests {
                 "--leaf-lifetime", dev.trellis.core.time.DurationText.format(options.leafLifetime()),
                 "--listen", "0.0.0.0:" + GRPC_PORT,
                 "--admin", "127.0.0.1:" + ADMIN_PORT,
-                "--probe", "0.0.0.0:" + PROBE_PORT);
+                "--probe", "0.0.0.0:" + PROBE_PORT));
+        List<io.fabric8.kubernetes.api.model.rbac.PolicyRule> rules = new ArrayList<>(List.of(new PolicyRuleBuilder()
+                .withApiGroups("authentication.k8s.io").withResources("tokenreviews").withVerbs("create").build()));
+        if (options.nodeMode()) {
+            // A node proxy's request is checked against the pods scheduled on its node (docs/node-mode.md).
+            args.add("--node-proxies");
+            rules.add(new PolicyRuleBuilder().withApiGroups("").withResources("pods").withVerbs("get", "list").build());
+            rules.add(new PolicyRuleBuilder().withApiGroups("").withResources("namespaces").withVerbs("get").build());
+        }
         var container = workload.container(args, List.of(ControlPlaneWorkload.port("grpc", GRPC_PORT)),
                 new ControlPlaneWorkload.Resources("100m", "1", "256Mi"), PROBE_PORT,
                 List.of(ControlPlaneWorkload.trustAnchorsMount(),
@@ -47,8 +55,7 @@ final class IdentityManifests {
                 new VolumeBuilder().withName("issuer").withNewSecret().withSecretName(ControlPlaneNamespace.ISSUER_SECRET).withDefaultMode(0440).endSecret().build()), true);
         List<HasMetadata> objects = new ArrayList<>();
         objects.add(workload.serviceAccount());
-        objects.addAll(workload.clusterRole(List.of(new PolicyRuleBuilder()
-                .withApiGroups("authentication.k8s.io").withResources("tokenreviews").withVerbs("create").build())));
+        objects.addAll(workload.clusterRole(rules));
         objects.add(workload.deployment(pod, Map.of()));
         objects.add(workload.service(Map.of("grpc", GRPC_PORT)));
         objects.add(workload.networkPolicy(List.of(GRPC_PORT, PROBE_PORT)));

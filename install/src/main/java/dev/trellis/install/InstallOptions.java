@@ -42,6 +42,8 @@ import java.util.Optional;
  *                               version), true or false
  * @param prometheusImage        the Prometheus run beside viz in its pod (an upstream image, pinned);
  *                               empty: none, viz scrapes the proxies itself ({@code --prometheus=false})
+ * @param nodeMode               render node mode's DaemonSets (node agent, node proxy) and let the
+ *                               identity service serve node proxies ({@code --node-mode})
  */
 public record InstallOptions(
         String namespace,
@@ -58,7 +60,8 @@ public record InstallOptions(
         Duration leafLifetime,
         Optional<WebhookTls> webhook,
         NativeSidecarMode nativeSidecar,
-        Optional<String> prometheusImage) {
+        Optional<String> prometheusImage,
+        boolean nodeMode) {
 
     /**
      * Each value by the rule the component that reads it applies ({@code dev.trellis.core.settings},
@@ -198,6 +201,7 @@ public record InstallOptions(
         private Optional<WebhookTls> webhook = Optional.empty();
         private NativeSidecarMode nativeSidecar = NativeSidecarMode.AUTO;
         private Optional<String> prometheusImage = Optional.of(DEFAULT_PROMETHEUS_IMAGE);
+        private boolean nodeMode;
 
         private Builder(IdentityMaterial identity) {
             this.identity = requireNonNull(identity, "identity");
@@ -270,6 +274,11 @@ public record InstallOptions(
         }
 
         /** The Prometheus image run beside viz; empty: none. */
+        public Builder nodeMode(boolean nodeMode) {
+            this.nodeMode = nodeMode;
+            return this;
+        }
+
         public Builder prometheusImage(Optional<String> image) {
             this.prometheusImage = image;
             return this;
@@ -277,7 +286,7 @@ public record InstallOptions(
 
         public InstallOptions build() {
             return new InstallOptions(namespace, trustDomain, clusterDomain, registry, version, imagePullPolicy, ha, identity, controllerUid,
-                    defaultInboundPolicy, strictVisibility, leafLifetime, webhook, nativeSidecar, prometheusImage);
+                    defaultInboundPolicy, strictVisibility, leafLifetime, webhook, nativeSidecar, prometheusImage, nodeMode);
         }
     }
 }

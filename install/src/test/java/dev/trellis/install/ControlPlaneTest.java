@@ -301,6 +301,59 @@ class ControlPlaneTest {
         assertThat(ManifestStream.yaml(deletion)).doesNotContain("BEGIN").doesNotContain("spec:");
     }
 
+    @Test
+    void nodeModeAddsTwoDaemonSetsWhoseOnlyPrivilegesAreTheAgentsTwoNamedCapabilities() throws Exception {
+        InstallOptions.IdentityMaterial material = IdentityFiles.read(pki.trustAnchorFile(),
+                Optional.of(new IdentityFiles.IssuerFiles(pki.issuerCertificateFile(), pki.issuerKeyFile())), Instant.now());
+        List<HasMetadata> objects = ControlPlane.objects(InstallOptions.builder(material).nodeMode(true).build(), Manifests.seeded());
+        assertThat(of(rendered(false), io.fabric8.kubernetes.api.model.apps.DaemonSet.class)).as("not without --node-mode").isEmpty();
+        Map<String, io.fabric8.kubernetes.api.model.apps.DaemonSet> sets = of(objects, io.fabric8.kubernetes.api.model.apps.DaemonSet.class).stream()
+                .collect(Collectors.toMap(d -> d.getMetadata().getName(), d -> d));
+        assertThat(sets).containsOnlyKeys("trellis-node-agent", "trellis-node-proxy");
+
+        PodSpec agent = sets.get("trellis-node-agent").getSpec().getTemplate().getSpec();
+        Container agentContainer = agent.getContainers().getFirst();
+        assertThat(agentContainer.getSecurityContext().getCapabilities().getDrop()).containsExactly("ALL");
+        assertThat(agentContainer.getSecurityContext().getCapabilities().getAdd()).containsExactlyInAnyOrder("SYS_ADMIN", "NET_ADMIN");
+        assertThat(agentContainer.getSecurityContext().getPrivileged()).isNull();
+        assertThat(agentContainer.getSecurityContext().getReadOnlyRootFilesystem()).isTrue();
+        assertThat(agentContainer.getArgs()).containsSequence("node", "agent").contains("--node", "$(NODE_NAME)", "--proxy-uid", "2103");
+        assertThat(agent.getHostNetwork()).isNull();
+        assertThat(agent.getHostPID()).isNull();
+        assertThat(agent.getVolumes()).filteredOn(v -> v.getHostPath() != null).extracting(v -> v.getHostPath().getPath())
+                .containsExactlyInAnyOrder("/var/run/netns", "/var/run/trellis/node");
+        assertThat(agentContainer.getVolumeMounts()).filteredOn(m -> m.getMountPath().equals("/var/run/netns")).singleElement()
+                .satisfies(m -> assertThat(m.getReadOnly()).isTrue());
+
+        PodSpec proxy = sets.get("trellis-node-proxy").getSpec().getTemplate().getSpec();
+        Container proxyContainer = proxy.getContainers().getFirst();
+        assertThat(proxy.getAutomountServiceAccountToken()).as("no API token").isFalse();
+        assertThat(proxyContainer.getSecurityContext().getRunAsUser()).isEqualTo(2103L);
+        assertThat(proxyContainer.getSecurityContext().getCapabilities().getAdd()).isNullOrEmpty();
+        assertThat(proxyContainer.getSecurityContext().getAllowPrivilegeEscalation()).isFalse();
+        assertThat(proxyContainer.getArgs()).containsSequence("node", "proxy").contains("spiffe://cluster.local/ns/trellis/sa/trellis-node-proxy");
+        assertThat(proxyContainer.getReadinessProbe().getHttpGet().getPort().getStrVal()).isEqualTo("probe");
+
+        Map<String, List<PolicyRule>> rules = of(objects, ClusterRole.class).stream().collect(Collectors.toMap(r -> r.getMetadata().getName(), ClusterRole::getRules));
+        assertThat(rules).doesNotContainKey("trellis-trellis-node-proxy");
+        assertThat(rules.get("trellis-trellis-node-agent")).singleElement().satisfies(rule -> {
+            assertThat(rule.getResources()).containsExactlyInAnyOrder("pods", "namespaces");
+            assertThat(rule.getVerbs()).containsExactlyInAnyOrder("get", "list", "watch");
+        });
+        // The identity service checks node proxies' requests against pods: it may read them, and it is told to.
+        assertThat(rules.get("trellis-trellis-identity")).anySatisfy(rule -> assertThat(rule.getResources()).containsExactly("pods"));
+        assertThat(of(objects, Deployment.class).stream().filter(d -> d.getMetadata().getName().equals("trellis-identity")).findFirst().orElseThrow()
+                .getSpec().getTemplate().getSpec().getContainers().getFirst().getArgs()).contains("--node-proxies");
+
+        Map<String, NetworkPolicy> policies = of(objects, NetworkPolicy.class).stream().collect(Collectors.toMap(p -> p.getMetadata().getName(), p -> p));
+        assertThat(policies.get("trellis-node-agent").getSpec().getIngress()).as("the agent admits nothing").isEmpty();
+        assertThat(ports(policies.get("trellis-node-proxy"))).containsExactly(4192);
+        // It all parses into the typed model and applies.
+        for (HasMetadata object : Manifests.parseStrictly(ManifestStream.yaml(objects))) {
+            assertThat(object).isNotInstanceOf(GenericKubernetesResource.class);
+        }
+    }
+
     /** One webhook PKI for every rendering, so that two renderings differ only by what their options change. */
     private static final InstallOptions.WebhookTls WEBHOOK_TLS = InstallOptions.WebhookTls.generate("trellis", "cluster.local", Instant.now());
 

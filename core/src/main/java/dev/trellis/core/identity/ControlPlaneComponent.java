@@ -12,7 +12,11 @@ public enum ControlPlaneComponent {
     IDENTITY("trellis-identity"),
     DESTINATION("trellis-destination"),
     VIZ("trellis-viz"),
-    INJECTOR("trellis-injector");
+    INJECTOR("trellis-injector"),
+    /** Node mode's proxy (one per node): holds no identity of its own, asks for its node's pods' identities. */
+    NODE_PROXY("trellis-node-proxy"),
+    /** Node mode's privileged agent (one per node): makes pods' sockets; holds no identity. */
+    NODE_AGENT("trellis-node-agent");
 
     /** The namespace the control plane runs in unless installed elsewhere. */
     public static final String DEFAULT_NAMESPACE = "trellis";

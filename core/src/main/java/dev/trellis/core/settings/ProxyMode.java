@@ -14,9 +14,9 @@ public enum ProxyMode {
     SIDECAR, NODE;
 
     /** The node proxy's service account (in the control plane's namespace): the one identity allowed to ask for others' certificates. */
-    public static final String NODE_PROXY_SERVICE_ACCOUNT = "trellis-node-proxy";
+    public static final String NODE_PROXY_SERVICE_ACCOUNT = dev.trellis.core.identity.ControlPlaneComponent.NODE_PROXY.serviceAccount();
     /** The node agent's service account. */
-    public static final String NODE_AGENT_SERVICE_ACCOUNT = "trellis-node-agent";
+    public static final String NODE_AGENT_SERVICE_ACCOUNT = dev.trellis.core.identity.ControlPlaneComponent.NODE_AGENT.serviceAccount();
     /**
      * The {@code SO_MARK} the node agent puts on the sockets it makes for the node proxy inside a
      * pod: the pod's iptables let marked traffic out unredirected, as a sidecar's uid is. The same

@@ -40,6 +40,7 @@ public final class ClusterCheck {
         if (!injector.results().isEmpty()) {
             categories.add(injector);
         }
+        NodeChecks.run(client, options.namespace()).ifPresent(categories::add);
         if (options.proxies()) {
             categories.add(DataPlaneChecks.run(client, options.namespace()));
         }

@@ -223,6 +223,48 @@ class ClusterCheckTest {
     }
 
     @Test
+    void nodeModePodsNeedAReadyAgentAndNodeProxyOnTheirNode() {
+        install(pki(Duration.ofDays(3650), Duration.ofDays(365)));
+        assertThat(check().categories()).extracting(CheckReport.Category::name).doesNotContain("node-mode");
+        client.resource(nodeModePod("shop", "web-0", "node-a")).create();
+        assertError(check(), "a node proxy runs ready on every node", "trellis install --node-mode");
+
+        for (String name : List.of("trellis-node-agent", "trellis-node-proxy")) {
+            client.resource(new io.fabric8.kubernetes.api.model.apps.DaemonSetBuilder().withNewMetadata().withName(name).withNamespace("trellis").endMetadata()
+                    .withNewSpec().endSpec().withNewStatus().withDesiredNumberScheduled(2).withNumberReady(2).endStatus().build()).create();
+        }
+        client.resource(nodePod(true, "node-a")).create();
+        client.resource(nodePod(false, "node-a")).create();
+        CheckReport report = check();
+        assertThat(report.worst()).as(report.text()).isEqualTo(Outcome.OK);
+        assertThat(report.text()).contains("√ every node-mode pod's node runs a ready node agent and node proxy (1 pods)");
+
+        // A pod on a node whose node proxy is not there: named, with its node.
+        client.resource(nodeModePod("shop", "web-1", "node-b")).create();
+        assertError(check(), "every node-mode pod's node runs a ready node agent and node proxy", "node-b=[shop/web-1]");
+        client.apps().daemonSets().inNamespace("trellis").withName("trellis-node-proxy").editStatus(d -> {
+            d.getStatus().setNumberReady(1);
+            return d;
+        });
+        assertError(check(), "a node proxy runs ready on every node", "1 of 2 ready");
+    }
+
+    private static io.fabric8.kubernetes.api.model.Pod nodeModePod(String namespace, String name, String node) {
+        return new io.fabric8.kubernetes.api.model.PodBuilder().withNewMetadata().withName(name).withNamespace(namespace)
+                    .addToAnnotations("config.trellis.dev/proxy-mode", "node").endMetadata()
+                .withNewSpec().withNodeName(node).addNewInitContainer().withName("trellis-init").withImage("proxy").endInitContainer()
+                    .addNewContainer().withName("web").withImage("web").endContainer().endSpec()
+                .withNewStatus().withPhase("Running").endStatus().build();
+    }
+
+    private static io.fabric8.kubernetes.api.model.Pod nodePod(boolean agent, String node) {
+        return new io.fabric8.kubernetes.api.model.PodBuilder().withNewMetadata().withName((agent ? "agent-" : "proxy-") + node).withNamespace("trellis")
+                    .withLabels(ControlPlane.nodePodSelector(agent)).endMetadata()
+                .withNewSpec().withNodeName(node).addNewContainer().withName("c").withImage("controller").endContainer().endSpec()
+                .withNewStatus().withPhase("Running").addNewCondition().withType("Ready").withStatus("True").endCondition().endStatus().build();
+    }
+
+    @Test
     void anExpiredIssuerIsAnError() {
         // An issuer of 100 days made 101 days ago.
         install(pki(Duration.ofDays(3650), Duration.ofDays(100), NOW.minus(Duration.ofDays(101))));

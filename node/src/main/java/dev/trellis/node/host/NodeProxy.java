@@ -94,7 +94,8 @@ public final class NodeProxy implements AutoCloseable {
         GaugeWithCallback.builder().name("node_proxy_agent_connected").help("1 while the node agent is connected")
                 .callback(cb -> cb.call(agent != null && agent.isOpen() ? 1 : 0)).register(registry);
         this.agentLost = Counter.builder().name("node_proxy_agent_lost").help("Times the link to the node agent was lost").register(registry);
-        this.admin = AdminServer.builder("node-proxy").listen(settings.admin()).registry(registry).readiness(this::notReadyReason).build().start();
+        this.admin = AdminServer.builder("node-proxy").listen(settings.admin()).probes(settings.template().listeners().probes()).registry(registry)
+                .readiness(this::notReadyReason).build().start();
         this.linker = daemon(this::linkLoop, "trellis-node-link");
         linker.start();
     }

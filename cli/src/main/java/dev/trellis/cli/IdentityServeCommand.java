@@ -7,7 +7,6 @@ import dev.trellis.identity.IdentityServer;
 import dev.trellis.identity.IdentityServerConfig;
 import dev.trellis.identity.audit.AuditLog;
 import dev.trellis.cluster.local.LocalDirectorySource;
-import dev.trellis.core.settings.ProxyMode;
 import dev.trellis.identity.auth.Authenticator;
 import dev.trellis.identity.delegation.ApiServerPods;
 import dev.trellis.identity.delegation.ClusterPods;
@@ -98,7 +97,7 @@ final class IdentityServeCommand implements Callable<Integer> {
     @Option(names = "--debug", description = "Serve /debug/* pages on the admin listener. Off by default (threat-model finding 5).")
     boolean debug;
 
-    @Option(names = "--node-proxies", description = {"Let node proxies (service account " + ProxyMode.NODE_PROXY_SERVICE_ACCOUNT + " of --namespace) obtain the identities of",
+    @Option(names = "--node-proxies", description = {"Let node proxies (the node-proxy service account of --namespace) obtain the identities of",
             "node-mode pods scheduled on their own node, and no others. Reads pods: from the API server with --kubernetes,",
             "from --node-proxies-state DIR with --token-key. Off by default."})
     boolean nodeProxies;

@@ -3,9 +3,6 @@ package dev.trellis.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.trellis.install.ControlPlane;
-import dev.trellis.install.IdentityFiles;
-import dev.trellis.install.InstallOptions;
 import dev.trellis.install.check.CheckOptions;
 import dev.trellis.install.check.CheckReport;
 import dev.trellis.install.check.ClusterCheck;
@@ -15,11 +12,7 @@ import dev.trellis.viz.StatRow;
 import dev.trellis.testing.cluster.ImageCatalog;
 import dev.trellis.testing.cluster.RunningPod;
 import dev.trellis.testing.cluster.SimulatedCluster;
-import dev.trellis.tls.pki.CaCertificates;
-import dev.trellis.tls.pki.CaCredentials;
-import dev.trellis.tls.pki.Pem;
 import io.fabric8.kubernetes.api.model.Container;
-import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -28,7 +21,6 @@ import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
-import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.net.URI;
 import java.net.URLEncoder;
@@ -38,13 +30,11 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -67,7 +57,6 @@ import org.junit.jupiter.api.io.TempDir;
 class InjectionOnKubernetesTest {
 
     private static final String NS = "emojivoto";
-    private static final Path APP_DIR = Path.of("src/test/resources/app").toAbsolutePath();
 
     @TempDir
     Path dir;
@@ -76,10 +65,10 @@ class InjectionOnKubernetesTest {
     void injectedPodsTalkThroughTheirProxiesAndJobsFinish() throws Exception {
         assumeTrue(SimulatedCluster.available(), "needs root, ip, setpriv and mount (CI runs as root)");
         assumeTrue(Files.isExecutable(Path.of("/usr/sbin/iptables")), "needs iptables (.ci/run installs it)");
-        ImageCatalog images = Distribution.images().with(appImage());
+        ImageCatalog images = Distribution.images().with(SampleApp.image());
         try (SimulatedCluster cluster = SimulatedCluster.start(dir.resolve("cluster"), images)) {
             KubernetesClient client = cluster.client();
-            installControlPlane(cluster);
+            SampleApp.installControlPlane(cluster, SampleApp.installOptions(dir, b -> b), List.of(SimulatedCluster.DEFAULT_NODE));
 
             client.resource(new NamespaceBuilder().withNewMetadata().withName(NS).addToLabels("trellis.dev/inject", "enabled").endMetadata().build()).create();
             for (String account : List.of("web", "emoji", "vote", "report")) {
@@ -92,8 +81,8 @@ class InjectionOnKubernetesTest {
                     .addNewPort().withName("grpc").withPort(9090).withTargetPort(new IntOrString("grpc")).endPort().endSpec().build()).create();
 
             // emoji admits plaintext only on its probe paths; web keeps the cluster's default.
-            RunningPod emoji = cluster.deploy(app("emoji", Map.of("config.trellis.dev/default-inbound-policy", "all-authenticated"))).getFirst();
-            RunningPod web = cluster.deploy(app("web", Map.of())).getFirst();
+            RunningPod emoji = cluster.deploy(SampleApp.deployment(NS, "emoji", Map.of("config.trellis.dev/default-inbound-policy", "all-authenticated"))).getFirst();
+            RunningPod web = cluster.deploy(SampleApp.deployment(NS, "web", Map.of())).getFirst();
             emoji.awaitReady(Duration.ofSeconds(120));
             web.awaitReady(Duration.ofSeconds(120));
 
@@ -128,7 +117,7 @@ class InjectionOnKubernetesTest {
             });
 
             // gRPC too, to the same clusterIP's gRPC port, from a process in web's pod.
-            assertThat(run(web, "grpc-call", "emoji-svc." + NS + ".svc.cluster.local:9090", "2"))
+            assertThat(SampleApp.run(web, "grpc-call", "emoji-svc." + NS + ".svc.cluster.local:9090", "2"))
                     .contains("grpc 1: grpc hello from " + emoji.name() + " to spiffe://cluster.local/ns/" + NS + "/sa/web");
 
             Thread.sleep(1100);
@@ -142,9 +131,9 @@ class InjectionOnKubernetesTest {
 
             // The proxies' metrics (on each pod's loopback admin listener): emoji's counts the call under web's identity,
             // web's counts it as a success to the clusterIP.
-            assertThat(call(emoji, "http://127.0.0.1:4191/metrics")).contains("client_id=\"spiffe://cluster.local/ns/" + NS + "/sa/web\"")
+            assertThat(SampleApp.call(emoji, "http://127.0.0.1:4191/metrics")).contains("client_id=\"spiffe://cluster.local/ns/" + NS + "/sa/web\"")
                     .contains("peer_id=\"spiffe://cluster.local/ns/" + NS + "/sa/web\",tls=\"true\"");
-            assertThat(call(web, "http://127.0.0.1:4191/metrics"))
+            assertThat(SampleApp.call(web, "http://127.0.0.1:4191/metrics"))
                     .contains("response_total{authority=\"" + clusterIp + ":80\",classification=\"success\",direction=\"outbound\",status_code=\"200\"}");
 
             // Plaintext from outside the mesh: emoji's probe path passes (that is how it became ready), anything else is refused.
@@ -167,8 +156,8 @@ class InjectionOnKubernetesTest {
             // Where native sidecars are off, the proxy is the first container and its postStart hook holds the app back until it is ready.
             // Its own init container (a peer clone, a fetch) calls web's pod as it could before injection: it runs before the
             // redirect, while no proxy runs yet (before the fix it ran after the redirect, and its connections were refused).
-            Deployment vote = app("vote", Map.of("config.trellis.dev/proxy-native-sidecar", "false"));
-            vote.getSpec().getTemplate().getSpec().setInitContainers(List.of(initCall("fetch-peer", "http://" + web.address() + ":8080/")));
+            Deployment vote = SampleApp.deployment(NS, "vote", Map.of("config.trellis.dev/proxy-native-sidecar", "false"));
+            vote.getSpec().getTemplate().getSpec().setInitContainers(List.of(SampleApp.initCall("fetch-peer", "http://" + web.address() + ":8080/")));
             RunningPod classic = cluster.deploy(vote).getFirst();
             classic.awaitReady(Duration.ofSeconds(120));
             Pod classicPod = client.pods().inNamespace(NS).withName(classic.name()).get();
@@ -180,19 +169,19 @@ class InjectionOnKubernetesTest {
             // A pod of a namespace that did not ask is left alone.
             client.resource(new NamespaceBuilder().withNewMetadata().withName("plain").endMetadata().build()).create();
             RunningPod loner = cluster.run(new PodBuilder().withNewMetadata().withName("loner").withNamespace("plain").addToLabels("app", "loner").endMetadata()
-                    .withSpec(appSpec("default", "serve")).build());
+                    .withSpec(SampleApp.spec("default", "serve")).build());
             assertThat(client.pods().inNamespace("plain").withName("loner").get().getSpec().getInitContainers()).isNullOrEmpty();
             loner.awaitReady(Duration.ofSeconds(60));
             // It reaches emoji only as emoji's default policy (all-authenticated) allows: not at all, but for probe paths.
-            assertThat(call(loner, "http://" + emoji.address() + ":8080/")).contains("call 0: 403").contains("policy denied");
-            assertThat(call(loner, "http://" + web.address() + ":8080/")).contains("call 0: 200 hello from " + web.name() + "\n");
+            assertThat(SampleApp.call(loner, "http://" + emoji.address() + ":8080/")).contains("call 0: 403").contains("policy denied");
+            assertThat(SampleApp.call(loner, "http://" + web.address() + ":8080/")).contains("call 0: 200 hello from " + web.name() + "\n");
 
             // A Job's pod: the work runs through the proxy, then the pod finishes and its sidecar stops.
-            PodSpec jobSpec = appSpec("report", "call", "http://emoji-svc." + NS + ".svc.cluster.local/", "3");
+            PodSpec jobSpec = SampleApp.spec("report", "call", "http://emoji-svc." + NS + ".svc.cluster.local/", "3");
             jobSpec.setRestartPolicy("Never");
             jobSpec.getContainers().getFirst().setReadinessProbe(null);
             // Native form: its init container runs after the proxy is ready, meshed: it reaches the clusterIP only the mesh serves.
-            jobSpec.setInitContainers(List.of(initCall("warm-up", "http://emoji-svc." + NS + ".svc.cluster.local/")));
+            jobSpec.setInitContainers(List.of(SampleApp.initCall("warm-up", "http://emoji-svc." + NS + ".svc.cluster.local/")));
             RunningPod job = cluster.run(new PodBuilder().withNewMetadata().withName("report-0").withNamespace(NS).addToLabels("app", "report").endMetadata()
                     .withSpec(jobSpec).build());
             assertThat(job.awaitCompletion(Duration.ofSeconds(120))).as(job.logTail("app")).containsEntry("app", 0);
@@ -204,31 +193,9 @@ class InjectionOnKubernetesTest {
 
     /** The proxy's metrics text, from its admin listener on the pod's loopback. */
     private static String metricsOf(RunningPod pod) throws Exception {
-        String output = call(pod, "http://127.0.0.1:4191/metrics");
+        String output = SampleApp.call(pod, "http://127.0.0.1:4191/metrics");
         assertThat(output).startsWith("call 0: 200 ");
         return output.substring("call 0: 200 ".length());
-    }
-
-    /** The app's {@code call URL 1}, run in {@code pod}'s network namespace as root: its output, whether the call succeeded or not. */
-    private static String call(RunningPod pod, String url) throws Exception {
-        return run(pod, "call", url, "1");
-    }
-
-    /** The app with {@code args}, run in {@code pod}'s network namespace as root: its output, whether it succeeded or not. */
-    private static String run(RunningPod pod, String... args) throws Exception {
-        List<String> command = new ArrayList<>(appCommand());
-        command.addAll(List.of(args));
-        try {
-            return pod.exec(command.toArray(String[]::new));
-        } catch (java.io.IOException failed) {
-            return failed.getMessage();
-        }
-    }
-
-    /** The JDK's source launcher on App.java, with the distribution's gRPC on the class path. */
-    private static List<String> appCommand() {
-        return List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-XX:TieredStopAtLevel=1", "-Xmx64m",
-                "-cp", Distribution.ROOT.resolve("cli/target/lib") + "/*", APP_DIR.resolve("App.java").toString());
     }
 
     private static String rules(RunningPod pod) throws Exception {
@@ -236,73 +203,4 @@ class InjectionOnKubernetesTest {
                 .filter(l -> !l.startsWith("#")).map(l -> l.replaceAll("\\[\\d+:\\d+\\]", "")).toList());
     }
 
-    private InstallOptions installOptions() throws Exception {
-        Path pki = Files.createDirectories(dir.resolve("pki"));
-        if (!Files.exists(pki.resolve("trust-anchor.pem"))) {
-            CaCredentials anchor = CaCertificates.newTrustAnchor("cluster.local", CaCertificates.DEFAULT_ANCHOR_LIFETIME, Instant.now());
-            CaCredentials issuer = CaCertificates.newIssuer(anchor, "cluster.local", CaCertificates.DEFAULT_ISSUER_LIFETIME, Instant.now());
-            Files.writeString(pki.resolve("trust-anchor.pem"), Pem.encodeCertificates(List.of(anchor.certificate())));
-            Files.writeString(pki.resolve("issuer.pem"), Pem.encodeCertificates(issuer.chain()));
-            Files.writeString(pki.resolve("issuer-key.pem"), Pem.encodePrivateKey(issuer.key()));
-        }
-        return InstallOptions.builder(IdentityFiles.read(pki.resolve("trust-anchor.pem"),
-                        Optional.of(new IdentityFiles.IssuerFiles(pki.resolve("issuer.pem"), pki.resolve("issuer-key.pem"))), Instant.now()))
-                .webhook(Optional.of(InstallOptions.WebhookTls.generate("trellis", "cluster.local", Instant.now())))
-                .build();
-    }
-
-    /** The rendered control plane but viz (not needed here), each component ready before the next starts. */
-    private void installControlPlane(SimulatedCluster cluster) throws Exception {
-        KubernetesClient client = cluster.client();
-        for (HasMetadata crd : ControlPlane.crds()) {
-            client.resource(crd).create();
-        }
-        List<Deployment> deployments = new ArrayList<>();
-        for (HasMetadata object : ControlPlane.objects(installOptions(), new SecureRandom())) {
-            if (object instanceof Deployment deployment) {
-                deployments.add(deployment);
-            } else {
-                client.resource(object).create();
-            }
-        }
-        for (Deployment deployment : deployments) {
-            if (!deployment.getMetadata().getName().equals("trellis-viz")) {
-                for (RunningPod pod : cluster.deploy(deployment)) {
-                    pod.awaitReady(Duration.ofSeconds(90));
-                }
-            }
-        }
-    }
-
-    /** An app init container that calls {@code url} once and fails unless it answers 200. */
-    private static Container initCall(String name, String url) {
-        return new io.fabric8.kubernetes.api.model.ContainerBuilder().withName(name).withImage("test/app:1").withArgs("call", url, "1").build();
-    }
-
-    private static Deployment app(String name, Map<String, String> annotations) {
-        return new DeploymentBuilder().withNewMetadata().withName(name).withNamespace(NS).endMetadata()
-                .withNewSpec().withReplicas(1).withNewSelector().addToMatchLabels("app", name).endSelector()
-                    .withNewTemplate().withNewMetadata().addToLabels("app", name).withAnnotations(annotations).endMetadata()
-                        .withSpec(appSpec(name, "serve")).endTemplate()
-                .endSpec().build();
-    }
-
-    private static PodSpec appSpec(String serviceAccount, String... args) {
-        return new io.fabric8.kubernetes.api.model.PodSpecBuilder().withServiceAccountName(serviceAccount)
-                .addNewContainer().withName("app").withImage("test/app:1").withArgs(args)
-                    .addNewEnv().withName("PORT").withValue("8080").endEnv()
-                    .addNewEnv().withName("GRPC_PORT").withValue("8090").endEnv()
-                    .addNewPort().withName("http").withContainerPort(8080).withProtocol("TCP").endPort()
-                    .addNewPort().withName("grpc").withContainerPort(8090).withProtocol("TCP").endPort()
-                    .withNewReadinessProbe().withNewHttpGet().withPath("/ready").withPort(new IntOrString("http")).endHttpGet().withPeriodSeconds(1).endReadinessProbe()
-                .endContainer()
-                .build();
-    }
-
-    /** The app: App.java by the JDK's source launcher, from the test resources. */
-    private static ImageCatalog.Image appImage() {
-        List<String> entrypoint = new ArrayList<>(appCommand());
-        entrypoint.set(entrypoint.size() - 1, "/app/App.java");
-        return new ImageCatalog.Image("app", entrypoint, List.of("serve"), Map.of(), Optional.empty(), Map.of("/app", APP_DIR));
-    }
 }

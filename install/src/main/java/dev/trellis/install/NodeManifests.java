@@ -69,7 +69,8 @@ final class NodeManifests {
                 .addToEnv(new EnvVarBuilder().withName("NODE_NAME").withNewValueFrom().withNewFieldRef().withFieldPath("spec.nodeName").endFieldRef().endValueFrom().build())
                 .withSecurityContext(new SecurityContextBuilder()
                         // root, for setns into namespaces owned by root; two capabilities, named and needed, nothing else.
-                        .withRunAsUser(0L).withRunAsGroup(0L).withRunAsNonRoot(false)
+                        // Its group is the node proxy's: the handoff socket it makes is theirs alone (0660), no CAP_CHOWN needed.
+                        .withRunAsUser(0L).withRunAsGroup(options.controllerUid()).withRunAsNonRoot(false)
                         .withReadOnlyRootFilesystem(true)
                         .withNewCapabilities().withDrop("ALL").withAdd("SYS_ADMIN", "NET_ADMIN").endCapabilities()
                         .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile()

@@ -102,12 +102,17 @@ public final class NodeAgent implements AutoCloseable {
         Files.deleteIfExists(settings.socket());
         int fd = LinuxSockets.unixListener(settings.socket(), 4);
         try {
-            // Only the node proxy's user may connect; SO_PEERCRED checks it again on every connection.
-            Files.setAttribute(settings.socket(), "unix:uid", settings.proxyUid());
-            Files.setPosixFilePermissions(settings.socket(), java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+            // Owner and group only; the group is the node proxy's (the agent runs with it as its group: no CAP_CHOWN needed).
+            // SO_PEERCRED checks the uid again on every connection.
+            Files.setPosixFilePermissions(settings.socket(), java.nio.file.attribute.PosixFilePermissions.fromString("rw-rw----"));
+            int group = (Integer) Files.getAttribute(settings.socket(), "unix:gid");
+            if (group != settings.proxyUid() && (Integer) Files.getAttribute(settings.socket(), "unix:uid") != settings.proxyUid()) {
+                Files.setAttribute(settings.socket(), "unix:gid", settings.proxyUid());
+            }
         } catch (IOException | UnsupportedOperationException e) {
             LinuxSockets.close(fd);
-            throw new IOException("node agent: cannot restrict " + settings.socket() + " to uid " + settings.proxyUid() + ": " + e.getMessage(), e);
+            throw new IOException("node agent: cannot open " + settings.socket() + " to the node proxy's group " + settings.proxyUid()
+                    + " (run the agent with it as its group): " + e.getMessage(), e);
         }
         log.info("node agent: listening on {} for uid {}", settings.socket(), settings.proxyUid());
         return new NodeAgent(settings, feed, networks, fd, ownNamespace());

@@ -60,6 +60,8 @@ public final class RunningPod implements AutoCloseable {
     private final Map<String, Process> processes = new LinkedHashMap<>();
     private final List<String> sidecars = new ArrayList<>();
     private final List<String> admissionWarnings;
+    /** Host directories the pod mounts (hostPath volumes): bound recursively, and host mounts below them propagate in. */
+    private final java.util.Set<Path> hostPaths = new java.util.HashSet<>();
     private volatile boolean ready;
     /** The cluster has written this pod's readiness into the API (its status, EndpointSlices, its Deployment's status). */
     private volatile boolean recorded;
@@ -119,6 +121,11 @@ public final class RunningPod implements AutoCloseable {
 
     public String namespace() {
         return pod.getMetadata().getNamespace();
+    }
+
+    /** The node the pod runs on: its {@code spec.nodeName}, as the scheduler bound it. */
+    public String nodeName() {
+        return pod.getSpec().getNodeName() == null ? SimulatedCluster.DEFAULT_NODE : pod.getSpec().getNodeName();
     }
 
     /** The pod's IP address on the cluster's bridge. */
@@ -293,9 +300,18 @@ public final class RunningPod implements AutoCloseable {
                     if (source.getServiceAccountToken() == null) {
                         throw new IllegalStateException("pod " + name() + ": projected volume " + volume.getName() + ": only serviceAccountToken sources are simulated");
                     }
-                    String token = cluster.mintToken(namespace(), serviceAccount(), source.getServiceAccountToken().getAudience());
+                    String token = cluster.mintToken(namespace(), serviceAccount(), source.getServiceAccountToken().getAudience(), name());
                     write(target, Map.of(source.getServiceAccountToken().getPath(), token), null, volume.getProjected().getDefaultMode(), fsGroup);
                 }
+            } else if (volume.getHostPath() != null) {
+                // The node's own directory, mounted with what is mounted below it, as the kubelet does.
+                target = cluster.nodePath(nodeName(), volume.getHostPath().getPath());
+                if ("DirectoryOrCreate".equals(volume.getHostPath().getType())) {
+                    Files.createDirectories(target);
+                } else if (!Files.isDirectory(target)) {
+                    throw new IllegalStateException("pod " + name() + ": hostPath " + target + " is not a directory");
+                }
+                hostPaths.add(target);
             } else {
                 throw new IllegalStateException("pod " + name() + ": volume " + volume.getName() + " is of a kind the simulated kubelet does not mount");
             }
@@ -304,7 +320,7 @@ public final class RunningPod implements AutoCloseable {
         if (automountsToken(client)) {
             Path target = dir.resolve("volumes").resolve("kube-api-access");
             Files.createDirectories(target);
-            write(target, Map.of("token", cluster.mintToken(namespace(), serviceAccount(), SimulatedCluster.API_AUDIENCE),
+            write(target, Map.of("token", cluster.mintToken(namespace(), serviceAccount(), SimulatedCluster.API_AUDIENCE, name()),
                     "ca.crt", cluster.apiServerCaPem(), "namespace", namespace()), null, null, fsGroup);
             volumes.put("kube-api-access", target);
         }
@@ -405,7 +421,7 @@ public final class RunningPod implements AutoCloseable {
         // Sources are staged first: a later mount (an emptyDir on /tmp, say) may hide where they live on the host.
         script.append("mount -t tmpfs -o mode=0700 tmpfs /mnt\n");
         for (int i = 0; i < binds.size(); i++) {
-            stage(script, binds.get(i).getKey(), "/mnt/" + i);
+            stage(script, binds.get(i).getKey(), "/mnt/" + i, hostPaths.contains(binds.get(i).getKey()));
         }
         if (Boolean.TRUE.equals(security.getReadOnlyRootFilesystem())) {
             script.append("mount -o remount,bind,ro /\n");
@@ -413,7 +429,7 @@ public final class RunningPod implements AutoCloseable {
         // The image's own directories and the kubelet's mount points live on fresh tmpfs, not on the host's /run and /opt.
         script.append("mount -t tmpfs -o mode=0755 tmpfs /run\nmount -t tmpfs -o mode=0755 tmpfs /opt\n");
         for (int i = 0; i < binds.size(); i++) {
-            bind(script, binds.get(i).getKey(), "/mnt/" + i, binds.get(i).getValue(), readOnly.get(i));
+            bind(script, binds.get(i).getKey(), "/mnt/" + i, binds.get(i).getValue(), readOnly.get(i), hostPaths.contains(binds.get(i).getKey()));
         }
         script.append("umount -l /mnt\n");
 
@@ -455,21 +471,28 @@ public final class RunningPod implements AutoCloseable {
         return builder.start();
     }
 
-    /** Binds {@code source} at {@code staging}, where later mounts cannot hide it. */
-    private static void stage(StringBuilder script, Path source, String staging) {
+    /** Binds {@code source} at {@code staging}, where later mounts cannot hide it; {@code recursive} with the mounts below it. */
+    private static void stage(StringBuilder script, Path source, String staging, boolean recursive) {
         script.append(Files.isDirectory(source) ? "mkdir " : "touch ").append(quote(staging)).append('\n')
-                .append("mount --bind ").append(quote(source.toString())).append(' ').append(quote(staging)).append('\n');
+                .append(recursive ? "mount --rbind " : "mount --bind ").append(quote(source.toString())).append(' ').append(quote(staging)).append('\n');
     }
 
-    /** Binds the staged {@code source} at {@code target}, read-only when asked. */
-    private static void bind(StringBuilder script, Path source, String staging, String target, boolean readOnly) {
+    /**
+     * Binds the staged {@code source} at {@code target}, read-only when asked; a host path
+     * ({@code recursive}) with the mounts below it, later host mounts propagating in
+     * (HostToContainer).
+     */
+    private static void bind(StringBuilder script, Path source, String staging, String target, boolean readOnly, boolean recursive) {
         String quotedTarget = quote(target);
         if (Files.isDirectory(source)) {
             script.append("mkdir -p ").append(quotedTarget).append('\n');
         } else {
             script.append("mkdir -p \"$(dirname ").append(quotedTarget).append(")\"\n[ -e ").append(quotedTarget).append(" ] || touch ").append(quotedTarget).append('\n');
         }
-        script.append("mount --bind ").append(quote(staging)).append(' ').append(quotedTarget).append('\n');
+        script.append(recursive ? "mount --rbind " : "mount --bind ").append(quote(staging)).append(' ').append(quotedTarget).append('\n');
+        if (recursive) {
+            script.append("mount --make-rslave ").append(quotedTarget).append('\n');
+        }
         if (readOnly) {
             script.append("mount -o remount,bind,ro ").append(quotedTarget).append('\n');
         }
@@ -502,7 +525,7 @@ public final class RunningPod implements AutoCloseable {
                 case "metadata.namespace" -> namespace();
                 case "status.podIP" -> address;
                 case "spec.serviceAccountName" -> serviceAccount();
-                case "spec.nodeName" -> "simulated-node";
+                case "spec.nodeName" -> nodeName();
                 default -> throw new IllegalStateException("pod " + name() + ": env " + variable.getName() + ": fieldRef " + from.getFieldRef().getFieldPath() + " is not simulated");
             };
         }

@@ -18,17 +18,22 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class ServiceAccountTokens {
 
-    /** Who a token was minted for. */
-    record Subject(String namespace, String serviceAccount, String audience) {}
+    /** Who a token was minted for; {@code pod}: the pod it is bound to (a projected token), or empty. */
+    record Subject(String namespace, String serviceAccount, String audience, Optional<String> pod) {}
 
     private final Map<String, Subject> minted = new ConcurrentHashMap<>();
     private final SecureRandom random = new SecureRandom();
 
     String mint(String namespace, String serviceAccount, String audience) {
+        return mint(namespace, serviceAccount, audience, Optional.empty());
+    }
+
+    /** A token bound to {@code pod}: its review names the pod ({@code authentication.kubernetes.io/pod-name}), as the API server's does. */
+    String mint(String namespace, String serviceAccount, String audience, Optional<String> pod) {
         byte[] bytes = new byte[24];
         random.nextBytes(bytes);
         String token = "simulated." + HexFormat.of().formatHex(bytes);
-        minted.put(token, new Subject(namespace, serviceAccount, audience));
+        minted.put(token, new Subject(namespace, serviceAccount, audience, pod));
         return token;
     }
 
@@ -47,6 +52,7 @@ final class ServiceAccountTokens {
             status.withAuthenticated(true).withAudiences(s.audience()).withNewUser()
                     .withUsername("system:serviceaccount:" + s.namespace() + ":" + s.serviceAccount())
                     .withGroups("system:serviceaccounts", "system:serviceaccounts:" + s.namespace())
+                    .withExtra(s.pod().map(pod -> Map.of("authentication.kubernetes.io/pod-name", List.of(pod))).orElse(Map.of()))
                     .endUser();
         }
         return new TokenReviewBuilder(review).withStatus(status.build()).build();

@@ -50,6 +50,9 @@ import java.util.concurrent.TimeUnit;
  */
 public final class SimulatedCluster implements AutoCloseable {
 
+    /** The node a pod runs on when it names none: the scheduler's choice where there is one node. */
+    public static final String DEFAULT_NODE = "simulated-node";
+
     /** Bound, service-account token, minted for the pod's own API calls. */
     static final String API_AUDIENCE = "https://kubernetes.default.svc";
 
@@ -125,6 +128,11 @@ public final class SimulatedCluster implements AutoCloseable {
         return tokens.mint(namespace, serviceAccount, audience);
     }
 
+    /** A token TokenReview will accept for {@code namespace/serviceAccount}, bound to {@code audience} and to pod {@code pod}. */
+    public String mintToken(String namespace, String serviceAccount, String audience, String pod) {
+        return tokens.mint(namespace, serviceAccount, audience, Optional.of(pod));
+    }
+
     /**
      * What the Deployment controller and the kubelet do with {@code deployment} (created in the
      * API if it is not there yet): its replicas as pods {@code <name>-<i>}, started.
@@ -162,14 +170,65 @@ public final class SimulatedCluster implements AutoCloseable {
             stored = created.pod();
             warnings = created.warnings();
         }
+        if (stored.getSpec().getNodeName() == null) {
+            // The scheduler's binding.
+            stored.getSpec().setNodeName(DEFAULT_NODE);
+            stored = client.resource(stored).update();
+        }
         String address = subnet + "." + nextPod;
         String netns = "trlsp" + subnet.substring(subnet.lastIndexOf('.') + 1) + "-" + nextPod;
         String hostInterface = "tp" + subnet.substring(subnet.lastIndexOf('.') + 1) + "x" + nextPod;
         nextPod++;
+        // The kubelet reports the sandbox's address before the containers start (node agents serve a pod by it).
+        stored.setStatus(new io.fabric8.kubernetes.api.model.PodStatusBuilder().withPhase("Pending").withPodIP(address).build());
+        stored = client.resource(stored).updateStatus();
         RunningPod running = RunningPod.start(this, stored, address, netns, hostInterface, work.resolve(stored.getMetadata().getNamespace() + "-" + stored.getMetadata().getName()),
                 warnings);
         pods.add(running);
         return running;
+    }
+
+    /**
+     * What the DaemonSet controller and the kubelets do with {@code daemonSet} (created in the
+     * API if it is not there yet) on {@code nodes}: a pod {@code <name>-<node>} bound to each,
+     * started; the DaemonSet's status counts them, and their readiness.
+     */
+    public List<RunningPod> runDaemonSet(io.fabric8.kubernetes.api.model.apps.DaemonSet daemonSet, List<String> nodes) throws Exception {
+        io.fabric8.kubernetes.api.model.apps.DaemonSet stored = client.resource(daemonSet).get() != null ? client.resource(daemonSet).get()
+                : client.resource(daemonSet).create();
+        stored.setStatus(new io.fabric8.kubernetes.api.model.apps.DaemonSetStatusBuilder().withDesiredNumberScheduled(nodes.size())
+                .withCurrentNumberScheduled(nodes.size()).withNumberReady(0).withNumberMisscheduled(0).build());
+        client.resource(stored).updateStatus();
+        List<RunningPod> started = new ArrayList<>();
+        for (String node : nodes) {
+            Pod pod = new PodBuilder()
+                    .withNewMetadata()
+                        .withName(stored.getMetadata().getName() + "-" + node)
+                        .withNamespace(stored.getMetadata().getNamespace())
+                        .withLabels(stored.getSpec().getTemplate().getMetadata().getLabels())
+                        .withAnnotations(stored.getSpec().getTemplate().getMetadata().getAnnotations())
+                        .withOwnerReferences(new OwnerReferenceBuilder().withApiVersion("apps/v1").withKind("DaemonSet")
+                                .withName(stored.getMetadata().getName()).withUid(stored.getMetadata().getUid()).withController(true).build())
+                    .endMetadata()
+                    .withSpec(new io.fabric8.kubernetes.api.model.PodSpecBuilder(stored.getSpec().getTemplate().getSpec()).withNodeName(node).build())
+                    .build();
+            started.add(run(pod));
+        }
+        return started;
+    }
+
+    /**
+     * Where {@code hostPath} is on simulated node {@code node}: every node is this machine, so
+     * each node's host directories are its own directory under the cluster's work directory,
+     * except the network namespaces ({@code /var/run/netns}), which all nodes' runtimes share
+     * (one machine's, where every pod's namespace is).
+     */
+    Path nodePath(String node, String hostPath) throws IOException {
+        Path path = Path.of(hostPath).normalize();
+        if (path.equals(Path.of("/var/run/netns")) || path.equals(Path.of("/run/netns"))) {
+            return Path.of("/run/netns");
+        }
+        return work.resolve("nodes").resolve(node).resolve(Path.of("/").relativize(path));
     }
 
     /** A pod as the API server stored it, and the warnings its admission gave (kubectl prints them). */
@@ -280,6 +339,15 @@ public final class SimulatedCluster implements AutoCloseable {
                     .build();
             client.resource(slice).createOr(existing -> existing.update());
         }
+        stored.getMetadata().getOwnerReferences().stream().filter(o -> "DaemonSet".equals(o.getKind())).findFirst().ifPresent(owner -> {
+            var set = client.apps().daemonSets().inNamespace(pod.namespace()).withName(owner.getName()).get();
+            if (set != null && set.getStatus() != null) {
+                long readyPods = pods.stream().filter(RunningPod::isReady).filter(p -> p.namespace().equals(pod.namespace()))
+                        .filter(p -> p.ownerName().equals(Optional.of(owner.getName()))).count();
+                set.getStatus().setNumberReady((int) readyPods);
+                client.resource(set).updateStatus();
+            }
+        });
         stored.getMetadata().getOwnerReferences().stream().filter(o -> "Deployment".equals(o.getKind())).findFirst().ifPresent(owner -> {
             Deployment deployment = client.apps().deployments().inNamespace(pod.namespace()).withName(owner.getName()).get();
             if (deployment != null) {

@@ -88,11 +88,15 @@ final class NodeCommand {
         @Option(names = "--io-threads", defaultValue = "2", description = "Event-loop threads shared by every pod (default: ${DEFAULT-VALUE}).")
         int ioThreads;
 
+        @Option(names = "--pod-reads-per-second", defaultValue = "2000",
+                description = "Each pod's share of the loops while other pods are busy: reads a second, twice that at once (default: ${DEFAULT-VALUE}).")
+        double podReadsPerSecond;
+
         @Override
         public Integer call() throws Exception {
             ProxyConfig template = proxy.config();
-            NodeProxy node = NodeProxy.start(new NodeProxy.Settings(template, agentSocket, template.listeners().admin(), ioThreads, template.timeouts().shutdownGrace()),
-                    Clock.systemUTC());
+            NodeProxy node = NodeProxy.start(new NodeProxy.Settings(template, agentSocket, template.listeners().admin(), ioThreads,
+                    template.timeouts().shutdownGrace(), podReadsPerSecond), Clock.systemUTC());
             CountDownLatch stopped = new CountDownLatch(1);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 node.close();

@@ -74,6 +74,8 @@ public final class Proxy implements AutoCloseable {
     private final Optional<AdminServer> admin;
     /** Whether the event loops and the discovery thread are this proxy's own (a sidecar) or its host's. */
     private final boolean ownsRuntime;
+    /** A hosted proxy's share of its host's loops, given back on shutdown. */
+    private final Optional<AutoCloseable> share;
     private final Clock clock;
     private final OutputStream connectionLogSink;
     private final ConnectionLog connectionLog;
@@ -82,11 +84,12 @@ public final class Proxy implements AutoCloseable {
     private volatile boolean shuttingDown;
 
     /** A hosted proxy's share of its host: the loops (with its sockets), the discovery thread, and whether it has an admin listener of its own. */
-    private record Host(IoRuntime io, ScheduledExecutorService scheduler, boolean adminListeners) {}
+    private record Host(IoRuntime io, ScheduledExecutorService scheduler, boolean adminListeners, Optional<AutoCloseable> share) {}
 
     private Proxy(ProxyConfig config, Clock clock, Optional<Host> host) throws Exception {
         this.config = config;
         this.ownsRuntime = host.isEmpty();
+        this.share = host.flatMap(Host::share);
         this.clock = clock;
         this.registry = new PrometheusRegistry();
         ProxyMetrics metrics = new ProxyMetrics(registry);
@@ -191,8 +194,14 @@ public final class Proxy implements AutoCloseable {
      */
     public static Proxy hosted(ProxyConfig config, Clock clock, ProxyHost host, SocketSource sockets) throws Exception {
         requireNonNull(host, "host");
-        return new Proxy(requireNonNull(config, "config"), requireNonNull(clock, "clock"),
-                Optional.of(new Host(host.io(requireNonNull(sockets, "sockets")), host.scheduler(), false)));
+        var share = host.share(config.identity().namespace() + "/" + config.workload().orElse(config.identity().serviceAccount()));
+        try {
+            return new Proxy(requireNonNull(config, "config"), requireNonNull(clock, "clock"),
+                    Optional.of(new Host(host.io(requireNonNull(sockets, "sockets")).withReadShare(share), host.scheduler(), false, Optional.of(share))));
+        } catch (Exception | Error e) {
+            share.close();
+            throw e;
+        }
     }
 
     /**
@@ -201,7 +210,9 @@ public final class Proxy implements AutoCloseable {
      */
     public static Proxy hostedLocally(ProxyConfig config, Clock clock, ProxyHost host) throws Exception {
         requireNonNull(host, "host");
-        return new Proxy(requireNonNull(config, "config"), requireNonNull(clock, "clock"), Optional.of(new Host(host.localIo(), host.scheduler(), true)));
+        var share = host.share(config.identity().namespace() + "/" + config.workload().orElse(config.identity().serviceAccount()));
+        return new Proxy(requireNonNull(config, "config"), requireNonNull(clock, "clock"),
+                Optional.of(new Host(host.localIo().withReadShare(share), host.scheduler(), true, Optional.of(share))));
     }
 
     public InetSocketAddress inboundAddress() {
@@ -276,6 +287,13 @@ public final class Proxy implements AutoCloseable {
         if (ownsRuntime) {
             scheduler.shutdownNow();
         }
+        share.ifPresent(s -> {
+            try {
+                s.close();
+            } catch (Exception ignored) {
+                // a share's close cannot fail
+            }
+        });
         io.close();
         connectionLog.close();
         if (connectionLogSink != System.out) {

@@ -1,6 +1,7 @@
 package dev.trellis.proxy;
 
 import dev.trellis.proxy.transport.IoRuntime;
+import dev.trellis.proxy.transport.ReadShares;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 
@@ -11,16 +12,31 @@ import java.util.concurrent.ScheduledExecutorService;
  */
 public final class ProxyHost implements AutoCloseable {
 
+    /** Reads each hosted pod may make per second while other pods are active, by default; twice that at once. */
+    public static final double DEFAULT_POD_READS_PER_SECOND = 2000;
+
     private final IoRuntime io;
     private final ScheduledExecutorService scheduler;
+    private final ReadShares shares;
 
-    private ProxyHost(IoRuntime io, ScheduledExecutorService scheduler) {
+    private ProxyHost(IoRuntime io, ScheduledExecutorService scheduler, ReadShares shares) {
         this.io = io;
         this.scheduler = scheduler;
+        this.shares = shares;
     }
 
-    /** Event loops with {@code ioThreads} threads and one discovery thread. */
+    /** Event loops with {@code ioThreads} threads and one discovery thread; pods share them at {@link #DEFAULT_POD_READS_PER_SECOND}. */
     public static ProxyHost start(int ioThreads) {
+        return start(ioThreads, DEFAULT_POD_READS_PER_SECOND);
+    }
+
+    /**
+     * Event loops with {@code ioThreads} threads and one discovery thread. While more than one
+     * pod is busy, each may read {@code podReadsPerSecond} times a second (a read takes in what
+     * one or more requests sent): a pod that floods waits for its turn instead of starving the
+     * others. A pod alone is not held back.
+     */
+    public static ProxyHost start(int ioThreads, double podReadsPerSecond) {
         if (ioThreads < 1) {
             throw new IllegalArgumentException("proxy host: at least one event-loop thread");
         }
@@ -28,7 +44,12 @@ public final class ProxyHost implements AutoCloseable {
             Thread thread = new Thread(r, "trellis-host-discovery");
             thread.setDaemon(true);
             return thread;
-        }));
+        }), new ReadShares(podReadsPerSecond, 2 * podReadsPerSecond));
+    }
+
+    /** A share of the loops for pod {@code pod}; closed with the pod's proxy. */
+    ReadShares.Share share(String pod) {
+        return shares.share(pod);
     }
 
     /** Whether the loops are epoll's (needed to adopt sockets by descriptor). */

@@ -54,10 +54,18 @@ public final class NodeProxy implements AutoCloseable {
      * @param admin        the node proxy's own admin listener (readiness, node metrics)
      * @param ioThreads    event-loop threads shared by every pod
      * @param podDrain     how long a forgotten pod's connections get to finish
+     * @param podReadsPerSecond each pod's share of the loops while other pods are busy ({@link ProxyHost#start(int, double)})
      */
-    public record Settings(ProxyConfig template, Path agentSocket, HostPort admin, int ioThreads, Duration podDrain) {
+    public record Settings(ProxyConfig template, Path agentSocket, HostPort admin, int ioThreads, Duration podDrain, double podReadsPerSecond) {
+        public Settings(ProxyConfig template, Path agentSocket, HostPort admin, int ioThreads, Duration podDrain) {
+            this(template, agentSocket, admin, ioThreads, podDrain, ProxyHost.DEFAULT_POD_READS_PER_SECOND);
+        }
+
         public Settings {
             requireNonNull(template, "template");
+            if (podReadsPerSecond <= 0) {
+                throw new IllegalArgumentException("node proxy: --pod-reads-per-second must be positive");
+            }
             requireNonNull(agentSocket, "agentSocket");
             if (ioThreads < 1) {
                 throw new IllegalArgumentException("node proxy: ioThreads must be at least 1");
@@ -83,7 +91,7 @@ public final class NodeProxy implements AutoCloseable {
     private NodeProxy(Settings settings, Clock clock) throws InterruptedException {
         this.settings = settings;
         this.clock = clock;
-        this.host = ProxyHost.start(settings.ioThreads());
+        this.host = ProxyHost.start(settings.ioThreads(), settings.podReadsPerSecond());
         if (!host.isEpoll()) {
             host.close();
             throw new IllegalStateException("node proxy: the epoll transport is not available; node mode adopts sockets by descriptor and needs it");

@@ -73,6 +73,7 @@ public final class BoundListener {
                             displaced.get().close();
                         }
                         ch.attr(ACCEPTED_AT).set(java.time.Instant.now());
+                        io.readGate().ifPresent(gate -> ch.pipeline().addFirst("read-share", gate));
                         connections.add(ch);
                         accepted.accept(ch);
                     }

@@ -31,6 +31,8 @@ public final class IoRuntime implements Deadlines.Source, AutoCloseable {
     private final Sockets sockets;
     /** Whether closing this closes the loops: false for a view. */
     private final boolean ownsLoops;
+    /** A hosted pod's fair share of reads, put first on each connection its listeners accept. */
+    private final java.util.Optional<io.netty.channel.ChannelHandler> readGate;
 
     private IoRuntime(int threads) {
         this.epoll = Epoll.isAvailable();
@@ -41,14 +43,16 @@ public final class IoRuntime implements Deadlines.Source, AutoCloseable {
         this.deadlines = java.util.Collections.unmodifiableMap(wheels);
         this.sockets = new LocalSockets(this);
         this.ownsLoops = true;
+        this.readGate = java.util.Optional.empty();
     }
 
-    private IoRuntime(IoRuntime loops, Sockets sockets) {
+    private IoRuntime(IoRuntime loops, Sockets sockets, java.util.Optional<io.netty.channel.ChannelHandler> readGate) {
         this.epoll = loops.epoll;
         this.group = loops.group;
         this.deadlines = loops.deadlines;
         this.sockets = java.util.Objects.requireNonNull(sockets, "sockets");
         this.ownsLoops = false;
+        this.readGate = readGate;
     }
 
     /**
@@ -56,7 +60,17 @@ public final class IoRuntime implements Deadlines.Source, AutoCloseable {
      * loops running (their owner closes them).
      */
     public IoRuntime withSockets(Sockets sockets) {
-        return new IoRuntime(this, sockets);
+        return new IoRuntime(this, sockets, readGate);
+    }
+
+    /** This view, its listeners' connections reading through {@code share} (a hosted pod's fair share of the loops). */
+    public IoRuntime withReadShare(ReadShares.Share share) {
+        return new IoRuntime(this, sockets, java.util.Optional.of(share.handler()));
+    }
+
+    /** The handler accepted connections read through, when this proxy shares its loops with other pods. */
+    public java.util.Optional<io.netty.channel.ChannelHandler> readGate() {
+        return readGate;
     }
 
     /** Where this proxy's data-plane sockets come from. */

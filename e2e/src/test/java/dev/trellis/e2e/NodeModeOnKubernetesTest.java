@@ -76,7 +76,9 @@ class NodeModeOnKubernetesTest {
             service(client, SIDECAR_NS, "vote", "10.96.80.12");
 
             // emoji only on node-b, web only on node-a, and a sidecar pod on node-a beside web.
-            RunningPod emoji = cluster.deploy(on(SampleApp.deployment(NODES_NS, "emoji", Map.of()), "node-b")).getFirst();
+            // emoji admits plaintext only on its probe paths, as in sidecar mode.
+            RunningPod emoji = cluster.deploy(on(SampleApp.deployment(NODES_NS, "emoji", Map.of("config.trellis.dev/default-inbound-policy", "all-authenticated")),
+                    "node-b")).getFirst();
             RunningPod web = cluster.deploy(on(SampleApp.deployment(NODES_NS, "web", Map.of()), "node-a")).getFirst();
             RunningPod vote = cluster.deploy(on(SampleApp.deployment(SIDECAR_NS, "vote", Map.of()), "node-a")).getFirst();
             for (RunningPod pod : List.of(emoji, web, vote)) {
@@ -109,6 +111,19 @@ class NodeModeOnKubernetesTest {
             awaitHello(web, "http://vote." + SIDECAR_NS + ".svc.cluster.local/", vote, "spiffe://cluster.local/ns/" + NODES_NS + "/sa/web");
             // Node mode to node mode on one node: web calls itself through its Service.
             awaitHello(emoji, "http://web." + NODES_NS + ".svc.cluster.local/", web, "spiffe://cluster.local/ns/" + NODES_NS + "/sa/emoji");
+
+            // Policy, as for sidecars: a pod outside the mesh reaches emoji only on its probe paths, and web as web's default allows.
+            client.resource(new NamespaceBuilder().withNewMetadata().withName("plain").endMetadata().build()).create();
+            RunningPod loner = cluster.run(new io.fabric8.kubernetes.api.model.PodBuilder().withNewMetadata().withName("loner").withNamespace("plain")
+                    .addToLabels("app", "loner").endMetadata().withSpec(SampleApp.spec("default", "serve")).build());
+            loner.awaitReady(Duration.ofSeconds(60));
+            assertThat(SampleApp.call(loner, "http://" + emoji.address() + ":8080/")).contains("call 0: 403").contains("policy denied");
+            assertThat(SampleApp.call(loner, "http://" + emoji.address() + ":8080/ready")).startsWith("call 0: 200");
+            assertThat(SampleApp.call(loner, "http://" + web.address() + ":8080/")).isEqualTo("call 0: 200 hello from " + web.name() + "\n");
+            // Laundering: the node proxy's listeners in web's pod are not a way to call as web. Its outbound port is redirected to
+            // its inbound side, which forwards to no port of its own; its tap port answers only viz's identity over mTLS.
+            assertThat(SampleApp.call(loner, "http://" + web.address() + ":4140/")).doesNotContain("call 0: 200");
+            assertThat(SampleApp.call(loner, "http://" + web.address() + ":4190/")).doesNotContain("call 0: 200");
 
             // The node proxy of node-a, with its own bound token: web's identity (a pod on node-a) is granted, emoji's (only on node-b) refused.
             RunningPod identity = installed.first("trellis-identity");

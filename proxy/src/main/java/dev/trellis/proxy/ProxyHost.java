@@ -44,7 +44,7 @@ public final class ProxyHost implements AutoCloseable {
             Thread thread = new Thread(r, "trellis-host-discovery");
             thread.setDaemon(true);
             return thread;
-        }), new ReadShares(podReadsPerSecond, 2 * podReadsPerSecond));
+        }), new ReadShares(podReadsPerSecond, (int) Math.max(1, Math.min(Integer.MAX_VALUE, 2 * podReadsPerSecond))));
     }
 
     /** A share of the loops for pod {@code pod}; closed with the pod's proxy. */

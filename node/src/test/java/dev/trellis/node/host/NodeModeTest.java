@@ -2,6 +2,8 @@ package dev.trellis.node.host;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.trellis.api.policy.v1.EgressPolicy;
+import dev.trellis.api.policy.v1.EgressRule;
 import dev.trellis.core.identity.WorkloadIdentity;
 import dev.trellis.core.metadata.MetadataKeys;
 import dev.trellis.core.net.HostPort;
@@ -87,6 +89,9 @@ class NodeModeTest {
                 AuditLog.sharing(audit), Clock.systemUTC());
         FakeDestination destination = new FakeDestination(pki, TestPki.identity("trellis", "trellis-destination"), "127.0.0.1");
         destination.set(emojiIp + ":" + APP_PORT, List.of(FakeDestination.endpoint(emojiIp, APP_PORT, EMOJI, 0)));
+        // Egress, as for sidecars: the pods may not reach the stray pod's database port outside the mesh.
+        destination.setEgress(EgressPolicy.newBuilder().setMode(EgressPolicy.Mode.DENY)
+                .addDeny(EgressRule.newBuilder().setCidr(strayIp + "/32").addPorts(5432)).build());
 
         Path token = dir.resolve("node-proxy.token");
         Files.writeString(token, LocalTokens.mint(pki.tokenKey().getPrivate(), NODE_PROXY, Optional.of("node-proxy-a"), Duration.ofHours(1), Instant.now()));
@@ -162,6 +167,14 @@ class NodeModeTest {
                     }
                     Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(Files.readString(dir.resolve("connections.log")))
                             .contains("\"event\":\"inbound_refusal\"").contains("\"source\":\"/10." + n + ".7.1:"));
+
+                    // Egress from a node-mode pod: denied by policy, logged with the pod's own identity.
+                    strayNs.start(java(List.of("dev.trellis.testing.EchoServerMain", "0.0.0.0", "5432", "banner")), dir.resolve("db.log"));
+                    String egress = webNs.runFor(Duration.ofSeconds(10), "setpriv", "--reuid=" + CLIENT_UID, "--regid=" + CLIENT_UID, "--clear-groups",
+                            "bash", "-c", "exec 3<>/dev/tcp/" + strayIp + "/5432 && timeout 3 head -c 5 <&3; echo end");
+                    assertThat(egress.strip()).isEqualTo("end");
+                    Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(Files.readString(dir.resolve("connections.log")))
+                            .contains("\"destination\":\"/" + strayIp + ":5432\"").contains("\"decision\":\"egress_denied\""));
 
                     // A pod the node proxy does not serve has no plaintext way out: refused at once, not hung.
                     long started = System.nanoTime();

@@ -27,11 +27,11 @@ public final class ReadShares {
     static final long ACTIVE_NANOS = TimeUnit.MILLISECONDS.toNanos(250);
 
     private final double perSecond;
-    private final double burst;
+    private final int burst;
     private final Set<Share> shares = ConcurrentHashMap.newKeySet();
 
     /** Each pod may read {@code perSecond} times a second, {@code burst} at once, while others are active. */
-    public ReadShares(double perSecond, double burst) {
+    public ReadShares(double perSecond, int burst) {
         if (perSecond <= 0 || burst < 1) {
             throw new IllegalArgumentException("read shares: a positive rate and a burst of at least 1, not " + perSecond + "/s, " + burst);
         }
@@ -59,10 +59,9 @@ public final class ReadShares {
     public final class Share implements AutoCloseable {
         private final String pod;
         private final Gate gate = new Gate();
-        private double tokens = burst;
-        private long refilled = System.nanoTime();
+        private final dev.trellis.ratelimit.TokenBucket bucket = new dev.trellis.ratelimit.TokenBucket(perSecond, burst, System.nanoTime());
         private volatile long lastRead;
-        private volatile long waited;
+        private final java.util.concurrent.atomic.AtomicLong waited = new java.util.concurrent.atomic.AtomicLong();
 
         private Share(String pod) {
             this.pod = pod;
@@ -71,19 +70,12 @@ public final class ReadShares {
         /** 0 when a read may go now; otherwise how long to wait, in nanoseconds. */
         long admit(long now) {
             lastRead = now;
-            synchronized (this) {
-                tokens = Math.min(burst, tokens + (now - refilled) * perSecond / 1e9);
-                refilled = now;
-                if (tokens >= 1) {
-                    tokens -= 1;
-                    return 0;
-                }
-                if (!othersActive(this, now)) {
-                    return 0;
-                }
-                waited++;
-                return (long) Math.ceil((1 - tokens) * 1e9 / perSecond);
+            long wait = bucket.tryTake(now).toNanos();
+            if (wait == 0 || !othersActive(this, now)) {
+                return 0;
             }
+            waited.incrementAndGet();
+            return wait;
         }
 
         /** The handler to put first in each of the pod's accepted connections. */
@@ -93,7 +85,7 @@ public final class ReadShares {
 
         /** Reads this pod has been made to wait for (a gauge for the node proxy). */
         public long waited() {
-            return waited;
+            return waited.get();
         }
 
         @Override

@@ -61,6 +61,7 @@ class InstallFlagsTest {
         VALUES.put("--ha", List.of());
         VALUES.put("--strict-visibility", List.of());
         VALUES.put("--prometheus", List.of("true", "false", "maybe"));
+        VALUES.put("--node-mode", List.of());
         VALUES.put("--prometheus-image", List.of("prom/prometheus:v2.53.4", "registry.local:5000/prometheus:v3.0.0", "prom/prometheus latest", ""));
     }
 
@@ -139,10 +140,15 @@ class InstallFlagsTest {
                 .filter(c -> c.getData() != null && c.getData().containsKey("ca-bundle.crt")).map(c -> c.getData().get("ca-bundle.crt"))
                 .findFirst().orElseThrow();
         for (HasMetadata object : objects) {
-            if (!(object instanceof Deployment deployment)) {
+            io.fabric8.kubernetes.api.model.PodSpec pod;
+            if (object instanceof Deployment deployment) {
+                pod = deployment.getSpec().getTemplate().getSpec();
+            } else if (object instanceof io.fabric8.kubernetes.api.model.apps.DaemonSet daemonSet) {
+                pod = daemonSet.getSpec().getTemplate().getSpec();
+            } else {
                 continue;
             }
-            for (Container container : deployment.getSpec().getTemplate().getSpec().getContainers()) {
+            for (Container container : pod.getContainers()) {
                 if (container.getName().equals("prometheus")) {
                     continue;  // upstream, not a Trellis command line (InstalledManifestsTest checks its image and arguments)
                 }
@@ -157,6 +163,9 @@ class InstallFlagsTest {
                         case DestinationCommand destination -> destination.config();
                         case VizServeCommand viz -> viz.self();
                         case InjectorCommand injector -> injectedProxyAccepts(what, injector, anchors);
+                        // Their flags parsed (picocli converted and checked each); their files exist only in the pod.
+                        case NodeCommand.Agent agent -> assertThat(agent.node).as(what).isEqualTo("$(NODE_NAME)");
+                        case NodeCommand.Proxy node -> assertThat(node.agentSocket).as(what).isNotNull();
                         default -> throw new AssertionError(what + ": no check for " + command.getClass().getSimpleName());
                     }
                 } catch (RuntimeException e) {

@@ -45,7 +45,6 @@ final class IdentityManifests {
             // A node proxy's request is checked against the pods scheduled on its node (docs/node-mode.md).
             args.add("--node-proxies");
             rules.add(new PolicyRuleBuilder().withApiGroups("").withResources("pods").withVerbs("get", "list").build());
-            rules.add(new PolicyRuleBuilder().withApiGroups("").withResources("namespaces").withVerbs("get").build());
         }
         var container = workload.container(args, List.of(ControlPlaneWorkload.port("grpc", GRPC_PORT)),
                 new ControlPlaneWorkload.Resources("100m", "1", "256Mi"), PROBE_PORT,

@@ -193,15 +193,8 @@ public final class Proxy implements AutoCloseable {
      * host running.
      */
     public static Proxy hosted(ProxyConfig config, Clock clock, ProxyHost host, SocketSource sockets) throws Exception {
-        requireNonNull(host, "host");
-        var share = host.share(config.identity().namespace() + "/" + config.workload().orElse(config.identity().serviceAccount()));
-        try {
-            return new Proxy(requireNonNull(config, "config"), requireNonNull(clock, "clock"),
-                    Optional.of(new Host(host.io(requireNonNull(sockets, "sockets")).withReadShare(share), host.scheduler(), false, Optional.of(share))));
-        } catch (Exception | Error e) {
-            share.close();
-            throw e;
-        }
+        requireNonNull(sockets, "sockets");
+        return onHost(config, clock, requireNonNull(host, "host"), host.io(sockets), false);
     }
 
     /**
@@ -209,10 +202,19 @@ public final class Proxy implements AutoCloseable {
      * admin listener of its own: many workloads' proxies on one JVM's loops (the demo's node mode).
      */
     public static Proxy hostedLocally(ProxyConfig config, Clock clock, ProxyHost host) throws Exception {
-        requireNonNull(host, "host");
+        return onHost(config, clock, requireNonNull(host, "host"), host.localIo(), true);
+    }
+
+    /** A proxy on {@code host}'s loops with {@code io}'s sockets and a share of the loops of its own, given back if it fails to start. */
+    private static Proxy onHost(ProxyConfig config, Clock clock, ProxyHost host, IoRuntime io, boolean adminListener) throws Exception {
+        requireNonNull(config, "config");
         var share = host.share(config.identity().namespace() + "/" + config.workload().orElse(config.identity().serviceAccount()));
-        return new Proxy(requireNonNull(config, "config"), requireNonNull(clock, "clock"),
-                Optional.of(new Host(host.localIo().withReadShare(share), host.scheduler(), true, Optional.of(share))));
+        try {
+            return new Proxy(config, requireNonNull(clock, "clock"), Optional.of(new Host(io.withReadShare(share), host.scheduler(), adminListener, Optional.of(share))));
+        } catch (Exception | Error e) {
+            share.close();
+            throw e;
+        }
     }
 
     public InetSocketAddress inboundAddress() {

@@ -1,10 +1,8 @@
 package dev.trellis.identity.delegation;
 
-import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -31,11 +29,5 @@ public final class ApiServerPods implements NodeDelegation.Pods {
         // API server the tests stand in with, and a request for a certificate is rare (one per pod per renewal).
         return client.pods().inNamespace(namespace).list().getItems().stream()
                 .filter(p -> p.getSpec() != null && node.equals(p.getSpec().getNodeName())).toList();
-    }
-
-    @Override
-    public Map<String, String> namespaceAnnotations(String name) {
-        Namespace namespace = client.namespaces().withName(name).get();
-        return namespace == null || namespace.getMetadata().getAnnotations() == null ? Map.of() : namespace.getMetadata().getAnnotations();
     }
 }

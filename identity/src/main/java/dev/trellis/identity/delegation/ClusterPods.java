@@ -2,10 +2,8 @@ package dev.trellis.identity.delegation;
 
 import dev.trellis.cluster.ClusterSource;
 import dev.trellis.cluster.ObjectKey;
-import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.Pod;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 
 /** Pods from the cluster state the identity service already watches (local mode, and tests). */
@@ -27,10 +25,5 @@ public final class ClusterPods implements NodeDelegation.Pods {
         return source.current().pods().stream()
                 .filter(p -> namespace.equals(p.getMetadata().getNamespace()) && p.getSpec() != null && node.equals(p.getSpec().getNodeName()))
                 .toList();
-    }
-
-    @Override
-    public Map<String, String> namespaceAnnotations(String name) {
-        return source.current().namespace(name).map(Namespace::getMetadata).map(m -> m.getAnnotations()).orElse(Map.of());
     }
 }

@@ -2,20 +2,20 @@ package dev.trellis.identity.delegation;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.trellis.cluster.Workloads;
 import dev.trellis.core.identity.WorkloadIdentity;
 import dev.trellis.core.settings.ProxyMode;
 import dev.trellis.identity.auth.Caller;
 import io.fabric8.kubernetes.api.model.Pod;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 
 /**
  * Whether a node proxy may have a certificate for another service account: only when the
  * caller is the node proxy's service account in the control plane's namespace, its token is
  * bound to a pod that exists, runs as that account and is scheduled on a node, and a pod of
- * the requested account is scheduled on that same node, asked for node mode and is not
- * finished or being deleted. Everything else is refused, with the reason for the audit log.
+ * the requested account is scheduled on that same node, is injected for node mode
+ * ({@link Workloads#inNodeMode}) and is not finished or being deleted. Everything else is refused, with the reason for the audit log.
  * The node is read from the node proxy's own pod, never from anything the caller sends.
  */
 public final class NodeDelegation {
@@ -26,9 +26,6 @@ public final class NodeDelegation {
 
         /** Pods of {@code namespace} with {@code spec.nodeName} {@code node} (more is allowed: they are filtered again). */
         List<Pod> onNode(String namespace, String node);
-
-        /** Annotations of namespace {@code name}. */
-        Map<String, String> namespaceAnnotations(String name);
     }
 
     private final String controlPlaneNamespace;
@@ -65,25 +62,17 @@ public final class NodeDelegation {
         if (node == null || node.isBlank()) {
             return Optional.of("node proxy pod " + controlPlaneNamespace + "/" + caller.pod().get() + " is not scheduled on a node yet");
         }
-        Map<String, String> namespaceAnnotations = pods.namespaceAnnotations(requested.namespace());
         boolean scheduled = pods.onNode(requested.namespace(), node).stream()
                 .filter(pod -> node.equals(pod.getSpec().getNodeName()))
                 .filter(pod -> requested.namespace().equals(pod.getMetadata().getNamespace()))
                 .filter(pod -> requested.serviceAccount().equals(pod.getSpec().getServiceAccountName() == null ? "default" : pod.getSpec().getServiceAccountName()))
                 .filter(pod -> pod.getMetadata().getDeletionTimestamp() == null)
                 .filter(pod -> pod.getStatus() == null || !("Succeeded".equals(pod.getStatus().getPhase()) || "Failed".equals(pod.getStatus().getPhase())))
-                .anyMatch(pod -> nodeMode(pod, namespaceAnnotations));
+                .anyMatch(Workloads::inNodeMode);
         if (!scheduled) {
             return Optional.of("node proxy on node " + node + " cannot request " + requested.shortName() + ": no pod of that account in node mode is scheduled there");
         }
         return Optional.empty();
     }
 
-    private static boolean nodeMode(Pod pod, Map<String, String> namespaceAnnotations) {
-        try {
-            return ProxyMode.of(pod.getMetadata().getAnnotations(), namespaceAnnotations) == ProxyMode.NODE;
-        } catch (IllegalArgumentException e) {
-            return false;
-        }
-    }
 }

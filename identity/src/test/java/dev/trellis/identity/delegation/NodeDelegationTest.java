@@ -35,11 +35,6 @@ class NodeDelegationTest {
             // More than asked: the delegation filters again.
             return pods;
         }
-
-        @Override
-        public Map<String, String> namespaceAnnotations(String name) {
-            return Map.of();
-        }
     });
 
     @Test
@@ -81,7 +76,9 @@ class NodeDelegationTest {
 
     private static Pod pod(String namespace, String name, String serviceAccount, String node, Map<String, String> annotations) {
         return new PodBuilder().withNewMetadata().withNamespace(namespace).withName(name).withAnnotations(annotations).endMetadata()
-                .withNewSpec().withServiceAccountName(serviceAccount).withNodeName(node).endSpec()
+                .withNewSpec().withServiceAccountName(serviceAccount).withNodeName(node)
+                    // what the injector gives a node-mode pod
+                    .addNewInitContainer().withName("trellis-init").endInitContainer().endSpec()
                 .withNewStatus().withPhase("Running").withPodIP("10.0.0.1").endStatus().build();
     }
 }

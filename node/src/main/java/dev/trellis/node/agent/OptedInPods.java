@@ -2,25 +2,20 @@ package dev.trellis.node.agent;
 
 import dev.trellis.cluster.ClusterSnapshot;
 import dev.trellis.cluster.ClusterSource;
-import dev.trellis.core.settings.ProxyMode;
+import dev.trellis.cluster.Workloads;
 import dev.trellis.node.handoff.HandoffMessage.PodRef;
-import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.Pod;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.Consumer;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
- * The pods of one node that asked for node mode, from the cluster state: scheduled on
- * {@code node} ({@code spec.nodeName}), annotated (or in a namespace annotated)
- * {@code config.trellis.dev/proxy-mode: node}, with an address and not finished or being
- * deleted. A pod whose annotation is not a mode is skipped with a warning, never served.
+ * The pods of one node that are injected for node mode ({@link Workloads#inNodeMode}: annotated
+ * {@code config.trellis.dev/proxy-mode: node} and given proxy-init by the injector), from the
+ * cluster state: scheduled on {@code node} ({@code spec.nodeName}), with an address, and not
+ * finished or being deleted.
  */
 public final class OptedInPods implements PodFeed {
-
-    private static final Logger log = LoggerFactory.getLogger(OptedInPods.class);
 
     private final ClusterSource source;
     private final String node;
@@ -52,16 +47,8 @@ public final class OptedInPods implements PodFeed {
             if (ip == null || ip.isBlank() || "Succeeded".equals(phase) || "Failed".equals(phase)) {
                 continue;
             }
-            Map<String, String> namespaceAnnotations = snapshot.namespace(pod.getMetadata().getNamespace())
-                    .map(Namespace::getMetadata).map(m -> m.getAnnotations()).orElse(Map.of());
-            ProxyMode mode;
-            try {
-                mode = ProxyMode.of(pod.getMetadata().getAnnotations(), namespaceAnnotations);
-            } catch (IllegalArgumentException e) {
-                log.warn("node agent: pod {}/{} not served: its proxy mode {}", pod.getMetadata().getNamespace(), pod.getMetadata().getName(), e.getMessage());
-                continue;
-            }
-            if (mode != ProxyMode.NODE) {
+            // Injected for node mode (proxy-init wrote its redirection), not merely annotated: the listeners go where traffic is sent to them.
+            if (!Workloads.inNodeMode(pod)) {
                 continue;
             }
             String serviceAccount = pod.getSpec().getServiceAccountName() == null ? "default" : pod.getSpec().getServiceAccountName();

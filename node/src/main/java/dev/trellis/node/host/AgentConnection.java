@@ -111,11 +111,13 @@ final class AgentConnection implements AutoCloseable {
             why = "a message could not be handled: " + e;
             log.error("node proxy: agent link failed", e);
         }
+        // Told before the link counts as closed: the node proxy reconnects only after it has queued the pods' stops,
+        // so a new session's pods are never stopped by the old session's end.
+        pods.lost(why);
         closed = true;
         channel.close();
         pending.values().forEach(p -> p.tryFailure(new IOException("node agent: connection lost")));
         pending.clear();
-        pods.lost(why);
     }
 
     private void answer(long id, int fd, String failure) {

@@ -251,7 +251,9 @@ class NodeModeTest {
 
     private static Pod pod(String namespace, String name, String serviceAccount, String node, Map<String, String> annotations) {
         return new PodBuilder().withNewMetadata().withNamespace(namespace).withName(name).withAnnotations(annotations).endMetadata()
-                .withNewSpec().withServiceAccountName(serviceAccount).withNodeName(node).endSpec()
+                .withNewSpec().withServiceAccountName(serviceAccount).withNodeName(node)
+                    // what the injector gives a node-mode pod
+                    .addNewInitContainer().withName("trellis-init").endInitContainer().endSpec()
                 .withNewStatus().withPhase("Running").endStatus().build();
     }
 
@@ -265,11 +267,6 @@ class NodeModeTest {
             @Override
             public List<Pod> onNode(String namespace, String node) {
                 return pods.stream().filter(p -> p.getMetadata().getNamespace().equals(namespace) && node.equals(p.getSpec().getNodeName())).toList();
-            }
-
-            @Override
-            public Map<String, String> namespaceAnnotations(String name) {
-                return Map.of();
             }
         };
     }

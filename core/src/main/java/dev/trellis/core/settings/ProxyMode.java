@@ -23,7 +23,7 @@ public enum ProxyMode {
      * value as Istio ambient's, whose choice was checked against the marks common CNIs use.
      */
     public static final int SOCKET_MARK = 0x539;
-    /** Where the agent listens and the node proxy connects: a Unix socket in a volume only their pod mounts. */
+    /** Where the agent listens and the node proxy connects: a Unix socket in a host directory only their two DaemonSets mount. */
     public static final String HANDOFF_SOCKET = "/var/run/trellis/node/handoff.sock";
 
     /** @throws IllegalArgumentException naming the accepted values */

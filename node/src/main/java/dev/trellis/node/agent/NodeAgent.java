@@ -15,14 +15,13 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ArrayBlockingQueue;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Semaphore;
-import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,7 +38,7 @@ import org.slf4j.LoggerFactory;
  * listeners, the agent its namespace.
  *
  * <p>Threads: one accepts, one reads the node proxy's requests, one enters namespaces (the
- * only thread that ever leaves the agent's own), a small pool waits for connects. Every
+ * only thread that ever leaves the agent's own), one polls every connection in progress. Every
  * refusal is logged with its reason.
  */
 public final class NodeAgent implements AutoCloseable {
@@ -75,8 +74,8 @@ public final class NodeAgent implements AutoCloseable {
     private final int home;
     /** The only thread that enters pods' namespaces. */
     private final ExecutorService namespaces = Executors.newSingleThreadExecutor(r -> thread(r, "trellis-agent-netns"));
-    private final ThreadPoolExecutor connects = new ThreadPoolExecutor(4, 4, 30, TimeUnit.SECONDS, new ArrayBlockingQueue<>(1024),
-            r -> thread(r, "trellis-agent-connect"));
+    /** Every pod's connections in progress, on one polling thread. */
+    private final ConnectPoller connects;
     private final ScheduledExecutorService reconciler = Executors.newSingleThreadScheduledExecutor(r -> thread(r, "trellis-agent-reconcile"));
     private final AutoCloseable subscription;
     private final Thread acceptor;
@@ -84,8 +83,9 @@ public final class NodeAgent implements AutoCloseable {
     private Session session;
     private volatile boolean closed;
 
-    private NodeAgent(Settings settings, PodFeed feed, PodNetworks networks, int listener, int home) {
+    private NodeAgent(Settings settings, PodFeed feed, PodNetworks networks, int listener, int home) throws IOException {
         this.settings = settings;
+        this.connects = new ConnectPoller();
         this.home = home;
         this.feed = feed;
         this.networks = networks;
@@ -296,6 +296,7 @@ public final class NodeAgent implements AutoCloseable {
             try {
                 namespaces.execute(() -> {
                     int fd;
+                    boolean connected;
                     try {
                         fd = LinuxSockets.inNamespace(pod.namespace(), home, () -> LinuxSockets.tcpSocket(request.remote().getAddress(), settings.mark()));
                     } catch (IOException e) {
@@ -304,11 +305,21 @@ public final class NodeAgent implements AutoCloseable {
                         return;
                     }
                     try {
-                        connects.execute(() -> finishConnect(request, pod, fd));
+                        // Non-blocking: in progress, or done at once (the pod's own loopback, say).
+                        connected = LinuxSockets.startConnect(fd, request.remote());
+                    } catch (IOException e) {
+                        finish(request, pod, fd, Optional.of(e.getMessage()));
+                        return;
+                    }
+                    if (connected) {
+                        finish(request, pod, fd, Optional.empty());
+                        return;
+                    }
+                    try {
+                        connects.watch(new ConnectPoller.Pending(fd, request.remote(), System.nanoTime() + settings.connectTimeout().toNanos(),
+                                outcome -> finish(request, pod, fd, outcome)));
                     } catch (RejectedExecutionException e) {
-                        LinuxSockets.close(fd);
-                        pod.opening().release();
-                        fail(request, "the agent has too many connections opening");
+                        finish(request, pod, fd, Optional.of(e.getMessage()));
                     }
                 });
             } catch (RejectedExecutionException e) {
@@ -317,12 +328,16 @@ public final class NodeAgent implements AutoCloseable {
             }
         }
 
-        private void finishConnect(Connect request, ServedPod pod, int fd) {
+        /** Hands the connected socket over, or says why there is none; the agent's copy is closed either way. */
+        private void finish(Connect request, ServedPod pod, int fd, Optional<String> failure) {
             try {
-                LinuxSockets.connect(fd, request.remote(), settings.connectTimeout());
-                channel.send(new HandoffMessage.Connected(request.id()), List.of(fd));
+                if (failure.isPresent()) {
+                    fail(request, failure.get());
+                } else {
+                    channel.send(new HandoffMessage.Connected(request.id()), List.of(fd));
+                }
             } catch (IOException e) {
-                fail(request, e.getMessage());
+                log.debug("node agent: could not hand over connect {}: {}", request.id(), e.getMessage());
             } finally {
                 LinuxSockets.close(fd);
                 pod.opening().release();
@@ -379,7 +394,7 @@ public final class NodeAgent implements AutoCloseable {
         }
         reconciler.shutdownNow();
         namespaces.shutdown();
-        connects.shutdownNow();
+        connects.close();
         try {
             acceptor.join(2000);
             namespaces.awaitTermination(2, TimeUnit.SECONDS);

@@ -54,6 +54,14 @@ public final class LinuxSockets {
     static final int MSG_CMSG_CLOEXEC = 0x40000000;
     static final int MSG_CTRUNC = 0x8;
     static final int MSG_TRUNC = 0x20;
+    static final int EFD_NONBLOCK = 0x800;
+    static final int EFD_CLOEXEC = 0x80000;
+    /** poll(2) event: writable (a connect in progress has ended). */
+    public static final short POLL_OUT = 4;
+    /** poll(2) event: readable. */
+    public static final short POLL_IN = 1;
+    /** poll(2) events that mean the descriptor failed or hung up. */
+    public static final short POLL_ERR_HUP = 0x8 | 0x10;
     /** Most descriptors one message carries. */
     public static final int MAX_FDS = 8;
 
@@ -78,6 +86,9 @@ public final class LinuxSockets {
     private static final MethodHandle SENDMSG = handle("sendmsg", FunctionDescriptor.of(LONG, INT, ADDRESS, INT));
     private static final MethodHandle RECVMSG = handle("recvmsg", FunctionDescriptor.of(LONG, INT, ADDRESS, INT));
     private static final MethodHandle SHUTDOWN = handle("shutdown", FunctionDescriptor.of(INT, INT, INT));
+    private static final MethodHandle EVENTFD = handle("eventfd", FunctionDescriptor.of(INT, INT, INT));
+    private static final MethodHandle WRITE = handle("write", FunctionDescriptor.of(LONG, INT, ADDRESS, LONG));
+    private static final MethodHandle READ = handle("read", FunctionDescriptor.of(LONG, INT, ADDRESS, LONG));
     private static final MethodHandle STRERROR = LINKER.downcallHandle(LINKER.defaultLookup().find("strerror").orElseThrow(),
             FunctionDescriptor.of(ADDRESS, INT));
 
@@ -199,32 +210,118 @@ public final class LinuxSockets {
     }
 
     /**
-     * Connects the non-blocking {@code fd} to {@code remote}, waiting at most {@code timeout};
-     * on failure the caller still owns (and closes) {@code fd}.
+     * Starts connecting the non-blocking {@code fd} to {@code remote}: true when it connected at
+     * once, false when it is in progress (writable once done; then {@link #connectError}).
+     *
+     * @throws IOException when it failed at once
      */
-    public static void connect(int fd, InetSocketAddress remote, Duration timeout) throws IOException {
+    public static boolean startConnect(int fd, InetSocketAddress remote) throws IOException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment address = sockaddr(arena, remote);
             MemorySegment state = arena.allocate(CALL_STATE);
             int result = (int) CONNECT.invokeExact(state, fd, address, (int) address.byteSize());
             if (result == 0) {
-                return;
+                return true;
             }
             int errno = (int) ERRNO.get(state, 0L);
             if (errno != EINPROGRESS) {
                 throw failure("connect(" + remote + ")", errno);
             }
-            if (!poll(fd, POLLOUT, timeout)) {
-                throw new IOException("connect(" + remote + "): timed out after " + timeout.toMillis() + " ms");
-            }
-            int error = getInt(fd, SOL_SOCKET, SO_ERROR, "SO_ERROR");
-            if (error != 0) {
-                throw failure("connect(" + remote + ")", error);
-            }
+            return false;
         } catch (IOException | RuntimeException e) {
             throw e;
         } catch (Throwable e) {
             throw new IllegalStateException(e);
+        }
+    }
+
+    /** Empty when a connect that was in progress on {@code fd} succeeded; otherwise why it failed. */
+    public static java.util.Optional<String> connectError(int fd, InetSocketAddress remote) throws IOException {
+        int error = getInt(fd, SOL_SOCKET, SO_ERROR, "SO_ERROR");
+        return error == 0 ? java.util.Optional.empty() : java.util.Optional.of(failure("connect(" + remote + ")", error).getMessage());
+    }
+
+    /**
+     * Connects the non-blocking {@code fd} to {@code remote}, waiting at most {@code timeout};
+     * on failure the caller still owns (and closes) {@code fd}.
+     */
+    public static void connect(int fd, InetSocketAddress remote, Duration timeout) throws IOException {
+        if (startConnect(fd, remote)) {
+            return;
+        }
+        if (!poll(fd, POLLOUT, timeout)) {
+            throw new IOException("connect(" + remote + "): timed out after " + timeout.toMillis() + " ms");
+        }
+        java.util.Optional<String> error = connectError(fd, remote);
+        if (error.isPresent()) {
+            throw new IOException(error.get());
+        }
+    }
+
+    /**
+     * Waits at most {@code timeout} until any of {@code fds} has its {@code events}; the events
+     * each has ({@code revents}), in order. EINTR is a return with nothing ready.
+     */
+    public static short[] poll(int[] fds, short[] events, Duration timeout) throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment pollfds = arena.allocate(8L * fds.length, 4);
+            for (int i = 0; i < fds.length; i++) {
+                pollfds.set(INT, 8L * i, fds[i]);
+                pollfds.set(ValueLayout.JAVA_SHORT, 8L * i + 4, events[i]);
+                pollfds.set(ValueLayout.JAVA_SHORT, 8L * i + 6, (short) 0);
+            }
+            MemorySegment state = arena.allocate(CALL_STATE);
+            int millis = (int) Math.max(0, Math.min(Integer.MAX_VALUE, timeout.toMillis()));
+            int ready = (int) POLL.invokeExact(state, pollfds, (long) fds.length, millis);
+            short[] revents = new short[fds.length];
+            if (ready < 0) {
+                int errno = (int) ERRNO.get(state, 0L);
+                if (errno == EINTR) {
+                    return revents;
+                }
+                throw failure("poll", errno);
+            }
+            for (int i = 0; i < fds.length; i++) {
+                revents[i] = pollfds.get(ValueLayout.JAVA_SHORT, 8L * i + 6);
+            }
+            return revents;
+        } catch (IOException | RuntimeException e) {
+            throw e;
+        } catch (Throwable e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** A non-blocking eventfd: {@link #signal} makes it readable, {@link #drain} empties it. */
+    public static int eventFd() throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CALL_STATE);
+            return check((int) EVENTFD.invokeExact(state, 0, EFD_NONBLOCK | EFD_CLOEXEC), state, "eventfd");
+        } catch (IOException | RuntimeException e) {
+            throw e;
+        } catch (Throwable e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Makes the eventfd {@code fd} readable (wakes a thread polling it). */
+    public static void signal(int fd) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment one = arena.allocate(LONG);
+            one.set(LONG, 0, 1L);
+            long ignored = (long) WRITE.invokeExact(arena.allocate(CALL_STATE), fd, one, 8L);
+        } catch (Throwable ignored) {
+            // a full counter is still readable: the wake-up stands
+        }
+    }
+
+    /** Empties the eventfd {@code fd}. */
+    public static void drain(int fd) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment value = arena.allocate(LONG);
+            long ignored = (long) READ.invokeExact(arena.allocate(CALL_STATE), fd, value, 8L);
+        } catch (Throwable ignored) {
+            // empty already (EAGAIN)
         }
     }
 

@@ -17,6 +17,7 @@ import dev.trellis.ratelimit.RateLimit;
 import dev.trellis.identity.service.CertifyLimits;
 import dev.trellis.tls.pki.Pem;
 import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import java.io.FileOutputStream;
 import java.nio.file.Path;
@@ -126,11 +127,13 @@ final class IdentityServeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         IdentityServerConfig config = config();
         Clock clock = Clock.systemUTC();
-        Authenticator callers = authenticator.kubernetes
-                ? new KubernetesAuthenticator(new KubernetesClientBuilder().withConfig(kubernetesConfig()).build())
+        // One API client for TokenReviews and, with --node-proxies, for the pods node proxies' requests are checked against.
+        Optional<KubernetesClient> api = authenticator.kubernetes ? Optional.of(new KubernetesClientBuilder().withConfig(kubernetesConfig()).build())
+                : Optional.empty();
+        Authenticator callers = api.isPresent() ? new KubernetesAuthenticator(api.get())
                 : new LocalTokenAuthenticator(Pem.readPublicKey(authenticator.tokenKey), clock);
         AuditLog audit = auditLog.equals("-") ? AuditLog.sharing(System.out) : AuditLog.to(new FileOutputStream(auditLog, true));
-        IdentityServer server = IdentityServer.start(config, callers, nodeDelegation(), audit, clock);
+        IdentityServer server = IdentityServer.start(config, callers, nodeDelegation(api), audit, clock);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             server.close();
             try {
@@ -144,12 +147,12 @@ final class IdentityServeCommand implements Callable<Integer> {
     }
 
     /** Who may act for node-mode pods: nobody unless {@code --node-proxies}. */
-    private Optional<NodeDelegation> nodeDelegation() {
+    private Optional<NodeDelegation> nodeDelegation(Optional<KubernetesClient> api) {
         if (!nodeProxies) {
             return Optional.empty();
         }
-        if (authenticator.kubernetes) {
-            return Optional.of(new NodeDelegation(namespace, new ApiServerPods(new KubernetesClientBuilder().withConfig(kubernetesConfig()).build())));
+        if (api.isPresent()) {
+            return Optional.of(new NodeDelegation(namespace, new ApiServerPods(api.get())));
         }
         if (nodeProxiesState == null) {
             throw new IllegalArgumentException("identity: --node-proxies with --token-key needs --node-proxies-state DIR (the manifests whose Pods say which node runs what)");

@@ -95,8 +95,8 @@ final class NodeCommand {
         @Override
         public Integer call() throws Exception {
             ProxyConfig template = proxy.config();
-            NodeProxy node = NodeProxy.start(new NodeProxy.Settings(template, agentSocket, template.listeners().admin(), ioThreads,
-                    template.timeouts().shutdownGrace(), podReadsPerSecond), Clock.systemUTC());
+            NodeProxy node = NodeProxy.start(new NodeProxy.Settings(template, agentSocket, template.listeners().admin(), ioThreads, podReadsPerSecond),
+                    Clock.systemUTC());
             CountDownLatch stopped = new CountDownLatch(1);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 node.close();

@@ -325,31 +325,18 @@ public final class LinuxSockets {
         }
     }
 
-    /** Waits until {@code fd} has {@code events}; false on timeout. */
+    /** Waits until {@code fd} has {@code events} (or fails), at most {@code timeout}; false on timeout. */
     static boolean poll(int fd, int events, Duration timeout) throws IOException {
         long deadline = System.nanoTime() + timeout.toNanos();
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment pollfd = arena.allocate(8, 4);
-            MemorySegment state = arena.allocate(CALL_STATE);
-            while (true) {
-                pollfd.set(INT, 0, fd);
-                pollfd.set(ValueLayout.JAVA_SHORT, 4, (short) events);
-                pollfd.set(ValueLayout.JAVA_SHORT, 6, (short) 0);
-                int left = (int) Math.max(0, Math.min(Integer.MAX_VALUE, (deadline - System.nanoTime()) / 1_000_000));
-                int ready = (int) POLL.invokeExact(state, pollfd, 1L, left);
-                if (ready < 0) {
-                    int errno = (int) ERRNO.get(state, 0L);
-                    if (errno == EINTR) {
-                        continue;
-                    }
-                    throw failure("poll", errno);
-                }
-                return ready > 0;
+        while (true) {
+            long left = deadline - System.nanoTime();
+            // An EINTR comes back as nothing ready: wait again for what is left.
+            if (poll(new int[] {fd}, new short[] {(short) events}, Duration.ofNanos(Math.max(0, left)))[0] != 0) {
+                return true;
             }
-        } catch (IOException | RuntimeException e) {
-            throw e;
-        } catch (Throwable e) {
-            throw new IllegalStateException(e);
+            if (left <= 0) {
+                return false;
+            }
         }
     }
 

@@ -52,13 +52,13 @@ public final class NodeProxy implements AutoCloseable {
      *                     inbound, outbound and tap addresses are where the agent binds in each pod
      * @param agentSocket  the agent's Unix socket
      * @param admin        the node proxy's own admin listener (readiness, node metrics)
-     * @param ioThreads    event-loop threads shared by every pod
-     * @param podDrain     how long a forgotten pod's connections get to finish
+     * @param ioThreads    event-loop threads shared by every pod (a forgotten pod's connections get the
+     *                     template's shutdown grace to finish)
      * @param podReadsPerSecond each pod's share of the loops while other pods are busy ({@link ProxyHost#start(int, double)})
      */
-    public record Settings(ProxyConfig template, Path agentSocket, HostPort admin, int ioThreads, Duration podDrain, double podReadsPerSecond) {
-        public Settings(ProxyConfig template, Path agentSocket, HostPort admin, int ioThreads, Duration podDrain) {
-            this(template, agentSocket, admin, ioThreads, podDrain, ProxyHost.DEFAULT_POD_READS_PER_SECOND);
+    public record Settings(ProxyConfig template, Path agentSocket, HostPort admin, int ioThreads, double podReadsPerSecond) {
+        public Settings(ProxyConfig template, Path agentSocket, HostPort admin, int ioThreads) {
+            this(template, agentSocket, admin, ioThreads, ProxyHost.DEFAULT_POD_READS_PER_SECOND);
         }
 
         public Settings {

@@ -132,7 +132,7 @@ class NodeModeTest {
                 feed.set(List.of(web, emoji));
                 int home = NodeAgent.ownNamespace();
                 try (NodeAgent agent = NodeAgent.start(agentSettings, feed, new NamespaceDirectory(Path.of("/run/netns"), home));
-                     NodeProxy proxy = NodeProxy.start(new NodeProxy.Settings(template, socket, new HostPort("127.0.0.1", 0), 2, Duration.ofSeconds(1)),
+                     NodeProxy proxy = NodeProxy.start(new NodeProxy.Settings(template, socket, new HostPort("127.0.0.1", 0), 2),
                              Clock.systemUTC())) {
                     Awaitility.await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(proxy.served()).containsExactlyInAnyOrder(web, emoji));
                     Awaitility.await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {

@@ -83,7 +83,7 @@ public final class ReadShares {
             return gate;
         }
 
-        /** Reads this pod has been made to wait for (a gauge for the node proxy). */
+        /** How many times this pod's reads have been made to wait (for tests and diagnostics). */
         public long waited() {
             return waited.get();
         }

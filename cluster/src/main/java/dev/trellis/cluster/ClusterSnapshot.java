@@ -3,6 +3,8 @@ package dev.trellis.cluster;
 import dev.trellis.cluster.policy.InvalidResourceException;
 import dev.trellis.cluster.policy.PolicyParser;
 import dev.trellis.cluster.policy.PolicyResources;
+import dev.trellis.cluster.routes.GatewayRoutes;
+import dev.trellis.cluster.routes.MeshRoute;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Namespace;
@@ -10,6 +12,8 @@ import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCRoute;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -44,6 +48,8 @@ public final class ClusterSnapshot {
     private final Map<ObjectKey, PolicyResources.HttpRoute> httpRoutes;
     private final Map<ObjectKey, PolicyResources.EgressPolicy> egressPolicies;
     private final Map<ObjectKey, PolicyResources.RateLimitPolicy> rateLimitPolicies;
+    private final Map<MeshRoute.RouteKey, MeshRoute> meshRoutes;
+    private final Map<MeshRoute.RouteKey, GatewayRoutes.Parsed.Rejected> rejectedRoutes;
     private final List<String> problems;
     private final Map<ObjectKey, List<EndpointSlice>> slicesByService;
     private final Map<String, Pod> podsByIp;
@@ -63,6 +69,8 @@ public final class ClusterSnapshot {
         this.httpRoutes = Map.copyOf(b.httpRoutes);
         this.egressPolicies = Map.copyOf(b.egressPolicies);
         this.rateLimitPolicies = Map.copyOf(b.rateLimitPolicies);
+        this.meshRoutes = Map.copyOf(b.meshRoutes);
+        this.rejectedRoutes = Map.copyOf(b.rejectedRoutes);
         this.problems = List.copyOf(b.problems);
         Map<ObjectKey, List<EndpointSlice>> bySvc = new HashMap<>();
         for (EndpointSlice slice : new TreeMap<>(endpointSlices).values()) {
@@ -160,6 +168,16 @@ public final class ClusterSnapshot {
         return rateLimitPolicies.values();
     }
 
+    /** Gateway API routes (HTTPRoute, GRPCRoute) with a Service parent that the mesh can carry out. */
+    public Collection<MeshRoute> meshRoutes() {
+        return meshRoutes.values();
+    }
+
+    /** Gateway API routes with a Service parent that the mesh cannot carry out, each with its reason. */
+    public Collection<GatewayRoutes.Parsed.Rejected> rejectedRoutes() {
+        return rejectedRoutes.values();
+    }
+
     /** Resources left out because they are invalid, each message naming the resource and field. */
     public List<String> problems() {
         return problems;
@@ -175,6 +193,7 @@ public final class ClusterSnapshot {
         sizes.put("serviceaccounts", serviceAccounts.size());
         sizes.put("policies", servers.size() + authorizationPolicies.size() + meshTlsAuthentications.size() + networkAuthentications.size()
                 + httpRoutes.size() + egressPolicies.size() + rateLimitPolicies.size());
+        sizes.put("routes", meshRoutes.size() + rejectedRoutes.size());
         return sizes;
     }
 
@@ -192,6 +211,8 @@ public final class ClusterSnapshot {
         private final Map<ObjectKey, PolicyResources.HttpRoute> httpRoutes = new HashMap<>();
         private final Map<ObjectKey, PolicyResources.EgressPolicy> egressPolicies = new HashMap<>();
         private final Map<ObjectKey, PolicyResources.RateLimitPolicy> rateLimitPolicies = new HashMap<>();
+        private final Map<MeshRoute.RouteKey, MeshRoute> meshRoutes = new HashMap<>();
+        private final Map<MeshRoute.RouteKey, GatewayRoutes.Parsed.Rejected> rejectedRoutes = new HashMap<>();
         private final List<String> problems = new ArrayList<>();
 
         /** Adds {@code object}; an invalid policy resource is recorded as a problem instead. */
@@ -207,6 +228,10 @@ public final class ClusterSnapshot {
                 case Namespace n -> namespaces.put(n.getMetadata().getName(), n);
                 case ServiceAccount a -> serviceAccounts.put(ObjectKey.of(a), a);
                 case GenericKubernetesResource g when PolicyParser.isPolicy(g) -> addPolicy(g);
+                case HTTPRoute r -> addRoute(GatewayRoutes.parse(r));
+                case GRPCRoute r -> addRoute(GatewayRoutes.parse(r));
+                case HasMetadata o when GatewayRoutes.isUnreadRouteVersion(o) -> problems.add(o.getKind() + " " + ObjectKey.of(o) + ": "
+                        + o.getApiVersion() + " is not read; write it as " + GatewayRoutes.GROUP + "/" + GatewayRoutes.VERSION);
                 default -> { }
             }
             return this;
@@ -226,6 +251,17 @@ public final class ClusterSnapshot {
                 }
             } catch (InvalidResourceException e) {
                 problems.add(e.getMessage());
+            }
+        }
+
+        private void addRoute(GatewayRoutes.Parsed parsed) {
+            switch (parsed) {
+                case GatewayRoutes.Parsed.Accepted accepted -> meshRoutes.put(accepted.route().key(), accepted.route());
+                case GatewayRoutes.Parsed.Rejected rejected -> {
+                    rejectedRoutes.put(rejected.key(), rejected);
+                    problems.add(rejected.message());
+                }
+                case GatewayRoutes.Parsed.NotMesh ignored -> { }
             }
         }
 

@@ -6,6 +6,7 @@ import dev.trellis.cluster.ClusterSnapshot;
 import dev.trellis.cluster.ClusterSource;
 import dev.trellis.cluster.SnapshotListeners;
 import dev.trellis.cluster.policy.PolicyResources;
+import dev.trellis.cluster.routes.GatewayRoutes;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
@@ -13,7 +14,6 @@ import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -43,7 +43,25 @@ public final class KubernetesClusterSource implements ClusterSource {
     private final KubernetesClient client;
     private final Duration coalesce;
     private final Set<WatchedResource> watched;
-    private final Map<String, SharedIndexInformer<? extends HasMetadata>> informers = new LinkedHashMap<>();
+    /** Written on the constructing thread and, for Gateway API routes appearing later, on the rebuilder's. */
+    private final Map<String, SharedIndexInformer<? extends HasMetadata>> informers = new java.util.concurrent.ConcurrentSkipListMap<>();
+    private final ResourceEventHandler<HasMetadata> onChange = new ResourceEventHandler<>() {
+        @Override
+        public void onAdd(HasMetadata obj) {
+            scheduleRebuild();
+        }
+
+        @Override
+        public void onUpdate(HasMetadata oldObj, HasMetadata newObj) {
+            scheduleRebuild();
+        }
+
+        @Override
+        public void onDelete(HasMetadata obj, boolean deletedFinalStateUnknown) {
+            scheduleRebuild();
+        }
+    };
+    private volatile Optional<String> gatewayApi = Optional.empty();
     private final SnapshotListeners snapshots = new SnapshotListeners();
     private final ScheduledExecutorService rebuilder;
     private final AtomicBoolean rebuildScheduled = new AtomicBoolean();
@@ -77,22 +95,6 @@ public final class KubernetesClusterSource implements ClusterSource {
     }
 
     private void startInformers() {
-        ResourceEventHandler<HasMetadata> onChange = new ResourceEventHandler<>() {
-            @Override
-            public void onAdd(HasMetadata obj) {
-                scheduleRebuild();
-            }
-
-            @Override
-            public void onUpdate(HasMetadata oldObj, HasMetadata newObj) {
-                scheduleRebuild();
-            }
-
-            @Override
-            public void onDelete(HasMetadata obj, boolean deletedFinalStateUnknown) {
-                scheduleRebuild();
-            }
-        };
         long resync = 0; // informers relist on a lost watch; no periodic resync needed for a level-triggered rebuild
         if (watched.contains(WatchedResource.SERVICES)) {
             add("services", client.services().inAnyNamespace().inform(cast(onChange), resync));
@@ -121,7 +123,54 @@ public final class KubernetesClusterSource implements ClusterSource {
                         + " (are Trellis's CRDs installed? trellis install --crds | kubectl apply -f -): " + e.getMessage(), e);
             }
         }
+        if (watched.contains(WatchedResource.GATEWAY_ROUTES)) {
+            watchGatewayRoutes();
+            rebuilder.scheduleWithFixedDelay(this::watchGatewayRoutes, GATEWAY_API_RECHECK.toMillis(), GATEWAY_API_RECHECK.toMillis(),
+                    TimeUnit.MILLISECONDS);
+        }
         scheduleRebuild();
+    }
+
+    /** How often the API is asked again whether the Gateway API's route CRDs have been installed. */
+    static final Duration GATEWAY_API_RECHECK = Duration.ofSeconds(30);
+
+    /**
+     * Starts an informer for each Gateway API route kind the API server serves and none watches
+     * yet. The CRDs are the user's to install: while they are missing the source says so
+     * ({@link #gatewayApi()}) and stays usable, and asks again every {@link #GATEWAY_API_RECHECK}.
+     */
+    private void watchGatewayRoutes() {
+        List<String> missing = new ArrayList<>();
+        try {
+            io.fabric8.kubernetes.api.model.APIResourceList served = client.getApiResources(
+                    GatewayRoutes.GROUP + "/" + GatewayRoutes.VERSION);
+            Set<String> names = served == null || served.getResources() == null ? Set.of()
+                    : served.getResources().stream().map(io.fabric8.kubernetes.api.model.APIResource::getName).collect(java.util.stream.Collectors.toSet());
+            for (String resource : WatchedResource.GATEWAY_ROUTES.resources()) {
+                if (!names.contains(resource)) {
+                    missing.add(resource);
+                } else if (!informers.containsKey(resource)) {
+                    log.info("cluster: watching {}.{}", resource, GatewayRoutes.GROUP);
+                    add(resource, resource.equals("httproutes")
+                            ? client.resources(io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute.class).inAnyNamespace().inform(cast(onChange), 0)
+                            : client.resources(io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCRoute.class).inAnyNamespace().inform(cast(onChange), 0));
+                }
+            }
+        } catch (RuntimeException e) {
+            missing.addAll(WatchedResource.GATEWAY_ROUTES.resources().stream().filter(r -> !informers.containsKey(r)).toList());
+            log.debug("cluster: asking for the Gateway API's resources failed", e);
+        }
+        Optional<String> now = missing.isEmpty() ? Optional.empty() : Optional.of("the Gateway API's " + String.join(" and ", missing)
+                + " (" + GatewayRoutes.GROUP + "/" + GatewayRoutes.VERSION + ") are not served: routes of that kind are not read until their CRDs are installed");
+        if (!now.equals(gatewayApi)) {
+            now.ifPresent(text -> log.info("cluster: {}", text));
+        }
+        gatewayApi = now;
+    }
+
+    /** Which Gateway API route kinds are not read because the API server does not serve them; empty when all are. */
+    public Optional<String> gatewayApi() {
+        return gatewayApi;
     }
 
     /** The plural resource name of a Trellis kind, as its CRD declares it. */

@@ -1,6 +1,7 @@
 package dev.trellis.cluster.kubernetes;
 
 import dev.trellis.cluster.policy.PolicyResources;
+import dev.trellis.cluster.routes.GatewayRoutes;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
@@ -17,7 +18,12 @@ public enum WatchedResource {
     NAMESPACES("", List.of("namespaces")),
     SERVICE_ACCOUNTS("", List.of("serviceaccounts")),
     /** Trellis's seven policy kinds. */
-    POLICY(PolicyResources.GROUP, PolicyResources.KINDS.stream().map(KubernetesClusterSource::plural).toList());
+    POLICY(PolicyResources.GROUP, PolicyResources.KINDS.stream().map(KubernetesClusterSource::plural).toList()),
+    /**
+     * The Gateway API's HTTPRoutes and GRPCRoutes (GAMMA), read when their CRDs are installed
+     * (the user installs them; Trellis never ships them).
+     */
+    GATEWAY_ROUTES(GatewayRoutes.GROUP, List.of("httproutes", "grpcroutes"));
 
     /** What the destination service reads. */
     public static final Set<WatchedResource> ALL = EnumSet.allOf(WatchedResource.class);

@@ -32,6 +32,8 @@ final class DestinationService extends DestinationGrpc.DestinationImplBase {
 
     private final DestinationServerConfig config;
     private final ClusterSource source;
+    /** The Gateway API routes in force, shared by every profile stream. */
+    private final dev.trellis.destination.translate.LastGoodRoutes routes = new dev.trellis.destination.translate.LastGoodRoutes();
     private final Streams streams;
     private final DestinationMetrics metrics;
 
@@ -73,7 +75,8 @@ final class DestinationService extends DestinationGrpc.DestinationImplBase {
                     fail(nowHidden.get());
                     return;
                 }
-                Profile profile = Profiles.of(snapshot, Target.resolve(snapshot, authority, config.clusterDomain()), config.clusterDomain());
+                Profile profile = Profiles.of(snapshot, routes.of(snapshot), Target.resolve(snapshot, authority, config.clusterDomain()),
+                        caller.identity().namespace(), config.clusterDomain());
                 if (!profile.equals(last)) {
                     last = profile;
                     send(profile);

@@ -44,6 +44,8 @@ public final class ProxyMetricNames {
     public static final String FAILURE = "failure";
     /** The profile's route name, {@code [default]} when none matched. */
     public static final String ROUTE = "rt_route";
+    /** Where a route comes from: {@code HTTPRoute} or {@code GRPCRoute} (Gateway API), {@code TrellisRoute}, or empty for {@code [default]}. */
+    public static final String ROUTE_KIND = "rt_route_kind";
     /** The namespace of the Service a request went to, as discovery names it; empty when unknown. */
     public static final String DST_NAMESPACE = "dst_namespace";
     /** The name of the Service a request went to (whatever authority the app used: a name or a clusterIP); empty when unknown. */

@@ -11,13 +11,27 @@ import java.util.Comparator;
 import java.util.Optional;
 import java.util.regex.Pattern;
 
-/** The route profile of a Service port, from the HTTPRoutes whose parent it is. Pure. */
+/**
+ * The route profile of a Service port: from the Gateway API routes (HTTPRoute, GRPCRoute) whose
+ * parent it is when there are any ({@link GatewayRouteRules}); otherwise from Trellis's own
+ * HTTPRoutes ({@code policy.trellis.dev}). The Gateway API's win because they say more (where
+ * traffic goes, not only how it is timed) and are what users of other meshes bring; mixing
+ * both on one Service would make the order of rules from two APIs a guess. Pure.
+ */
 public final class Profiles {
+
+    /** The kind profile routes from Trellis's own HTTPRoutes carry (metrics label {@code route_kind}). */
+    public static final String TRELLIS_ROUTE_KIND = "TrellisRoute";
 
     private Profiles() {
     }
 
-    public static Profile of(ClusterSnapshot snapshot, Optional<Target> target, String clusterDomain) {
+    /**
+     * @param routes          the Gateway API routes in force ({@link LastGoodRoutes})
+     * @param callerNamespace the namespace of the caller's identity, for consumer routes
+     */
+    public static Profile of(ClusterSnapshot snapshot, java.util.List<dev.trellis.cluster.routes.MeshRoute> routes, Optional<Target> target,
+                             String callerNamespace, String clusterDomain) {
         Profile.Builder profile = Profile.newBuilder()
                 .setRetryBudget(RetryBudget.newBuilder().setRetryRatio(0.2f).setMinRetriesPerSecond(10).setTtl(Duration.newBuilder().setSeconds(10)));
         if (target.isEmpty() || !(target.get() instanceof Target.ServicePort service)) {
@@ -25,6 +39,10 @@ public final class Profiles {
         }
         profile.setFullyQualifiedName(service.service().getMetadata().getName() + "." + service.namespace() + ".svc." + clusterDomain);
         profile.setOpaqueProtocol(dev.trellis.cluster.Workloads.portList(service.service(), dev.trellis.cluster.Workloads.OPAQUE_PORTS).contains(service.port()));
+        java.util.List<Route> gateway = GatewayRouteRules.of(snapshot, routes, service.key(), service.port(), callerNamespace, clusterDomain);
+        if (!gateway.isEmpty()) {
+            return profile.addAllRoutes(gateway).build();
+        }
         snapshot.httpRoutes().stream()
                 .filter(route -> route.id().namespace().equals(service.namespace()) && route.parentKind().equals("Service")
                         && route.parentName().equals(service.service().getMetadata().getName())
@@ -33,7 +51,8 @@ public final class Profiles {
                 .forEach(route -> {
                     for (PolicyResources.RouteRule rule : route.rules()) {
                         for (PolicyResources.RouteMatch match : rule.matches()) {
-                            Route.Builder out = Route.newBuilder().setName(rule.name()).setIsRetryable(rule.retryable());
+                            Route.Builder out = Route.newBuilder().setName(rule.name()).setIsRetryable(rule.retryable())
+                                    .setKind(TRELLIS_ROUTE_KIND).setNamespace(route.id().namespace());
                             RequestMatch.Builder condition = RequestMatch.newBuilder().setMethod(match.method().orElse(""));
                             if (match.pathMatch() == PolicyResources.PathMatch.EXACT) {
                                 condition.setPath(match.path());

@@ -20,6 +20,7 @@ public enum ProxyError {
     CONNECT_FAILED(502, GrpcCode.UNAVAILABLE, "connect refused"),
     IDENTITY_MISMATCH(502, GrpcCode.UNAVAILABLE, "identity mismatch"),
     REQUEST_TIMEOUT(504, GrpcCode.DEADLINE_EXCEEDED, "timeout"),
+    BACKEND_NOT_RESOLVED(500, GrpcCode.UNAVAILABLE, "route backend not resolved"),
     EGRESS_DENIED(403, GrpcCode.PERMISSION_DENIED, "egress denied"),
     NO_ORIGINAL_DESTINATION(400, GrpcCode.INTERNAL, "neither redirected nor HTTP/1"),
 

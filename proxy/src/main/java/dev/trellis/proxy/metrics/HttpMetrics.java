@@ -12,6 +12,7 @@ import static dev.trellis.core.metrics.ProxyMetricNames.OUTBOUND;
 import static dev.trellis.core.metrics.ProxyMetricNames.RESPONSE;
 import static dev.trellis.core.metrics.ProxyMetricNames.RESPONSE_LATENCY_MS;
 import static dev.trellis.core.metrics.ProxyMetricNames.ROUTE;
+import static dev.trellis.core.metrics.ProxyMetricNames.ROUTE_KIND;
 import static dev.trellis.core.metrics.ProxyMetricNames.ROUTE_RESPONSE;
 import static dev.trellis.core.metrics.ProxyMetricNames.ROUTE_RESPONSE_LATENCY_MS;
 import static dev.trellis.core.metrics.ProxyMetricNames.STATUS_CODE;
@@ -55,9 +56,9 @@ public final class HttpMetrics {
         inboundByClient = Counter.builder().name(INBOUND_REQUESTS_BY_CLIENT).help("Inbound HTTP requests by the caller's mesh identity")
                 .labelNames(CLIENT_ID).register(registry);
         routeResponses = Counter.builder().name(ROUTE_RESPONSE).help("HTTP responses by route of the destination's profile")
-                .labelNames(DIRECTION, AUTHORITY, DST_NAMESPACE, DST_SERVICE, ROUTE, STATUS_CODE, CLASSIFICATION).register(registry);
+                .labelNames(DIRECTION, AUTHORITY, DST_NAMESPACE, DST_SERVICE, ROUTE, ROUTE_KIND, STATUS_CODE, CLASSIFICATION).register(registry);
         routeLatency = Histogram.builder().name(ROUTE_RESPONSE_LATENCY_MS).help("Time to the response head by route, in milliseconds")
-                .labelNames(DIRECTION, AUTHORITY, DST_NAMESPACE, DST_SERVICE, ROUTE)
+                .labelNames(DIRECTION, AUTHORITY, DST_NAMESPACE, DST_SERVICE, ROUTE, ROUTE_KIND)
                 .classicUpperBounds(1, 2, 3, 4, 5, 10, 20, 30, 40, 50, 100, 200, 300, 400, 500, 1000, 2000, 3000, 4000, 5000, 10000, 20000, 30000, 60000)
                 .register(registry);
     }
@@ -92,12 +93,12 @@ public final class HttpMetrics {
      * plane). Status and classification as {@link #response}: the HTTP status, and a failure
      * when it is 5xx or the gRPC status is not OK.
      */
-    public void routeResponse(String authority, Destination destination, String route, int status, java.util.Optional<Integer> grpcStatus,
-                              Duration elapsed) {
+    public void routeResponse(String authority, Destination destination, String route, String routeKind, int status,
+                              java.util.Optional<Integer> grpcStatus, Duration elapsed) {
         String bounded = authorities.value(authority);
-        routeResponses.labelValues(OUTBOUND, bounded, destination.namespace(), destination.service(), route, statusLabel(status),
+        routeResponses.labelValues(OUTBOUND, bounded, destination.namespace(), destination.service(), route, routeKind, statusLabel(status),
                 classification(status, grpcStatus)).inc();
-        routeLatency.labelValues(OUTBOUND, bounded, destination.namespace(), destination.service(), route).observe(elapsed.toNanos() / 1e6);
+        routeLatency.labelValues(OUTBOUND, bounded, destination.namespace(), destination.service(), route, routeKind).observe(elapsed.toNanos() / 1e6);
     }
 
     /** A request the proxy answered itself; reasons are {@link ProxyError} labels, a fixed set. */

@@ -6,6 +6,9 @@ import dev.trellis.core.metrics.Direction;
 import dev.trellis.proxy.balance.Balancer;
 import dev.trellis.proxy.discovery.Resolution;
 import dev.trellis.proxy.discovery.RouteProfiles;
+import dev.trellis.proxy.routes.HeaderEdits;
+import dev.trellis.proxy.routes.MatchedRoute;
+import dev.trellis.proxy.routes.RouteRequest;
 import dev.trellis.proxy.errors.ProxyError;
 import dev.trellis.proxy.errors.ProxyFailure;
 import dev.trellis.proxy.h2.H2Stream;
@@ -100,13 +103,32 @@ final class H2Outbound {
         metrics.request(Direction.OUTBOUND, authority);
         budgets.of(authority).request();
         long started = System.nanoTime();
-        connectionTargets.resolve(authority, stream.eventLoop(), target -> {
+        // The route decides once: its filters, and which backend (by weight) this stream goes to.
+        MatchedRoute route = profiles.match(authority, RouteRequest.of(headers));
+        if (route.filters().redirect().isPresent()) {
+            redirect(stream, held, headers, authority, route, started);
+            return;
+        }
+        HeaderEdits.apply(route.filters().requestHeaders(), headers);
+        route.filters().rewrite().ifPresent(rewrite -> {
+            if (!rewrite.hostname().isEmpty()) {
+                headers.authority(rewrite.hostname());
+            }
+            headers.path(MatchedRoute.rewritePath(String.valueOf(headers.path()), rewrite.hasPath(), rewrite.path(), rewrite.prefixMatch(),
+                    route.matchedPrefix()));
+        });
+        String backend = route.backend(authority);
+        if (backend.isEmpty()) {
+            answer(stream, held, headers, authority, ProxyError.BACKEND_NOT_RESOLVED.because("route " + route.name() + " of " + authority
+                    + ": the backend chosen for this stream does not exist or cannot be referred to (see the route's status)"), started);
+            return;
+        }
+        connectionTargets.resolve(backend, stream.eventLoop(), target -> {
             if (!(target instanceof Target.Resolved resolved)) {
                 answer(stream, held, headers, authority, ((Target.Unresolved) target).why(), started);
                 return;
             }
             Resolution resolution = resolved.resolution();
-            RouteProfiles.MatchedRoute route = profiles.match(authority, String.valueOf(headers.method()), String.valueOf(headers.path()));
             // Opened once the current read is processed, so that a stream reset in the same read never goes upstream.
             Attempts attempts = new Attempts(false, budgets.of(authority));
             stream.eventLoop().execute(() -> new Exchange(stream, held, headers, endStream, authority, resolution, started, route, attempts).attempt());
@@ -122,7 +144,7 @@ final class H2Outbound {
         private final String authority;
         private final Resolution resolution;
         private final long started;
-        private final RouteProfiles.MatchedRoute route;
+        private final MatchedRoute route;
         private final Attempts attempts;
         private final ResponseStatus seen = new ResponseStatus();
         private Balancer.Lease lease;
@@ -132,7 +154,7 @@ final class H2Outbound {
         private boolean settled;
 
         Exchange(H2Stream stream, HeldFrames held, Http2Headers request, boolean endStream, String authority, Resolution resolution, long started,
-                 RouteProfiles.MatchedRoute route, Attempts attempts) {
+                 MatchedRoute route, Attempts attempts) {
             this.stream = stream;
             this.held = held;
             this.request = request;
@@ -204,7 +226,9 @@ final class H2Outbound {
             log.debug("proxy: HTTP/2 {} joined to {} on {}", stream, opened, chosen.endpoint().address());
             StreamRelay.join(stream, held, endStream, opened, this);
             // The route's timeout: before a response began the caller gets 504 (DEADLINE_EXCEEDED for gRPC); after, the stream is reset.
-            timeout = route.timeout().map(t -> stream.eventLoop().schedule(() -> timedOut(t), t.toMillis(), TimeUnit.MILLISECONDS)).orElse(null);
+            // A stream is tried once it is open: its try's timeout is the route's backend timeout, within its request timeout.
+            timeout = route.timeout().or(route::backendTimeout).map(t -> route.tryTimeout(t))
+                    .map(t -> stream.eventLoop().schedule(() -> timedOut(t), t.toMillis(), TimeUnit.MILLISECONDS)).orElse(null);
         }
 
         private void timedOut(Duration after) {
@@ -223,6 +247,9 @@ final class H2Outbound {
 
         @Override
         public void headers(Http2Headers headers) {
+            if (headers.status() != null) {
+                HeaderEdits.apply(route.filters().responseHeaders(), headers);
+            }
             boolean first = !seen.headersSeen();
             seen.headers(headers);
             if (first && seen.headersSeen()) {
@@ -248,9 +275,34 @@ final class H2Outbound {
             if (!answered) {
                 Duration elapsed = Duration.ofNanos(System.nanoTime() - started);
                 metrics.response(Direction.OUTBOUND, authority, seen.status(), seen.grpcStatus(), elapsed);
-                metrics.routeResponse(authority, HttpMetrics.Destination.of(lease.endpoint().labels()), route.name(), seen.status(), seen.grpcStatus(), elapsed);
+                metrics.routeResponse(authority, HttpMetrics.Destination.of(lease.endpoint().labels()), route.name(), route.kind(), seen.status(),
+                        seen.grpcStatus(), elapsed);
             }
         }
+    }
+
+    /** The route redirects: the proxy answers the stream with where to go instead; what the client sent is dropped. */
+    private void redirect(H2Stream stream, HeldFrames held, Http2Headers request, String authority, MatchedRoute route, long started) {
+        var redirect = route.filters().redirect().orElseThrow();
+        dev.trellis.core.net.HostPort requested = dev.trellis.core.net.HostPort.parse(authority);
+        String scheme = redirect.scheme().isEmpty() ? String.valueOf(request.scheme() == null ? "http" : request.scheme()) : redirect.scheme();
+        String host = redirect.hostname().isEmpty() ? requested.host() : redirect.hostname();
+        int port = redirect.port() != 0 ? redirect.port() : redirect.scheme().isEmpty() ? requested.port() : scheme.equals("https") ? 443 : 80;
+        boolean wellKnown = (scheme.equals("http") && port == 80) || (scheme.equals("https") && port == 443);
+        String location = scheme + "://" + (host.contains(":") ? "[" + host + "]" : host) + (wellKnown ? "" : ":" + port)
+                + MatchedRoute.rewritePath(String.valueOf(request.path()), redirect.hasPath(), redirect.path(), redirect.prefixMatch(), route.matchedPrefix());
+        Http2Headers answer = new DefaultHttp2Headers().status(Integer.toString(redirect.status())).set("location", location);
+        HeaderEdits.apply(route.filters().responseHeaders(), answer);
+        held.discard();
+        stream.writeHeaders(answer, true);
+        stream.flush();
+        if (stream.isOpen()) {
+            // A request body still coming is cut off, as for any answer of the proxy's own.
+            stream.close();
+        }
+        Duration elapsed = Duration.ofNanos(System.nanoTime() - started);
+        metrics.response(Direction.OUTBOUND, authority, redirect.status(), Optional.empty(), elapsed);
+        metrics.routeResponse(authority, HttpMetrics.Destination.UNKNOWN, route.name(), route.kind(), redirect.status(), Optional.empty(), elapsed);
     }
 
     /** The proxy answers a stream itself: logged, counted, a line in the connection log; what it held is dropped. */

@@ -5,6 +5,8 @@ import static java.util.Objects.requireNonNull;
 import dev.trellis.core.metrics.Direction;
 import dev.trellis.core.net.HostPort;
 import dev.trellis.proxy.discovery.RouteProfiles;
+import dev.trellis.proxy.routes.MatchedRoute;
+import dev.trellis.proxy.routes.RouteRequest;
 import dev.trellis.proxy.errors.ProxyError;
 import dev.trellis.proxy.errors.ProxyFailure;
 import dev.trellis.proxy.http.DrainHandlers;
@@ -342,11 +344,22 @@ final class HttpOutbound implements OutboundExchange.Path {
             }
             metrics.request(Direction.OUTBOUND, authority.get());
             budget(authority.get()).request();
-            RouteProfiles.MatchedRoute route = profiles.match(authority.get(), head.method().name(), head.uri());
+            // The route decides once: its filters, and which backend (by weight) this request goes to.
+            MatchedRoute route = profiles.match(authority.get(), RouteRequest.of(head));
             OutboundExchange exchange = new OutboundExchange(HttpOutbound.this, ctx.channel(), this, head, authority.get(), route,
                     route.retryable() || OutboundExchange.idempotent(head.method()), headerTimeout);
             current = exchange;
-            connectionTargets.resolve(authority.get(), exchange.loop(), target -> {
+            if (route.filters().redirect().isPresent()) {
+                exchange.redirect(route.filters().redirect().get());
+                return;
+            }
+            String backend = route.backend(authority.get());
+            if (backend.isEmpty()) {
+                exchange.fail(ProxyError.BACKEND_NOT_RESOLVED.because("route " + route.name() + " of " + authority.get()
+                        + ": the backend chosen for this request does not exist or cannot be referred to (see the route's status)"));
+                return;
+            }
+            connectionTargets.resolve(backend, exchange.loop(), target -> {
                 switch (target) {
                     case Target.Resolved resolved -> exchange.resolved(resolved.endpoints());
                     case Target.Unresolved unresolved -> exchange.fail(unresolved.why());

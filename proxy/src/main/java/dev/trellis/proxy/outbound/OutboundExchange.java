@@ -5,7 +5,9 @@ import static java.util.Objects.requireNonNull;
 import dev.trellis.core.metrics.Direction;
 import dev.trellis.proxy.balance.Balancer;
 import dev.trellis.proxy.discovery.EndpointSet;
-import dev.trellis.proxy.discovery.RouteProfiles;
+import dev.trellis.proxy.routes.HeaderEdits;
+import dev.trellis.proxy.routes.MatchedRoute;
+import dev.trellis.wire.destination.Route;
 import dev.trellis.proxy.errors.ProxyError;
 import dev.trellis.proxy.errors.ProxyFailure;
 import dev.trellis.proxy.h2.H2Stream;
@@ -104,7 +106,7 @@ final class OutboundExchange {
     private final Client owner;
     private final HttpRequest head;
     private final String authority;
-    private final RouteProfiles.MatchedRoute route;
+    private final MatchedRoute route;
     private final long started = System.nanoTime();
     private final boolean replayable;
     private final boolean clientKeepAlive;
@@ -129,8 +131,10 @@ final class OutboundExchange {
     private final BodyRate bodyRate;
     private final UpstreamFlush upstreamFlush = new UpstreamFlush();
     private boolean clientFlushScheduled;
+    /** Set when the route redirects: answered once the request is read. */
+    private Route.Redirect pendingRedirect;
 
-    OutboundExchange(Path path, Channel client, Client owner, HttpRequest head, String authority, RouteProfiles.MatchedRoute route,
+    OutboundExchange(Path path, Channel client, Client owner, HttpRequest head, String authority, MatchedRoute route,
                      boolean retryable, Duration bodyWindow) {
         this.path = requireNonNull(path, "path");
         this.client = requireNonNull(client, "client");
@@ -156,6 +160,55 @@ final class OutboundExchange {
         if (!head.headers().contains(HttpHeaderNames.HOST)) {
             head.headers().set(HttpHeaderNames.HOST, authority);
         }
+        // The route's filters change the request before it goes anywhere.
+        HeaderEdits.apply(route.filters().requestHeaders(), head.headers());
+        route.filters().rewrite().ifPresent(rewrite -> {
+            if (!rewrite.hostname().isEmpty()) {
+                head.headers().set(HttpHeaderNames.HOST, rewrite.hostname());
+            }
+            head.setUri(MatchedRoute.rewritePath(head.uri(), rewrite.hasPath(), rewrite.path(), rewrite.prefixMatch(), route.matchedPrefix()));
+        });
+    }
+
+    /** The route redirects: once the request is read, the proxy answers with where to go instead. */
+    void redirect(Route.Redirect redirect) {
+        pendingRedirect = redirect;
+        if (requestComplete) {
+            answerRedirect();
+        } else if (!client.config().isAutoRead()) {
+            client.config().setAutoRead(true);
+            client.read();
+        }
+    }
+
+    private void answerRedirect() {
+        Route.Redirect redirect = pendingRedirect;
+        String requestHost = head.headers().get(HttpHeaderNames.HOST, authority);
+        dev.trellis.core.net.HostPort requested;
+        try {
+            requested = dev.trellis.core.net.HostPort.parse(requestHost.contains(":") ? requestHost : requestHost + ":80");
+        } catch (IllegalArgumentException e) {
+            requested = dev.trellis.core.net.HostPort.parse(authority);
+        }
+        String scheme = redirect.scheme().isEmpty() ? "http" : redirect.scheme();
+        String host = redirect.hostname().isEmpty() ? requested.host() : redirect.hostname();
+        int port = redirect.port() != 0 ? redirect.port() : redirect.scheme().isEmpty() ? requested.port() : scheme.equals("https") ? 443 : 80;
+        boolean wellKnown = (scheme.equals("http") && port == 80) || (scheme.equals("https") && port == 443);
+        String location = scheme + "://" + (host.contains(":") ? "[" + host + "]" : host) + (wellKnown ? "" : ":" + port)
+                + MatchedRoute.rewritePath(head.uri(), redirect.hasPath(), redirect.path(), redirect.prefixMatch(), route.matchedPrefix());
+        end(true);
+        io.netty.handler.codec.http.DefaultFullHttpResponse response = new io.netty.handler.codec.http.DefaultFullHttpResponse(
+                head.protocolVersion(), io.netty.handler.codec.http.HttpResponseStatus.valueOf(redirect.status()));
+        response.headers().set(HttpHeaderNames.LOCATION, location);
+        HttpUtil.setContentLength(response, 0);
+        HeaderEdits.apply(route.filters().responseHeaders(), response.headers());
+        boolean reusable = reusable();
+        HttpUtil.setKeepAlive(response, reusable);
+        record(redirect.status());
+        RequestOutcomes.of(client).forwarded();
+        writeClient(response);
+        flushClient();
+        owner.answered(reusable);
     }
 
     /** No body, or a Content-Length within the replay buffer, and no {@code Expect: 100-continue} (its client waits for the server). */
@@ -189,7 +242,7 @@ final class OutboundExchange {
 
     /** A piece of the request's body, read from the client. */
     void body(HttpContent content) {
-        if (done) {
+        if (done || (pendingRedirect != null && !(content instanceof LastHttpContent))) {
             content.release();
             return;
         }
@@ -203,6 +256,10 @@ final class OutboundExchange {
         if (last) {
             requestComplete = true;
             bodyRate.stop();
+            if (pendingRedirect != null) {
+                answerRedirect();
+                return;
+            }
             // The connection reads on (pausing it per request cost two epoll system calls): what
             // the client pipelines waits in HttpOutbound's request queue, which pauses it then.
             if (streaming) {
@@ -440,6 +497,7 @@ final class OutboundExchange {
         }
         responseStarted = true;
         MeshHeaders.stripConversionHeaders(response.headers());
+        HeaderEdits.apply(route.filters().responseHeaders(), response.headers());
         HttpUtil.setKeepAlive(response, reusable());
         if (response instanceof FullHttpResponse whole && !HttpUtil.isContentLengthSet(whole) && !HttpUtil.isTransferEncodingChunked(whole)
                 && !HttpMethod.HEAD.equals(head.method()) && whole.status().code() != 204 && whole.status().code() != 304) {
@@ -523,7 +581,8 @@ final class OutboundExchange {
 
     private void armResponseTimer() {
         cancel(responseTimer);
-        Duration timeout = route.timeout().orElse(path.requestTimeout());
+        // Each try within the route's backend timeout, and all of them within its request timeout.
+        Duration timeout = withinRequestTimeout(route.tryTimeout(path.requestTimeout()));
         Balancer.Lease current = lease;
         responseTimer = deadlines.schedule(timeout, () -> {
             if (done || responseStarted || lease != current) {
@@ -541,6 +600,15 @@ final class OutboundExchange {
             }
             fail(ProxyError.REQUEST_TIMEOUT.because("no response from " + current.endpoint().address() + " within " + timeout + held));
         });
+    }
+
+    /** {@code tryTimeout}, or what is left of the route's request timeout when that is less. */
+    private Duration withinRequestTimeout(Duration tryTimeout) {
+        if (route.timeout().isEmpty()) {
+            return tryTimeout;
+        }
+        Duration left = route.timeout().get().minusNanos(System.nanoTime() - started);
+        return left.compareTo(tryTimeout) >= 0 ? tryTimeout : left.isNegative() ? Duration.ZERO : left;
     }
 
     /** The body came below its minimum rate. */
@@ -632,7 +700,7 @@ final class OutboundExchange {
     private void record(int status) {
         Duration elapsed = Duration.ofNanos(System.nanoTime() - started);
         path.metrics().response(Direction.OUTBOUND, authority, status, elapsed);
-        path.metrics().routeResponse(authority, destination(), route.name(), status, java.util.Optional.empty(), elapsed);
+        path.metrics().routeResponse(authority, destination(), route.name(), route.kind(), status, java.util.Optional.empty(), elapsed);
     }
 
     /** The Service discovery says this request went to (every endpoint of a set carries its Service's labels). */

@@ -85,20 +85,20 @@ class RouteProfilesTest {
 
     @Test
     void theFirstMatchingRouteWinsAndABadPatternIsSkipped() {
-        assertThat(profiles.match(AUTHORITY, "GET", "/api/list")).as("before the profile came").isEqualTo(RouteProfiles.MatchedRoute.DEFAULT);
-        await().atMost(java.time.Duration.ofSeconds(10)).until(() -> !profiles.match(AUTHORITY, "GET", "/api/list").equals(RouteProfiles.MatchedRoute.DEFAULT));
+        assertThat(profiles.match(AUTHORITY, "GET", "/api/list")).as("before the profile came").isEqualTo(dev.trellis.proxy.routes.MatchedRoute.DEFAULT);
+        await().atMost(java.time.Duration.ofSeconds(10)).until(() -> !profiles.match(AUTHORITY, "GET", "/api/list").equals(dev.trellis.proxy.routes.MatchedRoute.DEFAULT));
         assertThat(asked).containsExactly(AUTHORITY + " from emojivoto");
 
         assertThat(profiles.match(AUTHORITY, "GET", "/api/list?page=2"))
-                .as("exact path, query ignored").isEqualTo(new RouteProfiles.MatchedRoute("list", true, Optional.empty()));
+                .as("exact path, query ignored").isEqualTo(new dev.trellis.proxy.routes.MatchedRoute("list", true, Optional.empty()));
         assertThat(profiles.match(AUTHORITY, "post", "/api/vote/doughnut"))
                 .as("method case-insensitive, anchored pattern, its timeout")
-                .isEqualTo(new RouteProfiles.MatchedRoute("vote", false, Optional.of(java.time.Duration.ofMillis(300))));
+                .isEqualTo(new dev.trellis.proxy.routes.MatchedRoute("vote", false, Optional.of(java.time.Duration.ofMillis(300))));
         assertThat(profiles.match(AUTHORITY, "POST", "/api/vote/doughnut/extra").name())
                 .as("the pattern is anchored: falls through to the next route").isEqualTo("anything-api");
         assertThat(profiles.match(AUTHORITY, "GET", "/api/(unclosed").name())
                 .as("the route with the bad pattern is skipped, not matched literally").isEqualTo("anything-api");
-        assertThat(profiles.match(AUTHORITY, "GET", "/health")).isEqualTo(RouteProfiles.MatchedRoute.DEFAULT);
+        assertThat(profiles.match(AUTHORITY, "GET", "/health")).isEqualTo(dev.trellis.proxy.routes.MatchedRoute.DEFAULT);
     }
 
     @Test

@@ -62,9 +62,9 @@ class VizReadsProxyMetricsTest {
         inbound(503, 40, WEB);
         for (int i = 0; i < 9; i++) {
             http.response(Direction.OUTBOUND, EMOJI, 200, Optional.of(0), Duration.ofMillis(3));
-            http.routeResponse(EMOJI, EMOJI_SVC, "ListAll", 200, Optional.of(0), Duration.ofMillis(3));
+            http.routeResponse(EMOJI, EMOJI_SVC, "ListAll", "GRPCRoute", 200, Optional.of(0), Duration.ofMillis(3));
         }
-        http.routeResponse(EMOJI, EMOJI_SVC, "ListAll", 200, Optional.of(14), Duration.ofMillis(3));
+        http.routeResponse(EMOJI, EMOJI_SVC, "ListAll", "GRPCRoute", 200, Optional.of(14), Duration.ofMillis(3));
         tcp.closed(mtls, 1000, 2000);
         tcp.opened(mtls);
         scrapeAt(start.plusSeconds(10));
@@ -92,7 +92,7 @@ class VizReadsProxyMetricsTest {
         });
 
         // A call the app made by clusterIP (transparent mode) is the same Service's route to viz.
-        http.routeResponse("10.96.0.12:8080", EMOJI_SVC, "ListAll", 200, Optional.of(0), Duration.ofMillis(3));
+        http.routeResponse("10.96.0.12:8080", EMOJI_SVC, "ListAll", "GRPCRoute", 200, Optional.of(0), Duration.ofMillis(3));
         scrapeAt(start.plusSeconds(15));
         assertThat(viz.routes(key -> key.dstService().equals("emoji-svc") && key.dstNamespace().equals("emojivoto"), Duration.ofMinutes(1),
                 start.plusSeconds(15))).extracting(MetricsWindow.RouteRow::authority).containsExactlyInAnyOrder(EMOJI, "10.96.0.12:8080");
@@ -108,7 +108,7 @@ class VizReadsProxyMetricsTest {
     void vizReadsRefusalsPolicyDenialsCallsByServiceAndTheCertificateAsTheProxyWroteThem() throws Exception {
         dev.trellis.proxy.policy.PolicyMetrics policy = new dev.trellis.proxy.policy.PolicyMetrics(registry);
         tcp.certificateExpires(start.plus(Duration.ofHours(24)));
-        http.routeResponse(EMOJI, EMOJI_SVC, "ListAll", 200, Optional.of(0), Duration.ofMillis(3));
+        http.routeResponse(EMOJI, EMOJI_SVC, "ListAll", "GRPCRoute", 200, Optional.of(0), Duration.ofMillis(3));
         scrapeAt(start);
         for (int i = 0; i < 3; i++) {
             http.refused(Direction.INBOUND, dev.trellis.proxy.errors.ProxyError.POLICY_DENIED);
@@ -118,7 +118,7 @@ class VizReadsProxyMetricsTest {
         tcp.refused(Direction.INBOUND, "undeclared_port");
         http.refused(Direction.OUTBOUND, dev.trellis.proxy.errors.ProxyError.NO_ENDPOINTS);
         for (int i = 0; i < 10; i++) {
-            http.routeResponse(EMOJI, EMOJI_SVC, "ListAll", 200, Optional.of(i < 2 ? 14 : 0), Duration.ofMillis(3));
+            http.routeResponse(EMOJI, EMOJI_SVC, "ListAll", "GRPCRoute", 200, Optional.of(i < 2 ? 14 : 0), Duration.ofMillis(3));
         }
         scrapeAt(start.plusSeconds(10));
 

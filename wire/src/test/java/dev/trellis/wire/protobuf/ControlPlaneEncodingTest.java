@@ -89,8 +89,42 @@ class ControlPlaneEncodingTest {
                 .addRoutes(dev.trellis.api.destination.v1.Route.newBuilder().setName("list").setCondition(RequestMatch.newBuilder().setPath("/api/list")))
                 .build();
         assertThat(Profile.read(ProtoReader.of(profile.toByteArray()))).isEqualTo(new Profile(List.of(
-                new Route("vote", "", "/api/vote.*", "POST", true, Optional.of(Duration.ofMillis(1500))),
-                new Route("list", "/api/list", "", "", false, Optional.empty()))));
+                Route.simple("vote", "", "/api/vote.*", "POST", true, Optional.of(Duration.ofMillis(1500))),
+                Route.simple("list", "/api/list", "", "", false, Optional.empty()))));
+    }
+
+    @Test
+    void gatewayRoutesKeepEveryFieldBothWays() throws Exception {
+        com.google.protobuf.Duration second = com.google.protobuf.Duration.newBuilder().setSeconds(1).build();
+        var route = dev.trellis.api.destination.v1.Route.newBuilder().setName("web-canary").setKind("HTTPRoute").setNamespace("shop")
+                .setCondition(RequestMatch.newBuilder().setPathPrefix("/api").setMethod("GET")
+                        .addHeaders(dev.trellis.api.destination.v1.ValueMatch.newBuilder().setName("x-canary").setExact("yes"))
+                        .addQueryParams(dev.trellis.api.destination.v1.ValueMatch.newBuilder().setName("v").setRegex("[0-9]+")))
+                .setTimeout(second).setBackendTimeout(com.google.protobuf.Duration.newBuilder().setNanos(250_000_000))
+                .addBackends(dev.trellis.api.destination.v1.WeightedBackend.newBuilder().setAuthority("web-v1.shop.svc.cluster.local:80").setWeight(90))
+                .addBackends(dev.trellis.api.destination.v1.WeightedBackend.newBuilder().setAuthority("").setWeight(10))
+                .setFilters(dev.trellis.api.destination.v1.RequestFilters.newBuilder()
+                        .setRequestHeaders(dev.trellis.api.destination.v1.HeaderEdit.newBuilder()
+                                .addSet(dev.trellis.api.destination.v1.Header.newBuilder().setName("x-route").setValue("canary")).addRemove("x-debug"))
+                        .setResponseHeaders(dev.trellis.api.destination.v1.HeaderEdit.newBuilder()
+                                .addAdd(dev.trellis.api.destination.v1.Header.newBuilder().setName("x-served-by").setValue("v2")))
+                        .setRewrite(dev.trellis.api.destination.v1.Rewrite.newBuilder().setHostname("web-v2").setPath("/v2").setPrefixMatch(true).setHasPath(true))
+                        .setMirror(dev.trellis.api.destination.v1.Mirror.newBuilder().setAuthority("shadow.shop.svc.cluster.local:80").setPercent(5)))
+                .setRetry(dev.trellis.api.destination.v1.RetryPolicy.newBuilder().setAttempts(2).addHttpStatuses(503).addGrpcCodes(14).setPerTryTimeout(second))
+                .build();
+        var redirect = dev.trellis.api.destination.v1.Route.newBuilder().setName("moved").setKind("HTTPRoute")
+                .setCondition(RequestMatch.newBuilder().setPath("/old"))
+                .setFilters(dev.trellis.api.destination.v1.RequestFilters.newBuilder().setRedirect(dev.trellis.api.destination.v1.Redirect.newBuilder()
+                        .setScheme("https").setHostname("new.example").setPort(8443).setPath("/new").setHasPath(true).setStatus(301)))
+                .build();
+        var profile = dev.trellis.api.destination.v1.Profile.newBuilder().addRoutes(route).addRoutes(redirect).build();
+        Profile read = Profile.read(ProtoReader.of(profile.toByteArray()));
+        assertThat(read.routes().getFirst().backends()).containsExactly(new Route.Backend("web-v1.shop.svc.cluster.local:80", 90), new Route.Backend("", 10));
+        assertThat(read.routes().getFirst().match().queryParams()).containsExactly(new Route.ValueMatch("v", true, "[0-9]+"));
+        assertThat(read.routes().getFirst().retry()).contains(new Route.Retry(2, List.of(503), List.of(14), Optional.of(Duration.ofSeconds(1))));
+        assertThat(read.routes().get(1).filters().redirect()).contains(new Route.Redirect("https", "new.example", 8443, true, "/new", false, 301));
+        // What the proxy reads, written again, is what the destination service wrote.
+        assertThat(dev.trellis.api.destination.v1.Profile.parseFrom(ProtoWriter.encode(read))).isEqualTo(profile);
     }
 
     @Test

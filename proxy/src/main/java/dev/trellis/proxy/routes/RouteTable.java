@@ -1,0 +1,165 @@
+package dev.trellis.proxy.routes;
+
+import dev.trellis.core.text.BoundedRegex;
+import dev.trellis.wire.destination.Profile;
+import dev.trellis.wire.destination.Route;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One authority's routes, compiled once per profile, matched per request: the first route in
+ * the profile's order that the request matches wins. Exact paths are looked up in a map, so a
+ * Service with many exact routes costs one lookup; the others are tried in order, and only
+ * those placed before the exact match found. Regular expressions run within
+ * {@link BoundedRegex}'s budget. Immutable; thread-safe.
+ */
+public final class RouteTable {
+
+    private static final Logger log = LoggerFactory.getLogger(RouteTable.class);
+
+    public static final RouteTable EMPTY = new RouteTable(List.of());
+
+    private final Map<String, List<Compiled>> exact = new HashMap<>();
+    private final List<Compiled> others = new ArrayList<>();
+    private final int size;
+
+    private record ValueCondition(String name, Optional<Pattern> regex, String value) {
+        boolean test(CharSequence actual) {
+            return regex.map(p -> BoundedRegex.matches(p, actual)).orElseGet(() -> value.contentEquals(actual));
+        }
+    }
+
+    private record Compiled(int position, MatchedRoute route, String method, String exactPath, String prefix, Optional<Pattern> regex,
+                            List<ValueCondition> headers, List<ValueCondition> query) {
+
+        boolean pathMatches(String bare) {
+            if (regex.isPresent()) {
+                return BoundedRegex.matches(regex.get(), bare);
+            }
+            if (!prefix.isEmpty()) {
+                return prefix.equals("/") || bare.equals(prefix) || (bare.startsWith(prefix) && bare.charAt(prefix.length()) == '/');
+            }
+            return exactPath.isEmpty() || bare.equals(exactPath);
+        }
+
+        boolean restMatches(RouteRequest request) {
+            if (!method.isEmpty() && !method.equalsIgnoreCase(request.method())) {
+                return false;
+            }
+            for (ValueCondition header : headers) {
+                boolean any = false;
+                for (CharSequence value : request.header(header.name())) {
+                    if (header.test(value)) {
+                        any = true;
+                        break;
+                    }
+                }
+                if (!any) {
+                    return false;
+                }
+            }
+            if (!query.isEmpty()) {
+                Map<String, List<String>> params = new QueryStringDecoder(request.pathAndQuery()).parameters();
+                for (ValueCondition param : query) {
+                    List<String> values = params.get(param.name());
+                    if (values == null || values.isEmpty() || !param.test(values.getFirst())) {
+                        return false;
+                    }
+                }
+            }
+            return true;
+        }
+    }
+
+    private RouteTable(List<Route> routes) {
+        int position = 0;
+        for (Route route : routes) {
+            Optional<Compiled> compiled = compile(position, route);
+            if (compiled.isEmpty()) {
+                continue;
+            }
+            if (!compiled.get().exactPath().isEmpty()) {
+                exact.computeIfAbsent(compiled.get().exactPath(), p -> new ArrayList<>()).add(compiled.get());
+            } else {
+                others.add(compiled.get());
+            }
+            position++;
+        }
+        size = position;
+    }
+
+    /** The routes of {@code profile}; a route whose pattern cannot be used is left out with a warning. */
+    public static RouteTable of(Profile profile) {
+        return profile.routes().isEmpty() ? EMPTY : new RouteTable(profile.routes());
+    }
+
+    public int size() {
+        return size;
+    }
+
+    /** The first route {@code request} matches, or {@link MatchedRoute#DEFAULT}. */
+    public MatchedRoute match(RouteRequest request) {
+        if (size == 0) {
+            return MatchedRoute.DEFAULT;
+        }
+        String pathAndQuery = request.pathAndQuery();
+        int q = pathAndQuery.indexOf('?');
+        String bare = q < 0 ? pathAndQuery : pathAndQuery.substring(0, q);
+        Compiled found = null;
+        List<Compiled> candidates = exact.get(bare);
+        if (candidates != null) {
+            for (Compiled candidate : candidates) {
+                if (candidate.restMatches(request)) {
+                    found = candidate;
+                    break;
+                }
+            }
+        }
+        for (Compiled other : others) {
+            if (found != null && other.position() > found.position()) {
+                break;
+            }
+            if (other.pathMatches(bare) && other.restMatches(request)) {
+                return other.route();
+            }
+        }
+        return found == null ? MatchedRoute.DEFAULT : found.route();
+    }
+
+    private static Optional<Compiled> compile(int position, Route route) {
+        try {
+            Route.Match match = route.match();
+            Optional<Pattern> regex = match.pathRegex().isEmpty() ? Optional.empty() : Optional.of(BoundedRegex.compile(match.pathRegex()));
+            List<ValueCondition> headers = new ArrayList<>();
+            for (Route.ValueMatch header : match.headers()) {
+                headers.add(condition(header));
+            }
+            List<ValueCondition> query = new ArrayList<>();
+            for (Route.ValueMatch param : match.queryParams()) {
+                query.add(condition(param));
+            }
+            Optional<Duration> timeout = route.timeout().filter(Duration::isPositive);
+            Optional<Duration> backendTimeout = route.backendTimeout().filter(Duration::isPositive);
+            MatchedRoute matched = new MatchedRoute(route.name(), route.kind(), route.retryable(), timeout, backendTimeout,
+                    route.backends().isEmpty() ? MatchedRoute.Backends.NONE : new MatchedRoute.Backends(route.backends()),
+                    route.filters(), route.retry(), match.pathPrefix());
+            String exactPath = regex.isEmpty() && match.pathPrefix().isEmpty() ? match.path() : "";
+            return Optional.of(new Compiled(position, matched, match.method(), exactPath, match.pathPrefix(), regex, headers, query));
+        } catch (IllegalArgumentException e) {
+            log.warn("routes: route {} cannot be used; skipped: {}", route.name(), e.getMessage());
+            return Optional.empty();
+        }
+    }
+
+    private static ValueCondition condition(Route.ValueMatch match) {
+        return new ValueCondition(match.name(), match.regex() ? Optional.of(BoundedRegex.compile(match.value())) : Optional.empty(), match.value());
+    }
+}

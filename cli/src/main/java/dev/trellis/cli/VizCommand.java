@@ -339,9 +339,11 @@ final class VizCommand {
                 spec.commandLine().getOut().println(body);
                 return 0;
             }
-            StringBuilder out = new StringBuilder("%-14s %-44s %8s %8s %12s %12s %12s%n".formatted("ROUTE", "AUTHORITY", "SUCCESS", "RPS", "LATENCY_P50", "LATENCY_P95", "LATENCY_P99"));
+            StringBuilder out = new StringBuilder("%-14s %-12s %-44s %-16s %8s %8s %12s %12s %12s%n".formatted("ROUTE", "KIND", "AUTHORITY", "BACKEND",
+                    "SUCCESS", "RPS", "LATENCY_P50", "LATENCY_P95", "LATENCY_P99"));
             for (MetricsWindow.RouteRow row : JSON.readValue(body, MetricsWindow.RouteRow[].class)) {
-                out.append("%-14s %-44s %8s %8s %12s %12s %12s%n".formatted(row.route(), row.authority(),
+                out.append("%-14s %-12s %-44s %-16s %8s %8s %12s %12s %12s%n".formatted(row.route(), row.routeKind().isEmpty() ? "-" : row.routeKind(),
+                        row.authority(), row.dstService().isEmpty() ? "-" : row.dstService(),
                         row.successRate() == null ? "-" : String.format(Locale.ROOT, "%.2f%%", row.successRate() * 100),
                         String.format(Locale.ROOT, "%.1f", row.rps()), StatTable.ms(row.latencyP50Ms()), StatTable.ms(row.latencyP95Ms()),
                         StatTable.ms(row.latencyP99Ms())));

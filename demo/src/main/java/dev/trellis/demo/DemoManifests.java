@@ -8,7 +8,12 @@ final class DemoManifests {
     static final String NAMESPACE = "emojivoto";
 
     /** One pod of the sample app: its deployment, service account, app port and proxy inbound port. */
-    record PodSpec(String deployment, String pod, String serviceAccount, String portName, int appPort, int proxyInboundPort, int proxyTapPort) {}
+    record PodSpec(String deployment, String pod, String serviceAccount, String portName, int appPort, int proxyInboundPort, int proxyTapPort) {
+        /** The version label: emoji's second replica plays the canary ({@code v2}) of the walk-through in docs/routes.md. */
+        String version() {
+            return pod.equals("emoji-1") ? "v2" : "v1";
+        }
+    }
 
     private DemoManifests() {
     }
@@ -40,6 +45,18 @@ final class DemoManifests {
                       ports: [{name: %s, port: %d}]
                     """.formatted(service, service, any.portName(), service.equals("web") ? 80 : 8080));
         }
+        for (String version : List.of("v1", "v2")) {
+            // One Service per version of emoji: the backends a route splits emoji-svc's calls between.
+            out.append("""
+                    ---
+                    apiVersion: v1
+                    kind: Service
+                    metadata: {namespace: emojivoto, name: emoji-%s-svc}
+                    spec:
+                      selector: {app: emoji, version: %s}
+                      ports: [{name: grpc, port: 8080}]
+                    """.formatted(version, version));
+        }
         for (PodSpec pod : pods) {
             out.append("""
                     ---
@@ -48,14 +65,14 @@ final class DemoManifests {
                     metadata:
                       namespace: emojivoto
                       name: %s
-                      labels: {app: %s}
+                      labels: {app: %s, version: %s}
                       annotations: {config.trellis.dev/proxy-inbound-port: "%d", config.trellis.dev/proxy-tap-port: "%d"}
                       ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: %s-rs, uid: demo-%s, controller: true}]
                     spec:
                       serviceAccountName: %s
                       containers: [{name: app, image: trellis-demo/%s, ports: [{name: %s, containerPort: %d}]}]
                     status: {podIP: 127.0.0.1, phase: Running}
-                    """.formatted(pod.pod(), pod.deployment(), pod.proxyInboundPort(), pod.proxyTapPort(), pod.deployment(), pod.deployment(),
+                    """.formatted(pod.pod(), pod.deployment(), pod.version(), pod.proxyInboundPort(), pod.proxyTapPort(), pod.deployment(), pod.deployment(),
                     pod.serviceAccount(), pod.deployment(), pod.portName(), pod.appPort()));
             if (!pod.deployment().equals("vote-bot")) {
                 // One slice per pod: in local mode each pod's app has a port of its own.
@@ -71,6 +88,20 @@ final class DemoManifests {
                         ports: [{name: %s, port: %d}]
                         endpoints: [{addresses: [127.0.0.1], conditions: {ready: true}, targetRef: {kind: Pod, namespace: emojivoto, name: %s}}]
                         """.formatted(pod.pod(), pod.deployment(), pod.portName(), pod.appPort(), pod.pod()));
+            }
+            if (pod.deployment().equals("emoji")) {
+                out.append("""
+                        ---
+                        apiVersion: discovery.k8s.io/v1
+                        kind: EndpointSlice
+                        metadata:
+                          namespace: emojivoto
+                          name: %s-%s
+                          labels: {kubernetes.io/service-name: emoji-%s-svc}
+                        addressType: IPv4
+                        ports: [{name: grpc, port: %d}]
+                        endpoints: [{addresses: [127.0.0.1], conditions: {ready: true}, targetRef: {kind: Pod, namespace: emojivoto, name: %s}}]
+                        """.formatted(pod.pod(), pod.version(), pod.version(), pod.appPort(), pod.pod()));
             }
         }
         return out.toString();
@@ -90,6 +121,27 @@ final class DemoManifests {
                       matches: [{path: {type: PathPrefix, value: /api/vote}, method: GET}]
                       timeout: 5s
                       retryable: true
+                """;
+    }
+
+    /**
+     * The canary of docs/routes.md: a Gateway API GRPCRoute on emoji-svc that sends web's calls
+     * to emoji's v1 and v2 by weight. Edit the weights while the demo runs.
+     */
+    static String canary() {
+        return """
+                # A canary of emoji (docs/routes.md): 10 % of web's calls go to emoji's v2. Shift
+                # them: change the weights below (50/50, then 0/100) and save; within a second the
+                # split follows. See it with `trellis viz routes emoji-svc` (a row per backend).
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: GRPCRoute
+                metadata: {namespace: emojivoto, name: emoji-canary}
+                spec:
+                  parentRefs: [{group: "", kind: Service, name: emoji-svc, port: 8080}]
+                  rules:
+                    - backendRefs:
+                        - {name: emoji-v1-svc, port: 8080, weight: 90}
+                        - {name: emoji-v2-svc, port: 8080, weight: 10}
                 """;
     }
 

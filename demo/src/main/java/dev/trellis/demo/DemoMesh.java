@@ -225,6 +225,7 @@ public final class DemoMesh implements AutoCloseable {
         Files.writeString(state.resolve("emojivoto.yaml"), DemoManifests.app(pods));
         Files.writeString(state.resolve("policy.yaml"), DemoManifests.policy());
         Files.writeString(state.resolve("routes.yaml"), DemoManifests.routes());
+        Files.writeString(state.resolve("canary.yaml"), DemoManifests.canary());
 
         // The metrics API: scrapes every proxy over mTLS as the viz identity.
         WorkloadIdentity vizIdentity = ControlPlaneComponent.VIZ.identity(TRUST_DOMAIN);

@@ -61,6 +61,10 @@ class DemoMeshTest {
                         assertThat(route.route()).isEqualTo("vote");
                         assertThat(route.rps()).isGreaterThan(0);
                     }));
+            // The canary: web's calls to emoji-svc follow the GRPCRoute to both versions' Services, a row each.
+            Awaitility.await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(demo.routes("emoji-svc"))
+                    .filteredOn(route -> route.route().equals("emoji-canary") && route.routeKind().equals("GRPCRoute") && route.rps() > 0)
+                    .extracting(route -> route.dstService()).contains("emoji-v1-svc", "emoji-v2-svc"));
 
             // The metrics API answers the CLI with its token, and nobody without it.
             Map<String, String> api = Files.readAllLines(dir.resolve("viz-api")).stream()

@@ -163,14 +163,18 @@ class GatewayRoutesMeshTest {
         assertThat(failures.get()).as("requests not answered 200 while the weights changed").isZero();
     }
 
-    /** Waits until 1,000 requests of {@code phase} were answered, then checks v2's share of them within 4 points. */
+    /**
+     * Waits until 2,000 requests of {@code phase} were answered, then checks v2's share of them
+     * within 5 points: over 4 standard deviations of a fair split of 2,000, so chance alone
+     * fails this about once in 100,000 runs.
+     */
     private static void assertShare(Map<String, AtomicInteger> counts, String phase, double v2Share) {
         int start = count(counts, phase + ":v1") + count(counts, phase + ":v2");
         int startV2 = count(counts, phase + ":v2");
-        Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> count(counts, phase + ":v1") + count(counts, phase + ":v2") - start >= 1000);
+        Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> count(counts, phase + ":v1") + count(counts, phase + ":v2") - start >= 2000);
         int total = count(counts, phase + ":v1") + count(counts, phase + ":v2") - start;
         double share = (count(counts, phase + ":v2") - startV2) / (double) total;
-        assertThat(share).as("v2's share in phase " + phase + " of " + total + " requests").isCloseTo(v2Share, org.assertj.core.data.Offset.offset(0.04));
+        assertThat(share).as("v2's share in phase " + phase + " of " + total + " requests").isCloseTo(v2Share, org.assertj.core.data.Offset.offset(0.05));
     }
 
     private static int count(Map<String, AtomicInteger> counts, String key) {

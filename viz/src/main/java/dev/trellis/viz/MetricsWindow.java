@@ -18,6 +18,7 @@ import static dev.trellis.core.metrics.ProxyMetricNames.REQUEST_REFUSED;
 import static dev.trellis.core.metrics.ProxyMetricNames.RESPONSE;
 import static dev.trellis.core.metrics.ProxyMetricNames.RESPONSE_LATENCY_MS;
 import static dev.trellis.core.metrics.ProxyMetricNames.ROUTE;
+import static dev.trellis.core.metrics.ProxyMetricNames.ROUTE_KIND;
 import static dev.trellis.core.metrics.ProxyMetricNames.ROUTE_RESPONSE;
 import static dev.trellis.core.metrics.ProxyMetricNames.ROUTE_RESPONSE_LATENCY_MS;
 import static dev.trellis.core.metrics.ProxyMetricNames.SERVER_NAME;
@@ -59,7 +60,7 @@ public final class MetricsWindow {
                  Map<String, Double> refusals, Map<String, Double> policyDenials, double certificateExpiry) {}
 
     /** An outbound route: the authority called, the Service discovery said it is (empty when none), and the profile's route name. */
-    public record RouteKey(String authority, String dstNamespace, String dstService, String route) {}
+    public record RouteKey(String authority, String dstNamespace, String dstService, String route, String routeKind) {}
 
     /** What one scrape says of one outbound route. */
     record RoutePoint(double requests, double successes, TreeMap<Double, Double> latencyBuckets) {}
@@ -68,7 +69,12 @@ public final class MetricsWindow {
     public record Edge(String pod, String clientId, double requests) {}
 
     /** Golden metrics of one outbound route, summed over the calling pods. */
-    public record RouteRow(String authority, String route, Double successRate, double rps, Double latencyP50Ms, Double latencyP95Ms, Double latencyP99Ms) {}
+    /**
+     * One route's golden metrics towards one backend Service ({@code dstService}: a weighted
+     * route's calls are a row per backend); {@code routeKind} says where the route comes from
+     * ({@code HTTPRoute}, {@code GRPCRoute}, {@code TrellisRoute}, or empty for {@code [default]}).
+     */
+    public record RouteRow(String authority, String route, String routeKind, String dstService, Double successRate, double rps, Double latencyP50Ms, Double latencyP95Ms, Double latencyP99Ms) {}
 
     private final Duration retention;
     private final ConcurrentHashMap<String, Deque<Point>> byPod = new ConcurrentHashMap<>();
@@ -110,7 +116,8 @@ public final class MetricsWindow {
                 continue;
             }
             if (OUTBOUND.equals(sample.label(DIRECTION)) && sample.name().startsWith(ROUTE_RESPONSE)) {
-                RouteKey key = new RouteKey(sample.label(AUTHORITY), sample.label(DST_NAMESPACE), sample.label(DST_SERVICE), sample.label(ROUTE));
+                RouteKey key = new RouteKey(sample.label(AUTHORITY), sample.label(DST_NAMESPACE), sample.label(DST_SERVICE), sample.label(ROUTE),
+                        sample.label(ROUTE_KIND));
                 if (sample.name().equals(total(ROUTE_RESPONSE))) {
                     double[] counts = routeCounts.computeIfAbsent(key, k -> new double[2]);
                     counts[0] += sample.value();
@@ -245,7 +252,7 @@ public final class MetricsWindow {
     /** Golden metrics per outbound route that {@code wanted} matches, summed over every pod's proxy. */
     public java.util.List<RouteRow> routes(java.util.function.Predicate<RouteKey> wanted, Duration window, Instant now) {
         Map<RouteKey, double[]> counts = new TreeMap<>(java.util.Comparator.comparing(RouteKey::authority).thenComparing(RouteKey::route)
-                .thenComparing(RouteKey::dstNamespace).thenComparing(RouteKey::dstService));
+                .thenComparing(RouteKey::dstNamespace).thenComparing(RouteKey::dstService).thenComparing(RouteKey::routeKind));
         Map<RouteKey, TreeMap<Double, Double>> buckets = new java.util.HashMap<>();
         double seconds = 0;
         for (String pod : byPod.keySet()) {
@@ -271,7 +278,7 @@ public final class MetricsWindow {
         counts.forEach((key, c) -> {
             boolean any = c[0] > 0;
             TreeMap<Double, Double> b = buckets.getOrDefault(key, new TreeMap<>());
-            rows.add(new RouteRow(key.authority(), key.route(), any ? c[1] / c[0] : null, over > 0 ? c[0] / over : 0,
+            rows.add(new RouteRow(key.authority(), key.route(), key.routeKind(), key.dstService(), any ? c[1] / c[0] : null, over > 0 ? c[0] / over : 0,
                     any ? quantile(b, 0.5) : null, any ? quantile(b, 0.95) : null, any ? quantile(b, 0.99) : null));
         });
         return rows;

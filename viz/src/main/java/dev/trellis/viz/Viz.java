@@ -396,12 +396,13 @@ public final class Viz implements AutoCloseable {
     /**
      * Per-route golden metrics of calls to {@code service} in {@code namespace}, from the callers' proxies (route
      * profiles): the calls discovery resolved to that Service, whatever authority the app used (a name, or a
-     * clusterIP in transparent mode), and calls by its name the proxies could not resolve.
+     * clusterIP in transparent mode), calls by its name the proxies could not resolve, and calls by its name that
+     * a route sent to another Service (a canary's backends: a row each).
      */
     public List<MetricsWindow.RouteRow> routes(String service, String namespace) {
         String prefix = service + "." + namespace + ".";
-        return window.routes(key -> key.dstService().isEmpty() ? key.authority().startsWith(prefix)
-                : key.dstService().equals(service) && key.dstNamespace().equals(namespace), WINDOW, clock.instant());
+        return window.routes(key -> key.authority().startsWith(prefix)
+                || (key.dstService().equals(service) && key.dstNamespace().equals(namespace)), WINDOW, clock.instant());
     }
 
     /** The meshed pods of {@code namespace} (of {@code workload} when given) whose proxies can be tapped now. */

@@ -175,7 +175,8 @@
         section("Routes", w.routes.length === 0 ? h("p", {}, "No Service selects these pods.") : w.routes.map(sr => h("div", {},
             h("h3", {}, "Calls to " + sr.service),
             table("routes-" + sr.service, [
-              {label: "Route", value: r => r.route}, {label: "Authority", value: r => r.authority},
+              {label: "Route", value: r => r.route}, {label: "Kind", value: r => r.routeKind || "-"},
+              {label: "Authority", value: r => r.authority}, {label: "Backend", value: r => r.dstService || "-"},
               {label: "Success", value: r => r.successRate, cell: r => srCell(r.successRate), num: true},
               {label: "RPS", value: r => r.rps, text: r => rps(r.rps), num: true},
               {label: "P50", value: r => r.latencyP50Ms, text: r => ms(r.latencyP50Ms), num: true},

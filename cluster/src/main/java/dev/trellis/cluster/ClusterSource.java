@@ -24,6 +24,11 @@ public interface ClusterSource extends AutoCloseable {
     /** Empty when healthy; otherwise what is wrong (a lost watch, a broken file), for {@code /ready} and logs. */
     Optional<String> problem();
 
+    /** Where the status of Gateway API routes is written; empty when this source cannot write it. */
+    default Optional<dev.trellis.cluster.routes.RouteStatus.Sink> routeStatus() {
+        return Optional.empty();
+    }
+
     /** A short description for logs: {@code kubernetes} or {@code local /path}. */
     String describe();
 

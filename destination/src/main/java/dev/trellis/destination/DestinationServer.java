@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import dev.trellis.admin.AdminServer;
 import dev.trellis.api.server.MeshGrpcServers;
 import dev.trellis.cluster.ClusterSource;
+import dev.trellis.destination.translate.LastGoodRoutes;
 import dev.trellis.tls.context.CredentialsStore;
 import dev.trellis.tls.context.MeshSslContexts;
 import io.grpc.Server;
@@ -35,11 +36,13 @@ public final class DestinationServer implements AutoCloseable {
     private final Server grpc;
     private final AdminServer admin;
     private final Publisher publisher;
+    private final RouteStatusPublisher statuses;
 
-    private DestinationServer(Server grpc, AdminServer admin, Publisher publisher) {
+    private DestinationServer(Server grpc, AdminServer admin, Publisher publisher, RouteStatusPublisher statuses) {
         this.grpc = grpc;
         this.admin = admin;
         this.publisher = publisher;
+        this.statuses = statuses;
     }
 
     /**
@@ -53,11 +56,13 @@ public final class DestinationServer implements AutoCloseable {
         PrometheusRegistry registry = new PrometheusRegistry();
         DestinationMetrics metrics = new DestinationMetrics(registry);
         Publisher publisher = new Publisher(source, config.updateWindow(), metrics);
+        // The Gateway API routes in force, shared by every profile stream and the routes' status.
+        LastGoodRoutes routes = new LastGoodRoutes();
         Streams streams = new Streams(new CallerLimits(config.streamsPerIdentity(), config.streamsPerPeer(), config.callRate()), publisher, metrics);
         Server grpc = MeshGrpcServers.forAddress(config.listen().toSocketAddress(), MeshSslContexts.forGrpcServer(credentials, ClientAuth.REQUIRE, clock))
                 .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
                 .maxConcurrentCallsPerConnection(MAX_CONCURRENT_CALLS_PER_CONNECTION)
-                .addService(ServerInterceptors.intercept(new DestinationService(config, source, streams, metrics),
+                .addService(ServerInterceptors.intercept(new DestinationService(config, source, streams, metrics, routes),
                         new Caller.Interceptor(config.acceptedTrustDomains(), metrics)))
                 .addService(ServerInterceptors.intercept(new PolicyService(config, source, streams, metrics),
                         new Caller.Interceptor(config.acceptedTrustDomains(), metrics)))
@@ -90,10 +95,11 @@ public final class DestinationServer implements AutoCloseable {
             publisher.close();
             throw e;
         }
+        RouteStatusPublisher statuses = new RouteStatusPublisher(source, routes);
         log.info("destination: serving on {} for {} from {} (visibility {}, default inbound policy {}, limits {} streams per identity, {} per peer, calls {})",
                 grpc.getListenSockets().getFirst(), config.identity(), source.describe(), config.strictVisibility() ? "strict" : "cluster-wide",
                 config.defaultInboundPolicy(), config.streamsPerIdentity(), config.streamsPerPeer(), config.callRate());
-        return new DestinationServer(grpc, admin, publisher);
+        return new DestinationServer(grpc, admin, publisher, statuses);
     }
 
     public InetSocketAddress grpcAddress() {
@@ -111,6 +117,7 @@ public final class DestinationServer implements AutoCloseable {
 
     @Override
     public void close() {
+        statuses.close();
         publisher.close();
         grpc.shutdown();
         try {

@@ -33,11 +33,13 @@ final class DestinationService extends DestinationGrpc.DestinationImplBase {
     private final DestinationServerConfig config;
     private final ClusterSource source;
     /** The Gateway API routes in force, shared by every profile stream. */
-    private final dev.trellis.destination.translate.LastGoodRoutes routes = new dev.trellis.destination.translate.LastGoodRoutes();
+    private final dev.trellis.destination.translate.LastGoodRoutes routes;
     private final Streams streams;
     private final DestinationMetrics metrics;
 
-    DestinationService(DestinationServerConfig config, ClusterSource source, Streams streams, DestinationMetrics metrics) {
+    DestinationService(DestinationServerConfig config, ClusterSource source, Streams streams, DestinationMetrics metrics,
+                       dev.trellis.destination.translate.LastGoodRoutes routes) {
+        this.routes = routes;
         this.config = config;
         this.source = source;
         this.streams = streams;

@@ -1,6 +1,8 @@
 package dev.trellis.install;
 
 import dev.trellis.cluster.kubernetes.WatchedResource;
+import dev.trellis.cluster.routes.GatewayRoutes;
+import dev.trellis.cluster.routes.RouteStatus;
 import dev.trellis.core.identity.ControlPlaneComponent;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
@@ -48,7 +50,10 @@ final class DestinationManifests {
         var pod = workload.pod(container, List.of(ControlPlaneWorkload.trustAnchorsVolume(), ControlPlaneWorkload.identityTokenVolume()), true);
         List<HasMetadata> objects = new ArrayList<>();
         objects.add(workload.serviceAccount());
-        objects.addAll(workload.clusterRole(readRules(WatchedResource.ALL)));
+        List<PolicyRule> rules = new ArrayList<>(readRules(WatchedResource.ALL));
+        // Its one write: the status of the Gateway API routes it carries out (docs/routes.md).
+        rules.add(new PolicyRuleBuilder().withApiGroups(GatewayRoutes.GROUP).withResources(RouteStatus.STATUS_SUBRESOURCES).withVerbs("update").build());
+        objects.addAll(workload.clusterRole(rules));
         objects.add(workload.deployment(pod, Map.of()));
         objects.add(workload.service(Map.of("grpc", GRPC_PORT)));
         objects.add(workload.networkPolicy(List.of(GRPC_PORT, PROBE_PORT)));

@@ -62,6 +62,7 @@ public final class KubernetesClusterSource implements ClusterSource {
         }
     };
     private volatile Optional<String> gatewayApi = Optional.empty();
+    private volatile RouteStatusWriter routeStatus;
     private final SnapshotListeners snapshots = new SnapshotListeners();
     private final ScheduledExecutorService rebuilder;
     private final AtomicBoolean rebuildScheduled = new AtomicBoolean();
@@ -147,17 +148,19 @@ public final class KubernetesClusterSource implements ClusterSource {
             Set<String> names = served == null || served.getResources() == null ? Set.of()
                     : served.getResources().stream().map(io.fabric8.kubernetes.api.model.APIResource::getName).collect(java.util.stream.Collectors.toSet());
             for (String resource : WatchedResource.GATEWAY_ROUTES.resources()) {
+                // Named with the group: Trellis's own HTTPRoute is "httproutes" too.
+                String informer = resource + "." + GatewayRoutes.GROUP;
                 if (!names.contains(resource)) {
                     missing.add(resource);
-                } else if (!informers.containsKey(resource)) {
-                    log.info("cluster: watching {}.{}", resource, GatewayRoutes.GROUP);
-                    add(resource, resource.equals("httproutes")
+                } else if (!informers.containsKey(informer)) {
+                    log.info("cluster: watching {}", informer);
+                    add(informer, resource.equals("httproutes")
                             ? client.resources(io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute.class).inAnyNamespace().inform(cast(onChange), 0)
                             : client.resources(io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCRoute.class).inAnyNamespace().inform(cast(onChange), 0));
                 }
             }
         } catch (RuntimeException e) {
-            missing.addAll(WatchedResource.GATEWAY_ROUTES.resources().stream().filter(r -> !informers.containsKey(r)).toList());
+            missing.addAll(WatchedResource.GATEWAY_ROUTES.resources().stream().filter(r -> !informers.containsKey(r + "." + GatewayRoutes.GROUP)).toList());
             log.debug("cluster: asking for the Gateway API's resources failed", e);
         }
         Optional<String> now = missing.isEmpty() ? Optional.empty() : Optional.of("the Gateway API's " + String.join(" and ", missing)
@@ -166,6 +169,15 @@ public final class KubernetesClusterSource implements ClusterSource {
             now.ifPresent(text -> log.info("cluster: {}", text));
         }
         gatewayApi = now;
+    }
+
+    /** Writes route status on the API server through this source's client (created on first use, closed with the source). */
+    @Override
+    public synchronized Optional<dev.trellis.cluster.routes.RouteStatus.Sink> routeStatus() {
+        if (routeStatus == null) {
+            routeStatus = new RouteStatusWriter(client, java.time.Clock.systemUTC());
+        }
+        return Optional.of(routeStatus);
     }
 
     /** Which Gateway API route kinds are not read because the API server does not serve them; empty when all are. */
@@ -247,6 +259,9 @@ public final class KubernetesClusterSource implements ClusterSource {
 
     @Override
     public void close() {
+        if (routeStatus != null) {
+            routeStatus.close();
+        }
         informers.values().forEach(SharedIndexInformer::close);
         rebuilder.shutdownNow();
         if (ownsClient) {

@@ -81,7 +81,7 @@ final class GatewayRouteRules {
                 .setNamespace(entry.route().key().id().namespace())
                 .setCondition(condition(entry.match()));
         for (MeshRoute.Backend backend : rule.backends()) {
-            out.addBackends(WeightedBackend.newBuilder().setAuthority(authority(snapshot, entry.route(), backend, clusterDomain).orElse(""))
+            out.addBackends(WeightedBackend.newBuilder().setAuthority(BackendRefs.authority(snapshot, entry.route(), backend, clusterDomain).orElse(""))
                     .setWeight(backend.weight()));
         }
         RequestFilters.Builder filters = RequestFilters.newBuilder();
@@ -103,7 +103,7 @@ final class GatewayRouteRules {
                     r.path().ifPresent(p -> rewrite.setHasPath(true).setPath(p.value()).setPrefixMatch(!p.fullPath()));
                     filters.setRewrite(rewrite);
                 }
-                case Filter.Mirror m -> authority(snapshot, entry.route(), m.backend(), clusterDomain)
+                case Filter.Mirror m -> BackendRefs.authority(snapshot, entry.route(), m.backend(), clusterDomain)
                         .ifPresent(a -> filters.setMirror(Mirror.newBuilder().setAuthority(a).setPercent(m.percent())));
             }
         }
@@ -120,17 +120,6 @@ final class GatewayRouteRules {
             out.setRetry(policy).setIsRetryable(retry.attempts() > 0);
         });
         return out.build();
-    }
-
-    /**
-     * The authority of a backend the mesh can send to: a Service of the route's namespace that
-     * exists (a reference to another namespace would need a ReferenceGrant, which is not read).
-     */
-    static Optional<String> authority(ClusterSnapshot snapshot, MeshRoute route, MeshRoute.Backend backend, String clusterDomain) {
-        if (!backend.isService() || !backend.ref().namespace().equals(route.key().id().namespace()) || snapshot.service(backend.ref()).isEmpty()) {
-            return Optional.empty();
-        }
-        return Optional.of(backend.ref().name() + "." + backend.ref().namespace() + ".svc." + clusterDomain + ":" + backend.port().orElseThrow());
     }
 
     private static RequestMatch.Builder condition(MeshRoute.Match match) {

@@ -111,4 +111,37 @@ class GatewayRouteRulesTest {
         assertThat(routes.of(deleted)).isEmpty();
         assertThat(List.of(profile(snapshot(4, good.formatted(0)), routes, "shop").getRoutes(0).getKind())).containsExactly("TrellisRoute");
     }
+
+    @Test
+    void statusSaysWhyARouteDoesNothing() throws Exception {
+        String route = """
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: HTTPRoute
+                metadata: {namespace: shop, name: split, generation: %d}
+                spec:
+                  parentRefs: [{group: "", kind: Service, name: web, port: 80}, {group: "", kind: Service, name: nowhere}]
+                  rules: [{backendRefs: [{name: web-v2, port: 80, weight: %d}, {name: gone, port: 80}]}]
+                """;
+        LastGoodRoutes routes = new LastGoodRoutes();
+        ClusterSnapshot first = snapshot(1, route.formatted(1, 5));
+        var status = RouteStatuses.of(first, routes.of(first)).getFirst();
+        assertThat(status.generation()).isEqualTo(1);
+        assertThat(status.condition(0, "Accepted")).hasValueSatisfying(c -> assertThat(c.status()).isTrue());
+        assertThat(status.condition(1, "Accepted")).hasValueSatisfying(c -> {
+            assertThat(c.status()).isFalse();
+            assertThat(c.reason()).isEqualTo("NoMatchingParent");
+            assertThat(c.message()).isEqualTo("Service shop/nowhere does not exist");
+        });
+        assertThat(status.condition(0, "ResolvedRefs")).hasValueSatisfying(c -> {
+            assertThat(c.reason()).isEqualTo("BackendNotFound");
+            assertThat(c.message()).isEqualTo("spec.rules[0]: backend Service shop/gone does not exist; its share of requests is answered 500");
+        });
+        ClusterSnapshot bad = snapshot(2, route.formatted(2, 0).replace(", {name: gone, port: 80}", ""));
+        var refused = RouteStatuses.of(bad, routes.of(bad)).getFirst();
+        assertThat(refused.generation()).isEqualTo(2);
+        assertThat(refused.condition(0, "Accepted")).hasValueSatisfying(c -> {
+            assertThat(c.reason()).isEqualTo("UnsupportedValue");
+            assertThat(c.message()).endsWith("the weights sum to zero, so no request could go anywhere; the last version that could be carried out stays in force");
+        });
+    }
 }

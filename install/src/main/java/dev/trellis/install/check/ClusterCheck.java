@@ -41,6 +41,7 @@ public final class ClusterCheck {
             categories.add(injector);
         }
         NodeChecks.run(client, options.namespace()).ifPresent(categories::add);
+        categories.add(RouteChecks.run(client));
         if (options.proxies()) {
             categories.add(DataPlaneChecks.run(client, options.namespace()));
         }

@@ -49,8 +49,27 @@ class ClusterCheckTest {
         CheckReport report = check();
         assertThat(report.worst()).as(report.text()).isEqualTo(Outcome.OK);
         assertThat(report.categories()).extracting(CheckReport.Category::name)
-                .containsExactly("kubernetes-api", "kubernetes-version", "control-plane", "identity", "viz", "injector");
+                .containsExactly("kubernetes-api", "kubernetes-version", "control-plane", "identity", "viz", "injector", "gateway-api");
         assertThat(report.text()).contains("√ control plane Deployments are available").endsWith("Status check results are √\n");
+    }
+
+    @Test
+    void theGatewayApisCrdsAreReportedWithTheirReleaseAndRefusedRoutesAreNamed() {
+        install(pki(Duration.ofDays(3650), Duration.ofDays(365)));
+        assertThat(check().text()).contains("the Gateway API's httproutes.gateway.networking.k8s.io CRD is not installed");
+        dev.trellis.testing.cluster.GatewayApiCrds.standard("v1.3.0").forEach(crd -> client.apiextensions().v1().customResourceDefinitions().resource(crd).create());
+        var route = client.resources(io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute.class).inNamespace("shop").resource(
+                new io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRouteBuilder().withNewMetadata().withNamespace("shop").withName("split").endMetadata()
+                        .withNewSpec().addNewParentRef().withGroup("").withKind("Service").withName("web").endParentRef().endSpec().build()).create();
+        route.setStatus(new io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRouteStatusBuilder().addNewParent()
+                .withControllerName(dev.trellis.cluster.routes.RouteStatus.CONTROLLER).withNewParentRef().withKind("Service").withName("web").endParentRef()
+                .addNewCondition().withType("ResolvedRefs").withStatus("False").withReason("BackendNotFound").withMessage("backend Service shop/web-v2 does not exist")
+                .endCondition().endParent().build());
+        client.resources(io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute.class).inNamespace("shop").resource(route).updateStatus();
+        CheckReport report = check();
+        assertThat(report.text()).contains("√ the Gateway API's httproutes.gateway.networking.k8s.io CRD serves gateway.networking.k8s.io/v1: v1.3.0 (standard channel)")
+                .contains("HTTPRoute shop/split ResolvedRefs BackendNotFound: backend Service shop/web-v2 does not exist");
+        assertThat(report.worst()).isEqualTo(Outcome.WARNING);
     }
 
     @Test

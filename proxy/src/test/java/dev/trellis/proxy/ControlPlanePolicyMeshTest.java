@@ -181,6 +181,21 @@ class ControlPlanePolicyMeshTest {
     }
 
     @Test
+    void auditModeLetsThroughAndCountsWhatEnforcementRefuses() throws Exception {
+        // The same policy as enforced (voters are someone else), under accessPolicy: audit.
+        writeApp(policy("someone-else", "").replace("protocol: http1}", "protocol: http1, accessPolicy: audit}"));
+        Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            assertThat(vote().statusCode()).isEqualTo(200);
+            assertThat(metrics(server)).contains("inbound_http_authz_audit_total{srv_name=\"voting-http\"}");
+        });
+        assertThat(metrics(server)).doesNotContain("inbound_http_authz_deny_total{srv_name=\"voting-http\"}");
+        // Enforced, the same caller is refused.
+        writeApp(policy("someone-else", ""));
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> vote().statusCode() == 403);
+        assertThat(metrics(server)).contains("inbound_http_authz_deny_total{srv_name=\"voting-http\"}");
+    }
+
+    @Test
     void aRateLimitPolicyAnswers429() throws Exception {
         writeApp(policy("web", """
                 ---

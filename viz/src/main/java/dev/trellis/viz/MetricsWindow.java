@@ -8,7 +8,9 @@ import static dev.trellis.core.metrics.ProxyMetricNames.DIRECTION;
 import static dev.trellis.core.metrics.ProxyMetricNames.DST_NAMESPACE;
 import static dev.trellis.core.metrics.ProxyMetricNames.DST_SERVICE;
 import static dev.trellis.core.metrics.ProxyMetricNames.INBOUND;
+import static dev.trellis.core.metrics.ProxyMetricNames.INBOUND_HTTP_AUTHZ_AUDIT;
 import static dev.trellis.core.metrics.ProxyMetricNames.INBOUND_HTTP_AUTHZ_DENY;
+import static dev.trellis.core.metrics.ProxyMetricNames.INBOUND_TCP_AUTHZ_AUDIT;
 import static dev.trellis.core.metrics.ProxyMetricNames.INBOUND_TCP_AUTHZ_DENY;
 import static dev.trellis.core.metrics.ProxyMetricNames.INBOUND_REQUESTS_BY_CLIENT;
 import static dev.trellis.core.metrics.ProxyMetricNames.LE;
@@ -52,12 +54,13 @@ public final class MetricsWindow {
     /**
      * What one scrape of one proxy says, summed over authorities (inbound side); {@code refusals}
      * counts inbound requests and connections the proxy refused, by reason, and
-     * {@code policyDenials} those denied by policy, by Server; {@code certificateExpiry} is the
+     * {@code policyDenials} those denied by policy, by Server, and {@code policyAudits} those audit
+     * mode let through that policy would have denied, by Server; {@code certificateExpiry} is the
      * proxy's certificate's notAfter in Unix seconds (0: not reported).
      */
     record Point(Instant at, double requests, double successes, TreeMap<Double, Double> latencyBuckets, double tcpOpen,
                  double readBytes, double writeBytes, double plaintextConnections, Map<String, Double> byClient, Map<RouteKey, RoutePoint> routes,
-                 Map<String, Double> refusals, Map<String, Double> policyDenials, double certificateExpiry) {}
+                 Map<String, Double> refusals, Map<String, Double> policyDenials, Map<String, Double> policyAudits, double certificateExpiry) {}
 
     /** An outbound route: the authority called, the Service discovery said it is (empty when none), and the profile's route name. */
     public record RouteKey(String authority, String dstNamespace, String dstService, String route, String routeKind) {}
@@ -97,6 +100,7 @@ public final class MetricsWindow {
         Map<RouteKey, TreeMap<Double, Double>> routeBuckets = new java.util.HashMap<>();
         Map<String, Double> refusals = new java.util.HashMap<>();
         Map<String, Double> policyDenials = new java.util.HashMap<>();
+        Map<String, Double> policyAudits = new java.util.HashMap<>();
         double certificateExpiry = 0;
         for (PromText.Sample sample : PromText.parse(prometheusText)) {
             if (sample.name().equals(CERT_EXPIRY)) {
@@ -105,6 +109,10 @@ public final class MetricsWindow {
             }
             if (sample.name().equals(total(INBOUND_HTTP_AUTHZ_DENY)) || sample.name().equals(total(INBOUND_TCP_AUTHZ_DENY))) {
                 policyDenials.merge(sample.label(SERVER_NAME), sample.value(), Double::sum);
+                continue;
+            }
+            if (sample.name().equals(total(INBOUND_HTTP_AUTHZ_AUDIT)) || sample.name().equals(total(INBOUND_TCP_AUTHZ_AUDIT))) {
+                policyAudits.merge(sample.label(SERVER_NAME), sample.value(), Double::sum);
                 continue;
             }
             if ((sample.name().equals(total(REQUEST_REFUSED)) || sample.name().equals(total(TCP_REFUSED))) && INBOUND.equals(sample.label(DIRECTION))) {
@@ -164,7 +172,7 @@ public final class MetricsWindow {
             Map<RouteKey, RoutePoint> routes = new java.util.HashMap<>();
         routeCounts.forEach((key, counts) -> routes.put(key, new RoutePoint(counts[0], counts[1], routeBuckets.getOrDefault(key, new TreeMap<>()))));
         points.addLast(new Point(at, requests, successes, buckets, tcpOpen, read, write, plaintext, Map.copyOf(byClient), Map.copyOf(routes),
-                    Map.copyOf(refusals), Map.copyOf(policyDenials), certificateExpiry));
+                    Map.copyOf(refusals), Map.copyOf(policyDenials), Map.copyOf(policyAudits), certificateExpiry));
             while (!points.isEmpty() && points.peekFirst().at().isBefore(at.minus(retention))) {
                 points.removeFirst();
             }
@@ -284,13 +292,17 @@ public final class MetricsWindow {
         return rows;
     }
 
-    /** What the proxies of {@code pods} refused inbound in the window: by reason, and by the policy's Server. */
-    public record Refusals(Map<String, Double> byReason, Map<String, Double> byServer) {}
+    /**
+     * What the proxies of {@code pods} refused inbound in the window: by reason, and by the
+     * policy's Server; and what audit mode let through that policy would have refused, by Server.
+     */
+    public record Refusals(Map<String, Double> byReason, Map<String, Double> byServer, Map<String, Double> wouldDenyByServer) {}
 
     /** Inbound refusals of {@code pods} in the window, summed. */
     public Refusals refusals(Collection<String> pods, Duration window, Instant now) {
         Map<String, Double> byReason = new TreeMap<>();
         Map<String, Double> byServer = new TreeMap<>();
+        Map<String, Double> wouldDeny = new TreeMap<>();
         for (String pod : pods) {
             Point[] span = span(pod, window, now);
             if (span == null || span[0] == span[1]) {
@@ -298,8 +310,9 @@ public final class MetricsWindow {
             }
             span[1].refusals().forEach((reason, v) -> addIfAny(byReason, reason, delta(v, span[0].refusals().getOrDefault(reason, 0.0))));
             span[1].policyDenials().forEach((server, v) -> addIfAny(byServer, server, delta(v, span[0].policyDenials().getOrDefault(server, 0.0))));
+            span[1].policyAudits().forEach((server, v) -> addIfAny(wouldDeny, server, delta(v, span[0].policyAudits().getOrDefault(server, 0.0))));
         }
-        return new Refusals(byReason, byServer);
+        return new Refusals(byReason, byServer, wouldDeny);
     }
 
     private static void addIfAny(Map<String, Double> into, String key, double value) {

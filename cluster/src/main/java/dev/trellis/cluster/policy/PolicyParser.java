@@ -85,7 +85,7 @@ public final class PolicyParser {
     }
 
     private static Server server(ObjectKey id, Fields spec) throws InvalidResourceException {
-        spec.only("podSelector", "port", "protocol");
+        spec.only("podSelector", "port", "protocol", "accessPolicy");
         Selector selector = selector(spec.object("podSelector"));
         PortRef portRef;
         if (spec.isNumber("port")) {
@@ -109,7 +109,13 @@ public final class PolicyParser {
                 default -> throw new InvalidResourceException(spec.at("protocol") + ": '" + text.get() + "' is not one of detect, http1, http2, grpc, opaque");
             };
         }
-        return new Server(id, selector, portRef, protocol);
+        String access = spec.optString("accessPolicy").orElse("deny");
+        PolicyResources.AccessPolicy accessPolicy = switch (access) {
+            case "deny" -> PolicyResources.AccessPolicy.DENY;
+            case "audit" -> PolicyResources.AccessPolicy.AUDIT;
+            default -> throw new InvalidResourceException(spec.at("accessPolicy") + ": '" + access + "' is not deny or audit");
+        };
+        return new Server(id, selector, portRef, protocol, accessPolicy);
     }
 
     private static AuthorizationPolicy authorizationPolicy(ObjectKey id, Fields spec) throws InvalidResourceException {

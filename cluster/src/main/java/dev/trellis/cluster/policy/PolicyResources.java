@@ -39,8 +39,15 @@ public final class PolicyResources {
         }
     }
 
+    /** What a Server does with a caller no authorization admits: refuse it, or let it through and record it (audit). */
+    public enum AccessPolicy { DENY, AUDIT }
+
     /** Pods by label, and one of their ports. */
-    public record Server(ObjectKey id, Selector podSelector, PortRef port, Protocol protocol) {}
+    public record Server(ObjectKey id, Selector podSelector, PortRef port, Protocol protocol, AccessPolicy accessPolicy) {
+        public Server(ObjectKey id, Selector podSelector, PortRef port, Protocol protocol) {
+            this(id, podSelector, port, protocol, AccessPolicy.DENY);
+        }
+    }
 
     /** What an AuthorizationPolicy applies to. */
     public record TargetRef(String kind, String name) {}

@@ -129,7 +129,7 @@ class LocalDirectorySourceTest {
             Files.writeString(dir.resolve("policy.yaml"), SERVER.replace("port: http", "port: http\n  protocal: http1"));
             Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> source.problem().isPresent());
             assertThat(source.problem().orElseThrow()).contains(dir.resolve("policy.yaml") + ":")
-                    .contains("Server emojivoto/web-http: spec.protocal: unknown field (spec has: podSelector, port, protocol)");
+                    .contains("Server emojivoto/web-http: spec.protocal: unknown field (spec has: accessPolicy, podSelector, port, protocol)");
             // Not stored and ignored: the Server as it was stays in force until the file is fixed.
             assertThat(source.current().servers()).hasSize(1);
         }

@@ -70,6 +70,13 @@ public final class ProxyMetricNames {
     public static final String INBOUND_HTTP_AUTHZ_DENY = "inbound_http_authz_deny";
     /** Inbound TCP connections denied by policy: {@link #SERVER_NAME}. */
     public static final String INBOUND_TCP_AUTHZ_DENY = "inbound_tcp_authz_deny";
+    /**
+     * Inbound HTTP requests policy would have denied and audit mode let through (a Server's
+     * {@code accessPolicy: audit}, or the default policy {@code audit}): {@link #SERVER_NAME}.
+     */
+    public static final String INBOUND_HTTP_AUTHZ_AUDIT = "inbound_http_authz_audit";
+    /** Inbound TCP connections policy would have denied and audit mode let through: {@link #SERVER_NAME}. */
+    public static final String INBOUND_TCP_AUTHZ_AUDIT = "inbound_tcp_authz_audit";
     /** The Server (policy resource) a decision was made under. */
     public static final String SERVER_NAME = "srv_name";
     /** The Prometheus job the proxies are scraped in (through viz's bridge), wherever viz configures one. */

@@ -57,7 +57,9 @@ public final class InboundPolicies {
                 out.setProtocol(InboundServer.Protocol.OPAQUE);
             }
             switch (defaults) {
-                case ALL_UNAUTHENTICATED, AUDIT -> out.addAuthorizations(Authorization.newBuilder()
+                // Audit: nothing is authorized, so every caller is a would-be refusal, let through and recorded.
+                case AUDIT -> { }
+                case ALL_UNAUTHENTICATED -> out.addAuthorizations(Authorization.newBuilder()
                         .setUnauthenticated(Unauthenticated.getDefaultInstance()).putLabels("kind", "default").putLabels("name", defaults.toString()));
                 case ALL_AUTHENTICATED -> out.addAuthorizations(Authorization.newBuilder()
                         .setMeshTls(MeshTls.newBuilder().setAny(true)).putLabels("kind", "default").putLabels("name", defaults.toString()));
@@ -82,6 +84,9 @@ public final class InboundPolicies {
             case OPAQUE -> InboundServer.Protocol.OPAQUE;
         });
         out.putLabels("kind", "server").putLabels("name", s.id().name());
+        if (s.accessPolicy() == PolicyResources.AccessPolicy.AUDIT) {
+            out.putLabels("mode", "audit");
+        }
         for (PolicyResources.AuthorizationPolicy policy : sorted(snapshot.authorizationPolicies())) {
             if (!policy.id().namespace().equals(namespace)) {
                 continue;

@@ -63,8 +63,9 @@ class ClusterCheckTest {
                         .withNewSpec().addNewParentRef().withGroup("").withKind("Service").withName("web").endParentRef().endSpec().build()).create();
         route.setStatus(new io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRouteStatusBuilder().addNewParent()
                 .withControllerName(dev.trellis.cluster.routes.RouteStatus.CONTROLLER).withNewParentRef().withKind("Service").withName("web").endParentRef()
-                .addNewCondition().withType("ResolvedRefs").withStatus("False").withReason("BackendNotFound").withMessage("backend Service shop/web-v2 does not exist")
-                .endCondition().endParent().build());
+                .addToConditions(new io.fabric8.kubernetes.api.model.ConditionBuilder().withType("ResolvedRefs").withStatus("False")
+                        .withReason("BackendNotFound").withMessage("backend Service shop/web-v2 does not exist").build())
+                .endParent().build());
         client.resources(io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute.class).inNamespace("shop").resource(route).updateStatus();
         CheckReport report = check();
         assertThat(report.text()).contains("√ the Gateway API's httproutes.gateway.networking.k8s.io CRD serves gateway.networking.k8s.io/v1: v1.3.0 (standard channel)")

@@ -20,8 +20,9 @@ import org.slf4j.LoggerFactory;
  * policy from the destination service when the proxy knows its workload, else (no workload
  * configured, or no answer within the wait) the {@link Fallback}: by default callers without
  * a mesh identity are refused on the {@code require-identity} ports and everyone else is
- * allowed. In audit mode a
- * denial is logged and let through. Thread-safe.
+ * allowed. In audit mode (a Server's {@code accessPolicy: audit}, or the default policy
+ * {@code audit}) a caller the policy would deny is let through, counted as a would-be denial and
+ * logged (once a minute per Server and caller). Thread-safe.
  */
 public final class InboundPolicy {
 
@@ -147,13 +148,31 @@ public final class InboundPolicy {
         watches.get().inbound(port, wait, executor, then);
     }
 
-    private static boolean allowed(InboundAuthorizer.Decision decision, String what, int port, Optional<WorkloadIdentity> client, InetAddress source) {
+    /** At most one audit line per Server and caller per this interval: audit mode sees every request, the log need not. */
+    static final Duration AUDIT_LOG_INTERVAL = Duration.ofMinutes(1);
+    /** Server-and-caller pairs remembered for that; beyond it the memory starts over. */
+    static final int AUDIT_LOG_KEYS = 1024;
+
+    private final java.util.concurrent.ConcurrentHashMap<String, Long> auditLogged = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private boolean allowed(InboundAuthorizer.Decision decision, String what, int port, Optional<WorkloadIdentity> client, InetAddress source) {
         if (decision.allowed()) {
             return true;
         }
         String caller = client.map(WorkloadIdentity::toString).orElse("unauthenticated " + source.getHostAddress());
         if (decision.audit()) {
-            log.info("policy: audit: would deny {} to port {} from {} (server {})", what, port, caller, decision.server());
+            // Counted every time (PolicyMetrics); logged once a minute per Server and caller.
+            long now = System.nanoTime();
+            String key = decision.server() + " " + caller;
+            Long last = auditLogged.get(key);
+            if (last == null || now - last > AUDIT_LOG_INTERVAL.toNanos()) {
+                if (auditLogged.size() >= AUDIT_LOG_KEYS) {
+                    auditLogged.clear();
+                }
+                auditLogged.put(key, now);
+                log.info("policy: audit: would deny {} to port {} from {} (server {}); let through, as audit mode says", what, port, caller,
+                        decision.server());
+            }
             return true;
         }
         log.info("policy: denied {} to port {} from {} (server {})", what, port, caller, decision.server());

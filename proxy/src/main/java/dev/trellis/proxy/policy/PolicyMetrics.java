@@ -18,6 +18,8 @@ public final class PolicyMetrics {
     private final Counter httpDeny;
     private final Counter tcpAllow;
     private final Counter tcpDeny;
+    private final Counter httpAudit;
+    private final Counter tcpAudit;
     private final Counter httpRateLimited;
     private final Counter egress;
     private final BoundedLabel egressHosts = new BoundedLabel(MAX_EGRESS_HOSTS);
@@ -31,23 +33,33 @@ public final class PolicyMetrics {
                 .labelNames(ProxyMetricNames.SERVER_NAME, "authz_name").register(registry);
         tcpDeny = Counter.builder().name(ProxyMetricNames.INBOUND_TCP_AUTHZ_DENY).help("Inbound TCP connections denied by policy")
                 .labelNames(ProxyMetricNames.SERVER_NAME).register(registry);
+        httpAudit = Counter.builder().name(ProxyMetricNames.INBOUND_HTTP_AUTHZ_AUDIT)
+                .help("Inbound HTTP requests policy would have denied, let through by audit mode").labelNames(ProxyMetricNames.SERVER_NAME).register(registry);
+        tcpAudit = Counter.builder().name(ProxyMetricNames.INBOUND_TCP_AUTHZ_AUDIT)
+                .help("Inbound TCP connections policy would have denied, let through by audit mode").labelNames(ProxyMetricNames.SERVER_NAME).register(registry);
         httpRateLimited = Counter.builder().name("inbound_http_ratelimit").help("Inbound HTTP requests refused by a rate limit (429)")
                 .labelNames(ProxyMetricNames.SERVER_NAME).register(registry);
         egress = Counter.builder().name("outbound_egress").help("Connections and requests leaving the mesh, by host and decision")
                 .labelNames("host", "decision").register(registry);
     }
 
+    /** A decision on an HTTP request: allowed, denied, or (audit mode) a would-be denial let through. */
     public void http(InboundAuthorizer.Decision decision) {
         if (decision.allowed()) {
             httpAllow.labelValues(decision.server(), decision.authorization()).inc();
+        } else if (decision.audit()) {
+            httpAudit.labelValues(decision.server()).inc();
         } else {
             httpDeny.labelValues(decision.server()).inc();
         }
     }
 
+    /** A decision on a connection: allowed, denied, or (audit mode) a would-be denial let through. */
     public void tcp(InboundAuthorizer.Decision decision) {
         if (decision.allowed()) {
             tcpAllow.labelValues(decision.server(), decision.authorization()).inc();
+        } else if (decision.audit()) {
+            tcpAudit.labelValues(decision.server()).inc();
         } else {
             tcpDeny.labelValues(decision.server()).inc();
         }

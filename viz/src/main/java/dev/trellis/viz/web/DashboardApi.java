@@ -88,7 +88,8 @@ final class DashboardApi {
 
     record PodRow(StatRow stat, String identity, String ip, Instant certificateNotAfter) {}
 
-    record ServerPolicy(String server, String port, String protocol, List<Authorization> authorizations) {}
+    /** {@code accessPolicy}: {@code deny}, or {@code audit} (callers no authorization admits are let through and recorded). */
+    record ServerPolicy(String server, String port, String protocol, String accessPolicy, List<Authorization> authorizations) {}
 
     record Authorization(String name, String target, List<String> authentications) {}
 
@@ -150,7 +151,8 @@ final class DashboardApi {
                     .map(a -> new Authorization(a.id().name(), a.target().kind() + "/" + a.target().name(),
                             a.requiredAuthentications().stream().map(r -> r.kind() + "/" + r.namespace().map(n -> n + "/").orElse("") + r.name()).toList()))
                     .toList();
-            out.add(new ServerPolicy(server.id().name(), server.port().toString(), server.protocol().name().toLowerCase(java.util.Locale.ROOT), authorizations));
+            out.add(new ServerPolicy(server.id().name(), server.port().toString(), server.protocol().name().toLowerCase(java.util.Locale.ROOT),
+                    server.accessPolicy().name().toLowerCase(java.util.Locale.ROOT), authorizations));
         }
         out.sort(java.util.Comparator.comparing(ServerPolicy::server));
         return out;

@@ -163,6 +163,7 @@
     ];
     const refused = Object.entries(w.refused.byReason).map(([reason, count]) => ({reason: reason, count: count}));
     const deniedBy = Object.entries(w.refused.byServer).map(([server, count]) => ({server: server, count: count}));
+    const wouldDeny = Object.entries(w.refused.wouldDenyByServer || {}).map(([server, count]) => ({server: server, count: count}));
     page.replaceChildren(
         section(kind + " " + ns + "/" + name,
             h("div", {class: "cards"},
@@ -194,11 +195,15 @@
         section("Inbound policy", w.policy.length === 0 ? h("p", {}, "No Server selects these pods: the namespace's default policy applies.")
             : table("policy-table", [
               {label: "Server", value: p => p.server}, {label: "Port", value: p => p.port}, {label: "Protocol", value: p => p.protocol},
-              {label: "Authorizations", value: p => p.authorizations.map(a => a.name + " (" + a.authentications.join(", ") + ")").join("; ") || "none: every request is refused"},
+              {label: "Access", value: p => p.accessPolicy === "audit" ? "audit: not enforced" : "deny"},
+              {label: "Authorizations", value: p => p.authorizations.map(a => a.name + " (" + a.authentications.join(", ") + ")").join("; ")
+                  || (p.accessPolicy === "audit" ? "none: every request would be refused" : "none: every request is refused")},
             ], w.policy),
             h("h3", {}, "Refused in the last minute"),
             table("refused-table", [{label: "Reason", value: r => r.reason}, {label: "Requests", value: r => r.count, num: true}], refused),
-            table("denied-table", [{label: "Denied under Server", value: r => r.server}, {label: "Requests", value: r => r.count, num: true}], deniedBy)));
+            table("denied-table", [{label: "Denied under Server", value: r => r.server}, {label: "Requests", value: r => r.count, num: true}], deniedBy),
+            h("h3", {}, "Audit mode: let through, would be refused when enforced"),
+            table("audit-table", [{label: "Server", value: r => r.server}, {label: "Requests", value: r => r.count, num: true}], wouldDeny)));
   }
 
   function card(label, value, cls) {

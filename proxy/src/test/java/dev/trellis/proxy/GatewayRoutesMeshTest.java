@@ -55,6 +55,8 @@ class GatewayRoutesMeshTest {
     private DestinationServer destination;
     private Path state;
     private final List<HttpServer> apps = new ArrayList<>();
+    /** Tries per id of /flaky, whose first try fails (503, or the status asked for). */
+    private final Map<String, AtomicInteger> flakyTries = new ConcurrentHashMap<>();
     private HttpClient http;
 
     @BeforeEach
@@ -112,6 +114,24 @@ class GatewayRoutesMeshTest {
 
         assertThat(get("/api/items?v=2", Map.of()).body()).startsWith("v2 /v2/api/items?v=2 ");
         assertThat(get("/api/items?v=1", Map.of()).body()).startsWith("v1 /api/items?v=1 ");
+    }
+
+    @Test
+    void aStatusTheRouteRetriesGoesAgainAndOthersDoNot() throws Exception {
+        route("""
+                    - matches: [{path: {type: PathPrefix, value: /flaky}}]
+                      retry: {attempts: 2, codes: [503]}
+                      backendRefs: [{name: web, port: 80}]
+                """);
+        // The first try of each id is answered 503 by the app; the retry gets 200.
+        Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                assertThat(get("/flaky?id=" + System.nanoTime(), Map.of()).statusCode()).isEqualTo(200));
+        assertThat(get("/flaky?id=once", Map.of()).body()).startsWith("v1 /flaky?id=once");
+        assertThat(flakyTries.get("once").get()).isEqualTo(2);
+        // 500 is not among the route's codes: the first answer stands.
+        HttpResponse<String> notRetried = get("/flaky?id=fivehundred&status=500", Map.of());
+        assertThat(notRetried.statusCode()).isEqualTo(500);
+        assertThat(flakyTries.get("fivehundred").get()).isEqualTo(1);
     }
 
     @Test
@@ -212,6 +232,18 @@ class GatewayRoutesMeshTest {
     /** An app answering its version, the path it saw and the two headers the routes edit. */
     private HttpServer app(String version) throws Exception {
         HttpServer app = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        app.createContext("/flaky", exchange -> {
+            Map<String, String> query = new java.util.HashMap<>();
+            for (String pair : exchange.getRequestURI().getQuery().split("&")) {
+                query.put(pair.substring(0, pair.indexOf('=')), pair.substring(pair.indexOf('=') + 1));
+            }
+            int tries = flakyTries.computeIfAbsent(query.get("id"), k -> new AtomicInteger()).incrementAndGet();
+            int status = tries == 1 ? Integer.parseInt(query.getOrDefault("status", "503")) : 200;
+            byte[] body = (version + " " + exchange.getRequestURI()).getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(status, body.length);
+            exchange.getResponseBody().write(body);
+            exchange.close();
+        });
         app.createContext("/", exchange -> {
             String route = Optional.ofNullable(exchange.getRequestHeaders().getFirst("X-Route")).orElse("none");
             String secret = Optional.ofNullable(exchange.getRequestHeaders().getFirst("X-Secret")).orElse("none");

@@ -16,10 +16,11 @@ import java.util.Set;
  *       go again while its body can be sent whole again (held, or not begun), up to
  *       {@value #MAX_UNPROCESSED} endpoints, outside the retry budget: no app saw it.</li>
  *   <li>{@link #mayRetry}: it failed before any response (the stream was lost, or the endpoint's
- *       proxy could not reach its app). Only a {@code retryable} request (an idempotent method,
- *       or a route the profile calls retryable) whose body can be sent again, once, and only
- *       within the authority's {@link RetryBudget}, so that retries cannot multiply load on
- *       failing endpoints.</li>
+ *       proxy could not reach its app), or its route's retry policy names the status or gRPC code
+ *       it got. Only a {@code retryable} request (an idempotent method, or a route the profile
+ *       calls retryable) whose body can be sent again, as many times as its route allows (once
+ *       by default), and only within the authority's {@link RetryBudget}, so that retries cannot
+ *       multiply load on failing endpoints.</li>
  *   <li>otherwise it fails to the client.</li>
  * </ul>
  * Endpoints tried and failed are avoided by later attempts. Not thread-safe: one request's
@@ -29,17 +30,24 @@ final class Attempts {
 
     /** Endpoints a request refused unprocessed may be sent to in all (each excluded in turn). */
     static final int MAX_UNPROCESSED = 4;
-    /** Endpoints a request that may have been processed is sent to in all: the first and one retry. */
-    static final int MAX_RETRIED = 2;
+    /** Retries of a request that may have been processed, unless its route says how many. */
+    static final int DEFAULT_RETRIES = 1;
 
     private final boolean retryable;
+    private final int maxRetries;
     private final RetryBudget budget;
     private final Set<InetSocketAddress> failed = new HashSet<>();
     private final Set<InetSocketAddress> failedView = Collections.unmodifiableSet(failed);
     private int made;
 
     Attempts(boolean retryable, RetryBudget budget) {
+        this(retryable, DEFAULT_RETRIES, budget);
+    }
+
+    /** {@code maxRetries}: tries after the first that a request that may have been processed gets at most (its route's). */
+    Attempts(boolean retryable, int maxRetries, RetryBudget budget) {
         this.retryable = retryable;
+        this.maxRetries = maxRetries;
         this.budget = requireNonNull(budget, "budget");
     }
 
@@ -79,6 +87,6 @@ final class Attempts {
      * @param resendable its body can be sent whole again: held (replayable), or not begun
      */
     boolean mayRetry(boolean resendable) {
-        return resendable && retryable && made < MAX_RETRIED && budget.tryRetry();
+        return resendable && retryable && made <= maxRetries && budget.tryRetry();
     }
 }

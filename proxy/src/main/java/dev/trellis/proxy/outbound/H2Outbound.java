@@ -130,13 +130,14 @@ final class H2Outbound {
             }
             Resolution resolution = resolved.resolution();
             // Opened once the current read is processed, so that a stream reset in the same read never goes upstream.
-            Attempts attempts = new Attempts(false, budgets.of(authority));
+            // Only a route's retry policy makes a stream that reached an app go again; any stream may go elsewhere unprocessed.
+            Attempts attempts = new Attempts(route.retry().isPresent(), route.retry().map(r -> r.attempts()).orElse(0), budgets.of(authority));
             stream.eventLoop().execute(() -> new Exchange(stream, held, headers, endStream, authority, resolution, started, route, attempts).attempt());
         });
     }
 
     /** One stream's way to an endpoint: its attempts, then the relay. */
-    private final class Exchange implements EndpointStreams.Opening, StreamRelay.Answers {
+    private final class Exchange implements EndpointStreams.Opening, ReplayingRelay.Exchange {
         private final H2Stream stream;
         private final HeldFrames held;
         private final Http2Headers request;
@@ -152,6 +153,8 @@ final class H2Outbound {
         private ScheduledFuture<?> timeout;
         private boolean answered;
         private boolean settled;
+        /** Set when the route has a retry policy: the relay that keeps the request's copy for the next attempt. */
+        private ReplayingRelay relay;
 
         Exchange(H2Stream stream, HeldFrames held, Http2Headers request, boolean endStream, String authority, Resolution resolution, long started,
                  MatchedRoute route, Attempts attempts) {
@@ -187,7 +190,10 @@ final class H2Outbound {
                 return;
             }
             lease = picked.get();
-            endpoints.open(lease, stream.eventLoop(), H2Stream.discarding(), this::forwarded, endStream, this);
+            settled = false;
+            // A retry's head ends the stream when the request had no body; otherwise the relay sends the copy of it.
+            boolean headEnds = relay == null ? endStream : relay.bodyless();
+            endpoints.open(lease, stream.eventLoop(), H2Stream.discarding(), this::forwarded, headEnds, this);
         }
 
         private Http2Headers forwarded(Balancer.Lease chosen) {
@@ -201,7 +207,7 @@ final class H2Outbound {
         @Override
         public void failed(EndpointStreams.CannotOpen cannot, Balancer.Lease chosen) {
             ProxyFailure why = cannot.why();
-            boolean again = why.error() == ProxyError.CONNECT_FAILED && !held.isClosed() && attempts.mayResendUnprocessed(true);
+            boolean again = why.error() == ProxyError.CONNECT_FAILED && !held.isClosed() && attempts.mayResendUnprocessed(relay == null || relay.replayable());
             if (!again) {
                 answer(stream, held, request, authority, why, started);
                 return;
@@ -213,6 +219,18 @@ final class H2Outbound {
 
         @Override
         public void opened(H2Stream opened, Balancer.Lease chosen) {
+            if (relay != null) {
+                // A retry: the caller's frames already go through the relay.
+                if (!stream.isOpen()) {
+                    chosen.succeeded();
+                    opened.close();
+                    return;
+                }
+                upstream = opened;
+                relay.attach(opened);
+                armTimeout();
+                return;
+            }
             if (held.isClosed()) {
                 // The caller left while the stream was opened.
                 chosen.succeeded();
@@ -224,15 +242,71 @@ final class H2Outbound {
             upstream = opened;
             RequestOutcomes.of(stream.connection()).forwarded();
             log.debug("proxy: HTTP/2 {} joined to {} on {}", stream, opened, chosen.endpoint().address());
-            StreamRelay.join(stream, held, endStream, opened, this);
-            // The route's timeout: before a response began the caller gets 504 (DEADLINE_EXCEEDED for gRPC); after, the stream is reset.
-            // A stream is tried once it is open: its try's timeout is the route's backend timeout, within its request timeout.
-            timeout = route.timeout().or(route::backendTimeout).map(t -> route.tryTimeout(t))
-                    .map(t -> stream.eventLoop().schedule(() -> timedOut(t), t.toMillis(), TimeUnit.MILLISECONDS)).orElse(null);
+            if (route.retry().isPresent()) {
+                relay = ReplayingRelay.join(stream, held, endStream, opened, this);
+            } else {
+                StreamRelay.join(stream, held, endStream, opened, this);
+            }
+            armTimeout();
+        }
+
+        /**
+         * Each try within the route's backend timeout, all of them within its request timeout:
+         * before a response began the caller gets 504 (DEADLINE_EXCEEDED for gRPC); after, the stream is reset.
+         */
+        private void armTimeout() {
+            if (timeout != null) {
+                timeout.cancel(false);
+                timeout = null;
+            }
+            if (route.timeout().isEmpty() && route.backendTimeout().isEmpty()) {
+                return;
+            }
+            Duration limit = route.tryTimeout(route.timeout().or(route::backendTimeout).orElseThrow());
+            if (route.timeout().isPresent()) {
+                Duration left = route.timeout().get().minusNanos(System.nanoTime() - started);
+                limit = left.compareTo(limit) < 0 ? (left.isNegative() ? Duration.ZERO : left) : limit;
+            }
+            Duration after = limit;
+            timeout = stream.eventLoop().schedule(() -> timedOut(after), after.toMillis(), TimeUnit.MILLISECONDS);
+        }
+
+        @Override
+        public boolean retriesOn(int status, Optional<Integer> grpcStatus) {
+            var policy = route.retry().orElseThrow();
+            return policy.httpStatuses().contains(status) || grpcStatus.map(policy.grpcCodes()::contains).orElse(false);
+        }
+
+        @Override
+        public boolean retriesOnGrpcCodes() {
+            return !route.retry().orElseThrow().grpcCodes().isEmpty();
+        }
+
+        @Override
+        public boolean retry() {
+            if (!relay.replayable() || !attempts.mayRetry(true)) {
+                return false;
+            }
+            log.debug("proxy: HTTP/2 {} to {}: the answer from {} is one route {} retries", stream, authority, lease.endpoint().address(), route.name());
+            // The endpoint answered: it is not failing, the request is.
+            settled = true;
+            lease.succeeded();
+            relay.abandon();
+            attempt();
+            return true;
         }
 
         private void timedOut(Duration after) {
             if (!upstream.isOpen()) {
+                return;
+            }
+            if (relay != null && !relay.answered() && route.backendTimeout().isPresent() && relay.replayable() && attempts.mayRetry(true)) {
+                // A try that timed out goes again, within the request's timeout.
+                log.debug("proxy: HTTP/2 {} to {}: no answer from {} within {}; trying again", stream, authority, lease.endpoint().address(), after);
+                settled = true;
+                lease.failed();
+                relay.abandon();
+                attempt();
                 return;
             }
             answered = true;

@@ -146,7 +146,7 @@ final class OutboundExchange {
         this.deadlines = path.deadlines().of(loop);
         this.bodyRate = new BodyRate(deadlines, bodyWindow, () -> !client.config().isAutoRead(), this::bodyTooSlow);
         this.clientKeepAlive = HttpUtil.isKeepAlive(head);
-        this.attempts = new Attempts(retryable, path.budget(authority));
+        this.attempts = new Attempts(retryable, route.retry().map(r -> r.attempts()).orElse(Attempts.DEFAULT_RETRIES), path.budget(authority));
         this.replayable = hasSmallDeclaredBody(head);
         if (!replayable) {
             // Read on once the endpoint's stream can take the body.
@@ -494,6 +494,17 @@ final class OutboundExchange {
             }
         } else {
             lease.succeeded();
+            if (retriesOn(response.status().code()) && requestComplete && attempts.mayRetry(replayable)) {
+                // The route's retry policy names this status: the request goes again (the same endpoint may answer it).
+                log.debug("proxy: {} {}{}: {} from {}; retrying as route {} says", head.method(), authority, head.uri(), response.status().code(),
+                        lease.endpoint().address(), route.name());
+                ReferenceCountUtil.release(response);
+                H2Stream abandoned = stream;
+                stream = null;
+                abandoned.close();
+                send();
+                return false;
+            }
         }
         responseStarted = true;
         MeshHeaders.stripConversionHeaders(response.headers());
@@ -710,6 +721,11 @@ final class OutboundExchange {
         }
         return endpoints == null || endpoints.endpoints().isEmpty() ? HttpMetrics.Destination.UNKNOWN
                 : HttpMetrics.Destination.of(endpoints.endpoints().getFirst().labels());
+    }
+
+    /** Whether the route's retry policy names {@code status}. */
+    private boolean retriesOn(int status) {
+        return route.retry().map(r -> r.httpStatuses().contains(status)).orElse(false);
     }
 
     private static boolean isEndpointFailure(HttpResponse response) {

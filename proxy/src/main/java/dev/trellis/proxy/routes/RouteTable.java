@@ -147,7 +147,8 @@ public final class RouteTable {
                 query.add(condition(param));
             }
             Optional<Duration> timeout = route.timeout().filter(Duration::isPositive);
-            Optional<Duration> backendTimeout = route.backendTimeout().filter(Duration::isPositive);
+            // Each try's: the backend timeout, else the retry policy's per-try timeout.
+            Optional<Duration> backendTimeout = route.backendTimeout().or(() -> route.retry().flatMap(Route.Retry::perTry)).filter(Duration::isPositive);
             MatchedRoute matched = new MatchedRoute(route.name(), route.kind(), route.retryable(), timeout, backendTimeout,
                     route.backends().isEmpty() ? MatchedRoute.Backends.NONE : new MatchedRoute.Backends(route.backends()),
                     route.filters(), route.retry(), match.pathPrefix());

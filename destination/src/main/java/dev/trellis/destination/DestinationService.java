@@ -32,6 +32,34 @@ final class DestinationService extends DestinationGrpc.DestinationImplBase {
 
     private final DestinationServerConfig config;
     private final ClusterSource source;
+    /**
+     * Profiles computed once per snapshot, authority and caller namespace: a route change that
+     * a thousand proxies watch is translated once, not a thousand times. Publisher thread.
+     */
+    private final class ProfileCache {
+        private record Key(String authority, String callerNamespace) {}
+
+        private long generation = -1;
+        private final java.util.Map<Key, Profile> profiles = new java.util.HashMap<>();
+
+        synchronized Profile of(ClusterSnapshot snapshot, String authority, String callerNamespace) {
+            if (snapshot.generation() != generation) {
+                profiles.clear();
+                generation = snapshot.generation();
+            }
+            if (profiles.size() >= MAX_CACHED_PROFILES) {
+                profiles.clear();
+            }
+            return profiles.computeIfAbsent(new Key(authority, callerNamespace), key -> Profiles.of(snapshot, routes.of(snapshot),
+                    Target.resolve(snapshot, authority, config.clusterDomain()), callerNamespace, config.clusterDomain()));
+        }
+    }
+
+    /** Profiles kept per snapshot at most; beyond it the cache starts over (a bound on memory, not on correctness). */
+    static final int MAX_CACHED_PROFILES = 10_000;
+
+    private final ProfileCache profiles = new ProfileCache();
+
     /** The Gateway API routes in force, shared by every profile stream. */
     private final dev.trellis.destination.translate.LastGoodRoutes routes;
     private final Streams streams;
@@ -77,8 +105,7 @@ final class DestinationService extends DestinationGrpc.DestinationImplBase {
                     fail(nowHidden.get());
                     return;
                 }
-                Profile profile = Profiles.of(snapshot, routes.of(snapshot), Target.resolve(snapshot, authority, config.clusterDomain()),
-                        caller.identity().namespace(), config.clusterDomain());
+                Profile profile = profiles.of(snapshot, authority, caller.identity().namespace());
                 if (!profile.equals(last)) {
                     last = profile;
                     send(profile);

@@ -39,7 +39,7 @@ abstract class Subscription<T> {
 
     /** Publisher thread only. */
     final void tick(ClusterSnapshot snapshot, long nowNanos) {
-        if (ended || snapshot.generation() == seenGeneration) {
+        if (ended || snapshot.generation() <= seenGeneration) {
             return;
         }
         if (!observer.isReady()) {

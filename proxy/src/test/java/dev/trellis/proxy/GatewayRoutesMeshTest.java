@@ -45,6 +45,7 @@ class GatewayRoutesMeshTest {
     private static final WorkloadIdentity CLIENT = TestPki.identity("shop", "client");
     private static final WorkloadIdentity V1 = TestPki.identity("shop", "web-v1");
     private static final WorkloadIdentity V2 = TestPki.identity("shop", "web-v2");
+    private static final WorkloadIdentity SHADOW = TestPki.identity("shop", "web-shadow");
     private static final String WEB = "http://web.shop.svc.cluster.local";
 
     @TempDir
@@ -68,12 +69,15 @@ class GatewayRoutesMeshTest {
         int port = destination.grpcAddress().getPort();
         HttpServer v1 = app("v1");
         HttpServer v2 = app("v2");
+        HttpServer shadow = shadowApp();
         Proxy v1Proxy = mesh.start(MeshFixture.withDestination(mesh.config(V1, List.of()), port, "web-v1-0"));
         Proxy v2Proxy = mesh.start(MeshFixture.withDestination(mesh.config(V2, List.of()), port, "web-v2-0"));
+        Proxy shadowProxy = mesh.start(MeshFixture.withDestination(mesh.config(SHADOW, List.of()), port, "web-shadow-0"));
         Proxy client = mesh.start(MeshFixture.withDestination(mesh.config(CLIENT, List.of(), Optional.of(new HostPort("127.0.0.1", 0)),
                 Duration.ofSeconds(5)), port, "client-0"));
         Files.writeString(state.resolve("app.yaml"), workload("web", "web-v1", v1.getAddress().getPort(), v1Proxy.inboundAddress().getPort())
-                + workload("web-v2", "web-v2", v2.getAddress().getPort(), v2Proxy.inboundAddress().getPort()));
+                + workload("web-v2", "web-v2", v2.getAddress().getPort(), v2Proxy.inboundAddress().getPort())
+                + workload("web-shadow", "web-shadow", shadow.getAddress().getPort(), shadowProxy.inboundAddress().getPort()));
         http = HttpClient.newBuilder().proxy(ProxySelector.of(client.outboundAddress().orElseThrow())).version(HttpClient.Version.HTTP_1_1)
                 .followRedirects(HttpClient.Redirect.NEVER).build();
     }
@@ -132,6 +136,27 @@ class GatewayRoutesMeshTest {
         HttpResponse<String> notRetried = get("/flaky?id=fivehundred&status=500", Map.of());
         assertThat(notRetried.statusCode()).isEqualTo(500);
         assertThat(flakyTries.get("fivehundred").get()).isEqualTo(1);
+    }
+
+    @Test
+    void aMirrorSeesTheRequestAndTheClientOnlyThePrimarysAnswer() throws Exception {
+        route("""
+                    - matches: [{path: {type: PathPrefix, value: /mirrored}}]
+                      filters: [{type: RequestMirror, requestMirror: {backendRef: {name: web-shadow, port: 80}}}]
+                      backendRefs: [{name: web, port: 80}]
+                """);
+        Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            HttpResponse<String> answer = http.send(HttpRequest.newBuilder(URI.create(WEB + "/mirrored/x")).timeout(Duration.ofSeconds(10))
+                    .POST(HttpRequest.BodyPublishers.ofString("hello")).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(answer.statusCode()).isEqualTo(200);
+            assertThat(answer.body()).startsWith("v1 /mirrored/x");
+            assertThat(shadowed.poll(5, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo("POST /mirrored/x hello");
+        });
+        // The shadow answers 500: the client sees v1's answer all the same.
+        HttpResponse<String> answer = get("/mirrored/y", Map.of());
+        assertThat(answer.statusCode()).isEqualTo(200);
+        assertThat(answer.body()).startsWith("v1 /mirrored/y");
+        assertThat(shadowed.poll(5, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo("GET /mirrored/y ");
     }
 
     @Test
@@ -227,6 +252,29 @@ class GatewayRoutesMeshTest {
         HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(WEB + path)).timeout(Duration.ofSeconds(10));
         headers.forEach(request::header);
         return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** Requests the shadow saw: method, path and body. */
+    private final java.util.concurrent.BlockingQueue<String> shadowed = new java.util.concurrent.LinkedBlockingQueue<>();
+
+    /** The mirror's app: notes what it sees, then answers slowly and badly — none of which the client may notice. */
+    private HttpServer shadowApp() throws Exception {
+        HttpServer app = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        app.createContext("/", exchange -> {
+            String body = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
+            shadowed.add(exchange.getRequestMethod() + " " + exchange.getRequestURI() + " " + body);
+            try {
+                Thread.sleep(300);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            exchange.sendResponseHeaders(500, -1);
+            exchange.close();
+        });
+        app.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
+        app.start();
+        apps.add(app);
+        return app;
     }
 
     /** An app answering its version, the path it saw and the two headers the routes edit. */

@@ -59,6 +59,10 @@ class GrpcRetryMeshTest {
     private IdentityGrpc.IdentityBlockingStub stub;
     private int appPort;
     private int serverProxyPort;
+    private Server shadowApp;
+    private int shadowProxyPort;
+    /** What the mirror's app saw: the id and the payload's size. */
+    private final java.util.concurrent.BlockingQueue<String> shadowed = new java.util.concurrent.LinkedBlockingQueue<>();
 
     @BeforeEach
     void start() throws Exception {
@@ -67,7 +71,7 @@ class GrpcRetryMeshTest {
             public void certify(CertifyRequest request, StreamObserver<CertifyResponse> responses) {
                 calls.incrementAndGet();
                 int seen = byId.computeIfAbsent(request.getIdentity(), k -> new AtomicInteger()).incrementAndGet();
-                if (request.getIdentity().startsWith("always") || seen == 1) {
+                if (request.getIdentity().startsWith("always") || (seen == 1 && !request.getIdentity().startsWith("ok"))) {
                     responses.onError(Status.UNAVAILABLE.withDescription("try " + seen + " fails").asRuntimeException());
                     return;
                 }
@@ -76,6 +80,13 @@ class GrpcRetryMeshTest {
             }
         }).build().start();
         appPort = ((InetSocketAddress) app.getListenSockets().getFirst()).getPort();
+        shadowApp = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).addService(new IdentityGrpc.IdentityImplBase() {
+            @Override
+            public void certify(CertifyRequest request, StreamObserver<CertifyResponse> responses) {
+                shadowed.add(request.getIdentity() + " " + request.getCsrDer().size());
+                responses.onError(Status.INTERNAL.withDescription("the shadow fails").asRuntimeException());
+            }
+        }).build().start();
         state = Files.createDirectories(dir.resolve("state"));
         mesh = new MeshFixture(dir);
         cluster = LocalDirectorySource.start(state, Duration.ofMillis(50));
@@ -83,6 +94,8 @@ class GrpcRetryMeshTest {
         int port = destination.grpcAddress().getPort();
         Proxy server = mesh.start(MeshFixture.withDestination(mesh.config(EMOJI, List.of()), port, "emoji-0"));
         serverProxyPort = server.inboundAddress().getPort();
+        shadowProxyPort = mesh.start(MeshFixture.withDestination(mesh.config(TestPki.identity("emojivoto", "shadow"), List.of()), port, "shadow-0"))
+                .inboundAddress().getPort();
         Proxy client = mesh.start(MeshFixture.withDestination(mesh.config(WEB, List.of(
                 Forward.parse("0=http://emoji-svc.emojivoto.svc.cluster.local:8080"))), port, "web-0"));
         channel = NettyChannelBuilder.forAddress("127.0.0.1", client.forwardAddress(0).getPort()).usePlaintext()
@@ -97,9 +110,15 @@ class GrpcRetryMeshTest {
         destination.close();
         cluster.close();
         app.shutdownNow();
+        shadowApp.shutdownNow();
     }
 
     private void write(String routeAnnotations) throws Exception {
+        write(routeAnnotations, "");
+    }
+
+    private void write(String routeAnnotations, String filters) throws Exception {
+        int shadowPort = ((InetSocketAddress) shadowApp.getListenSockets().getFirst()).getPort();
         Files.writeString(state.resolve("app.yaml"), """
                 apiVersion: v1
                 kind: Service
@@ -127,8 +146,26 @@ class GrpcRetryMeshTest {
                   annotations: {%s}
                 spec:
                   parentRefs: [{group: "", kind: Service, name: emoji-svc, port: 8080}]
-                  rules: [{matches: [{method: {service: trellis.identity.v1.Identity}}]}]
-                """.formatted(serverProxyPort, appPort, appPort, routeAnnotations));
+                  rules: [{matches: [{method: {service: trellis.identity.v1.Identity}}]%s}]
+                ---
+                apiVersion: v1
+                kind: Service
+                metadata: {namespace: emojivoto, name: shadow-svc}
+                spec: {ports: [{name: grpc, port: 8080}]}
+                ---
+                apiVersion: v1
+                kind: Pod
+                metadata: {namespace: emojivoto, name: shadow-0, labels: {app: shadow}, annotations: {config.trellis.dev/proxy-inbound-port: "%d"}}
+                spec: {serviceAccountName: shadow, containers: [{name: app, image: shadow, ports: [{name: grpc, containerPort: %d}]}]}
+                status: {podIP: 127.0.0.1}
+                ---
+                apiVersion: discovery.k8s.io/v1
+                kind: EndpointSlice
+                metadata: {namespace: emojivoto, name: shadow-svc-1, labels: {kubernetes.io/service-name: shadow-svc}}
+                addressType: IPv4
+                ports: [{name: grpc, port: %d}]
+                endpoints: [{addresses: [127.0.0.1], targetRef: {kind: Pod, namespace: emojivoto, name: shadow-0}}]
+                """.formatted(serverProxyPort, appPort, appPort, routeAnnotations, filters, shadowProxyPort, shadowPort, shadowPort));
     }
 
     private CertifyResponse certify(String id, int payloadBytes) {
@@ -163,6 +200,19 @@ class GrpcRetryMeshTest {
                 return Status.fromThrowable(e).getCode() == Status.Code.UNAVAILABLE;
             }
         });
+    }
+
+    @Test
+    void aMirroredCallReachesTheMirrorAndTheCallerHearsOnlyThePrimary() throws Exception {
+        write("retry.trellis.dev/grpc: unavailable", ", filters: [{type: RequestMirror, requestMirror: {backendRef: {name: shadow-svc, port: 8080}}}]");
+        awaitRoute("try 2");
+        shadowed.clear();
+        assertThat(certify("ok-mirrored", 2000).getLeafDer().toStringUtf8()).isEqualTo("try 1");
+        String seen;
+        do {
+            seen = shadowed.poll(10, TimeUnit.SECONDS);
+        } while (seen != null && seen.startsWith("marker-"));
+        assertThat(seen).as("what the mirror saw").isEqualTo("ok-mirrored 2000");
     }
 
     @Test

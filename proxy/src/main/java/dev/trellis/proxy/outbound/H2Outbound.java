@@ -61,6 +61,7 @@ final class H2Outbound {
     private final Duration headerTimeout;
     private final RouteProfiles profiles;
     private final RetryBudgets budgets;
+    private final Mirrors mirrors;
 
     H2Outbound(Targets targets, EndpointStreams endpoints, Deadlines.Source deadlines,
                HttpMetrics metrics, Duration headerTimeout, RouteProfiles profiles, RetryBudgets budgets) {
@@ -72,6 +73,7 @@ final class H2Outbound {
         this.deadlines = requireNonNull(deadlines, "deadlines");
         this.metrics = requireNonNull(metrics, "metrics");
         this.refusals = new Refusals(Direction.OUTBOUND, metrics);
+        this.mirrors = new Mirrors(targets, endpoints, metrics);
     }
 
     /**
@@ -242,7 +244,8 @@ final class H2Outbound {
             upstream = opened;
             RequestOutcomes.of(stream.connection()).forwarded();
             log.debug("proxy: HTTP/2 {} joined to {} on {}", stream, opened, chosen.endpoint().address());
-            if (route.retry().isPresent()) {
+            if (route.retry().isPresent() || route.filters().mirror().isPresent()) {
+                // The request's body is copied (64 KiB at most): for the next try, or for the mirror.
                 relay = ReplayingRelay.join(stream, held, endStream, opened, this);
             } else {
                 StreamRelay.join(stream, held, endStream, opened, this);
@@ -273,18 +276,28 @@ final class H2Outbound {
 
         @Override
         public boolean retriesOn(int status, Optional<Integer> grpcStatus) {
-            var policy = route.retry().orElseThrow();
-            return policy.httpStatuses().contains(status) || grpcStatus.map(policy.grpcCodes()::contains).orElse(false);
+            return route.retry().map(policy -> policy.httpStatuses().contains(status) || grpcStatus.map(policy.grpcCodes()::contains).orElse(false))
+                    .orElse(false);
         }
 
         @Override
         public boolean retriesOnGrpcCodes() {
-            return !route.retry().orElseThrow().grpcCodes().isEmpty();
+            return route.retry().map(policy -> !policy.grpcCodes().isEmpty()).orElse(false);
+        }
+
+        @Override
+        public void requestEnded(java.util.List<io.netty.buffer.ByteBuf> body) {
+            var mirror = route.filters().mirror().filter(m -> Mirrors.chosen(m.percent()));
+            if (mirror.isEmpty()) {
+                body.forEach(io.netty.buffer.ByteBuf::release);
+                return;
+            }
+            mirrors.send(mirror.get().authority(), this::forwarded, body, stream.eventLoop());
         }
 
         @Override
         public boolean retry() {
-            if (!relay.replayable() || !attempts.mayRetry(true)) {
+            if (route.retry().isEmpty() || !relay.replayable() || !attempts.mayRetry(true)) {
                 return false;
             }
             log.debug("proxy: HTTP/2 {} to {}: the answer from {} is one route {} retries", stream, authority, lease.endpoint().address(), route.name());

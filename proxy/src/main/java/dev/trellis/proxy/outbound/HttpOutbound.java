@@ -76,6 +76,7 @@ final class HttpOutbound implements OutboundExchange.Path {
     private final Duration requestTimeout;
     private final Targets targets;
     private final RouteProfiles profiles;
+    private final Mirrors mirrors;
     private final RetryBudgets budgets;
     private final Duration headerTimeout;
     private final Upgrades upgrades;
@@ -104,6 +105,12 @@ final class HttpOutbound implements OutboundExchange.Path {
         this.metrics = requireNonNull(metrics, "metrics");
         this.refusals = new Refusals(Direction.OUTBOUND, metrics);
         this.requestTimeout = requireNonNull(requestTimeout, "requestTimeout");
+        this.mirrors = new Mirrors(targets, endpoints, metrics);
+    }
+
+    @Override
+    public Mirrors mirrors() {
+        return mirrors;
     }
 
     /**

@@ -84,6 +84,9 @@ final class OutboundExchange {
 
         HttpMetrics metrics();
 
+        /** Where the routes' mirrors send their copies. */
+        Mirrors mirrors();
+
         /** Where the requests the proxy answers itself are logged and counted. */
         Refusals refusals();
 
@@ -278,6 +281,9 @@ final class OutboundExchange {
     }
 
     private void send() {
+        if (attempts.made() == 0 && replayable) {
+            mirror();
+        }
         attempts.begin();
         var picked = path.endpoints().pick(endpoints, attempts.avoid());
         if (picked.isEmpty()) {
@@ -310,6 +316,21 @@ final class OutboundExchange {
                     retryOr(why.why(), true);
                 }
             }
+        });
+    }
+
+    /** The route mirrors this request: a copy of it (held whole) goes to the mirror's Service as well, its answer dropped. */
+    private void mirror() {
+        route.filters().mirror().filter(m -> Mirrors.chosen(m.percent())).ifPresent(m -> {
+            Http2Headers base = HttpConversionUtil.toHttp2Headers(wholeHead(), true);
+            java.util.List<ByteBuf> body = new java.util.ArrayList<>();
+            for (HttpContent content : held) {
+                if (content.content().isReadable()) {
+                    body.add(content.content().retainedDuplicate());
+                }
+            }
+            path.mirrors().send(m.authority(), chosen -> new io.netty.handler.codec.http2.DefaultHttp2Headers().add(base)
+                    .set(MeshHeaders.TARGET_PORT, Integer.toString(chosen.endpoint().address().getPort())), body, loop);
         });
     }
 

@@ -35,6 +35,11 @@ final class ReplayingRelay {
 
         /** The answer is one to retry and the request can go again: true when another attempt was started (it will {@link #attach}). */
         boolean retry();
+
+        /** The request ended with all of its body copied: {@code body} holds duplicates of it, the exchange's to release. */
+        default void requestEnded(List<ByteBuf> body) {
+            body.forEach(ByteBuf::release);
+        }
     }
 
     private final H2Stream caller;
@@ -62,6 +67,9 @@ final class ReplayingRelay {
         relay.callerEnded = callerEnded;
         relay.attachStream(answering);
         held.release(relay.fromCaller);
+        if (callerEnded) {
+            relay.ended();
+        }
         if (answering.isWritable()) {
             caller.resumeReading();
         }
@@ -119,6 +127,15 @@ final class ReplayingRelay {
         next.listener(fromAnswering);
     }
 
+    /** The request ended: the exchange hears of it, with a copy of the body while one is kept. */
+    private void ended() {
+        if (replay != null) {
+            List<ByteBuf> copy = new ArrayList<>(replay.size());
+            replay.forEach(b -> copy.add(b.retainedDuplicate()));
+            exchange.requestEnded(copy);
+        }
+    }
+
     /** The request may not go again: its copy goes. */
     void dropReplay() {
         if (replay != null) {
@@ -154,6 +171,9 @@ final class ReplayingRelay {
             }
             answering.writeData(data, endStream);
             answering.flush();
+            if (endStream) {
+                ended();
+            }
             if (!answering.isWritable()) {
                 caller.pauseReading();
             }

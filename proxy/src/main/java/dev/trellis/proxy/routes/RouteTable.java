@@ -16,10 +16,12 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One authority's routes, compiled once per profile, matched per request: the first route in
- * the profile's order that the request matches wins. Exact paths are looked up in a map, so a
- * Service with many exact routes costs one lookup; the others are tried in order, and only
- * those placed before the exact match found. Regular expressions run within
- * {@link BoundedRegex}'s budget. Immutable; thread-safe.
+ * the profile's order that the request matches wins. Routes are indexed by their path
+ * condition, so that a request is tried only against the routes its path can match: exact
+ * paths in a map (one lookup), path prefixes in a tree of path segments (one step per segment
+ * of the request's path), and the rest (regular expressions, no path condition) in a list.
+ * The candidates are tried in profile order, merged from those lists. Regular expressions run
+ * within {@link BoundedRegex}'s budget. Immutable; thread-safe.
  */
 public final class RouteTable {
 
@@ -28,7 +30,14 @@ public final class RouteTable {
     public static final RouteTable EMPTY = new RouteTable(List.of());
 
     private final Map<String, List<Compiled>> exact = new HashMap<>();
+    private final Segment prefixes = new Segment();
     private final List<Compiled> others = new ArrayList<>();
+
+    /** A node of the prefix tree: the routes whose prefix ends here, and the next segments. */
+    private static final class Segment {
+        final Map<String, Segment> next = new HashMap<>();
+        final List<Compiled> routes = new ArrayList<>();
+    }
     private final int size;
 
     private record ValueCondition(String name, Optional<Pattern> regex, String value) {
@@ -86,10 +95,17 @@ public final class RouteTable {
             if (compiled.isEmpty()) {
                 continue;
             }
-            if (!compiled.get().exactPath().isEmpty()) {
-                exact.computeIfAbsent(compiled.get().exactPath(), p -> new ArrayList<>()).add(compiled.get());
+            Compiled c = compiled.get();
+            if (!c.exactPath().isEmpty()) {
+                exact.computeIfAbsent(c.exactPath(), p -> new ArrayList<>()).add(c);
+            } else if (!c.prefix().isEmpty() && c.regex().isEmpty()) {
+                Segment node = prefixes;
+                for (String segment : segments(c.prefix())) {
+                    node = node.next.computeIfAbsent(segment, s -> new Segment());
+                }
+                node.routes.add(c);
             } else {
-                others.add(compiled.get());
+                others.add(c);
             }
             position++;
         }
@@ -113,25 +129,64 @@ public final class RouteTable {
         String pathAndQuery = request.pathAndQuery();
         int q = pathAndQuery.indexOf('?');
         String bare = q < 0 ? pathAndQuery : pathAndQuery.substring(0, q);
-        Compiled found = null;
-        List<Compiled> candidates = exact.get(bare);
-        if (candidates != null) {
-            for (Compiled candidate : candidates) {
-                if (candidate.restMatches(request)) {
-                    found = candidate;
-                    break;
-                }
-            }
+        // The lists whose routes this path can match, each in profile order.
+        List<List<Compiled>> lists = new ArrayList<>(4);
+        List<Compiled> exactHere = exact.get(bare);
+        if (exactHere != null) {
+            lists.add(exactHere);
         }
-        for (Compiled other : others) {
-            if (found != null && other.position() > found.position()) {
+        Segment node = prefixes;
+        if (!node.routes.isEmpty()) {
+            lists.add(node.routes);
+        }
+        for (String segment : segments(bare)) {
+            node = node.next.get(segment);
+            if (node == null) {
                 break;
             }
-            if (other.pathMatches(bare) && other.restMatches(request)) {
-                return other.route();
+            if (!node.routes.isEmpty()) {
+                lists.add(node.routes);
             }
         }
-        return found == null ? MatchedRoute.DEFAULT : found.route();
+        if (!others.isEmpty()) {
+            lists.add(others);
+        }
+        // Merged by position: the first in profile order whose conditions all hold wins.
+        int[] next = new int[lists.size()];
+        while (true) {
+            int pick = -1;
+            for (int i = 0; i < lists.size(); i++) {
+                if (next[i] < lists.get(i).size()
+                        && (pick < 0 || lists.get(i).get(next[i]).position() < lists.get(pick).get(next[pick]).position())) {
+                    pick = i;
+                }
+            }
+            if (pick < 0) {
+                return MatchedRoute.DEFAULT;
+            }
+            Compiled candidate = lists.get(pick).get(next[pick]++);
+            if (candidate.pathMatches(bare) && candidate.restMatches(request)) {
+                return candidate.route();
+            }
+        }
+    }
+
+    /** The segments of a path: {@code /api/v1/} is {@code api}, {@code v1}, {@code ""}; {@code /} is none. */
+    private static List<String> segments(String path) {
+        List<String> out = new ArrayList<>();
+        if (path.length() <= 1) {
+            return out;
+        }
+        int start = 1;
+        while (true) {
+            int slash = path.indexOf('/', start);
+            if (slash < 0) {
+                out.add(path.substring(start));
+                return out;
+            }
+            out.add(path.substring(start, slash));
+            start = slash + 1;
+        }
     }
 
     private static Optional<Compiled> compile(int position, Route route) {

@@ -230,8 +230,10 @@ public final class ClusterSnapshot {
                 case GenericKubernetesResource g when PolicyParser.isPolicy(g) -> addPolicy(g);
                 case HTTPRoute r -> addRoute(GatewayRoutes.parse(r));
                 case GRPCRoute r -> addRoute(GatewayRoutes.parse(r));
+                case io.fabric8.kubernetes.api.model.gatewayapi.v1alpha2.TCPRoute r -> addRoute(GatewayRoutes.parse(r));
                 case HasMetadata o when GatewayRoutes.isUnreadRouteVersion(o) -> problems.add(o.getKind() + " " + ObjectKey.of(o) + ": "
-                        + o.getApiVersion() + " is not read; write it as " + GatewayRoutes.GROUP + "/" + GatewayRoutes.VERSION);
+                        + o.getApiVersion() + " is not read; write it as " + GatewayRoutes.GROUP + "/"
+                        + ("TCPRoute".equals(o.getKind()) ? GatewayRoutes.TCP_ROUTE_VERSION : GatewayRoutes.VERSION));
                 default -> { }
             }
             return this;

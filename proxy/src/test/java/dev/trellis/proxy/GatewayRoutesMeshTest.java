@@ -121,6 +121,23 @@ class GatewayRoutesMeshTest {
     }
 
     @Test
+    void theFirstRequestOfAProxyThatNeverCalledTheServiceFollowsItsRoutes() throws Exception {
+        route("""
+                    - filters: [{type: RequestHeaderModifier, requestHeaderModifier: {remove: [X-Secret]}}]
+                      backendRefs: [{name: web-v2, port: 80}]
+                """);
+        // Wait until the destination service has the route (seen through the first client).
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> get("/warm", Map.of()).body().startsWith("v2 "));
+        Proxy fresh = mesh.start(MeshFixture.withDestination(mesh.config(CLIENT, List.of(), Optional.of(new HostPort("127.0.0.1", 0)),
+                Duration.ofSeconds(5)), destination.grpcAddress().getPort(), "client-1"));
+        HttpClient freshHttp = HttpClient.newBuilder().proxy(ProxySelector.of(fresh.outboundAddress().orElseThrow()))
+                .version(HttpClient.Version.HTTP_1_1).build();
+        HttpResponse<String> first = freshHttp.send(HttpRequest.newBuilder(URI.create(WEB + "/first")).header("X-Secret", "s3cret")
+                .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(first.body()).as("the very first request").isEqualTo("v2 /first route=none secret=none");
+    }
+
+    @Test
     void aStatusTheRouteRetriesGoesAgainAndOthersDoNot() throws Exception {
         route("""
                     - matches: [{path: {type: PathPrefix, value: /flaky}}]
@@ -307,25 +324,6 @@ class GatewayRoutesMeshTest {
     }
 
     private static String workload(String service, String pod, int appPort, int proxyPort) {
-        return """
-                ---
-                apiVersion: v1
-                kind: Service
-                metadata: {namespace: shop, name: %1$s}
-                spec: {ports: [{name: http, port: 80}]}
-                ---
-                apiVersion: v1
-                kind: Pod
-                metadata: {namespace: shop, name: %2$s-0, labels: {app: %2$s}, annotations: {config.trellis.dev/proxy-inbound-port: "%4$d"}}
-                spec: {serviceAccountName: %2$s, containers: [{name: app, image: app, ports: [{name: http, containerPort: %3$d}]}]}
-                status: {podIP: 127.0.0.1}
-                ---
-                apiVersion: discovery.k8s.io/v1
-                kind: EndpointSlice
-                metadata: {namespace: shop, name: %1$s-1, labels: {kubernetes.io/service-name: %1$s}}
-                addressType: IPv4
-                ports: [{name: http, port: %3$d}]
-                endpoints: [{addresses: [127.0.0.1], targetRef: {kind: Pod, namespace: shop, name: %2$s-0}}]
-                """.formatted(service, pod, appPort, proxyPort);
+        return LocalWorkloads.yaml("shop", service, pod, "http", 80, appPort, proxyPort);
     }
 }

@@ -153,6 +153,12 @@ public final class FakeDestination implements AutoCloseable {
                 }
             });
         }
+
+        /** Every authority has a profile without routes, as the real service answers for a Service without any; the stream stays open. */
+        @Override
+        public void getProfile(GetDestination request, StreamObserver<dev.trellis.api.destination.v1.Profile> responses) {
+            responses.onNext(dev.trellis.api.destination.v1.Profile.newBuilder().setFullyQualifiedName(request.getAuthority()).build());
+        }
     }
 
     /** Egress policy as the test sets it; inbound policy is not served (proxies fall back to their flags). */

@@ -7,6 +7,7 @@ import dev.trellis.cluster.ClusterSource;
 import dev.trellis.cluster.SnapshotListeners;
 import dev.trellis.cluster.policy.PolicyResources;
 import dev.trellis.cluster.routes.GatewayRoutes;
+import dev.trellis.cluster.routes.MeshRoute;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
@@ -142,29 +143,36 @@ public final class KubernetesClusterSource implements ClusterSource {
      */
     private void watchGatewayRoutes() {
         List<String> missing = new ArrayList<>();
-        try {
-            io.fabric8.kubernetes.api.model.APIResourceList served = client.getApiResources(
-                    GatewayRoutes.GROUP + "/" + GatewayRoutes.VERSION);
-            Set<String> names = served == null || served.getResources() == null ? Set.of()
-                    : served.getResources().stream().map(io.fabric8.kubernetes.api.model.APIResource::getName).collect(java.util.stream.Collectors.toSet());
-            for (String resource : WatchedResource.GATEWAY_ROUTES.resources()) {
-                // Named with the group: Trellis's own HTTPRoute is "httproutes" too.
-                String informer = resource + "." + GatewayRoutes.GROUP;
-                if (!names.contains(resource)) {
-                    missing.add(resource);
-                } else if (!informers.containsKey(informer)) {
-                    log.info("cluster: watching {}", informer);
-                    add(informer, resource.equals("httproutes")
-                            ? client.resources(io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute.class).inAnyNamespace().inform(cast(onChange), 0)
-                            : client.resources(io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCRoute.class).inAnyNamespace().inform(cast(onChange), 0));
-                }
+        for (MeshRoute.Kind kind : MeshRoute.Kind.values()) {
+            String resource = kind.apiName().toLowerCase(Locale.ROOT) + "s";
+            // Named with the group: Trellis's own HTTPRoute is "httproutes" too.
+            String informer = resource + "." + GatewayRoutes.GROUP;
+            if (informers.containsKey(informer)) {
+                continue;
             }
-        } catch (RuntimeException e) {
-            missing.addAll(WatchedResource.GATEWAY_ROUTES.resources().stream().filter(r -> !informers.containsKey(r + "." + GatewayRoutes.GROUP)).toList());
-            log.debug("cluster: asking for the Gateway API's resources failed", e);
+            String groupVersion = GatewayRoutes.GROUP + "/" + GatewayRoutes.versionOf(kind);
+            try {
+                io.fabric8.kubernetes.api.model.APIResourceList served = client.getApiResources(groupVersion);
+                boolean serves = served != null && served.getResources() != null
+                        && served.getResources().stream().anyMatch(r -> resource.equals(r.getName()));
+                if (!serves) {
+                    missing.add(resource + " (" + groupVersion + ")");
+                    continue;
+                }
+                log.info("cluster: watching {}", informer);
+                add(informer, switch (kind) {
+                    case HTTP_ROUTE -> client.resources(io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute.class).inAnyNamespace().inform(cast(onChange), 0);
+                    case GRPC_ROUTE -> client.resources(io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCRoute.class).inAnyNamespace().inform(cast(onChange), 0);
+                    case TCP_ROUTE -> client.resources(io.fabric8.kubernetes.api.model.gatewayapi.v1alpha2.TCPRoute.class).inAnyNamespace()
+                            .inform(cast(onChange), 0);
+                });
+            } catch (RuntimeException e) {
+                missing.add(resource + " (" + groupVersion + ")");
+                log.debug("cluster: asking for {} failed", groupVersion, e);
+            }
         }
-        Optional<String> now = missing.isEmpty() ? Optional.empty() : Optional.of("the Gateway API's " + String.join(" and ", missing)
-                + " (" + GatewayRoutes.GROUP + "/" + GatewayRoutes.VERSION + ") are not served: routes of that kind are not read until their CRDs are installed");
+        Optional<String> now = missing.isEmpty() ? Optional.empty() : Optional.of("the Gateway API's " + String.join(", ", missing)
+                + " are not served: routes of that kind are not read until their CRDs are installed");
         if (!now.equals(gatewayApi)) {
             now.ifPresent(text -> log.info("cluster: {}", text));
         }

@@ -105,6 +105,20 @@ final class RouteStatusWriter implements RouteStatus.Sink {
                 route.setStatus(current);
                 client.resources(HTTPRoute.class).inNamespace(namespace).resource(route).updateStatus();
             }
+            case TCP_ROUTE -> {
+                var route = client.resources(io.fabric8.kubernetes.api.model.gatewayapi.v1alpha2.TCPRoute.class).inNamespace(namespace).withName(name).get();
+                if (route == null) {
+                    return;
+                }
+                var current = route.getStatus() == null ? new io.fabric8.kubernetes.api.model.gatewayapi.v1alpha2.TCPRouteStatus() : route.getStatus();
+                List<RouteParentStatus> parents = merged(current.getParents(), status);
+                if (Objects.equals(parents, current.getParents())) {
+                    return;
+                }
+                current.setParents(parents);
+                route.setStatus(current);
+                client.resources(io.fabric8.kubernetes.api.model.gatewayapi.v1alpha2.TCPRoute.class).inNamespace(namespace).resource(route).updateStatus();
+            }
             case GRPC_ROUTE -> {
                 GRPCRoute route = client.resources(GRPCRoute.class).inNamespace(namespace).withName(name).get();
                 if (route == null) {

@@ -23,7 +23,7 @@ public enum WatchedResource {
      * The Gateway API's HTTPRoutes and GRPCRoutes (GAMMA), read when their CRDs are installed
      * (the user installs them; Trellis never ships them).
      */
-    GATEWAY_ROUTES(GatewayRoutes.GROUP, List.of("httproutes", "grpcroutes"));
+    GATEWAY_ROUTES(GatewayRoutes.GROUP, List.of("httproutes", "grpcroutes", "tcproutes"));
 
     /** What the destination service reads. */
     public static final Set<WatchedResource> ALL = EnumSet.allOf(WatchedResource.class);

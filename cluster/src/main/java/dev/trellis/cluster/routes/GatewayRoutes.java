@@ -63,6 +63,8 @@ public final class GatewayRoutes {
 
     public static final String GROUP = "gateway.networking.k8s.io";
     public static final String VERSION = "v1";
+    /** TCPRoute's version: the experimental channel's. */
+    public static final String TCP_ROUTE_VERSION = "v1alpha2";
 
     /** Annotations for what the installed Gateway API version cannot say on a route (as Linkerd's {@code retry.linkerd.io/*}). */
     public static final String RETRY_LIMIT = "retry.trellis.dev/limit";
@@ -126,11 +128,48 @@ public final class GatewayRoutes {
         }
     }
 
-    /** An HTTPRoute or GRPCRoute of another version than {@value #VERSION} (which this reader does not read). */
+    /** An HTTPRoute or GRPCRoute of another version than {@value #VERSION}, or a TCPRoute of another than {@value #TCP_ROUTE_VERSION}. */
     public static boolean isUnreadRouteVersion(io.fabric8.kubernetes.api.model.HasMetadata object) {
         String apiVersion = object.getApiVersion();
-        return apiVersion != null && apiVersion.startsWith(GROUP + "/") && !apiVersion.equals(GROUP + "/" + VERSION)
-                && ("HTTPRoute".equals(object.getKind()) || "GRPCRoute".equals(object.getKind()));
+        if (apiVersion == null || !apiVersion.startsWith(GROUP + "/")) {
+            return false;
+        }
+        return switch (String.valueOf(object.getKind())) {
+            case "HTTPRoute", "GRPCRoute" -> !apiVersion.equals(GROUP + "/" + VERSION);
+            case "TCPRoute" -> !apiVersion.equals(GROUP + "/" + TCP_ROUTE_VERSION);
+            default -> false;
+        };
+    }
+
+    /** The version a kind is read in. */
+    public static String versionOf(Kind kind) {
+        return kind == Kind.TCP_ROUTE ? TCP_ROUTE_VERSION : VERSION;
+    }
+
+    /** A TCPRoute on a Service: its rules' backends split the Service's opaque connections by weight. */
+    public static Parsed parse(io.fabric8.kubernetes.api.model.gatewayapi.v1alpha2.TCPRoute route) {
+        RouteKey key = new RouteKey(Kind.TCP_ROUTE, ObjectKey.of(route));
+        List<ParentReference> parentRefs = route.getSpec() == null ? null : route.getSpec().getParentRefs();
+        return parse(key, route.getMetadata(), parentRefs, () -> {
+            var rules = list(route.getSpec().getRules());
+            limit(rules, MAX_RULES, "spec.rules");
+            List<Rule> out = new ArrayList<>();
+            for (int r = 0; r < rules.size(); r++) {
+                String at = "spec.rules[" + r + "]";
+                var backends = list(rules.get(r).getBackendRefs());
+                limit(backends, MAX_BACKENDS, at + ".backendRefs");
+                List<Backend> outBackends = new ArrayList<>();
+                for (int b = 0; b < backends.size(); b++) {
+                    var ref = backends.get(b);
+                    outBackends.add(backend(key, ref.getGroup(), ref.getKind(), ref.getName(), ref.getNamespace(), ref.getPort(), ref.getWeight(),
+                            at + ".backendRefs[" + b + "]"));
+                }
+                checkWeights(outBackends, List.of(), at);
+                out.add(new Rule(r, Optional.ofNullable(rules.get(r).getName()), List.of(Match.ANY), List.of(), outBackends, Optional.empty(),
+                        Optional.empty(), Optional.empty()));
+            }
+            return out;
+        });
     }
 
     public static Parsed parse(HTTPRoute route) {

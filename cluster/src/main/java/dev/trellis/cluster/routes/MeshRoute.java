@@ -26,9 +26,9 @@ public record MeshRoute(RouteKey key, long generation, Instant created, List<Ser
         rules = List.copyOf(rules);
     }
 
-    /** The two kinds read, by the names their API gives them. */
+    /** The kinds read, by the names their API gives them: requests (HTTP, gRPC) or connections (TCP). */
     public enum Kind {
-        HTTP_ROUTE("HTTPRoute"), GRPC_ROUTE("GRPCRoute");
+        HTTP_ROUTE("HTTPRoute"), GRPC_ROUTE("GRPCRoute"), TCP_ROUTE("TCPRoute");
 
         private final String apiName;
 
@@ -38,6 +38,11 @@ public record MeshRoute(RouteKey key, long generation, Instant created, List<Ser
 
         public String apiName() {
             return apiName;
+        }
+
+        /** Whether the kind routes requests (HTTPRoute, GRPCRoute), not whole connections. */
+        public boolean routesRequests() {
+            return this != TCP_ROUTE;
         }
     }
 

@@ -17,7 +17,7 @@ public record RouteStatus(MeshRoute.RouteKey key, long generation, List<Parent> 
     /** The {@code controllerName} of Trellis's entries. */
     public static final String CONTROLLER = "trellis.dev/destination";
     /** What writing it takes, and all the destination service may write: {@code update} on these subresources of {@value GatewayRoutes#GROUP}. */
-    public static final List<String> STATUS_SUBRESOURCES = List.of("httproutes/status", "grpcroutes/status");
+    public static final List<String> STATUS_SUBRESOURCES = List.of("httproutes/status", "grpcroutes/status", "tcproutes/status");
 
     public RouteStatus {
         requireNonNull(key, "key");

@@ -28,13 +28,15 @@ class GatewayRoutesOnKubernetesTest {
     void withoutTheCrdsTheSourceSaysSoAndStillSyncs() {
         try (KubernetesClusterSource source = KubernetesClusterSource.start(client, Duration.ofMillis(20))) {
             Awaitility.await().atMost(Duration.ofSeconds(10)).until(source::synced);
-            assertThat(source.gatewayApi()).hasValueSatisfying(text -> assertThat(text).contains("httproutes and grpcroutes").contains("not served"));
+            assertThat(source.gatewayApi()).hasValueSatisfying(text -> assertThat(text).contains("httproutes (gateway.networking.k8s.io/v1)")
+                    .contains("grpcroutes (gateway.networking.k8s.io/v1)").contains("tcproutes (gateway.networking.k8s.io/v1alpha2)").contains("not served"));
         }
     }
 
     @Test
     void readsRoutesOnceTheCrdsAreServedAndWritesOnlyItsOwnStatusEntries() throws Exception {
         GatewayApiCrds.standard("v1.3.0").forEach(crd -> client.apiextensions().v1().customResourceDefinitions().resource(crd).create());
+        client.apiextensions().v1().customResourceDefinitions().resource(GatewayApiCrds.experimentalTcpRoute("v1.3.0")).create();
         HTTPRoute route = new HTTPRouteBuilder().withNewMetadata().withNamespace("shop").withName("web-split").withGeneration(2L).endMetadata()
                 .withNewSpec().addNewParentRef().withGroup("").withKind("Service").withName("web").withPort(80).endParentRef()
                 .addNewParentRef().withName("public-gateway").endParentRef()
@@ -74,7 +76,7 @@ class GatewayRoutesOnKubernetesTest {
     @Test
     void theDestinationMayWriteNothingButRouteStatus() {
         assertThat(RouteStatus.STATUS_SUBRESOURCES).allSatisfy(r -> assertThat(r).endsWith("/status"));
-        assertThat(WatchedResource.GATEWAY_ROUTES.resources()).containsExactly("httproutes", "grpcroutes");
+        assertThat(WatchedResource.GATEWAY_ROUTES.resources()).containsExactly("httproutes", "grpcroutes", "tcproutes");
         assertThat(Optional.of(WatchedResource.GATEWAY_ROUTES.apiGroup())).contains(GatewayApiCrds.GROUP);
     }
 }

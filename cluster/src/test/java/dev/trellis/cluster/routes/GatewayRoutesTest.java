@@ -151,4 +151,28 @@ class GatewayRoutesTest {
                         + " (RequestHeaderModifier, ResponseHeaderModifier, RequestRedirect, URLRewrite, RequestMirror)",
                 "HTTPRoute shop/old: gateway.networking.k8s.io/v1beta1 is not read; write it as gateway.networking.k8s.io/v1");
     }
+
+    @Test
+    void aTcpRouteSplitsConnectionsAndOtherVersionsAreNamed() throws Exception {
+        ClusterSnapshot snapshot = snapshot("""
+                apiVersion: gateway.networking.k8s.io/v1alpha2
+                kind: TCPRoute
+                metadata: {namespace: shop, name: db-split}
+                spec:
+                  parentRefs: [{group: "", kind: Service, name: db, port: 5432}]
+                  rules: [{backendRefs: [{name: db-v1, port: 5432, weight: 70}, {name: db-v2, port: 5432, weight: 30}]}]
+                ---
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: TCPRoute
+                metadata: {namespace: shop, name: db-other}
+                spec:
+                  parentRefs: [{group: "", kind: Service, name: db}]
+                """);
+        MeshRoute route = snapshot.meshRoutes().iterator().next();
+        assertThat(route.key().kind()).isEqualTo(MeshRoute.Kind.TCP_ROUTE);
+        assertThat(route.key().kind().routesRequests()).isFalse();
+        assertThat(route.rules().getFirst().backends()).extracting(MeshRoute.Backend::weight).containsExactly(70, 30);
+        assertThat(snapshot.problems()).containsExactly(
+                "TCPRoute shop/db-other: gateway.networking.k8s.io/v1 is not read; write it as gateway.networking.k8s.io/v1alpha2");
+    }
 }

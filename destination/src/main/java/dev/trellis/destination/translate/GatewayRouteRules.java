@@ -38,14 +38,37 @@ final class GatewayRouteRules {
 
     private record Entry(MeshRoute route, MeshRoute.Rule rule, int matchIndex, MeshRoute.Match match) {}
 
-    /** The routes for callers in {@code callerNamespace} of {@code service}'s {@code port}; empty when no Gateway API route applies. */
-    static List<Route> of(ClusterSnapshot snapshot, List<MeshRoute> routes, ObjectKey service, int port, String callerNamespace, String clusterDomain) {
-        List<MeshRoute> attached = routes.stream().filter(route -> route.parents().stream().anyMatch(parent -> parent.service().equals(service)
-                && parent.port().map(p -> p == port).orElse(true))).toList();
+    /**
+     * The routes of {@code requests} kinds (HTTPRoute and GRPCRoute, or TCPRoute) that apply to
+     * callers in {@code callerNamespace} of {@code service}'s {@code port}: consumer routes of
+     * the caller's namespace when it has any, else the Service's own.
+     */
+    private static List<MeshRoute> applied(List<MeshRoute> routes, boolean requests, ObjectKey service, int port, String callerNamespace) {
+        List<MeshRoute> attached = routes.stream().filter(route -> route.key().kind().routesRequests() == requests)
+                .filter(route -> route.parents().stream().anyMatch(parent -> parent.service().equals(service)
+                        && parent.port().map(p -> p == port).orElse(true))).toList();
         List<MeshRoute> consumer = attached.stream().filter(r -> !r.key().id().namespace().equals(service.namespace())
                 && r.key().id().namespace().equals(callerNamespace)).toList();
-        List<MeshRoute> applied = !consumer.isEmpty() ? consumer
-                : attached.stream().filter(r -> r.key().id().namespace().equals(service.namespace())).toList();
+        return !consumer.isEmpty() ? consumer : attached.stream().filter(r -> r.key().id().namespace().equals(service.namespace())).toList();
+    }
+
+    /**
+     * Where opaque connections to the port go: the backends of the oldest TCPRoute that applies
+     * (then by namespace/name), its rules' backends together; empty when none applies.
+     */
+    static List<WeightedBackend> opaqueBackends(ClusterSnapshot snapshot, List<MeshRoute> routes, ObjectKey service, int port, String callerNamespace,
+                                               String clusterDomain) {
+        return applied(routes, false, service, port, callerNamespace).stream()
+                .min(Comparator.comparing(MeshRoute::created).thenComparing(MeshRoute::key))
+                .map(route -> route.rules().stream().flatMap(rule -> rule.backends().stream())
+                        .map(backend -> WeightedBackend.newBuilder().setAuthority(BackendRefs.authority(snapshot, route, backend, clusterDomain).orElse(""))
+                                .setWeight(backend.weight()).build()).toList())
+                .orElse(List.of());
+    }
+
+    /** The routes for callers in {@code callerNamespace} of {@code service}'s {@code port}; empty when no Gateway API route applies. */
+    static List<Route> of(ClusterSnapshot snapshot, List<MeshRoute> routes, ObjectKey service, int port, String callerNamespace, String clusterDomain) {
+        List<MeshRoute> applied = applied(routes, true, service, port, callerNamespace);
         List<Entry> entries = new ArrayList<>();
         for (MeshRoute route : applied) {
             for (MeshRoute.Rule rule : route.rules()) {

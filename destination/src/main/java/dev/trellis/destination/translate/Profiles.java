@@ -39,6 +39,7 @@ public final class Profiles {
         }
         profile.setFullyQualifiedName(service.service().getMetadata().getName() + "." + service.namespace() + ".svc." + clusterDomain);
         profile.setOpaqueProtocol(dev.trellis.cluster.Workloads.portList(service.service(), dev.trellis.cluster.Workloads.OPAQUE_PORTS).contains(service.port()));
+        profile.addAllOpaqueBackends(GatewayRouteRules.opaqueBackends(snapshot, routes, service.key(), service.port(), callerNamespace, clusterDomain));
         java.util.List<Route> gateway = GatewayRouteRules.of(snapshot, routes, service.key(), service.port(), callerNamespace, clusterDomain);
         if (!gateway.isEmpty()) {
             return profile.addAllRoutes(gateway).build();

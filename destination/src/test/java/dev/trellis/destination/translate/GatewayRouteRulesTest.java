@@ -144,4 +144,20 @@ class GatewayRouteRulesTest {
             assertThat(c.message()).endsWith("the weights sum to zero, so no request could go anywhere; the last version that could be carried out stays in force");
         });
     }
+
+    @Test
+    void aTcpRouteSplitsOpaqueConnectionsAndIsNoRequestRoute() throws Exception {
+        ClusterSnapshot snapshot = snapshot(1, """
+                apiVersion: gateway.networking.k8s.io/v1alpha2
+                kind: TCPRoute
+                metadata: {namespace: shop, name: tcp-split}
+                spec:
+                  parentRefs: [{group: "", kind: Service, name: web, port: 80}]
+                  rules: [{backendRefs: [{name: web, port: 80, weight: 3}, {name: web-v2, port: 80, weight: 1}]}]
+                """);
+        Profile profile = profile(snapshot, new LastGoodRoutes(), "shop");
+        assertThat(profile.getOpaqueBackendsList()).extracting(b -> b.getAuthority() + "=" + b.getWeight())
+                .containsExactly("web.shop.svc.cluster.local:80=3", "web-v2.shop.svc.cluster.local:80=1");
+        assertThat(profile.getRoutesList()).as("no request routes from it: Trellis's own stay").extracting(Route::getKind).containsExactly("TrellisRoute");
+    }
 }

@@ -31,8 +31,9 @@ final class RouteChecks {
 
     static CheckReport.Category run(KubernetesClient client) {
         List<CheckResult> results = new ArrayList<>();
-        boolean anyServed = false;
-        for (String plural : List.of("httproutes", "grpcroutes")) {
+        java.util.Set<String> served = new java.util.HashSet<>();
+        for (String plural : List.of("httproutes", "grpcroutes", "tcproutes")) {
+            String version = plural.equals("tcproutes") ? GatewayRoutes.TCP_ROUTE_VERSION : GatewayRoutes.VERSION;
             String name = plural + "." + GatewayRoutes.GROUP;
             CustomResourceDefinition crd;
             try {
@@ -41,7 +42,7 @@ final class RouteChecks {
                 results.add(CheckResult.warning("the Gateway API's " + name + " CRD can be read", "cannot read CRDs: " + e.getMessage(), HINT));
                 continue;
             }
-            String description = "the Gateway API's " + name + " CRD serves " + GatewayRoutes.GROUP + "/" + GatewayRoutes.VERSION;
+            String description = "the Gateway API's " + name + " CRD serves " + GatewayRoutes.GROUP + "/" + version;
             if (crd == null) {
                 // Routes are optional: without them the mesh works, and this says what is not read.
                 results.add(CheckResult.ok("the Gateway API's " + name + " CRD is not installed: " + plural
@@ -50,31 +51,39 @@ final class RouteChecks {
             }
             Map<String, String> annotations = crd.getMetadata().getAnnotations() == null ? Map.of() : crd.getMetadata().getAnnotations();
             String release = annotations.getOrDefault(BUNDLE_VERSION, "an unknown release") + " (" + annotations.getOrDefault(CHANNEL, "unknown") + " channel)";
-            boolean served = crd.getSpec().getVersions().stream().anyMatch(v -> GatewayRoutes.VERSION.equals(v.getName()) && Boolean.TRUE.equals(v.getServed()));
-            if (!served) {
-                results.add(CheckResult.error(description, release + " does not serve " + GatewayRoutes.VERSION + "; Trellis reads only "
-                        + GatewayRoutes.VERSION + ": install a newer release", HINT));
+            if (crd.getSpec().getVersions().stream().noneMatch(v -> version.equals(v.getName()) && Boolean.TRUE.equals(v.getServed()))) {
+                results.add(CheckResult.error(description, release + " does not serve " + version + "; Trellis reads " + plural + " in "
+                        + version + " only: install a release that serves it", HINT));
                 continue;
             }
-            anyServed = true;
+            served.add(plural);
             results.add(CheckResult.ok(description + ": " + release));
         }
-        if (anyServed) {
-            results.add(refusedRoutes(client));
+        if (!served.isEmpty()) {
+            results.add(refusedRoutes(client, served));
         }
         return new CheckReport.Category("gateway-api", results);
     }
 
     /** Routes whose status, as the destination service wrote it, says a parent is not accepted or a backend not resolved. */
-    private static CheckResult refusedRoutes(KubernetesClient client) {
+    private static CheckResult refusedRoutes(KubernetesClient client, java.util.Set<String> served) {
         String description = "every route on a Service is carried out";
         List<String> problems = new ArrayList<>();
         try {
-            for (HTTPRoute route : client.resources(HTTPRoute.class).inAnyNamespace().list().getItems()) {
-                collect(route, route.getStatus() == null ? null : route.getStatus().getParents(), problems);
+            if (served.contains("httproutes")) {
+                for (HTTPRoute route : client.resources(HTTPRoute.class).inAnyNamespace().list().getItems()) {
+                    collect(route, route.getStatus() == null ? null : route.getStatus().getParents(), problems);
+                }
             }
-            for (GRPCRoute route : client.resources(GRPCRoute.class).inAnyNamespace().list().getItems()) {
-                collect(route, route.getStatus() == null ? null : route.getStatus().getParents(), problems);
+            if (served.contains("grpcroutes")) {
+                for (GRPCRoute route : client.resources(GRPCRoute.class).inAnyNamespace().list().getItems()) {
+                    collect(route, route.getStatus() == null ? null : route.getStatus().getParents(), problems);
+                }
+            }
+            if (served.contains("tcproutes")) {
+                for (var route : client.resources(io.fabric8.kubernetes.api.model.gatewayapi.v1alpha2.TCPRoute.class).inAnyNamespace().list().getItems()) {
+                    collect(route, route.getStatus() == null ? null : route.getStatus().getParents(), problems);
+                }
             }
         } catch (KubernetesClientException e) {
             return CheckResult.warning(description, "cannot list routes: " + e.getMessage(), HINT);

@@ -12,6 +12,7 @@ import dev.trellis.proxy.routes.RouteTable;
 import dev.trellis.wire.grpc.GrpcClient;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ScheduledExecutorService;
@@ -30,6 +31,8 @@ public final class RouteProfiles implements AutoCloseable {
     private final StreamWatch.Reconnect reconnect;
     private final List<StreamWatch<Profile>> watches = new CopyOnWriteArrayList<>();
     private final ConcurrentHashMap<String, RouteTable> tables = new ConcurrentHashMap<>();
+    /** Completed when an authority's first profile came (or at once when no stream could be opened for it). */
+    private final ConcurrentHashMap<String, CompletableFuture<Void>> firsts = new ConcurrentHashMap<>();
     private volatile boolean closed;
 
     public RouteProfiles(GrpcClient client, ScheduledExecutorService scheduler, String contextNamespace) {
@@ -44,24 +47,56 @@ public final class RouteProfiles implements AutoCloseable {
     }
 
     /**
-     * The first route of {@code authority}'s profile that {@code request} matches; the first
-     * ask for an authority opens its profile stream and answers {@link MatchedRoute#DEFAULT}.
+     * The first route of {@code authority}'s profile that {@code request} matches;
+     * {@link MatchedRoute#DEFAULT} until its first profile came ({@link #firstProfile}, which
+     * the outbound side waits for before it sends anything there).
      */
     public MatchedRoute match(String authority, RouteRequest request) {
         RouteTable table = tables.get(authority);
         if (table == null) {
-            if (tables.size() < MAX_AUTHORITIES && tables.putIfAbsent(authority, RouteTable.EMPTY) == null && !closed) {
-                GetDestination ask = new GetDestination(authority, contextNamespace);
-                watches.add(new StreamWatch<Profile>("route profile of " + authority,
-                        listener -> client.serverStream(DestinationService.GET_PROFILE, ask, Profile::read, listener),
-                        profile -> tables.put(authority, RouteTable.of(profile)), reconnect).start());
-                if (closed) {
-                    watches.forEach(StreamWatch::close);
-                }
-            }
+            watch(authority);
             return MatchedRoute.DEFAULT;
         }
         return table.match(request);
+    }
+
+    /** Where one opaque connection to {@code authority} goes: itself, or a backend of its TCPRoute by weight ({@code ""}: unresolved). */
+    public String opaqueBackend(String authority) {
+        RouteTable table = tables.get(authority);
+        return table == null ? authority : table.opaqueBackend(authority);
+    }
+
+    /**
+     * Completes once {@code authority}'s first profile came, opening its stream on the first ask;
+     * at once when no more authorities may be watched (their traffic takes the default route).
+     */
+    public CompletableFuture<Void> firstProfile(String authority) {
+        CompletableFuture<Void> first = firsts.get(authority);
+        if (first != null) {
+            return first;
+        }
+        watch(authority);
+        return firsts.getOrDefault(authority, CompletableFuture.completedFuture(null));
+    }
+
+    private void watch(String authority) {
+        if (tables.containsKey(authority) || tables.size() >= MAX_AUTHORITIES || closed) {
+            return;
+        }
+        CompletableFuture<Void> first = new CompletableFuture<>();
+        if (firsts.putIfAbsent(authority, first) != null || tables.putIfAbsent(authority, RouteTable.EMPTY) != null) {
+            return;
+        }
+        GetDestination ask = new GetDestination(authority, contextNamespace);
+        watches.add(new StreamWatch<Profile>("route profile of " + authority,
+                listener -> client.serverStream(DestinationService.GET_PROFILE, ask, Profile::read, listener),
+                profile -> {
+                    tables.put(authority, RouteTable.of(profile));
+                    first.complete(null);
+                }, reconnect).start());
+        if (closed) {
+            watches.forEach(StreamWatch::close);
+        }
     }
 
     @Override

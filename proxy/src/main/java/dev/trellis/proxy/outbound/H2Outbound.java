@@ -105,7 +105,19 @@ final class H2Outbound {
         metrics.request(Direction.OUTBOUND, authority);
         budgets.of(authority).request();
         long started = System.nanoTime();
-        // The route decides once: its filters, and which backend (by weight) this stream goes to.
+        // The authority first: its answer comes with its route profile, so the route is decided on what the profile says.
+        connectionTargets.resolve(authority, stream.eventLoop(), target -> {
+            if (target instanceof Target.Unresolved unresolved) {
+                answer(stream, held, headers, authority, unresolved.why(), started);
+                return;
+            }
+            routed(stream, held, headers, endStream, authority, (Target.Resolved) target, started);
+        });
+    }
+
+    /** The stream's route decides once: its filters, and which backend (by weight) the stream goes to. */
+    private void routed(H2Stream stream, HeldFrames held, Http2Headers headers, boolean endStream, String authority, Target.Resolved target,
+                        long started) {
         MatchedRoute route = profiles.match(authority, RouteRequest.of(headers));
         if (route.filters().redirect().isPresent()) {
             redirect(stream, held, headers, authority, route, started);
@@ -125,17 +137,25 @@ final class H2Outbound {
                     + ": the backend chosen for this stream does not exist or cannot be referred to (see the route's status)"), started);
             return;
         }
-        connectionTargets.resolve(backend, stream.eventLoop(), target -> {
-            if (!(target instanceof Target.Resolved resolved)) {
-                answer(stream, held, headers, authority, ((Target.Unresolved) target).why(), started);
+        if (backend.equals(authority)) {
+            start(stream, held, headers, endStream, authority, target.resolution(), route, started);
+            return;
+        }
+        targets.resolve(backend, stream.eventLoop(), chosen -> {
+            if (!(chosen instanceof Target.Resolved resolved)) {
+                answer(stream, held, headers, authority, ((Target.Unresolved) chosen).why(), started);
                 return;
             }
-            Resolution resolution = resolved.resolution();
-            // Opened once the current read is processed, so that a stream reset in the same read never goes upstream.
-            // Only a route's retry policy makes a stream that reached an app go again; any stream may go elsewhere unprocessed.
-            Attempts attempts = new Attempts(route.retry().isPresent(), route.retry().map(r -> r.attempts()).orElse(0), budgets.of(authority));
-            stream.eventLoop().execute(() -> new Exchange(stream, held, headers, endStream, authority, resolution, started, route, attempts).attempt());
+            start(stream, held, headers, endStream, authority, resolved.resolution(), route, started);
         });
+    }
+
+    private void start(H2Stream stream, HeldFrames held, Http2Headers headers, boolean endStream, String authority, Resolution resolution,
+                       MatchedRoute route, long started) {
+        // Opened once the current read is processed, so that a stream reset in the same read never goes upstream.
+        // Only a route's retry policy makes a stream that reached an app go again; any stream may go elsewhere unprocessed.
+        Attempts attempts = new Attempts(route.retry().isPresent(), route.retry().map(r -> r.attempts()).orElse(0), budgets.of(authority));
+        stream.eventLoop().execute(() -> new Exchange(stream, held, headers, endStream, authority, resolution, started, route, attempts).attempt());
     }
 
     /** One stream's way to an endpoint: its attempts, then the relay. */

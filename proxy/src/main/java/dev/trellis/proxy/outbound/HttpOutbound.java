@@ -351,25 +351,35 @@ final class HttpOutbound implements OutboundExchange.Path {
             }
             metrics.request(Direction.OUTBOUND, authority.get());
             budget(authority.get()).request();
-            // The route decides once: its filters, and which backend (by weight) this request goes to.
-            MatchedRoute route = profiles.match(authority.get(), RouteRequest.of(head));
-            OutboundExchange exchange = new OutboundExchange(HttpOutbound.this, ctx.channel(), this, head, authority.get(), route,
-                    route.retryable() || OutboundExchange.idempotent(head.method()), headerTimeout);
+            OutboundExchange exchange = new OutboundExchange(HttpOutbound.this, ctx.channel(), this, head, authority.get(), headerTimeout);
             current = exchange;
-            if (route.filters().redirect().isPresent()) {
-                exchange.redirect(route.filters().redirect().get());
-                return;
-            }
-            String backend = route.backend(authority.get());
-            if (backend.isEmpty()) {
-                exchange.fail(ProxyError.BACKEND_NOT_RESOLVED.because("route " + route.name() + " of " + authority.get()
-                        + ": the backend chosen for this request does not exist or cannot be referred to (see the route's status)"));
-                return;
-            }
-            connectionTargets.resolve(backend, exchange.loop(), target -> {
-                switch (target) {
-                    case Target.Resolved resolved -> exchange.resolved(resolved.endpoints());
-                    case Target.Unresolved unresolved -> exchange.fail(unresolved.why());
+            String requested = authority.get();
+            // The authority first: its answer comes with its route profile, so the route below is decided on what the profile says.
+            connectionTargets.resolve(requested, exchange.loop(), target -> {
+                if (target instanceof Target.Unresolved unresolved) {
+                    exchange.fail(unresolved.why());
+                    return;
+                }
+                // The route decides once: its filters, and which backend (by weight) this request goes to.
+                MatchedRoute route = profiles.match(requested, RouteRequest.of(head));
+                exchange.routed(route);
+                if (route.filters().redirect().isPresent()) {
+                    exchange.redirect(route.filters().redirect().get());
+                    return;
+                }
+                String backend = route.backend(requested);
+                if (backend.isEmpty()) {
+                    exchange.fail(ProxyError.BACKEND_NOT_RESOLVED.because("route " + route.name() + " of " + requested
+                            + ": the backend chosen for this request does not exist or cannot be referred to (see the route's status)"));
+                } else if (backend.equals(requested)) {
+                    exchange.resolved(((Target.Resolved) target).endpoints());
+                } else {
+                    targets.resolve(backend, exchange.loop(), chosen -> {
+                        switch (chosen) {
+                            case Target.Resolved resolved -> exchange.resolved(resolved.endpoints());
+                            case Target.Unresolved unresolved -> exchange.fail(unresolved.why());
+                        }
+                    });
                 }
             });
         }

@@ -7,6 +7,7 @@ import dev.trellis.core.metrics.Direction;
 import dev.trellis.proxy.balance.Balancer;
 import dev.trellis.proxy.connlog.ConnectionLog;
 import dev.trellis.proxy.discovery.EndpointSet;
+import dev.trellis.proxy.discovery.RouteProfiles;
 import dev.trellis.proxy.errors.ProxyError;
 import dev.trellis.proxy.errors.ProxyFailure;
 import dev.trellis.proxy.http.ProxyErrors;
@@ -42,7 +43,9 @@ import org.slf4j.LoggerFactory;
  * tried when a connection cannot be made, each on an endpoint not tried before; one that
  * presents the wrong identity is not retried. When discovery knows no endpoint and
  * the connection had an original destination (transparent mode), it goes there directly,
- * unmeshed ("passthrough"). Every connection writes one line to the {@link ConnectionLog}.
+ * unmeshed ("passthrough"). A Service whose TCPRoute splits its connections sends each to
+ * one of the route's backends by weight, chosen here once per connection. Every connection
+ * writes one line to the {@link ConnectionLog}.
  * Shared by every outbound listener; thread-safe.
  */
 final class OpaqueOutbound {
@@ -59,9 +62,13 @@ final class OpaqueOutbound {
     private final ConnectionLog connectionLog;
     private final Duration connectTimeout;
     private final EgressGate egress;
+    private final Targets targets;
+    private final RouteProfiles profiles;
 
     OpaqueOutbound(IoRuntime io, MeshConnector connector, Balancer balancer, CredentialsStore credentials,
-                   ProxyMetrics metrics, ConnectionLog connectionLog, Duration connectTimeout, EgressGate egress) {
+                   ProxyMetrics metrics, ConnectionLog connectionLog, Duration connectTimeout, EgressGate egress, Targets targets, RouteProfiles profiles) {
+        this.targets = requireNonNull(targets, "targets");
+        this.profiles = requireNonNull(profiles, "profiles");
         this.egress = requireNonNull(egress, "egress");
         this.io = requireNonNull(io, "io");
         this.connector = requireNonNull(connector, "connector");
@@ -84,6 +91,31 @@ final class OpaqueOutbound {
      * egress policy.
      */
     void carry(Channel client, Target target, Optional<InetSocketAddress> passthrough, Seen seen) {
+        if (target instanceof Target.Resolved resolved) {
+            // The Service's TCPRoute, if any, picks where this connection goes: decided once, here.
+            String backend = profiles.opaqueBackend(resolved.authority());
+            if (backend.isEmpty()) {
+                Openings.settle(client);
+                ConnectionLog.OutboundConnection line = connectionLog.outbound(client, BoundListener.acceptedAt(client), source(), seen.protocol(),
+                        Optional.of(resolved.authority()), seen.host());
+                refuse(client, line, ProxyError.BACKEND_NOT_RESOLVED.because("the TCPRoute of " + resolved.authority()
+                        + " chose a backend that does not exist or cannot be referred to (see the route's status)"), Optional.empty());
+                return;
+            }
+            if (!backend.equals(resolved.authority())) {
+                targets.resolve(backend, client.eventLoop(), split -> carrySplit(client, split, seen));
+                return;
+            }
+        }
+        carrySplit(client, target, passthrough, seen);
+    }
+
+    /** Carries a connection whose backend the route chose (no passthrough: the backend is a Service discovery knows). */
+    private void carrySplit(Channel client, Target target, Seen seen) {
+        carrySplit(client, target, Optional.empty(), seen);
+    }
+
+    private void carrySplit(Channel client, Target target, Optional<InetSocketAddress> passthrough, Seen seen) {
         // From here on the proxy, not the client, is what the connection waits for.
         Openings.settle(client);
         Instant start = BoundListener.acceptedAt(client);

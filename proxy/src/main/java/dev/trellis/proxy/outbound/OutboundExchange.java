@@ -109,7 +109,8 @@ final class OutboundExchange {
     private final Client owner;
     private final HttpRequest head;
     private final String authority;
-    private final MatchedRoute route;
+    /** The route the request matched, once its authority's profile is known ({@link #routed}). */
+    private MatchedRoute route = MatchedRoute.DEFAULT;
     private final long started = System.nanoTime();
     private final boolean replayable;
     private final boolean clientKeepAlive;
@@ -118,8 +119,8 @@ final class OutboundExchange {
     private final ArrayDeque<HttpContent> held = new ArrayDeque<>();
     private boolean requestComplete;
     private EndpointSet endpoints;
-    /** The retry layer: endpoints tried, and whether the request may go again. */
-    private final Attempts attempts;
+    /** The retry layer: endpoints tried, and whether the request may go again (as its route says, once routed). */
+    private Attempts attempts;
 
     /** The current attempt's stream, once open; events from older attempts' streams are ignored. */
     private H2Stream stream;
@@ -137,19 +138,17 @@ final class OutboundExchange {
     /** Set when the route redirects: answered once the request is read. */
     private Route.Redirect pendingRedirect;
 
-    OutboundExchange(Path path, Channel client, Client owner, HttpRequest head, String authority, MatchedRoute route,
-                     boolean retryable, Duration bodyWindow) {
+    OutboundExchange(Path path, Channel client, Client owner, HttpRequest head, String authority, Duration bodyWindow) {
         this.path = requireNonNull(path, "path");
         this.client = requireNonNull(client, "client");
         this.loop = client.eventLoop();
         this.owner = requireNonNull(owner, "owner");
         this.head = requireNonNull(head, "head");
         this.authority = requireNonNull(authority, "authority");
-        this.route = requireNonNull(route, "route");
         this.deadlines = path.deadlines().of(loop);
         this.bodyRate = new BodyRate(deadlines, bodyWindow, () -> !client.config().isAutoRead(), this::bodyTooSlow);
         this.clientKeepAlive = HttpUtil.isKeepAlive(head);
-        this.attempts = new Attempts(retryable, route.retry().map(r -> r.attempts()).orElse(Attempts.DEFAULT_RETRIES), path.budget(authority));
+        this.attempts = new Attempts(idempotent(head.method()), path.budget(authority));
         this.replayable = hasSmallDeclaredBody(head);
         if (!replayable) {
             // Read on once the endpoint's stream can take the body.
@@ -163,7 +162,17 @@ final class OutboundExchange {
         if (!head.headers().contains(HttpHeaderNames.HOST)) {
             head.headers().set(HttpHeaderNames.HOST, authority);
         }
-        // The route's filters change the request before it goes anywhere.
+    }
+
+    /**
+     * The route the request matched (its authority's profile is known now): its retry policy,
+     * and its filters, which change the request before it goes anywhere. Called once, before
+     * {@link #resolved} or {@link #redirect}.
+     */
+    void routed(MatchedRoute route) {
+        this.route = requireNonNull(route, "route");
+        this.attempts = new Attempts(route.retryable() || idempotent(head.method()),
+                route.retry().map(r -> r.attempts()).orElse(Attempts.DEFAULT_RETRIES), path.budget(authority));
         HeaderEdits.apply(route.filters().requestHeaders(), head.headers());
         route.filters().rewrite().ifPresent(rewrite -> {
             if (!rewrite.hostname().isEmpty()) {

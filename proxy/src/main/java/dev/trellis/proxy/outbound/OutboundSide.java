@@ -98,10 +98,10 @@ public final class OutboundSide implements AutoCloseable {
 
         // Opaque connections, and whatever leaves the mesh through the egress gate.
         // Every listener resolves its connections' destinations once, through this.
-        Targets targets = new Targets(shared.discovery(), shared.credentials(), settings.resolve());
+        Targets targets = new Targets(shared.discovery(), shared.profiles(), shared.credentials(), settings.resolve());
         OpaqueOutbound opaque = new OpaqueOutbound(io, opaqueConnector, balancer, shared.credentials(), shared.metrics(),
                 shared.connectionLog(), settings.connect(),
-                new EgressGate(shared.policy(), shared.policyMetrics(), settings.policyWait(), resolver));
+                new EgressGate(shared.policy(), shared.policyMetrics(), settings.policyWait(), resolver), targets, shared.profiles());
         // HTTP/1 requests (an upgrade leaves for the opaque path), and HTTP/2 streams, under one retry budget per authority.
         RetryBudgets budgets = RetryBudgets.defaults();
         // Both HTTP paths pick an endpoint and open a request's stream on it through one piece.

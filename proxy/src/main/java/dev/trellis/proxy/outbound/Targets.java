@@ -4,6 +4,8 @@ import static java.util.Objects.requireNonNull;
 
 import dev.trellis.proxy.discovery.Discovery;
 import dev.trellis.proxy.discovery.Resolution;
+import dev.trellis.proxy.discovery.RouteProfiles;
+import java.util.concurrent.CompletableFuture;
 import dev.trellis.proxy.errors.ProxyError;
 import dev.trellis.tls.context.CredentialsStore;
 import java.time.Duration;
@@ -13,18 +15,21 @@ import java.util.function.Consumer;
 
 /**
  * Turns an authority into a {@link Target}: the one place the outbound side asks discovery.
- * A target is answered once discovery has answered for the authority and the proxy has its
- * first certificate (nothing meshed can leave before), within the resolve timeout. Thread-safe;
- * one instance serves every outbound listener.
+ * A target is answered once discovery has answered for the authority, its route profile has
+ * come (so that even the first request follows its routes: their filters, backends and
+ * policies), and the proxy has its first certificate (nothing meshed can leave before), within
+ * the resolve timeout. Thread-safe; one instance serves every outbound listener.
  */
 final class Targets {
 
     private final Discovery discovery;
+    private final RouteProfiles profiles;
     private final CredentialsStore credentials;
     private final Duration timeout;
 
-    Targets(Discovery discovery, CredentialsStore credentials, Duration timeout) {
+    Targets(Discovery discovery, RouteProfiles profiles, CredentialsStore credentials, Duration timeout) {
         this.discovery = requireNonNull(discovery, "discovery");
+        this.profiles = requireNonNull(profiles, "profiles");
         this.credentials = requireNonNull(credentials, "credentials");
         this.timeout = requireNonNull(timeout, "timeout");
     }
@@ -41,8 +46,12 @@ final class Targets {
             then.accept(new Target.Unresolved(authority, ProxyError.RESOLUTION_REFUSED.because(tooMany.getMessage())));
             return;
         }
-        resolution.whenAnswered(credentials.firstInstalled(), timeout, loop, error -> then.accept(error.isPresent()
-                ? new Target.Unresolved(authority, ProxyError.RESOLVE_TIMEOUT.because("no answer from discovery or identity for " + authority + " within " + timeout))
+        CompletableFuture<Void> profile = profiles.firstProfile(authority);
+        // Both done on the hot path: no future is made per request.
+        CompletableFuture<?> alsoWaitFor = profile.isDone() ? credentials.firstInstalled() : CompletableFuture.allOf(credentials.firstInstalled(), profile);
+        resolution.whenAnswered(alsoWaitFor, timeout, loop, error -> then.accept(error.isPresent()
+                ? new Target.Unresolved(authority, ProxyError.RESOLVE_TIMEOUT.because("no answer from discovery, route profiles or identity for "
+                        + authority + " within " + timeout))
                 : new Target.Resolved(authority, resolution)));
     }
 

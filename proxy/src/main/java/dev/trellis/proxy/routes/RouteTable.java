@@ -27,7 +27,7 @@ public final class RouteTable {
 
     private static final Logger log = LoggerFactory.getLogger(RouteTable.class);
 
-    public static final RouteTable EMPTY = new RouteTable(List.of());
+    public static final RouteTable EMPTY = new RouteTable(List.of(), List.of());
 
     private final Map<String, List<Compiled>> exact = new HashMap<>();
     private final Segment prefixes = new Segment();
@@ -39,6 +39,7 @@ public final class RouteTable {
         final List<Compiled> routes = new ArrayList<>();
     }
     private final int size;
+    private final MatchedRoute.Backends opaqueBackends;
 
     private record ValueCondition(String name, Optional<Pattern> regex, String value) {
         boolean test(CharSequence actual) {
@@ -88,7 +89,8 @@ public final class RouteTable {
         }
     }
 
-    private RouteTable(List<Route> routes) {
+    private RouteTable(List<Route> routes, List<Route.Backend> opaque) {
+        this.opaqueBackends = opaque.isEmpty() ? MatchedRoute.Backends.NONE : new MatchedRoute.Backends(opaque);
         int position = 0;
         for (Route route : routes) {
             Optional<Compiled> compiled = compile(position, route);
@@ -114,11 +116,19 @@ public final class RouteTable {
 
     /** The routes of {@code profile}; a route whose pattern cannot be used is left out with a warning. */
     public static RouteTable of(Profile profile) {
-        return profile.routes().isEmpty() ? EMPTY : new RouteTable(profile.routes());
+        return profile.routes().isEmpty() && profile.opaqueBackends().isEmpty() ? EMPTY : new RouteTable(profile.routes(), profile.opaqueBackends());
     }
 
     public int size() {
         return size;
+    }
+
+    /**
+     * Where one opaque connection to the authority goes: {@code requested} when no TCPRoute
+     * splits it, else one of its backends by weight ({@code ""}: one that cannot be resolved).
+     */
+    public String opaqueBackend(String requested) {
+        return opaqueBackends.pick(requested);
     }
 
     /** The first route {@code request} matches, or {@link MatchedRoute#DEFAULT}. */

@@ -88,7 +88,7 @@ class HttpOutboundTest {
         closing.add(discovery);
         profiles = new RouteProfiles(client, callbacks, WEB.namespace());
         closing.add(profiles);
-        targets = new Targets(discovery, credentials, Duration.ofSeconds(10));
+        targets = new Targets(discovery, profiles, credentials, Duration.ofSeconds(10));
     }
 
     @AfterEach

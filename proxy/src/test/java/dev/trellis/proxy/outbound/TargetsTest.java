@@ -96,7 +96,7 @@ class TargetsTest {
         assertThat(target).isInstanceOf(Target.Unresolved.class);
         Target.Unresolved unresolved = (Target.Unresolved) target;
         assertThat(unresolved.why().error()).isEqualTo(ProxyError.RESOLVE_TIMEOUT);
-        assertThat(unresolved.why().getMessage()).isEqualTo("no answer from discovery or identity for " + EMOJI_SVC + " within PT0.3S");
+        assertThat(unresolved.why().getMessage()).isEqualTo("no answer from discovery, route profiles or identity for " + EMOJI_SVC + " within PT0.3S");
     }
 
     @Test
@@ -134,7 +134,9 @@ class TargetsTest {
                 NioSocketChannel.class, callbacks, 1024 * 1024, Duration.ofSeconds(5)));
         Discovery discovery = new Discovery(client, callbacks, WEB.namespace(), Duration.ofMillis(100));
         closing.add(discovery);
-        return new Targets(discovery, credentials, timeout);
+        dev.trellis.proxy.discovery.RouteProfiles profiles = new dev.trellis.proxy.discovery.RouteProfiles(client, callbacks, WEB.namespace());
+        closing.add(profiles);
+        return new Targets(discovery, profiles, credentials, timeout);
     }
 
     private CompletableFuture<Target> resolve(Targets targets, String authority) {

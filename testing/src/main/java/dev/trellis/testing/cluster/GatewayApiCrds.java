@@ -23,19 +23,25 @@ public final class GatewayApiCrds {
 
     /** HTTPRoute and GRPCRoute of release {@code bundleVersion} (for example {@code v1.3.0}), standard channel. */
     public static List<CustomResourceDefinition> standard(String bundleVersion) {
-        return List.of(crd("HTTPRoute", "httproutes", "HTTPRouteList", bundleVersion), crd("GRPCRoute", "grpcroutes", "GRPCRouteList", bundleVersion));
+        return List.of(crd("HTTPRoute", "httproutes", "HTTPRouteList", "v1", "standard", bundleVersion),
+                crd("GRPCRoute", "grpcroutes", "GRPCRouteList", "v1", "standard", bundleVersion));
     }
 
-    private static CustomResourceDefinition crd(String kind, String plural, String listKind, String bundleVersion) {
+    /** The experimental channel's TCPRoute ({@code v1alpha2}) of release {@code bundleVersion}. */
+    public static CustomResourceDefinition experimentalTcpRoute(String bundleVersion) {
+        return crd("TCPRoute", "tcproutes", "TCPRouteList", "v1alpha2", "experimental", bundleVersion);
+    }
+
+    private static CustomResourceDefinition crd(String kind, String plural, String listKind, String version, String channel, String bundleVersion) {
         return new CustomResourceDefinitionBuilder()
                 .withNewMetadata().withName(plural + "." + GROUP)
-                .addToAnnotations(BUNDLE_VERSION, bundleVersion).addToAnnotations(CHANNEL, "standard")
+                .addToAnnotations(BUNDLE_VERSION, bundleVersion).addToAnnotations(CHANNEL, channel)
                 .addToAnnotations("api-approved.kubernetes.io", "https://github.com/kubernetes-sigs/gateway-api/pull/3328")
                 .endMetadata()
                 .withNewSpec().withGroup(GROUP).withScope("Namespaced")
                 .withNewNames().withKind(kind).withListKind(listKind).withPlural(plural).withSingular(kind.toLowerCase(java.util.Locale.ROOT))
                 .withCategories("gateway-api").endNames()
-                .addNewVersion().withName("v1").withServed(true).withStorage(true)
+                .addNewVersion().withName(version).withServed(true).withStorage(true)
                 .withNewSubresources().withNewStatus().endStatus().endSubresources()
                 .withNewSchema().withNewOpenAPIV3Schema().withType("object").withXKubernetesPreserveUnknownFields(true).endOpenAPIV3Schema().endSchema()
                 .endVersion()

@@ -105,7 +105,7 @@ public record Route(String name, String kind, String namespace, Match match, boo
 
     /** {@code WeightedBackend}: an empty authority is a backend that cannot be resolved. */
     public record Backend(String authority, int weight) implements ProtoWriter.Writable {
-        static Backend read(ProtoReader reader) throws ProtoException {
+        public static Backend read(ProtoReader reader) throws ProtoException {
             String authority = "";
             int weight = 0;
             while (reader.next()) {

@@ -138,6 +138,22 @@ class GatewayRoutesMeshTest {
     }
 
     @Test
+    void aRoutesRequestTimeoutAnswers504InsteadOfWaiting() throws Exception {
+        route("""
+                    - matches: [{path: {type: PathPrefix, value: /slow}}]
+                      timeouts: {request: 300ms}
+                      backendRefs: [{name: web, port: 80}]
+                """);
+        // The app takes 3 s for /slow; the route allows 300 ms: the client's proxy answers 504 (a generous bound, not a speed test).
+        Awaitility.await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> {
+            HttpResponse<String> answer = get("/slow", Map.of());
+            assertThat(answer.statusCode()).isEqualTo(504);
+            assertThat(answer.headers().firstValue("trellis-proxy-error")).contains("timeout");
+        });
+        assertThat(get("/fast", Map.of()).statusCode()).as("outside the rule, no such timeout").isEqualTo(200);
+    }
+
+    @Test
     void aStatusTheRouteRetriesGoesAgainAndOthersDoNot() throws Exception {
         route("""
                     - matches: [{path: {type: PathPrefix, value: /flaky}}]
@@ -297,6 +313,15 @@ class GatewayRoutesMeshTest {
     /** An app answering its version, the path it saw and the two headers the routes edit. */
     private HttpServer app(String version) throws Exception {
         HttpServer app = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        app.createContext("/slow", exchange -> {
+            try {
+                Thread.sleep(3000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            exchange.sendResponseHeaders(200, -1);
+            exchange.close();
+        });
         app.createContext("/flaky", exchange -> {
             Map<String, String> query = new java.util.HashMap<>();
             for (String pair : exchange.getRequestURI().getQuery().split("&")) {

@@ -45,6 +45,10 @@ public final class StreamWatch<T> implements AutoCloseable {
         default void callStarted() {
         }
 
+        /** The call ended (a reconnect follows): {@code status} says why. */
+        default void callEnded(dev.trellis.wire.grpc.GrpcStatus status) {
+        }
+
         /** For a watch whose readers want only its latest message, which the watch itself keeps. */
         static <T> Updates<T> latestOnly() {
             return new Updates<>() {
@@ -140,6 +144,7 @@ public final class StreamWatch<T> implements AutoCloseable {
 
             @Override
             public void onClose(GrpcStatus status) {
+                updates.callEnded(status);
                 reopen(answered ? 0 : attempt + 1, status.isOk()
                         ? GrpcStatus.of(GrpcStatus.Code.UNAVAILABLE, "the server ended the stream") : status);
             }

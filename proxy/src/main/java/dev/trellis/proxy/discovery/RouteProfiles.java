@@ -90,9 +90,19 @@ public final class RouteProfiles implements AutoCloseable {
         GetDestination ask = new GetDestination(authority, contextNamespace);
         watches.add(new StreamWatch<Profile>("route profile of " + authority,
                 listener -> client.serverStream(DestinationService.GET_PROFILE, ask, Profile::read, listener),
-                profile -> {
-                    tables.put(authority, RouteTable.of(profile));
-                    first.complete(null);
+                new StreamWatch.Updates<>() {
+                    @Override
+                    public void next(Profile profile) {
+                        tables.put(authority, RouteTable.of(profile));
+                        first.complete(null);
+                    }
+
+                    @Override
+                    public void callEnded(dev.trellis.wire.grpc.GrpcStatus status) {
+                        // A profile the service will not give (a limit, a refusal) must not hold traffic back: it takes the
+                        // default route until one comes. Routes steer traffic; policy, which does hold it back, is elsewhere.
+                        first.complete(null);
+                    }
                 }, reconnect).start());
         if (closed) {
             watches.forEach(StreamWatch::close);

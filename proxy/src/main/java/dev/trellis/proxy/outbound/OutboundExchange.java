@@ -184,6 +184,9 @@ final class OutboundExchange {
 
     /** The route redirects: once the request is read, the proxy answers with where to go instead. */
     void redirect(Route.Redirect redirect) {
+        if (done) {
+            return;
+        }
         pendingRedirect = redirect;
         if (requestComplete) {
             answerRedirect();

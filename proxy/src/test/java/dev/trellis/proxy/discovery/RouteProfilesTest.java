@@ -66,6 +66,10 @@ class RouteProfilesTest {
             @Override
             public void getProfile(GetDestination request, StreamObserver<Profile> responses) {
                 asked.add(request.getAuthority() + " from " + request.getContextNamespace());
+                if (request.getAuthority().startsWith("limited")) {
+                    responses.onError(io.grpc.Status.RESOURCE_EXHAUSTED.withDescription("destination: streams_per_identity").asRuntimeException());
+                    return;
+                }
                 responses.onNext(profile);
             }
         }).build().start();
@@ -99,6 +103,18 @@ class RouteProfilesTest {
         assertThat(profiles.match(AUTHORITY, "GET", "/api/(unclosed").name())
                 .as("the route with the bad pattern is skipped, not matched literally").isEqualTo("anything-api");
         assertThat(profiles.match(AUTHORITY, "GET", "/health")).isEqualTo(dev.trellis.proxy.routes.MatchedRoute.DEFAULT);
+    }
+
+    @Test
+    void aProfileTheServiceRefusesDoesNotHoldTrafficBack() throws Exception {
+        String limited = "limited.emojivoto.svc.cluster.local:80";
+        // The outbound side waits for this before it sends: a refusal ends the wait, and the default route applies.
+        profiles.firstProfile(limited).get(10, TimeUnit.SECONDS);
+        assertThat(profiles.match(limited, "GET", "/api/list")).isEqualTo(dev.trellis.proxy.routes.MatchedRoute.DEFAULT);
+        assertThat(profiles.opaqueBackend(limited)).isEqualTo(limited);
+        // A profile that comes ends it too.
+        profiles.firstProfile(AUTHORITY).get(10, TimeUnit.SECONDS);
+        assertThat(profiles.match(AUTHORITY, "GET", "/api/list").name()).isEqualTo("list");
     }
 
     @Test

@@ -155,7 +155,7 @@ class ControlPlaneTest {
         assertThat(rules.get("trellis-trellis-destination").stream().filter(r -> r.getVerbs().contains("update")))
                 .as("the destination service's one write: route status, nothing else").singleElement().satisfies(rule -> {
                     assertThat(rule.getApiGroups()).containsExactly("gateway.networking.k8s.io");
-                    assertThat(rule.getResources()).containsExactly("httproutes/status", "grpcroutes/status");
+                    assertThat(rule.getResources()).containsExactly("httproutes/status", "grpcroutes/status", "tcproutes/status");
                     assertThat(rule.getVerbs()).containsExactly("update");
                 });
         for (List<PolicyRule> ruleList : rules.values()) {

@@ -79,7 +79,8 @@ final class DemoCommand implements Callable<Integer> {
         out.println("  metrics:       " + demo.metricsSource());
         out.println("  dashboard:     " + demo.dashboardUrl() + "  (log in with the one-time link below; `./trellis viz dashboard` prints a new one)");
         out.println("  login link:    " + demo.loginLink() + "  (works once, within an hour)");
-        out.println("  cluster state: " + demo.stateDirectory() + "  (edit policy.yaml: deny web -> voting, and watch)");
+        out.println("  cluster state: " + demo.stateDirectory() + "  (edit policy.yaml: deny web -> voting, and watch;"
+                + " canary.yaml: shift emoji to v2, and `./trellis viz routes emoji-svc`)");
         out.println("  try:           ./trellis viz stat deploy     ./trellis viz stat pod -o json");
         out.println("  stop:          Ctrl-C" + (duration != null ? " (or wait " + duration.toSeconds() + " s)" : ""));
         long deadline = duration == null ? Long.MAX_VALUE : System.nanoTime() + duration.toNanos();

@@ -180,9 +180,10 @@ public final class GatewayRoutes {
         List<ParentReference> refs = list(parentRefs);
         for (int i = 0; i < refs.size() && i < MAX_PARENTS; i++) {
             ParentReference ref = refs.get(i);
-            String group = ref.getGroup() == null ? GROUP : ref.getGroup();
+            // The core group is "" (or "core", as GAMMA's examples write it); a manifest not defaulted by an API server may leave it out.
+            boolean core = ref.getGroup() == null || ref.getGroup().isEmpty() || ref.getGroup().equals("core");
             String kind = ref.getKind() == null ? "Gateway" : ref.getKind();
-            if (group.isEmpty() && kind.equals("Service") && ref.getName() != null) {
+            if (core && kind.equals("Service") && ref.getName() != null) {
                 String namespace = ref.getNamespace() == null ? key.id().namespace() : ref.getNamespace();
                 parents.add(new ServiceParent(i, new ObjectKey(namespace, ref.getName()), Optional.ofNullable(ref.getPort())));
             }

@@ -111,7 +111,7 @@ public record MeshRoute(RouteKey key, long generation, Instant created, List<Ser
     /** A backend: a Service port (kind other than Service is kept so that status can name it) and its share. */
     public record Backend(String group, String kind, ObjectKey ref, Optional<Integer> port, int weight) {
         public boolean isService() {
-            return group.isEmpty() && kind.equals("Service");
+            return (group.isEmpty() || group.equals("core")) && kind.equals("Service");
         }
     }
 

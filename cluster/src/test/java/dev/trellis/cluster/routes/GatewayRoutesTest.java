@@ -175,4 +175,19 @@ class GatewayRoutesTest {
         assertThat(snapshot.problems()).containsExactly(
                 "TCPRoute shop/db-other: gateway.networking.k8s.io/v1 is not read; write it as gateway.networking.k8s.io/v1alpha2");
     }
+
+    @Test
+    void aServiceParentMayNameTheCoreGroupAsCoreOrLeaveItOut() throws Exception {
+        ClusterSnapshot snapshot = snapshot("""
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: HTTPRoute
+                metadata: {namespace: shop, name: core-group}
+                spec:
+                  parentRefs: [{group: core, kind: Service, name: web}, {kind: Service, name: api}]
+                  rules: [{backendRefs: [{group: core, kind: Service, name: web-v2, port: 80}]}]
+                """);
+        MeshRoute route = snapshot.meshRoutes().iterator().next();
+        assertThat(route.parents()).extracting(p -> p.service().name()).containsExactly("web", "api");
+        assertThat(route.rules().getFirst().backends().getFirst().isService()).isTrue();
+    }
 }

@@ -103,19 +103,16 @@ final class OpaqueOutbound {
                 return;
             }
             if (!backend.equals(resolved.authority())) {
-                targets.resolve(backend, client.eventLoop(), split -> carrySplit(client, split, seen));
+                // The backend is a Service discovery knows: no passthrough.
+                targets.resolve(backend, client.eventLoop(), chosen -> carryTo(client, chosen, Optional.empty(), seen));
                 return;
             }
         }
-        carrySplit(client, target, passthrough, seen);
+        carryTo(client, target, passthrough, seen);
     }
 
-    /** Carries a connection whose backend the route chose (no passthrough: the backend is a Service discovery knows). */
-    private void carrySplit(Channel client, Target target, Seen seen) {
-        carrySplit(client, target, Optional.empty(), seen);
-    }
-
-    private void carrySplit(Channel client, Target target, Optional<InetSocketAddress> passthrough, Seen seen) {
+    /** Carries {@code client} to {@code target}, where it goes now that any TCPRoute has been followed. */
+    private void carryTo(Channel client, Target target, Optional<InetSocketAddress> passthrough, Seen seen) {
         // From here on the proxy, not the client, is what the connection waits for.
         Openings.settle(client);
         Instant start = BoundListener.acceptedAt(client);

@@ -20,7 +20,9 @@ import org.slf4j.LoggerFactory;
  * condition, so that a request is tried only against the routes its path can match: exact
  * paths in a map (one lookup), path prefixes in a tree of path segments (one step per segment
  * of the request's path), and the rest (regular expressions, no path condition) in a list.
- * The candidates are tried in profile order, merged from those lists. Regular expressions run
+ * Within each, routes whose first header condition is an exact value are indexed by that
+ * header and value, so a table of per-tenant header routes costs a lookup, not a scan. The
+ * candidates are tried in profile order, merged from those lists. Regular expressions run
  * within {@link BoundedRegex}'s budget. Immutable; thread-safe.
  */
 public final class RouteTable {
@@ -29,14 +31,48 @@ public final class RouteTable {
 
     public static final RouteTable EMPTY = new RouteTable(List.of(), List.of());
 
-    private final Map<String, List<Compiled>> exact = new HashMap<>();
+    private final Map<String, Bucket> exact = new HashMap<>();
     private final Segment prefixes = new Segment();
-    private final List<Compiled> others = new ArrayList<>();
+    private final Bucket others = new Bucket();
 
     /** A node of the prefix tree: the routes whose prefix ends here, and the next segments. */
     private static final class Segment {
         final Map<String, Segment> next = new HashMap<>();
-        final List<Compiled> routes = new ArrayList<>();
+        final Bucket routes = new Bucket();
+    }
+
+    /**
+     * Routes of one path condition, in profile order: those whose first header condition is an
+     * exact value by that header and value, the others in a list.
+     */
+    private static final class Bucket {
+        final List<Compiled> plain = new ArrayList<>();
+        final Map<String, Map<String, List<Compiled>>> byHeader = new HashMap<>();
+
+        void add(Compiled route) {
+            Optional<ValueCondition> exactHeader = route.headers().stream().filter(h -> h.regex().isEmpty()).findFirst();
+            if (exactHeader.isPresent()) {
+                byHeader.computeIfAbsent(exactHeader.get().name(), n -> new HashMap<>())
+                        .computeIfAbsent(exactHeader.get().value(), v -> new ArrayList<>()).add(route);
+            } else {
+                plain.add(route);
+            }
+        }
+
+        /** The lists of this bucket's routes {@code request} can match, each in profile order. */
+        void candidates(RouteRequest request, List<List<Compiled>> into) {
+            if (!plain.isEmpty()) {
+                into.add(plain);
+            }
+            for (Map.Entry<String, Map<String, List<Compiled>>> header : byHeader.entrySet()) {
+                for (CharSequence value : request.header(header.getKey())) {
+                    List<Compiled> routes = header.getValue().get(value.toString());
+                    if (routes != null) {
+                        into.add(routes);
+                    }
+                }
+            }
+        }
     }
     private final int size;
     private final MatchedRoute.Backends opaqueBackends;
@@ -99,7 +135,7 @@ public final class RouteTable {
             }
             Compiled c = compiled.get();
             if (!c.exactPath().isEmpty()) {
-                exact.computeIfAbsent(c.exactPath(), p -> new ArrayList<>()).add(c);
+                exact.computeIfAbsent(c.exactPath(), p -> new Bucket()).add(c);
             } else if (!c.prefix().isEmpty() && c.regex().isEmpty()) {
                 Segment node = prefixes;
                 for (String segment : segments(c.prefix())) {
@@ -141,26 +177,20 @@ public final class RouteTable {
         String bare = q < 0 ? pathAndQuery : pathAndQuery.substring(0, q);
         // The lists whose routes this path can match, each in profile order.
         List<List<Compiled>> lists = new ArrayList<>(4);
-        List<Compiled> exactHere = exact.get(bare);
+        Bucket exactHere = exact.get(bare);
         if (exactHere != null) {
-            lists.add(exactHere);
+            exactHere.candidates(request, lists);
         }
         Segment node = prefixes;
-        if (!node.routes.isEmpty()) {
-            lists.add(node.routes);
-        }
+        node.routes.candidates(request, lists);
         for (String segment : segments(bare)) {
             node = node.next.get(segment);
             if (node == null) {
                 break;
             }
-            if (!node.routes.isEmpty()) {
-                lists.add(node.routes);
-            }
+            node.routes.candidates(request, lists);
         }
-        if (!others.isEmpty()) {
-            lists.add(others);
-        }
+        others.candidates(request, lists);
         // Merged by position: the first in profile order whose conditions all hold wins.
         int[] next = new int[lists.size()];
         while (true) {

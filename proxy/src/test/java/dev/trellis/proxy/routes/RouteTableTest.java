@@ -82,4 +82,21 @@ class RouteTableTest {
         assertThat(both.tryTimeout(Duration.ofSeconds(10))).isEqualTo(Duration.ofMillis(300));
         assertThat(MatchedRoute.DEFAULT.tryTimeout(Duration.ofSeconds(10))).isEqualTo(Duration.ofSeconds(10));
     }
+
+    @Test
+    void headerIndexedRoutesKeepTheProfilesOrder() {
+        RouteTable table = RouteTable.of(new Profile(List.of(
+                route("tenant-a", new Route.Match("", "", "/", "", List.of(new Route.ValueMatch("x-tenant", false, "a")), List.of()), List.of()),
+                route("everyone", new Route.Match("", "", "/", "", List.of(), List.of()), List.of()),
+                route("tenant-b", new Route.Match("", "", "/", "", List.of(new Route.ValueMatch("x-tenant", false, "b")), List.of()), List.of()))));
+        assertThat(table.match(request("GET", "/x", Map.of("x-tenant", "a"))).name()).isEqualTo("tenant-a");
+        assertThat(table.match(request("GET", "/x", Map.of("x-tenant", "b"))).name()).as("an earlier route wins").isEqualTo("everyone");
+        assertThat(table.match(request("GET", "/x", Map.of())).name()).isEqualTo("everyone");
+        RouteTable many = RouteTable.of(new Profile(java.util.stream.IntStream.range(0, 1000).mapToObj(i -> route("t" + i,
+                new Route.Match("", "", "/", "", List.of(new Route.ValueMatch("x-tenant", false, "t" + i), new Route.ValueMatch("x-plan", true, "gold|silver")),
+                        List.of()), List.of())).toList()));
+        assertThat(many.match(request("GET", "/", Map.of("x-tenant", "t999", "x-plan", "gold"))).name()).isEqualTo("t999");
+        assertThat(many.match(request("GET", "/", Map.of("x-tenant", "t999", "x-plan", "bronze"))).name()).as("every condition still holds")
+                .isEqualTo("[default]");
+    }
 }

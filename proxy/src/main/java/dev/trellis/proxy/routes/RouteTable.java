@@ -35,10 +35,17 @@ public final class RouteTable {
     private final Segment prefixes = new Segment();
     private final Bucket others = new Bucket();
 
-    /** A node of the prefix tree: the routes whose prefix ends here, and the next segments. */
+    /** A node of the prefix tree: the routes whose prefix ends here, and the next segments (made when first needed: most nodes are leaves). */
     private static final class Segment {
-        final Map<String, Segment> next = new HashMap<>();
+        Map<String, Segment> next = Map.of();
         final Bucket routes = new Bucket();
+
+        Segment child(String segment) {
+            if (next.isEmpty()) {
+                next = new HashMap<>();
+            }
+            return next.computeIfAbsent(segment, s -> new Segment());
+        }
     }
 
     /**
@@ -46,15 +53,22 @@ public final class RouteTable {
      * exact value by that header and value, the others in a list.
      */
     private static final class Bucket {
-        final List<Compiled> plain = new ArrayList<>();
-        final Map<String, Map<String, List<Compiled>>> byHeader = new HashMap<>();
+        /** Made when first needed: most buckets hold one kind of route, many none. */
+        List<Compiled> plain = List.of();
+        Map<String, Map<String, List<Compiled>>> byHeader = Map.of();
 
         void add(Compiled route) {
             Optional<ValueCondition> exactHeader = route.headers().stream().filter(h -> h.regex().isEmpty()).findFirst();
             if (exactHeader.isPresent()) {
+                if (byHeader.isEmpty()) {
+                    byHeader = new HashMap<>();
+                }
                 byHeader.computeIfAbsent(exactHeader.get().name(), n -> new HashMap<>())
-                        .computeIfAbsent(exactHeader.get().value(), v -> new ArrayList<>()).add(route);
+                        .computeIfAbsent(exactHeader.get().value(), v -> new ArrayList<>(1)).add(route);
             } else {
+                if (plain.isEmpty()) {
+                    plain = new ArrayList<>(1);
+                }
                 plain.add(route);
             }
         }
@@ -139,7 +153,7 @@ public final class RouteTable {
             } else if (!c.prefix().isEmpty() && c.regex().isEmpty()) {
                 Segment node = prefixes;
                 for (String segment : segments(c.prefix())) {
-                    node = node.next.computeIfAbsent(segment, s -> new Segment());
+                    node = node.child(segment);
                 }
                 node.routes.add(c);
             } else {

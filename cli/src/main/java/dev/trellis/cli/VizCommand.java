@@ -27,7 +27,7 @@ import tools.jackson.databind.json.JsonMapper;
 
 /** {@code trellis viz …}: observability commands against the metrics API. */
 @Command(name = "viz", mixinStandardHelpOptions = true, description = "Golden metrics, edges and routes of meshed workloads, from the viz metrics API.",
-        subcommands = {VizCommand.Stat.class, VizCommand.Edges.class, VizCommand.Routes.class, VizCommand.Tap.class, VizCommand.Top.class,
+        subcommands = {VizCommand.Stat.class, VizCommand.Edges.class, VizCommand.Routes.class, VizCommand.Authz.class, VizCommand.Tap.class, VizCommand.Top.class,
                 VizCommand.Dashboard.class, VizServeCommand.class})
 final class VizCommand {
 
@@ -347,6 +347,33 @@ final class VizCommand {
                         row.successRate() == null ? "-" : String.format(Locale.ROOT, "%.2f%%", row.successRate() * 100),
                         String.format(Locale.ROOT, "%.1f", row.rps()), StatTable.ms(row.latencyP50Ms()), StatTable.ms(row.latencyP95Ms()),
                         StatTable.ms(row.latencyP99Ms())));
+            }
+            spec.commandLine().getOut().print(out);
+            return 0;
+        }
+    }
+
+    /** {@code trellis viz authz}: what policy refused, and what audit mode let through that enforcement would refuse. */
+    @Command(name = "authz", mixinStandardHelpOptions = true, description = {
+            "Per workload and Server, the requests and connections policy denied in the last minute,",
+            "and those audit mode (accessPolicy: audit) let through that enforcement would deny."})
+    static final class Authz implements Callable<Integer> {
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Mixin
+        ApiOptions api = new ApiOptions();
+
+        @Override
+        public Integer call() throws Exception {
+            String body = api.get(spec, "/api/authz", Map.of("namespace", api.namespace == null ? "emojivoto" : api.namespace));
+            if (api.json()) {
+                spec.commandLine().getOut().println(body);
+                return 0;
+            }
+            StringBuilder out = new StringBuilder("%-12s %-24s %-24s %10s %12s%n".formatted("KIND", "WORKLOAD", "SERVER", "DENIED", "WOULD_DENY"));
+            for (dev.trellis.viz.Viz.AuthzRow row : JSON.readValue(body, dev.trellis.viz.Viz.AuthzRow[].class)) {
+                out.append("%-12s %-24s %-24s %10.0f %12.0f%n".formatted(row.kind(), row.workload(), row.server(), row.denied(), row.wouldDeny()));
             }
             spec.commandLine().getOut().print(out);
             return 0;

@@ -38,6 +38,11 @@ class DemoCliTest {
                 assertThat(run("viz", "stat", "deploy", "voting", "--api-file", api)).containsPattern("voting\\s+1/1\\s+[0-9]{2}\\.[0-9]{2}%");
             });
             assertThat(run("viz", "edges", "--api-file", api)).contains("web          voting");
+            // The canary's GRPCRoute, a row per backend; and policy's refusals (none: web may call voting).
+            Awaitility.await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofSeconds(1)).untilAsserted(() ->
+                    assertThat(run("viz", "routes", "emoji-svc", "--api-file", api)).contains("emoji-canary").contains("GRPCRoute")
+                            .contains("emoji-v1-svc").contains("emoji-v2-svc"));
+            assertThat(run("viz", "authz", "--api-file", api)).startsWith("KIND").contains("WOULD_DENY");
             String tap = run("viz", "tap", "deploy/emoji", "--max", "5", "--api-file", api);
             assertThat(tap.lines().filter(l -> l.startsWith("end ")).count()).isEqualTo(5);
             assertThat(tap).contains("src_id=spiffe://cluster.local/ns/emojivoto/sa/web dst_id=spiffe://cluster.local/ns/emojivoto/sa/emoji");

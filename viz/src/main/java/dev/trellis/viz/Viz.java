@@ -269,6 +269,34 @@ public final class Viz implements AutoCloseable {
         return window.refusals(pods.stream().map(p -> ObjectKey.of(p).toString()).toList(), WINDOW, clock.instant());
     }
 
+    /**
+     * One workload's inbound refusals under one Server in the last minute: requests and
+     * connections policy denied, and those audit mode let through that enforcement would deny.
+     */
+    public record AuthzRow(String namespace, String kind, String workload, String server, double denied, double wouldDeny) {}
+
+    /** Per workload of {@code namespace} and Server, what policy denied and what audit mode would have denied, in the last minute. */
+    public List<AuthzRow> authz(String namespace) {
+        Map<Workloads.Workload, List<Pod>> byWorkload = new java.util.TreeMap<>(java.util.Comparator.comparing(Workloads.Workload::kind)
+                .thenComparing(Workloads.Workload::name));
+        for (Pod pod : cluster.current().pods()) {
+            if (pod.getMetadata().getNamespace().equals(namespace) && Workloads.isMeshed(pod)) {
+                byWorkload.computeIfAbsent(Workloads.workload(pod), w -> new ArrayList<>()).add(pod);
+            }
+        }
+        List<AuthzRow> rows = new ArrayList<>();
+        byWorkload.forEach((workload, pods) -> {
+            MetricsWindow.Refusals refusals = refusals(pods);
+            java.util.Set<String> servers = new java.util.TreeSet<>(refusals.byServer().keySet());
+            servers.addAll(refusals.wouldDenyByServer().keySet());
+            for (String server : servers) {
+                rows.add(new AuthzRow(namespace, workload.kind(), workload.name(), server, refusals.byServer().getOrDefault(server, 0.0),
+                        refusals.wouldDenyByServer().getOrDefault(server, 0.0)));
+            }
+        });
+        return rows;
+    }
+
     /** A proxy's certificate: whose, and until when (as its last scrape said). */
     public record Certificate(String namespace, String pod, String identity, Instant notAfter) {}
 

@@ -146,11 +146,15 @@ public final class VizApi implements AutoCloseable {
                 send(exchange, 200, viz.routes(service, params.getOrDefault("namespace", "default")));
                 return;
             }
+            if (exchange.getRequestURI().getPath().equals("/api/authz")) {
+                send(exchange, 200, viz.authz(params.getOrDefault("namespace", "default")));
+                return;
+            }
             if (exchange.getRequestURI().getPath().equals("/api/tap")) {
                 tap(exchange, params);
                 return;
             }
-            send(exchange, 404, Map.of("error", "viz: no such API; try /api/stat, /api/edges, /api/routes, /api/tap"));
+            send(exchange, 404, Map.of("error", "viz: no such API; try /api/stat, /api/edges, /api/routes, /api/authz, /api/tap"));
         }
     }
 

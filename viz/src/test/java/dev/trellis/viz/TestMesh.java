@@ -31,7 +31,12 @@ import java.util.function.Consumer;
 public final class TestMesh implements ClusterSource, Viz.Scraper {
 
     /** What one pod's proxy sees: inbound requests per second and their success, and per-second calls to Services ({@code ns/svc}). */
-    public record Traffic(double rps, double success, Map<String, Double> callsPerSecond) {}
+    /** What a pod's proxy counts: requests, their success, calls to Services, and (under Server {@code server}) denials and audit mode's would-be denials. */
+    public record Traffic(double rps, double success, Map<String, Double> callsPerSecond, String server, double deniedPerSecond, double wouldDenyPerSecond) {
+        public Traffic(double rps, double success, Map<String, Double> callsPerSecond) {
+            this(rps, success, callsPerSecond, "", 0, 0);
+        }
+    }
 
     private final List<HasMetadata> objects = new ArrayList<>();
     private final Map<Integer, Traffic> trafficByPort = new ConcurrentHashMap<>();
@@ -90,6 +95,14 @@ public final class TestMesh implements ClusterSource, Viz.Scraper {
         text.append("response_latency_ms_bucket{direction=\"inbound\",authority=\"a\",le=\"10.0\"} ").append(total).append('\n');
         text.append("response_latency_ms_bucket{direction=\"inbound\",authority=\"a\",le=\"+Inf\"} ").append(total).append('\n');
         text.append("identity_cert_expiration_timestamp_seconds ").append(began.plus(Duration.ofHours(24)).getEpochSecond()).append('\n');
+        if (traffic.deniedPerSecond() > 0) {
+            text.append("inbound_http_authz_deny_total{srv_name=\"").append(traffic.server()).append("\"} ")
+                    .append(Math.floor(traffic.deniedPerSecond() * seconds)).append('\n');
+        }
+        if (traffic.wouldDenyPerSecond() > 0) {
+            text.append("inbound_http_authz_audit_total{srv_name=\"").append(traffic.server()).append("\"} ")
+                    .append(Math.floor(traffic.wouldDenyPerSecond() * seconds)).append('\n');
+        }
         traffic.callsPerSecond().forEach((service, perSecond) -> {
             String[] ns = service.split("/");
             text.append("route_response_total{direction=\"outbound\",authority=\"").append(ns[1]).append('.').append(ns[0])

@@ -23,6 +23,7 @@ class VizQueriesTest {
         mesh.pod("shop", "web", "web-0", "web", new TestMesh.Traffic(10, 1.0, Map.of("shop/api-svc", 20.0)));
         mesh.pod("shop", "api", "api-0", "api", new TestMesh.Traffic(10, 0.5, Map.of()));
         mesh.pod("shop", "api", "api-1", "api", new TestMesh.Traffic(10, 0.5, Map.of()));
+        mesh.pod("shop", "db", "db-0", "db", new TestMesh.Traffic(10, 1.0, Map.of(), "db-sql", 2, 5));
         mesh.service("shop", "api-svc", "api");
         viz = mesh.viz(Clock.systemUTC());
     }
@@ -37,13 +38,14 @@ class VizQueriesTest {
         Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
             var rows = viz.stat(Viz.Resource.WORKLOAD, Optional.of("shop"), Optional.empty(), Duration.ofSeconds(5));
             assertThat(rows).extracting(StatRow::kind, StatRow::name).containsExactly(
-                    org.assertj.core.groups.Tuple.tuple("Deployment", "api"), org.assertj.core.groups.Tuple.tuple("Deployment", "web"));
+                    org.assertj.core.groups.Tuple.tuple("Deployment", "api"), org.assertj.core.groups.Tuple.tuple("Deployment", "db"),
+                    org.assertj.core.groups.Tuple.tuple("Deployment", "web"));
             StatRow api = rows.getFirst();
             assertThat(api.meshed()).isEqualTo("2/2");
             assertThat(api.rps()).isCloseTo(20, within(3.0));
             assertThat(api.successRate()).isCloseTo(0.5, within(0.1));
         });
-        assertThat(viz.stat(Viz.Resource.DEPLOY, Optional.of("shop"), Optional.empty())).extracting(StatRow::name).containsExactly("api", "web");
+        assertThat(viz.stat(Viz.Resource.DEPLOY, Optional.of("shop"), Optional.empty())).extracting(StatRow::name).containsExactly("api", "db", "web");
     }
 
     @Test
@@ -59,10 +61,20 @@ class VizQueriesTest {
     }
 
     @Test
+    void authzShowsWhatPolicyDeniedAndWhatAuditModeWouldHaveDeniedPerWorkload() {
+        Awaitility.await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> assertThat(viz.authz("shop")).singleElement().satisfies(row -> {
+            assertThat(row.workload()).isEqualTo("db");
+            assertThat(row.server()).isEqualTo("db-sql");
+            assertThat(row.denied()).isPositive();
+            assertThat(row.wouldDeny()).isGreaterThan(row.denied());
+        }));
+    }
+
+    @Test
     void historyGetsAPointPerStepOnceScrapesSpanTime() {
         Awaitility.await().atMost(Duration.ofSeconds(15)).untilAsserted(() ->
                 assertThat(viz.history("shop", "Deployment", "api", GoldenHistory.Range.FIVE_MINUTES)).isNotEmpty()
                         .allSatisfy(sample -> assertThat(sample.rps()).as("no point from a single scrape").isPositive()));
-        assertThat(viz.certificates()).hasSize(3).allSatisfy(c -> assertThat(c.notAfter()).isAfter(java.time.Instant.now()));
+        assertThat(viz.certificates()).hasSize(4).allSatisfy(c -> assertThat(c.notAfter()).isAfter(java.time.Instant.now()));
     }
 }

@@ -56,7 +56,7 @@ class GrpcRetryMeshTest {
     private final AtomicInteger calls = new AtomicInteger();
     private final Map<String, AtomicInteger> byId = new ConcurrentHashMap<>();
     /** Calls whose id starts with "always" fail every time; others fail their first try only. */
-    private IdentityGrpc.IdentityBlockingStub stub;
+    private IdentityGrpc.IdentityBlockingStub identity;
     private int appPort;
     private int serverProxyPort;
     private Server shadowApp;
@@ -100,7 +100,7 @@ class GrpcRetryMeshTest {
                 Forward.parse("0=http://emoji-svc.emojivoto.svc.cluster.local:8080"))), port, "web-0"));
         channel = NettyChannelBuilder.forAddress("127.0.0.1", client.forwardAddress(0).getPort()).usePlaintext()
                 .maxInboundMessageSize(1 << 20).build();
-        stub = IdentityGrpc.newBlockingStub(channel);
+        identity = IdentityGrpc.newBlockingStub(channel);
     }
 
     @AfterEach
@@ -169,7 +169,7 @@ class GrpcRetryMeshTest {
     }
 
     private CertifyResponse certify(String id, int payloadBytes) {
-        return stub.withDeadlineAfter(10, TimeUnit.SECONDS).certify(CertifyRequest.newBuilder().setIdentity(id)
+        return identity.withDeadlineAfter(10, TimeUnit.SECONDS).certify(CertifyRequest.newBuilder().setIdentity(id)
                 .setCsrDer(ByteString.copyFrom(new byte[payloadBytes])).build());
     }
 

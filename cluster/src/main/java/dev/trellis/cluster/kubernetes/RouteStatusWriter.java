@@ -21,7 +21,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -184,13 +183,5 @@ final class RouteStatusWriter implements RouteStatus.Sink {
     @Override
     public void close() {
         writer.shutdownNow();
-    }
-
-    /** For tests: waits until what was published has been written or tried. */
-    void awaitIdle(Duration timeout) throws InterruptedException {
-        ExecutorService executor = writer;
-        var done = new java.util.concurrent.CountDownLatch(1);
-        executor.execute(done::countDown);
-        done.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
 }

@@ -190,4 +190,32 @@ class GatewayRoutesTest {
         assertThat(route.parents()).extracting(p -> p.service().name()).containsExactly("web", "api");
         assertThat(route.rules().getFirst().backends().getFirst().isService()).isTrue();
     }
+
+    @Test
+    void theApisOwnBoundsHoldWithoutAnApiServer() throws Exception {
+        StringBuilder rules = new StringBuilder();
+        for (int i = 0; i < 17; i++) {
+            rules.append("    - backendRefs: [{name: web, port: 80}]\n");
+        }
+        ClusterSnapshot tooMany = snapshot("""
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: HTTPRoute
+                metadata: {namespace: shop, name: many}
+                spec:
+                  parentRefs: [{group: "", kind: Service, name: web}]
+                  rules:
+                """ + rules);
+        assertThat(tooMany.rejectedRoutes()).singleElement().satisfies(r -> assertThat(r.message())
+                .isEqualTo("HTTPRoute shop/many: spec.rules: 17 given; at most 16"));
+        ClusterSnapshot longValue = snapshot("""
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: HTTPRoute
+                metadata: {namespace: shop, name: long}
+                spec:
+                  parentRefs: [{group: "", kind: Service, name: web}]
+                  rules: [{matches: [{headers: [{name: x-a, value: "%s"}]}]}]
+                """.formatted("v".repeat(5000)));
+        assertThat(longValue.rejectedRoutes()).singleElement().satisfies(r -> assertThat(r.message())
+                .endsWith("spec.rules[0].matches[0].headers[0].value: needs a value of at most 4096 characters"));
+    }
 }

@@ -392,12 +392,8 @@ final class H2Outbound {
     private void redirect(H2Stream stream, HeldFrames held, Http2Headers request, String authority, MatchedRoute route, long started) {
         var redirect = route.filters().redirect().orElseThrow();
         dev.trellis.core.net.HostPort requested = dev.trellis.core.net.HostPort.parse(authority);
-        String scheme = redirect.scheme().isEmpty() ? String.valueOf(request.scheme() == null ? "http" : request.scheme()) : redirect.scheme();
-        String host = redirect.hostname().isEmpty() ? requested.host() : redirect.hostname();
-        int port = redirect.port() != 0 ? redirect.port() : redirect.scheme().isEmpty() ? requested.port() : scheme.equals("https") ? 443 : 80;
-        boolean wellKnown = (scheme.equals("http") && port == 80) || (scheme.equals("https") && port == 443);
-        String location = scheme + "://" + (host.contains(":") ? "[" + host + "]" : host) + (wellKnown ? "" : ":" + port)
-                + MatchedRoute.rewritePath(String.valueOf(request.path()), redirect.hasPath(), redirect.path(), redirect.prefixMatch(), route.matchedPrefix());
+        String location = route.redirectLocation(requested, String.valueOf(request.scheme() == null ? "http" : request.scheme()),
+                String.valueOf(request.path()));
         Http2Headers answer = new DefaultHttp2Headers().status(Integer.toString(redirect.status())).set("location", location);
         HeaderEdits.apply(route.filters().responseHeaders(), answer);
         held.discard();

@@ -205,12 +205,7 @@ final class OutboundExchange {
         } catch (IllegalArgumentException e) {
             requested = dev.trellis.core.net.HostPort.parse(authority);
         }
-        String scheme = redirect.scheme().isEmpty() ? "http" : redirect.scheme();
-        String host = redirect.hostname().isEmpty() ? requested.host() : redirect.hostname();
-        int port = redirect.port() != 0 ? redirect.port() : redirect.scheme().isEmpty() ? requested.port() : scheme.equals("https") ? 443 : 80;
-        boolean wellKnown = (scheme.equals("http") && port == 80) || (scheme.equals("https") && port == 443);
-        String location = scheme + "://" + (host.contains(":") ? "[" + host + "]" : host) + (wellKnown ? "" : ":" + port)
-                + MatchedRoute.rewritePath(head.uri(), redirect.hasPath(), redirect.path(), redirect.prefixMatch(), route.matchedPrefix());
+        String location = route.redirectLocation(requested, "http", head.uri());
         end(true);
         io.netty.handler.codec.http.DefaultFullHttpResponse response = new io.netty.handler.codec.http.DefaultFullHttpResponse(
                 head.protocolVersion(), io.netty.handler.codec.http.HttpResponseStatus.valueOf(redirect.status()));

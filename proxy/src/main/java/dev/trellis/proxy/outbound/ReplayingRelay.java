@@ -88,11 +88,6 @@ final class ReplayingRelay {
         return replay != null && replay.isEmpty();
     }
 
-    /** The answering stream now. */
-    H2Stream answering() {
-        return answering;
-    }
-
     /** Whether any of an answer was passed on (no retry is possible any more). */
     boolean answered() {
         return fromAnswering != null && fromAnswering.passedOn;

@@ -56,6 +56,22 @@ public record MatchedRoute(String name, String kind, boolean retryable, Optional
         return backendTimeout.or(() -> timeout).orElse(fallback);
     }
 
+    /**
+     * Where this route's redirect sends a request for {@code requested} made over
+     * {@code requestScheme}: the scheme, host and port the filter sets, else the request's (a
+     * scheme the filter changes brings its own well-known port, which is left out), and the path
+     * the filter gives {@code pathAndQuery}.
+     */
+    public String redirectLocation(dev.trellis.core.net.HostPort requested, String requestScheme, String pathAndQuery) {
+        Route.Redirect redirect = filters.redirect().orElseThrow();
+        String scheme = redirect.scheme().isEmpty() ? requestScheme : redirect.scheme();
+        String host = redirect.hostname().isEmpty() ? requested.host() : redirect.hostname();
+        int port = redirect.port() != 0 ? redirect.port() : redirect.scheme().isEmpty() ? requested.port() : scheme.equals("https") ? 443 : 80;
+        boolean wellKnown = (scheme.equals("http") && port == 80) || (scheme.equals("https") && port == 443);
+        return scheme + "://" + (host.contains(":") ? "[" + host + "]" : host) + (wellKnown ? "" : ":" + port)
+                + rewritePath(pathAndQuery, redirect.hasPath(), redirect.path(), redirect.prefixMatch(), matchedPrefix);
+    }
+
     /** The path a rewrite or redirect gives {@code pathAndQuery} (query kept), or {@code pathAndQuery} when it changes none. */
     public static String rewritePath(String pathAndQuery, boolean hasPath, String path, boolean prefixMatch, String matchedPrefix) {
         if (!hasPath) {
@@ -113,10 +129,6 @@ public record MatchedRoute(String name, String kind, boolean retryable, Optional
                 }
             }
             return authorities[authorities.length - 1];
-        }
-
-        public boolean isEmpty() {
-            return authorities.length == 0;
         }
 
         @Override
